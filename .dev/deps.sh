@@ -1,0 +1,33 @@
+#!/bin/sh
+# Install what Maestro needs on Debian 12, only what is missing.
+#   .dev/deps.sh build   compilers and libraries for `make`
+#   .dev/deps.sh test    the above plus what the test suites use
+# As root it runs apt-get; otherwise it lists the packages and how to get them.
+set -eu
+
+build_pkgs="build-essential pkg-config libwebsockets-dev libssl-dev libcjson-dev
+libcurl4-openssl-dev libstatgrab-dev libsqlite3-dev libgit2-dev zlib1g-dev libcap-dev
+openssl file"
+test_pkgs="clang python3 valgrind sqlite3 procps psmisc shellcheck curl iproute2"
+
+want=$build_pkgs
+[ "${1:-build}" = test ] && want="$build_pkgs $test_pkgs"
+
+missing=""
+for p in $want; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "maestro: missing Debian packages:$missing" >&2
+	echo "maestro: install them with: sudo apt-get install$missing" >&2
+	exit 1
+fi
+echo "maestro: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing >/dev/null

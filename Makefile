@@ -1,0 +1,126 @@
+# Maestro - one plain GNU Makefile.
+#
+#   make            build build/maestro-hub, build/hubctl, build/maestro-listener
+#   make run        install build dependencies if missing, build, start a demo
+#   make test       install test dependencies if missing, build, run every suite
+#   make asan       the whole suite under AddressSanitizer + UBSan
+#   make fuzz       build the libFuzzer targets (clang)
+#   make lint       banned functions and shellcheck
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#   V=1             show the commands
+
+CC       ?= cc
+BUILD    ?= build
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+OPT      ?= -O2 -g
+WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wundef -Wwrite-strings -Werror
+CPPFLAGS += -D_GNU_SOURCE -Icommon -MMD -MP
+CFLAGS   += $(OPT) $(WARN) $(EXTRA_CFLAGS)
+LDFLAGS  += $(EXTRA_LDFLAGS)
+
+# The listener is one fully static file; everything else links dynamically.
+LISTENER_STATIC ?= -static
+LISTENER_LIBS := -lwebsockets -lssl -lcrypto -lz -lcap -lstatgrab -lpthread -ldl -lm
+HUB_LIBS      := -lwebsockets -lsqlite3 -lssl -lcrypto -lpthread -lm
+CTL_LIBS      := -lcurl -lssl -lcrypto -lm
+UNIT_LIBS     := -lssl -lcrypto -lm
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+COMMON_SRC   := $(wildcard common/*.c)
+HUB_SRC      := $(wildcard hub/*.c)
+CTL_SRC      := $(wildcard hub/ctl/*.c)
+LISTENER_SRC := $(wildcard listener/*.c)
+UNIT_SRC     := $(wildcard tests/unit/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+COMMON_OBJ   := $(call obj,$(COMMON_SRC))
+HUB_OBJ      := $(call obj,$(HUB_SRC))
+CTL_OBJ      := $(call obj,$(CTL_SRC))
+LISTENER_OBJ := $(call obj,$(LISTENER_SRC))
+UNIT_OBJ     := $(call obj,$(UNIT_SRC))
+LIBMC        := $(BUILD)/libmaestro-common.a
+
+PROGRAMS := $(BUILD)/maestro-hub $(BUILD)/hubctl $(BUILD)/maestro-listener
+
+.PHONY: all run test asan fuzz lint install clean deps deps-test unit
+
+all: $(PROGRAMS) $(BUILD)/unit-tests
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIBMC): $(COMMON_OBJ)
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/maestro-hub: $(HUB_OBJ) $(LIBMC)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(HUB_OBJ) $(LIBMC) $(HUB_LIBS)
+
+$(BUILD)/hubctl: $(CTL_OBJ) $(LIBMC)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LIBMC) $(CTL_LIBS)
+
+# glibc 2.36 has the files and dns resolvers built in, so the static
+# getaddrinfo() needs no NSS module at run time; ld still warns about it.
+$(BUILD)/maestro-listener: $(LISTENER_OBJ) $(LIBMC)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(LISTENER_STATIC) -o $@ \
+		$(LISTENER_OBJ) $(LIBMC) $(LISTENER_LIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBMC)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBMC) $(UNIT_LIBS)
+
+deps:
+	$(Q).dev/deps.sh build
+
+deps-test:
+	$(Q).dev/deps.sh test
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q).dev/demo.sh
+
+test: deps-test
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh
+
+# The sanitizer build lives in its own tree; the listener is linked
+# dynamically there because ASan does not support static executables.
+asan: deps-test
+	$(Q)$(MAKE) --no-print-directory all BUILD=build-asan CC=clang \
+		OPT="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined" \
+		LISTENER_STATIC=
+	$(Q)MAESTRO_BUILD=build-asan MAESTRO_ASAN=1 \
+		ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run.sh
+
+fuzz:
+	$(Q)$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+
+lint:
+	$(Q)tests/lint.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/maestro/dashboard
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	cp -R dashboard/. $(DESTDIR)$(PREFIX)/share/maestro/dashboard/
+	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+
+clean:
+	rm -rf build build-asan
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,64 @@
+/*
+ * mc_config.h - "key = value" files and --flags, described by one table.
+ *
+ * A program describes its settings once (struct mc_opt[]) and both its
+ * config file and its command line are read through that table: the flag
+ * --tls-cert sets the key tls_cert.  Errors name file:line (config) or the
+ * flag, and the programs exit 2 on them.
+ */
+#ifndef MC_CONFIG_H
+#define MC_CONFIG_H
+
+#include <stddef.h>
+
+enum mc_opt_type {
+	MC_OPT_STR,	/* char[size] */
+	MC_OPT_INT,	/* int, within [min, max] */
+	MC_OPT_DBL,	/* double, within [min, max] */
+	MC_OPT_DUR,	/* double seconds from "30s", "5m", within [min, max] */
+	MC_OPT_BOOL,	/* int 0/1; as a flag it takes no value */
+	MC_OPT_FLAG	/* flag only (no config key), like BOOL */
+};
+
+struct mc_opt {
+	const char		*key;	/* config key; flag is --key with '-' */
+	enum mc_opt_type	 type;
+	size_t			 off;	/* offset in the settings struct */
+	size_t			 size;	/* MC_OPT_STR: buffer size */
+	double			 min, max;
+};
+
+#define MC_OPT_END	{ NULL, MC_OPT_STR, 0, 0, 0, 0 }
+
+/* Called for a key the table does not know (may be NULL: unknown keys are
+ * errors).  Returns 0, or -1 with a reason in err. */
+typedef int (*mc_conf_extra_fn)(void *arg, const char *key, const char *val,
+    char *err, size_t errlen);
+
+/*
+ * Read a config file into base.  Returns 0, or -1 with "file:line: reason"
+ * (or "file: reason" when it cannot be read) in err.
+ */
+int	mc_conf_load(const char *path, const struct mc_opt *tab, void *base,
+	    mc_conf_extra_fn extra, void *arg, char *err, size_t errlen);
+/* Same over text already in memory; name is used in messages. */
+int	mc_conf_parse(const char *name, const char *text,
+	    const struct mc_opt *tab, void *base, mc_conf_extra_fn extra,
+	    void *arg, char *err, size_t errlen);
+/* Set one key from a string. 0, or -1 with a reason in err. */
+int	mc_opt_set(const struct mc_opt *tab, void *base, const char *key,
+	    const char *val, char *err, size_t errlen);
+
+/*
+ * Apply --flags from argv[1..argc-1] to base.  Arguments that are not
+ * flags, and everything after "--", are left in order in argv from index
+ * 1 and their count is returned in *npos.  --help, --version and --config
+ * are not in the table; the program handles them before.  Returns 0, or -1
+ * with a reason in err.
+ */
+int	mc_args_apply(int argc, char **argv, const struct mc_opt *tab,
+	    void *base, int *npos, char *err, size_t errlen);
+/* The value of --config FILE / --config=FILE in argv, or NULL. */
+const char *mc_args_config(int argc, char **argv);
+
+#endif

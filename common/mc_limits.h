@@ -1,0 +1,54 @@
+/*
+ * mc_limits.h - every size and count limit of Maestro, named in one place.
+ *
+ * Going over a limit closes or refuses the one peer that did it and is
+ * logged; it never aborts a program.  Changing a limit that the other side
+ * relies on (anything marked "protocol") means bumping MC_PROTO_VERSION.
+ */
+#ifndef MC_LIMITS_H
+#define MC_LIMITS_H
+
+/* protocol: one WebSocket message after reassembly of its fragments */
+#define MC_MSG_MAX		(256 * 1024)
+/* protocol: one chunk of command output inside an "out" message */
+#define MC_OUT_CHUNK		(16 * 1024)
+/* protocol: agent names, tags */
+#define MC_NAME_MAX		64
+#define MC_TAGS_MAX		16
+#define MC_TAG_MAX		32
+/* protocol: the command line of a shell command */
+#define MC_CMD_MAX		8192
+/* protocol: metrics entries per heartbeat */
+#define MC_FS_MAX		32
+#define MC_NET_MAX		32
+#define MC_MOUNT_MAX		128
+#define MC_IFACE_MAX		32
+/* protocol: short descriptive strings (os, kernel, reason, error) */
+#define MC_TEXT_MAX		256
+
+/* HTTP request body accepted by the hub's API */
+#define MC_BODY_MAX		(64 * 1024)
+/* command output kept per command unless the request asks for less */
+#define MC_OUTPUT_CAP_DEFAULT	(1024 * 1024)
+#define MC_OUTPUT_CAP_MAX	(16 * 1024 * 1024)
+/* shell timeout, seconds */
+#define MC_TIMEOUT_DEFAULT	60
+#define MC_TIMEOUT_MAX		(7 * 24 * 3600)
+/* bytes queued towards one peer before it is considered stuck and dropped */
+#define MC_PEER_QUEUE_MAX	(4 * 1024 * 1024)
+/* agents one hub holds in memory */
+#define MC_AGENTS_MAX		200000
+/* commands kept in the hub's memory (running plus recently finished) */
+#define MC_CMDS_LIVE_MAX	4096
+/* running commands per listener */
+#define MC_LST_RUNNING_MAX	16
+/* JSON nesting accepted by the parser */
+#define MC_JSON_DEPTH_MAX	32
+/* one configuration line */
+#define MC_CONF_LINE_MAX	4096
+/* listener reconnect backoff cap, seconds */
+#define MC_BACKOFF_CAP		60
+/* path names we build */
+#define MC_PATH_MAX		1024
+
+#endif

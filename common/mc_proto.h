@@ -1,0 +1,241 @@
+/*
+ * mc_proto.h - the hub <-> listener protocol: every message and its fields.
+ *
+ * This header and the table in mc_proto.c are the one place that defines
+ * the protocol; docs/protocol.md describes it for people.  Every message is
+ * one JSON object in one WebSocket text message, with its type in "t".
+ *
+ * Bump MC_PROTO_VERSION when a message, a field's meaning or a protocol
+ * limit in mc_limits.h changes incompatibly.  Adding an optional field is
+ * compatible: receivers ignore fields they do not know.
+ */
+#ifndef MC_PROTO_H
+#define MC_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mc_buf.h"
+#include "mc_json.h"
+#include "mc_limits.h"
+
+#define MC_PROTO_VERSION	1
+#define MC_VERSION		"0.1.0"
+
+#define MC_ID_MAX		40	/* command ids */
+#define MC_SECRET_MAX		128	/* credentials and keys as text */
+
+enum mc_msg_type {
+	MC_MSG_HELLO,		/* agent -> hub: first message */
+	MC_MSG_WELCOME,		/* hub -> agent: accepted, here is the interval */
+	MC_MSG_HB,		/* agent -> hub: heartbeat with metrics */
+	MC_MSG_CMD,		/* hub -> agent: run a command */
+	MC_MSG_STARTED,		/* agent -> hub: the command is running */
+	MC_MSG_OUT,		/* agent -> hub: a chunk of its output */
+	MC_MSG_RESULT,		/* agent -> hub: it ended */
+	MC_MSG_ACK,		/* hub -> agent: the result is stored */
+	MC_MSG_BYE,		/* agent -> hub: going away on purpose */
+	MC_MSG_ERROR,		/* hub -> agent: refused; the hub closes next */
+	MC_MSG_COUNT
+};
+
+enum mc_dir { MC_TO_HUB, MC_TO_AGENT };
+
+/* Command kinds.  The listener has one module per kind. */
+enum mc_kind {
+	MC_KIND_SHELL,
+	MC_KIND_DOCKER_PS,
+	MC_KIND_DOCKER_RESTART,
+	MC_KIND_RESTART,
+	MC_KIND_STOP,
+	MC_KIND_SCREENSHOT,
+	MC_KIND_METRICS,
+	MC_KIND_COUNT
+};
+
+/* How a command ended, as the listener reports it. */
+enum mc_outcome {
+	MC_DONE,		/* ran and exited (any exit status) */
+	MC_FAILED,		/* could not run, or was refused */
+	MC_TIMEOUT		/* killed after its timeout */
+};
+
+enum mc_stream { MC_STDOUT = 1, MC_STDERR = 2 };
+
+/* Error codes the hub sends before closing an agent connection. */
+#define MC_ERR_BAD_JSON		"bad_json"
+#define MC_ERR_BAD_MESSAGE	"bad_message"
+#define MC_ERR_UNKNOWN_TYPE	"unknown_type"
+#define MC_ERR_TOO_LARGE	"too_large"
+#define MC_ERR_NOT_HELLO	"hello_first"
+#define MC_ERR_VERSION		"version"
+#define MC_ERR_AUTH		"auth"
+#define MC_ERR_ENROLL		"enroll"
+#define MC_ERR_NAME_TAKEN	"name_taken"
+#define MC_ERR_REPLACED		"replaced"
+#define MC_ERR_SHUTDOWN		"shutdown"
+
+struct mc_hello {
+	int		v;
+	char		name[MC_NAME_MAX + 1];
+	char		cred[MC_SECRET_MAX];	/* "" when enrolling */
+	char		enroll_key[MC_SECRET_MAX];	/* "" when not */
+	char		hostname[MC_TEXT_MAX];
+	char		os[MC_TEXT_MAX];
+	char		kernel[MC_TEXT_MAX];
+	char		arch[32];
+	char		version[32];
+	int		cpus;
+	uint64_t	mem_total;
+	int		ntags;
+	char		tags[MC_TAGS_MAX][MC_TAG_MAX + 1];
+};
+
+struct mc_welcome {
+	int		v;
+	char		name[MC_NAME_MAX + 1];
+	double		hb;			/* heartbeat interval, seconds */
+	char		cred[MC_SECRET_MAX];	/* set only on enrollment */
+};
+
+struct mc_fs {
+	char		mount[MC_MOUNT_MAX];
+	uint64_t	used, total;
+};
+
+struct mc_net {
+	char		iface[MC_IFACE_MAX];
+	double		rx_bps, tx_bps;
+};
+
+struct mc_metrics {
+	double		cpu_user, cpu_system, cpu_iowait;	/* percent */
+	double		load[3];
+	uint64_t	mem_used, mem_total, swap_used, swap_total;
+	int		nfs;
+	struct mc_fs	fs[MC_FS_MAX];
+	int		nnet;
+	struct mc_net	net[MC_NET_MAX];
+	uint64_t	uptime;		/* seconds */
+	uint32_t	procs;
+};
+
+struct mc_hb {
+	uint64_t	 seq;
+	struct mc_metrics m;
+};
+
+struct mc_cmd {
+	char		id[MC_ID_MAX];
+	enum mc_kind	kind;
+	char		cmd[MC_CMD_MAX + 1];	/* shell: the command line */
+	char		arg[MC_TEXT_MAX];	/* docker_restart: container */
+	double		timeout;		/* seconds */
+	uint64_t	cap;			/* output bytes kept */
+};
+
+struct mc_started {
+	char		id[MC_ID_MAX];
+	int		pid;
+};
+
+struct mc_out {
+	char		id[MC_ID_MAX];
+	enum mc_stream	stream;
+	const char	*data;	/* decode: points into the message; encode: in */
+	size_t		len;
+};
+
+struct mc_result {
+	char		id[MC_ID_MAX];
+	enum mc_outcome	outcome;
+	int		exit_code;	/* MC_DONE: exit status, 128+N on signal */
+	int		truncated;	/* output went over the cap */
+	uint64_t	out_bytes;	/* output produced, including dropped */
+	double		duration;	/* seconds */
+	char		error[MC_TEXT_MAX];	/* MC_FAILED/MC_TIMEOUT reason */
+};
+
+struct mc_ack {
+	char		id[MC_ID_MAX];
+};
+
+struct mc_bye {
+	char		reason[32];	/* stop, sigterm, restart, shutdown */
+};
+
+struct mc_error {
+	char		code[32];
+	char		msg[MC_TEXT_MAX];
+};
+
+/* A parsed, validated message.  Owns the JSON document. */
+struct mc_msg {
+	enum mc_msg_type	 type;
+	struct mc_jdoc		*doc;	/* owned */
+	const struct mc_json	*root;
+};
+
+/*
+ * Parse and validate one message that should travel in direction dir:
+ * well-formed JSON, an object, a known "t" for that direction, and every
+ * required field present with the right type.  Returns 0 (release with
+ * mc_msg_free), or -1 with the MC_ERR_* code in *code and a reason in err.
+ */
+int	mc_msg_parse(struct mc_msg *m, enum mc_dir dir, const char *buf,
+	    size_t len, const char **code, char *err, size_t errlen);
+void	mc_msg_free(struct mc_msg *m);
+const char *mc_msg_name(enum mc_msg_type t);
+
+/* Decoders fill the struct from a parsed message of that type: 0 or -1
+ * with a reason (value out of range, too long) in err. */
+int	mc_hello_decode(const struct mc_msg *m, struct mc_hello *h, char *err,
+	    size_t errlen);
+int	mc_welcome_decode(const struct mc_msg *m, struct mc_welcome *w,
+	    char *err, size_t errlen);
+int	mc_hb_decode(const struct mc_msg *m, struct mc_hb *hb, char *err,
+	    size_t errlen);
+int	mc_cmd_decode(const struct mc_msg *m, struct mc_cmd *c, char *err,
+	    size_t errlen);
+int	mc_started_decode(const struct mc_msg *m, struct mc_started *s,
+	    char *err, size_t errlen);
+int	mc_out_decode(const struct mc_msg *m, struct mc_out *o, char *err,
+	    size_t errlen);
+int	mc_result_decode(const struct mc_msg *m, struct mc_result *r,
+	    char *err, size_t errlen);
+int	mc_ack_decode(const struct mc_msg *m, struct mc_ack *a, char *err,
+	    size_t errlen);
+int	mc_bye_decode(const struct mc_msg *m, struct mc_bye *b, char *err,
+	    size_t errlen);
+int	mc_error_decode(const struct mc_msg *m, struct mc_error *e, char *err,
+	    size_t errlen);
+
+/* Encoders append one whole message to b: 0, or -1 if b's limit is hit. */
+int	mc_hello_encode(struct mc_buf *b, const struct mc_hello *h);
+int	mc_welcome_encode(struct mc_buf *b, const struct mc_welcome *w);
+int	mc_hb_encode(struct mc_buf *b, const struct mc_hb *hb);
+int	mc_cmd_encode(struct mc_buf *b, const struct mc_cmd *c);
+int	mc_started_encode(struct mc_buf *b, const struct mc_started *s);
+int	mc_out_encode(struct mc_buf *b, const struct mc_out *o);
+int	mc_result_encode(struct mc_buf *b, const struct mc_result *r);
+int	mc_ack_encode(struct mc_buf *b, const struct mc_ack *a);
+int	mc_bye_encode(struct mc_buf *b, const struct mc_bye *bye);
+int	mc_error_encode(struct mc_buf *b, const struct mc_error *e);
+
+/* Metrics as a JSON object value (shared by heartbeats and the API). */
+void	mc_metrics_write(struct mc_jw *w, const char *key,
+	    const struct mc_metrics *m);
+int	mc_metrics_read(const struct mc_json *obj, struct mc_metrics *m,
+	    char *err, size_t errlen);
+/* Summary figures: CPU busy %, memory used %, fullest filesystem %. */
+double	mc_metrics_cpu_pct(const struct mc_metrics *m);
+double	mc_metrics_mem_pct(const struct mc_metrics *m);
+double	mc_metrics_disk_pct(const struct mc_metrics *m);
+
+/* Command kinds by name ("shell", "docker_ps", ...). -1 if unknown. */
+int		 mc_kind_parse(const char *s, enum mc_kind *out);
+const char	*mc_kind_name(enum mc_kind k);
+const char	*mc_outcome_name(enum mc_outcome o);
+int		 mc_outcome_parse(const char *s, enum mc_outcome *out);
+
+#endif

@@ -1,0 +1,391 @@
+/*
+ * mc_util.c - clocks, checked parsing, randomness, hashing, files, URLs.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+
+#include "mc_limits.h"
+#include "mc_util.h"
+
+double
+mc_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
+mc_wall(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int
+mc_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+mc_parse_dbl(const char *s, double min, double max, double *out)
+{
+	char *end;
+	double v;
+
+	if (s == NULL || *s == '\0' || isspace((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || *end != '\0' || !isfinite(v) || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+mc_parse_duration(const char *s, double *out)
+{
+	char num[64];
+	size_t n;
+	double mult = 1;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 's': mult = 1; num[n - 1] = '\0'; break;
+	case 'm': mult = 60; num[n - 1] = '\0'; break;
+	case 'h': mult = 3600; num[n - 1] = '\0'; break;
+	case 'd': mult = 86400; num[n - 1] = '\0'; break;
+	default: break;
+	}
+	if (mc_parse_dbl(num, 0, 1e9, out) == -1)
+		return -1;
+	*out *= mult;
+	return 0;
+}
+
+int
+mc_parse_bool(const char *s, int *out)
+{
+	static const char *const yes[] = { "1", "true", "yes", "on" };
+	static const char *const no[] = { "0", "false", "no", "off" };
+	size_t i;
+
+	for (i = 0; i < 4; i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = 1;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+to_hex(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = digits[in[i] >> 4];
+		out[2 * i + 1] = digits[in[i] & 15];
+	}
+	out[2 * n] = '\0';
+}
+
+int
+mc_random_hex(char *out, size_t nbytes)
+{
+	unsigned char raw[64];
+	size_t got = 0;
+	ssize_t r;
+
+	if (nbytes > sizeof(raw))
+		return -1;
+	while (got < nbytes) {
+		r = getrandom(raw + got, nbytes - got, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		got += (size_t)r;
+	}
+	to_hex(raw, nbytes, out);
+	return 0;
+}
+
+void
+mc_sha256_hex(const void *data, size_t n, char *out)
+{
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+
+	EVP_Digest(data, n, md, &mdlen, EVP_sha256(), NULL);
+	to_hex(md, 32, out);
+}
+
+int
+mc_secret_eq(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la != lb)
+		return 0;
+	return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+int
+mc_mkdir_p(const char *path, mode_t mode)
+{
+	char tmp[MC_PATH_MAX];
+	char *p;
+
+	if (mc_strlcpy(tmp, path, sizeof(tmp)) == -1) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, mode) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+int
+mc_write_file(const char *path, const void *data, size_t n, mode_t mode)
+{
+	char tmp[MC_PATH_MAX];
+	const char *p = data;
+	ssize_t w;
+	int fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd == -1)
+		return -1;
+	/* umask may have narrowed the mode; secrets rely on it being exact */
+	if (fchmod(fd, mode) == -1)
+		goto fail;
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	if (fsync(fd) == -1 || close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto fail;
+	return 0;
+fail:
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	return -1;
+}
+
+char *
+mc_read_file(const char *path, size_t max, size_t *lenp)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	ssize_t r;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return NULL;
+	if ((buf = malloc(max + 1)) == NULL)
+		goto fail;
+	for (;;) {
+		r = read(fd, buf + len, max + 1 - len);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+		if (len > max) {
+			errno = EFBIG;
+			goto fail;
+		}
+	}
+	close(fd);
+	buf[len] = '\0';
+	if (lenp)
+		*lenp = len;
+	return buf;
+fail:
+	saved = errno;
+	free(buf);
+	close(fd);
+	errno = saved;
+	return NULL;
+}
+
+char *
+mc_trim(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = '\0';
+	return s;
+}
+
+int
+mc_strlcpy(char *dst, const char *src, size_t size)
+{
+	size_t n = strlen(src);
+
+	if (size == 0)
+		return -1;
+	if (n >= size) {
+		memcpy(dst, src, size - 1);
+		dst[size - 1] = '\0';
+		return -1;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+static int
+url_fail(char *err, size_t errlen, const char *url, const char *why)
+{
+	snprintf(err, errlen, "bad URL '%s': %s", url, why);
+	return -1;
+}
+
+int
+mc_url_parse(const char *url, struct mc_url *u, char *err, size_t errlen)
+{
+	const char *p, *hs, *he, *ps;
+	int64_t port;
+	char num[8];
+	size_t n;
+
+	memset(u, 0, sizeof(*u));
+	if ((p = strstr(url, "://")) == NULL || (size_t)(p - url) >=
+	    sizeof(u->scheme))
+		return url_fail(err, errlen, url, "expected scheme://host:port");
+	memcpy(u->scheme, url, (size_t)(p - url));
+	if (strcmp(u->scheme, "wss") == 0 || strcmp(u->scheme, "https") == 0)
+		u->tls = 1;
+	else if (strcmp(u->scheme, "ws") != 0 && strcmp(u->scheme, "http") != 0)
+		return url_fail(err, errlen, url,
+		    "scheme must be ws, wss, http or https");
+	hs = p + 3;
+	if (*hs == '[') {
+		if ((he = strchr(hs, ']')) == NULL)
+			return url_fail(err, errlen, url, "unclosed '['");
+		hs++;
+		ps = he + 1;
+	} else {
+		he = hs + strcspn(hs, ":/");
+		ps = he;
+	}
+	n = (size_t)(he - hs);
+	if (n == 0 || n >= sizeof(u->host))
+		return url_fail(err, errlen, url, "missing or long host");
+	memcpy(u->host, hs, n);
+	u->port = u->tls ? 443 : 80;
+	if (*ps == ':') {
+		ps++;
+		n = strcspn(ps, "/");
+		if (n == 0 || n >= sizeof(num))
+			return url_fail(err, errlen, url, "bad port");
+		memcpy(num, ps, n);
+		num[n] = '\0';
+		if (mc_parse_i64(num, 1, 65535, &port) == -1)
+			return url_fail(err, errlen, url, "bad port");
+		u->port = (int)port;
+		ps += n;
+	} else if (*ps != '/' && *ps != '\0') {
+		return url_fail(err, errlen, url, "bad host");
+	}
+	if (mc_strlcpy(u->path, *ps ? ps : "/", sizeof(u->path)) == -1)
+		return url_fail(err, errlen, url, "path too long");
+	return 0;
+}
+
+static int
+text_valid(const char *s, size_t max, int allow_comma)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > max || s[0] == ' ' || s[n - 1] == ' ')
+		return 0;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || c == '/' ||
+		    (!allow_comma && c == ','))
+			return 0;
+	}
+	return 1;
+}
+
+int
+mc_name_valid(const char *s)
+{
+	return text_valid(s, MC_NAME_MAX, 1);
+}
+
+int
+mc_tag_valid(const char *s)
+{
+	return text_valid(s, MC_TAG_MAX, 0);
+}

@@ -1,0 +1,68 @@
+/*
+ * mc_util.h - small utilities: clocks, checked number parsing, durations,
+ * randomness, hashing, files, URLs.
+ *
+ * Every number that comes from a flag, a config line or a message goes
+ * through mc_parse_*; nothing uses atoi.
+ */
+#ifndef MC_UTIL_H
+#define MC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define MC_SHA256_HEX	65	/* 64 hex digits and NUL */
+
+/* Monotonic seconds (for timers) and wall-clock seconds (for records). */
+double	mc_now(void);
+double	mc_wall(void);
+
+/* Whole string must be a number within [min, max]. 0 or -1. */
+int	mc_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+int	mc_parse_dbl(const char *s, double min, double max, double *out);
+/* "90", "90s", "5m", "2h", "1d", "0.2s" -> seconds. 0 or -1. */
+int	mc_parse_duration(const char *s, double *out);
+/* "1", "true", "yes", "on" / "0", "false", "no", "off". 0 or -1. */
+int	mc_parse_bool(const char *s, int *out);
+
+/* n random bytes from the kernel as 2n lowercase hex digits + NUL. */
+int	mc_random_hex(char *out, size_t nbytes);
+/* SHA-256 of data as lowercase hex (out has MC_SHA256_HEX bytes). */
+void	mc_sha256_hex(const void *data, size_t n, char *out);
+/* Constant-time equality of two NUL-terminated strings. 1 if equal. */
+int	mc_secret_eq(const char *a, const char *b);
+
+/* Create a directory and its parents with mode. 0 or -1 (errno set). */
+int	mc_mkdir_p(const char *path, mode_t mode);
+/* Write a file atomically (temp file, fsync, rename) with mode. 0 or -1. */
+int	mc_write_file(const char *path, const void *data, size_t n,
+	    mode_t mode);
+/* Read at most max bytes of a file into a NUL-terminated malloc'd buffer
+ * (caller frees). NULL on error (errno set; EFBIG if longer than max). */
+char	*mc_read_file(const char *path, size_t max, size_t *lenp);
+/* Strip leading and trailing white space in place; returns s. */
+char	*mc_trim(char *s);
+/* Bounded copy that always terminates; -1 if truncated. */
+int	mc_strlcpy(char *dst, const char *src, size_t size);
+
+/* A hub URL: scheme://host[:port][/path] (IPv6 hosts in brackets). */
+struct mc_url {
+	char	scheme[8];	/* ws, wss, http, https */
+	char	host[256];
+	int	port;
+	char	path[256];
+	int	tls;
+};
+/* Parse url; -1 with a reason in err when it is not a usable URL. */
+int	mc_url_parse(const char *url, struct mc_url *u, char *err,
+	    size_t errlen);
+
+/* Valid agent name: 1..MC_NAME_MAX bytes, no control characters, no '/'
+ * (names are URL path segments) and no leading or trailing space.  Names
+ * are otherwise free text: every consumer escapes them.  Tags follow the
+ * same rules within MC_TAG_MAX bytes and may not contain ','. */
+int	mc_name_valid(const char *s);
+int	mc_tag_valid(const char *s);
+
+#endif

@@ -1,0 +1,377 @@
+/*
+ * hub.h - maestro-hub's internal interface, grouped by file.
+ *
+ * One thread (the lws service thread) owns every structure declared here.
+ * The only other threads are the SQLite writer (hub_db.c), which sees
+ * copies of the values it writes, and nothing else.  The logic files never
+ * see struct lws: hub_ws.c adapts lws callbacks to hub_conn, and every
+ * handler takes plain bytes, so tests and fuzzers can call them directly.
+ */
+#ifndef HUB_H
+#define HUB_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mc_buf.h"
+#include "mc_json.h"
+#include "mc_limits.h"
+#include "mc_proto.h"
+
+/* ---- hub_conf.c ---- */
+
+struct hub_conf {
+	char	config[MC_PATH_MAX];	/* the file read, "" if none */
+	char	listen[128];		/* ADDR:PORT */
+	char	data[MC_PATH_MAX];
+	char	tls_cert[MC_PATH_MAX];
+	char	tls_key[MC_PATH_MAX];
+	int	insecure_no_tls;
+	double	heartbeat;		/* seconds */
+	int	miss;
+	char	dashboard[MC_PATH_MAX];
+	char	log_level[16];
+};
+
+/* Defaults, then the config file, then flags.  0, or -1 with a one-line
+ * reason in err (the caller exits 2). */
+int	hub_conf_load(struct hub_conf *c, int argc, char **argv, char *err,
+	    size_t errlen);
+/* Re-read the config file on SIGHUP; applies what can change live. */
+void	hub_conf_reload(void);
+void	hub_conf_usage(void);
+
+/* ---- hub_tls.c ---- */
+
+/* Make DATA/tls/{cert,key}.pem if missing (self-signed, P-256). 0 / -1. */
+int	hub_tls_ensure(const char *dir, char *cert, size_t certlen, char *key,
+	    size_t keylen);
+/* "sha256:<hex>" of a PEM certificate's DER encoding. 0 / -1. */
+int	hub_tls_fingerprint(const char *certfile, char *out, size_t outlen);
+
+/* ---- hub_db.c ---- */
+
+/*
+ * SQLite, WAL mode, owned by a writer thread.  hub_db_exec() copies its
+ * arguments into a job and returns at once; the thread runs the queued
+ * jobs in one transaction per batch.  Argument types in fmt: 'i' int64_t,
+ * 'd' double, 't' const char * (NULL is stored as NULL), 'b' const void *
+ * plus size_t, 'n' a NULL.  sql must be a string literal: it keys the
+ * prepared-statement cache.
+ */
+int	hub_db_open(const char *path);
+void	hub_db_close(void);		/* drains the queue, joins, closes */
+void	hub_db_exec(const char *sql, const char *fmt, ...);
+/* Startup only (before the event loop): load state into memory. */
+int	hub_db_load(void);
+size_t	hub_db_pending(void);
+
+/* ---- hub_conn.c: one peer connection, whatever its role ---- */
+
+enum hub_role { CONN_NEW, CONN_AGENT, CONN_UI, CONN_HTTP };
+
+struct hub_outq;
+struct hub_agent;
+struct hub_cmd;
+struct hub_http;
+
+struct hub_conn {
+	enum hub_role	 role;
+	void		*wsi;		/* struct lws *, opaque here */
+	char		 peer[64];	/* address for logs */
+	struct mc_buf	 rx;		/* owned: fragments being reassembled */
+	struct hub_outq	*outq;		/* owned: queued messages */
+	struct hub_outq	*outq_tail;
+	size_t		 outq_bytes;
+	int		 closing;	/* close after the queue drains */
+	int		 close_code;
+	struct hub_agent *agent;	/* set after a good hello */
+	struct hub_http	*http;		/* owned, CONN_HTTP */
+};
+
+/* Headroom kept before every queued message for the WebSocket framing
+ * (hub_ws.c checks that it covers LWS_PRE). */
+#define HUB_PRE		16
+
+void	hub_conn_init(struct hub_conn *c, void *wsi, enum hub_role role);
+/* Release what the connection owns and unlink it from agent/command. */
+void	hub_conn_destroy(struct hub_conn *c);
+/* Queue one WebSocket message (copied). -1 and the peer is dropped if
+ * its queue is over MC_PEER_QUEUE_MAX. */
+int	hub_conn_send(struct hub_conn *c, const char *buf, size_t len);
+/* Send an error message, log why, then close with close_code. */
+void	hub_conn_fail(struct hub_conn *c, int close_code, const char *code,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The oldest queued message (HUB_PRE bytes of headroom before *buf), or
+ * -1 when the queue is empty.  hub_conn_pop() drops it once written. */
+int	hub_conn_peek(struct hub_conn *c, unsigned char **buf, size_t *len);
+void	hub_conn_pop(struct hub_conn *c);
+/* Append a received fragment; when the message is complete, dispatch it. */
+int	hub_conn_on_receive(struct hub_conn *c, const void *in, size_t len,
+	    int final);
+
+/* ---- hub_ws.c: the lws adapter ---- */
+
+int	hub_ws_start(void);
+void	hub_ws_stop(void);
+int	hub_ws_run(void);		/* the event loop; returns on stop */
+void	hub_ws_want_write(void *wsi);
+void	hub_ws_close_soon(void *wsi);
+
+/* ---- hub_agent.c: the agent registry and the agent protocol ---- */
+
+enum hub_status { ST_ONLINE, ST_LATE, ST_CRITICAL, ST_OFFLINE };
+
+struct hub_agent {
+	int64_t		 id;
+	char		 name[MC_NAME_MAX + 1];
+	char		 cred_hash[65];
+	char		 hostname[MC_TEXT_MAX];
+	char		 os[MC_TEXT_MAX];
+	char		 kernel[MC_TEXT_MAX];
+	char		 arch[32];
+	char		 version[32];
+	int		 cpus;
+	uint64_t	 mem_total;
+	int		 ntags;
+	char		 tags[MC_TAGS_MAX][MC_TAG_MAX + 1];
+	enum hub_status	 status;
+	double		 last_hb;	/* monotonic, of the last sign of life */
+	double		 last_seen;	/* wall clock, 0 = never */
+	double		 since;		/* wall clock of the status change */
+	double		 saved_seen;	/* last_seen as last written to disk */
+	int		 have_metrics;
+	struct mc_metrics metrics;
+	struct hub_conn	*conn;		/* not owned; NULL when disconnected */
+	int		 running;	/* commands sent and not finished */
+	struct hub_agent *hnext;	/* hash chain */
+	struct hub_agent *next, *prev;	/* all agents, in creation order */
+};
+
+struct hub_agent *hub_agent_find(const char *name);
+/* Create (in memory and on disk).  Returns NULL if the name exists. */
+struct hub_agent *hub_agent_create(const char *name, const char *cred_hash);
+/* Used by hub_db_load() to rebuild the registry; no disk write. */
+struct hub_agent *hub_agent_restore(int64_t id, const char *name,
+	    const char *cred_hash);
+struct hub_agent *hub_agent_first(void);
+size_t	hub_agent_count(void);
+/* One complete message from an agent connection. */
+void	hub_agent_handle(struct hub_conn *c, const char *buf, size_t len);
+/* The connection went away. */
+void	hub_agent_detach(struct hub_conn *c);
+/* Write the agent's public view as a JSON object. */
+void	hub_agent_write(struct mc_jw *w, const struct hub_agent *a,
+	    int with_metrics);
+void	hub_agent_free_all(void);
+
+/* ---- hub_live.c: liveness and status events ---- */
+
+const char *hub_status_name(enum hub_status s);
+/* A sign of life arrived (hello or heartbeat). */
+void	hub_live_seen(struct hub_agent *a);
+/* The agent said goodbye. */
+void	hub_live_bye(struct hub_agent *a, const char *reason);
+/* Re-evaluate one agent against the clock (called by hub_cron). */
+void	hub_live_check(struct hub_agent *a, double now);
+/* After loading from disk: agents that were up start their clock now. */
+void	hub_live_restore(struct hub_agent *a, const char *status,
+	    double last_seen);
+/* Used by hub_db_load() to refill the in-memory event ring. */
+void	hub_live_event_restore(double ts, const char *type, const char *agent,
+	    const char *from, const char *to, const char *detail);
+/* Recent events, newest first, as {"events":[...]} (at most limit). */
+void	hub_live_events_write(struct mc_jw *w, int limit);
+
+/* ---- hub_cron.c ---- */
+
+/* The hub's periodic jobs; hub_ws.c calls it every hub_cron_period(). */
+void	hub_cron_tick(double now);
+double	hub_cron_period(void);
+
+/* ---- hub_auth.c: tokens and enrollment keys ---- */
+
+enum hub_role_level { ROLE_VIEWER = 1, ROLE_OPERATOR = 2, ROLE_ADMIN = 3 };
+
+struct hub_token {
+	char		 id[16];
+	char		 hash[65];
+	enum hub_role_level role;
+	char		 name[MC_NAME_MAX + 1];
+	double		 created;
+	int		 revoked;
+	struct hub_token *next;
+};
+
+struct hub_key {
+	char		 id[16];
+	char		 hash[65];
+	int64_t		 uses;		/* 0 = unlimited */
+	int64_t		 used;
+	double		 expires;	/* wall clock, 0 = never */
+	double		 created;
+	int		 revoked;
+	struct hub_key	*next;
+};
+
+/* Check "ID.SECRET". Returns the token or NULL. */
+const struct hub_token *hub_auth_token(const char *text);
+/* Check and consume one use of an enrollment key.  NULL with a reason. */
+struct hub_key *hub_auth_use_key(const char *text, char *why, size_t whylen);
+/* Make a token/key; the full secret text goes to out (shown once). */
+struct hub_token *hub_auth_token_create(enum hub_role_level role,
+	    const char *name, char *out, size_t outlen);
+struct hub_key *hub_auth_key_create(int64_t uses, double expires,
+	    char *out, size_t outlen);
+int	hub_auth_token_revoke(const char *id);
+int	hub_auth_key_revoke(const char *id);
+void	hub_auth_restore_token(const char *id, const char *hash, int role,
+	    const char *name, double created, int revoked);
+void	hub_auth_restore_key(const char *id, const char *hash, int64_t uses,
+	    int64_t used, double expires, double created, int revoked);
+size_t	hub_auth_token_count(void);
+const char *hub_role_name(enum hub_role_level r);
+int	hub_role_parse(const char *s, enum hub_role_level *out);
+void	hub_auth_write_tokens(struct mc_jw *w);
+void	hub_auth_write_keys(struct mc_jw *w);
+/* First start: create the admin token and write DATA/admin.token. */
+int	hub_auth_bootstrap(const char *datadir);
+void	hub_auth_free_all(void);
+
+/* ---- hub_cmd.c: commands from request to result ---- */
+
+enum hub_cmd_status {
+	CMD_QUEUED, CMD_SENT, CMD_RUNNING, CMD_DONE, CMD_FAILED, CMD_TIMEOUT,
+	CMD_LOST
+};
+
+/* A subscriber waiting for a command's output (an HTTP stream). */
+struct hub_cmd_sub {
+	struct hub_conn		*conn;	/* not owned */
+	struct hub_cmd_sub	*next;
+};
+
+struct hub_cmd {
+	char			 id[MC_ID_MAX];
+	char			 agent[MC_NAME_MAX + 1];
+	enum mc_kind		 kind;
+	char			*cmd;		/* owned, may be NULL */
+	char			 arg[MC_TEXT_MAX];
+	double			 timeout;
+	uint64_t		 cap;
+	enum hub_cmd_status	 status;
+	int			 exit_code;	/* -1 unknown */
+	int			 truncated;
+	uint64_t		 out_bytes;
+	struct mc_buf		 out;		/* owned: output up to cap */
+	struct hub_chunk	*chunks;	/* owned: stream boundaries */
+	size_t			 nchunks, chunks_cap;
+	char			 by[MC_NAME_MAX + 1];
+	char			 error[MC_TEXT_MAX];
+	double			 created, started, finished;	/* wall */
+	double			 deadline;	/* monotonic: lost after */
+	struct hub_cmd_sub	*subs;		/* owned list nodes */
+	struct hub_cmd		*hnext;
+	struct hub_cmd		*next, *prev;	/* creation order */
+};
+
+struct hub_chunk {
+	enum mc_stream	stream;
+	size_t		off, len;
+};
+
+struct hub_cmd_req {
+	enum mc_kind	 kind;
+	const char	*cmd;
+	const char	*arg;
+	double		 timeout;
+	uint64_t	 cap;
+	const char	*by;
+};
+
+/* Send a command to an online agent.  NULL with an HTTP status and a
+ * reason when refused. */
+struct hub_cmd *hub_cmd_submit(struct hub_agent *a,
+	    const struct hub_cmd_req *r, int *status, char *why, size_t whylen);
+struct hub_cmd *hub_cmd_find(const char *id);
+int	hub_cmd_finished(const struct hub_cmd *c);
+const char *hub_cmd_status_name(enum hub_cmd_status s);
+/* Agent messages about commands. */
+void	hub_cmd_on_started(struct hub_agent *a, const struct mc_started *s);
+void	hub_cmd_on_out(struct hub_agent *a, const struct mc_out *o);
+void	hub_cmd_on_result(struct hub_conn *c, const struct mc_result *r);
+/* Commands whose deadline passed become lost (hub_cron). */
+void	hub_cmd_expire(double now);
+void	hub_cmd_write(struct mc_jw *w, const struct hub_cmd *c,
+	    int with_output);
+/* status, exit, truncated, out_bytes, error: into an open object. */
+void	hub_cmd_write_outcome(struct mc_jw *w, const struct hub_cmd *c);
+void	hub_cmd_subscribe(struct hub_cmd *c, struct hub_conn *conn);
+void	hub_cmd_unsubscribe(struct hub_cmd *c, struct hub_conn *conn);
+void	hub_cmd_free_all(void);
+
+/* ---- hub_http.c: HTTP requests and replies ---- */
+
+struct hub_http {
+	char		 method[8];
+	char		 path[512];	/* decoded path, no query */
+	char		 query[512];
+	char		 auth[256];	/* Authorization header */
+	struct mc_buf	 body;		/* owned */
+	int		 body_too_large;
+	int		 status;	/* reply status, 0 until chosen */
+	struct mc_buf	 resp;		/* owned: whole reply body */
+	size_t		 resp_off;
+	struct hub_cmd	*stream;	/* streaming this command's output */
+	size_t		 stream_chunk;	/* next chunk to send */
+	size_t		 stream_off;	/* bytes of that chunk already sent */
+	int		 stream_done;
+	char		 stream_id[MC_ID_MAX];
+};
+
+struct hub_req {
+	struct hub_conn		*conn;
+	struct hub_http		*http;
+	const struct hub_token	*token;		/* NULL for /healthz */
+	const char		*params[2];	/* path parameters */
+	char			 pbuf[2][256];
+};
+
+/* Prepare a JSON reply (status and body); the adapter sends it. */
+void	hub_http_reply(struct hub_req *r, int status, struct mc_buf *body);
+void	hub_http_error(struct hub_req *r, int status, const char *code,
+	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Start streaming a command's output as ndjson. */
+void	hub_http_stream(struct hub_req *r, struct hub_cmd *c);
+/* Produce the next piece of a streaming reply into out. Returns 1 if
+ * that was the last piece, 0 if more will come, -1 if nothing now. */
+int	hub_http_stream_next(struct hub_http *h, struct mc_buf *out);
+void	hub_http_free(struct hub_http *h);
+
+/* ---- hub_api.c: routes ---- */
+
+/* Route a complete request.  Fills the reply via hub_http_reply(). Returns
+ * the HTTP status chosen. */
+int	hub_api_dispatch(struct hub_conn *c);
+
+/* ---- hub_main.c: the one hub ---- */
+
+struct hub_stats {
+	uint64_t	heartbeats;
+	uint64_t	agent_msgs;
+	uint64_t	refused;
+};
+
+struct hub {
+	struct hub_conf		conf;
+	double			started;	/* monotonic */
+	char			fingerprint[80];
+	struct hub_stats	stats;
+	volatile sig_atomic_t	stop;
+	volatile sig_atomic_t	reload;
+};
+
+extern struct hub hub;
+
+#endif

@@ -1,0 +1,458 @@
+/*
+ * hub_agent.c - the agent registry and the agent side of the protocol.
+ *
+ * Every agent the hub knows lives in memory (hash by name plus a list), so
+ * authenticating a hello or recording a heartbeat costs O(1) and never
+ * touches the disk; changes are queued to hub_db.  hub_agent_handle() takes
+ * one complete message as bytes: it validates through mc_proto, then
+ * dispatches through a table by message type.  A connection is bound to an
+ * agent only by a good hello, and every later message acts on that agent
+ * alone, so an agent can never act as another.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+static struct {
+	struct hub_agent **buckets;	/* owned array; agents owned via list */
+	size_t		   nbuckets;
+	size_t		   count;
+	struct hub_agent  *head, *tail;
+	int64_t		   next_id;
+} reg;
+
+static uint32_t
+name_hash(const char *s)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+static int
+reg_grow(void)
+{
+	struct hub_agent **nb, *a;
+	size_t n = reg.nbuckets ? reg.nbuckets * 2 : 64, i;
+
+	if ((nb = calloc(n, sizeof(*nb))) == NULL)
+		return -1;
+	for (a = reg.head; a != NULL; a = a->next) {
+		i = name_hash(a->name) & (n - 1);
+		a->hnext = nb[i];
+		nb[i] = a;
+	}
+	free(reg.buckets);
+	reg.buckets = nb;
+	reg.nbuckets = n;
+	return 0;
+}
+
+struct hub_agent *
+hub_agent_find(const char *name)
+{
+	struct hub_agent *a;
+
+	if (reg.nbuckets == 0)
+		return NULL;
+	for (a = reg.buckets[name_hash(name) & (reg.nbuckets - 1)]; a != NULL;
+	    a = a->hnext)
+		if (strcmp(a->name, name) == 0)
+			return a;
+	return NULL;
+}
+
+struct hub_agent *
+hub_agent_restore(int64_t id, const char *name, const char *cred_hash)
+{
+	struct hub_agent *a;
+	size_t i;
+
+	if (hub_agent_find(name) != NULL || reg.count >= MC_AGENTS_MAX)
+		return NULL;
+	if (reg.count + 1 > reg.nbuckets && reg_grow() == -1)
+		return NULL;
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return NULL;
+	a->id = id;
+	mc_strlcpy(a->name, name, sizeof(a->name));
+	mc_strlcpy(a->cred_hash, cred_hash, sizeof(a->cred_hash));
+	a->status = ST_OFFLINE;
+	i = name_hash(name) & (reg.nbuckets - 1);
+	a->hnext = reg.buckets[i];
+	reg.buckets[i] = a;
+	a->prev = reg.tail;
+	if (reg.tail)
+		reg.tail->next = a;
+	else
+		reg.head = a;
+	reg.tail = a;
+	reg.count++;
+	if (id >= reg.next_id)
+		reg.next_id = id + 1;
+	return a;
+}
+
+struct hub_agent *
+hub_agent_create(const char *name, const char *cred_hash)
+{
+	struct hub_agent *a;
+
+	if (reg.next_id == 0)
+		reg.next_id = 1;
+	if ((a = hub_agent_restore(reg.next_id, name, cred_hash)) == NULL)
+		return NULL;
+	a->since = mc_wall();
+	hub_db_exec("INSERT INTO agents(id, name, cred_hash, created, status,"
+	    " since) VALUES (?, ?, ?, ?, 'offline', ?)", "ittdd", a->id,
+	    a->name, a->cred_hash, a->since, a->since);
+	return a;
+}
+
+struct hub_agent *
+hub_agent_first(void)
+{
+	return reg.head;
+}
+
+size_t
+hub_agent_count(void)
+{
+	return reg.count;
+}
+
+void
+hub_agent_free_all(void)
+{
+	struct hub_agent *a, *next;
+
+	for (a = reg.head; a != NULL; a = next) {
+		next = a->next;
+		free(a);
+	}
+	free(reg.buckets);
+	memset(&reg, 0, sizeof(reg));
+}
+
+/* ---- hello ---- */
+
+static void
+agent_take_facts(struct hub_agent *a, const struct mc_hello *h)
+{
+	char tags[MC_TAGS_MAX * (MC_TAG_MAX + 1) + 1] = "";
+	int i;
+
+	mc_strlcpy(a->hostname, h->hostname, sizeof(a->hostname));
+	mc_strlcpy(a->os, h->os, sizeof(a->os));
+	mc_strlcpy(a->kernel, h->kernel, sizeof(a->kernel));
+	mc_strlcpy(a->arch, h->arch, sizeof(a->arch));
+	mc_strlcpy(a->version, h->version, sizeof(a->version));
+	a->cpus = h->cpus;
+	a->mem_total = h->mem_total;
+	a->ntags = h->ntags;
+	for (i = 0; i < h->ntags; i++) {
+		memcpy(a->tags[i], h->tags[i], sizeof(a->tags[i]));
+		if (i)
+			strncat(tags, ",", sizeof(tags) - strlen(tags) - 1);
+		strncat(tags, h->tags[i], sizeof(tags) - strlen(tags) - 1);
+	}
+	hub_db_exec("UPDATE agents SET hostname = ?, os = ?, kernel = ?,"
+	    " arch = ?, version = ?, cpus = ?, mem_total = ?, tags = ?"
+	    " WHERE id = ?", "tttttiiti", a->hostname, a->os, a->kernel,
+	    a->arch, a->version, (int64_t)a->cpus, (int64_t)a->mem_total,
+	    tags, a->id);
+}
+
+/* Enrollment: a valid key and a free name make a new agent with its own
+ * credential, returned in cred (shown to this agent once). */
+static struct hub_agent *
+agent_enroll(struct hub_conn *c, const struct mc_hello *h, char *cred,
+    size_t credlen)
+{
+	char why[MC_TEXT_MAX], hash[MC_SHA256_HEX];
+	struct hub_agent *a;
+
+	if (hub_agent_find(h->name) != NULL) {
+		hub_conn_fail(c, 1008, MC_ERR_NAME_TAKEN, "agent name '%s' is "
+		    "already enrolled; start the listener with that agent's "
+		    "credential, or pick another --name", h->name);
+		return NULL;
+	}
+	if (hub_agent_count() >= MC_AGENTS_MAX) {
+		hub_conn_fail(c, 1008, MC_ERR_ENROLL, "the hub holds its "
+		    "maximum of %d agents", MC_AGENTS_MAX);
+		return NULL;
+	}
+	if (hub_auth_use_key(h->enroll_key, why, sizeof(why)) == NULL) {
+		hub_conn_fail(c, 1008, MC_ERR_ENROLL, "%s", why);
+		return NULL;
+	}
+	if (credlen < 65 || mc_random_hex(cred, 32) == -1) {
+		hub_conn_fail(c, 1011, MC_ERR_ENROLL, "no randomness for a "
+		    "credential");
+		return NULL;
+	}
+	mc_sha256_hex(cred, strlen(cred), hash);
+	if ((a = hub_agent_create(h->name, hash)) == NULL) {
+		hub_conn_fail(c, 1011, MC_ERR_ENROLL, "cannot create the agent");
+		return NULL;
+	}
+	mc_info("%s: enrolled new agent '%s'", c->peer, a->name);
+	return a;
+}
+
+static struct hub_agent *
+agent_login(struct hub_conn *c, const struct mc_hello *h)
+{
+	struct hub_agent *a = hub_agent_find(h->name);
+	char hash[MC_SHA256_HEX];
+
+	mc_sha256_hex(h->cred, strlen(h->cred), hash);
+	if (a == NULL) {
+		hub_conn_fail(c, 1008, MC_ERR_AUTH, "unknown agent '%s'; enroll "
+		    "it with --enroll-key (hubctl enroll-key create)", h->name);
+		return NULL;
+	}
+	if (!mc_secret_eq(hash, a->cred_hash)) {
+		hub_conn_fail(c, 1008, MC_ERR_AUTH, "credential does not match "
+		    "agent '%s'", h->name);
+		return NULL;
+	}
+	return a;
+}
+
+static void
+agent_bind(struct hub_conn *c, struct hub_agent *a)
+{
+	struct hub_conn *old = a->conn;
+
+	if (old != NULL && old != c) {
+		hub_conn_fail(old, 1000, MC_ERR_REPLACED, "a newer connection "
+		    "of agent '%s' took over", a->name);
+		old->agent = NULL;
+	}
+	a->conn = c;
+	c->agent = a;
+}
+
+static void
+on_hello(struct hub_conn *c, const struct mc_msg *m)
+{
+	char err[MC_TEXT_MAX], cred[MC_SECRET_MAX] = "";
+	struct mc_welcome w;
+	struct hub_agent *a;
+	struct mc_hello h;
+	struct mc_buf b;
+
+	if (mc_hello_decode(m, &h, err, sizeof(err)) == -1) {
+		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "hello: %s", err);
+		return;
+	}
+	if (h.v != MC_PROTO_VERSION) {
+		hub_conn_fail(c, 1008, MC_ERR_VERSION, "protocol version %d is "
+		    "not supported; this hub speaks %d (upgrade the older "
+		    "side)", h.v, MC_PROTO_VERSION);
+		return;
+	}
+	if (h.cred[0])
+		a = agent_login(c, &h);
+	else if (h.enroll_key[0])
+		a = agent_enroll(c, &h, cred, sizeof(cred));
+	else {
+		hub_conn_fail(c, 1008, MC_ERR_AUTH, "hello carries neither "
+		    "cred nor enroll_key");
+		return;
+	}
+	if (a == NULL)
+		return;
+	agent_bind(c, a);
+	agent_take_facts(a, &h);
+	hub_live_seen(a);
+	mc_info("%s: agent '%s' connected (%s, %s)", c->peer, a->name,
+	    a->hostname, a->version);
+	memset(&w, 0, sizeof(w));
+	w.v = MC_PROTO_VERSION;
+	mc_strlcpy(w.name, a->name, sizeof(w.name));
+	w.hb = hub.conf.heartbeat;
+	mc_strlcpy(w.cred, cred, sizeof(w.cred));
+	mc_buf_init(&b, 4096);
+	if (mc_welcome_encode(&b, &w) == 0)
+		hub_conn_send(c, b.data, b.len);
+	mc_buf_free(&b);
+}
+
+/* ---- the other messages ---- */
+
+static void
+on_hb(struct hub_conn *c, const struct mc_msg *m)
+{
+	struct hub_agent *a = c->agent;
+	char err[MC_TEXT_MAX];
+	struct mc_hb hb;
+
+	if (mc_hb_decode(m, &hb, err, sizeof(err)) == -1) {
+		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "hb: %s", err);
+		return;
+	}
+	a->metrics = hb.m;
+	a->have_metrics = 1;
+	hub.stats.heartbeats++;
+	hub_live_seen(a);
+}
+
+static void
+on_started(struct hub_conn *c, const struct mc_msg *m)
+{
+	char err[MC_TEXT_MAX];
+	struct mc_started s;
+
+	if (mc_started_decode(m, &s, err, sizeof(err)) == -1) {
+		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "started: %s", err);
+		return;
+	}
+	hub_cmd_on_started(c->agent, &s);
+}
+
+static void
+on_out(struct hub_conn *c, const struct mc_msg *m)
+{
+	char err[MC_TEXT_MAX];
+	struct mc_out o;
+
+	if (mc_out_decode(m, &o, err, sizeof(err)) == -1) {
+		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "out: %s", err);
+		return;
+	}
+	hub_cmd_on_out(c->agent, &o);
+}
+
+static void
+on_result(struct hub_conn *c, const struct mc_msg *m)
+{
+	char err[MC_TEXT_MAX];
+	struct mc_result r;
+
+	if (mc_result_decode(m, &r, err, sizeof(err)) == -1) {
+		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "result: %s", err);
+		return;
+	}
+	hub_cmd_on_result(c, &r);
+}
+
+static void
+on_bye(struct hub_conn *c, const struct mc_msg *m)
+{
+	char err[MC_TEXT_MAX];
+	struct mc_bye b;
+
+	if (mc_bye_decode(m, &b, err, sizeof(err)) == -1) {
+		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "bye: %s", err);
+		return;
+	}
+	mc_info("%s: agent '%s' says goodbye (%s)", c->peer, c->agent->name,
+	    b.reason);
+	hub_live_bye(c->agent, b.reason);
+}
+
+typedef void (*agent_handler)(struct hub_conn *, const struct mc_msg *);
+
+static const agent_handler handlers[MC_MSG_COUNT] = {
+	[MC_MSG_HELLO] = on_hello,
+	[MC_MSG_HB] = on_hb,
+	[MC_MSG_STARTED] = on_started,
+	[MC_MSG_OUT] = on_out,
+	[MC_MSG_RESULT] = on_result,
+	[MC_MSG_BYE] = on_bye,
+};
+
+void
+hub_agent_handle(struct hub_conn *c, const char *buf, size_t len)
+{
+	char err[MC_TEXT_MAX];
+	const char *code;
+	struct mc_msg m;
+
+	if (c->closing)
+		return;
+	hub.stats.agent_msgs++;
+	if (mc_msg_parse(&m, MC_TO_HUB, buf, len, &code, err,
+	    sizeof(err)) == -1) {
+		hub_conn_fail(c, 1008, code, "%s", err);
+		return;
+	}
+	if (c->agent == NULL && m.type != MC_MSG_HELLO)
+		hub_conn_fail(c, 1008, MC_ERR_NOT_HELLO, "'%s' before hello; "
+		    "the first message must be hello", mc_msg_name(m.type));
+	else if (c->agent != NULL && m.type == MC_MSG_HELLO)
+		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "a second hello on "
+		    "one connection");
+	else
+		handlers[m.type](c, &m);
+	mc_msg_free(&m);
+}
+
+void
+hub_agent_detach(struct hub_conn *c)
+{
+	struct hub_agent *a = c->agent;
+
+	if (a == NULL)
+		return;
+	c->agent = NULL;
+	if (a->conn != c)
+		return;
+	a->conn = NULL;
+	mc_info("%s: agent '%s' disconnected (status %s)", c->peer, a->name,
+	    hub_status_name(a->status));
+}
+
+void
+hub_agent_write(struct mc_jw *w, const struct hub_agent *a, int with_metrics)
+{
+	int i;
+
+	mc_jw_obj(w, NULL);
+	mc_jw_str(w, "name", a->name);
+	mc_jw_str(w, "status", hub_status_name(a->status));
+	mc_jw_bool(w, "connected", a->conn != NULL);
+	if (a->last_seen > 0)
+		mc_jw_dbl(w, "last_seen", a->last_seen);
+	else
+		mc_jw_null(w, "last_seen");
+	mc_jw_dbl(w, "since", a->since);
+	mc_jw_str(w, "hostname", a->hostname);
+	mc_jw_str(w, "os", a->os);
+	mc_jw_str(w, "kernel", a->kernel);
+	mc_jw_str(w, "arch", a->arch);
+	mc_jw_i64(w, "cpus", a->cpus);
+	mc_jw_u64(w, "mem_total", a->mem_total);
+	mc_jw_str(w, "version", a->version);
+	mc_jw_arr(w, "tags");
+	for (i = 0; i < a->ntags; i++)
+		mc_jw_str(w, NULL, a->tags[i]);
+	mc_jw_arr_end(w);
+	if (a->have_metrics) {
+		mc_jw_dbl(w, "cpu", mc_metrics_cpu_pct(&a->metrics));
+		mc_jw_dbl(w, "mem", mc_metrics_mem_pct(&a->metrics));
+		mc_jw_dbl(w, "disk", mc_metrics_disk_pct(&a->metrics));
+		mc_jw_u64(w, "uptime", a->metrics.uptime);
+	} else {
+		mc_jw_null(w, "cpu");
+		mc_jw_null(w, "mem");
+		mc_jw_null(w, "disk");
+		mc_jw_null(w, "uptime");
+	}
+	if (with_metrics) {
+		if (a->have_metrics)
+			mc_metrics_write(w, "metrics", &a->metrics);
+		else
+			mc_jw_null(w, "metrics");
+	}
+	mc_jw_obj_end(w);
+}

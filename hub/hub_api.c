@@ -1,0 +1,561 @@
+/*
+ * hub_api.c - the REST API: one route table, one handler per route.
+ *
+ * A route is {method, pattern, role, handler}; '*' in a pattern matches
+ * one path segment and becomes a parameter.  Authentication and the role
+ * check happen here, before any handler, from the table; handlers see a
+ * validated request and only build their reply.  docs/api.md documents
+ * every route with an example.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+#define RESP_MAX	(64 * 1024 * 1024)
+
+typedef void (*route_fn)(struct hub_req *);
+
+struct route {
+	const char		*method;
+	const char		*pattern;
+	enum hub_role_level	 role;	/* 0: no token needed */
+	route_fn		 fn;
+};
+
+/* Start a JSON reply body. */
+static void
+body_begin(struct mc_buf *b, struct mc_jw *w)
+{
+	mc_buf_init(b, RESP_MAX);
+	mc_jw_init(w, b);
+}
+
+static void
+body_send(struct hub_req *r, int status, struct mc_buf *b, struct mc_jw *w)
+{
+	if (mc_jw_done(w) == -1) {
+		mc_buf_free(b);
+		hub_http_error(r, 500, "internal", "reply too large");
+		return;
+	}
+	mc_buf_puts(b, "\n");
+	hub_http_reply(r, status, b);
+	mc_buf_free(b);
+}
+
+/* Parse the request body as a JSON object; replies 400 itself on error. */
+static struct mc_jdoc *
+body_json(struct hub_req *r)
+{
+	char err[256];
+	struct mc_jdoc *d;
+
+	if (r->http->body.len == 0)
+		return mc_json_parse("{}", 2, err, sizeof(err));
+	d = mc_json_parse(r->http->body.data, r->http->body.len, err,
+	    sizeof(err));
+	if (d == NULL) {
+		hub_http_error(r, 400, "bad_request", "body: %s", err);
+		return NULL;
+	}
+	if (mc_json_root(d)->type != MC_JOBJ) {
+		hub_http_error(r, 400, "bad_request", "body must be a JSON "
+		    "object");
+		mc_json_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+/* ---- handlers ---- */
+
+static void
+api_healthz(struct hub_req *r)
+{
+	struct hub_agent *a;
+	struct mc_buf b;
+	struct mc_jw w;
+	size_t online = 0;
+
+	for (a = hub_agent_first(); a != NULL; a = a->next)
+		online += a->status == ST_ONLINE;
+	body_begin(&b, &w);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "status", "ok");
+	mc_jw_str(&w, "version", MC_VERSION);
+	mc_jw_u64(&w, "agents", hub_agent_count());
+	mc_jw_u64(&w, "online", online);
+	mc_jw_obj_end(&w);
+	body_send(r, 200, &b, &w);
+}
+
+static void
+api_agents(struct hub_req *r)
+{
+	struct hub_agent *a;
+	struct mc_buf b;
+	struct mc_jw w;
+
+	body_begin(&b, &w);
+	mc_jw_obj(&w, NULL);
+	mc_jw_arr(&w, "agents");
+	for (a = hub_agent_first(); a != NULL; a = a->next)
+		hub_agent_write(&w, a, 0);
+	mc_jw_arr_end(&w);
+	mc_jw_obj_end(&w);
+	body_send(r, 200, &b, &w);
+}
+
+static struct hub_agent *
+agent_param(struct hub_req *r)
+{
+	struct hub_agent *a = hub_agent_find(r->params[0]);
+
+	if (a == NULL)
+		hub_http_error(r, 404, "not_found", "unknown agent '%s' (see "
+		    "GET /api/agents)", r->params[0]);
+	return a;
+}
+
+static void
+api_agent(struct hub_req *r)
+{
+	struct hub_agent *a = agent_param(r);
+	struct mc_buf b;
+	struct mc_jw w;
+
+	if (a == NULL)
+		return;
+	body_begin(&b, &w);
+	hub_agent_write(&w, a, 1);
+	body_send(r, 200, &b, &w);
+}
+
+/* Fill a command request from the body; replies 400 itself on error. */
+static int
+cmd_req_parse(struct hub_req *r, const struct mc_json *o,
+    struct hub_cmd_req *q)
+{
+	const char *type = mc_json_str(o, "type");
+	double d;
+	int64_t cap;
+
+	memset(q, 0, sizeof(*q));
+	if (type == NULL || mc_kind_parse(type, &q->kind) == -1) {
+		hub_http_error(r, 400, "bad_request", "type must be one of "
+		    "shell, docker_ps, docker_restart, restart, stop, "
+		    "screenshot, metrics");
+		return -1;
+	}
+	q->cmd = mc_json_str(o, "cmd");
+	q->arg = mc_json_str(o, "arg");
+	if (q->kind == MC_KIND_SHELL && (q->cmd == NULL || *q->cmd == '\0' ||
+	    strlen(q->cmd) > MC_CMD_MAX)) {
+		hub_http_error(r, 400, "bad_request", "shell needs \"cmd\", "
+		    "1 to %d bytes", MC_CMD_MAX);
+		return -1;
+	}
+	if (q->kind == MC_KIND_DOCKER_RESTART && (q->arg == NULL ||
+	    *q->arg == '\0' || strlen(q->arg) >= MC_TEXT_MAX)) {
+		hub_http_error(r, 400, "bad_request", "docker_restart needs "
+		    "\"arg\": the container name or id");
+		return -1;
+	}
+	q->timeout = MC_TIMEOUT_DEFAULT;
+	if (mc_json_get(o, "timeout") && (mc_json_num(o, "timeout", &d) ==
+	    -1 || d <= 0 || d > MC_TIMEOUT_MAX)) {
+		hub_http_error(r, 400, "bad_request", "timeout must be a "
+		    "number of seconds from 0 to %d", MC_TIMEOUT_MAX);
+		return -1;
+	}
+	if (mc_json_get(o, "timeout"))
+		q->timeout = d;
+	cap = MC_OUTPUT_CAP_DEFAULT;
+	if (mc_json_get(o, "cap") && mc_json_int(o, "cap", 0,
+	    MC_OUTPUT_CAP_MAX, &cap) == -1) {
+		hub_http_error(r, 400, "bad_request", "cap must be a whole "
+		    "number of bytes from 0 to %d", MC_OUTPUT_CAP_MAX);
+		return -1;
+	}
+	q->cap = (uint64_t)cap;
+	q->by = r->token->name;
+	return 0;
+}
+
+static void
+submit(struct hub_req *r, struct hub_agent *a, const struct hub_cmd_req *q)
+{
+	char why[256];
+	struct hub_cmd *c;
+	struct mc_buf b;
+	struct mc_jw w;
+	int status;
+
+	if ((c = hub_cmd_submit(a, q, &status, why, sizeof(why))) == NULL) {
+		hub_http_error(r, status, status == 409 ? "not_online" :
+		    "unavailable", "%s", why);
+		return;
+	}
+	body_begin(&b, &w);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "id", c->id);
+	mc_jw_obj_end(&w);
+	body_send(r, 202, &b, &w);
+}
+
+static void
+api_command(struct hub_req *r)
+{
+	struct hub_agent *a = agent_param(r);
+	struct hub_cmd_req q;
+	struct mc_jdoc *d;
+
+	if (a == NULL || (d = body_json(r)) == NULL)
+		return;
+	if (cmd_req_parse(r, mc_json_root(d), &q) == 0)
+		submit(r, a, &q);
+	mc_json_free(d);
+}
+
+/* POST /api/agents/{name}/restart|stop|screenshot: a command by path. */
+static void
+api_kind(struct hub_req *r, enum mc_kind kind)
+{
+	struct hub_agent *a = agent_param(r);
+	struct hub_cmd_req q;
+
+	if (a == NULL)
+		return;
+	memset(&q, 0, sizeof(q));
+	q.kind = kind;
+	q.timeout = MC_TIMEOUT_DEFAULT;
+	q.cap = MC_OUTPUT_CAP_DEFAULT;
+	q.by = r->token->name;
+	submit(r, a, &q);
+}
+
+static void
+api_restart(struct hub_req *r)
+{
+	api_kind(r, MC_KIND_RESTART);
+}
+
+static void
+api_stop(struct hub_req *r)
+{
+	api_kind(r, MC_KIND_STOP);
+}
+
+static void
+api_screenshot(struct hub_req *r)
+{
+	api_kind(r, MC_KIND_SCREENSHOT);
+}
+
+static struct hub_cmd *
+cmd_param(struct hub_req *r)
+{
+	struct hub_cmd *c = hub_cmd_find(r->params[0]);
+
+	if (c == NULL)
+		hub_http_error(r, 404, "not_found", "unknown command '%s'",
+		    r->params[0]);
+	return c;
+}
+
+static void
+api_cmd_get(struct hub_req *r)
+{
+	struct hub_cmd *c = cmd_param(r);
+	struct mc_buf b;
+	struct mc_jw w;
+
+	if (c == NULL)
+		return;
+	body_begin(&b, &w);
+	hub_cmd_write(&w, c, 1);
+	body_send(r, 200, &b, &w);
+}
+
+static void
+api_cmd_stream(struct hub_req *r)
+{
+	struct hub_cmd *c = cmd_param(r);
+
+	if (c != NULL)
+		hub_http_stream(r, c);
+}
+
+static void
+api_events(struct hub_req *r)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+	int64_t limit = 100;
+	const char *q = strstr(r->http->query, "limit=");
+
+	if (q != NULL) {
+		char num[16];
+
+		mc_strlcpy(num, q + 6, sizeof(num));
+		num[strcspn(num, "&")] = '\0';
+		if (mc_parse_i64(num, 1, 1000, &limit) == -1) {
+			hub_http_error(r, 400, "bad_request", "limit must be "
+			    "1 to 1000");
+			return;
+		}
+	}
+	body_begin(&b, &w);
+	hub_live_events_write(&w, (int)limit);
+	body_send(r, 200, &b, &w);
+}
+
+static void
+api_key_create(struct hub_req *r)
+{
+	const struct mc_json *o;
+	char key[128];
+	struct hub_key *k;
+	struct mc_jdoc *d;
+	struct mc_buf b;
+	struct mc_jw w;
+	int64_t uses = 0;
+	double expires = 0;
+
+	if ((d = body_json(r)) == NULL)
+		return;
+	o = mc_json_root(d);
+	if ((mc_json_get(o, "uses") && mc_json_int(o, "uses", 0, 1000000000,
+	    &uses) == -1) || (mc_json_get(o, "expires") &&
+	    (mc_json_num(o, "expires", &expires) == -1 || expires < 0))) {
+		mc_json_free(d);
+		hub_http_error(r, 400, "bad_request", "uses must be a whole "
+		    "number >= 0 and expires seconds >= 0 (0: never)");
+		return;
+	}
+	mc_json_free(d);
+	k = hub_auth_key_create(uses, expires > 0 ? mc_wall() + expires : 0,
+	    key, sizeof(key));
+	if (k == NULL) {
+		hub_http_error(r, 500, "internal", "cannot make a key");
+		return;
+	}
+	body_begin(&b, &w);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "id", k->id);
+	mc_jw_str(&w, "key", key);
+	mc_jw_i64(&w, "uses", k->uses);
+	if (k->expires > 0)
+		mc_jw_dbl(&w, "expires", k->expires);
+	else
+		mc_jw_null(&w, "expires");
+	mc_jw_obj_end(&w);
+	body_send(r, 201, &b, &w);
+}
+
+static void
+api_keys(struct hub_req *r)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+
+	body_begin(&b, &w);
+	hub_auth_write_keys(&w);
+	body_send(r, 200, &b, &w);
+}
+
+static void
+reply_ok(struct hub_req *r)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+
+	body_begin(&b, &w);
+	mc_jw_obj(&w, NULL);
+	mc_jw_bool(&w, "ok", 1);
+	mc_jw_obj_end(&w);
+	body_send(r, 200, &b, &w);
+}
+
+static void
+api_key_revoke(struct hub_req *r)
+{
+	if (hub_auth_key_revoke(r->params[0]) == -1)
+		hub_http_error(r, 404, "not_found", "no active enrollment key "
+		    "'%s'", r->params[0]);
+	else
+		reply_ok(r);
+}
+
+static void
+api_token_create(struct hub_req *r)
+{
+	const struct mc_json *o;
+	enum hub_role_level role;
+	const char *rs, *name;
+	char tok[128];
+	struct hub_token *t;
+	struct mc_jdoc *d;
+	struct mc_buf b;
+	struct mc_jw w;
+
+	if ((d = body_json(r)) == NULL)
+		return;
+	o = mc_json_root(d);
+	rs = mc_json_str(o, "role");
+	name = mc_json_str(o, "name");
+	if (rs == NULL || hub_role_parse(rs, &role) == -1 ||
+	    (name && (strlen(name) > MC_NAME_MAX || !mc_name_valid(name)))) {
+		mc_json_free(d);
+		hub_http_error(r, 400, "bad_request", "role must be admin, "
+		    "operator or viewer; name at most %d bytes", MC_NAME_MAX);
+		return;
+	}
+	t = hub_auth_token_create(role, name ? name : rs, tok, sizeof(tok));
+	mc_json_free(d);
+	if (t == NULL) {
+		hub_http_error(r, 500, "internal", "cannot make a token");
+		return;
+	}
+	body_begin(&b, &w);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "id", t->id);
+	mc_jw_str(&w, "token", tok);
+	mc_jw_str(&w, "role", hub_role_name(t->role));
+	mc_jw_str(&w, "name", t->name);
+	mc_jw_obj_end(&w);
+	body_send(r, 201, &b, &w);
+}
+
+static void
+api_tokens(struct hub_req *r)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+
+	body_begin(&b, &w);
+	hub_auth_write_tokens(&w);
+	body_send(r, 200, &b, &w);
+}
+
+static void
+api_token_revoke(struct hub_req *r)
+{
+	if (hub_auth_token_revoke(r->params[0]) == -1)
+		hub_http_error(r, 404, "not_found", "no active token '%s'",
+		    r->params[0]);
+	else
+		reply_ok(r);
+}
+
+static const struct route routes[] = {
+	{ "GET", "/healthz", 0, api_healthz },
+	{ "GET", "/api/agents", ROLE_VIEWER, api_agents },
+	{ "GET", "/api/agents/*", ROLE_VIEWER, api_agent },
+	{ "POST", "/api/agents/*/command", ROLE_OPERATOR, api_command },
+	{ "POST", "/api/agents/*/restart", ROLE_OPERATOR, api_restart },
+	{ "POST", "/api/agents/*/stop", ROLE_OPERATOR, api_stop },
+	{ "POST", "/api/agents/*/screenshot", ROLE_OPERATOR, api_screenshot },
+	{ "GET", "/api/commands/*", ROLE_VIEWER, api_cmd_get },
+	{ "GET", "/api/commands/*/stream", ROLE_VIEWER, api_cmd_stream },
+	{ "GET", "/api/events", ROLE_VIEWER, api_events },
+	{ "POST", "/api/enroll-keys", ROLE_ADMIN, api_key_create },
+	{ "GET", "/api/enroll-keys", ROLE_ADMIN, api_keys },
+	{ "DELETE", "/api/enroll-keys/*", ROLE_ADMIN, api_key_revoke },
+	{ "POST", "/api/tokens", ROLE_ADMIN, api_token_create },
+	{ "GET", "/api/tokens", ROLE_ADMIN, api_tokens },
+	{ "DELETE", "/api/tokens/*", ROLE_ADMIN, api_token_revoke },
+	{ NULL, NULL, 0, NULL }
+};
+
+/* Match path against pattern segment by segment; '*' captures. */
+static int
+route_match(const char *pattern, const char *path, struct hub_req *r)
+{
+	const char *p = pattern, *s = path;
+	size_t n;
+	int np = 0;
+
+	while (*p && *s) {
+		if (*p == '*') {
+			n = strcspn(s, "/");
+			if (n == 0 || n >= sizeof(r->pbuf[0]) || np == 2)
+				return 0;
+			memcpy(r->pbuf[np], s, n);
+			r->pbuf[np][n] = '\0';
+			r->params[np] = r->pbuf[np];
+			np++;
+			s += n;
+			p++;
+			continue;
+		}
+		if (*p != *s)
+			return 0;
+		p++;
+		s++;
+	}
+	return *p == '\0' && *s == '\0';
+}
+
+static int
+authorize(struct hub_req *r, enum hub_role_level need)
+{
+	const char *h = r->http->auth;
+
+	if (need == 0)
+		return 0;
+	if (strncmp(h, "Bearer ", 7) != 0 ||
+	    (r->token = hub_auth_token(h + 7)) == NULL) {
+		hub_http_error(r, 401, "unauthorized", "%s", h[0] ?
+		    "the hub does not know this token" : "missing "
+		    "'Authorization: Bearer TOKEN'");
+		mc_info("%s: %s %s refused: bad or missing token",
+		    r->conn->peer, r->http->method, r->http->path);
+		return -1;
+	}
+	if (r->token->role < need) {
+		hub_http_error(r, 403, "forbidden", "this needs the %s role; "
+		    "token %s is %s", hub_role_name(need), r->token->id,
+		    hub_role_name(r->token->role));
+		return -1;
+	}
+	return 0;
+}
+
+int
+hub_api_dispatch(struct hub_conn *c)
+{
+	const struct route *rt;
+	struct hub_req r;
+	int path_seen = 0;
+
+	memset(&r, 0, sizeof(r));
+	r.conn = c;
+	r.http = c->http;
+	if (c->http->body_too_large) {
+		hub_http_error(&r, 413, "too_large", "request body over %d "
+		    "bytes", MC_BODY_MAX);
+		return c->http->status;
+	}
+	for (rt = routes; rt->method != NULL; rt++) {
+		if (!route_match(rt->pattern, c->http->path, &r))
+			continue;
+		path_seen = 1;
+		if (strcmp(rt->method, c->http->method) != 0)
+			continue;
+		if (authorize(&r, rt->role) == 0)
+			rt->fn(&r);
+		return c->http->status;
+	}
+	if (path_seen)
+		hub_http_error(&r, 405, "method_not_allowed", "%s is not "
+		    "allowed on %s", c->http->method, c->http->path);
+	else
+		hub_http_error(&r, 404, "not_found", "no such endpoint: %s",
+		    c->http->path);
+	return c->http->status;
+}

@@ -1,0 +1,471 @@
+/*
+ * hub_cmd.c - a command's life on the hub: submitted, sent, running,
+ * finished (done, failed, timeout) or lost.
+ *
+ * Live commands (running and recently finished) stay in memory so their
+ * output can be streamed and read without touching the disk; every change
+ * is queued to hub_db.  Output is kept up to the command's cap, with the
+ * stdout/stderr boundaries, so a stream that starts late replays exactly
+ * what arrived.  A message about a command is accepted only from the agent
+ * the command was sent to.  Memory is bounded: at most MC_CMDS_LIVE_MAX
+ * commands and CMD_BYTES_MAX output bytes are kept; the oldest finished
+ * ones without readers are dropped from memory first (they stay on disk).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+#define CMD_BYTES_MAX	((size_t)256 * 1024 * 1024)
+/* a command with no result this long after its timeout is lost */
+#define CMD_LOST_GRACE	30.0
+
+static struct {
+	struct hub_cmd	*buckets[4096];		/* by id; nodes owned by list */
+	struct hub_cmd	*head, *tail;		/* oldest first */
+	size_t		 count;
+	size_t		 bytes;
+} live;
+
+static const char *const status_names[] = {
+	"queued", "sent", "running", "done", "failed", "timeout", "lost"
+};
+
+const char *
+hub_cmd_status_name(enum hub_cmd_status s)
+{
+	return s <= CMD_LOST ? status_names[s] : "?";
+}
+
+int
+hub_cmd_finished(const struct hub_cmd *c)
+{
+	return c->status >= CMD_DONE;
+}
+
+static size_t
+id_bucket(const char *id)
+{
+	uint32_t h = 2166136261u;
+
+	for (; *id; id++)
+		h = (h ^ (unsigned char)*id) * 16777619u;
+	return h % 4096;
+}
+
+struct hub_cmd *
+hub_cmd_find(const char *id)
+{
+	struct hub_cmd *c;
+
+	for (c = live.buckets[id_bucket(id)]; c != NULL; c = c->hnext)
+		if (strcmp(c->id, id) == 0)
+			return c;
+	return NULL;
+}
+
+static void
+cmd_unlink(struct hub_cmd *c)
+{
+	struct hub_cmd **pp = &live.buckets[id_bucket(c->id)];
+
+	while (*pp != c)
+		pp = &(*pp)->hnext;
+	*pp = c->hnext;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		live.head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		live.tail = c->prev;
+	live.count--;
+	live.bytes -= c->out.len;
+}
+
+static void
+cmd_free(struct hub_cmd *c)
+{
+	struct hub_cmd_sub *s, *next;
+
+	for (s = c->subs; s != NULL; s = next) {
+		next = s->next;
+		free(s);
+	}
+	mc_buf_free(&c->out);
+	free(c->chunks);
+	free(c->cmd);
+	free(c);
+}
+
+/* Drop the oldest finished commands nobody reads until under the bounds. */
+static void
+cmd_evict(size_t want_free)
+{
+	struct hub_cmd *c = live.head, *next;
+
+	while (c != NULL && (live.count + 1 > MC_CMDS_LIVE_MAX ||
+	    live.bytes + want_free > CMD_BYTES_MAX)) {
+		next = c->next;
+		if (hub_cmd_finished(c) && c->subs == NULL) {
+			cmd_unlink(c);
+			cmd_free(c);
+		}
+		c = next;
+	}
+}
+
+static void
+cmd_notify(struct hub_cmd *c)
+{
+	struct hub_cmd_sub *s;
+
+	for (s = c->subs; s != NULL; s = s->next)
+		hub_ws_want_write(s->conn->wsi);
+}
+
+static int
+cmd_send(struct hub_agent *a, const struct hub_cmd *c)
+{
+	struct mc_cmd m;
+	struct mc_buf b;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	mc_strlcpy(m.id, c->id, sizeof(m.id));
+	m.kind = c->kind;
+	if (c->cmd)
+		mc_strlcpy(m.cmd, c->cmd, sizeof(m.cmd));
+	mc_strlcpy(m.arg, c->arg, sizeof(m.arg));
+	m.timeout = c->timeout;
+	m.cap = c->cap;
+	mc_buf_init(&b, MC_MSG_MAX);
+	r = mc_cmd_encode(&b, &m) == 0 ? hub_conn_send(a->conn, b.data,
+	    b.len) : -1;
+	mc_buf_free(&b);
+	return r;
+}
+
+static struct hub_cmd *
+cmd_new(struct hub_agent *a, const struct hub_cmd_req *r)
+{
+	struct hub_cmd *c;
+	size_t i;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	memcpy(c->id, "c-", 2);
+	if (mc_random_hex(c->id + 2, 8) == -1 ||
+	    (r->cmd && (c->cmd = strdup(r->cmd)) == NULL)) {
+		free(c->cmd);
+		free(c);
+		return NULL;
+	}
+	mc_strlcpy(c->agent, a->name, sizeof(c->agent));
+	c->kind = r->kind;
+	mc_strlcpy(c->arg, r->arg ? r->arg : "", sizeof(c->arg));
+	c->timeout = r->timeout;
+	c->cap = r->cap;
+	c->exit_code = -1;
+	mc_buf_init(&c->out, (size_t)r->cap);
+	mc_strlcpy(c->by, r->by, sizeof(c->by));
+	c->created = mc_wall();
+	c->deadline = mc_now() + c->timeout + CMD_LOST_GRACE;
+	i = id_bucket(c->id);
+	c->hnext = live.buckets[i];
+	live.buckets[i] = c;
+	c->prev = live.tail;
+	if (live.tail)
+		live.tail->next = c;
+	else
+		live.head = c;
+	live.tail = c;
+	live.count++;
+	return c;
+}
+
+static void
+cmd_save(const struct hub_cmd *c)
+{
+	hub_db_exec("INSERT OR REPLACE INTO commands(id, agent, kind, cmd, arg,"
+	    " requested_by, created, started, finished, status, exit_code,"
+	    " truncated, out_bytes, output, error) VALUES (?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?)", "ttttttdddtiiibt", c->id, c->agent,
+	    mc_kind_name(c->kind), c->cmd, c->arg, c->by, c->created,
+	    c->started, c->finished, hub_cmd_status_name(c->status),
+	    (int64_t)c->exit_code, (int64_t)c->truncated,
+	    (int64_t)c->out_bytes, c->out.data ? c->out.data : "", c->out.len,
+	    c->error[0] ? c->error : NULL);
+}
+
+struct hub_cmd *
+hub_cmd_submit(struct hub_agent *a, const struct hub_cmd_req *r, int *status,
+    char *why, size_t whylen)
+{
+	struct hub_cmd *c;
+
+	if (a->conn == NULL || a->status == ST_OFFLINE) {
+		*status = 409;
+		snprintf(why, whylen, "agent '%s' is not online (status: %s%s)",
+		    a->name, hub_status_name(a->status),
+		    a->conn ? "" : ", not connected");
+		return NULL;
+	}
+	cmd_evict((size_t)r->cap);
+	if (live.count >= MC_CMDS_LIVE_MAX) {
+		*status = 503;
+		snprintf(why, whylen, "%d commands are in flight; try again "
+		    "when some finish", MC_CMDS_LIVE_MAX);
+		return NULL;
+	}
+	if ((c = cmd_new(a, r)) == NULL || cmd_send(a, c) == -1) {
+		*status = 503;
+		snprintf(why, whylen, "cannot send the command to '%s'",
+		    a->name);
+		if (c) {
+			cmd_unlink(c);
+			cmd_free(c);
+		}
+		return NULL;
+	}
+	c->status = CMD_SENT;
+	a->running++;
+	mc_info("command %s (%s) sent to '%s' by %s", c->id,
+	    mc_kind_name(c->kind), a->name, c->by);
+	cmd_save(c);
+	return c;
+}
+
+/* The command, if it exists and belongs to this agent. */
+static struct hub_cmd *
+cmd_of(const struct hub_agent *a, const char *id)
+{
+	struct hub_cmd *c = hub_cmd_find(id);
+
+	if (c == NULL || strcmp(c->agent, a->name) != 0) {
+		mc_warn("agent '%s' reported on unknown command %s; ignored",
+		    a->name, id);
+		return NULL;
+	}
+	return c;
+}
+
+void
+hub_cmd_on_started(struct hub_agent *a, const struct mc_started *s)
+{
+	struct hub_cmd *c = cmd_of(a, s->id);
+
+	if (c == NULL || c->status != CMD_SENT)
+		return;
+	c->status = CMD_RUNNING;
+	c->started = mc_wall();
+	hub_db_exec("UPDATE commands SET status = 'running', started = ?"
+	    " WHERE id = ?", "dt", c->started, c->id);
+}
+
+static int
+chunk_add(struct hub_cmd *c, enum mc_stream stream, size_t off, size_t len)
+{
+	struct hub_chunk *last = c->nchunks ? &c->chunks[c->nchunks - 1] : NULL;
+	struct hub_chunk *n;
+	size_t cap;
+
+	if (last && last->stream == stream && last->off + last->len == off) {
+		last->len += len;
+		return 0;
+	}
+	if (c->nchunks == c->chunks_cap) {
+		cap = c->chunks_cap ? c->chunks_cap * 2 : 8;
+		if ((n = realloc(c->chunks, cap * sizeof(*n))) == NULL)
+			return -1;
+		c->chunks = n;
+		c->chunks_cap = cap;
+	}
+	c->chunks[c->nchunks].stream = stream;
+	c->chunks[c->nchunks].off = off;
+	c->chunks[c->nchunks++].len = len;
+	return 0;
+}
+
+void
+hub_cmd_on_out(struct hub_agent *a, const struct mc_out *o)
+{
+	struct hub_cmd *c = cmd_of(a, o->id);
+	size_t room, n, off;
+
+	if (c == NULL || hub_cmd_finished(c))
+		return;
+	if (c->status == CMD_SENT)
+		c->status = CMD_RUNNING;
+	c->out_bytes += o->len;
+	room = c->out.limit - c->out.len;
+	n = o->len < room ? o->len : room;
+	if (n < o->len)
+		c->truncated = 1;
+	if (n == 0)
+		return;
+	off = c->out.len;
+	if (mc_buf_append(&c->out, o->data, n) == -1 ||
+	    chunk_add(c, o->stream, off, n) == -1) {
+		c->truncated = 1;
+		return;
+	}
+	live.bytes += n;
+	cmd_notify(c);
+}
+
+static enum hub_cmd_status
+outcome_status(enum mc_outcome o)
+{
+	switch (o) {
+	case MC_DONE: return CMD_DONE;
+	case MC_TIMEOUT: return CMD_TIMEOUT;
+	default: return CMD_FAILED;
+	}
+}
+
+static void
+cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
+{
+	struct hub_agent *a = hub_agent_find(c->agent);
+
+	c->status = st;
+	c->finished = mc_wall();
+	if (a && a->running > 0)
+		a->running--;
+	cmd_save(c);
+	cmd_notify(c);
+}
+
+void
+hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
+{
+	struct hub_cmd *c = cmd_of(conn->agent, r->id);
+	struct mc_ack ack;
+	struct mc_buf b;
+
+	if (c == NULL)
+		return;
+	if (!hub_cmd_finished(c)) {
+		c->exit_code = r->exit_code;
+		c->truncated |= r->truncated;
+		if (r->out_bytes > c->out_bytes)
+			c->out_bytes = r->out_bytes;
+		mc_strlcpy(c->error, r->error, sizeof(c->error));
+		mc_info("command %s on '%s': %s, exit %d", c->id, c->agent,
+		    mc_outcome_name(r->outcome), r->exit_code);
+		cmd_finish(c, outcome_status(r->outcome));
+	}
+	/* a resent result is acknowledged again and changes nothing */
+	memset(&ack, 0, sizeof(ack));
+	mc_strlcpy(ack.id, c->id, sizeof(ack.id));
+	mc_buf_init(&b, 256);
+	if (mc_ack_encode(&b, &ack) == 0)
+		hub_conn_send(conn, b.data, b.len);
+	mc_buf_free(&b);
+}
+
+void
+hub_cmd_expire(double now)
+{
+	struct hub_cmd *c;
+
+	for (c = live.head; c != NULL; c = c->next) {
+		if (hub_cmd_finished(c) || now < c->deadline)
+			continue;
+		snprintf(c->error, sizeof(c->error), "no result from agent "
+		    "'%s' within %.0fs after the command's timeout",
+		    c->agent, CMD_LOST_GRACE);
+		mc_warn("command %s on '%s' is lost", c->id, c->agent);
+		cmd_finish(c, CMD_LOST);
+	}
+}
+
+static void
+write_opt_time(struct mc_jw *w, const char *key, double t)
+{
+	if (t > 0)
+		mc_jw_dbl(w, key, t);
+	else
+		mc_jw_null(w, key);
+}
+
+/* The fields shared by the command object and the stream's end line. */
+void
+hub_cmd_write_outcome(struct mc_jw *w, const struct hub_cmd *c)
+{
+	mc_jw_str(w, "status", hub_cmd_status_name(c->status));
+	if (c->exit_code >= 0 && hub_cmd_finished(c))
+		mc_jw_i64(w, "exit", c->exit_code);
+	else
+		mc_jw_null(w, "exit");
+	mc_jw_bool(w, "truncated", c->truncated);
+	mc_jw_u64(w, "out_bytes", c->out_bytes);
+	mc_jw_str(w, "error", c->error[0] ? c->error : NULL);
+}
+
+void
+hub_cmd_write(struct mc_jw *w, const struct hub_cmd *c, int with_output)
+{
+	mc_jw_obj(w, NULL);
+	mc_jw_str(w, "id", c->id);
+	mc_jw_str(w, "agent", c->agent);
+	mc_jw_str(w, "type", mc_kind_name(c->kind));
+	if (c->cmd)
+		mc_jw_str(w, "cmd", c->cmd);
+	if (c->arg[0])
+		mc_jw_str(w, "arg", c->arg);
+	mc_jw_dbl(w, "timeout", c->timeout);
+	hub_cmd_write_outcome(w, c);
+	if (with_output)
+		mc_jw_strn(w, "output", c->out.data ? c->out.data : "",
+		    c->out.len);
+	mc_jw_str(w, "requested_by", c->by);
+	write_opt_time(w, "created", c->created);
+	write_opt_time(w, "started", c->started);
+	write_opt_time(w, "finished", c->finished);
+	mc_jw_obj_end(w);
+}
+
+void
+hub_cmd_subscribe(struct hub_cmd *c, struct hub_conn *conn)
+{
+	struct hub_cmd_sub *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return;
+	s->conn = conn;
+	s->next = c->subs;
+	c->subs = s;
+}
+
+void
+hub_cmd_unsubscribe(struct hub_cmd *c, struct hub_conn *conn)
+{
+	struct hub_cmd_sub **pp, *s;
+
+	for (pp = &c->subs; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->conn == conn) {
+			s = *pp;
+			*pp = s->next;
+			free(s);
+			return;
+		}
+	}
+}
+
+void
+hub_cmd_free_all(void)
+{
+	struct hub_cmd *c, *next;
+
+	for (c = live.head; c != NULL; c = next) {
+		next = c->next;
+		cmd_free(c);
+	}
+	memset(&live, 0, sizeof(live));
+}

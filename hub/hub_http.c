@@ -1,0 +1,139 @@
+/*
+ * hub_http.c - HTTP replies as data: a status and a JSON body, or a
+ * stream of a command's output as newline-delimited JSON.
+ *
+ * Handlers fill a reply here; hub_ws.c turns it into headers and writes.
+ * Every error reply has the same shape, {"error": ..., "code": ...}, made
+ * in one function.  A stream replays the command's output from the first
+ * byte, then follows it live, then ends with one "end" line.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+/* raw output bytes per streamed line */
+#define STREAM_PIECE	(16 * 1024)
+
+void
+hub_http_reply(struct hub_req *r, int status, struct mc_buf *body)
+{
+	struct hub_http *h = r->http;
+
+	mc_buf_free(&h->resp);
+	h->resp = *body;	/* takes the storage */
+	mc_buf_init(body, body->limit);
+	h->resp_off = 0;
+	h->status = status;
+}
+
+void
+hub_http_error(struct hub_req *r, int status, const char *code,
+    const char *fmt, ...)
+{
+	char msg[512];
+	struct mc_buf b;
+	struct mc_jw w;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mc_buf_init(&b, 4096);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "error", msg);
+	mc_jw_str(&w, "code", code);
+	mc_jw_obj_end(&w);
+	mc_buf_puts(&b, "\n");
+	hub_http_reply(r, status, &b);
+	mc_buf_free(&b);
+	if (status >= 500)
+		mc_warn("%s: %s %s -> %d %s", r->conn->peer, r->http->method,
+		    r->http->path, status, msg);
+	else
+		mc_debug("%s: %s %s -> %d %s", r->conn->peer, r->http->method,
+		    r->http->path, status, msg);
+}
+
+void
+hub_http_stream(struct hub_req *r, struct hub_cmd *c)
+{
+	struct hub_http *h = r->http;
+
+	h->stream = c;
+	h->stream_chunk = 0;
+	h->stream_off = 0;
+	h->stream_done = 0;
+	mc_strlcpy(h->stream_id, c->id, sizeof(h->stream_id));
+	h->status = 200;
+	hub_cmd_subscribe(c, r->conn);
+}
+
+/* Cut at most STREAM_PIECE bytes without splitting a UTF-8 sequence. */
+static size_t
+piece_len(const char *p, size_t avail)
+{
+	size_t n = avail < STREAM_PIECE ? avail : STREAM_PIECE;
+
+	if (n == avail)
+		return n;
+	while (n > 1 && ((unsigned char)p[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+int
+hub_http_stream_next(struct hub_http *h, struct mc_buf *out)
+{
+	const struct hub_cmd *c = h->stream;
+	const struct hub_chunk *ch;
+	struct mc_jw w;
+	const char *p;
+	size_t n;
+
+	if (c == NULL || h->stream_done)
+		return 1;
+	mc_jw_init(&w, out);
+	if (h->stream_chunk < c->nchunks) {
+		ch = &c->chunks[h->stream_chunk];
+		p = c->out.data + ch->off + h->stream_off;
+		n = piece_len(p, ch->len - h->stream_off);
+		mc_jw_obj(&w, NULL);
+		mc_jw_str(&w, "t", "out");
+		mc_jw_str(&w, "stream", ch->stream == MC_STDERR ? "stderr" :
+		    "stdout");
+		mc_jw_strn(&w, "data", p, n);
+		mc_jw_obj_end(&w);
+		mc_buf_puts(out, "\n");
+		h->stream_off += n;
+		if (h->stream_off == ch->len) {
+			h->stream_chunk++;
+			h->stream_off = 0;
+		}
+		return 0;
+	}
+	if (!hub_cmd_finished(c))
+		return -1;
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "t", "end");
+	hub_cmd_write_outcome(&w, c);
+	mc_jw_obj_end(&w);
+	mc_buf_puts(out, "\n");
+	h->stream_done = 1;
+	return 1;
+}
+
+void
+hub_http_free(struct hub_http *h)
+{
+	if (h == NULL)
+		return;
+	mc_buf_free(&h->body);
+	mc_buf_free(&h->resp);
+	free(h);
+}

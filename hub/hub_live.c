@@ -1,0 +1,185 @@
+/*
+ * hub_live.c - agent liveness: the status machine and its events.
+ *
+ * Statuses follow the contract: online -> late (1 to miss-1 heartbeats
+ * missed) -> critical (miss missed) -> online on the next heartbeat;
+ * offline only after a goodbye, and never critical from there.  A
+ * heartbeat counts as missed half an interval after it was due, so normal
+ * jitter never shows as late.  Nothing is critical before miss x heartbeat
+ * has passed since the hub started (start-up grace), so a hub restart never
+ * produces a burst of criticals.
+ *
+ * Every change is one event: kept in a ring in memory for the API, and
+ * queued to the database.
+ */
+#include <string.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+#define EVENTS_KEPT	1024
+#define SEEN_SAVE_EVERY	60.0	/* seconds between last_seen writes */
+
+struct event {
+	double	ts;
+	char	type[16];
+	char	agent[MC_NAME_MAX + 1];
+	char	from[16];
+	char	to[16];
+	char	detail[64];
+};
+
+static struct {
+	struct event	ring[EVENTS_KEPT];
+	size_t		next;	/* total ever added; ring index = next % N */
+} ev;
+
+static const char *const status_names[] = {
+	"online", "late", "critical", "offline"
+};
+
+const char *
+hub_status_name(enum hub_status s)
+{
+	return s <= ST_OFFLINE ? status_names[s] : "?";
+}
+
+static int
+status_parse(const char *s, enum hub_status *out)
+{
+	int i;
+
+	for (i = 0; i <= ST_OFFLINE; i++) {
+		if (strcmp(s, status_names[i]) == 0) {
+			*out = (enum hub_status)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+hub_live_event_restore(double ts, const char *type, const char *agent,
+    const char *from, const char *to, const char *detail)
+{
+	struct event *e = &ev.ring[ev.next++ % EVENTS_KEPT];
+
+	e->ts = ts;
+	mc_strlcpy(e->type, type, sizeof(e->type));
+	mc_strlcpy(e->agent, agent, sizeof(e->agent));
+	mc_strlcpy(e->from, from, sizeof(e->from));
+	mc_strlcpy(e->to, to, sizeof(e->to));
+	mc_strlcpy(e->detail, detail, sizeof(e->detail));
+}
+
+static void
+event_add(const char *type, const char *agent, const char *from,
+    const char *to, const char *detail)
+{
+	double ts = mc_wall();
+
+	hub_live_event_restore(ts, type, agent, from, to, detail);
+	hub_db_exec("INSERT INTO events(ts, type, agent, from_status,"
+	    " to_status, detail) VALUES (?, ?, ?, ?, ?, ?)", "dttttt", ts,
+	    type, agent, from, to, detail);
+}
+
+static void
+set_status(struct hub_agent *a, enum hub_status to, const char *detail)
+{
+	enum hub_status from = a->status;
+
+	if (from == to)
+		return;
+	a->status = to;
+	a->since = mc_wall();
+	a->saved_seen = a->last_seen;
+	if (to == ST_CRITICAL)
+		mc_warn("agent '%s': %s -> critical (no heartbeat for %.1fs)",
+		    a->name, hub_status_name(from), mc_now() - a->last_hb);
+	else
+		mc_info("agent '%s': %s -> %s%s%s", a->name,
+		    hub_status_name(from), hub_status_name(to),
+		    detail[0] ? ": " : "", detail);
+	event_add("status", a->name, hub_status_name(from),
+	    hub_status_name(to), detail);
+	hub_db_exec("UPDATE agents SET status = ?, since = ?, last_seen = ?"
+	    " WHERE id = ?", "tddi", hub_status_name(to), a->since,
+	    a->last_seen, a->id);
+}
+
+void
+hub_live_seen(struct hub_agent *a)
+{
+	a->last_hb = mc_now();
+	a->last_seen = mc_wall();
+	if (a->status != ST_ONLINE) {
+		set_status(a, ST_ONLINE, "");
+		return;
+	}
+	if (a->last_seen - a->saved_seen >= SEEN_SAVE_EVERY) {
+		a->saved_seen = a->last_seen;
+		hub_db_exec("UPDATE agents SET last_seen = ? WHERE id = ?",
+		    "di", a->last_seen, a->id);
+	}
+}
+
+void
+hub_live_bye(struct hub_agent *a, const char *reason)
+{
+	set_status(a, ST_OFFLINE, reason);
+}
+
+void
+hub_live_check(struct hub_agent *a, double now)
+{
+	double hb = hub.conf.heartbeat, window = hub.conf.miss * hb;
+	double quiet = now - a->last_hb;
+
+	if (a->status == ST_OFFLINE || a->status == ST_CRITICAL)
+		return;
+	if (quiet >= window && now - hub.started >= window)
+		set_status(a, ST_CRITICAL, "");
+	else if (quiet > 1.5 * hb && a->status == ST_ONLINE)
+		set_status(a, ST_LATE, "");
+}
+
+void
+hub_live_restore(struct hub_agent *a, const char *status, double last_seen)
+{
+	enum hub_status s;
+
+	a->last_seen = last_seen;
+	a->saved_seen = last_seen;
+	a->since = last_seen;
+	if (status_parse(status, &s) == -1)
+		s = ST_OFFLINE;
+	a->status = s;
+	/* the clock of an agent that was up starts with the hub */
+	a->last_hb = hub.started;
+}
+
+void
+hub_live_events_write(struct mc_jw *w, int limit)
+{
+	const struct event *e;
+	size_t kept = ev.next < EVENTS_KEPT ? ev.next : EVENTS_KEPT, i;
+
+	mc_jw_obj(w, NULL);
+	mc_jw_arr(w, "events");
+	for (i = 0; i < kept && (int)i < limit; i++) {
+		e = &ev.ring[(ev.next - 1 - i) % EVENTS_KEPT];
+		mc_jw_obj(w, NULL);
+		mc_jw_dbl(w, "ts", e->ts);
+		mc_jw_str(w, "type", e->type);
+		mc_jw_str(w, "agent", e->agent);
+		mc_jw_str(w, "from", e->from);
+		mc_jw_str(w, "to", e->to);
+		if (e->detail[0])
+			mc_jw_str(w, "detail", e->detail);
+		mc_jw_obj_end(w);
+	}
+	mc_jw_arr_end(w);
+	mc_jw_obj_end(w);
+}

@@ -1,0 +1,173 @@
+/*
+ * hub_main.c - maestro-hub: start-up, the event loop, shutdown.
+ *
+ * Start-up does everything that may block (config, certificate, opening
+ * and loading the store) before the event loop exists.  After that the
+ * service thread only serves; the store is written by hub_db's thread.
+ * Signal handlers only set flags: the loop and hub_cron act on them.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+struct hub hub;
+
+static void
+on_stop(int sig)
+{
+	(void)sig;
+	hub.stop = 1;
+}
+
+static void
+on_hup(int sig)
+{
+	(void)sig;
+	hub.reload = 1;
+}
+
+static void
+signals_setup(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_hup;
+	sigaction(SIGHUP, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	sigaction(SIGPIPE, &sa, NULL);
+}
+
+/* Each agent is one socket: take every descriptor the system allows. */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		mc_info("open file limit %llu (about that many agents)",
+		    (unsigned long long)rl.rlim_cur);
+}
+
+static int
+tls_setup(void)
+{
+	char dir[MC_PATH_MAX + 16];
+
+	if (hub.conf.insecure_no_tls) {
+		mc_warn("TLS is off (--insecure-no-tls): use this on loopback "
+		    "only");
+		return 0;
+	}
+	if (hub.conf.tls_cert[0] == '\0') {
+		snprintf(dir, sizeof(dir), "%s/tls", hub.conf.data);
+		if (hub_tls_ensure(dir, hub.conf.tls_cert,
+		    sizeof(hub.conf.tls_cert), hub.conf.tls_key,
+		    sizeof(hub.conf.tls_key)) == -1)
+			return -1;
+	}
+	if (hub_tls_fingerprint(hub.conf.tls_cert, hub.fingerprint,
+	    sizeof(hub.fingerprint)) == -1) {
+		mc_err("cannot read the certificate %s", hub.conf.tls_cert);
+		return -1;
+	}
+	mc_info("TLS certificate %s, fingerprint %s", hub.conf.tls_cert,
+	    hub.fingerprint);
+	return 0;
+}
+
+static int
+store_setup(void)
+{
+	char path[MC_PATH_MAX + 16];
+
+	if (mc_mkdir_p(hub.conf.data, 0700) == -1) {
+		mc_err("cannot create the data dir %s: %s", hub.conf.data,
+		    strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/hub.db", hub.conf.data);
+	if (hub_db_open(path) == -1)
+		return -1;
+	if (hub_db_load() == -1 || hub_auth_bootstrap(hub.conf.data) == -1)
+		return -1;
+	mc_info("store %s: %zu agents", path, hub_agent_count());
+	return 0;
+}
+
+static void
+shutdown_all(void)
+{
+	hub_ws_stop();
+	hub_db_close();
+	hub_cmd_free_all();
+	hub_agent_free_all();
+	hub_auth_free_all();
+}
+
+static int
+early_flags(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			hub_conf_usage();
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("maestro-hub %s (protocol %d)\n", MC_VERSION,
+			    MC_PROTO_VERSION);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int
+main(int argc, char **argv)
+{
+	enum mc_log_level level;
+	char err[1024];
+
+	if (early_flags(argc, argv) == 0)
+		return 0;
+	if (hub_conf_load(&hub.conf, argc, argv, err, sizeof(err)) == -1) {
+		fprintf(stderr, "maestro-hub: %s\n", err);
+		return 2;
+	}
+	mc_log_level_parse(hub.conf.log_level, &level);
+	mc_log_setup("maestro-hub", level);
+	umask(077);	/* hub.db holds credential hashes */
+	hub.started = mc_now();
+	signals_setup();
+	raise_nofile();
+	if (store_setup() == -1 || tls_setup() == -1 || hub_ws_start() == -1) {
+		shutdown_all();
+		return 1;
+	}
+	mc_info("maestro-hub %s ready: heartbeat %gs, critical after %d "
+	    "missed", MC_VERSION, hub.conf.heartbeat, hub.conf.miss);
+	hub_ws_run();
+	mc_info("shutting down (%zu writes still queued)", hub_db_pending());
+	shutdown_all();
+	mc_info("stopped");
+	return 0;
+}

@@ -1,0 +1,448 @@
+/*
+ * hub_ws.c - the libwebsockets adapter: context, vhost, and the one
+ * protocol callback.
+ *
+ * This is the only hub file that sees struct lws.  Each callback case is a
+ * few lines that call into hub_conn/hub_agent/hub_api with plain bytes.
+ * One protocol serves everything: HTTP requests (API, health, dashboard)
+ * and WebSocket upgrades, told apart by path (/ws/agent; anything else is
+ * refused before the upgrade).  Writes happen only in WRITEABLE, one
+ * lws_write per callback, with LWS_PRE headroom.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <libwebsockets.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+_Static_assert(HUB_PRE >= LWS_PRE, "HUB_PRE must cover LWS_PRE");
+
+/* bytes of an HTTP reply body written per WRITEABLE */
+#define HTTP_PIECE	(32 * 1024)
+
+static struct {
+	struct lws_context	*ctx;
+	lws_sorted_usec_list_t	 cron;
+	unsigned char		 wbuf[LWS_PRE + HTTP_PIECE + 1024];
+} ws;
+
+void
+hub_ws_want_write(void *wsi)
+{
+	if (wsi != NULL)
+		lws_callback_on_writable(wsi);
+}
+
+void
+hub_ws_close_soon(void *wsi)
+{
+	if (wsi != NULL)
+		lws_set_timeout(wsi, PENDING_TIMEOUT_KILLED_BY_PARENT,
+		    LWS_TO_KILL_ASYNC);
+}
+
+static void
+peer_name(struct lws *wsi, char *out, size_t outlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+
+	if (getpeername(lws_get_socket_fd(wsi), (struct sockaddr *)&ss,
+	    &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof(ip));
+			port = ntohs(s4->sin_port);
+		} else if (ss.ss_family == AF_INET6) {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
+			port = ntohs(s6->sin6_port);
+		}
+	}
+	snprintf(out, outlen, "%s:%d", ip, port);
+}
+
+/* ---- WebSocket ---- */
+
+static int
+ws_path_ok(struct lws *wsi)
+{
+	char uri[64];
+
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
+		return 0;
+	return strcmp(uri, "/ws/agent") == 0;
+}
+
+static int
+ws_established(struct lws *wsi, struct hub_conn *c)
+{
+	hub_conn_init(c, wsi, CONN_AGENT);
+	peer_name(wsi, c->peer, sizeof(c->peer));
+	mc_debug("%s: agent connection opened", c->peer);
+	return 0;
+}
+
+static int
+ws_writeable(struct lws *wsi, struct hub_conn *c)
+{
+	unsigned char *buf;
+	size_t len;
+
+	if (hub_conn_peek(c, &buf, &len) == 0) {
+		if (lws_write(wsi, buf, len, LWS_WRITE_TEXT) < (int)len)
+			return -1;
+		hub_conn_pop(c);
+		if (c->outq != NULL) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+	}
+	if (c->closing) {
+		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
+		    NULL, 0);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- HTTP ---- */
+
+static const char *
+http_method(struct lws *wsi)
+{
+	static const struct { enum lws_token_indexes tok; const char *m; }
+	    methods[] = {
+		{ WSI_TOKEN_GET_URI, "GET" },
+		{ WSI_TOKEN_POST_URI, "POST" },
+		{ WSI_TOKEN_DELETE_URI, "DELETE" },
+		{ WSI_TOKEN_PUT_URI, "PUT" },
+		{ WSI_TOKEN_HEAD_URI, "HEAD" },
+		{ WSI_TOKEN_OPTIONS_URI, "OPTIONS" },
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (lws_hdr_total_length(wsi, methods[i].tok) > 0)
+			return methods[i].m;
+	return "?";
+}
+
+static void
+http_query(struct lws *wsi, char *out, size_t outlen)
+{
+	size_t off = 0;
+	int i, n;
+
+	out[0] = '\0';
+	for (i = 0; i < 8 && off + 2 < outlen; i++) {
+		n = lws_hdr_copy_fragment(wsi, out + off, (int)(outlen - off),
+		    WSI_TOKEN_HTTP_URI_ARGS, i);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+		out[off++] = '&';
+		out[off] = '\0';
+	}
+}
+
+static int
+http_send_headers(struct lws *wsi, struct hub_http *h)
+{
+	unsigned char *start = ws.wbuf + LWS_PRE, *p = start;
+	unsigned char *end = ws.wbuf + sizeof(ws.wbuf) - 1;
+	lws_filepos_t len = h->stream ? LWS_ILLEGAL_HTTP_CONTENT_LEN :
+	    (lws_filepos_t)h->resp.len;
+	const char *type = h->stream ? "application/x-ndjson" :
+	    "application/json";
+
+	if (lws_add_http_common_headers(wsi, (unsigned int)h->status, type,
+	    len, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)
+	    "cache-control:", (const unsigned char *)"no-store", 8, &p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)
+	    "x-content-type-options:", (const unsigned char *)"nosniff", 7,
+	    &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int
+http_dispatch(struct lws *wsi, struct hub_conn *c)
+{
+	hub_api_dispatch(c);
+	return http_send_headers(wsi, c->http);
+}
+
+static int
+http_begin(struct lws *wsi, struct hub_conn *c, const char *path)
+{
+	char num[32];
+	int64_t clen = 0;
+
+	if (c->role != CONN_HTTP) {
+		hub_conn_init(c, wsi, CONN_HTTP);
+		peer_name(wsi, c->peer, sizeof(c->peer));
+	}
+	if (c->http) {
+		if (c->http->stream)
+			hub_cmd_unsubscribe(c->http->stream, c);
+		hub_http_free(c->http);
+	}
+	if ((c->http = calloc(1, sizeof(*c->http))) == NULL)
+		return -1;
+	mc_buf_init(&c->http->body, MC_BODY_MAX);
+	mc_buf_init(&c->http->resp, 0);
+	mc_strlcpy(c->http->method, http_method(wsi), sizeof(c->http->method));
+	mc_strlcpy(c->http->path, path, sizeof(c->http->path));
+	http_query(wsi, c->http->query, sizeof(c->http->query));
+	if (lws_hdr_copy(wsi, c->http->auth, sizeof(c->http->auth),
+	    WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+		c->http->auth[0] = '\0';
+	if (lws_hdr_copy(wsi, num, sizeof(num),
+	    WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+	    mc_parse_i64(num, 0, INT64_MAX, &clen) == -1)
+		clen = MC_BODY_MAX + 1;
+	if (clen > MC_BODY_MAX) {
+		c->http->body_too_large = 1;
+		return http_dispatch(wsi, c);
+	}
+	if (clen > 0)
+		return 0;	/* wait for the body */
+	return http_dispatch(wsi, c);
+}
+
+static int
+http_body(struct hub_conn *c, const void *in, size_t len)
+{
+	if (c->http && mc_buf_append(&c->http->body, in, len) == -1)
+		c->http->body_too_large = 1;
+	return 0;
+}
+
+static int
+http_finish(struct lws *wsi)
+{
+	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int
+http_write_stream(struct lws *wsi, struct hub_http *h)
+{
+	struct mc_buf out;
+	int last = 0, r;
+	size_t n;
+
+	mc_buf_init(&out, HTTP_PIECE + 1024);
+	/* gather lines until a piece is full or nothing more is ready */
+	while (out.len < HTTP_PIECE / 2 && !last) {
+		r = hub_http_stream_next(h, &out);
+		if (r == -1)
+			break;
+		last = r;
+	}
+	if (out.len == 0 && !last) {
+		mc_buf_free(&out);
+		return 0;	/* woken again when output arrives */
+	}
+	n = out.len;
+	if (n)
+		memcpy(ws.wbuf + LWS_PRE, out.data, n);
+	mc_buf_free(&out);
+	if (lws_write(wsi, ws.wbuf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL :
+	    LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	if (last)
+		return http_finish(wsi);
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int
+http_writeable(struct lws *wsi, struct hub_conn *c)
+{
+	struct hub_http *h = c->http;
+	size_t n;
+	int last;
+
+	if (h == NULL || h->status == 0)
+		return 0;
+	if (h->stream)
+		return http_write_stream(wsi, h);
+	n = h->resp.len - h->resp_off;
+	if (n > HTTP_PIECE)
+		n = HTTP_PIECE;
+	last = h->resp_off + n == h->resp.len;
+	if (n)
+		memcpy(ws.wbuf + LWS_PRE, h->resp.data + h->resp_off, n);
+	if (lws_write(wsi, ws.wbuf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL :
+	    LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	h->resp_off += n;
+	if (last)
+		return http_finish(wsi);
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/* ---- the callback: dispatch only ---- */
+
+static int
+hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct hub_conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		return ws_path_ok(wsi) ? 0 : -1;
+	case LWS_CALLBACK_ESTABLISHED:
+		return ws_established(wsi, c);
+	case LWS_CALLBACK_RECEIVE:
+		return hub_conn_on_receive(c, in, len,
+		    lws_is_final_fragment(wsi));
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return ws_writeable(wsi, c);
+	case LWS_CALLBACK_CLOSED:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (c != NULL && c->role != CONN_NEW)
+			hub_conn_destroy(c);
+		if (c != NULL)
+			c->role = CONN_NEW;
+		return 0;
+	case LWS_CALLBACK_HTTP:
+		return http_begin(wsi, c, in);
+	case LWS_CALLBACK_HTTP_BODY:
+		return http_body(c, in, len);
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		return http_dispatch(wsi, c);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return http_writeable(wsi, c);
+	default:
+		break;
+	}
+	return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
+
+static const struct lws_protocols protocols[] = {
+	{ "maestro", hub_ws_callback, sizeof(struct hub_conn), 16384, 0,
+	    NULL, 0 },
+	{ NULL, NULL, 0, 0, 0, NULL, 0 }
+};
+
+static void
+lws_to_mc_log(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == ' '))
+		n--;
+	mc_log(level == LLL_ERR ? MC_LOG_ERROR : MC_LOG_WARN, "lws: %.*s",
+	    (int)n, line);
+}
+
+static int
+split_listen(const char *listen, char *host, size_t hostlen, int *port)
+{
+	const char *colon = strrchr(listen, ':');
+	int64_t p;
+	size_t n;
+
+	if (colon == NULL || mc_parse_i64(colon + 1, 1, 65535, &p) == -1)
+		return -1;
+	n = (size_t)(colon - listen);
+	if (n > 1 && listen[0] == '[' && listen[n - 1] == ']') {
+		listen++;
+		n -= 2;
+	}
+	if (n >= hostlen)
+		return -1;
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	*port = (int)p;
+	return 0;
+}
+
+static void
+cron_fire(lws_sorted_usec_list_t *sul)
+{
+	hub_cron_tick(mc_now());
+	lws_sul_schedule(ws.ctx, 0, sul, cron_fire,
+	    (lws_usec_t)(hub_cron_period() * LWS_USEC_PER_SEC));
+}
+
+int
+hub_ws_start(void)
+{
+	static char host[128], cert[MC_PATH_MAX], key[MC_PATH_MAX];
+	struct lws_context_creation_info info;
+	int port;
+
+	if (split_listen(hub.conf.listen, host, sizeof(host), &port) == -1) {
+		mc_err("--listen: '%s' is not ADDR:PORT", hub.conf.listen);
+		return -1;
+	}
+	lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_mc_log);
+	memset(&info, 0, sizeof(info));
+	info.port = port;
+	info.iface = strcmp(host, "0.0.0.0") == 0 || host[0] == '\0' ? NULL :
+	    host;
+	info.protocols = protocols;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+	    LWS_SERVER_OPTION_VALIDATE_UTF8;
+	if (info.iface == NULL)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.alpn = "http/1.1";
+	info.timeout_secs = 30;
+	info.keepalive_timeout = 30;
+	info.vhost_name = "maestro";
+	if (!hub.conf.insecure_no_tls) {
+		mc_strlcpy(cert, hub.conf.tls_cert, sizeof(cert));
+		mc_strlcpy(key, hub.conf.tls_key, sizeof(key));
+		info.ssl_cert_filepath = cert;
+		info.ssl_private_key_filepath = key;
+	}
+	if ((ws.ctx = lws_create_context(&info)) == NULL) {
+		mc_err("cannot serve on %s (address in use, or a bad "
+		    "certificate?)", hub.conf.listen);
+		return -1;
+	}
+	lws_sul_schedule(ws.ctx, 0, &ws.cron, cron_fire,
+	    (lws_usec_t)(hub_cron_period() * LWS_USEC_PER_SEC));
+	mc_info("serving on %s://%s (agents: /ws/agent)",
+	    hub.conf.insecure_no_tls ? "http" : "https", hub.conf.listen);
+	return 0;
+}
+
+int
+hub_ws_run(void)
+{
+	int n = 0;
+
+	while (n >= 0 && !hub.stop)
+		n = lws_service(ws.ctx, 0);
+	return 0;
+}
+
+void
+hub_ws_stop(void)
+{
+	if (ws.ctx) {
+		lws_sul_cancel(&ws.cron);
+		lws_context_destroy(ws.ctx);
+	}
+	ws.ctx = NULL;
+}
