@@ -321,6 +321,8 @@ struct hub_http {
 	struct mc_buf	 body;		/* owned */
 	int		 body_too_large;
 	int		 status;	/* reply status, 0 until chosen */
+	const char	*ctype;		/* reply type; NULL: JSON */
+	int		 is_static;	/* a dashboard file: add the CSP */
 	struct mc_buf	 resp;		/* owned: whole reply body */
 	size_t		 resp_off;
 	struct hub_cmd	*stream;	/* streaming this command's output */
@@ -354,6 +356,15 @@ void	hub_http_free(struct hub_http *h);
 /* Route a complete request.  Fills the reply via hub_http_reply(). Returns
  * the HTTP status chosen. */
 int	hub_api_dispatch(struct hub_conn *c);
+
+/* ---- hub_static.c: dashboard files, held in memory ---- */
+
+/* (Re)load every regular file under dir (symlinks are not followed). */
+void	hub_static_load(const char *dir);
+void	hub_static_free(void);
+/* The file for a request path ("/" is /index.html): 0, or -1. */
+int	hub_static_find(const char *path, const char **data, size_t *len);
+const char *hub_static_type(const char *path);
 
 /* ---- hub_main.c: the one hub ---- */
 

@@ -472,6 +472,28 @@ static const struct route routes[] = {
 	{ NULL, NULL, 0, NULL }
 };
 
+static int
+serve_static(struct hub_req *r)
+{
+	const char *data;
+	struct mc_buf b;
+	size_t len;
+
+	if (hub_static_find(r->http->path, &data, &len) == -1)
+		return -1;
+	mc_buf_init(&b, len);
+	if (mc_buf_append(&b, data, len) == -1) {
+		mc_buf_free(&b);
+		return -1;
+	}
+	hub_http_reply(r, 200, &b);
+	mc_buf_free(&b);
+	r->http->ctype = hub_static_type(r->http->path[1] ? r->http->path :
+	    "/index.html");
+	r->http->is_static = 1;
+	return 0;
+}
+
 /* Match path against pattern segment by segment; '*' captures. */
 static int
 route_match(const char *pattern, const char *path, struct hub_req *r)
@@ -551,6 +573,9 @@ hub_api_dispatch(struct hub_conn *c)
 			rt->fn(&r);
 		return c->http->status;
 	}
+	if (!path_seen && strcmp(c->http->method, "GET") == 0 &&
+	    strncmp(c->http->path, "/api/", 5) != 0 && serve_static(&r) == 0)
+		return c->http->status;
 	if (path_seen)
 		hub_http_error(&r, 405, "method_not_allowed", "%s is not "
 		    "allowed on %s", c->http->method, c->http->path);

@@ -159,7 +159,9 @@ hub_conf_reload(void)
 	enum mc_log_level l;
 
 	if (hub.conf.config[0] == '\0') {
-		mc_info("SIGHUP: no config file to re-read");
+		mc_info("SIGHUP: no config file to re-read; reloading the "
+		    "dashboard files");
+		hub_static_load(hub.conf.dashboard);
 		return;
 	}
 	n = hub.conf;
@@ -176,6 +178,8 @@ hub_conf_reload(void)
 	mc_log_level_parse(n.log_level, &l);
 	mc_log_setup("maestro-hub", l);
 	mc_strlcpy(hub.conf.log_level, n.log_level, sizeof(hub.conf.log_level));
+	mc_strlcpy(hub.conf.dashboard, n.dashboard, sizeof(hub.conf.dashboard));
+	hub_static_load(hub.conf.dashboard);
 	hub.conf.heartbeat = n.heartbeat;
 	hub.conf.miss = n.miss;
 	mc_info("SIGHUP: reloaded %s (heartbeat %gs, miss %d, log %s)",

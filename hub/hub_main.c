@@ -116,6 +116,7 @@ shutdown_all(void)
 {
 	hub_ws_stop();
 	hub_db_close();
+	hub_static_free();
 	hub_cmd_free_all();
 	hub_agent_free_all();
 	hub_auth_free_all();
@@ -159,6 +160,7 @@ main(int argc, char **argv)
 	hub.started = mc_now();
 	signals_setup();
 	raise_nofile();
+	hub_static_load(hub.conf.dashboard);
 	if (store_setup() == -1 || tls_setup() == -1 || hub_ws_start() == -1) {
 		shutdown_all();
 		return 1;

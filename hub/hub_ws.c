@@ -68,6 +68,9 @@ peer_name(struct lws *wsi, char *out, size_t outlen)
 
 			inet_ntop(AF_INET6, &s6->sin6_addr, ip, sizeof(ip));
 			port = ntohs(s6->sin6_port);
+			/* IPv4 peers on a dual-stack socket */
+			if (strncmp(ip, "::ffff:", 7) == 0)
+				memmove(ip, ip + 7, strlen(ip + 7) + 1);
 		}
 	}
 	snprintf(out, outlen, "%s:%d", ip, port);
@@ -78,11 +81,15 @@ peer_name(struct lws *wsi, char *out, size_t outlen)
 static int
 ws_path_ok(struct lws *wsi)
 {
-	char uri[64];
+	char uri[64] = "", peer[64];
 
-	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) <= 0)
-		return 0;
-	return strcmp(uri, "/ws/agent") == 0;
+	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 &&
+	    strcmp(uri, "/ws/agent") == 0)
+		return 1;
+	peer_name(wsi, peer, sizeof(peer));
+	mc_info("%s: WebSocket upgrade to '%s' refused: agents use /ws/agent",
+	    peer, uri);
+	return 0;
 }
 
 static int
@@ -165,7 +172,10 @@ http_send_headers(struct lws *wsi, struct hub_http *h)
 	lws_filepos_t len = h->stream ? LWS_ILLEGAL_HTTP_CONTENT_LEN :
 	    (lws_filepos_t)h->resp.len;
 	const char *type = h->stream ? "application/x-ndjson" :
-	    "application/json";
+	    h->ctype ? h->ctype : "application/json";
+	static const char csp[] = "default-src 'self'; script-src 'self'; "
+	    "style-src 'self'; img-src 'self' data: blob:; connect-src 'self';"
+	    " frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 	if (lws_add_http_common_headers(wsi, (unsigned int)h->status, type,
 	    len, &p, end) ||
@@ -174,6 +184,9 @@ http_send_headers(struct lws *wsi, struct hub_http *h)
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)
 	    "x-content-type-options:", (const unsigned char *)"nosniff", 7,
 	    &p, end) ||
+	    (h->is_static && lws_add_http_header_by_name(wsi,
+	    (const unsigned char *)"content-security-policy:",
+	    (const unsigned char *)csp, (int)strlen(csp), &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	lws_callback_on_writable(wsi);
