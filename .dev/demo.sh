@@ -15,10 +15,11 @@ stop() {
 	trap - INT TERM EXIT
 	echo
 	echo "maestro: stopping"
-	[ -n "$lst_pid" ] && kill -TERM "$lst_pid" 2>/dev/null || true
-	[ -n "$lst_pid" ] && wait "$lst_pid" 2>/dev/null || true
-	[ -n "$hub_pid" ] && kill -TERM "$hub_pid" 2>/dev/null || true
-	[ -n "$hub_pid" ] && wait "$hub_pid" 2>/dev/null || true
+	# the listener first, so it says goodbye to a hub that still listens
+	for pid in $lst_pid $hub_pid; do
+		kill -TERM "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	exit 0
 }
 trap stop INT TERM EXIT
