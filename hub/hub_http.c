@@ -99,7 +99,15 @@ hub_http_stream_next(struct hub_http *h, struct mc_buf *out)
 	if (c == NULL || h->stream_done)
 		return 1;
 	mc_jw_init(&w, out);
-	if (h->stream_chunk < c->nchunks) {
+	/* the last chunk may still grow (output of the same stream is
+	 * appended to it), so move past a chunk only once a next one exists */
+	while (h->stream_chunk + 1 < c->nchunks &&
+	    h->stream_off == c->chunks[h->stream_chunk].len) {
+		h->stream_chunk++;
+		h->stream_off = 0;
+	}
+	if (h->stream_chunk < c->nchunks &&
+	    h->stream_off < c->chunks[h->stream_chunk].len) {
 		ch = &c->chunks[h->stream_chunk];
 		p = c->out.data + ch->off + h->stream_off;
 		n = piece_len(p, ch->len - h->stream_off);
@@ -111,10 +119,6 @@ hub_http_stream_next(struct hub_http *h, struct mc_buf *out)
 		mc_jw_obj_end(&w);
 		mc_buf_puts(out, "\n");
 		h->stream_off += n;
-		if (h->stream_off == ch->len) {
-			h->stream_chunk++;
-			h->stream_off = 0;
-		}
 		return 0;
 	}
 	if (!hub_cmd_finished(c))

@@ -1,0 +1,225 @@
+/*
+ * ctl.h - hubctl, the operator's command line: its one internal header.
+ *
+ * hubctl talks to the hub's REST API (docs/api.md) over libcurl and shares
+ * only common/ with the daemon; nothing here includes hub/hub.h.  Only
+ * ctl_http.c sees curl.h and only ctl_http.c and ctl_pin.c see OpenSSL.
+ *
+ * Exit statuses are the contract's (shared/contract.md): the remote status
+ * for a single-agent shell command, 0/1 for the others, 2 for usage, 3
+ * when the hub cannot be reached or refuses the token, 4 when the agent is
+ * unknown or not online.
+ */
+#ifndef CTL_H
+#define CTL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mc_buf.h"
+#include "mc_json.h"
+#include "mc_limits.h"
+
+#define CTL_EXIT_OK		0
+#define CTL_EXIT_FAIL		1
+#define CTL_EXIT_USAGE		2
+#define CTL_EXIT_HUB		3
+#define CTL_EXIT_AGENT		4
+#define CTL_EXIT_TIMEOUT	124	/* a shell command hit its timeout */
+
+#define CTL_DEFAULT_HUB		"https://127.0.0.1:8443"
+#define CTL_URL_MAX		1024
+#define CTL_TOKEN_MAX		512
+#define CTL_FP_TEXT_MAX		160	/* "sha256:" and 32 bytes with colons */
+#define CTL_FP_LEN		32	/* SHA-256 */
+/* the largest hub response hubctl buffers */
+#define CTL_RESPONSE_MAX	(64 * 1024 * 1024)
+/* the longest ndjson line of a command stream */
+#define CTL_LINE_MAX		(1024 * 1024)
+#define CTL_CONNECT_TIMEOUT	10	/* seconds */
+#define CTL_REQUEST_TIMEOUT	30	/* seconds, except command streams */
+
+/* Global settings: config file, then environment, then flags. */
+struct ctl_opts {
+	char	hub[CTL_URL_MAX];
+	char	token[CTL_TOKEN_MAX];
+	char	token_file[MC_PATH_MAX];
+	char	fingerprint[CTL_FP_TEXT_MAX];
+	char	ca[MC_PATH_MAX];
+	int	insecure;
+	int	json;
+	int	help;
+	int	version;
+};
+
+struct ctl {
+	struct ctl_opts	o;
+	char		base[CTL_URL_MAX];	/* hub URL, no trailing '/' */
+	int		tls;
+	int		pinned;
+	unsigned char	pin[CTL_FP_LEN];	/* when pinned */
+};
+
+/* A command's own flags, for ctl_flags_parse(). */
+struct ctl_flag {
+	const char	*name;		/* "--timeout", "-o" */
+	int		 has_arg;
+	const char	**val;		/* set to the value, or to "" */
+};
+
+/* Positional arguments left after a command's flags. */
+struct ctl_args {
+	int		 n;
+	char		**v;
+	int		 dashdash;	/* index in v where "--" was, or -1 */
+};
+
+/* ---- ctl_main.c ---- */
+
+/* Print "hubctl: REASON; see 'hubctl [NOUN] --help'" on stderr and return
+ * CTL_EXIT_USAGE.  noun may be NULL. */
+int	ctl_usage(const char *noun, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* ---- ctl_opts.c ---- */
+
+/*
+ * Read the config file, the environment and the global flags from argv
+ * into c; the remaining arguments stay in argv from index 1 in order and
+ * their count is returned in *npos.  Returns 0, or CTL_EXIT_USAGE after
+ * printing the reason.
+ */
+int	ctl_opts_load(struct ctl *c, int argc, char **argv, int *npos);
+/* Check and derive what a request needs (URL, pin, token). 0 or an exit
+ * status after printing why. */
+int	ctl_opts_finish(struct ctl *c);
+/* Parse a command's flags out of argv[0..argc-1]; positionals go to a.
+ * Returns 0 or CTL_EXIT_USAGE after printing the reason. */
+int	ctl_flags_parse(const char *noun, int argc, char **argv,
+	    const struct ctl_flag *flags, struct ctl_args *a);
+/* What every command does first: its flags (flags may be NULL), then
+ * min..max positionals, then ctl_opts_finish().  0 or an exit status. */
+int	ctl_begin(struct ctl *c, const char *noun, int argc, char **argv,
+	    const struct ctl_flag *flags, struct ctl_args *a, int min, int max);
+/* Forget the token (on exit). */
+void	ctl_opts_clear(struct ctl *c);
+
+/* ---- ctl_http.c ---- */
+
+struct ctl_resp {
+	long		 status;	/* HTTP status; 0 before an answer */
+	struct mc_buf	 body;		/* owned */
+	struct mc_jdoc	*doc;		/* owned; body as JSON, or NULL */
+};
+
+/* Called with each complete line of a stream (without its '\n').  Return
+ * 0 to go on, -1 to stop the transfer (the callback says why). */
+typedef int (*ctl_line_fn)(void *arg, const char *line, size_t len);
+
+int	ctl_http_init(void);
+void	ctl_http_cleanup(void);
+void	ctl_resp_init(struct ctl_resp *r);
+void	ctl_resp_free(struct ctl_resp *r);
+/*
+ * One request; path starts with '/'.  body is NULL or JSON.  Returns 0
+ * when the hub answered, whatever the status (r->status, r->body, r->doc
+ * when the body is JSON), or CTL_EXIT_HUB after printing why it could not.
+ */
+int	ctl_http(struct ctl *c, const char *method, const char *path,
+	    const struct mc_buf *body, struct ctl_resp *r);
+/*
+ * GET a newline-delimited stream without a time limit: a 2xx body goes to
+ * fn line by line as it arrives, another status's body to r->body.
+ * Returns 0, CTL_EXIT_HUB after printing why, or CTL_EXIT_FAIL when fn
+ * stopped it.
+ */
+int	ctl_http_stream(struct ctl *c, const char *path, ctl_line_fn fn,
+	    void *arg, struct ctl_resp *r);
+/* ctl_http() that also wants a 2xx JSON object: 0, or an exit status after
+ * printing the hub's error (ctl_api_fail). */
+int	ctl_api(struct ctl *c, const char *method, const char *path,
+	    const struct mc_buf *body, struct ctl_resp *r);
+/* Print the error of a non-2xx answer; returns its exit status (3 for 401
+ * and 403, 1 otherwise). */
+int	ctl_api_fail(const struct ctl *c, const struct ctl_resp *r);
+/* The "error" text of an answer, or a stand-in; never NULL. */
+const char *ctl_resp_error(const struct ctl_resp *r);
+
+/* ---- ctl_pin.c ---- */
+
+/* Parse "sha256:HEX" (colons allowed, any case) into out. 0 or -1. */
+int	ctl_pin_parse(const char *s, unsigned char out[CTL_FP_LEN]);
+/*
+ * Make an OpenSSL SSL_CTX (passed as void * so callers need no OpenSSL
+ * header) accept exactly the server certificate whose DER has the SHA-256
+ * pin, and nothing else.  The handshake fails, before any request byte is
+ * sent, on a mismatch.  Returns 0 or -1.
+ */
+int	ctl_pin_install(void *ssl_ctx, const unsigned char pin[CTL_FP_LEN]);
+/* After a failed handshake: 1 and the certificate that was seen as
+ * "sha256:hex" in out if the pin rejected it, else 0. */
+int	ctl_pin_mismatch(char *out, size_t outlen);
+
+/* ---- ctl_out.c ---- */
+
+/* Copy s to out with control characters and bad UTF-8 replaced by '?'.
+ * Returns the display width (terminal columns) of what was written. */
+size_t	ctl_safe(const char *s, char *out, size_t outlen);
+/* Print s safely to the stream (FILE *). */
+void	ctl_put_safe(void *fp, const char *s);
+/* "3s ago", "5m ago", "never" (ts <= 0). */
+void	ctl_ago(double ts, char *out, size_t outlen);
+/* "4.0 GiB" */
+void	ctl_bytes(double n, char *out, size_t outlen);
+/* "2d 3h 4m" */
+void	ctl_uptime(double secs, char *out, size_t outlen);
+/* Local "2026-01-02 15:04" or "never" for ts <= 0. */
+void	ctl_date(double ts, char *out, size_t outlen);
+/* Percent-encode a path segment. 0, or -1 if it does not fit. */
+int	ctl_urlenc(const char *s, char *out, size_t outlen);
+/* The string member key of o, or dflt when missing or empty. */
+const char *ctl_jstr(const struct mc_json *o, const char *key,
+	    const char *dflt);
+/* Print a response body as it came, ending with one newline. */
+void	ctl_print_body(const struct ctl_resp *r);
+
+/* A text table: the first row is the header. */
+#define CTL_TABLE_COLS	10
+struct ctl_table {
+	int		 ncols;
+	size_t		 width[CTL_TABLE_COLS];
+	struct mc_buf	 cells;		/* owned; NUL-separated safe cells */
+	int		 ncells;
+	int		 err;
+};
+
+void	ctl_table_init(struct ctl_table *t, int ncols);
+/* Add one cell (made safe); rows fill left to right. */
+void	ctl_table_add(struct ctl_table *t, const char *cell);
+/* Print aligned to stdout and free; 0, or -1 if a cell did not fit. */
+int	ctl_table_print(struct ctl_table *t);
+
+/* ---- command handlers: argv holds the words after the noun (and verb) */
+
+typedef int (*ctl_cmd_fn)(struct ctl *c, int argc, char **argv);
+
+/* ctl_agents.c */
+/* "/api/agents/NAME" + suffix with NAME encoded; -1 (said) if too long. */
+int	ctl_agent_path(const char *name, const char *suffix, char *out,
+	    size_t outlen);
+/* Say the agent is unknown; returns CTL_EXIT_AGENT. */
+int	ctl_agent_unknown(const char *name);
+int	ctl_cmd_agents(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_show(struct ctl *c, int argc, char **argv);
+/* ctl_send.c */
+int	ctl_cmd_send(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_history(struct ctl *c, int argc, char **argv);
+/* ctl_admin.c */
+int	ctl_cmd_key_create(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_key_list(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_key_revoke(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_token_create(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_token_list(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_token_revoke(struct ctl *c, int argc, char **argv);
+
+#endif

@@ -1,0 +1,263 @@
+/*
+ * ctl_main.c - hubctl's entry point: the command table, help and dispatch.
+ *
+ * Every command is one row of cmds[]: a noun, an optional verb
+ * ("token create"), its handler, and the text --help shows for it, so the
+ * help cannot forget a command.  Global options (ctl_opts.c) are taken out
+ * of argv first, wherever they stand; the handler gets the words after
+ * its noun and verb, parses its own flags and only then checks the
+ * settings a request needs, so a usage error is reported as one (exit 2)
+ * even when no token or hub is configured.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "mc_proto.h"
+
+struct ctl_cmd {
+	const char	*noun;
+	const char	*verb;		/* NULL: the noun takes no verb */
+	ctl_cmd_fn	 fn;
+	const char	*synopsis;	/* after "hubctl "; may hold '\n' */
+	const char	*about;
+};
+
+static const struct ctl_cmd cmds[] = {
+	{ "agents", NULL, ctl_cmd_agents, "agents",
+	  "list agents: name, status, last seen, cpu, mem, disk, tags, "
+	  "version" },
+	{ "show", NULL, ctl_cmd_show, "show AGENT",
+	  "one agent's facts, status and last metrics" },
+	{ "send", NULL, ctl_cmd_send,
+	  "send AGENT shell [--timeout S] [--cap BYTES] -- CMD [ARG...]\n"
+	  "send AGENT metrics|stop|restart|docker_ps\n"
+	  "send AGENT docker_restart CONTAINER\n"
+	  "send AGENT screenshot [-o FILE.png]",
+	  "run a command on an agent; a shell command's output is printed "
+	  "as it\n      comes and hubctl exits with its status (124 on "
+	  "timeout)" },
+	{ "history", NULL, ctl_cmd_history, "history [AGENT]",
+	  "past commands with status and exit codes" },
+	{ "enroll-key", "create", ctl_cmd_key_create,
+	  "enroll-key create [--uses N] [--expires DURATION]",
+	  "make a key listeners enroll with; prints the key alone" },
+	{ "enroll-key", "list", ctl_cmd_key_list, "enroll-key list",
+	  "enrollment keys, their uses and expiry" },
+	{ "enroll-key", "revoke", ctl_cmd_key_revoke, "enroll-key revoke ID",
+	  "revoke an enrollment key" },
+	{ "token", "create", ctl_cmd_token_create,
+	  "token create admin|operator|viewer [--name LABEL]",
+	  "make an API token; prints the token alone" },
+	{ "token", "list", ctl_cmd_token_list, "token list",
+	  "API tokens and their roles" },
+	{ "token", "revoke", ctl_cmd_token_revoke, "token revoke ID",
+	  "revoke an API token" },
+};
+
+#define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
+
+static const char usage_options[] =
+"Global options (before or after the command, not after --):\n"
+"  --hub URL             the hub, https://HOST:PORT or http://HOST:PORT\n"
+"                        (default " CTL_DEFAULT_HUB "; env MAESTRO_HUB)\n"
+"  --token TOKEN         an API token (env MAESTRO_TOKEN)\n"
+"  --token-file FILE     read the token from FILE, e.g. DATA/admin.token\n"
+"  --fingerprint sha256:HEX\n"
+"                        trust exactly the hub certificate with this\n"
+"                        SHA-256, as maestro-hub prints it\n"
+"  --ca FILE             trust hub certificates signed by this CA\n"
+"  --insecure            do not check the hub's certificate (warns)\n"
+"  --json                print the API's JSON instead of text\n"
+"  --config FILE         settings file (default\n"
+"                        ~/.config/maestro/hubctl.conf): hub, token,\n"
+"                        token_file, fingerprint, insecure, ca\n"
+"  --help, --version\n"
+"Settings come from the config file, then the environment, then flags.\n"
+"\n"
+"Exit status: the remote status for a shell command (124: it timed out);\n"
+"0 or 1 for the others; 2 usage; 3 cannot reach or authenticate to the\n"
+"hub; 4 agent unknown or not online.\n";
+
+static const char usage_examples[] =
+"Examples:\n"
+"  export MAESTRO_HUB=https://hub.lan:8443\n"
+"  hubctl --fingerprint sha256:3f9c... --token-file admin.token agents\n"
+"  hubctl send pc-gpu shell -- nvidia-smi\n"
+"  hubctl send pc-gpu shell --timeout 5m -- 'apt-get -y upgrade 2>&1'\n"
+"  hubctl show pc-gpu\n"
+"  KEY=$(hubctl enroll-key create --uses 10 --expires 1d)\n"
+"  hubctl token create operator --name ci\n";
+
+int
+ctl_usage(const char *noun, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("hubctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "; see 'hubctl %s%s--help'\n", noun ? noun : "",
+	    noun ? " " : "");
+	return CTL_EXIT_USAGE;
+}
+
+static void
+print_cmd(const struct ctl_cmd *cmd)
+{
+	const char *s = cmd->synopsis, *nl;
+
+	while (*s != '\0') {
+		nl = strchr(s, '\n');
+		if (nl == NULL)
+			nl = s + strlen(s);
+		printf("  hubctl %.*s\n", (int)(nl - s), s);
+		s = *nl ? nl + 1 : nl;
+	}
+	printf("      %s\n", cmd->about);
+}
+
+static int
+usage(void)
+{
+	size_t i;
+
+	printf("usage: hubctl [OPTIONS] COMMAND [ARGS]\n\n"
+	    "Control a Maestro hub: see agents, run commands on them, "
+	    "manage access.\n\nCommands:\n");
+	for (i = 0; i < NCMDS; i++)
+		print_cmd(&cmds[i]);
+	printf("  hubctl COMMAND --help\n      help on one command\n\n");
+	fputs(usage_options, stdout);
+	putchar('\n');
+	fputs(usage_examples, stdout);
+	return CTL_EXIT_OK;
+}
+
+static const char send_notes[] =
+"A shell command given as one argument is sent as it is (pipes and ';'\n"
+"work: -- 'df -h | sort'); several arguments are joined with spaces, each\n"
+"quoted for /bin/sh if it needs it (-- ls -l 'my dir').\n"
+"  --timeout S    seconds, or 30s, 5m, 2h (default 60)\n"
+"  --cap BYTES    output bytes the hub keeps (default 1 MiB, at most 16 MiB)\n"
+"With --json hubctl waits for the command and prints its record.\n"
+"Example: hubctl send pc-gpu shell -- nvidia-smi\n";
+
+static const char key_notes[] =
+"  --uses N            how many listeners may enroll with it (default:\n"
+"                      unlimited)\n"
+"  --expires DURATION  e.g. 1h, 7d (default: never)\n"
+"Example: KEY=$(hubctl enroll-key create --uses 1 --expires 1h)\n";
+
+static const char token_notes[] =
+"Roles: viewer (read), operator (read, commands), admin (everything).\n"
+"Example: hubctl token create operator --name ci\n";
+
+static int
+noun_help(const char *noun)
+{
+	size_t i;
+
+	printf("usage:\n");
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].noun, noun) == 0)
+			print_cmd(&cmds[i]);
+	if (strcmp(noun, "send") == 0)
+		fputs(send_notes, stdout);
+	else if (strcmp(noun, "enroll-key") == 0)
+		fputs(key_notes, stdout);
+	else if (strcmp(noun, "token") == 0)
+		fputs(token_notes, stdout);
+	printf("Global options: see 'hubctl --help'.\n");
+	return CTL_EXIT_OK;
+}
+
+static const struct ctl_cmd *
+find_noun(const char *noun)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].noun, noun) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+static const struct ctl_cmd *
+find_verb(const char *noun, const char *verb)
+{
+	size_t i;
+
+	for (i = 0; i < NCMDS; i++)
+		if (strcmp(cmds[i].noun, noun) == 0 && cmds[i].verb != NULL &&
+		    strcmp(cmds[i].verb, verb) == 0)
+			return &cmds[i];
+	return NULL;
+}
+
+/* argv[0] is the noun.  Run its command or its help. */
+static int
+dispatch(struct ctl *c, int argc, char **argv)
+{
+	const struct ctl_cmd *cmd = find_noun(argv[0]);
+
+	if (cmd == NULL)
+		return ctl_usage(NULL, "unknown command '%s'", argv[0]);
+	if (c->o.help)
+		return noun_help(cmd->noun);
+	if (cmd->verb == NULL)
+		return cmd->fn(c, argc - 1, argv + 1);
+	if (argc < 2)
+		return ctl_usage(cmd->noun, "'%s' needs a verb: create, list "
+		    "or revoke", cmd->noun);
+	cmd = find_verb(argv[0], argv[1]);
+	if (cmd == NULL)
+		return ctl_usage(argv[0], "unknown verb '%s %s'", argv[0],
+		    argv[1]);
+	return cmd->fn(c, argc - 2, argv + 2);
+}
+
+static int
+run(struct ctl *c, int argc, char **argv)
+{
+	int npos, r;
+
+	r = ctl_opts_load(c, argc, argv, &npos);
+	if (r != 0)
+		return r;
+	if (c->o.version) {
+		printf("hubctl %s\n", MC_VERSION);
+		return CTL_EXIT_OK;
+	}
+	if (npos > 0 && strcmp(argv[1], "help") == 0) {
+		if (npos == 1)
+			return usage();
+		c->o.help = 1;
+		return dispatch(c, npos - 1, argv + 2);
+	}
+	if (npos == 0)
+		return c->o.help ? usage() : ctl_usage(NULL, "no command");
+	if (argv[1][0] == '-' && argv[1][1] != '\0')
+		return ctl_usage(NULL, "unknown option '%s'", argv[1]);
+	return dispatch(c, npos, argv + 1);
+}
+
+int
+main(int argc, char **argv)
+{
+	struct ctl c;
+	int r;
+
+	if (ctl_http_init() == -1) {
+		fprintf(stderr, "hubctl: cannot initialise libcurl\n");
+		return CTL_EXIT_FAIL;
+	}
+	r = run(&c, argc, argv);
+	ctl_opts_clear(&c);
+	ctl_http_cleanup();
+	if (fflush(stdout) == EOF && r == 0)
+		r = CTL_EXIT_FAIL;
+	return r;
+}
