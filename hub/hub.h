@@ -60,9 +60,23 @@ int	hub_tls_fingerprint(const char *certfile, char *out, size_t outlen);
  * plus size_t, 'n' a NULL.  sql must be a string literal: it keys the
  * prepared-statement cache.
  */
+struct sqlite3;
+typedef void (*hub_db_run_fn)(struct sqlite3 *db, void *arg);
+typedef void (*hub_db_done_fn)(void *arg);
+
 int	hub_db_open(const char *path);
 void	hub_db_close(void);		/* drains the queue, joins, closes */
 void	hub_db_exec(const char *sql, const char *fmt, ...);
+/*
+ * Run run(db, arg) on the writer thread after everything queued before it
+ * (run may be NULL: a barrier), then done(arg) on the service thread once
+ * that batch is committed.  arg is owned by the caller until done runs;
+ * done always runs, also at shutdown.  Used to read without blocking the
+ * loop and to answer only after a write is durable.
+ */
+void	hub_db_call(hub_db_run_fn run, hub_db_done_fn done, void *arg);
+/* Service thread, on wake-up: run the done callbacks that are due. */
+void	hub_db_drain(void);
 /* Startup only (before the event loop): load state into memory. */
 int	hub_db_load(void);
 size_t	hub_db_pending(void);
@@ -117,6 +131,8 @@ int	hub_ws_start(void);
 void	hub_ws_stop(void);
 int	hub_ws_run(void);		/* the event loop; returns on stop */
 void	hub_ws_want_write(void *wsi);
+/* Any thread: wake the service thread (lws_cancel_service). */
+void	hub_ws_wake(void);
 void	hub_ws_close_soon(void *wsi);
 
 /* ---- hub_agent.c: the agent registry and the agent protocol ---- */

@@ -35,7 +35,10 @@ struct db_arg {
 };
 
 struct db_job {
-	const char	*sql;
+	const char	*sql;		/* NULL for a call job */
+	hub_db_run_fn	 run;
+	hub_db_done_fn	 done;
+	void		*arg;
 	int		 nargs;
 	struct db_arg	 args[JOB_ARGS];
 	struct db_job	*next;
@@ -48,6 +51,7 @@ static struct {
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
 	struct db_job	*head, *tail;	/* owned */
+	struct db_job	*done_head, *done_tail;	/* owned: committed calls */
 	size_t		 queued;
 	int		 stop;
 	struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE];
@@ -156,19 +160,48 @@ job_free(struct db_job *j)
 	free(j);
 }
 
+/* Hand committed call jobs to the service thread and wake it. */
+static void
+post_done(struct db_job *head, struct db_job *tail)
+{
+	if (head == NULL)
+		return;
+	pthread_mutex_lock(&dbs.mu);
+	if (dbs.done_tail)
+		dbs.done_tail->next = head;
+	else
+		dbs.done_head = head;
+	dbs.done_tail = tail;
+	pthread_mutex_unlock(&dbs.mu);
+	hub_ws_wake();
+}
+
 static void
 run_batch(struct db_job *list)
 {
-	struct db_job *next;
+	struct db_job *next, *dh = NULL, *dt = NULL;
 
 	sqlite3_exec(dbs.db, "BEGIN", NULL, NULL, NULL);
 	for (; list != NULL; list = next) {
 		next = list->next;
-		job_run(list);
-		job_free(list);
+		if (list->sql != NULL)
+			job_run(list);
+		else if (list->run != NULL)
+			list->run(dbs.db, list->arg);
+		if (list->done == NULL) {
+			job_free(list);
+			continue;
+		}
+		list->next = NULL;
+		if (dt)
+			dt->next = list;
+		else
+			dh = list;
+		dt = list;
 	}
 	if (sqlite3_exec(dbs.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
 		mc_err("db: commit failed: %s", sqlite3_errmsg(dbs.db));
+	post_done(dh, dt);
 }
 
 static void *
@@ -241,6 +274,7 @@ hub_db_close(void)
 		pthread_mutex_unlock(&dbs.mu);
 		pthread_join(dbs.thread, NULL);
 		dbs.running = 0;
+		hub_db_drain();
 	}
 	for (i = 0; i < dbs.ncache; i++)
 		sqlite3_finalize(dbs.cache[i].st);
@@ -278,6 +312,28 @@ arg_copy(struct db_arg *a, char type, va_list *ap)
 	return -1;
 }
 
+/* Queue a job; -1 (job not taken) if the queue is full. */
+static int
+enqueue(struct db_job *j)
+{
+	pthread_mutex_lock(&dbs.mu);
+	if (dbs.queued >= QUEUE_MAX && j->done == NULL) {
+		pthread_mutex_unlock(&dbs.mu);
+		mc_err("db: %d writes queued; the disk is not keeping up, "
+		    "dropping one", QUEUE_MAX);
+		return -1;
+	}
+	if (dbs.tail)
+		dbs.tail->next = j;
+	else
+		dbs.head = j;
+	dbs.tail = j;
+	dbs.queued++;
+	pthread_cond_signal(&dbs.cv);
+	pthread_mutex_unlock(&dbs.mu);
+	return 0;
+}
+
 void
 hub_db_exec(const char *sql, const char *fmt, ...)
 {
@@ -295,27 +351,55 @@ hub_db_exec(const char *sql, const char *fmt, ...)
 		}
 	}
 	va_end(ap);
-	pthread_mutex_lock(&dbs.mu);
-	if (dbs.queued >= QUEUE_MAX) {
-		pthread_mutex_unlock(&dbs.mu);
-		mc_err("db: %d writes queued; the disk is not keeping up, "
-		    "dropping one", QUEUE_MAX);
+	if (enqueue(j) == -1)
 		job_free(j);
-		return;
-	}
-	if (dbs.tail)
-		dbs.tail->next = j;
-	else
-		dbs.head = j;
-	dbs.tail = j;
-	dbs.queued++;
-	pthread_cond_signal(&dbs.cv);
-	pthread_mutex_unlock(&dbs.mu);
 	return;
 fail:
 	mc_err("db: out of memory queueing a write");
 	if (j)
 		job_free(j);
+}
+
+void
+hub_db_call(hub_db_run_fn run, hub_db_done_fn done, void *arg)
+{
+	struct db_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		mc_err("db: out of memory queueing a call");
+		if (done)
+			done(arg);
+		return;
+	}
+	j->run = run;
+	j->done = done;
+	j->arg = arg;
+	if (!dbs.running) {
+		/* before start-up or after shutdown: run in place */
+		if (run && dbs.db)
+			run(dbs.db, arg);
+		if (done)
+			done(arg);
+		free(j);
+		return;
+	}
+	enqueue(j);
+}
+
+void
+hub_db_drain(void)
+{
+	struct db_job *list, *next;
+
+	pthread_mutex_lock(&dbs.mu);
+	list = dbs.done_head;
+	dbs.done_head = dbs.done_tail = NULL;
+	pthread_mutex_unlock(&dbs.mu);
+	for (; list != NULL; list = next) {
+		next = list->next;
+		list->done(list->arg);
+		job_free(list);
+	}
 }
 
 size_t

@@ -11,6 +11,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,20 @@ hub_ws_want_write(void *wsi)
 {
 	if (wsi != NULL)
 		lws_callback_on_writable(wsi);
+}
+
+/* Other threads reach the context only through this, under wake_mu, so
+ * none can touch it while hub_ws_stop() destroys it. */
+static pthread_mutex_t wake_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct lws_context *wake_ctx;
+
+void
+hub_ws_wake(void)
+{
+	pthread_mutex_lock(&wake_mu);
+	if (wake_ctx != NULL)
+		lws_cancel_service(wake_ctx);
+	pthread_mutex_unlock(&wake_mu);
 }
 
 void
@@ -344,6 +359,9 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return http_dispatch(wsi, c);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		return http_writeable(wsi, c);
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		hub_db_drain();
+		return 0;
 	default:
 		break;
 	}
@@ -435,6 +453,9 @@ hub_ws_start(void)
 	}
 	lws_sul_schedule(ws.ctx, 0, &ws.cron, cron_fire,
 	    (lws_usec_t)(hub_cron_period() * LWS_USEC_PER_SEC));
+	pthread_mutex_lock(&wake_mu);
+	wake_ctx = ws.ctx;
+	pthread_mutex_unlock(&wake_mu);
 	mc_info("serving on %s://%s (agents: /ws/agent)",
 	    hub.conf.insecure_no_tls ? "http" : "https", hub.conf.listen);
 	return 0;
@@ -453,6 +474,9 @@ hub_ws_run(void)
 void
 hub_ws_stop(void)
 {
+	pthread_mutex_lock(&wake_mu);
+	wake_ctx = NULL;
+	pthread_mutex_unlock(&wake_mu);
 	if (ws.ctx) {
 		lws_sul_cancel(&ws.cron);
 		lws_context_destroy(ws.ctx);
