@@ -341,12 +341,38 @@ cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
 	cmd_notify(c);
 }
 
+struct ack_job {
+	char	agent[MC_NAME_MAX + 1];
+	char	id[MC_ID_MAX];
+};
+
+/* The result is committed: now the agent may forget it.  If the agent
+ * reconnected meanwhile it gets the ack on its new connection; if it is
+ * gone it resends the result later and is acknowledged then. */
+static void
+ack_done(void *arg)
+{
+	struct ack_job *j = arg;
+	struct hub_agent *a = hub_agent_find(j->agent);
+	struct mc_ack ack;
+	struct mc_buf b;
+
+	if (a != NULL && a->conn != NULL) {
+		memset(&ack, 0, sizeof(ack));
+		mc_strlcpy(ack.id, j->id, sizeof(ack.id));
+		mc_buf_init(&b, 256);
+		if (mc_ack_encode(&b, &ack) == 0)
+			hub_conn_send(a->conn, b.data, b.len);
+		mc_buf_free(&b);
+	}
+	free(j);
+}
+
 void
 hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
 {
 	struct hub_cmd *c = cmd_of(conn->agent, r->id);
-	struct mc_ack ack;
-	struct mc_buf b;
+	struct ack_job *j;
 
 	if (c == NULL)
 		return;
@@ -360,13 +386,13 @@ hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
 		    mc_outcome_name(r->outcome), r->exit_code);
 		cmd_finish(c, outcome_status(r->outcome));
 	}
-	/* a resent result is acknowledged again and changes nothing */
-	memset(&ack, 0, sizeof(ack));
-	mc_strlcpy(ack.id, c->id, sizeof(ack.id));
-	mc_buf_init(&b, 256);
-	if (mc_ack_encode(&b, &ack) == 0)
-		hub_conn_send(conn, b.data, b.len);
-	mc_buf_free(&b);
+	/* acknowledge once the result is on disk; a resent result is
+	 * acknowledged again and changes nothing */
+	if ((j = calloc(1, sizeof(*j))) == NULL)
+		return;
+	mc_strlcpy(j->agent, c->agent, sizeof(j->agent));
+	mc_strlcpy(j->id, c->id, sizeof(j->id));
+	hub_db_call(NULL, ack_done, j);
 }
 
 void
