@@ -110,6 +110,15 @@ mc_buf_consume(struct mc_buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
+void
+mc_buf_adopt(struct mc_buf *b, char *data, size_t len)
+{
+	b->data = data;
+	b->len = len;
+	b->cap = len + 1;
+	b->limit = len;
+}
+
 char *
 mc_buf_take(struct mc_buf *b, size_t *lenp)
 {

@@ -30,6 +30,9 @@ int	mc_buf_printf(struct mc_buf *b, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 /* Remove the first n bytes. */
 void	mc_buf_consume(struct mc_buf *b, size_t n);
+/* Take ownership of data (malloc'd, len bytes plus a NUL) as the
+ * buffer's contents; its limit becomes len. */
+void	mc_buf_adopt(struct mc_buf *b, char *data, size_t len);
 /* Hand the storage to the caller (who frees it); the buffer is empty. */
 char	*mc_buf_take(struct mc_buf *b, size_t *lenp);
 

@@ -23,6 +23,13 @@
 #define MC_NET_MAX		32
 #define MC_MOUNT_MAX		128
 #define MC_IFACE_MAX		32
+/* protocol: command ids a listener lists in hello as still held */
+#define MC_PENDING_MAX		64
+/* protocol: raw bytes of a file (screenshot) in one "blob" message; base64
+ * makes it 4/3 larger, well inside MC_MSG_MAX */
+#define MC_BLOB_CHUNK		(96 * 1024)
+/* protocol: the largest file a command may return */
+#define MC_BLOB_MAX		(32 * 1024 * 1024)
 /* protocol: short descriptive strings (os, kernel, reason, error) */
 #define MC_TEXT_MAX		256
 

@@ -42,6 +42,9 @@ static const struct msg_def {
 	    { { "id", MC_JSTR } } },
 	[MC_MSG_BYE] = { "bye", MC_TO_HUB,
 	    { { "reason", MC_JSTR } } },
+	[MC_MSG_BLOB] = { "blob", MC_TO_HUB,
+	    { { "id", MC_JSTR }, { "total", MC_JNUM }, { "off", MC_JNUM },
+	    { "data", MC_JSTR } } },
 	[MC_MSG_ERROR] = { "error", MC_TO_AGENT,
 	    { { "code", MC_JSTR }, { "msg", MC_JSTR } } },
 };
@@ -290,7 +293,37 @@ mc_hello_encode(struct mc_buf *b, const struct mc_hello *h)
 	for (i = 0; i < h->ntags; i++)
 		mc_jw_str(&w, NULL, h->tags[i]);
 	mc_jw_arr_end(&w);
+	if (h->boot[0])
+		mc_jw_str(&w, "boot", h->boot);
+	mc_jw_arr(&w, "pending");
+	for (i = 0; i < h->npending; i++)
+		mc_jw_str(&w, NULL, h->pending[i]);
+	mc_jw_arr_end(&w);
 	return end(&w);
+}
+
+static int
+decode_pending(const struct mc_json *arr, struct mc_hello *h, char *err,
+    size_t errlen)
+{
+	const struct mc_json *t;
+
+	h->npending = 0;
+	if (arr == NULL)
+		return 0;
+	if (arr->type != MC_JARR || arr->len > MC_PENDING_MAX) {
+		snprintf(err, errlen, "pending must be an array of at most %d "
+		    "command ids", MC_PENDING_MAX);
+		return -1;
+	}
+	for (t = arr->child; t != NULL; t = t->next) {
+		if (t->type != MC_JSTR || t->len == 0 || t->len >= MC_ID_MAX) {
+			snprintf(err, errlen, "pending: bad command id");
+			return -1;
+		}
+		memcpy(h->pending[h->npending++], t->str, t->len + 1);
+	}
+	return 0;
 }
 
 static int
@@ -354,6 +387,10 @@ mc_hello_decode(const struct mc_msg *m, struct mc_hello *h, char *err,
 	    errlen) == -1)
 		return -1;
 	h->mem_total = (uint64_t)v;
+	if (get_text(o, "boot", h->boot, sizeof(h->boot), 0, err,
+	    errlen) == -1 ||
+	    decode_pending(mc_json_get(o, "pending"), h, err, errlen) == -1)
+		return -1;
 	return decode_tags(mc_json_get(o, "tags"), h, err, errlen);
 }
 
@@ -824,6 +861,57 @@ mc_bye_decode(const struct mc_msg *m, struct mc_bye *b, char *err,
 	memset(b, 0, sizeof(*b));
 	return get_text(m->root, "reason", b->reason, sizeof(b->reason), 1,
 	    err, errlen);
+}
+
+/* ---- blob ---- */
+
+int
+mc_blob_encode(struct mc_buf *b, const struct mc_blob *blob)
+{
+	struct mc_jw w;
+
+	begin(&w, b, MC_MSG_BLOB);
+	mc_jw_str(&w, "id", blob->id);
+	mc_jw_str(&w, "mime", blob->mime);
+	mc_jw_u64(&w, "total", blob->total);
+	mc_jw_u64(&w, "off", blob->off);
+	mc_jw_raw(&w, "data", "\"", 1);
+	if (!w.err && mc_b64_encode(b, blob->data, blob->len) == -1)
+		w.err = 1;
+	if (!w.err && mc_buf_append(b, "\"", 1) == -1)
+		w.err = 1;
+	return end(&w);
+}
+
+int
+mc_blob_decode(const struct mc_msg *m, struct mc_blob *b, void *buf,
+    char *err, size_t errlen)
+{
+	const struct mc_json *d = mc_json_get(m->root, "data");
+	long n;
+
+	memset(b, 0, sizeof(*b));
+	if (get_id(m->root, b->id, err, errlen) == -1 ||
+	    get_text(m->root, "mime", b->mime, sizeof(b->mime), 0, err,
+	    errlen) == -1 ||
+	    get_u64(m->root, "total", &b->total, err, errlen) == -1 ||
+	    get_u64(m->root, "off", &b->off, err, errlen) == -1)
+		return -1;
+	n = mc_b64_decode(d->str, d->len, buf, MC_BLOB_CHUNK);
+	if (n < 0) {
+		snprintf(err, errlen, "blob: data is not base64 of at most %d "
+		    "bytes", MC_BLOB_CHUNK);
+		return -1;
+	}
+	if (b->total > MC_BLOB_MAX || b->off > b->total ||
+	    (uint64_t)n > b->total - b->off) {
+		snprintf(err, errlen, "blob: piece outside the file (or file "
+		    "over %d bytes)", MC_BLOB_MAX);
+		return -1;
+	}
+	b->data = buf;
+	b->len = (size_t)n;
+	return 0;
 }
 
 int

@@ -35,6 +35,7 @@ enum mc_msg_type {
 	MC_MSG_RESULT,		/* agent -> hub: it ended */
 	MC_MSG_ACK,		/* hub -> agent: the result is stored */
 	MC_MSG_BYE,		/* agent -> hub: going away on purpose */
+	MC_MSG_BLOB,		/* agent -> hub: a piece of a file result */
 	MC_MSG_ERROR,		/* hub -> agent: refused; the hub closes next */
 	MC_MSG_COUNT
 };
@@ -89,6 +90,9 @@ struct mc_hello {
 	uint64_t	mem_total;
 	int		ntags;
 	char		tags[MC_TAGS_MAX][MC_TAG_MAX + 1];
+	char		boot[MC_ID_MAX];	/* this listener process */
+	int		npending;		/* commands it still holds */
+	char		pending[MC_PENDING_MAX][MC_ID_MAX];
 };
 
 struct mc_welcome {
@@ -164,6 +168,15 @@ struct mc_bye {
 	char		reason[32];	/* stop, sigterm, restart, shutdown */
 };
 
+struct mc_blob {
+	char		id[MC_ID_MAX];
+	char		mime[64];
+	uint64_t	total;		/* size of the whole file */
+	uint64_t	off;		/* where this piece goes */
+	const void	*data;		/* decode: owned by the decoder's caller */
+	size_t		len;
+};
+
 struct mc_error {
 	char		code[32];
 	char		msg[MC_TEXT_MAX];
@@ -209,6 +222,9 @@ int	mc_bye_decode(const struct mc_msg *m, struct mc_bye *b, char *err,
 	    size_t errlen);
 int	mc_error_decode(const struct mc_msg *m, struct mc_error *e, char *err,
 	    size_t errlen);
+/* The piece is base64-decoded into buf (at least MC_BLOB_CHUNK bytes). */
+int	mc_blob_decode(const struct mc_msg *m, struct mc_blob *b, void *buf,
+	    char *err, size_t errlen);
 
 /* Encoders append one whole message to b: 0, or -1 if b's limit is hit. */
 int	mc_hello_encode(struct mc_buf *b, const struct mc_hello *h);
@@ -221,6 +237,7 @@ int	mc_result_encode(struct mc_buf *b, const struct mc_result *r);
 int	mc_ack_encode(struct mc_buf *b, const struct mc_ack *a);
 int	mc_bye_encode(struct mc_buf *b, const struct mc_bye *bye);
 int	mc_error_encode(struct mc_buf *b, const struct mc_error *e);
+int	mc_blob_encode(struct mc_buf *b, const struct mc_blob *blob);
 
 /* Metrics as a JSON object value (shared by heartbeats and the API). */
 void	mc_metrics_write(struct mc_jw *w, const char *key,

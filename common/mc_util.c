@@ -16,6 +16,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "mc_buf.h"
 #include "mc_limits.h"
 #include "mc_util.h"
 
@@ -165,6 +166,72 @@ mc_secret_eq(const char *a, const char *b)
 	if (la != lb)
 		return 0;
 	return CRYPTO_memcmp(a, b, la) == 0;
+}
+
+static const char b64_chars[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int
+mc_b64_encode(struct mc_buf *out, const void *in, size_t n)
+{
+	const unsigned char *p = in;
+	char q[4];
+	size_t i;
+	uint32_t v;
+
+	for (i = 0; i < n; i += 3) {
+		v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		q[0] = b64_chars[(v >> 18) & 63];
+		q[1] = b64_chars[(v >> 12) & 63];
+		q[2] = i + 1 < n ? b64_chars[(v >> 6) & 63] : '=';
+		q[3] = i + 2 < n ? b64_chars[v & 63] : '=';
+		if (mc_buf_append(out, q, 4) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+b64_val(char c)
+{
+	const char *p;
+
+	if (c == '\0' || (p = strchr(b64_chars, c)) == NULL)
+		return -1;
+	return (int)(p - b64_chars);
+}
+
+long
+mc_b64_decode(const char *in, size_t n, void *out, size_t outsize)
+{
+	unsigned char *o = out;
+	size_t i, len = 0;
+	int v[4], k, pad;
+
+	if (n % 4 != 0)
+		return -1;
+	for (i = 0; i < n; i += 4) {
+		pad = 0;
+		for (k = 0; k < 4; k++) {
+			if (in[i + k] == '=' && i + 4 == n && k >= 2) {
+				v[k] = 0;
+				pad++;
+			} else if (pad || (v[k] = b64_val(in[i + k])) < 0)
+				return -1;
+		}
+		if (len + 3 - (size_t)pad > outsize)
+			return -1;
+		o[len++] = (unsigned char)(v[0] << 2 | v[1] >> 4);
+		if (pad < 2)
+			o[len++] = (unsigned char)(v[1] << 4 | v[2] >> 2);
+		if (pad < 1)
+			o[len++] = (unsigned char)(v[2] << 6 | v[3]);
+	}
+	return (long)len;
 }
 
 int

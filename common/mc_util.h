@@ -33,6 +33,12 @@ void	mc_sha256_hex(const void *data, size_t n, char *out);
 /* Constant-time equality of two NUL-terminated strings. 1 if equal. */
 int	mc_secret_eq(const char *a, const char *b);
 
+/* Base64 (RFC 4648, with padding).  encode appends to out (an mc_buf);
+ * decode writes at most outsize bytes: length, or -1 if malformed. */
+struct mc_buf;
+int	mc_b64_encode(struct mc_buf *out, const void *in, size_t n);
+long	mc_b64_decode(const char *in, size_t n, void *out, size_t outsize);
+
 /* Create a directory and its parents with mode. 0 or -1 (errno set). */
 int	mc_mkdir_p(const char *path, mode_t mode);
 /* Write a file atomically (temp file, fsync, rename) with mode. 0 or -1. */

@@ -32,6 +32,7 @@ struct hub_conf {
 	int	miss;
 	char	dashboard[MC_PATH_MAX];
 	char	log_level[16];
+	int	max_running;		/* commands running at once per agent */
 };
 
 /* Defaults, then the config file, then flags.  0, or -1 with a one-line
@@ -131,13 +132,17 @@ int	hub_ws_start(void);
 void	hub_ws_stop(void);
 int	hub_ws_run(void);		/* the event loop; returns on stop */
 void	hub_ws_want_write(void *wsi);
+/* A deferred HTTP reply is ready: send its headers and body. */
+void	hub_ws_http_ready(struct hub_conn *c);
 /* Any thread: wake the service thread (lws_cancel_service). */
 void	hub_ws_wake(void);
 void	hub_ws_close_soon(void *wsi);
 
 /* ---- hub_agent.c: the agent registry and the agent protocol ---- */
 
-enum hub_status { ST_ONLINE, ST_LATE, ST_CRITICAL, ST_OFFLINE };
+/* ST_RESTARTING extends the contract's four: the agent said bye
+ * "restart" and has miss x heartbeat to come back before it is critical. */
+enum hub_status { ST_ONLINE, ST_LATE, ST_CRITICAL, ST_OFFLINE, ST_RESTARTING };
 
 struct hub_agent {
 	int64_t		 id;
@@ -160,7 +165,10 @@ struct hub_agent {
 	int		 have_metrics;
 	struct mc_metrics metrics;
 	struct hub_conn	*conn;		/* not owned; NULL when disconnected */
+	char		 boot[MC_ID_MAX];	/* the listener process's id */
+	int		 restarting;	/* said bye "restart"; back soon */
 	int		 running;	/* commands sent and not finished */
+	struct hub_cmd	*cmds;		/* unfinished commands, oldest first */
 	struct hub_agent *hnext;	/* hash chain */
 	struct hub_agent *next, *prev;	/* all agents, in creation order */
 };
@@ -194,6 +202,10 @@ void	hub_live_check(struct hub_agent *a, double now);
 /* After loading from disk: agents that were up start their clock now. */
 void	hub_live_restore(struct hub_agent *a, const char *status,
 	    double last_seen);
+/* Record an event (status change, command outcome, ...): kept in the
+ * ring for the API and queued to the store. */
+void	hub_event(const char *type, const char *agent, const char *from,
+	    const char *to, const char *detail);
 /* Used by hub_db_load() to refill the in-memory event ring. */
 void	hub_live_event_restore(double ts, const char *type, const char *agent,
 	    const char *from, const char *to, const char *detail);
@@ -259,7 +271,7 @@ void	hub_auth_free_all(void);
 
 enum hub_cmd_status {
 	CMD_QUEUED, CMD_SENT, CMD_RUNNING, CMD_DONE, CMD_FAILED, CMD_TIMEOUT,
-	CMD_LOST
+	CMD_LOST, CMD_EXPIRED
 };
 
 /* A subscriber waiting for a command's output (an HTTP stream). */
@@ -286,8 +298,11 @@ struct hub_cmd {
 	char			 by[MC_NAME_MAX + 1];
 	char			 error[MC_TEXT_MAX];
 	double			 created, started, finished;	/* wall */
-	double			 deadline;	/* monotonic: lost after */
+	double			 deadline;	/* monotonic: lost after; 0 */
+	double			 expires;	/* monotonic: queued until; 0 */
+	struct mc_buf		 blob;		/* owned: a screenshot's PNG */
 	struct hub_cmd_sub	*subs;		/* owned list nodes */
+	struct hub_cmd		*anext;		/* agent's unfinished list */
 	struct hub_cmd		*hnext;
 	struct hub_cmd		*next, *prev;	/* creation order */
 };
@@ -303,13 +318,20 @@ struct hub_cmd_req {
 	const char	*arg;
 	double		 timeout;
 	uint64_t	 cap;
+	double		 queue;		/* wait this long for an offline agent */
 	const char	*by;
 };
 
-/* Send a command to an online agent.  NULL with an HTTP status and a
- * reason when refused. */
+/* Send a command to an agent (or queue it: agent busy, or offline and
+ * r->queue > 0).  NULL with an HTTP status and a reason when refused. */
 struct hub_cmd *hub_cmd_submit(struct hub_agent *a,
 	    const struct hub_cmd_req *r, int *status, char *why, size_t whylen);
+/* A listener said hello: settle what it does not know (lost or resent),
+ * then send what is queued.  pending: ids the listener still holds. */
+void	hub_cmd_on_hello(struct hub_agent *a, const char *boot,
+	    const char *const *pending, int npending);
+/* The agent's connection is ready for queued commands. */
+void	hub_cmd_dispatch(struct hub_agent *a);
 struct hub_cmd *hub_cmd_find(const char *id);
 int	hub_cmd_finished(const struct hub_cmd *c);
 const char *hub_cmd_status_name(enum hub_cmd_status s);
@@ -317,8 +339,15 @@ const char *hub_cmd_status_name(enum hub_cmd_status s);
 void	hub_cmd_on_started(struct hub_agent *a, const struct mc_started *s);
 void	hub_cmd_on_out(struct hub_agent *a, const struct mc_out *o);
 void	hub_cmd_on_result(struct hub_conn *c, const struct mc_result *r);
-/* Commands whose deadline passed become lost (hub_cron). */
+void	hub_cmd_on_blob(struct hub_agent *a, const struct mc_blob *b);
+/* Commands whose deadline passed become lost, queued ones whose queue
+ * time passed become expired (hub_cron). */
 void	hub_cmd_expire(double now);
+/* Past commands, newest first, from memory and the store: done(arg, json)
+ * runs on the service thread with {"commands":[...]} (json owned by the
+ * callee). agent may be NULL for all. */
+void	hub_cmd_history(const char *agent, int limit,
+	    void (*done)(void *arg, char *json, size_t len), void *arg);
 void	hub_cmd_write(struct mc_jw *w, const struct hub_cmd *c,
 	    int with_output);
 /* status, exit, truncated, out_bytes, error: into an open object. */
@@ -360,6 +389,12 @@ struct hub_req {
 void	hub_http_reply(struct hub_req *r, int status, struct mc_buf *body);
 void	hub_http_error(struct hub_req *r, int status, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Answer later: the reply is made by a callback (after a database read).
+ * Returns a ticket; hub_http_resume(ticket) gives the connection back, or
+ * NULL if it closed meanwhile. */
+uint64_t hub_http_defer(struct hub_req *r);
+struct hub_conn *hub_http_resume(uint64_t ticket);
+void	hub_http_forget(struct hub_conn *c);
 /* Start streaming a command's output as ndjson. */
 void	hub_http_stream(struct hub_req *r, struct hub_cmd *c);
 /* Produce the next piece of a streaming reply into out. Returns 1 if

@@ -245,7 +245,9 @@ static void
 on_hello(struct hub_conn *c, const struct mc_msg *m)
 {
 	char err[MC_TEXT_MAX], cred[MC_SECRET_MAX] = "";
+	const char *pending[MC_PENDING_MAX];
 	struct mc_welcome w;
+	int i;
 	struct hub_agent *a;
 	struct mc_hello h;
 	struct mc_buf b;
@@ -276,6 +278,7 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 	hub_live_seen(a);
 	mc_info("%s: agent '%s' connected (%s, %s)", c->peer, a->name,
 	    a->hostname, a->version);
+	/* welcome goes out before any command queued for the agent */
 	memset(&w, 0, sizeof(w));
 	w.v = MC_PROTO_VERSION;
 	mc_strlcpy(w.name, a->name, sizeof(w.name));
@@ -285,6 +288,9 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 	if (mc_welcome_encode(&b, &w) == 0)
 		hub_conn_send(c, b.data, b.len);
 	mc_buf_free(&b);
+	for (i = 0; i < h.npending; i++)
+		pending[i] = h.pending[i];
+	hub_cmd_on_hello(a, h.boot, pending, h.npending);
 }
 
 /* ---- the other messages ---- */
@@ -346,6 +352,20 @@ on_result(struct hub_conn *c, const struct mc_msg *m)
 }
 
 static void
+on_blob(struct hub_conn *c, const struct mc_msg *m)
+{
+	static unsigned char piece[MC_BLOB_CHUNK];
+	char err[MC_TEXT_MAX];
+	struct mc_blob b;
+
+	if (mc_blob_decode(m, &b, piece, err, sizeof(err)) == -1) {
+		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "%s", err);
+		return;
+	}
+	hub_cmd_on_blob(c->agent, &b);
+}
+
+static void
 on_bye(struct hub_conn *c, const struct mc_msg *m)
 {
 	char err[MC_TEXT_MAX];
@@ -369,6 +389,7 @@ static const agent_handler handlers[MC_MSG_COUNT] = {
 	[MC_MSG_OUT] = on_out,
 	[MC_MSG_RESULT] = on_result,
 	[MC_MSG_BYE] = on_bye,
+	[MC_MSG_BLOB] = on_blob,
 };
 
 void

@@ -7,6 +7,7 @@
  * validated request and only build their reply.  docs/api.md documents
  * every route with an example.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +136,24 @@ api_agent(struct hub_req *r)
 	body_send(r, 200, &b, &w);
 }
 
+/* "queue": seconds, or a duration string such as "10m". */
+static int
+queue_parse(struct hub_req *r, const struct mc_json *o, double *out)
+{
+	const struct mc_json *q = mc_json_get(o, "queue");
+
+	*out = 0;
+	if (q == NULL || q->type == MC_JNULL)
+		return 0;
+	if ((q->type == MC_JNUM && q->num >= 0 && q->num <= 30 * 86400 &&
+	    (*out = q->num, 1)) || (q->type == MC_JSTR &&
+	    mc_parse_duration(q->str, out) == 0 && *out <= 30 * 86400))
+		return 0;
+	hub_http_error(r, 400, "bad_request", "queue must be seconds or a "
+	    "duration such as \"10m\", at most 30 days");
+	return -1;
+}
+
 /* Fill a command request from the body; replies 400 itself on error. */
 static int
 cmd_req_parse(struct hub_req *r, const struct mc_json *o,
@@ -182,6 +201,8 @@ cmd_req_parse(struct hub_req *r, const struct mc_json *o,
 		return -1;
 	}
 	q->cap = (uint64_t)cap;
+	if (queue_parse(r, o, &q->queue) == -1)
+		return -1;
 	q->by = r->token->name;
 	return 0;
 }
@@ -221,6 +242,20 @@ api_command(struct hub_req *r)
 	mc_json_free(d);
 }
 
+/* The optional body of a command-by-path: {"queue": ...}. */
+static int
+queue_parse_body(struct hub_req *r, double *out)
+{
+	struct mc_jdoc *d = body_json(r);
+	int ret;
+
+	if (d == NULL)
+		return -1;
+	ret = queue_parse(r, mc_json_root(d), out);
+	mc_json_free(d);
+	return ret;
+}
+
 /* POST /api/agents/{name}/restart|stop|screenshot: a command by path. */
 static void
 api_kind(struct hub_req *r, enum mc_kind kind)
@@ -235,7 +270,8 @@ api_kind(struct hub_req *r, enum mc_kind kind)
 	q.timeout = MC_TIMEOUT_DEFAULT;
 	q.cap = MC_OUTPUT_CAP_DEFAULT;
 	q.by = r->token->name;
-	submit(r, a, &q);
+	if (queue_parse_body(r, &q.queue) == 0)
+		submit(r, a, &q);
 }
 
 static void
@@ -290,25 +326,206 @@ api_cmd_stream(struct hub_req *r)
 		hub_http_stream(r, c);
 }
 
+static int
+query_int(struct hub_req *r, const char *name, int64_t min, int64_t max,
+    int64_t *out)
+{
+	char key[32], num[24];
+	const char *q = r->http->query, *p;
+	size_t n;
+
+	snprintf(key, sizeof(key), "%s=", name);
+	for (p = q; (p = strstr(p, key)) != NULL; p++)
+		if (p == q || p[-1] == '&')
+			break;
+	if (p == NULL)
+		return 0;
+	p += strlen(key);
+	n = strcspn(p, "&");
+	if (n >= sizeof(num))
+		n = sizeof(num) - 1;
+	memcpy(num, p, n);
+	num[n] = '\0';
+	if (mc_parse_i64(num, min, max, out) == -1) {
+		hub_http_error(r, 400, "bad_request", "%s must be %lld to %lld",
+		    name, (long long)min, (long long)max);
+		return -1;
+	}
+	return 0;
+}
+
+/* A query parameter as text (no decoding beyond what lws did). */
+static void
+query_str(struct hub_req *r, const char *name, char *out, size_t outlen)
+{
+	char key[32];
+	const char *q = r->http->query, *p;
+	size_t n;
+
+	out[0] = '\0';
+	snprintf(key, sizeof(key), "%s=", name);
+	for (p = q; (p = strstr(p, key)) != NULL; p++)
+		if (p == q || p[-1] == '&')
+			break;
+	if (p == NULL)
+		return;
+	p += strlen(key);
+	n = strcspn(p, "&");
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
+static void
+history_done(void *arg, char *json, size_t len)
+{
+	struct hub_conn *c = hub_http_resume((uint64_t)(uintptr_t)arg);
+	struct hub_req r;
+	struct mc_buf b;
+
+	if (c == NULL) {
+		free(json);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.conn = c;
+	r.http = c->http;
+	if (json == NULL || len == 0) {
+		free(json);
+		hub_http_error(&r, 500, "internal", "cannot read the history");
+	} else {
+		mc_buf_adopt(&b, json, len);
+		hub_http_reply(&r, 200, &b);
+		mc_buf_free(&b);
+	}
+	hub_ws_http_ready(c);
+}
+
+static void
+api_history(struct hub_req *r)
+{
+	char agent[MC_NAME_MAX + 1];
+	int64_t limit = 50;
+	uint64_t ticket;
+
+	if (query_int(r, "limit", 1, 1000, &limit) == -1)
+		return;
+	query_str(r, "agent", agent, sizeof(agent));
+	if ((ticket = hub_http_defer(r)) == 0)
+		return;
+	hub_cmd_history(agent, (int)limit, history_done,
+	    (void *)(uintptr_t)ticket);
+}
+
+/* Does the agent match a fan-out target? */
+static int
+target_match(const struct hub_agent *a, const char *tag, int all)
+{
+	int i;
+
+	if (all)
+		return 1;
+	for (i = 0; i < a->ntags; i++)
+		if (strcmp(a->tags[i], tag) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+fanout_one(struct mc_jw *w, struct hub_agent *a, const struct hub_cmd_req *q)
+{
+	char why[256];
+	struct hub_cmd *c;
+	int status;
+
+	mc_jw_obj(w, NULL);
+	mc_jw_str(w, "agent", a->name);
+	if ((c = hub_cmd_submit(a, q, &status, why, sizeof(why))) != NULL) {
+		mc_jw_str(w, "id", c->id);
+	} else {
+		mc_jw_null(w, "id");
+		mc_jw_str(w, "status", hub_status_name(a->status));
+		mc_jw_str(w, "error", why);
+	}
+	mc_jw_obj_end(w);
+}
+
+/* POST /api/commands {"target":{"tag":T}|{"all":true}, "type":...} */
+static void
+api_fanout(struct hub_req *r)
+{
+	const struct mc_json *o, *t;
+	struct hub_cmd_req q;
+	struct hub_agent *a;
+	struct mc_jdoc *d;
+	const char *tag;
+	struct mc_buf b;
+	struct mc_jw w;
+	int all = 0;
+
+	if ((d = body_json(r)) == NULL)
+		return;
+	o = mc_json_root(d);
+	t = mc_json_get(o, "target");
+	tag = mc_json_str(t, "tag");
+	if (t == NULL || ((tag == NULL || *tag == '\0') &&
+	    (mc_json_bool(t, "all", &all) == -1 || !all))) {
+		hub_http_error(r, 400, "bad_request", "target must be "
+		    "{\"tag\":\"TAG\"} or {\"all\":true}");
+		mc_json_free(d);
+		return;
+	}
+	if (cmd_req_parse(r, o, &q) == -1) {
+		mc_json_free(d);
+		return;
+	}
+	body_begin(&b, &w);
+	mc_jw_obj(&w, NULL);
+	mc_jw_arr(&w, "commands");
+	for (a = hub_agent_first(); a != NULL; a = a->next)
+		if (target_match(a, tag, all))
+			fanout_one(&w, a, &q);
+	mc_jw_arr_end(&w);
+	mc_jw_obj_end(&w);
+	mc_json_free(d);
+	body_send(r, 202, &b, &w);
+}
+
+static void
+api_cmd_png(struct hub_req *r)
+{
+	struct hub_cmd *c = cmd_param(r);
+	struct mc_buf b;
+
+	if (c == NULL)
+		return;
+	if (c->blob.len == 0 || !hub_cmd_finished(c)) {
+		hub_http_error(r, 404, "not_found", "command %s has no "
+		    "picture%s", c->id, hub_cmd_finished(c) ? "" :
+		    " (yet: it is still running)");
+		return;
+	}
+	mc_buf_init(&b, c->blob.len);
+	if (mc_buf_append(&b, c->blob.data, c->blob.len) == -1) {
+		mc_buf_free(&b);
+		hub_http_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	hub_http_reply(r, 200, &b);
+	mc_buf_free(&b);
+	r->http->ctype = "image/png";
+}
+
 static void
 api_events(struct hub_req *r)
 {
 	struct mc_buf b;
 	struct mc_jw w;
 	int64_t limit = 100;
-	const char *q = strstr(r->http->query, "limit=");
 
-	if (q != NULL) {
-		char num[16];
-
-		mc_strlcpy(num, q + 6, sizeof(num));
-		num[strcspn(num, "&")] = '\0';
-		if (mc_parse_i64(num, 1, 1000, &limit) == -1) {
-			hub_http_error(r, 400, "bad_request", "limit must be "
-			    "1 to 1000");
-			return;
-		}
-	}
+	if (query_int(r, "limit", 1, 1000, &limit) == -1)
+		return;
 	body_begin(&b, &w);
 	hub_live_events_write(&w, (int)limit);
 	body_send(r, 200, &b, &w);
@@ -460,8 +677,11 @@ static const struct route routes[] = {
 	{ "POST", "/api/agents/*/restart", ROLE_OPERATOR, api_restart },
 	{ "POST", "/api/agents/*/stop", ROLE_OPERATOR, api_stop },
 	{ "POST", "/api/agents/*/screenshot", ROLE_OPERATOR, api_screenshot },
+	{ "GET", "/api/commands", ROLE_VIEWER, api_history },
+	{ "POST", "/api/commands", ROLE_OPERATOR, api_fanout },
 	{ "GET", "/api/commands/*", ROLE_VIEWER, api_cmd_get },
 	{ "GET", "/api/commands/*/stream", ROLE_VIEWER, api_cmd_stream },
+	{ "GET", "/api/commands/*/png", ROLE_VIEWER, api_cmd_png },
 	{ "GET", "/api/events", ROLE_VIEWER, api_events },
 	{ "POST", "/api/enroll-keys", ROLE_ADMIN, api_key_create },
 	{ "GET", "/api/enroll-keys", ROLE_ADMIN, api_keys },

@@ -1,15 +1,22 @@
 /*
- * hub_cmd.c - a command's life on the hub: submitted, sent, running,
- * finished (done, failed, timeout) or lost.
+ * hub_cmd.c - a command's life on the hub: queued, sent, running, then
+ * done, failed, timeout, lost or expired.
  *
- * Live commands (running and recently finished) stay in memory so their
- * output can be streamed and read without touching the disk; every change
- * is queued to hub_db.  Output is kept up to the command's cap, with the
- * stdout/stderr boundaries, so a stream that starts late replays exactly
- * what arrived.  A message about a command is accepted only from the agent
- * the command was sent to.  Memory is bounded: at most MC_CMDS_LIVE_MAX
- * commands and CMD_BYTES_MAX output bytes are kept; the oldest finished
- * ones without readers are dropped from memory first (they stay on disk).
+ * Rules kept here:
+ *  - a command runs at most once: the hub sends it again only to the same
+ *    listener process (same boot id) that said it never got it;
+ *  - nothing is silently dropped: a command the listener lost (it was
+ *    restarted mid-command) becomes lost at its next hello; one with no
+ *    result 30 s after its timeout becomes lost; one queued past its queue
+ *    time becomes expired;
+ *  - at most hub.conf.max_running commands run per agent; the rest wait
+ *    on the hub, in order;
+ *  - a message about a command is accepted only from its own agent;
+ *  - a result is acknowledged only once it is committed (hub_db_call).
+ * Live commands (unfinished and recently finished) stay in memory so their
+ * output can be streamed; memory is bounded by MC_CMDS_LIVE_MAX commands
+ * and CMD_BYTES_MAX bytes, dropping the oldest finished ones without
+ * readers first (they stay on disk).  Every change is queued to hub_db.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,31 +26,39 @@
 #include "mc_log.h"
 #include "mc_util.h"
 
-#define CMD_BYTES_MAX	((size_t)256 * 1024 * 1024)
+#define CMD_BYTES_MAX	((size_t)512 * 1024 * 1024)
 /* a command with no result this long after its timeout is lost */
 #define CMD_LOST_GRACE	30.0
+#define CMD_BUCKETS	4096
 
 static struct {
-	struct hub_cmd	*buckets[4096];		/* by id; nodes owned by list */
+	struct hub_cmd	*buckets[CMD_BUCKETS];	/* by id; owned via list */
 	struct hub_cmd	*head, *tail;		/* oldest first */
 	size_t		 count;
 	size_t		 bytes;
 } live;
 
 static const char *const status_names[] = {
-	"queued", "sent", "running", "done", "failed", "timeout", "lost"
+	"queued", "sent", "running", "done", "failed", "timeout", "lost",
+	"expired"
 };
 
 const char *
 hub_cmd_status_name(enum hub_cmd_status s)
 {
-	return s <= CMD_LOST ? status_names[s] : "?";
+	return s <= CMD_EXPIRED ? status_names[s] : "?";
 }
 
 int
 hub_cmd_finished(const struct hub_cmd *c)
 {
 	return c->status >= CMD_DONE;
+}
+
+static int
+cmd_in_flight(const struct hub_cmd *c)
+{
+	return c->status == CMD_SENT || c->status == CMD_RUNNING;
 }
 
 static size_t
@@ -53,7 +68,7 @@ id_bucket(const char *id)
 
 	for (; *id; id++)
 		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h % 4096;
+	return h % CMD_BUCKETS;
 }
 
 struct hub_cmd *
@@ -65,6 +80,12 @@ hub_cmd_find(const char *id)
 		if (strcmp(c->id, id) == 0)
 			return c;
 	return NULL;
+}
+
+static size_t
+cmd_bytes(const struct hub_cmd *c)
+{
+	return c->out.len + c->blob.len;
 }
 
 static void
@@ -84,7 +105,7 @@ cmd_unlink(struct hub_cmd *c)
 	else
 		live.tail = c->prev;
 	live.count--;
-	live.bytes -= c->out.len;
+	live.bytes -= cmd_bytes(c);
 }
 
 static void
@@ -97,6 +118,7 @@ cmd_free(struct hub_cmd *c)
 		free(s);
 	}
 	mc_buf_free(&c->out);
+	mc_buf_free(&c->blob);
 	free(c->chunks);
 	free(c->cmd);
 	free(c);
@@ -104,12 +126,12 @@ cmd_free(struct hub_cmd *c)
 
 /* Drop the oldest finished commands nobody reads until under the bounds. */
 static void
-cmd_evict(size_t want_free)
+cmd_evict(size_t want)
 {
 	struct hub_cmd *c = live.head, *next;
 
 	while (c != NULL && (live.count + 1 > MC_CMDS_LIVE_MAX ||
-	    live.bytes + want_free > CMD_BYTES_MAX)) {
+	    live.bytes + want > CMD_BYTES_MAX)) {
 		next = c->next;
 		if (hub_cmd_finished(c) && c->subs == NULL) {
 			cmd_unlink(c);
@@ -128,27 +150,50 @@ cmd_notify(struct hub_cmd *c)
 		hub_ws_want_write(s->conn->wsi);
 }
 
-static int
-cmd_send(struct hub_agent *a, const struct hub_cmd *c)
+static void
+cmd_save(const struct hub_cmd *c)
 {
-	struct mc_cmd m;
-	struct mc_buf b;
-	int r;
-
-	memset(&m, 0, sizeof(m));
-	mc_strlcpy(m.id, c->id, sizeof(m.id));
-	m.kind = c->kind;
-	if (c->cmd)
-		mc_strlcpy(m.cmd, c->cmd, sizeof(m.cmd));
-	mc_strlcpy(m.arg, c->arg, sizeof(m.arg));
-	m.timeout = c->timeout;
-	m.cap = c->cap;
-	mc_buf_init(&b, MC_MSG_MAX);
-	r = mc_cmd_encode(&b, &m) == 0 ? hub_conn_send(a->conn, b.data,
-	    b.len) : -1;
-	mc_buf_free(&b);
-	return r;
+	hub_db_exec("INSERT OR REPLACE INTO commands(id, agent, kind, cmd, arg,"
+	    " requested_by, created, started, finished, status, exit_code,"
+	    " truncated, out_bytes, output, error, blob) VALUES (?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "ttttttdddtiiibtb", c->id,
+	    c->agent, mc_kind_name(c->kind), c->cmd, c->arg, c->by,
+	    c->created, c->started, c->finished,
+	    hub_cmd_status_name(c->status), (int64_t)c->exit_code,
+	    (int64_t)c->truncated, (int64_t)c->out_bytes,
+	    c->out.data ? c->out.data : "", c->out.len,
+	    c->error[0] ? c->error : NULL, c->blob.data ? c->blob.data : "",
+	    c->blob.len);
 }
+
+/* ---- the agent's list of unfinished commands ---- */
+
+static void
+agent_list_add(struct hub_agent *a, struct hub_cmd *c)
+{
+	struct hub_cmd **pp = &a->cmds;
+
+	while (*pp != NULL)
+		pp = &(*pp)->anext;
+	*pp = c;
+	c->anext = NULL;
+}
+
+static void
+agent_list_del(struct hub_agent *a, struct hub_cmd *c)
+{
+	struct hub_cmd **pp;
+
+	for (pp = &a->cmds; *pp != NULL; pp = &(*pp)->anext) {
+		if (*pp == c) {
+			*pp = c->anext;
+			c->anext = NULL;
+			return;
+		}
+	}
+}
+
+/* ---- creating and sending ---- */
 
 static struct hub_cmd *
 cmd_new(struct hub_agent *a, const struct hub_cmd_req *r)
@@ -172,9 +217,13 @@ cmd_new(struct hub_agent *a, const struct hub_cmd_req *r)
 	c->cap = r->cap;
 	c->exit_code = -1;
 	mc_buf_init(&c->out, (size_t)r->cap);
+	mc_buf_init(&c->blob, MC_BLOB_MAX);
 	mc_strlcpy(c->by, r->by, sizeof(c->by));
 	c->created = mc_wall();
-	c->deadline = mc_now() + c->timeout + CMD_LOST_GRACE;
+	/* a queued command waits for its queue time, or (when it waits
+	 * only for a free slot) as long as it would have run */
+	c->expires = mc_now() + (r->queue > 0 ? r->queue : c->timeout +
+	    CMD_LOST_GRACE);
 	i = id_bucket(c->id);
 	c->hnext = live.buckets[i];
 	live.buckets[i] = c;
@@ -185,21 +234,60 @@ cmd_new(struct hub_agent *a, const struct hub_cmd_req *r)
 		live.head = c;
 	live.tail = c;
 	live.count++;
+	agent_list_add(a, c);
 	return c;
 }
 
-static void
-cmd_save(const struct hub_cmd *c)
+static int
+cmd_send(struct hub_agent *a, struct hub_cmd *c)
 {
-	hub_db_exec("INSERT OR REPLACE INTO commands(id, agent, kind, cmd, arg,"
-	    " requested_by, created, started, finished, status, exit_code,"
-	    " truncated, out_bytes, output, error) VALUES (?, ?, ?, ?, ?, ?,"
-	    " ?, ?, ?, ?, ?, ?, ?, ?, ?)", "ttttttdddtiiibt", c->id, c->agent,
-	    mc_kind_name(c->kind), c->cmd, c->arg, c->by, c->created,
-	    c->started, c->finished, hub_cmd_status_name(c->status),
-	    (int64_t)c->exit_code, (int64_t)c->truncated,
-	    (int64_t)c->out_bytes, c->out.data ? c->out.data : "", c->out.len,
-	    c->error[0] ? c->error : NULL);
+	struct mc_cmd m;
+	struct mc_buf b;
+	int r;
+
+	memset(&m, 0, sizeof(m));
+	mc_strlcpy(m.id, c->id, sizeof(m.id));
+	m.kind = c->kind;
+	if (c->cmd)
+		mc_strlcpy(m.cmd, c->cmd, sizeof(m.cmd));
+	mc_strlcpy(m.arg, c->arg, sizeof(m.arg));
+	m.timeout = c->timeout;
+	m.cap = c->cap;
+	mc_buf_init(&b, MC_MSG_MAX);
+	r = mc_cmd_encode(&b, &m) == 0 ? hub_conn_send(a->conn, b.data,
+	    b.len) : -1;
+	mc_buf_free(&b);
+	if (r == -1)
+		return -1;
+	c->status = CMD_SENT;
+	c->deadline = mc_now() + c->timeout + CMD_LOST_GRACE;
+	a->running++;
+	return 0;
+}
+
+static int
+agent_ready(const struct hub_agent *a)
+{
+	return a->conn != NULL && !a->conn->closing &&
+	    a->status != ST_OFFLINE;
+}
+
+void
+hub_cmd_dispatch(struct hub_agent *a)
+{
+	struct hub_cmd *c;
+
+	for (c = a->cmds; c != NULL && agent_ready(a) &&
+	    a->running < hub.conf.max_running; c = c->anext) {
+		if (c->status != CMD_QUEUED)
+			continue;
+		if (cmd_send(a, c) == -1)
+			return;
+		mc_info("command %s (%s) sent to '%s'", c->id,
+		    mc_kind_name(c->kind), a->name);
+		hub_db_exec("UPDATE commands SET status = 'sent' WHERE id = ?",
+		    "t", c->id);
+	}
 }
 
 struct hub_cmd *
@@ -208,37 +296,29 @@ hub_cmd_submit(struct hub_agent *a, const struct hub_cmd_req *r, int *status,
 {
 	struct hub_cmd *c;
 
-	if (a->conn == NULL || a->status == ST_OFFLINE) {
+	if (!agent_ready(a) && r->queue <= 0) {
 		*status = 409;
-		snprintf(why, whylen, "agent '%s' is not online (status: %s%s)",
-		    a->name, hub_status_name(a->status),
-		    a->conn ? "" : ", not connected");
+		snprintf(why, whylen, "agent '%s' is not online (status: %s); "
+		    "send with a queue time to run it when it is back",
+		    a->name, hub_status_name(a->status));
 		return NULL;
 	}
 	cmd_evict((size_t)r->cap);
-	if (live.count >= MC_CMDS_LIVE_MAX) {
+	if (live.count >= MC_CMDS_LIVE_MAX || (c = cmd_new(a, r)) == NULL) {
 		*status = 503;
 		snprintf(why, whylen, "%d commands are in flight; try again "
 		    "when some finish", MC_CMDS_LIVE_MAX);
 		return NULL;
 	}
-	if ((c = cmd_new(a, r)) == NULL || cmd_send(a, c) == -1) {
-		*status = 503;
-		snprintf(why, whylen, "cannot send the command to '%s'",
-		    a->name);
-		if (c) {
-			cmd_unlink(c);
-			cmd_free(c);
-		}
-		return NULL;
-	}
-	c->status = CMD_SENT;
-	a->running++;
-	mc_info("command %s (%s) sent to '%s' by %s", c->id,
+	c->status = CMD_QUEUED;
+	mc_info("command %s (%s) for '%s' by %s", c->id,
 	    mc_kind_name(c->kind), a->name, c->by);
 	cmd_save(c);
+	hub_cmd_dispatch(a);
 	return c;
 }
+
+/* ---- what the listener reports ---- */
 
 /* The command, if it exists and belongs to this agent. */
 static struct hub_cmd *
@@ -254,6 +334,68 @@ cmd_of(const struct hub_agent *a, const char *id)
 	return c;
 }
 
+static void
+cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
+{
+	struct hub_agent *a = hub_agent_find(c->agent);
+	char detail[64];
+
+	if (a != NULL) {
+		if (cmd_in_flight(c) && a->running > 0)
+			a->running--;
+		agent_list_del(a, c);
+	}
+	c->status = st;
+	c->finished = mc_wall();
+	if (st == CMD_DONE)
+		snprintf(detail, sizeof(detail), "%s %s exit %d", c->id,
+		    mc_kind_name(c->kind), c->exit_code);
+	else
+		snprintf(detail, sizeof(detail), "%s %s %s", c->id,
+		    mc_kind_name(c->kind), hub_cmd_status_name(st));
+	hub_event("command", c->agent, c->by, hub_cmd_status_name(st),
+	    detail);
+	cmd_save(c);
+	cmd_notify(c);
+	if (a != NULL)
+		hub_cmd_dispatch(a);
+}
+
+void
+hub_cmd_on_hello(struct hub_agent *a, const char *boot,
+    const char *const *pending, int npending)
+{
+	struct hub_cmd *c, *next;
+	int i, held, same = a->boot[0] && strcmp(a->boot, boot) == 0;
+
+	for (c = a->cmds; c != NULL; c = next) {
+		next = c->anext;
+		if (!cmd_in_flight(c))
+			continue;
+		for (held = 0, i = 0; i < npending && !held; i++)
+			held = strcmp(pending[i], c->id) == 0;
+		if (held)
+			continue;
+		if (same) {
+			/* this very process never got it: send it again */
+			c->status = CMD_QUEUED;
+			a->running--;
+		} else if (c->kind == MC_KIND_RESTART) {
+			c->exit_code = 0;
+			cmd_finish(c, CMD_DONE);
+		} else {
+			snprintf(c->error, sizeof(c->error), "the listener "
+			    "restarted while the command was in flight; it "
+			    "may or may not have run");
+			mc_warn("command %s on '%s' is lost: the listener "
+			    "restarted", c->id, a->name);
+			cmd_finish(c, CMD_LOST);
+		}
+	}
+	mc_strlcpy(a->boot, boot, sizeof(a->boot));
+	hub_cmd_dispatch(a);
+}
+
 void
 hub_cmd_on_started(struct hub_agent *a, const struct mc_started *s)
 {
@@ -265,6 +407,7 @@ hub_cmd_on_started(struct hub_agent *a, const struct mc_started *s)
 	c->started = mc_wall();
 	hub_db_exec("UPDATE commands SET status = 'running', started = ?"
 	    " WHERE id = ?", "dt", c->started, c->id);
+	cmd_notify(c);
 }
 
 static int
@@ -297,7 +440,7 @@ hub_cmd_on_out(struct hub_agent *a, const struct mc_out *o)
 	struct hub_cmd *c = cmd_of(a, o->id);
 	size_t room, n, off;
 
-	if (c == NULL || hub_cmd_finished(c))
+	if (c == NULL || !cmd_in_flight(c))
 		return;
 	if (c->status == CMD_SENT)
 		c->status = CMD_RUNNING;
@@ -318,6 +461,27 @@ hub_cmd_on_out(struct hub_agent *a, const struct mc_out *o)
 	cmd_notify(c);
 }
 
+void
+hub_cmd_on_blob(struct hub_agent *a, const struct mc_blob *b)
+{
+	struct hub_cmd *c = cmd_of(a, b->id);
+
+	if (c == NULL || !cmd_in_flight(c))
+		return;
+	if (b->off != c->blob.len || mc_buf_append(&c->blob, b->data,
+	    b->len) == -1) {
+		mc_warn("command %s: file piece at %llu out of order or over "
+		    "%d bytes; dropping the file", c->id,
+		    (unsigned long long)b->off, MC_BLOB_MAX);
+		live.bytes -= c->blob.len;
+		mc_buf_free(&c->blob);
+		mc_strlcpy(c->error, "the file did not arrive whole",
+		    sizeof(c->error));
+		return;
+	}
+	live.bytes += b->len;
+}
+
 static enum hub_cmd_status
 outcome_status(enum mc_outcome o)
 {
@@ -326,19 +490,6 @@ outcome_status(enum mc_outcome o)
 	case MC_TIMEOUT: return CMD_TIMEOUT;
 	default: return CMD_FAILED;
 	}
-}
-
-static void
-cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
-{
-	struct hub_agent *a = hub_agent_find(c->agent);
-
-	c->status = st;
-	c->finished = mc_wall();
-	if (a && a->running > 0)
-		a->running--;
-	cmd_save(c);
-	cmd_notify(c);
 }
 
 struct ack_job {
@@ -376,12 +527,13 @@ hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
 
 	if (c == NULL)
 		return;
-	if (!hub_cmd_finished(c)) {
+	if (cmd_in_flight(c)) {
 		c->exit_code = r->exit_code;
 		c->truncated |= r->truncated;
 		if (r->out_bytes > c->out_bytes)
 			c->out_bytes = r->out_bytes;
-		mc_strlcpy(c->error, r->error, sizeof(c->error));
+		if (c->error[0] == '\0')
+			mc_strlcpy(c->error, r->error, sizeof(c->error));
 		mc_info("command %s on '%s': %s, exit %d", c->id, c->agent,
 		    mc_outcome_name(r->outcome), r->exit_code);
 		cmd_finish(c, outcome_status(r->outcome));
@@ -398,18 +550,25 @@ hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
 void
 hub_cmd_expire(double now)
 {
-	struct hub_cmd *c;
+	struct hub_cmd *c, *next;
 
-	for (c = live.head; c != NULL; c = c->next) {
-		if (hub_cmd_finished(c) || now < c->deadline)
-			continue;
-		snprintf(c->error, sizeof(c->error), "no result from agent "
-		    "'%s' within %.0fs after the command's timeout",
-		    c->agent, CMD_LOST_GRACE);
-		mc_warn("command %s on '%s' is lost", c->id, c->agent);
-		cmd_finish(c, CMD_LOST);
+	for (c = live.head; c != NULL; c = next) {
+		next = c->next;
+		if (c->status == CMD_QUEUED && now >= c->expires) {
+			snprintf(c->error, sizeof(c->error), "agent '%s' did "
+			    "not become ready in time", c->agent);
+			cmd_finish(c, CMD_EXPIRED);
+		} else if (cmd_in_flight(c) && now >= c->deadline) {
+			snprintf(c->error, sizeof(c->error), "no result from "
+			    "agent '%s' within %.0fs after the command's "
+			    "timeout", c->agent, CMD_LOST_GRACE);
+			mc_warn("command %s on '%s' is lost", c->id, c->agent);
+			cmd_finish(c, CMD_LOST);
+		}
 	}
 }
+
+/* ---- views ---- */
 
 static void
 write_opt_time(struct mc_jw *w, const char *key, double t)
@@ -420,7 +579,6 @@ write_opt_time(struct mc_jw *w, const char *key, double t)
 		mc_jw_null(w, key);
 }
 
-/* The fields shared by the command object and the stream's end line. */
 void
 hub_cmd_write_outcome(struct mc_jw *w, const struct hub_cmd *c)
 {
@@ -437,6 +595,8 @@ hub_cmd_write_outcome(struct mc_jw *w, const struct hub_cmd *c)
 void
 hub_cmd_write(struct mc_jw *w, const struct hub_cmd *c, int with_output)
 {
+	char link[MC_ID_MAX + 32];
+
 	mc_jw_obj(w, NULL);
 	mc_jw_str(w, "id", c->id);
 	mc_jw_str(w, "agent", c->agent);
@@ -450,6 +610,11 @@ hub_cmd_write(struct mc_jw *w, const struct hub_cmd *c, int with_output)
 	if (with_output)
 		mc_jw_strn(w, "output", c->out.data ? c->out.data : "",
 		    c->out.len);
+	if (c->blob.len > 0 && hub_cmd_finished(c)) {
+		snprintf(link, sizeof(link), "/api/commands/%s/png", c->id);
+		mc_jw_str(w, "png", link);
+		mc_jw_u64(w, "png_bytes", c->blob.len);
+	}
 	mc_jw_str(w, "requested_by", c->by);
 	write_opt_time(w, "created", c->created);
 	write_opt_time(w, "started", c->started);

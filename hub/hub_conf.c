@@ -32,6 +32,7 @@ static const struct mc_opt hub_opts[] = {
 	OPT("miss", MC_OPT_INT, miss, 2, 100),
 	OPT("dashboard", MC_OPT_STR, dashboard, 0, 0),
 	OPT("log_level", MC_OPT_STR, log_level, 0, 0),
+	OPT("max_running", MC_OPT_INT, max_running, 1, 1000),
 	MC_OPT_END
 };
 
@@ -60,6 +61,7 @@ hub_conf_usage(void)
 "  --dashboard DIR    static dashboard files (default: ./dashboard or the\n"
 "                     installed share/maestro/dashboard)\n"
 "  --log-level L      debug, info, warn or error (default info)\n"
+"  --max-running N    commands running at once per agent; more wait (4)\n"
 "  --help, --version\n"
 "\n"
 "First start writes DATA/admin.token (mode 0600); use it with hubctl:\n"
@@ -84,6 +86,7 @@ conf_defaults(struct hub_conf *c)
 		    home ? home : ".");
 	c->heartbeat = 10;
 	c->miss = 3;
+	c->max_running = 4;
 	if (access("dashboard/index.html", R_OK) == 0)
 		mc_strlcpy(c->dashboard, "dashboard", sizeof(c->dashboard));
 	else
@@ -182,6 +185,7 @@ hub_conf_reload(void)
 	hub_static_load(hub.conf.dashboard);
 	hub.conf.heartbeat = n.heartbeat;
 	hub.conf.miss = n.miss;
+	hub.conf.max_running = n.max_running;
 	mc_info("SIGHUP: reloaded %s (heartbeat %gs, miss %d, log %s)",
 	    hub.conf.config, hub.conf.heartbeat, hub.conf.miss,
 	    hub.conf.log_level);

@@ -41,6 +41,7 @@ hub_conn_destroy(struct hub_conn *c)
 	if (c->role == CONN_AGENT)
 		hub_agent_detach(c);
 	if (c->http) {
+		hub_http_forget(c);
 		if (c->http->stream)
 			hub_cmd_unsubscribe(c->http->stream, c);
 		hub_http_free(c->http);

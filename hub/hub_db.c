@@ -76,7 +76,7 @@ static const char schema[] =
 "CREATE TABLE IF NOT EXISTS commands(id TEXT PRIMARY KEY, agent TEXT, kind"
 "  TEXT, cmd TEXT, arg TEXT, requested_by TEXT, created REAL, started REAL,"
 "  finished REAL, status TEXT, exit_code INTEGER, truncated INTEGER,"
-"  out_bytes INTEGER, output BLOB, error TEXT);"
+"  out_bytes INTEGER, output BLOB, error TEXT, blob BLOB);"
 "CREATE INDEX IF NOT EXISTS commands_agent ON commands(agent, created);";
 
 /* The cached statement for sql; *owned is set when the cache is full and

@@ -60,6 +60,64 @@ hub_http_error(struct hub_req *r, int status, const char *code,
 		    r->http->path, status, msg);
 }
 
+struct defer {
+	uint64_t	 ticket;
+	struct hub_conn	*conn;		/* not owned */
+	struct defer	*next;
+};
+
+static struct defer	*defers;	/* owned list: replies being made */
+static uint64_t		 next_ticket = 1;
+
+uint64_t
+hub_http_defer(struct hub_req *r)
+{
+	struct defer *d = calloc(1, sizeof(*d));
+
+	if (d == NULL) {
+		hub_http_error(r, 503, "unavailable", "out of memory");
+		return 0;
+	}
+	d->ticket = next_ticket++;
+	d->conn = r->conn;
+	d->next = defers;
+	defers = d;
+	return d->ticket;
+}
+
+struct hub_conn *
+hub_http_resume(uint64_t ticket)
+{
+	struct defer **pp, *d;
+	struct hub_conn *c;
+
+	for (pp = &defers; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->ticket == ticket) {
+			d = *pp;
+			*pp = d->next;
+			c = d->conn;
+			free(d);
+			return c;
+		}
+	}
+	return NULL;
+}
+
+void
+hub_http_forget(struct hub_conn *c)
+{
+	struct defer **pp = &defers, *d;
+
+	while (*pp != NULL) {
+		if ((*pp)->conn == c) {
+			d = *pp;
+			*pp = d->next;
+			free(d);
+		} else
+			pp = &(*pp)->next;
+	}
+}
+
 void
 hub_http_stream(struct hub_req *r, struct hub_cmd *c)
 {

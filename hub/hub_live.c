@@ -3,7 +3,9 @@
  *
  * Statuses follow the contract: online -> late (1 to miss-1 heartbeats
  * missed) -> critical (miss missed) -> online on the next heartbeat;
- * offline only after a goodbye, and never critical from there.  A
+ * offline only after a goodbye, and never critical from there.  One
+ * extension: restarting, after a goodbye with reason "restart"; it turns
+ * critical like a silent agent if the listener is not back in time.  A
  * heartbeat counts as missed half an interval after it was due, so normal
  * jitter never shows as late.  Nothing is critical before miss x heartbeat
  * has passed since the hub started (start-up grace), so a hub restart never
@@ -36,13 +38,13 @@ static struct {
 } ev;
 
 static const char *const status_names[] = {
-	"online", "late", "critical", "offline"
+	"online", "late", "critical", "offline", "restarting"
 };
 
 const char *
 hub_status_name(enum hub_status s)
 {
-	return s <= ST_OFFLINE ? status_names[s] : "?";
+	return s <= ST_RESTARTING ? status_names[s] : "?";
 }
 
 static int
@@ -50,7 +52,7 @@ status_parse(const char *s, enum hub_status *out)
 {
 	int i;
 
-	for (i = 0; i <= ST_OFFLINE; i++) {
+	for (i = 0; i <= ST_RESTARTING; i++) {
 		if (strcmp(s, status_names[i]) == 0) {
 			*out = (enum hub_status)i;
 			return 0;
@@ -73,8 +75,8 @@ hub_live_event_restore(double ts, const char *type, const char *agent,
 	mc_strlcpy(e->detail, detail, sizeof(e->detail));
 }
 
-static void
-event_add(const char *type, const char *agent, const char *from,
+void
+hub_event(const char *type, const char *agent, const char *from,
     const char *to, const char *detail)
 {
 	double ts = mc_wall();
@@ -102,7 +104,7 @@ set_status(struct hub_agent *a, enum hub_status to, const char *detail)
 		mc_info("agent '%s': %s -> %s%s%s", a->name,
 		    hub_status_name(from), hub_status_name(to),
 		    detail[0] ? ": " : "", detail);
-	event_add("status", a->name, hub_status_name(from),
+	hub_event("status", a->name, hub_status_name(from),
 	    hub_status_name(to), detail);
 	hub_db_exec("UPDATE agents SET status = ?, since = ?, last_seen = ?"
 	    " WHERE id = ?", "tddi", hub_status_name(to), a->since,
@@ -128,6 +130,12 @@ hub_live_seen(struct hub_agent *a)
 void
 hub_live_bye(struct hub_agent *a, const char *reason)
 {
+	if (strcmp(reason, "restart") == 0) {
+		/* the clock runs: not back within miss x hb is critical */
+		a->last_hb = mc_now();
+		set_status(a, ST_RESTARTING, reason);
+		return;
+	}
 	set_status(a, ST_OFFLINE, reason);
 }
 
@@ -140,7 +148,8 @@ hub_live_check(struct hub_agent *a, double now)
 	if (a->status == ST_OFFLINE || a->status == ST_CRITICAL)
 		return;
 	if (quiet >= window && now - hub.started >= window)
-		set_status(a, ST_CRITICAL, "");
+		set_status(a, ST_CRITICAL, a->status == ST_RESTARTING ?
+		    "did not come back from a restart" : "");
 	else if (quiet > 1.5 * hb && a->status == ST_ONLINE)
 		set_status(a, ST_LATE, "");
 }

@@ -212,7 +212,16 @@ static int
 http_dispatch(struct lws *wsi, struct hub_conn *c)
 {
 	hub_api_dispatch(c);
+	if (c->http->status == 0)
+		return 0;	/* deferred: hub_ws_http_ready() follows */
 	return http_send_headers(wsi, c->http);
+}
+
+void
+hub_ws_http_ready(struct hub_conn *c)
+{
+	if (http_send_headers(c->wsi, c->http) == -1)
+		hub_ws_close_soon(c->wsi);
 }
 
 static int
@@ -226,6 +235,7 @@ http_begin(struct lws *wsi, struct hub_conn *c, const char *path)
 		peer_name(wsi, c->peer, sizeof(c->peer));
 	}
 	if (c->http) {
+		hub_http_forget(c);
 		if (c->http->stream)
 			hub_cmd_unsubscribe(c->http->stream, c);
 		hub_http_free(c->http);

@@ -1,0 +1,131 @@
+/*
+ * hub_history.c - past commands, read from the store off the loop.
+ *
+ * The read runs on the database thread after every write queued before
+ * it, so it sees each command as the hub last recorded it.  The JSON is
+ * built there and handed back to the service thread whole.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+#define HISTORY_JSON_MAX	(8 * 1024 * 1024)
+
+struct hist_job {
+	char		 agent[MC_NAME_MAX + 1];	/* "" for all */
+	int		 limit;
+	struct mc_buf	 json;		/* owned until handed to done */
+	void		(*done)(void *, char *, size_t);
+	void		*arg;
+};
+
+static void
+col_str(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	if (t == NULL)
+		mc_jw_null(w, key);
+	else
+		mc_jw_str(w, key, (const char *)t);
+}
+
+static void
+col_time(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
+{
+	double t = sqlite3_column_double(st, i);
+
+	if (t > 0)
+		mc_jw_dbl(w, key, t);
+	else
+		mc_jw_null(w, key);
+}
+
+static void
+row_write(struct mc_jw *w, sqlite3_stmt *st)
+{
+	mc_jw_obj(w, NULL);
+	col_str(w, st, "id", 0);
+	col_str(w, st, "agent", 1);
+	col_str(w, st, "type", 2);
+	col_str(w, st, "cmd", 3);
+	col_str(w, st, "requested_by", 4);
+	col_time(w, st, "created", 5);
+	col_time(w, st, "finished", 6);
+	col_str(w, st, "status", 7);
+	if (sqlite3_column_int(st, 8) >= 0 && sqlite3_column_double(st, 6) > 0)
+		mc_jw_i64(w, "exit", sqlite3_column_int(st, 8));
+	else
+		mc_jw_null(w, "exit");
+	mc_jw_bool(w, "truncated", sqlite3_column_int(st, 9));
+	col_str(w, st, "error", 10);
+	mc_jw_obj_end(w);
+}
+
+static void
+hist_run(struct sqlite3 *db, void *arg)
+{
+	static const char q_all[] = "SELECT id, agent, kind, cmd,"
+	    " requested_by, created, finished, status, exit_code, truncated,"
+	    " error FROM commands ORDER BY created DESC LIMIT ?";
+	static const char q_agent[] = "SELECT id, agent, kind, cmd,"
+	    " requested_by, created, finished, status, exit_code, truncated,"
+	    " error FROM commands WHERE agent = ? ORDER BY created DESC"
+	    " LIMIT ?";
+	struct hist_job *j = arg;
+	sqlite3_stmt *st;
+	struct mc_jw w;
+	int n = 1;
+
+	mc_jw_init(&w, &j->json);
+	mc_jw_obj(&w, NULL);
+	mc_jw_arr(&w, "commands");
+	if (sqlite3_prepare_v2(db, j->agent[0] ? q_agent : q_all, -1, &st,
+	    NULL) == SQLITE_OK) {
+		if (j->agent[0])
+			sqlite3_bind_text(st, n++, j->agent, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, n, j->limit);
+		while (sqlite3_step(st) == SQLITE_ROW && !w.err)
+			row_write(&w, st);
+		sqlite3_finalize(st);
+	} else
+		mc_err("history: %s", sqlite3_errmsg(db));
+	mc_jw_arr_end(&w);
+	mc_jw_obj_end(&w);
+	if (mc_jw_done(&w) == -1)
+		mc_buf_reset(&j->json);
+}
+
+static void
+hist_done(void *arg)
+{
+	struct hist_job *j = arg;
+	size_t len;
+	char *json = mc_buf_take(&j->json, &len);
+
+	j->done(j->arg, json, len);
+	free(j);
+}
+
+void
+hub_cmd_history(const char *agent, int limit,
+    void (*done)(void *arg, char *json, size_t len), void *arg)
+{
+	struct hist_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		done(arg, NULL, 0);
+		return;
+	}
+	mc_strlcpy(j->agent, agent ? agent : "", sizeof(j->agent));
+	j->limit = limit;
+	mc_buf_init(&j->json, HISTORY_JSON_MAX);
+	j->done = done;
+	j->arg = arg;
+	hub_db_call(hist_run, hist_done, j);
+}
