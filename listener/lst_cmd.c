@@ -1,0 +1,138 @@
+/*
+ * lst_cmd.c - commands from the hub: decode, check the allow list, and
+ * dispatch through one table to the module of each kind.
+ *
+ * Every cmd is answered: a kind this listener does not implement, a kind
+ * the allow list refuses and a cmd that cannot be decoded all get a
+ * "failed" result with the reason, so nothing waits on the hub forever.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "lst.h"
+#include "mc_log.h"
+
+/* The kinds this listener implements; the others are refused as not
+ * supported (docker_ps, docker_restart, restart, screenshot come later). */
+static const struct {
+	enum mc_kind	 kind;
+	void		(*run)(struct lst *, const struct mc_cmd *);
+} kinds[] = {
+	{ MC_KIND_SHELL, lst_cmd_shell },
+	{ MC_KIND_STOP, lst_cmd_stop },
+	{ MC_KIND_METRICS, lst_cmd_metrics },
+};
+
+static void
+fail_unsupported(struct lst *l, const char *id, const char *kind)
+{
+	char why[MC_TEXT_MAX];
+
+	snprintf(why, sizeof(why), "command kind '%.64s' is not supported by "
+	    "this listener version", kind);
+	lst_cmd_fail(l, id, why);
+}
+
+/* A cmd that did not decode: answer it if it has a usable id. */
+static void
+cmd_bad(struct lst *l, const struct mc_msg *m, const char *err)
+{
+	const char *id = mc_json_str(m->root, "id");
+	const char *kind = mc_json_str(m->root, "kind");
+	enum mc_kind k;
+
+	if (id == NULL || id[0] == '\0' || strlen(id) >= MC_ID_MAX) {
+		mc_warn("command from hub without a usable id: %s", err);
+		return;
+	}
+	if (mc_kind_parse(kind, &k) == -1)
+		fail_unsupported(l, id, kind);
+	else
+		lst_cmd_fail(l, id, err);
+}
+
+void
+lst_cmd_handle(struct lst *l, const struct mc_msg *m)
+{
+	struct mc_cmd c;
+	char err[256];
+	size_t i;
+
+	if (mc_cmd_decode(m, &c, err, sizeof(err)) == -1) {
+		cmd_bad(l, m, err);
+		return;
+	}
+	if (lst_exec_has(l, c.id)) {
+		mc_warn("command %s is already running; repeat ignored", c.id);
+		return;
+	}
+	mc_info("command %s: %s", c.id, mc_kind_name(c.kind));
+	if (c.cmd[0] != '\0')
+		mc_debug("command %s line: %s", c.id, c.cmd);
+	if ((l->allow & (1u << c.kind)) == 0) {
+		lst_cmd_fail(l, c.id, "not allowed on this agent");
+		return;
+	}
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (kinds[i].kind == c.kind) {
+			kinds[i].run(l, &c);
+			return;
+		}
+	}
+	fail_unsupported(l, c.id, mc_kind_name(c.kind));
+}
+
+int
+lst_cmd_allow_parse(const char *list, unsigned *mask, char *err,
+    size_t errlen)
+{
+	char copy[256], *p, *next, *t;
+	enum mc_kind k;
+
+	*mask = (1u << MC_KIND_COUNT) - 1;
+	if (mc_strlcpy(copy, list, sizeof(copy)) == -1) {
+		snprintf(err, errlen, "list too long");
+		return -1;
+	}
+	if (*mc_trim(copy) == '\0' || strcmp(mc_trim(copy), "all") == 0)
+		return 0;
+	*mask = 0;
+	for (p = copy; *p != '\0'; p = next) {
+		next = p + strcspn(p, ",");
+		if (*next == ',')
+			*next++ = '\0';
+		t = mc_trim(p);
+		if (*t == '\0')
+			continue;
+		if (mc_kind_parse(t, &k) == -1) {
+			snprintf(err, errlen, "unknown command kind '%s' (shell, "
+			    "docker_ps, docker_restart, restart, stop, "
+			    "screenshot, metrics)", t);
+			return -1;
+		}
+		*mask |= 1u << k;
+	}
+	return 0;
+}
+
+void
+lst_cmd_result(struct lst *l, const struct mc_result *r)
+{
+	if (mc_result_encode(lst_ws_buf(l), r) == -1 ||
+	    lst_ws_send(l, LST_Q_CTRL) == -1)
+		mc_err("result of command %s dropped: send queue full", r->id);
+}
+
+void
+lst_cmd_fail(struct lst *l, const char *id, const char *why)
+{
+	struct mc_result r;
+
+	memset(&r, 0, sizeof(r));
+	mc_strlcpy(r.id, id, sizeof(r.id));
+	r.outcome = MC_FAILED;
+	r.exit_code = -1;
+	mc_strlcpy(r.error, why, sizeof(r.error));
+	mc_info("command %s failed: %s", id, why);
+	lst_cmd_result(l, &r);
+}

@@ -1,0 +1,351 @@
+/*
+ * lst_conf.c - the listener's settings: one table read from the config
+ * file and then from the flags, and the checks that turn the values into
+ * a hub URL, a certificate pin, an allow mask, a name and tags.
+ *
+ * Every value is checked where it was given: a bad config value fails as
+ * "file:line: key: reason" (the config file is fed through the extra-key
+ * hook so mc_conf_parse() adds the line), a bad flag as "--flag: reason".
+ * Both make the program exit 2.  The flags override the file.
+ */
+#include <ctype.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "lst.h"
+#include "mc_config.h"
+#include "mc_log.h"
+
+#define OFF(f)		offsetof(struct lst_conf, f)
+#define SZ(f)		sizeof(((struct lst_conf *)0)->f)
+#define STR(k, f)	{ k, MC_OPT_STR, OFF(f), SZ(f), 0, 0 }
+
+static const struct mc_opt conf_tab[] = {
+	STR("hub", hub),
+	STR("name", name),
+	STR("tags", tags),
+	STR("enroll_key", enroll_key),
+	STR("state_dir", state_dir),
+	STR("fingerprint", fingerprint),
+	STR("ca", ca),
+	{ "insecure", MC_OPT_BOOL, OFF(insecure), sizeof(int), 0, 1 },
+	STR("log_level", log_level),
+	STR("allow", allow),
+	STR("run_as", run_as),
+	STR("docker_socket", docker_socket),
+	STR("display", display),
+	MC_OPT_END
+};
+
+/* A table with no keys: the config file then reaches conf_extra() for
+ * every line, which sets and checks the value in one step. */
+static const struct mc_opt no_keys[] = { MC_OPT_END };
+
+static const char usage_text[] =
+"usage: maestro-listener --hub wss://HOST:PORT [options]\n"
+"\n"
+"The Maestro agent: keeps a connection to the hub, sends heartbeats with\n"
+"this machine's metrics and runs the commands the hub sends.\n"
+"\n"
+"  --hub URL            the hub: wss://HOST:PORT (ws:// only for a hub run\n"
+"                       with --insecure-no-tls); the path defaults to\n"
+"                       " LST_WS_PATH "\n"
+"  --name NAME          this agent's name (default: the hostname)\n"
+"  --tags a,b,c         tags, for commands sent to a whole tag\n"
+"  --enroll-key KEY     enrollment key from `hubctl enroll-key create`;\n"
+"                       needed until the hub has issued a credential\n"
+"  --state-dir DIR      where the credential is kept (default\n"
+"                       " LST_STATE_ROOT " as root, else\n"
+"                       $XDG_STATE_HOME/maestro-listener)\n"
+"  --fingerprint sha256:HEX\n"
+"                       trust only the hub certificate with this SHA-256\n"
+"                       (the hub prints it at start)\n"
+"  --ca FILE            trust hub certificates signed by this CA\n"
+"                       (default: the system's CAs, with a hostname check)\n"
+"  --insecure           do not verify the hub's certificate (tests only)\n"
+"  --config FILE        config file (default " LST_CONF_DEFAULT "\n"
+"                       if it exists): the same keys with '_', one\n"
+"                       'key = value' a line, plus allow (command kinds\n"
+"                       this agent accepts, default all), run_as,\n"
+"                       docker_socket and display\n"
+"  --log-level LEVEL    debug, info, warn or error (default info)\n"
+"  --help, --version\n"
+"\n"
+"Example (first start; later starts need no --enroll-key):\n"
+"  maestro-listener --hub wss://hub.example.org:8443 \\\n"
+"      --fingerprint sha256:3f9c...e1 --enroll-key k1a2b3c4.9f...\n"
+"\n"
+"SIGTERM says goodbye to the hub and exits 0.\n";
+
+/* ---- checks, one per key that needs more than its type ---- */
+
+static int
+check_hub(struct lst *l, char *err, size_t errlen)
+{
+	if (l->conf.hub[0] == '\0')
+		return 0;
+	if (mc_url_parse(l->conf.hub, &l->url, err, errlen) == -1)
+		return -1;
+	if (strcmp(l->url.scheme, "ws") != 0 &&
+	    strcmp(l->url.scheme, "wss") != 0) {
+		snprintf(err, errlen, "'%s' must start with wss:// (or ws:// "
+		    "for a hub without TLS)", l->conf.hub);
+		return -1;
+	}
+	if (strcmp(l->url.path, "/") == 0)
+		mc_strlcpy(l->url.path, LST_WS_PATH, sizeof(l->url.path));
+	return 0;
+}
+
+static int
+check_name(struct lst *l, char *err, size_t errlen)
+{
+	if (l->conf.name[0] == '\0')
+		return 0;
+	if (!mc_name_valid(l->conf.name)) {
+		snprintf(err, errlen, "'%s' is not a valid agent name (1-%d "
+		    "bytes, no '/', no control characters, no leading or "
+		    "trailing space)", l->conf.name, MC_NAME_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_tags(struct lst *l, char *err, size_t errlen)
+{
+	char copy[sizeof(l->conf.tags)], *p, *next, *t;
+
+	l->hello.ntags = 0;
+	mc_strlcpy(copy, l->conf.tags, sizeof(copy));
+	for (p = copy; *p != '\0'; p = next) {
+		next = p + strcspn(p, ",");
+		if (*next == ',')
+			*next++ = '\0';
+		t = mc_trim(p);
+		if (*t == '\0')
+			continue;
+		if (!mc_tag_valid(t)) {
+			snprintf(err, errlen, "'%s' is not a valid tag (1-%d "
+			    "bytes, no '/', ',' or control characters)", t,
+			    MC_TAG_MAX);
+			return -1;
+		}
+		if (l->hello.ntags == MC_TAGS_MAX) {
+			snprintf(err, errlen, "at most %d tags", MC_TAGS_MAX);
+			return -1;
+		}
+		mc_strlcpy(l->hello.tags[l->hello.ntags++], t, MC_TAG_MAX + 1);
+	}
+	return 0;
+}
+
+/* "sha256:AB:CD..." in any case -> 64 lowercase hex digits in l->fp. */
+static int
+check_fingerprint(struct lst *l, char *err, size_t errlen)
+{
+	const char *s = l->conf.fingerprint;
+	size_t n = 0;
+
+	l->fp[0] = '\0';
+	if (*s == '\0')
+		return 0;
+	if (strncasecmp(s, "sha256:", 7) == 0)
+		s += 7;
+	for (; *s != '\0'; s++) {
+		if (*s == ':')
+			continue;
+		if (!isxdigit((unsigned char)*s) || n == MC_SHA256_HEX - 1)
+			goto bad;
+		l->fp[n++] = (char)tolower((unsigned char)*s);
+	}
+	if (n != MC_SHA256_HEX - 1)
+		goto bad;
+	l->fp[n] = '\0';
+	return 0;
+bad:
+	l->fp[0] = '\0';
+	snprintf(err, errlen, "expected sha256: and 64 hex digits (colons "
+	    "allowed), as the hub prints it");
+	return -1;
+}
+
+static int
+check_log_level(struct lst *l, char *err, size_t errlen)
+{
+	enum mc_log_level lv;
+
+	if (l->conf.log_level[0] == '\0')
+		return 0;
+	if (mc_log_level_parse(l->conf.log_level, &lv) == -1) {
+		snprintf(err, errlen, "'%s' is not debug, info, warn or error",
+		    l->conf.log_level);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_allow(struct lst *l, char *err, size_t errlen)
+{
+	return lst_cmd_allow_parse(l->conf.allow, &l->allow, err, errlen);
+}
+
+static const struct {
+	const char	*key;
+	int		(*check)(struct lst *, char *, size_t);
+} checks[] = {
+	{ "hub", check_hub },
+	{ "name", check_name },
+	{ "tags", check_tags },
+	{ "fingerprint", check_fingerprint },
+	{ "log_level", check_log_level },
+	{ "allow", check_allow },
+};
+
+static int
+check_key(struct lst *l, const char *key, char *err, size_t errlen)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++)
+		if (strcmp(checks[i].key, key) == 0)
+			return checks[i].check(l, err, errlen);
+	return 0;
+}
+
+/* mc_conf_parse() hook: set one config line's key, then check it. */
+static int
+conf_extra(void *arg, const char *key, const char *val, char *err,
+    size_t errlen)
+{
+	struct lst *l = arg;
+	char why[400];
+
+	if (mc_opt_set(conf_tab, &l->conf, key, val, err, errlen) == -1)
+		return -1;
+	if (check_key(l, key, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", key, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* After the flags: check every key again; a failure can only come from a
+ * flag, since the file's values were checked as they were read. */
+static int
+check_flags(struct lst *l, char *err, size_t errlen)
+{
+	char why[400], flag[32];
+	size_t i, j;
+
+	for (i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
+		if (checks[i].check(l, why, sizeof(why)) == 0)
+			continue;
+		mc_strlcpy(flag, checks[i].key, sizeof(flag));
+		for (j = 0; flag[j] != '\0'; j++)
+			if (flag[j] == '_')
+				flag[j] = '-';
+		snprintf(err, errlen, "--%s: %s", flag, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* --help / --version anywhere before "--": 1 if answered. */
+static int
+answer_info(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+		if (strcmp(argv[i], "--help") == 0 ||
+		    strcmp(argv[i], "-h") == 0) {
+			fputs(usage_text, stdout);
+			return 1;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("%s %s (protocol %d)\n", LST_PROG, MC_VERSION,
+			    MC_PROTO_VERSION);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+load_file(struct lst *l, int argc, char **argv, char *err, size_t errlen)
+{
+	const char *path = mc_args_config(argc, argv);
+
+	if (argc > 1 && strcmp(argv[argc - 1], "--config") == 0) {
+		snprintf(err, errlen, "option '--config' needs a value");
+		return -1;
+	}
+	if (path == NULL) {
+		if (access(LST_CONF_DEFAULT, F_OK) == -1)
+			return 0;
+		path = LST_CONF_DEFAULT;
+	}
+	return mc_conf_load(path, no_keys, &l->conf, conf_extra, l, err,
+	    errlen);
+}
+
+/* Settings that depend on several keys or on the machine. */
+static int
+finish(struct lst *l, char *err, size_t errlen)
+{
+	int modes = (l->fp[0] != '\0') + (l->conf.ca[0] != '\0') +
+	    (l->conf.insecure != 0);
+
+	if (l->conf.hub[0] == '\0') {
+		snprintf(err, errlen, "missing --hub wss://HOST:PORT (the hub's "
+		    "address; see --help)");
+		return -1;
+	}
+	if (modes > 1) {
+		snprintf(err, errlen, "--fingerprint, --ca and --insecure "
+		    "exclude each other; give one");
+		return -1;
+	}
+	if (l->conf.ca[0] != '\0' && access(l->conf.ca, R_OK) == -1) {
+		snprintf(err, errlen, "--ca: cannot read '%s'", l->conf.ca);
+		return -1;
+	}
+	if (l->conf.name[0] == '\0' &&
+	    (gethostname(l->conf.name, sizeof(l->conf.name)) == -1 ||
+	    !mc_name_valid(l->conf.name))) {
+		snprintf(err, errlen, "the hostname is not usable as an agent "
+		    "name; pass --name NAME");
+		return -1;
+	}
+	mc_strlcpy(l->hello.name, l->conf.name, sizeof(l->hello.name));
+	return 0;
+}
+
+int
+lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
+{
+	int npos;
+
+	if (answer_info(argc, argv))
+		return 1;
+	memset(&l->conf, 0, sizeof(l->conf));
+	mc_strlcpy(l->conf.log_level, "info", sizeof(l->conf.log_level));
+	l->allow = (1u << MC_KIND_COUNT) - 1;
+	if (load_file(l, argc, argv, err, errlen) == -1 ||
+	    mc_args_apply(argc, argv, conf_tab, &l->conf, &npos, err,
+	    errlen) == -1)
+		return -1;
+	if (npos > 0) {
+		snprintf(err, errlen, "unexpected argument '%s' (see --help)",
+		    argv[1]);
+		return -1;
+	}
+	if (check_flags(l, err, errlen) == -1)
+		return -1;
+	return finish(l, err, errlen);
+}

@@ -1,0 +1,463 @@
+/*
+ * lst_exec.c - the process runner: a shell command in its own process
+ * group, its output streamed from non-blocking pipes adopted into the
+ * event loop.
+ *
+ * Rules kept here:
+ * - The child gets /dev/null as stdin, two pipes as stdout and stderr, a
+ *   clean environment (PATH, HOME, LANG only), an empty signal mask,
+ *   default signal dispositions, no descriptor of ours, and its own
+ *   session and process group.  Between fork() and exec() it calls only
+ *   async-signal-safe functions.
+ * - The read ends are adopted with LWS_ADOPT_RAW_FILE_DESC; each
+ *   LWS_CALLBACK_RAW_RX_FILE reads at most MC_OUT_CHUNK bytes and sends
+ *   them as one "out" message at once (a UTF-8 sequence split by the read
+ *   is held back for the next one).  lws owns and closes the read ends.
+ * - Output is counted in full but forwarded only up to the command's cap
+ *   and while the send queue takes it; after that it is dropped and the
+ *   result says truncated.
+ * - A timeout SIGKILLs the whole process group and stops reading.
+ * - The result goes out when both pipes are closed and the child has been
+ *   reaped; SIGCHLD reaches lst_exec_reap() through the loop, so nothing
+ *   ever waits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lst.h"
+#include "mc_log.h"
+
+#define SAFE_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
+			"/sbin:/bin"
+
+/* What the child needs, prepared before fork() so the child only copies
+ * descriptors and calls exec. */
+struct spawn {
+	const char	*cmd;
+	const char	*home;
+	int		 in, out, err;
+	int		 maxfd;
+	char		*argv[4];
+	char		*envp[4];
+};
+
+/* ---- the child side ---- */
+
+/* Default dispositions and an empty mask: ignored signals (SIGPIPE ours,
+ * SIGINT/SIGQUIT from a shell's background job) would survive exec. */
+static void
+child_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+	int sig;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			sigaction(sig, &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static void __attribute__((noreturn))
+child_exec(const struct spawn *s)
+{
+	int fd;
+
+	child_signals();
+	setsid();
+	if (dup2(s->in, 0) == -1 || dup2(s->out, 1) == -1 ||
+	    dup2(s->err, 2) == -1)
+		_exit(127);
+	if (close_range(3, ~0U, 0) == -1)
+		for (fd = 3; fd < s->maxfd; fd++)
+			close(fd);
+	if (chdir(s->home) == -1 && chdir("/") == -1)
+		_exit(127);
+	execve("/bin/sh", s->argv, s->envp);
+	_exit(127);
+}
+
+/* ---- jobs ---- */
+
+static struct lst_job *
+job_free_slot(struct lst *l)
+{
+	int i;
+
+	for (i = 0; i < MC_LST_RUNNING_MAX; i++)
+		if (!l->jobs[i].used)
+			return &l->jobs[i];
+	return NULL;
+}
+
+int
+lst_exec_count(const struct lst *l)
+{
+	int i, n = 0;
+
+	for (i = 0; i < MC_LST_RUNNING_MAX; i++)
+		n += l->jobs[i].used;
+	return n;
+}
+
+int
+lst_exec_has(const struct lst *l, const char *id)
+{
+	int i;
+
+	for (i = 0; i < MC_LST_RUNNING_MAX; i++)
+		if (l->jobs[i].used && strcmp(l->jobs[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+static int
+exit_code(const struct lst_job *j)
+{
+	if (WIFEXITED(j->wstatus))
+		return WEXITSTATUS(j->wstatus);
+	if (WIFSIGNALED(j->wstatus))
+		return 128 + WTERMSIG(j->wstatus);
+	return -1;
+}
+
+/* Both pipes closed and the child reaped: report and free the slot. */
+static void
+job_maybe_finish(struct lst_job *j)
+{
+	struct mc_result r;
+
+	if (!j->used || !j->reaped || j->pipes[0].wsi != NULL ||
+	    j->pipes[1].wsi != NULL)
+		return;
+	memset(&r, 0, sizeof(r));
+	mc_strlcpy(r.id, j->id, sizeof(r.id));
+	r.outcome = j->timed_out ? MC_TIMEOUT : MC_DONE;
+	r.exit_code = exit_code(j);
+	r.truncated = j->truncated;
+	r.out_bytes = j->out_bytes;
+	r.duration = mc_now() - j->started;
+	if (j->timed_out)
+		snprintf(r.error, sizeof(r.error), "timed out after %g s; "
+		    "process group killed", j->timeout);
+	lws_sul_cancel(&j->sul_timeout);
+	j->used = 0;
+	mc_info("command %s %s, exit %d, %llu output bytes%s", r.id,
+	    mc_outcome_name(r.outcome), r.exit_code,
+	    (unsigned long long)r.out_bytes, r.truncated ? " (truncated)" :
+	    "");
+	lst_cmd_result(j->l, &r);
+}
+
+/* Forward n bytes of output, within the cap and the queue's bound. */
+static void
+job_output(struct lst_job *j, enum mc_stream stream, const void *data,
+    size_t n)
+{
+	struct mc_out o;
+
+	if (n == 0)
+		return;
+	if (j->truncated)
+		return;
+	if (n > j->cap - j->sent_bytes) {
+		n = (size_t)(j->cap - j->sent_bytes);
+		j->truncated = 1;
+		if (n == 0)
+			return;
+	}
+	memset(&o, 0, sizeof(o));
+	mc_strlcpy(o.id, j->id, sizeof(o.id));
+	o.stream = stream;
+	o.data = data;
+	o.len = n;
+	if (mc_out_encode(lst_ws_buf(j->l), &o) == -1 ||
+	    lst_ws_send(j->l, LST_Q_OUT) == -1) {
+		mc_warn("command %s: send queue full; dropping the rest of its "
+		    "output", j->id);
+		j->truncated = 1;
+		return;
+	}
+	j->sent_bytes += n;
+}
+
+static void
+timeout_cb(lws_sorted_usec_list_t *sul)
+{
+	struct lst_job *j = lws_container_of(sul, struct lst_job, sul_timeout);
+	int i;
+
+	mc_warn("command %s timed out after %g s; killing its process group",
+	    j->id, j->timeout);
+	j->timed_out = 1;
+	/* once the leader is reaped, its group id is only safe to use
+	 * while members still hold the pipes */
+	if (!j->reaped || j->pipes[0].wsi != NULL || j->pipes[1].wsi != NULL)
+		kill(-j->pid, SIGKILL);
+	/* a process that left the group may still hold the pipes: stop
+	 * reading so the result does not wait for it */
+	for (i = 0; i < 2; i++)
+		if (j->pipes[i].wsi != NULL)
+			lws_set_timeout(j->pipes[i].wsi,
+			    PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+}
+
+void
+lst_exec_reap(struct lst *l)
+{
+	struct lst_job *j;
+	int i, st;
+
+	for (i = 0; i < MC_LST_RUNNING_MAX; i++) {
+		j = &l->jobs[i];
+		if (!j->used || j->reaped)
+			continue;
+		if (waitpid(j->pid, &st, WNOHANG) != j->pid)
+			continue;
+		j->reaped = 1;
+		j->wstatus = st;
+		job_maybe_finish(j);
+	}
+}
+
+void
+lst_exec_kill_all(struct lst *l)
+{
+	struct lst_job *j;
+	int i;
+
+	for (i = 0; i < MC_LST_RUNNING_MAX; i++) {
+		j = &l->jobs[i];
+		if (!j->used)
+			continue;
+		lws_sul_cancel(&j->sul_timeout);
+		if (j->reaped)
+			continue;
+		mc_warn("killing command %s (pid %d) as the listener exits",
+		    j->id, (int)j->pid);
+		kill(-j->pid, SIGKILL);
+		if (waitpid(j->pid, &j->wstatus, WNOHANG) == j->pid)
+			j->reaped = 1;
+	}
+}
+
+/* ---- pipes ---- */
+
+/* Bytes at the end of buf that start a UTF-8 sequence the next read will
+ * complete (0 if the buffer ends on a boundary or in invalid bytes). */
+static size_t
+utf8_tail(const unsigned char *buf, size_t n)
+{
+	size_t i = n, need;
+
+	while (i > 0 && n - i < 3 && (buf[i - 1] & 0xC0) == 0x80)
+		i--;
+	if (i == 0 || buf[i - 1] < 0xC0)
+		return 0;
+	need = buf[i - 1] >= 0xF0 ? 4 : buf[i - 1] >= 0xE0 ? 3 : 2;
+	return n - (i - 1) < need ? n - (i - 1) : 0;
+}
+
+static int
+pipe_read(struct lst_pipe *p, int fd)
+{
+	unsigned char buf[MC_OUT_CHUNK];
+	size_t have, keep;
+	ssize_t n;
+
+	memcpy(buf, p->carry, p->ncarry);
+	n = read(fd, buf + p->ncarry, sizeof(buf) - p->ncarry);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;	/* EOF: lws closes it, then RAW_CLOSE_FILE */
+	p->job->out_bytes += (uint64_t)n;
+	have = p->ncarry + (size_t)n;
+	keep = utf8_tail(buf, have);
+	memcpy(p->carry, buf + have - keep, keep);
+	p->ncarry = keep;
+	job_output(p->job, p->stream, buf, have - keep);
+	return 0;
+}
+
+static void
+pipe_closed(struct lst_pipe *p)
+{
+	job_output(p->job, p->stream, p->carry, p->ncarry);
+	p->ncarry = 0;
+	p->wsi = NULL;
+	job_maybe_finish(p->job);
+}
+
+int
+lst_exec_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct lst_pipe *p = lws_get_opaque_user_data(wsi);
+
+	(void)user;
+	(void)in;
+	(void)len;
+	if (p == NULL)
+		return 0;
+	switch (reason) {
+	case LWS_CALLBACK_RAW_RX_FILE:
+		return pipe_read(p, lws_get_socket_fd(wsi));
+	case LWS_CALLBACK_RAW_CLOSE_FILE:
+		pipe_closed(p);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Hand fd to the loop as pipe i of j.  On failure lws has closed fd. */
+static void
+pipe_adopt(struct lst *l, struct lst_job *j, int i, int fd)
+{
+	lws_adopt_desc_t a;
+	struct lst_pipe *p = &j->pipes[i];
+
+	p->job = j;
+	p->stream = i == 0 ? MC_STDOUT : MC_STDERR;
+	p->ncarry = 0;
+	memset(&a, 0, sizeof(a));
+	a.vh = l->vh;
+	a.type = LWS_ADOPT_RAW_FILE_DESC;
+	a.fd.filefd = fd;
+	a.vh_prot_name = "lst-pipe";
+	a.opaque = p;
+	p->wsi = lws_adopt_descriptor_vhost_via_info(&a);
+	if (p->wsi == NULL)
+		mc_err("command %s: cannot watch its %s; that output is lost",
+		    j->id, i == 0 ? "stdout" : "stderr");
+}
+
+/* ---- starting ---- */
+
+static int
+set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	return fl == -1 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1 ? -1 : 0;
+}
+
+static void
+close_all(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (fds[i] != -1) {
+			close(fds[i]);
+			fds[i] = -1;
+		}
+}
+
+/* fds: stdout read, stdout write, stderr read, stderr write, /dev/null.
+ * Only the read ends are non-blocking: the child's writes block. */
+static int
+open_fds(int fds[5])
+{
+	if (pipe2(fds, O_CLOEXEC) == -1 || pipe2(fds + 2, O_CLOEXEC) == -1)
+		return -1;
+	fds[4] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (fds[4] == -1 || set_nonblock(fds[0]) == -1 ||
+	    set_nonblock(fds[2]) == -1)
+		return -1;
+	return 0;
+}
+
+static int
+max_fd(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1 || rl.rlim_cur == RLIM_INFINITY ||
+	    rl.rlim_cur > 65536)
+		return 65536;
+	return (int)rl.rlim_cur;
+}
+
+static void
+job_init(struct lst *l, struct lst_job *j, const struct mc_cmd *c, pid_t pid)
+{
+	memset(j, 0, sizeof(*j));
+	j->l = l;
+	j->used = 1;
+	mc_strlcpy(j->id, c->id, sizeof(j->id));
+	j->pid = pid;
+	j->started = mc_now();
+	j->timeout = c->timeout;
+	j->cap = c->cap;
+}
+
+static void
+send_started(struct lst *l, const struct lst_job *j)
+{
+	struct mc_started s;
+
+	memset(&s, 0, sizeof(s));
+	mc_strlcpy(s.id, j->id, sizeof(s.id));
+	s.pid = (int)j->pid;
+	if (mc_started_encode(lst_ws_buf(l), &s) == -1 ||
+	    lst_ws_send(l, LST_Q_CTRL) == -1)
+		mc_warn("command %s: 'started' dropped: send queue full", j->id);
+}
+
+int
+lst_exec_start(struct lst *l, const struct mc_cmd *c, char *err,
+    size_t errlen)
+{
+	char a0[] = "sh", a1[] = "-c", e_path[] = "PATH=" SAFE_PATH;
+	char e_lang[] = "LANG=C.UTF-8", e_home[MC_PATH_MAX + 8];
+	int fds[5] = { -1, -1, -1, -1, -1 };
+	struct lst_job *j = job_free_slot(l);
+	struct spawn s;
+	pid_t pid;
+
+	if (j == NULL) {
+		snprintf(err, errlen, "too many running commands");
+		return -1;
+	}
+	snprintf(e_home, sizeof(e_home), "HOME=%s", l->home);
+	s = (struct spawn){ .cmd = c->cmd, .home = l->home, .maxfd = max_fd(),
+	    .argv = { a0, a1, (char *)c->cmd, NULL },
+	    .envp = { e_path, e_home, e_lang, NULL } };
+	if (open_fds(fds) == -1)
+		goto fail;
+	s.in = fds[4];
+	s.out = fds[1];
+	s.err = fds[3];
+	pid = fork();
+	if (pid == -1)
+		goto fail;
+	if (pid == 0)
+		child_exec(&s);
+	close(fds[1]);
+	close(fds[3]);
+	close(fds[4]);
+	job_init(l, j, c, pid);
+	mc_info("command %s started: pid %d", j->id, (int)pid);
+	send_started(l, j);
+	pipe_adopt(l, j, 0, fds[0]);
+	pipe_adopt(l, j, 1, fds[2]);
+	lws_sul_schedule(l->ctx, 0, &j->sul_timeout, timeout_cb,
+	    (lws_usec_t)(j->timeout * LWS_USEC_PER_SEC));
+	return 0;
+fail:
+	snprintf(err, errlen, "cannot start /bin/sh: %s", strerror(errno));
+	close_all(fds, 5);
+	return -1;
+}

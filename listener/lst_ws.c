@@ -1,0 +1,568 @@
+/*
+ * lst_ws.c - the connection to the hub: connect, check the hub's
+ * certificate, hello, heartbeats, the send queue, reconnect with backoff
+ * and the goodbye.
+ *
+ * Rules kept here:
+ * - lst_ws_callback() only dispatches; the logic takes plain bytes
+ *   (lst_ws_handle) and never keeps a struct lws * past CLOSED.
+ * - A pinned certificate (--fingerprint) is compared at
+ *   CLIENT_ESTABLISHED, before the hello, so no credential or key ever
+ *   reaches a hub that does not hold the pinned certificate.
+ * - The hello is the first message on every connection; nothing else is
+ *   written before the welcome.  One lws_write() per WRITEABLE.
+ * - Reconnects go on forever: 1 s doubling to MC_BACKOFF_CAP with +-25%
+ *   jitter, back to 1 s after a welcome.  Each failure is logged once
+ *   with its reason and the delay.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <netdb.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include "lst.h"
+#include "mc_log.h"
+
+static const lws_retry_bo_t idle_policy = {
+	.secs_since_valid_ping = LST_PING_SECS,
+	.secs_since_valid_hangup = LST_HANGUP_SECS,
+};
+
+static void	ws_connect(struct lst *l);
+static void	ws_start_failed(struct lst *l);
+
+/* ---- reconnecting ---- */
+
+static double
+jitter(void)
+{
+	uint32_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint32_t)random();
+	return 0.75 + 0.5 * ((double)r / (double)UINT32_MAX);
+}
+
+/* The delay before the next attempt; doubles the one after it. */
+static double
+next_delay(struct lst *l)
+{
+	double d = l->backoff * jitter();
+
+	l->backoff *= 2;
+	if (l->backoff > MC_BACKOFF_CAP)
+		l->backoff = MC_BACKOFF_CAP;
+	return d;
+}
+
+static void
+connect_cb(lws_sorted_usec_list_t *sul)
+{
+	ws_connect(lws_container_of(sul, struct lst, sul_connect));
+}
+
+/*
+ * The connection is gone (or never came up): forget it and plan the next
+ * attempt.  Called from CONNECTION_ERROR, CLOSED and a failed connect;
+ * the state check makes a second call for the same connection a no-op.
+ */
+static void
+ws_down(struct lst *l, const char *what)
+{
+	double d;
+
+	if (l->conn == LST_IDLE)
+		return;
+	l->conn = LST_IDLE;
+	l->wsi = NULL;
+	l->rx_partial = 0;
+	lws_sul_cancel(&l->sul_hb);
+	lst_queue_drop(&l->q, LST_Q_HELLO);
+	lst_queue_drop(&l->q, LST_Q_HB);
+	if (l->leaving || l->done) {
+		l->done = 1;
+		return;
+	}
+	d = next_delay(l);
+	mc_warn("hub %s: %s; retrying in %.1f s", l->conf.hub,
+	    l->why[0] ? l->why : what, d);
+	lws_sul_schedule(l->ctx, 0, &l->sul_connect, connect_cb,
+	    (lws_usec_t)(d * LWS_USEC_PER_SEC));
+}
+
+static int
+tls_flags(const struct lst *l)
+{
+	if (!l->url.tls)
+		return 0;
+	/* pinned or unverified: the chain and name checks are replaced by
+	 * the fingerprint comparison in check_pin() (or by nothing) */
+	if (l->fp[0] != '\0' || l->conf.insecure)
+		return LCCSCF_USE_SSL | LCCSCF_ALLOW_SELFSIGNED |
+		    LCCSCF_SKIP_SERVER_CERT_HOSTNAME_CHECK |
+		    LCCSCF_ALLOW_INSECURE;
+	return LCCSCF_USE_SSL;
+}
+
+static void
+ws_connect(struct lst *l)
+{
+	struct lws_client_connect_info i;
+
+	memset(&i, 0, sizeof(i));
+	i.context = l->ctx;
+	i.vhost = l->vh;
+	i.address = l->url.host;
+	i.port = l->url.port;
+	i.path = l->url.path;
+	i.host = l->url.host;
+	i.origin = l->url.host;
+	i.ssl_connection = tls_flags(l);
+	i.local_protocol_name = "maestro-agent";
+	i.retry_and_idle_policy = &idle_policy;
+	i.pwsi = &l->wsi;
+	l->conn = LST_CONNECTING;
+	l->connect_t0 = mc_now();
+	l->why[0] = '\0';
+	mc_debug("connecting to %s", l->conf.hub);
+	if (lws_client_connect_via_info(&i) == NULL &&
+	    l->conn == LST_CONNECTING)
+		ws_start_failed(l);
+}
+
+void
+lst_ws_start(struct lst *l)
+{
+	l->backoff = 1;
+	mc_buf_init(&l->rx, MC_MSG_MAX);
+	mc_buf_init(&l->scratch, MC_MSG_MAX);
+	lst_queue_init(&l->q);
+	ws_connect(l);
+}
+
+void
+lst_ws_stop(struct lst *l)
+{
+	lws_sul_cancel(&l->sul_connect);
+	lws_sul_cancel(&l->sul_hb);
+	lws_sul_cancel(&l->sul_exit);
+}
+
+/* ---- sending ---- */
+
+struct mc_buf *
+lst_ws_buf(struct lst *l)
+{
+	mc_buf_reset(&l->scratch);
+	return &l->scratch;
+}
+
+int
+lst_ws_send(struct lst *l, enum lst_qclass cls)
+{
+	if (lst_queue_push(&l->q, cls, l->scratch.data, l->scratch.len) == -1)
+		return -1;
+	if (!l->done && l->wsi != NULL &&
+	    (l->conn == LST_READY || cls == LST_Q_HELLO))
+		lws_callback_on_writable(l->wsi);
+	return 0;
+}
+
+static void
+hb_cb(lws_sorted_usec_list_t *sul)
+{
+	struct lst *l = lws_container_of(sul, struct lst, sul_hb);
+
+	if (l->conn != LST_READY || l->leaving)
+		return;
+	/* a heartbeat still queued is stale: replace it, never pile up */
+	if (l->q.nhb > 0)
+		lst_queue_drop(&l->q, LST_Q_HB);
+	l->hb.seq = ++l->seq;
+	lst_metrics_collect(&l->hb.m, &l->net_last);
+	if (mc_hb_encode(lst_ws_buf(l), &l->hb) == -1 ||
+	    lst_ws_send(l, LST_Q_HB) == -1)
+		mc_warn("heartbeat %llu dropped: send queue full",
+		    (unsigned long long)l->seq);
+	lws_sul_schedule(l->ctx, 0, &l->sul_hb, hb_cb,
+	    (lws_usec_t)(l->hb_every * LWS_USEC_PER_SEC));
+}
+
+static void
+exit_cb(lws_sorted_usec_list_t *sul)
+{
+	struct lst *l = lws_container_of(sul, struct lst, sul_exit);
+
+	mc_warn("goodbye not written within %.0f s; leaving anyway",
+	    LST_BYE_WAIT);
+	l->done = 1;
+}
+
+void
+lst_ws_leave(struct lst *l, const char *reason, int code)
+{
+	struct mc_bye bye;
+
+	if (l->leaving)
+		return;
+	l->leaving = 1;
+	l->exit_code = code;
+	lws_sul_cancel(&l->sul_hb);
+	lws_sul_cancel(&l->sul_connect);
+	if (l->conn != LST_READY || l->wsi == NULL) {
+		l->done = 1;
+		return;
+	}
+	memset(&bye, 0, sizeof(bye));
+	mc_strlcpy(bye.reason, reason, sizeof(bye.reason));
+	if (mc_bye_encode(lst_ws_buf(l), &bye) == -1 ||
+	    lst_ws_send(l, LST_Q_BYE) == -1) {
+		l->done = 1;
+		return;
+	}
+	lws_sul_schedule(l->ctx, 0, &l->sul_exit, exit_cb,
+	    (lws_usec_t)(LST_BYE_WAIT * LWS_USEC_PER_SEC));
+}
+
+/* ---- the hub's messages ---- */
+
+static int
+on_welcome(struct lst *l, const struct mc_msg *m)
+{
+	struct mc_welcome w;
+	char err[256];
+
+	if (l->conn != LST_OPEN) {
+		mc_warn("unexpected welcome from hub; ignored");
+		return 0;
+	}
+	if (mc_welcome_decode(m, &w, err, sizeof(err)) == -1) {
+		snprintf(l->why, sizeof(l->why), "bad welcome: %s", err);
+		return -1;
+	}
+	if (w.v != MC_PROTO_VERSION) {
+		snprintf(l->why, sizeof(l->why), "hub speaks protocol %d, this "
+		    "listener %d", w.v, MC_PROTO_VERSION);
+		return -1;
+	}
+	if (w.cred[0] != '\0' && lst_cred_save(l, w.cred) == -1) {
+		explicit_bzero(&w, sizeof(w));
+		l->leaving = 1;
+		l->exit_code = 1;
+		return -1;
+	}
+	explicit_bzero(w.cred, sizeof(w.cred));
+	l->conn = LST_READY;
+	l->hb_every = w.hb;
+	l->backoff = 1;
+	mc_info("hub %s welcomed us as '%s'; heartbeat every %g s",
+	    l->conf.hub, w.name, w.hb);
+	/* the first heartbeat goes now so the hub has metrics at once;
+	 * then the queue (output of commands that ran while offline) */
+	hb_cb(&l->sul_hb);
+	if (lst_queue_peek(&l->q) != NULL && l->wsi != NULL)
+		lws_callback_on_writable(l->wsi);
+	return 0;
+}
+
+static int
+on_cmd(struct lst *l, const struct mc_msg *m)
+{
+	if (l->conn != LST_READY) {
+		mc_warn("command before welcome; ignored");
+		return 0;
+	}
+	if (l->leaving) {
+		mc_info("command while stopping; ignored");
+		return 0;
+	}
+	lst_cmd_handle(l, m);
+	return 0;
+}
+
+static int
+on_ack(struct lst *l, const struct mc_msg *m)
+{
+	struct mc_ack a;
+	char err[128];
+
+	(void)l;
+	if (mc_ack_decode(m, &a, err, sizeof(err)) == 0)
+		mc_debug("hub stored the result of %s", a.id);
+	return 0;
+}
+
+static int
+on_error(struct lst *l, const struct mc_msg *m)
+{
+	struct mc_error e;
+	char err[128];
+
+	if (mc_error_decode(m, &e, err, sizeof(err)) == -1)
+		return 0;
+	/* ws_down() logs it with the retry delay once the hub closes */
+	mc_debug("hub error %s: %s", e.code, e.msg);
+	snprintf(l->why, sizeof(l->why), "hub refused us (%s): %s", e.code,
+	    e.msg);
+	/* two listeners with one credential would take the connection from
+	 * each other every second; make them do it once a minute */
+	if (strcmp(e.code, MC_ERR_REPLACED) == 0) {
+		mc_err("another listener connected as '%s' with this agent's "
+		    "credential; is a second one running?", l->hello.name);
+		l->backoff = MC_BACKOFF_CAP;
+	}
+	return 0;
+}
+
+static int (*const handlers[MC_MSG_COUNT])(struct lst *,
+    const struct mc_msg *) = {
+	[MC_MSG_WELCOME] = on_welcome,
+	[MC_MSG_CMD] = on_cmd,
+	[MC_MSG_ACK] = on_ack,
+	[MC_MSG_ERROR] = on_error,
+};
+
+int
+lst_ws_handle(struct lst *l, const char *buf, size_t len)
+{
+	struct mc_msg m;
+	const char *code;
+	char err[256];
+	int r = 0;
+
+	/* a message we cannot read is logged and skipped: a newer hub may
+	 * send something this listener does not know yet */
+	if (mc_msg_parse(&m, MC_TO_AGENT, buf, len, &code, err,
+	    sizeof(err)) == -1) {
+		mc_warn("message from hub skipped (%s): %s", code, err);
+		return 0;
+	}
+	if (handlers[m.type] != NULL)
+		r = handlers[m.type](l, &m);
+	mc_msg_free(&m);
+	return r;
+}
+
+/* ---- lws events ---- */
+
+/* Compare the hub's certificate with --fingerprint.  0 if it matches. */
+static int
+check_pin(struct lst *l, struct lws *wsi)
+{
+	SSL *ssl = lws_get_ssl(wsi);
+	X509 *x = ssl != NULL ? SSL_get1_peer_certificate(ssl) : NULL;
+	unsigned char *der = NULL;
+	char got[MC_SHA256_HEX];
+	int n;
+
+	if (x == NULL) {
+		mc_err("hub presented no certificate to check against "
+		    "--fingerprint");
+		return -1;
+	}
+	n = i2d_X509(x, &der);
+	X509_free(x);
+	if (n <= 0) {
+		mc_err("cannot encode the hub's certificate");
+		return -1;
+	}
+	mc_sha256_hex(der, (size_t)n, got);
+	OPENSSL_free(der);
+	if (!mc_secret_eq(got, l->fp)) {
+		mc_err("hub certificate fingerprint sha256:%s does not match "
+		    "--fingerprint sha256:%s", got, l->fp);
+		return -1;
+	}
+	mc_debug("hub certificate matches --fingerprint");
+	return 0;
+}
+
+static int
+ws_established(struct lst *l, struct lws *wsi)
+{
+	if (l->fp[0] != '\0' && check_pin(l, wsi) == -1) {
+		snprintf(l->why, sizeof(l->why), "certificate does not match "
+		    "--fingerprint");
+		return -1;
+	}
+	l->wsi = wsi;
+	l->conn = LST_OPEN;
+	l->seq = 0;
+	if (l->conf.insecure && l->url.tls)
+		mc_warn("hub certificate NOT verified (--insecure)");
+	mc_debug("connected to %s; sending hello as '%s'", l->conf.hub,
+	    l->hello.name);
+	if (mc_hello_encode(lst_ws_buf(l), &l->hello) == -1 ||
+	    lst_ws_send(l, LST_Q_HELLO) == -1) {
+		snprintf(l->why, sizeof(l->why), "cannot queue the hello");
+		return -1;
+	}
+	return 0;
+}
+
+/* Reassemble fragments; hand over each whole message. */
+static int
+ws_receive(struct lst *l, struct lws *wsi, const void *in, size_t len)
+{
+	if (!l->rx_partial)
+		mc_buf_reset(&l->rx);
+	if (mc_buf_append(&l->rx, in, len) == -1) {
+		snprintf(l->why, sizeof(l->why), "message from hub over %d "
+		    "bytes", MC_MSG_MAX);
+		return -1;
+	}
+	l->rx_partial = !lws_is_final_fragment(wsi) ||
+	    lws_remaining_packet_payload(wsi) > 0;
+	if (l->rx_partial)
+		return 0;
+	return lst_ws_handle(l, l->rx.data, l->rx.len);
+}
+
+static int
+ws_writeable(struct lst *l, struct lws *wsi)
+{
+	struct lst_qmsg *m = lst_queue_peek(&l->q);
+	int bye;
+
+	if (m == NULL || (m->cls != LST_Q_HELLO && l->conn != LST_READY))
+		return 0;
+	if (lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) <
+	    (int)m->len) {
+		snprintf(l->why, sizeof(l->why), "write to hub failed");
+		return -1;
+	}
+	bye = m->cls == LST_Q_BYE;
+	lst_queue_pop(&l->q);
+	if (bye) {
+		mc_info("goodbye sent to hub");
+		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
+		    (unsigned char *)"bye", 3);
+		return -1;
+	}
+	if (lst_queue_peek(&l->q) != NULL && l->conn == LST_READY)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+/*
+ * lws 4.1 reports every failed TCP connect as "Unable to connect" and
+ * errno is gone by the time we hear of it.  A failure before the connect
+ * timeout means the host answered no (refused, or unreachable); one at
+ * the timeout means nothing answered.
+ */
+/* A failed TLS handshake: say why the certificate was refused, if it
+ * was, and what to pass instead.  0 if this was not a TLS failure. */
+static int
+tls_failure(struct lws *wsi, const char *in, char *what, size_t size)
+{
+	SSL *ssl = lws_get_ssl(wsi);
+	long v;
+
+	if (strstr(in, "SSL") == NULL && strstr(in, "ssl") == NULL &&
+	    strstr(in, "tls") == NULL)
+		return 0;
+	v = ssl != NULL ? SSL_get_verify_result(ssl) : X509_V_OK;
+	if (v == X509_V_ERR_HOSTNAME_MISMATCH ||
+	    v == X509_V_ERR_IP_ADDRESS_MISMATCH)
+		snprintf(what, size, "TLS failure: the hub's certificate does "
+		    "not name this host (%s); use a name it holds in --hub, or "
+		    "pin it with --fingerprint", X509_verify_cert_error_string(v));
+	else if (v != X509_V_OK)
+		snprintf(what, size, "TLS failure: hub certificate not "
+		    "trusted (%s); pass --fingerprint sha256:HEX as the hub "
+		    "prints it, or --ca FILE", X509_verify_cert_error_string(v));
+	else
+		snprintf(what, size, "TLS failure: %s", in);
+	return 1;
+}
+
+static void
+ws_conn_error(struct lst *l, struct lws *wsi, const char *in)
+{
+	char what[MC_TEXT_MAX];
+
+	if (in == NULL)
+		in = "unknown error";
+	if (tls_failure(wsi, in, what, sizeof(what)))
+		ws_down(l, what);
+	else if (strcmp(in, "Unable to connect") != 0) {
+		snprintf(what, sizeof(what), "cannot connect: %s", in);
+		ws_down(l, what);
+	} else if (mc_now() - l->connect_t0 < LST_CONNECT_TIMEOUT - 1)
+		ws_down(l, "cannot connect: connection refused (or host "
+		    "unreachable)");
+	else {
+		snprintf(what, sizeof(what), "cannot connect: no answer "
+		    "within %d s", LST_CONNECT_TIMEOUT);
+		ws_down(l, what);
+	}
+}
+
+/* lws_client_connect_via_info() gave up at once: most often a name that
+ * does not resolve (lws resolves synchronously too, so asking again here
+ * blocks no more than it did). */
+static void
+ws_start_failed(struct lst *l)
+{
+	struct addrinfo hints, *res = NULL;
+	char what[MC_TEXT_MAX];
+	int r;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	r = getaddrinfo(l->url.host, NULL, &hints, &res);
+	if (r != 0)
+		snprintf(what, sizeof(what), "cannot resolve '%.64s': %s",
+		    l->url.host, gai_strerror(r));
+	else
+		snprintf(what, sizeof(what), "cannot start a connection");
+	if (res != NULL)
+		freeaddrinfo(res);
+	ws_down(l, what);
+}
+
+/* The hub's close frame: keep its code and reason for the log line. */
+static void
+ws_peer_close(struct lst *l, const unsigned char *in, size_t len)
+{
+	if (l->why[0] != '\0' || len < 2)
+		return;
+	snprintf(l->why, sizeof(l->why), "hub closed the connection (%d%s%.*s)",
+	    in[0] << 8 | in[1], len > 2 ? ": " : "",
+	    (int)(len > 2 && len - 2 < 125 ? len - 2 : 0), in + 2);
+}
+
+int
+lst_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+    void *user, void *in, size_t len)
+{
+	struct lst *l = lws_context_user(lws_get_context(wsi));
+
+	(void)user;
+	switch (reason) {
+	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
+		ws_conn_error(l, wsi, in);
+		break;
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		return ws_established(l, wsi);
+	case LWS_CALLBACK_CLIENT_RECEIVE:
+		return ws_receive(l, wsi, in, len);
+	case LWS_CALLBACK_CLIENT_WRITEABLE:
+		return ws_writeable(l, wsi);
+	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+		ws_peer_close(l, in, len);
+		break;
+	case LWS_CALLBACK_CLIENT_CLOSED:
+		ws_down(l, "connection closed");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
