@@ -23,6 +23,25 @@ opt_find(const struct mc_opt *tab, const char *key)
 	return NULL;
 }
 
+static int
+opt_enum(const struct mc_opt *o, char *field, const char *key,
+    const char *val, char *err, size_t errlen)
+{
+	char list[256] = "";
+	size_t i, off = 0;
+
+	for (i = 0; o->choices[i] != NULL; i++) {
+		if (strcmp(o->choices[i], val) == 0)
+			return mc_strlcpy(field, val, o->size);
+		off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+		    i ? ", " : "", o->choices[i]);
+		if (off >= sizeof(list))
+			off = sizeof(list) - 1;
+	}
+	snprintf(err, errlen, "%s: '%s' is not one of %s", key, val, list);
+	return -1;
+}
+
 int
 mc_opt_set(const struct mc_opt *tab, void *base, const char *key,
     const char *val, char *err, size_t errlen)
@@ -46,6 +65,8 @@ mc_opt_set(const struct mc_opt *tab, void *base, const char *key,
 			return -1;
 		}
 		return 0;
+	case MC_OPT_ENUM:
+		return opt_enum(o, field, key, val, err, errlen);
 	case MC_OPT_INT:
 		if (mc_parse_i64(val, (int64_t)o->min, (int64_t)o->max,
 		    &i) == -1) {

@@ -17,6 +17,7 @@ enum mc_opt_type {
 	MC_OPT_DBL,	/* double, within [min, max] */
 	MC_OPT_DUR,	/* double seconds from "30s", "5m", within [min, max] */
 	MC_OPT_BOOL,	/* int 0/1; as a flag it takes no value */
+	MC_OPT_ENUM,	/* char[size], one of choices */
 	MC_OPT_FLAG	/* flag only (no config key), like BOOL */
 };
 
@@ -24,11 +25,12 @@ struct mc_opt {
 	const char		*key;	/* config key; flag is --key with '-' */
 	enum mc_opt_type	 type;
 	size_t			 off;	/* offset in the settings struct */
-	size_t			 size;	/* MC_OPT_STR: buffer size */
+	size_t			 size;	/* MC_OPT_STR/ENUM: buffer size */
 	double			 min, max;
+	const char *const	*choices;	/* MC_OPT_ENUM: NULL-ended */
 };
 
-#define MC_OPT_END	{ NULL, MC_OPT_STR, 0, 0, 0, 0 }
+#define MC_OPT_END	{ NULL, MC_OPT_STR, 0, 0, 0, 0, NULL }
 
 /* Called for a key the table does not know (may be NULL: unknown keys are
  * errors).  Returns 0, or -1 with a reason in err. */

@@ -20,7 +20,12 @@
 #define DEFAULT_CONFIG	"/etc/maestro/hub.conf"
 
 #define OPT(k, t, f, lo, hi) \
-	{ k, t, offsetof(struct hub_conf, f), sizeof(((struct hub_conf *)0)->f), lo, hi }
+	{ k, t, offsetof(struct hub_conf, f), \
+	    sizeof(((struct hub_conf *)0)->f), lo, hi, NULL }
+
+static const char *const log_levels[] = {
+	"debug", "info", "warn", "error", NULL
+};
 
 static const struct mc_opt hub_opts[] = {
 	OPT("listen", MC_OPT_STR, listen, 0, 0),
@@ -31,7 +36,8 @@ static const struct mc_opt hub_opts[] = {
 	OPT("heartbeat", MC_OPT_DUR, heartbeat, 0.05, 3600),
 	OPT("miss", MC_OPT_INT, miss, 2, 100),
 	OPT("dashboard", MC_OPT_STR, dashboard, 0, 0),
-	OPT("log_level", MC_OPT_STR, log_level, 0, 0),
+	{ "log_level", MC_OPT_ENUM, offsetof(struct hub_conf, log_level),
+	    sizeof(((struct hub_conf *)0)->log_level), 0, 0, log_levels },
 	OPT("max_running", MC_OPT_INT, max_running, 1, 1000),
 	MC_OPT_END
 };
@@ -98,13 +104,6 @@ conf_defaults(struct hub_conf *c)
 static int
 conf_check(const struct hub_conf *c, char *err, size_t errlen)
 {
-	enum mc_log_level l;
-
-	if (mc_log_level_parse(c->log_level, &l) == -1) {
-		snprintf(err, errlen, "log_level must be debug, info, warn or "
-		    "error, not '%s'", c->log_level);
-		return -1;
-	}
 	if (!!c->tls_cert[0] != !!c->tls_key[0]) {
 		snprintf(err, errlen, "--tls-cert and --tls-key go together");
 		return -1;
