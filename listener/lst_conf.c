@@ -21,7 +21,7 @@
 
 #define OFF(f)		offsetof(struct lst_conf, f)
 #define SZ(f)		sizeof(((struct lst_conf *)0)->f)
-#define STR(k, f)	{ k, MC_OPT_STR, OFF(f), SZ(f), 0, 0 }
+#define STR(k, f)	{ k, MC_OPT_STR, OFF(f), SZ(f), 0, 0, NULL }
 
 static const struct mc_opt conf_tab[] = {
 	STR("hub", hub),
@@ -31,7 +31,7 @@ static const struct mc_opt conf_tab[] = {
 	STR("state_dir", state_dir),
 	STR("fingerprint", fingerprint),
 	STR("ca", ca),
-	{ "insecure", MC_OPT_BOOL, OFF(insecure), sizeof(int), 0, 1 },
+	{ "insecure", MC_OPT_BOOL, OFF(insecure), sizeof(int), 0, 1, NULL },
 	STR("log_level", log_level),
 	STR("allow", allow),
 	STR("run_as", run_as),

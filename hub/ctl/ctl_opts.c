@@ -25,15 +25,15 @@
 
 /* Flags and config keys; MC_OPT_FLAG ones are flags only. */
 static const struct mc_opt global_tab[] = {
-	{ "hub", MC_OPT_STR, FIELD(hub), 0, 0 },
-	{ "token", MC_OPT_STR, FIELD(token), 0, 0 },
-	{ "token_file", MC_OPT_STR, FIELD(token_file), 0, 0 },
-	{ "fingerprint", MC_OPT_STR, FIELD(fingerprint), 0, 0 },
-	{ "ca", MC_OPT_STR, FIELD(ca), 0, 0 },
-	{ "insecure", MC_OPT_BOOL, FIELD(insecure), 0, 1 },
-	{ "json", MC_OPT_FLAG, FIELD(json), 0, 1 },
-	{ "help", MC_OPT_FLAG, FIELD(help), 0, 1 },
-	{ "version", MC_OPT_FLAG, FIELD(version), 0, 1 },
+	{ "hub", MC_OPT_STR, FIELD(hub), 0, 0, NULL },
+	{ "token", MC_OPT_STR, FIELD(token), 0, 0, NULL },
+	{ "token_file", MC_OPT_STR, FIELD(token_file), 0, 0, NULL },
+	{ "fingerprint", MC_OPT_STR, FIELD(fingerprint), 0, 0, NULL },
+	{ "ca", MC_OPT_STR, FIELD(ca), 0, 0, NULL },
+	{ "insecure", MC_OPT_BOOL, FIELD(insecure), 0, 1, NULL },
+	{ "json", MC_OPT_FLAG, FIELD(json), 0, 1, NULL },
+	{ "help", MC_OPT_FLAG, FIELD(help), 0, 1, NULL },
+	{ "version", MC_OPT_FLAG, FIELD(version), 0, 1, NULL },
 	MC_OPT_END
 };
 

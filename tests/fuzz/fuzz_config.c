@@ -19,11 +19,11 @@ struct settings {
 };
 
 static const struct mc_opt opts[] = {
-	{ "s", MC_OPT_STR, offsetof(struct settings, s), 64, 0, 0 },
-	{ "i", MC_OPT_INT, offsetof(struct settings, i), 0, -5, 5000 },
-	{ "d", MC_OPT_DBL, offsetof(struct settings, d), 0, 0, 1e6 },
-	{ "dur", MC_OPT_DUR, offsetof(struct settings, dur), 0, 0, 1e6 },
-	{ "b", MC_OPT_BOOL, offsetof(struct settings, b), 0, 0, 1 },
+	{ "s", MC_OPT_STR, offsetof(struct settings, s), 64, 0, 0, NULL },
+	{ "i", MC_OPT_INT, offsetof(struct settings, i), 0, -5, 5000, NULL },
+	{ "d", MC_OPT_DBL, offsetof(struct settings, d), 0, 0, 1e6, NULL },
+	{ "dur", MC_OPT_DUR, offsetof(struct settings, dur), 0, 0, 1e6, NULL },
+	{ "b", MC_OPT_BOOL, offsetof(struct settings, b), 0, 0, 1, NULL },
 	MC_OPT_END
 };
 
