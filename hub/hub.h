@@ -356,6 +356,19 @@ void	hub_cmd_subscribe(struct hub_cmd *c, struct hub_conn *conn);
 void	hub_cmd_unsubscribe(struct hub_cmd *c, struct hub_conn *conn);
 void	hub_cmd_free_all(void);
 
+/* An unfinished command as stored, for hub_db_load(). */
+struct hub_cmd_row {
+	const char	*id, *agent, *kind, *cmd, *arg, *by, *status;
+	double		 created, started, timeout, expires;	/* wall */
+	uint64_t	 cap;
+};
+void	hub_cmd_restore(const struct hub_cmd_row *r);
+/* A command that is no longer in memory, from the store: done(arg, data)
+ * on the service thread with its JSON (or, png set, its picture); data
+ * NULL if there is no such command (or picture). */
+void	hub_cmd_read(const char *id, int png,
+	    void (*done)(void *arg, char *data, size_t len), void *arg);
+
 /* ---- hub_http.c: HTTP requests and replies ---- */
 
 struct hub_http {

@@ -292,6 +292,66 @@ api_screenshot(struct hub_req *r)
 	api_kind(r, MC_KIND_SCREENSHOT);
 }
 
+/* Finish a deferred reply with data read from the store (taken), or with
+ * a 404 naming what was missing. */
+static void
+deferred_reply(uint64_t ticket, char *data, size_t len, const char *ctype,
+    const char *missing)
+{
+	struct hub_conn *c = hub_http_resume(ticket);
+	struct hub_req r;
+	struct mc_buf b;
+
+	if (c == NULL) {
+		free(data);
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.conn = c;
+	r.http = c->http;
+	if (data == NULL) {
+		hub_http_error(&r, 404, "not_found", "%s", missing);
+	} else {
+		mc_buf_adopt(&b, data, len);
+		hub_http_reply(&r, 200, &b);
+		mc_buf_free(&b);
+		r.http->ctype = ctype;
+	}
+	hub_ws_http_ready(c);
+}
+
+static void
+history_done(void *arg, char *json, size_t len)
+{
+	deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
+	    "cannot read the history");
+}
+
+static void
+cmd_json_done(void *arg, char *json, size_t len)
+{
+	deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
+	    "unknown command");
+}
+
+static void
+cmd_png_done(void *arg, char *png, size_t len)
+{
+	deferred_reply((uint64_t)(uintptr_t)arg, png, len, "image/png",
+	    "this command has no picture");
+}
+
+/* Not in memory: look in the store, answer later. */
+static void
+cmd_from_store(struct hub_req *r, int png)
+{
+	uint64_t ticket = hub_http_defer(r);
+
+	if (ticket != 0)
+		hub_cmd_read(r->params[0], png, png ? cmd_png_done :
+		    cmd_json_done, (void *)(uintptr_t)ticket);
+}
+
 static struct hub_cmd *
 cmd_param(struct hub_req *r)
 {
@@ -306,12 +366,14 @@ cmd_param(struct hub_req *r)
 static void
 api_cmd_get(struct hub_req *r)
 {
-	struct hub_cmd *c = cmd_param(r);
+	struct hub_cmd *c = hub_cmd_find(r->params[0]);
 	struct mc_buf b;
 	struct mc_jw w;
 
-	if (c == NULL)
+	if (c == NULL) {
+		cmd_from_store(r, 0);
 		return;
+	}
 	body_begin(&b, &w);
 	hub_cmd_write(&w, c, 1);
 	body_send(r, 200, &b, &w);
@@ -375,31 +437,6 @@ query_str(struct hub_req *r, const char *name, char *out, size_t outlen)
 		n = outlen - 1;
 	memcpy(out, p, n);
 	out[n] = '\0';
-}
-
-static void
-history_done(void *arg, char *json, size_t len)
-{
-	struct hub_conn *c = hub_http_resume((uint64_t)(uintptr_t)arg);
-	struct hub_req r;
-	struct mc_buf b;
-
-	if (c == NULL) {
-		free(json);
-		return;
-	}
-	memset(&r, 0, sizeof(r));
-	r.conn = c;
-	r.http = c->http;
-	if (json == NULL || len == 0) {
-		free(json);
-		hub_http_error(&r, 500, "internal", "cannot read the history");
-	} else {
-		mc_buf_adopt(&b, json, len);
-		hub_http_reply(&r, 200, &b);
-		mc_buf_free(&b);
-	}
-	hub_ws_http_ready(c);
 }
 
 static void
@@ -495,11 +532,13 @@ api_fanout(struct hub_req *r)
 static void
 api_cmd_png(struct hub_req *r)
 {
-	struct hub_cmd *c = cmd_param(r);
+	struct hub_cmd *c = hub_cmd_find(r->params[0]);
 	struct mc_buf b;
 
-	if (c == NULL)
+	if (c == NULL) {
+		cmd_from_store(r, 1);
 		return;
+	}
 	if (c->blob.len == 0 || !hub_cmd_finished(c)) {
 		hub_http_error(r, 404, "not_found", "command %s has no "
 		    "picture%s", c->id, hub_cmd_finished(c) ? "" :

@@ -155,15 +155,17 @@ cmd_save(const struct hub_cmd *c)
 {
 	hub_db_exec("INSERT OR REPLACE INTO commands(id, agent, kind, cmd, arg,"
 	    " requested_by, created, started, finished, status, exit_code,"
-	    " truncated, out_bytes, output, error, blob) VALUES (?, ?, ?, ?,"
-	    " ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "ttttttdddtiiibtb", c->id,
+	    " truncated, out_bytes, output, error, blob, timeout, cap, expires)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "ttttttdddtiiibtbdid", c->id,
 	    c->agent, mc_kind_name(c->kind), c->cmd, c->arg, c->by,
 	    c->created, c->started, c->finished,
 	    hub_cmd_status_name(c->status), (int64_t)c->exit_code,
 	    (int64_t)c->truncated, (int64_t)c->out_bytes,
 	    c->out.data ? c->out.data : "", c->out.len,
 	    c->error[0] ? c->error : NULL, c->blob.data ? c->blob.data : "",
-	    c->blob.len);
+	    c->blob.len, c->timeout, (int64_t)c->cap,
+	    mc_wall() + (c->expires - mc_now()));
 }
 
 /* ---- the agent's list of unfinished commands ---- */
@@ -195,8 +197,9 @@ agent_list_del(struct hub_agent *a, struct hub_cmd *c)
 
 /* ---- creating and sending ---- */
 
+/* A new command with a fresh id, or with id when restoring one. */
 static struct hub_cmd *
-cmd_new(struct hub_agent *a, const struct hub_cmd_req *r)
+cmd_new(struct hub_agent *a, const struct hub_cmd_req *r, const char *id)
 {
 	struct hub_cmd *c;
 	size_t i;
@@ -204,7 +207,9 @@ cmd_new(struct hub_agent *a, const struct hub_cmd_req *r)
 	if ((c = calloc(1, sizeof(*c))) == NULL)
 		return NULL;
 	memcpy(c->id, "c-", 2);
-	if (mc_random_hex(c->id + 2, 8) == -1 ||
+	if (id != NULL)
+		mc_strlcpy(c->id, id, sizeof(c->id));
+	if ((id == NULL && mc_random_hex(c->id + 2, 8) == -1) ||
 	    (r->cmd && (c->cmd = strdup(r->cmd)) == NULL)) {
 		free(c->cmd);
 		free(c);
@@ -304,7 +309,8 @@ hub_cmd_submit(struct hub_agent *a, const struct hub_cmd_req *r, int *status,
 		return NULL;
 	}
 	cmd_evict((size_t)r->cap);
-	if (live.count >= MC_CMDS_LIVE_MAX || (c = cmd_new(a, r)) == NULL) {
+	if (live.count >= MC_CMDS_LIVE_MAX ||
+	    (c = cmd_new(a, r, NULL)) == NULL) {
 		*status = 503;
 		snprintf(why, whylen, "%d commands are in flight; try again "
 		    "when some finish", MC_CMDS_LIVE_MAX);
@@ -316,6 +322,57 @@ hub_cmd_submit(struct hub_agent *a, const struct hub_cmd_req *r, int *status,
 	cmd_save(c);
 	hub_cmd_dispatch(a);
 	return c;
+}
+
+static int
+status_parse(const char *s, enum hub_cmd_status *out)
+{
+	int i;
+
+	for (i = 0; i <= CMD_EXPIRED; i++) {
+		if (strcmp(s, status_names[i]) == 0) {
+			*out = (enum hub_cmd_status)i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/*
+ * Start-up: an unfinished command from the store rejoins its agent.  One
+ * in flight keeps waiting for its result (the listener may still hold it:
+ * its next hello settles it), with a fresh deadline; a queued one keeps
+ * its queue time.
+ */
+void
+hub_cmd_restore(const struct hub_cmd_row *row)
+{
+	struct hub_agent *a = hub_agent_find(row->agent);
+	double now = mc_now(), wall = mc_wall();
+	struct hub_cmd_req r;
+	struct hub_cmd *c;
+
+	memset(&r, 0, sizeof(r));
+	if (a == NULL || mc_kind_parse(row->kind, &r.kind) == -1)
+		return;
+	r.cmd = row->cmd;
+	r.arg = row->arg;
+	r.timeout = row->timeout > 0 ? row->timeout : MC_TIMEOUT_DEFAULT;
+	r.cap = row->cap ? row->cap : MC_OUTPUT_CAP_DEFAULT;
+	r.by = row->by;
+	if (hub_cmd_find(row->id) != NULL ||
+	    (c = cmd_new(a, &r, row->id)) == NULL)
+		return;
+	if (status_parse(row->status, &c->status) == -1)
+		c->status = CMD_QUEUED;
+	c->created = row->created;
+	c->started = row->started;
+	if (row->expires > 0)
+		c->expires = now + (row->expires - wall);
+	if (cmd_in_flight(c)) {
+		c->deadline = now + c->timeout + CMD_LOST_GRACE;
+		a->running++;
+	}
 }
 
 /* ---- what the listener reports ---- */
@@ -392,7 +449,11 @@ hub_cmd_on_hello(struct hub_agent *a, const char *boot,
 			cmd_finish(c, CMD_LOST);
 		}
 	}
-	mc_strlcpy(a->boot, boot, sizeof(a->boot));
+	if (strcmp(a->boot, boot) != 0) {
+		mc_strlcpy(a->boot, boot, sizeof(a->boot));
+		hub_db_exec("UPDATE agents SET boot = ? WHERE id = ?", "ti",
+		    a->boot, a->id);
+	}
 	hub_cmd_dispatch(a);
 }
 

@@ -64,7 +64,7 @@ static const char schema[] =
 "CREATE TABLE IF NOT EXISTS agents(id INTEGER PRIMARY KEY, name TEXT UNIQUE"
 "  NOT NULL, cred_hash TEXT NOT NULL, created REAL, hostname TEXT, os TEXT,"
 "  kernel TEXT, arch TEXT, version TEXT, cpus INTEGER, mem_total INTEGER,"
-"  tags TEXT, status TEXT, since REAL, last_seen REAL);"
+"  tags TEXT, status TEXT, since REAL, last_seen REAL, boot TEXT);"
 "CREATE TABLE IF NOT EXISTS enroll_keys(id TEXT PRIMARY KEY, hash TEXT NOT"
 "  NULL, uses INTEGER, used INTEGER, expires REAL, created REAL,"
 "  revoked INTEGER NOT NULL DEFAULT 0);"
@@ -76,7 +76,8 @@ static const char schema[] =
 "CREATE TABLE IF NOT EXISTS commands(id TEXT PRIMARY KEY, agent TEXT, kind"
 "  TEXT, cmd TEXT, arg TEXT, requested_by TEXT, created REAL, started REAL,"
 "  finished REAL, status TEXT, exit_code INTEGER, truncated INTEGER,"
-"  out_bytes INTEGER, output BLOB, error TEXT, blob BLOB);"
+"  out_bytes INTEGER, output BLOB, error TEXT, blob BLOB, timeout REAL,"
+"  cap INTEGER, expires REAL);"
 "CREATE INDEX IF NOT EXISTS commands_agent ON commands(agent, created);";
 
 /* The cached statement for sql; *owned is set when the cache is full and
@@ -448,7 +449,7 @@ load_agents(void)
 
 	if (sqlite3_prepare_v2(dbs.db, "SELECT id, name, cred_hash, hostname,"
 	    " os, kernel, arch, version, cpus, mem_total, tags, status,"
-	    " last_seen FROM agents ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	    " last_seen, boot FROM agents ORDER BY id", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		a = hub_agent_restore(sqlite3_column_int64(st, 0),
@@ -463,6 +464,7 @@ load_agents(void)
 		a->cpus = sqlite3_column_int(st, 8);
 		a->mem_total = (uint64_t)sqlite3_column_int64(st, 9);
 		load_tags(a, col_text(st, 10));
+		mc_strlcpy(a->boot, col_text(st, 13), sizeof(a->boot));
 		hub_live_restore(a, col_text(st, 11),
 		    sqlite3_column_double(st, 12));
 	}
@@ -512,10 +514,42 @@ load_events(void)
 	return 0;
 }
 
+/* Commands that were not finished when the hub stopped: they live on. */
+static int
+load_commands(void)
+{
+	struct hub_cmd_row r;
+	sqlite3_stmt *st;
+
+	if (sqlite3_prepare_v2(dbs.db, "SELECT id, agent, kind, cmd, arg,"
+	    " requested_by, created, started, status, timeout, cap, expires"
+	    " FROM commands WHERE status IN ('queued', 'sent', 'running')"
+	    " ORDER BY created", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		r.id = col_text(st, 0);
+		r.agent = col_text(st, 1);
+		r.kind = col_text(st, 2);
+		r.cmd = (const char *)sqlite3_column_text(st, 3);
+		r.arg = col_text(st, 4);
+		r.by = col_text(st, 5);
+		r.created = sqlite3_column_double(st, 6);
+		r.started = sqlite3_column_double(st, 7);
+		r.status = col_text(st, 8);
+		r.timeout = sqlite3_column_double(st, 9);
+		r.cap = (uint64_t)sqlite3_column_int64(st, 10);
+		r.expires = sqlite3_column_double(st, 11);
+		hub_cmd_restore(&r);
+	}
+	sqlite3_finalize(st);
+	return 0;
+}
+
 int
 hub_db_load(void)
 {
-	if (load_agents() == -1 || load_auth() == -1 || load_events() == -1) {
+	if (load_agents() == -1 || load_auth() == -1 || load_events() == -1 ||
+	    load_commands() == -1) {
 		mc_err("cannot load the store: %s", sqlite3_errmsg(dbs.db));
 		return -1;
 	}

@@ -5,6 +5,7 @@
  * it, so it sees each command as the hub last recorded it.  The JSON is
  * built there and handed back to the service thread whole.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +19,8 @@
 
 struct hist_job {
 	char		 agent[MC_NAME_MAX + 1];	/* "" for all */
+	char		 id[MC_ID_MAX];		/* hub_cmd_read() */
+	int		 png;
 	int		 limit;
 	struct mc_buf	 json;		/* owned until handed to done */
 	void		(*done)(void *, char *, size_t);
@@ -108,6 +111,10 @@ hist_done(void *arg)
 	size_t len;
 	char *json = mc_buf_take(&j->json, &len);
 
+	if (len == 0) {
+		free(json);
+		json = NULL;
+	}
 	j->done(j->arg, json, len);
 	free(j);
 }
@@ -128,4 +135,91 @@ hub_cmd_history(const char *agent, int limit,
 	j->done = done;
 	j->arg = arg;
 	hub_db_call(hist_run, hist_done, j);
+}
+
+static void
+one_write(struct mc_jw *w, sqlite3_stmt *st)
+{
+	char link[MC_ID_MAX + 32];
+
+	mc_jw_obj(w, NULL);
+	col_str(w, st, "id", 0);
+	col_str(w, st, "agent", 1);
+	col_str(w, st, "type", 2);
+	col_str(w, st, "cmd", 3);
+	if (sqlite3_column_bytes(st, 11) > 0)
+		col_str(w, st, "arg", 11);
+	col_str(w, st, "status", 7);
+	if (sqlite3_column_int(st, 8) >= 0 && sqlite3_column_double(st, 6) > 0)
+		mc_jw_i64(w, "exit", sqlite3_column_int(st, 8));
+	else
+		mc_jw_null(w, "exit");
+	mc_jw_bool(w, "truncated", sqlite3_column_int(st, 9));
+	mc_jw_i64(w, "out_bytes", sqlite3_column_int64(st, 12));
+	col_str(w, st, "error", 10);
+	mc_jw_strn(w, "output", (const char *)sqlite3_column_blob(st, 13) ?
+	    (const char *)sqlite3_column_blob(st, 13) : "",
+	    (size_t)sqlite3_column_bytes(st, 13));
+	if (sqlite3_column_int64(st, 14) > 0) {
+		snprintf(link, sizeof(link), "/api/commands/%s/png",
+		    (const char *)sqlite3_column_text(st, 0));
+		mc_jw_str(w, "png", link);
+		mc_jw_i64(w, "png_bytes", sqlite3_column_int64(st, 14));
+	}
+	col_str(w, st, "requested_by", 4);
+	col_time(w, st, "created", 5);
+	col_time(w, st, "started", 15);
+	col_time(w, st, "finished", 6);
+	mc_jw_obj_end(w);
+}
+
+static void
+read_run(struct sqlite3 *db, void *arg)
+{
+	static const char q_one[] = "SELECT id, agent, kind, cmd,"
+	    " requested_by, created, finished, status, exit_code, truncated,"
+	    " error, arg, out_bytes, output, length(blob), started"
+	    " FROM commands WHERE id = ?";
+	static const char q_png[] = "SELECT blob FROM commands WHERE id = ?";
+	struct hist_job *j = arg;
+	sqlite3_stmt *st;
+	struct mc_jw w;
+
+	if (sqlite3_prepare_v2(db, j->png ? q_png : q_one, -1, &st, NULL) !=
+	    SQLITE_OK) {
+		mc_err("read command: %s", sqlite3_errmsg(db));
+		return;
+	}
+	sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		if (j->png) {
+			if (sqlite3_column_bytes(st, 0) > 0)
+				mc_buf_append(&j->json, sqlite3_column_blob(st,
+				    0), (size_t)sqlite3_column_bytes(st, 0));
+		} else {
+			mc_jw_init(&w, &j->json);
+			one_write(&w, st);
+			if (mc_jw_done(&w) == -1)
+				mc_buf_reset(&j->json);
+		}
+	}
+	sqlite3_finalize(st);
+}
+
+void
+hub_cmd_read(const char *id, int png,
+    void (*done)(void *arg, char *data, size_t len), void *arg)
+{
+	struct hist_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		done(arg, NULL, 0);
+		return;
+	}
+	mc_strlcpy(j->id, id, sizeof(j->id));
+	j->png = png;
+	mc_buf_init(&j->json, png ? MC_BLOB_MAX : MC_OUTPUT_CAP_MAX * 7);
+	j->done = done;
+	j->arg = arg;
+	hub_db_call(read_run, hist_done, j);
 }
