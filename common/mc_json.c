@@ -309,6 +309,39 @@ parse_members(struct parser *p, struct mc_json *parent, int is_obj)
 	}
 }
 
+/* JSON's grammar: -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? — strtod
+ * alone would also take "1.", ".5", "1e" and hex. */
+static int
+number_shape_ok(const char *s)
+{
+	if (*s == '-')
+		s++;
+	if (*s == '0')
+		s++;
+	else if (*s >= '1' && *s <= '9')
+		while (*s >= '0' && *s <= '9')
+			s++;
+	else
+		return 0;
+	if (*s == '.') {
+		s++;
+		if (*s < '0' || *s > '9')
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	if (*s == 'e' || *s == 'E') {
+		s++;
+		if (*s == '+' || *s == '-')
+			s++;
+		if (*s < '0' || *s > '9')
+			return 0;
+		while (*s >= '0' && *s <= '9')
+			s++;
+	}
+	return *s == '\0';
+}
+
 static struct mc_json *
 parse_number(struct parser *p)
 {
@@ -317,15 +350,12 @@ parse_number(struct parser *p)
 	struct mc_json *j;
 	double d;
 
-	while (p->pos < p->n && i < sizeof(tmp) - 1 &&
+	/* strchr() would match the terminator: NUL is never part of one */
+	while (p->pos < p->n && i < sizeof(tmp) - 1 && p->s[p->pos] != '\0' &&
 	    strchr("+-0123456789.eE", p->s[p->pos]) != NULL)
 		tmp[i++] = p->s[p->pos++];
 	tmp[i] = '\0';
-	/* JSON forbids leading '+', leading zeros and bare '.' */
-	if (i == 0 || tmp[0] == '+' || tmp[0] == '.' ||
-	    (tmp[0] == '-' && (tmp[1] < '0' || tmp[1] > '9')) ||
-	    (tmp[tmp[0] == '-'] == '0' && tmp[(tmp[0] == '-') + 1] >= '0' &&
-	    tmp[(tmp[0] == '-') + 1] <= '9')) {
+	if (!number_shape_ok(tmp)) {
 		p->pos = start;
 		perr(p, "bad number");
 		return NULL;

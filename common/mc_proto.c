@@ -317,7 +317,8 @@ decode_pending(const struct mc_json *arr, struct mc_hello *h, char *err,
 		return -1;
 	}
 	for (t = arr->child; t != NULL; t = t->next) {
-		if (t->type != MC_JSTR || t->len == 0 || t->len >= MC_ID_MAX) {
+		if (t->type != MC_JSTR || t->len == 0 || t->len >= MC_ID_MAX ||
+		    strlen(t->str) != t->len) {
 			snprintf(err, errlen, "pending: bad command id");
 			return -1;
 		}
@@ -341,7 +342,8 @@ decode_tags(const struct mc_json *arr, struct mc_hello *h, char *err,
 		return -1;
 	}
 	for (t = arr->child; t != NULL; t = t->next) {
-		if (t->type != MC_JSTR || !mc_tag_valid(t->str)) {
+		if (t->type != MC_JSTR || strlen(t->str) != t->len ||
+		    !mc_tag_valid(t->str)) {
 			snprintf(err, errlen, "bad tag (1-%d bytes, no ',', "
 			    "'/' or control characters)", MC_TAG_MAX);
 			return -1;
