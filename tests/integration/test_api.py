@@ -1,0 +1,96 @@
+"""The REST API's authentication, roles and error shapes (docs/api.md)."""
+
+from mtest import check
+
+
+def check_error(r, status, code, what):
+    check(r.status == status, "%s: HTTP %d, expected %d: %r"
+          % (what, r.status, status, r.body[:300]))
+    doc = r.json()
+    check(isinstance(doc, dict) and doc.get("code") == code
+          and isinstance(doc.get("error"), str) and doc["error"],
+          "%s: error body %r, expected code %r" % (what, doc, code))
+
+
+def test_api_requires_token(t):
+    hub = t.hub()
+    r = hub.request("GET", "/healthz", token=None)
+    check(r.status == 200, "/healthz without a token: %r" % r)
+    for path in ("/api/agents", "/api/events", "/api/enroll-keys",
+                 "/api/tokens", "/api/agents/x", "/api/commands/c-1"):
+        check_error(hub.request("GET", path, token=None), 401,
+                    "unauthorized", "GET %s without a token" % path)
+    check_error(hub.request("POST", "/api/enroll-keys", body={}, token=None),
+                401, "unauthorized", "POST /api/enroll-keys without a token")
+    tok_id, secret = hub.token.rsplit(".", 1)
+    flipped = secret[:-1] + ("0" if secret[-1] != "0" else "1")
+    for bad, what in (("tnope.0123456789abcdef", "an unknown token"),
+                      ("garbage", "a token without a dot"),
+                      ("", "an empty token"),
+                      (tok_id + "." + flipped, "the admin token id with a "
+                       "wrong secret"),
+                      (tok_id + ".", "the admin token id alone"),
+                      (tok_id, "the admin token id without a dot"),
+                      (hub.token + "0", "the admin token with a byte more"),
+                      (hub.token[:-1], "the admin token with a byte less")):
+        check_error(hub.request("GET", "/api/agents", token=bad), 401,
+                    "unauthorized", "GET /api/agents with %s" % what)
+    r = hub.request("GET", "/api/agents", token=None,
+                    headers={"Authorization": "Basic " + hub.token})
+    check_error(r, 401, "unauthorized", "a Basic authorization header")
+    r = hub.request("GET", "/api/agents")
+    check(r.status == 200, "the admin token is refused: %r" % r)
+
+
+def test_api_roles(t):
+    hub = t.hub()
+    viewer = hub.create_token("viewer", "v")
+    operator = hub.create_token("operator", "o")
+    check(hub.request("GET", "/api/agents", token=viewer).status == 200,
+          "viewer cannot read agents")
+    check_error(hub.request("POST", "/api/enroll-keys", body={},
+                            token=viewer), 403, "forbidden",
+                "viewer creating an enrollment key")
+    check_error(hub.request("POST", "/api/agents/x/command",
+                            body={"type": "shell", "cmd": "true"},
+                            token=viewer), 403, "forbidden",
+                "viewer sending a command")
+    check_error(hub.request("POST", "/api/tokens", body={"role": "admin"},
+                            token=operator), 403, "forbidden",
+                "operator creating an admin token")
+    check_error(hub.request("POST", "/api/enroll-keys", body={},
+                            token=operator), 403, "forbidden",
+                "operator creating an enrollment key")
+    # a revoked token stops working
+    doc = hub.api("GET", "/api/tokens")
+    vid = [x["id"] for x in doc["tokens"] if x.get("name") == "v"]
+    check(vid, "viewer token not listed: %r" % doc)
+    hub.api("DELETE", "/api/tokens/" + vid[0])
+    check_error(hub.request("GET", "/api/agents", token=viewer), 401,
+                "unauthorized", "a revoked token")
+    # no secret is listed
+    listing = hub.request("GET", "/api/tokens").body.decode()
+    for tok in (viewer, operator, hub.token):
+        check(tok.rsplit(".", 1)[1] not in listing,
+              "GET /api/tokens shows a token's secret")
+
+
+def test_api_errors(t):
+    hub = t.hub()
+    check_error(hub.request("GET", "/api/no-such-thing"), 404, "not_found",
+                "an unknown path")
+    check_error(hub.request("GET", "/api/agents/nobody"), 404, "not_found",
+                "an unknown agent")
+    check_error(hub.request("DELETE", "/api/agents"), 405,
+                "method_not_allowed", "DELETE /api/agents")
+    check_error(hub.request("POST", "/api/enroll-keys", raw=b"{not json",
+                            headers={"Content-Type": "application/json"}),
+                400, "bad_request", "a body that is not JSON")
+    check_error(hub.request("POST", "/api/tokens", body={"role": "king"}),
+                400, "bad_request", "an unknown role")
+    big = b'{"uses":1,"pad":"' + b"x" * (70 * 1024) + b'"}'
+    check_error(hub.request("POST", "/api/enroll-keys", raw=big,
+                            headers={"Content-Type": "application/json"}),
+                413, "too_large", "a 70 KiB body")
+    r = hub.request("GET", "/healthz", token=None)
+    check(r.status == 200, "hub unwell after bad requests: %r" % r)

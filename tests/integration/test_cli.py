@@ -1,0 +1,144 @@
+"""The command lines of the three programs: --help, --version, bad flags
+and bad config lines (contract: exit 2 with a one-line reason on stderr;
+a config error names file:line)."""
+
+import os
+
+from mtest import MC_VERSION, binary, check, free_port
+
+PROGRAMS = ("maestro-hub", "maestro-listener", "hubctl")
+
+
+def lines(text):
+    return [ln for ln in text.splitlines() if ln.strip()]
+
+
+def check_usage_error(r, what, must_contain=()):
+    check(r.rc == 2, "%s: exit status %s, expected 2 (%r)" % (what, r.rc, r))
+    check(len(lines(r.err)) == 1,
+          "%s: expected a one-line reason on stderr, got %r" % (what, r.err))
+    for s in must_contain:
+        check(s in r.err, "%s: stderr %r does not mention %r"
+              % (what, r.err, s))
+
+
+def test_help_exits_0(t):
+    for prog in PROGRAMS:
+        r = t.run([binary(prog), "--help"], timeout=10)
+        check(r.rc == 0, "%s --help: exit %s: %r" % (prog, r.rc, r))
+        check("usage" in r.out.lower(),
+              "%s --help: no usage on stdout: %r" % (prog, r.out[:300]))
+        check(r.err.strip() == "",
+              "%s --help wrote to stderr: %r" % (prog, r.err))
+
+
+def test_version(t):
+    for prog in PROGRAMS:
+        r = t.run([binary(prog), "--version"], timeout=10)
+        check(r.rc == 0, "%s --version: exit %s: %r" % (prog, r.rc, r))
+        check(MC_VERSION in r.out, "%s --version: %r lacks %s"
+              % (prog, r.out, MC_VERSION))
+
+
+def test_unknown_flag_exits_2(t):
+    for prog in PROGRAMS:
+        r = t.run([binary(prog), "--no-such-flag"], timeout=10)
+        check_usage_error(r, prog + " --no-such-flag", ["--no-such-flag"])
+    # hubctl: also after a command
+    r = t.run([binary("hubctl"), "agents", "--no-such-flag"], timeout=10)
+    check_usage_error(r, "hubctl agents --no-such-flag", ["--no-such-flag"])
+
+
+def test_bad_flag_values_exit_2(t):
+    data = t.mkdir("data")
+    port = "127.0.0.1:%d" % free_port()
+    hub = [binary("maestro-hub"), "--data", data, "--listen", port]
+    cases = [
+        (hub + ["--heartbeat", "soon"], "--heartbeat soon"),
+        (hub + ["--miss", "many"], "--miss many"),
+        (hub + ["--log-level", "loud"], "--log-level loud"),
+        (hub + ["--heartbeat"], "--heartbeat without a value"),
+        (hub + ["--listen", "nowhere"], "--listen nowhere"),
+        ([binary("maestro-listener"), "--hub", "ftp://127.0.0.1:1",
+          "--state-dir", t.mkdir("st")], "listener --hub ftp://"),
+        ([binary("maestro-listener"), "--hub", "wss://127.0.0.1:1",
+          "--state-dir", t.mkdir("st"), "--fingerprint", "sha256:zz"],
+         "listener --fingerprint sha256:zz"),
+        ([binary("maestro-listener"), "--hub", "wss://127.0.0.1:1",
+          "--state-dir", t.mkdir("st"), "--name", "a/b"],
+         "listener --name a/b"),
+        ([binary("hubctl"), "--hub", "https://127.0.0.1:1", "--token",
+          "x.y", "frobnicate"], "hubctl frobnicate (unknown command)"),
+        ([binary("hubctl"), "--hub", "https://127.0.0.1:1", "--token",
+          "x.y", "send"], "hubctl send without an agent"),
+        ([binary("hubctl"), "--hub", "https://127.0.0.1:1", "--token",
+          "x.y", "--fingerprint", "sha256:1234", "agents"],
+         "hubctl --fingerprint sha256:1234"),
+    ]
+    for argv, what in cases:
+        r = t.run(argv, timeout=10)
+        check_usage_error(r, what)
+
+
+def test_hub_bad_config_lines(t):
+    port = free_port()
+    data = t.mkdir("data")
+    cases = [
+        ("# the hub\nlisten = 127.0.0.1:%d\nno_such_key = 1\n" % port, 3),
+        ("heartbeat = 0.2\n\n\nmiss = many\n", 4),
+        ("# x\nheartbeat 5\n", 2),
+        ("heartbeat = forever\n", 1),
+        ("log_level = loud\n", 1),
+    ]
+    for i, (text, line) in enumerate(cases):
+        conf = t.write("hub-%d.conf" % i, text)
+        r = t.run([binary("maestro-hub"), "--config", conf, "--data", data,
+                   "--listen", "127.0.0.1:%d" % port], timeout=10)
+        check_usage_error(r, "hub config %r" % text,
+                          ["%s:%d" % (conf, line)])
+
+
+def test_listener_bad_config_lines(t):
+    sd = t.mkdir("state")
+    cases = [
+        ("hub = wss://127.0.0.1:1\nname = x\nfrobnicate = yes\n", 3),
+        ("# comment\n\nhub wss://127.0.0.1:1\n", 3),
+        ("hub = wss://127.0.0.1:1\nstate_dir = %s\nlog_level = loud\n" % sd,
+         3),
+    ]
+    for i, (text, line) in enumerate(cases):
+        conf = t.write("listener-%d.conf" % i, text)
+        r = t.run([binary("maestro-listener"), "--config", conf,
+                   "--state-dir", sd], timeout=10)
+        check_usage_error(r, "listener config %r" % text,
+                          ["%s:%d" % (conf, line)])
+
+
+def test_hubctl_bad_config_lines(t):
+    # the default file, found through HOME
+    conf = os.path.join(t.env["HOME"], ".config", "maestro", "hubctl.conf")
+    os.makedirs(os.path.dirname(conf))
+    with open(conf, "w") as f:
+        f.write("hub = https://127.0.0.1:1\nbogus_key = 1\n")
+    r = t.run([binary("hubctl"), "agents"], timeout=10)
+    check_usage_error(r, "hubctl with a bad ~/.config/maestro/hubctl.conf",
+                      ["hubctl.conf:2"])
+    # an explicit --config FILE
+    other = t.write("ctl.conf", "# settings\n\ntoken\n")
+    r = t.run([binary("hubctl"), "--config", other, "agents"], timeout=10)
+    check_usage_error(r, "hubctl --config with a line without '='",
+                      ["%s:3" % other])
+
+
+def test_missing_config_file_exits_2(t):
+    missing = t.path("no-such.conf")
+    data = t.mkdir("data")
+    for argv in (
+            [binary("maestro-hub"), "--config", missing, "--data", data,
+             "--listen", "127.0.0.1:%d" % free_port()],
+            [binary("maestro-listener"), "--config", missing, "--hub",
+             "wss://127.0.0.1:1", "--state-dir", t.mkdir("st")],
+            [binary("hubctl"), "--config", missing, "agents"]):
+        r = t.run(argv, timeout=10)
+        check_usage_error(r, " ".join(os.path.basename(a) for a in argv[:3]),
+                          [missing])

@@ -1,0 +1,244 @@
+"""Liveness: online -> late -> critical -> online, offline on goodbye, and a
+hub restart that neither loses agents nor calls them critical.
+
+Timing windows use a 0.2 s heartbeat and miss 3, so critical is due 0.6 s
+after the last heartbeat; the margins are stated where they are used."""
+
+import signal
+import time
+
+from mtest import SLOW, check, deadline, fail, wait_until
+
+HB = 0.2
+MISS = 3
+
+
+class Watch:
+    """Polls one agent's status; records (seconds since t0, status)."""
+
+    def __init__(self, hub, name):
+        self.hub = hub
+        self.name = name
+        self.t0 = time.monotonic()
+        self.seen = []
+
+    def poll(self):
+        a = self.hub.agents().get(self.name) or {}
+        st = a.get("status")
+        self.seen.append((round(time.monotonic() - self.t0, 3), st))
+        return st
+
+    def until(self, status, timeout):
+        end = time.monotonic() + deadline(timeout)
+        while time.monotonic() < end:
+            if self.poll() == status:
+                return self.seen[-1][0]
+            time.sleep(0.03)
+        fail("%s never became %s within %.1fs; seen %r"
+             % (self.name, status, deadline(timeout), self.changes()))
+        return None
+
+    def first(self, status):
+        for t, st in self.seen:
+            if st == status:
+                return t
+        return None
+
+    def changes(self):
+        out = []
+        for t, st in self.seen:
+            if not out or out[-1][1] != st:
+                out.append((t, st))
+        return out
+
+
+def agent_events(hub, name):
+    return [e for e in hub.events() if e.get("agent") == name]
+
+
+def test_stopped_listener_goes_late_then_critical_then_back(t):
+    hub = t.hub(heartbeat=HB, miss=MISS)
+    (lst,) = t.enrolled(hub, ["pc-stop"])
+    # let it settle into its heartbeat rhythm
+    wait_until(lambda: hub.agent("pc-stop").get("metrics"), 5, "a heartbeat")
+    w = Watch(hub, "pc-stop")
+    lst.signal(signal.SIGSTOP)
+    w.t0 = time.monotonic()
+    t_crit = w.until("critical", 5)
+    t_late = w.first("late")
+    check(t_late is not None, "never seen late before critical: %r"
+          % w.changes())
+    check(t_late < t_crit, "late after critical: %r" % w.changes())
+    # The last heartbeat came at most one interval before the stop, so
+    # critical is due between miss*hb - hb and miss*hb after it; allow
+    # 0.05 s for jitter below and 1 s (polling, hub tick) above.
+    low = MISS * HB - HB - 0.05
+    high = MISS * HB + 1.0 * SLOW
+    t.note("after SIGSTOP: late seen at %.2fs, critical at %.2fs "
+           "(window [%.2f, %.2f]); changes %r"
+           % (t_late, t_crit, low, high, w.changes()))
+    check(low <= t_crit <= high,
+          "critical %.2fs after SIGSTOP, expected within [%.2f, %.2f]: %r"
+          % (t_crit, low, high, w.changes()))
+    check(t_late >= 1.5 * HB - HB - 0.05,
+          "late already %.2fs after SIGSTOP: %r" % (t_late, w.changes()))
+    # it stays critical while stopped
+    time.sleep(0.5)
+    check(w.poll() == "critical", "not critical any more: %r" % w.changes())
+    lst.signal(signal.SIGCONT)
+    t_cont = time.monotonic() - w.t0
+    t_back = w.until("online", 3)
+    check(t_back - t_cont < 1.0 * SLOW + HB,
+          "online %.2fs after SIGCONT" % (t_back - t_cont))
+    ev = [(e.get("from"), e.get("to")) for e in agent_events(hub, "pc-stop")
+          if e.get("type") == "status"]
+    for want in (("online", "late"), ("late", "critical"),
+                 ("critical", "online")):
+        check(want in ev, "GET /api/events lacks %s -> %s: %r"
+              % (want[0], want[1], ev))
+
+
+def test_sigterm_goes_offline_never_critical(t):
+    hub = t.hub(heartbeat=HB, miss=MISS)
+    (lst,) = t.enrolled(hub, ["pc-term"])
+    w = Watch(hub, "pc-term")
+    lst.signal(signal.SIGTERM)
+    rc = lst.wait(5)
+    check(rc == 0, "listener exit status %s after SIGTERM" % rc)
+    w.until("offline", 2)
+    # watch for 2 s: more than three times miss x hb
+    end = time.monotonic() + 2.0
+    while time.monotonic() < end:
+        w.poll()
+        time.sleep(0.05)
+    i = [st for _, st in w.seen].index("offline")
+    check(all(st == "offline" for _, st in w.seen[i:]),
+          "statuses after going offline: %r" % w.changes())
+    bad = [e for e in agent_events(hub, "pc-term")
+           if "critical" in (e.get("to"), e.get("type"), e.get("level"))]
+    check(not bad, "events show critical after a goodbye: %r" % bad)
+    a = hub.agent("pc-term")
+    check(a.get("connected") is False, "still connected: %r" % a)
+
+
+def test_stop_command_is_offline_not_critical(t):
+    hub = t.hub(heartbeat=HB, miss=MISS)
+    (lst,) = t.enrolled(hub, ["pc-stopcmd"])
+    r = t.hubctl(hub, "send", "pc-stopcmd", "stop")
+    check(r.rc == 0, "hubctl send stop: %r" % r)
+    rc = lst.wait(5)
+    check(rc == 0, "listener exit status %s after the stop command" % rc)
+    hub.wait_status("pc-stopcmd", "offline", 2)
+    time.sleep(MISS * HB * 2)
+    check(hub.status("pc-stopcmd") == "offline", "status %r"
+          % hub.status("pc-stopcmd"))
+    bad = [e for e in agent_events(hub, "pc-stopcmd")
+           if e.get("to") == "critical"]
+    check(not bad, "critical after a stop command: %r" % bad)
+
+
+def test_hub_kill9_restart_agents_return(t):
+    # A 1 s heartbeat here, not 0.2: after the restart the hub gives agents
+    # miss x hb = 3 s of grace, and a listener's first reconnect comes
+    # 0.75-1.25 s after the drop (1 s backoff +-25 %).  With 0.2 s the
+    # grace (0.6 s) would end before any listener could be back.
+    hub = t.hub(heartbeat=1.0, miss=MISS)
+    names = ["pc-r1", "pc-r2", "pc-r3"]
+    lst = t.enrolled(hub, names)
+    hub.kill9()
+    wall_restart = time.time()
+    hub.start()
+    watches = {n: Watch(hub, n) for n in names}
+
+    def all_back():
+        ok = True
+        for n in names:
+            watches[n].poll()
+            a = hub.agents()[n]
+            if not (a.get("status") == "online" and a.get("connected")
+                    and (a.get("last_seen") or 0) > wall_restart):
+                ok = False
+        return ok
+
+    wait_until(all_back, 10, "every agent to reconnect after the restart")
+    # keep watching past the grace period
+    end = time.monotonic() + MISS * 1.0 + 0.5
+    while time.monotonic() < end:
+        for n in names:
+            watches[n].poll()
+        time.sleep(0.1)
+    for n in names:
+        check(all(st != "critical" for _, st in watches[n].seen),
+              "%s went critical after the hub restart: %r"
+              % (n, watches[n].changes()))
+        check(watches[n].seen[-1][1] == "online", "%s: %r"
+              % (n, watches[n].changes()))
+    bad = [e for e in hub.events() if e.get("agent") in names
+           and e.get("to") == "critical"]
+    check(not bad, "critical events across the restart: %r" % bad)
+    for p in lst:
+        check(p.alive(), "listener %s died: %s" % (p.agent, p.returncode))
+
+
+def test_restart_command_comes_back(t):
+    hub = t.hub(heartbeat=HB, miss=MISS)
+    (lst,) = t.enrolled(hub, ["pc-restart"])
+    w = Watch(hub, "pc-restart")
+    before = hub.agent("pc-restart")
+    r = t.hubctl(hub, "send", "pc-restart", "restart")
+    check(r.rc == 0, "hubctl send restart: %r" % r)
+
+    def back():
+        w.poll()
+        a = hub.agent("pc-restart")
+        return (a["status"] == "online" and a.get("connected")
+                and (a.get("since") or 0) > (before.get("since") or 0))
+
+    wait_until(back, 10, "pc-restart to come back after a restart command")
+    check(all(st != "critical" for _, st in w.seen),
+          "critical during an intended restart: %r" % w.changes())
+    check(lst.alive(), "the listener process ended (status %s) instead of "
+          "restarting" % lst.returncode)
+
+
+def test_hub_sigterm_exits_0(t):
+    hub = t.hub(heartbeat=HB, miss=MISS)
+    (lst,) = t.enrolled(hub, ["pc-hubstop"])
+    rc = hub.stop()
+    check(rc == 0, "hub exit status %s after SIGTERM" % rc)
+    check(lst.alive(), "the listener died with the hub (status %s)"
+          % lst.returncode)
+    # it comes back by itself when the hub does
+    hub.start()
+    wait_until(lambda: (lambda a: a["status"] == "online" and
+                        a.get("connected"))(hub.agent("pc-hubstop")), 10,
+               "pc-hubstop back after the hub's restart")
+
+
+def test_hub_restart_grace_then_critical(t):
+    # The listener dies with kill -9 (no goodbye) while the hub is down.
+    # The restarted hub must not call the agent critical before miss x hb
+    # has passed since its own start, and must do so soon after.
+    hub = t.hub(heartbeat=HB, miss=MISS)
+    (lst,) = t.enrolled(hub, ["pc-grace"])
+    hub.kill9()
+    lst.signal(signal.SIGKILL)
+    lst.wait(5)
+    t0 = time.monotonic()           # before the new hub's clock starts
+    hub.start()
+    w = Watch(hub, "pc-grace")
+    w.t0 = t0
+    t_crit = w.until("critical", 5)
+    early = [(s, st) for s, st in w.seen if st == "critical" and
+             s < MISS * HB]
+    check(not early, "critical %.2fs after the hub started, before its "
+          "miss x hb = %.1fs grace: %r" % (early[0][0] if early else 0,
+                                          MISS * HB, w.changes()))
+    check(w.seen[0][1] in ("online", "late"),
+          "first status after the restart %r, expected online or late "
+          "(it was online when the hub died): %r" % (w.seen[0][1],
+                                                     w.changes()))
+    high = MISS * HB + 1.0 * SLOW + 0.5
+    check(t_crit <= high, "critical only %.2fs after the restart, expected "
+          "by %.2fs: %r" % (t_crit, high, w.changes()))
+    t.note("after restart: %r" % w.changes())

@@ -1,0 +1,791 @@
+/*
+ * t_json.c - mc_json: the reader accepts exactly JSON (RFC 8259) within
+ * Maestro's limits, and the writer always produces valid JSON.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mc_json.h"
+#include "unit.h"
+
+/* Parse a NUL-terminated text; NULL on error. */
+static struct mc_jdoc *
+parse(const char *s, char *err, size_t errlen)
+{
+	return mc_json_parse(s, strlen(s), err, errlen);
+}
+
+/* 1 if the text is accepted. */
+static int
+accepts(const char *s, size_t n)
+{
+	char err[256];
+	struct mc_jdoc *d = mc_json_parse(s, n, err, sizeof(err));
+
+	mc_json_free(d);
+	return d != NULL;
+}
+
+#define CHECK_REJECTS(s) CHECK_MSG(!accepts((s), strlen(s)),		\
+	"accepted malformed JSON \"%s\"", unit_show((s), strlen(s)))
+#define CHECK_ACCEPTS(s) CHECK_MSG(accepts((s), strlen(s)),		\
+	"rejected valid JSON \"%s\"", unit_show((s), strlen(s)))
+
+/* The string value of a one-string document. */
+static int
+parse_str(const char *json, char *out, size_t outlen, size_t *lenp)
+{
+	char err[256];
+	struct mc_jdoc *d = parse(json, err, sizeof(err));
+	const struct mc_json *r;
+
+	if (d == NULL)
+		return -1;
+	r = mc_json_root(d);
+	if (r->type != MC_JSTR || r->len >= outlen) {
+		mc_json_free(d);
+		return -1;
+	}
+	memcpy(out, r->str, r->len + 1);
+	*lenp = r->len;
+	mc_json_free(d);
+	return 0;
+}
+
+void
+t_json_parse_valid_document(void)
+{
+	static const char doc[] = "{\"s\":\"text\",\"n\":-12.5e1,\"i\":42,"
+	    "\"t\":true,\"f\":false,\"z\":null,\"a\":[1,\"two\",[3],{}],"
+	    "\"o\":{\"inner\":{\"deep\":\"yes\"}},\"e\":\"\",\"ea\":[]}";
+	const struct mc_json *r, *a, *e;
+	struct mc_jdoc *d;
+	char err[256] = "";
+	double num;
+	int64_t i;
+	int b;
+
+	d = parse(doc, err, sizeof(err));
+	CHECK_MSG(d != NULL, "parse failed: %s", err);
+	REQUIRE(d != NULL);
+	r = mc_json_root(d);
+	CHECK_EQ_INT(r->type, MC_JOBJ);
+	CHECK_EQ_INT(r->len, 10);
+	CHECK_EQ_STR(mc_json_str(r, "s"), "text");
+	CHECK_EQ_INT(mc_json_num(r, "n", &num), 0);
+	CHECK_EQ_DBL(num, -125.0);
+	CHECK_EQ_INT(mc_json_int(r, "i", 0, 100, &i), 0);
+	CHECK_EQ_INT(i, 42);
+	CHECK_EQ_INT(mc_json_bool(r, "t", &b), 0);
+	CHECK_EQ_INT(b, 1);
+	CHECK_EQ_INT(mc_json_bool(r, "f", &b), 0);
+	CHECK_EQ_INT(b, 0);
+	REQUIRE(mc_json_get(r, "z") != NULL);
+	CHECK_EQ_INT(mc_json_get(r, "z")->type, MC_JNULL);
+	a = mc_json_get(r, "a");
+	REQUIRE(a != NULL);
+	CHECK_EQ_INT(a->type, MC_JARR);
+	CHECK_EQ_INT(a->len, 4);
+	e = a->child;
+	REQUIRE(e != NULL);
+	CHECK(e->key == NULL);
+	CHECK_EQ_INT(e->type, MC_JNUM);
+	CHECK_EQ_DBL(e->num, 1);
+	e = e->next;
+	REQUIRE(e != NULL);
+	CHECK_EQ_STR(e->str, "two");
+	CHECK_EQ_INT(e->len, 3);
+	e = e->next;
+	REQUIRE(e != NULL);
+	CHECK_EQ_INT(e->type, MC_JARR);
+	CHECK_EQ_INT(e->len, 1);
+	e = e->next;
+	REQUIRE(e != NULL);
+	CHECK_EQ_INT(e->type, MC_JOBJ);
+	CHECK_EQ_INT(e->len, 0);
+	CHECK(e->next == NULL);
+	CHECK_EQ_STR(mc_json_str(mc_json_get(mc_json_get(r, "o"), "inner"),
+	    "deep"), "yes");
+	CHECK_EQ_STR(mc_json_str(r, "e"), "");
+	CHECK_EQ_INT(mc_json_get(r, "ea")->len, 0);
+	CHECK(mc_json_get(r, "missing") == NULL);
+	mc_json_free(d);
+}
+
+void
+t_json_parse_scalars_and_whitespace(void)
+{
+	char err[256];
+	struct mc_jdoc *d;
+
+	d = parse(" \t\r\n 17 \n", err, sizeof(err));
+	REQUIRE(d != NULL);
+	CHECK_EQ_INT(mc_json_root(d)->type, MC_JNUM);
+	CHECK_EQ_DBL(mc_json_root(d)->num, 17);
+	mc_json_free(d);
+	d = parse("\"x\"", err, sizeof(err));
+	REQUIRE(d != NULL);
+	CHECK_EQ_STR(mc_json_root(d)->str, "x");
+	mc_json_free(d);
+	d = parse("null", err, sizeof(err));
+	REQUIRE(d != NULL);
+	CHECK_EQ_INT(mc_json_root(d)->type, MC_JNULL);
+	mc_json_free(d);
+	CHECK_ACCEPTS("true");
+	CHECK_ACCEPTS("false");
+	CHECK_ACCEPTS(" [ 1 , 2 , { \"a\" : [ ] } ] ");
+	CHECK_ACCEPTS("{\"a\":1,\"a\":2}");
+	/* a big document spills over several arena chunks */
+	{
+		struct mc_buf b;
+		int k;
+
+		mc_buf_init(&b, 1 << 20);
+		mc_buf_puts(&b, "[");
+		for (k = 0; k < 5000; k++)
+			mc_buf_printf(&b, "%s{\"key%d\":\"value %d\"}",
+			    k ? "," : "", k, k);
+		mc_buf_puts(&b, "]");
+		d = mc_json_parse(b.data, b.len, err, sizeof(err));
+		CHECK_MSG(d != NULL, "big document: %s", err);
+		if (d != NULL) {
+			CHECK_EQ_INT(mc_json_root(d)->len, 5000);
+			mc_json_free(d);
+		}
+		mc_buf_free(&b);
+	}
+	mc_json_free(NULL);
+}
+
+void
+t_json_parse_length_delimited(void)
+{
+	/* the parser must stop at n, not at a NUL */
+	static const char text[] = "[1,2]garbage";
+	char err[256];
+	struct mc_jdoc *d;
+	char *heap;
+
+	d = mc_json_parse(text, 5, err, sizeof(err));
+	REQUIRE(d != NULL);
+	CHECK_EQ_INT(mc_json_root(d)->len, 2);
+	mc_json_free(d);
+	CHECK(!accepts(text, 4));
+	CHECK(!accepts(text, 0));
+	/* an exact-size heap copy without NUL: ASan catches overreads */
+	heap = malloc(7);
+	REQUIRE(heap != NULL);
+	memcpy(heap, "\"abcde\"", 7);
+	CHECK(accepts(heap, 7));
+	CHECK(!accepts(heap, 6));
+	memcpy(heap, "\"\\u00e", 6);
+	CHECK(!accepts(heap, 6));
+	memcpy(heap, "123456", 6);
+	CHECK(accepts(heap, 6));
+	memcpy(heap, "[true]", 6);
+	CHECK(!accepts(heap, 4));
+	free(heap);
+	/* a NUL byte inside a document is not JSON */
+	CHECK(!accepts("[1]\0", 4));
+	CHECK(!accepts("\"a\0b\"", 5));
+}
+
+void
+t_json_simple_escapes(void)
+{
+	char out[64];
+	size_t len;
+
+	REQUIRE(parse_str("\"q\\\"b\\\\s\\/b\\bf\\fn\\nr\\rt\\t\"", out,
+	    sizeof(out), &len) == 0);
+	CHECK_EQ_MEM(out, len, "q\"b\\s/b\bf\fn\nr\rt\t", 16);
+	REQUIRE(parse_str("\"\\u0041\\u0000z\"", out, sizeof(out),
+	    &len) == 0);
+	/* \u0000 gives a real NUL, counted in len */
+	CHECK_EQ_MEM(out, len, "A\0z", 3);
+}
+
+void
+t_json_unicode_escapes(void)
+{
+	char out[64];
+	size_t len;
+
+	/* 1, 2 and 3 byte UTF-8, upper and lower case hex */
+	REQUIRE(parse_str("\"\\u007a\\u00e9\\u00E9\\u20ac\\uFFFD\"", out,
+	    sizeof(out), &len) == 0);
+	CHECK_EQ_MEM(out, len, "z\xc3\xa9\xc3\xa9\xe2\x82\xac\xef\xbf\xbd",
+	    11);
+	REQUIRE(parse_str("\"\\u07ff\\u0800\"", out, sizeof(out), &len) == 0);
+	CHECK_EQ_MEM(out, len, "\xdf\xbf\xe0\xa0\x80", 5);
+}
+
+void
+t_json_surrogate_pairs(void)
+{
+	char out[64];
+	size_t len;
+
+	/* U+1F600 and U+10000 and U+10FFFF */
+	REQUIRE(parse_str("\"a\\ud83d\\ude00b\"", out, sizeof(out),
+	    &len) == 0);
+	CHECK_EQ_MEM(out, len, "a\xf0\x9f\x98\x80" "b", 6);
+	REQUIRE(parse_str("\"\\uD800\\uDC00\\udbff\\udfff\"", out,
+	    sizeof(out), &len) == 0);
+	CHECK_EQ_MEM(out, len, "\xf0\x90\x80\x80\xf4\x8f\xbf\xbf", 8);
+}
+
+void
+t_json_raw_utf8_passes(void)
+{
+	char out[64];
+	size_t len;
+
+	REQUIRE(parse_str("\"h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80\"",
+	    out, sizeof(out), &len) == 0);
+	CHECK_EQ_MEM(out, len, "h\xc3\xa9llo \xe2\x82\xac \xf0\x9f\x98\x80",
+	    15);
+}
+
+void
+t_json_reject_trailing_data(void)
+{
+	CHECK_REJECTS("{} x");
+	CHECK_REJECTS("{}{}");
+	CHECK_REJECTS("1 2");
+	CHECK_REJECTS("[1]]");
+	CHECK_REJECTS("\"a\"\"b\"");
+	CHECK_REJECTS("null,");
+	CHECK_REJECTS("truex");
+	CHECK_REJECTS("{\"a\":1}}");
+}
+
+void
+t_json_reject_bad_numbers(void)
+{
+	CHECK_REJECTS("01");
+	CHECK_REJECTS("-01");
+	CHECK_REJECTS("00");
+	CHECK_REJECTS("+1");
+	CHECK_REJECTS("1e999");
+	CHECK_REJECTS("-1e999");
+	CHECK_REJECTS("-");
+	CHECK_REJECTS(".5");
+	CHECK_REJECTS("-.5");
+	CHECK_REJECTS("1e");
+	CHECK_REJECTS("1e+");
+	CHECK_REJECTS("1.5.2");
+	CHECK_REJECTS("0x10");
+	CHECK_REJECTS("NaN");
+	CHECK_REJECTS("Infinity");
+	CHECK_REJECTS("-Infinity");
+	CHECK_REJECTS("--1");
+	CHECK_REJECTS("1-");
+	CHECK_REJECTS("[01]");
+	CHECK_REJECTS("{\"a\":+1}");
+	CHECK_REJECTS("[1e999]");
+}
+
+/* RFC 8259: frac = decimal-point 1*DIGIT, so a '.' needs a digit after. */
+void
+t_json_reject_number_without_fraction_digits(void)
+{
+	CHECK_REJECTS("1.");
+	CHECK_REJECTS("-1.");
+	CHECK_REJECTS("1.e5");
+	CHECK_REJECTS("[2.]");
+}
+
+/* A NUL byte right after a number is not part of the number. */
+void
+t_json_reject_nul_after_number(void)
+{
+	CHECK_MSG(!accepts("1\0", 2), "accepted \"1\\0\" (2 bytes)");
+	CHECK_MSG(!accepts("[1\0]", 4), "accepted \"[1\\0]\" (4 bytes)");
+	CHECK_MSG(!accepts("{\"a\":7\0}", 8),
+	    "accepted \"{\\\"a\\\":7\\0}\" (8 bytes)");
+}
+
+void
+t_json_accept_good_numbers(void)
+{
+	static const struct {
+		const char	*text;
+		double		 val;
+	} ok[] = {
+		{ "0", 0 }, { "-0", 0 }, { "7", 7 }, { "-7", -7 },
+		{ "0.5", 0.5 }, { "-0.25", -0.25 }, { "1e3", 1000 },
+		{ "1E3", 1000 }, { "1e+3", 1000 }, { "25e-2", 0.25 },
+		{ "1.5e2", 150 }, { "0e0", 0 }, { "123456789", 123456789 },
+		{ "9007199254740992", 9007199254740992.0 },
+	};
+	char err[256];
+	struct mc_jdoc *d;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		d = parse(ok[i].text, err, sizeof(err));
+		CHECK_MSG(d != NULL, "rejected number %s: %s", ok[i].text, err);
+		if (d == NULL)
+			continue;
+		CHECK_MSG(mc_json_root(d)->num == ok[i].val,
+		    "%s parsed as %.17g", ok[i].text, mc_json_root(d)->num);
+		mc_json_free(d);
+	}
+}
+
+void
+t_json_reject_unterminated_strings(void)
+{
+	CHECK_REJECTS("\"abc");
+	CHECK_REJECTS("\"abc\\\"");
+	CHECK_REJECTS("\"\\");
+	CHECK_REJECTS("\"");
+	CHECK_REJECTS("{\"a\":\"x}");
+	CHECK_REJECTS("{\"a");
+	CHECK_REJECTS("[\"a\\\\\\\"]");
+}
+
+void
+t_json_reject_control_chars(void)
+{
+	CHECK_REJECTS("\"a\nb\"");
+	CHECK_REJECTS("\"a\tb\"");
+	CHECK_REJECTS("\"\x01\"");
+	CHECK_REJECTS("\"\x1f\"");
+	CHECK_REJECTS("{\"k\x02\":1}");
+	CHECK_REJECTS("\"\\\x01\"");
+	/* DEL is allowed unescaped */
+	CHECK_ACCEPTS("\"\x7f\"");
+}
+
+void
+t_json_reject_bad_escapes(void)
+{
+	CHECK_REJECTS("\"\\x41\"");
+	CHECK_REJECTS("\"\\a\"");
+	CHECK_REJECTS("\"\\'\"");
+	CHECK_REJECTS("\"\\u12\"");
+	CHECK_REJECTS("\"\\u12g4\"");
+	CHECK_REJECTS("\"\\u\"");
+	CHECK_REJECTS("\"\\U0041\"");
+}
+
+void
+t_json_reject_lone_surrogates(void)
+{
+	CHECK_REJECTS("\"\\ud800\"");
+	CHECK_REJECTS("\"\\udbff\"");
+	CHECK_REJECTS("\"\\udc00\"");
+	CHECK_REJECTS("\"\\udfff\"");
+	CHECK_REJECTS("\"\\ud800x\"");
+	CHECK_REJECTS("\"\\ud800\\u0041\"");
+	CHECK_REJECTS("\"\\ud800\\ud800\"");
+	CHECK_REJECTS("\"\\udc00\\ud800\"");
+	CHECK_REJECTS("\"\\ud800\\n\"");
+	CHECK_REJECTS("\"\\ud800\\\"");
+	CHECK_REJECTS("\"\\ud83d\\ude0\"");
+}
+
+void
+t_json_reject_malformed_structure(void)
+{
+	static const char *const bad[] = {
+		"", " ", "{", "}", "[", "]", "[1,]", "[,1]", "[1 2]",
+		"{\"a\"}", "{\"a\":}", "{\"a\" 1}", "{,}", "{\"a\":1,}",
+		"{a:1}", "{'a':1}", "{1:2}", "tru", "nul", "fals", "True",
+		"[1,,2]", "{\"a\":1 \"b\":2}", ":", ",", "[}", "{]",
+		"\"a\":1", "/* c */ 1", "[1]//",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_REJECTS(bad[i]);
+}
+
+static void
+nest(struct mc_buf *b, int depth, const char *open, const char *close,
+    const char *inner)
+{
+	int i;
+
+	mc_buf_reset(b);
+	for (i = 0; i < depth; i++)
+		mc_buf_puts(b, open);
+	mc_buf_puts(b, inner);
+	for (i = 0; i < depth; i++)
+		mc_buf_puts(b, close);
+}
+
+void
+t_json_depth_limit(void)
+{
+	struct mc_buf b;
+	char err[256] = "";
+	struct mc_jdoc *d;
+
+	mc_buf_init(&b, 1 << 18);
+	nest(&b, MC_JSON_DEPTH_MAX, "[", "]", "1");
+	CHECK_MSG(accepts(b.data, b.len), "rejected %d levels",
+	    MC_JSON_DEPTH_MAX);
+	nest(&b, MC_JSON_DEPTH_MAX + 1, "[", "]", "1");
+	d = mc_json_parse(b.data, b.len, err, sizeof(err));
+	CHECK_MSG(d == NULL, "accepted %d levels", MC_JSON_DEPTH_MAX + 1);
+	CHECK_CONTAINS(err, "nested");
+	mc_json_free(d);
+	nest(&b, MC_JSON_DEPTH_MAX, "{\"a\":", "}", "null");
+	CHECK(accepts(b.data, b.len));
+	nest(&b, MC_JSON_DEPTH_MAX + 1, "{\"a\":", "}", "null");
+	CHECK(!accepts(b.data, b.len));
+	/* far deeper than the limit: must fail cleanly, not blow the stack */
+	nest(&b, 20000, "[", "]", "");
+	CHECK(!accepts(b.data, b.len));
+	/* unbalanced deep opening only */
+	nest(&b, 20000, "{\"k\":[", "", "");
+	CHECK(!accepts(b.data, b.len));
+	/* depth is nesting, not count: many siblings at depth 2 are fine */
+	mc_buf_reset(&b);
+	mc_buf_puts(&b, "[");
+	{
+		int i;
+
+		for (i = 0; i < 100; i++)
+			mc_buf_puts(&b, i ? ",[1]" : "[1]");
+	}
+	mc_buf_puts(&b, "]");
+	CHECK(accepts(b.data, b.len));
+	mc_buf_free(&b);
+}
+
+void
+t_json_error_names_offset(void)
+{
+	char err[256] = "";
+	struct mc_jdoc *d;
+
+	d = parse("{\"a\":1,}", err, sizeof(err));
+	CHECK(d == NULL);
+	CHECK_CONTAINS(err, "byte 7");
+	d = parse("[1,2] x", err, sizeof(err));
+	CHECK(d == NULL);
+	CHECK_CONTAINS(err, "trailing");
+	/* tiny and absent error buffers are safe */
+	d = mc_json_parse("[", 1, err, 4);
+	CHECK(d == NULL);
+	CHECK(strlen(err) < 4);
+	d = mc_json_parse("[", 1, NULL, 0);
+	CHECK(d == NULL);
+}
+
+void
+t_json_lookup_helpers(void)
+{
+	char err[256];
+	struct mc_jdoc *d;
+	const struct mc_json *r;
+	double num;
+	int b;
+
+	d = parse("{\"s\":\"x\",\"n\":1,\"b\":true,\"z\":null}", err,
+	    sizeof(err));
+	REQUIRE(d != NULL);
+	r = mc_json_root(d);
+	/* wrong types are misses */
+	CHECK(mc_json_str(r, "n") == NULL);
+	CHECK(mc_json_str(r, "z") == NULL);
+	CHECK_EQ_INT(mc_json_num(r, "s", &num), -1);
+	CHECK_EQ_INT(mc_json_num(r, "b", &num), -1);
+	CHECK_EQ_INT(mc_json_bool(r, "n", &b), -1);
+	CHECK_EQ_INT(mc_json_bool(r, "missing", &b), -1);
+	/* lookups on non-objects and NULL */
+	CHECK(mc_json_get(mc_json_get(r, "s"), "x") == NULL);
+	CHECK(mc_json_get(NULL, "x") == NULL);
+	CHECK(mc_json_str(NULL, "x") == NULL);
+	mc_json_free(d);
+}
+
+void
+t_json_int_ranges(void)
+{
+	char err[256];
+	struct mc_jdoc *d;
+	const struct mc_json *r;
+	int64_t v = 0;
+
+	d = parse("{\"a\":5,\"b\":-3,\"c\":2.5,\"d\":1e2,\"e\":\"5\","
+	    "\"f\":4503599627370496}", err, sizeof(err));
+	REQUIRE(d != NULL);
+	r = mc_json_root(d);
+	CHECK_EQ_INT(mc_json_int(r, "a", 5, 5, &v), 0);
+	CHECK_EQ_INT(v, 5);
+	CHECK_EQ_INT(mc_json_int(r, "a", 0, 4, &v), -1);
+	CHECK_EQ_INT(mc_json_int(r, "a", 6, 10, &v), -1);
+	CHECK_EQ_INT(mc_json_int(r, "b", -3, 0, &v), 0);
+	CHECK_EQ_INT(v, -3);
+	CHECK_EQ_INT(mc_json_int(r, "b", 0, 10, &v), -1);
+	CHECK_EQ_INT(mc_json_int(r, "c", 0, 10, &v), -1);
+	CHECK_EQ_INT(mc_json_int(r, "d", 0, 1000, &v), 0);
+	CHECK_EQ_INT(v, 100);
+	CHECK_EQ_INT(mc_json_int(r, "e", 0, 10, &v), -1);
+	CHECK_EQ_INT(mc_json_int(r, "missing", 0, 10, &v), -1);
+	CHECK_EQ_INT(mc_json_int(r, "f", 0, INT64_MAX / 2, &v), 0);
+	CHECK_EQ_INT(v, 4503599627370496LL);
+	mc_json_free(d);
+}
+
+/* Write with w into a fresh buffer, compare with want. */
+#define CHECK_WRITES(b, want) do {					\
+	CHECK_EQ_MEM((b)->data ? (b)->data : "", (b)->len, (want),	\
+	    strlen(want));						\
+} while (0)
+
+void
+t_json_writer_structure(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+
+	mc_buf_init(&b, 4096);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	mc_jw_arr(&w, "a");
+	mc_jw_i64(&w, NULL, 1);
+	mc_jw_i64(&w, NULL, -2);
+	mc_jw_obj(&w, NULL);
+	mc_jw_null(&w, "b");
+	mc_jw_obj_end(&w);
+	mc_jw_arr(&w, NULL);
+	mc_jw_arr_end(&w);
+	mc_jw_arr_end(&w);
+	mc_jw_bool(&w, "c", 1);
+	mc_jw_bool(&w, "d", 0);
+	mc_jw_i64(&w, "e", INT64_MIN);
+	mc_jw_u64(&w, "f", UINT64_MAX);
+	mc_jw_dbl(&w, "g", 1.5);
+	mc_jw_dbl(&w, "h", 0.2);
+	mc_jw_str(&w, "i", "x");
+	mc_jw_str(&w, "j", NULL);
+	mc_jw_strn(&w, "k", "abcdef", 3);
+	mc_jw_raw(&w, "l", "{\"r\":[1]}", 9);
+	mc_jw_obj(&w, "m");
+	mc_jw_obj_end(&w);
+	mc_jw_obj_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "{\"a\":[1,-2,{\"b\":null},[]],\"c\":true,"
+	    "\"d\":false,\"e\":-9223372036854775808,"
+	    "\"f\":18446744073709551615,\"g\":1.5,\"h\":0.2,\"i\":\"x\","
+	    "\"j\":null,\"k\":\"abc\",\"l\":{\"r\":[1]},\"m\":{}}");
+	CHECK(accepts(b.data, b.len));
+	/* a top-level scalar */
+	mc_buf_reset(&b);
+	mc_jw_init(&w, &b);
+	mc_jw_str(&w, NULL, "only");
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "\"only\"");
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_escaping(void)
+{
+	static const char in[] = "q\"b\\n\nr\rt\tc\x01\x1f" "d\x7f/e\b\f";
+	struct mc_buf b;
+	struct mc_jw w;
+
+	mc_buf_init(&b, 4096);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	mc_jw_strn(&w, "k\"\n", in, sizeof(in) - 1);
+	mc_jw_strn(&w, "nul", "a\0b", 3);
+	mc_jw_obj_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "{\"k\\\"\\n\":\"q\\\"b\\\\n\\nr\\rt\\tc\\u0001"
+	    "\\u001fd\x7f/e\\u0008\\u000c\",\"nul\":\"a\\u0000b\"}");
+	CHECK(accepts(b.data, b.len));
+	mc_buf_free(&b);
+}
+
+static void
+write_one(struct mc_buf *b, const char *s, size_t n)
+{
+	struct mc_jw w;
+
+	mc_buf_reset(b);
+	mc_jw_init(&w, b);
+	mc_jw_strn(&w, NULL, s, n);
+}
+
+#define FFFD	"\xef\xbf\xbd"
+
+void
+t_json_writer_invalid_utf8(void)
+{
+	static const struct {
+		const char	*in;
+		size_t		 n;
+		const char	*out;
+	} cases[] = {
+		{ "a\xff" "b", 3, "\"a" FFFD "b\"" },
+		{ "\xfe", 1, "\"" FFFD "\"" },
+		/* overlong encodings */
+		{ "\xc0\x80", 2, "\"" FFFD FFFD "\"" },
+		{ "\xc1\xbf", 2, "\"" FFFD FFFD "\"" },
+		{ "\xe0\x80\xaf", 3, "\"" FFFD FFFD FFFD "\"" },
+		{ "\xf0\x80\x80\xaf", 4, "\"" FFFD FFFD FFFD FFFD "\"" },
+		/* UTF-16 surrogates encoded in UTF-8 */
+		{ "\xed\xa0\x80", 3, "\"" FFFD FFFD FFFD "\"" },
+		/* above U+10FFFF */
+		{ "\xf4\x90\x80\x80", 4, "\"" FFFD FFFD FFFD FFFD "\"" },
+		/* truncated sequences, at the end and before ASCII */
+		{ "x\xe2\x82", 3, "\"x" FFFD FFFD "\"" },
+		{ "\xe2\x82z", 3, "\"" FFFD FFFD "z\"" },
+		{ "\xf0\x9f\x98", 3, "\"" FFFD FFFD FFFD "\"" },
+		/* a lone continuation byte */
+		{ "\x80", 1, "\"" FFFD "\"" },
+		/* valid sequences pass unchanged */
+		{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", 13,
+		    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\"" },
+		{ "\xef\xbf\xbd", 3, "\"" FFFD "\"" },
+	};
+	struct mc_buf b;
+	size_t i;
+
+	mc_buf_init(&b, 4096);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_one(&b, cases[i].in, cases[i].n);
+		CHECK_MSG(b.len == strlen(cases[i].out) &&
+		    memcmp(b.data, cases[i].out, b.len) == 0,
+		    "case %zu: \"%s\" wrote \"%s\"", i,
+		    unit_show(cases[i].in, cases[i].n),
+		    unit_show(b.data, b.len));
+		CHECK(accepts(b.data, b.len));
+	}
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_round_trip(void)
+{
+	unsigned char all[256];
+	struct mc_buf b;
+	char err[256];
+	struct mc_jdoc *d;
+	size_t i;
+
+	/* every ASCII byte survives writing then parsing */
+	for (i = 0; i < 128; i++)
+		all[i] = (unsigned char)i;
+	mc_buf_init(&b, 4096);
+	write_one(&b, (const char *)all, 128);
+	d = mc_json_parse(b.data, b.len, err, sizeof(err));
+	CHECK_MSG(d != NULL, "%s", err);
+	if (d != NULL) {
+		CHECK_EQ_MEM(mc_json_root(d)->str, mc_json_root(d)->len, all,
+		    128);
+		mc_json_free(d);
+	}
+	/* every high byte alone becomes one U+FFFD and the result parses */
+	for (i = 128; i < 256; i++)
+		all[i] = (unsigned char)i;
+	write_one(&b, (const char *)all + 128, 128);
+	d = mc_json_parse(b.data, b.len, err, sizeof(err));
+	CHECK_MSG(d != NULL, "%s", err);
+	mc_json_free(d);
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_limit(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+	size_t len;
+
+	mc_buf_init(&b, 16);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "k", "0123456789abcdef");
+	len = b.len;
+	CHECK(b.len <= 16);
+	/* sticky: later calls that would fit are no-ops */
+	mc_jw_obj_end(&w);
+	mc_jw_i64(&w, NULL, 1);
+	CHECK_EQ_INT(b.len, len);
+	CHECK_EQ_INT(mc_jw_done(&w), -1);
+	mc_buf_free(&b);
+	/* exactly at the limit is fine */
+	mc_buf_init(&b, 11);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "k", "abc");
+	mc_jw_obj_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "{\"k\":\"abc\"}");
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_unbalanced(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+
+	mc_buf_init(&b, 256);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	CHECK_EQ_INT(mc_jw_done(&w), -1);
+	mc_buf_reset(&b);
+	mc_jw_init(&w, &b);
+	mc_jw_arr(&w, NULL);
+	mc_jw_arr_end(&w);
+	mc_jw_arr_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), -1);
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_depth(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+	int i;
+
+	mc_buf_init(&b, 4096);
+	mc_jw_init(&w, &b);
+	for (i = 0; i < MC_JSON_DEPTH_MAX; i++)
+		mc_jw_arr(&w, NULL);
+	for (i = 0; i < MC_JSON_DEPTH_MAX; i++)
+		mc_jw_arr_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK(accepts(b.data, b.len));
+	mc_buf_reset(&b);
+	mc_jw_init(&w, &b);
+	for (i = 0; i < MC_JSON_DEPTH_MAX + 1; i++)
+		mc_jw_arr(&w, NULL);
+	for (i = 0; i < MC_JSON_DEPTH_MAX + 1; i++)
+		mc_jw_arr_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), -1);
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_nonfinite(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+	double zero = 0;
+
+	mc_buf_init(&b, 256);
+	mc_jw_init(&w, &b);
+	mc_jw_arr(&w, NULL);
+	mc_jw_dbl(&w, NULL, 1.0 / zero);
+	mc_jw_dbl(&w, NULL, zero / zero);
+	mc_jw_dbl(&w, NULL, -2.25);
+	mc_jw_dbl(&w, NULL, 1e300);
+	mc_jw_arr_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "[null,null,-2.25,1e+300]");
+	CHECK(accepts(b.data, b.len));
+	mc_buf_free(&b);
+}
