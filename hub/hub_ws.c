@@ -356,6 +356,7 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return ws_writeable(wsi, c);
 	case LWS_CALLBACK_CLOSED:
 	case LWS_CALLBACK_CLOSED_HTTP:
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
 		if (c != NULL && c->role != CONN_NEW)
 			hub_conn_destroy(c);
 		if (c != NULL)
