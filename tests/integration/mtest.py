@@ -245,7 +245,6 @@ class Proc:
                 pass
 
     def stderr_text(self):
-        self._err.flush()
         try:
             with open(self.err_path, "rb") as f:
                 return f.read().decode("utf-8", "replace")
@@ -253,7 +252,6 @@ class Proc:
             return ""
 
     def stdout_text(self):
-        self._out.flush()
         try:
             with open(self.out_path, "rb") as f:
                 return f.read().decode("utf-8", "replace")
@@ -578,6 +576,12 @@ def agent_online_pred(hub, name):
     return pred
 
 
+SANITIZER_RE = re.compile(
+    r"(ERROR: (AddressSanitizer|LeakSanitizer)[^\n]*|"
+    r"SUMMARY: (AddressSanitizer|UndefinedBehaviorSanitizer)[^\n]*|"
+    r"[^\n]*runtime error:[^\n]*)")
+
+
 # ---- the per-test context ----
 
 class T:
@@ -724,6 +728,16 @@ class T:
             c.close()
         for p in reversed(self.procs):
             p.stop()
+
+    def sanitizer_reports(self):
+        """'name: first line' of every sanitizer report a child printed
+        (ASan, LSan, UBSan); run after cleanup, when LSan has run."""
+        found = []
+        for p in self.procs:
+            m = SANITIZER_RE.search(p.stderr_text())
+            if m:
+                found.append("%s: %s" % (p.name, m.group(0).strip()))
+        return found
 
     def report(self):
         parts = [p.report() for p in self.procs]

@@ -95,6 +95,13 @@ def run_one(name, fn):
         except Exception as e:  # noqa: BLE001
             if outcome == "PASS":
                 outcome, reason = "FAIL", "cleanup: " + reason_of(e)
+    # a memory error or leak in any child fails the test, even if what the
+    # test checked looked right (the reports appear at exit, in cleanup)
+    reports = t.sanitizer_reports()
+    if reports and outcome != "FAIL":
+        outcome, reason = "FAIL", "sanitizer report: " + "; ".join(reports)
+    elif reports:
+        reason += " (and sanitizer reports: %s)" % "; ".join(reports)
     took = time.monotonic() - start
     if outcome == "PASS":
         print("PASS %s (%.1fs)" % (name, took), flush=True)

@@ -5,9 +5,9 @@ close (docs/protocol.md), the hub must log a clear reason, and a healthy
 listener on the same hub must stay online and keep heartbeating."""
 
 import re
-import time
+import socket
 
-from mtest import MSG_MAX, check, fail, wait_until
+from mtest import MSG_MAX, check, wait_until
 
 HELLO = {"t": "hello", "v": 1}
 FACTS = ("hostname", "os", "kernel", "arch", "version", "cpus", "mem_total",
@@ -240,8 +240,7 @@ def test_garbage_then_healthy_reconnect(t):
         ws = t.ws(s.hub)
         ws.send_text("garbage %d" % i)
         ws.messages_until_closed(5)
-    # plain TCP junk and a half-open connection
-    import socket
+    # plain TCP junk, not even TLS
     for _ in range(5):
         c = socket.create_connection(("127.0.0.1", s.hub.port), timeout=2)
         try:
@@ -253,6 +252,3 @@ def test_garbage_then_healthy_reconnect(t):
     r = s.hub.request("GET", "/healthz", token=None)
     check(r.status == 200, "/healthz after junk: %r" % r)
     s.still_healthy()
-    if not s.hub.proc.alive():
-        fail("hub died")
-    time.sleep(0)

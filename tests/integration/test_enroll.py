@@ -84,7 +84,10 @@ def test_secrets_stored_hashed(t):
     key = hub.create_key()
     lst = t.listener(hub, "pc-hash", key=key)
     wait_until(lambda: t._lst_online(hub, lst), 15, "pc-hash online")
-    with open(os.path.join(lst.state_dir, "credential")) as f:
+    # the hub marks it online on hello; the file is written on welcome
+    credfile = os.path.join(lst.state_dir, "credential")
+    wait_until(lambda: os.path.exists(credfile), 5, "the credential file")
+    with open(credfile) as f:
         cred = f.read().strip()
     secrets = {"enrollment key": secret_part(key),
                "agent credential": secret_part(cred),
