@@ -33,6 +33,8 @@ struct hub_conf {
 	char	dashboard[MC_PATH_MAX];
 	char	log_level[16];
 	int	max_running;		/* commands running at once per agent */
+	char	install_script[MC_PATH_MAX];	/* served as /install.sh */
+	char	listener_binary[MC_PATH_MAX];	/* served for install.sh */
 };
 
 /* Defaults, then the config file, then flags.  0, or -1 with a one-line
@@ -376,6 +378,7 @@ struct hub_http {
 	char		 path[512];	/* decoded path, no query */
 	char		 query[512];
 	char		 auth[256];	/* Authorization header */
+	char		 host[256];	/* Host header */
 	struct mc_buf	 body;		/* owned */
 	int		 body_too_large;
 	int		 status;	/* reply status, 0 until chosen */
@@ -429,6 +432,17 @@ void	hub_static_free(void);
 /* The file for a request path ("/" is /index.html): 0, or -1. */
 int	hub_static_find(const char *path, const char **data, size_t *len);
 const char *hub_static_type(const char *path);
+
+/* ---- hub_install.c: install.sh and the listener, served ---- */
+
+/* (Re)read install.sh and the listener binary into memory. */
+void	hub_install_load(void);
+void	hub_install_free(void);
+/* install.sh with this hub's address (host:port as the client named it)
+ * and fingerprint filled in, appended to out. 0, or -1 if unavailable. */
+int	hub_install_script(const char *host, struct mc_buf *out);
+int	hub_install_binary(const char **data, size_t *len);
+const char *hub_install_sha256(void);
 
 /* ---- hub_main.c: the one hub ---- */
 

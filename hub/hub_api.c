@@ -557,6 +557,65 @@ api_cmd_png(struct hub_req *r)
 }
 
 static void
+api_install_sh(struct hub_req *r)
+{
+	struct mc_buf b;
+
+	mc_buf_init(&b, 512 * 1024);
+	if (hub_install_script(r->http->host, &b) == -1) {
+		mc_buf_free(&b);
+		hub_http_error(r, 404, "not_found", "this hub has no install.sh "
+		    "to serve (install_script = FILE), or the Host header is "
+		    "not a plain host:port");
+		return;
+	}
+	hub_http_reply(r, 200, &b);
+	mc_buf_free(&b);
+	r->http->ctype = "text/x-shellscript; charset=utf-8";
+}
+
+static void
+api_download(struct hub_req *r)
+{
+	const char *data;
+	struct mc_buf b;
+	size_t len;
+
+	if (hub_install_binary(&data, &len) == -1) {
+		hub_http_error(r, 404, "not_found", "this hub has no listener "
+		    "binary to serve (listener_binary = FILE)");
+		return;
+	}
+	mc_buf_init(&b, len);
+	if (mc_buf_append(&b, data, len) == -1) {
+		mc_buf_free(&b);
+		hub_http_error(r, 503, "unavailable", "out of memory");
+		return;
+	}
+	hub_http_reply(r, 200, &b);
+	mc_buf_free(&b);
+	r->http->ctype = "application/octet-stream";
+}
+
+static void
+api_download_sum(struct hub_req *r)
+{
+	const char *sum = hub_install_sha256();
+	struct mc_buf b;
+
+	if (sum == NULL) {
+		hub_http_error(r, 404, "not_found", "this hub has no listener "
+		    "binary to serve");
+		return;
+	}
+	mc_buf_init(&b, 256);
+	mc_buf_printf(&b, "%s  maestro-listener\n", sum);
+	hub_http_reply(r, 200, &b);
+	mc_buf_free(&b);
+	r->http->ctype = "text/plain; charset=utf-8";
+}
+
+static void
 api_events(struct hub_req *r)
 {
 	struct mc_buf b;
@@ -710,6 +769,9 @@ api_token_revoke(struct hub_req *r)
 
 static const struct route routes[] = {
 	{ "GET", "/healthz", 0, api_healthz },
+	{ "GET", "/install.sh", 0, api_install_sh },
+	{ "GET", "/download/maestro-listener", 0, api_download },
+	{ "GET", "/download/maestro-listener.sha256", 0, api_download_sum },
 	{ "GET", "/api/agents", ROLE_VIEWER, api_agents },
 	{ "GET", "/api/agents/*", ROLE_VIEWER, api_agent },
 	{ "POST", "/api/agents/*/command", ROLE_OPERATOR, api_command },

@@ -39,6 +39,8 @@ static const struct mc_opt hub_opts[] = {
 	{ "log_level", MC_OPT_ENUM, offsetof(struct hub_conf, log_level),
 	    sizeof(((struct hub_conf *)0)->log_level), 0, 0, log_levels },
 	OPT("max_running", MC_OPT_INT, max_running, 1, 1000),
+	OPT("install_script", MC_OPT_STR, install_script, 0, 0),
+	OPT("listener_binary", MC_OPT_STR, listener_binary, 0, 0),
 	MC_OPT_END
 };
 
@@ -68,6 +70,9 @@ hub_conf_usage(void)
 "                     installed share/maestro/dashboard)\n"
 "  --log-level L      debug, info, warn or error (default info)\n"
 "  --max-running N    commands running at once per agent; more wait (4)\n"
+"  --listener-binary FILE  the static listener served to install.sh\n"
+"                     (default build/maestro-listener, then the installed one)\n"
+"  --install-script FILE   the install.sh served at /install.sh\n"
 "  --help, --version\n"
 "\n"
 "First start writes DATA/admin.token (mode 0600); use it with hubctl:\n"
@@ -182,6 +187,11 @@ hub_conf_reload(void)
 	mc_strlcpy(hub.conf.log_level, n.log_level, sizeof(hub.conf.log_level));
 	mc_strlcpy(hub.conf.dashboard, n.dashboard, sizeof(hub.conf.dashboard));
 	hub_static_load(hub.conf.dashboard);
+	mc_strlcpy(hub.conf.install_script, n.install_script,
+	    sizeof(hub.conf.install_script));
+	mc_strlcpy(hub.conf.listener_binary, n.listener_binary,
+	    sizeof(hub.conf.listener_binary));
+	hub_install_load();
 	hub.conf.heartbeat = n.heartbeat;
 	hub.conf.miss = n.miss;
 	hub.conf.max_running = n.max_running;

@@ -117,6 +117,7 @@ shutdown_all(void)
 	hub_ws_stop();
 	hub_db_close();
 	hub_static_free();
+	hub_install_free();
 	hub_cmd_free_all();
 	hub_agent_free_all();
 	hub_auth_free_all();
@@ -161,6 +162,7 @@ main(int argc, char **argv)
 	signals_setup();
 	raise_nofile();
 	hub_static_load(hub.conf.dashboard);
+	hub_install_load();
 	if (store_setup() == -1 || tls_setup() == -1 || hub_ws_start() == -1) {
 		shutdown_all();
 		return 1;

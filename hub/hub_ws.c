@@ -250,6 +250,9 @@ http_begin(struct lws *wsi, struct hub_conn *c, const char *path)
 	if (lws_hdr_copy(wsi, c->http->auth, sizeof(c->http->auth),
 	    WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
 		c->http->auth[0] = '\0';
+	if (lws_hdr_copy(wsi, c->http->host, sizeof(c->http->host),
+	    WSI_TOKEN_HOST) < 0)
+		c->http->host[0] = '\0';
 	if (lws_hdr_copy(wsi, num, sizeof(num),
 	    WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	    mc_parse_i64(num, 0, INT64_MAX, &clen) == -1)
