@@ -1,65 +1,78 @@
 #!/bin/sh
-# install.sh - put a workstation under a Maestro hub.
+# install.sh - put a workstation under a Maestro hub.  Safe to run again
+# (it upgrades in place and keeps the agent's identity); --uninstall undoes it.
 #
+# From the hub (it fills in its own address and certificate fingerprint):
+#   curl -fsSLk https://HUB:8443/install.sh | sudo sh -s -- --enroll-key KEY
+#   (check the fingerprint it prints against the hub's log)
+# From a checkout or a copied file:
 #   sudo ./install.sh --hub wss://HUB:8443 --enroll-key KEY --fingerprint sha256:HEX
-#   sudo ./install.sh --uninstall [--purge]
-#
-# Installs the static listener to /usr/local/bin/maestro-listener, writes
-# /etc/maestro/listener.conf (0640) and the systemd unit, then enables and
-# starts it.  Running it again upgrades the binary and keeps the agent's
-# identity (its credential in /var/lib/maestro-listener) and config.
 set -eu
+
+# Filled in by the hub when it serves this file.
+HUB_DEFAULT=""
+FINGERPRINT_DEFAULT=""
+
+PROG=install.sh
+UNIT=maestro-listener.service
 
 usage() {
 	cat <<'USAGE'
-usage: install.sh --hub wss://HOST:PORT [--enroll-key KEY]
+usage: install.sh [--hub wss://HOST:PORT] [--enroll-key KEY]
                   [--fingerprint sha256:HEX | --ca FILE | --insecure]
                   [--name NAME] [--tags a,b] [--run-as USER] [--allow KINDS]
-                  [--binary FILE] [--root DIR] [--no-start]
+                  [--binary FILE] [--sha256 HEX] [--root DIR] [--no-start]
        install.sh --uninstall [--purge] [--root DIR]
 
-  --hub URL          the hub's agent address (wss://HOST:8443)
+Installs /usr/local/bin/maestro-listener, /etc/maestro/listener.conf (0640),
+the state dir /var/lib/maestro-listener (0700) and maestro-listener.service,
+then enables and starts it and waits until the hub has welcomed the agent.
+
+  --hub URL          the hub's agent address, wss://HOST:8443
   --enroll-key KEY   from `hubctl enroll-key create` (needed the first time)
-  --fingerprint FP   pin the hub's certificate (printed by the hub at start)
+  --fingerprint FP   pin the hub's certificate (sha256:HEX, printed by the hub)
   --ca FILE          or verify the hub with this CA certificate
+  --insecure         accept any certificate (not recommended)
   --name NAME        agent name (default: this machine's hostname)
-  --tags a,b         tags for filtering and fan-out
+  --tags a,b         tags, for filtering and fan-out
   --run-as USER      run shell commands as USER
   --allow KINDS      command kinds this machine accepts (default: all)
-  --binary FILE      the maestro-listener to install (default: next to this
-                     script, or build/maestro-listener)
-  --root DIR         install into DIR instead of / (packaging, tests)
+  --binary FILE      install this maestro-listener instead of downloading it
+                     from the hub
+  --sha256 HEX       expected SHA-256 of the binary (default: the hub's)
+  --root DIR         install into DIR instead of / (packaging, tests); the
+                     config then names the state dir inside DIR, and the
+                     service is not started
   --no-start         install only; do not enable or start the service
   --uninstall        remove what this script installed
   --purge            with --uninstall: also remove the agent's identity
 USAGE
 }
 
-die() {
-	echo "install.sh: $*" >&2
-	exit 1
-}
+say() { echo "$PROG: $*"; }
+die() { echo "$PROG: $*" >&2; exit 1; }
 
-hub="" key="" fp="" ca="" insecure="" name="" tags="" run_as="" allow=""
-binary="" root="" start=1 uninstall="" purge=""
+hub=$HUB_DEFAULT fp=$FINGERPRINT_DEFAULT key="" ca="" insecure="" name=""
+tags="" run_as="" allow="" binary="" sum="" root="" start=1 uninstall=""
+purge=""
 while [ $# -gt 0 ]; do
 	case $1 in
-	--hub) hub=${2:?}; shift ;;
-	--enroll-key) key=${2:?}; shift ;;
-	--fingerprint) fp=${2:?}; shift ;;
-	--ca) ca=${2:?}; shift ;;
-	--insecure) insecure=1 ;;
-	--name) name=${2:?}; shift ;;
-	--tags) tags=${2:?}; shift ;;
-	--run-as) run_as=${2:?}; shift ;;
-	--allow) allow=${2:?}; shift ;;
-	--binary) binary=${2:?}; shift ;;
-	--root) root=${2:?}; shift ;;
+	--hub|--enroll-key|--fingerprint|--ca|--name|--tags|--run-as|--allow|\
+	--binary|--sha256|--root)
+		[ $# -ge 2 ] || { echo "$PROG: $1 needs a value" >&2; exit 2; }
+		case $1 in
+		--hub) hub=$2 ;; --enroll-key) key=$2 ;; --fingerprint) fp=$2 ;;
+		--ca) ca=$2 ;; --name) name=$2 ;; --tags) tags=$2 ;;
+		--run-as) run_as=$2 ;; --allow) allow=$2 ;; --binary) binary=$2 ;;
+		--sha256) sum=$2 ;; --root) root=$2 ;;
+		esac
+		shift ;;
+	--insecure) insecure=1; fp="" ;;
 	--no-start) start="" ;;
 	--uninstall) uninstall=1 ;;
 	--purge) purge=1 ;;
 	-h|--help) usage; exit 0 ;;
-	*) echo "install.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
+	*) echo "$PROG: unknown option '$1' (see --help)" >&2; exit 2 ;;
 	esac
 	shift
 done
@@ -68,68 +81,149 @@ bin=$root/usr/local/bin/maestro-listener
 conf_dir=$root/etc/maestro
 conf=$conf_dir/listener.conf
 state=$root/var/lib/maestro-listener
-unit=$root/etc/systemd/system/maestro-listener.service
-have_systemd=""
-[ -z "$root" ] && [ -d /run/systemd/system ] && have_systemd=1
+unit=$root/etc/systemd/system/$UNIT
+systemd=""
+[ -z "$root" ] && [ -d /run/systemd/system ] && command -v systemctl >/dev/null &&
+	systemd=1
 
 if [ -z "$root" ] && [ "$(id -u)" -ne 0 ]; then
 	die "run as root (sudo), or use --root DIR"
 fi
 
-if [ -n "$uninstall" ]; then
-	if [ -n "$have_systemd" ]; then
-		systemctl disable --now maestro-listener.service 2>/dev/null || true
+uninstall() {
+	if [ -n "$systemd" ]; then
+		systemctl disable --now "$UNIT" >/dev/null 2>&1 || true
 	fi
 	rm -f "$bin" "$conf" "$unit"
 	rmdir "$conf_dir" 2>/dev/null || true
-	[ -n "$have_systemd" ] && systemctl daemon-reload
+	[ -n "$systemd" ] && systemctl daemon-reload
 	if [ -n "$purge" ]; then
 		rm -rf "$state"
-		echo "maestro-listener removed, with its identity"
+		say "removed maestro-listener and its identity"
 	else
-		echo "maestro-listener removed (identity kept in $state; --purge removes it)"
+		say "removed maestro-listener (its identity stays in $state; --purge removes it)"
 	fi
+}
+
+if [ -n "$uninstall" ]; then
+	uninstall
 	exit 0
 fi
 
-[ -n "$hub" ] || [ -f "$conf" ] || die "--hub wss://HOST:PORT is required (see --help)"
-if [ -z "$binary" ]; then
-	here=$(dirname "$0")
-	for b in "$here/maestro-listener" "$here/build/maestro-listener"; do
-		[ -x "$b" ] && binary=$b && break
-	done
+# ---- where the hub is and how we trust it ----
+if [ -z "$hub" ] && [ -f "$conf" ]; then
+	hub=$(sed -n 's/^hub *= *//p' "$conf" | head -n 1)
+	[ -n "$fp" ] || fp=$(sed -n 's/^fingerprint *= *//p' "$conf" | head -n 1)
+	[ -n "$ca" ] || ca=$(sed -n 's/^ca *= *//p' "$conf" | head -n 1)
 fi
-if [ -z "$binary" ] || [ ! -x "$binary" ]; then
-	die "no maestro-listener binary found; pass --binary FILE"
+[ -n "$hub" ] || die "--hub wss://HOST:PORT is required (see --help)"
+case $hub in
+ws://*|wss://*) ;;
+*) die "--hub must start with wss:// (or ws:// for a hub without TLS): $hub" ;;
+esac
+hostport=${hub#*://}
+hostport=${hostport%%/*}
+case $hub in
+wss://*) http=https://$hostport ;;
+*) http=http://$hostport ;;
+esac
+if [ -z "$fp" ] && [ -z "$ca" ] && [ -z "$insecure" ] && [ "${hub%%://*}" = wss ]; then
+	say "warning: no --fingerprint or --ca: the hub is checked against the system CAs"
 fi
 
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/maestro-install.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# Print the hub certificate's SHA-256 fingerprint and pin its public key
+# for curl, so the download is bound to the pinned certificate.
+pin_hub() {
+	command -v openssl >/dev/null || die "openssl is needed to check the hub's fingerprint"
+	echo | openssl s_client -connect "$hostport" -servername "${hostport%:*}" \
+		2>/dev/null | openssl x509 >"$tmp/hub.pem" 2>/dev/null ||
+		die "cannot reach the hub at $hostport (is maestro-hub running there?)"
+	got=sha256:$(openssl x509 -in "$tmp/hub.pem" -noout -fingerprint -sha256 |
+		sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
+	want=$(echo "$fp" | sed 's/^sha256://; s/://g' | tr 'A-F' 'a-f')
+	if [ "$got" != "sha256:$want" ]; then
+		die "fingerprint mismatch: the hub at $hostport presents $got, expected sha256:$want; nothing installed"
+	fi
+	pin=sha256//$(openssl x509 -in "$tmp/hub.pem" -noout -pubkey |
+		openssl pkey -pubin -outform der | openssl dgst -sha256 -binary |
+		base64)
+}
+
+fetch() {
+	# fetch PATH FILE
+	if [ -n "$fp" ] && [ "${hub%%://*}" = wss ]; then
+		curl -fsS --pinnedpubkey "$pin" -k -o "$2" "$http$1"
+	elif [ -n "$ca" ]; then
+		curl -fsS --cacert "$ca" -o "$2" "$http$1"
+	elif [ -n "$insecure" ]; then
+		curl -fsSk -o "$2" "$http$1"
+	else
+		curl -fsS -o "$2" "$http$1"
+	fi
+}
+
+# ---- the binary ----
+if [ -z "$binary" ]; then
+	command -v curl >/dev/null || die "curl is needed to download the listener (or pass --binary FILE)"
+	[ -n "$fp" ] && [ "${hub%%://*}" = wss ] && pin_hub
+	say "downloading maestro-listener from $http"
+	fetch /download/maestro-listener "$tmp/maestro-listener" ||
+		die "cannot download the listener from $http/download/maestro-listener"
+	if [ -z "$sum" ]; then
+		fetch /download/maestro-listener.sha256 "$tmp/sum" ||
+			die "cannot download the checksum from the hub"
+		sum=$(cut -d' ' -f1 "$tmp/sum")
+	fi
+	binary=$tmp/maestro-listener
+fi
+[ -f "$binary" ] || die "no such file: $binary"
+if [ -n "$sum" ]; then
+	got=$(sha256sum "$binary" | cut -d' ' -f1)
+	[ "$got" = "$sum" ] ||
+		die "checksum mismatch: $binary has sha256 $got, expected $sum; nothing installed"
+	say "checksum ok ($sum)"
+fi
+
+# ---- files ----
 mkdir -p "$root/usr/local/bin" "$conf_dir" "$state" "$(dirname "$unit")"
 chmod 700 "$state"
-# replace atomically so a running listener is never half-written
+upgrade=""
+[ -f "$bin" ] && upgrade=1
 cp "$binary" "$bin.new"
 chmod 755 "$bin.new"
-mv -f "$bin.new" "$bin"
+mv -f "$bin.new" "$bin"	# atomic: a running listener is never half-written
 
-if [ -n "$hub" ] || [ ! -f "$conf" ]; then
+write_conf() {
+	echo "# maestro-listener settings, written by install.sh (docs/config.md)"
+	echo "hub = $hub"
+	[ -n "$name" ] && echo "name = $name"
+	[ -n "$tags" ] && echo "tags = $tags"
+	[ -n "$fp" ] && echo "fingerprint = $fp"
+	[ -n "$ca" ] && echo "ca = $ca"
+	[ -n "$insecure" ] && echo "insecure = true"
+	[ -n "$run_as" ] && echo "run_as = $run_as"
+	[ -n "$allow" ] && echo "allow = $allow"
+	[ -n "$key" ] && echo "enroll_key = $key"
+	echo "state_dir = $state"
+}
+# Keep an existing config unless this run says something new.
+if [ ! -f "$conf" ] || [ -n "$name$tags$key$run_as$allow$ca$insecure" ] ||
+    ! grep -q "^hub = $hub\$" "$conf"; then
+	old_umask=$(umask)
 	umask 027
-	{
-		echo "# written by install.sh; flags given to install.sh again replace it"
-		echo "hub = $hub"
-		[ -n "$name" ] && echo "name = $name"
-		[ -n "$tags" ] && echo "tags = $tags"
-		[ -n "$fp" ] && echo "fingerprint = $fp"
-		[ -n "$ca" ] && echo "ca = $ca"
-		[ -n "$insecure" ] && echo "insecure = true"
-		[ -n "$run_as" ] && echo "run_as = $run_as"
-		[ -n "$allow" ] && echo "allow = $allow"
-		[ -n "$key" ] && echo "enroll_key = $key"
-		echo "state_dir = /var/lib/maestro-listener"
-	} >"$conf.new"
+	write_conf >"$conf.new"
+	umask "$old_umask"
 	chmod 640 "$conf.new"
 	mv -f "$conf.new" "$conf"
 fi
 
 cat >"$unit" <<'UNIT'
+# maestro-listener, installed by install.sh.  Restart=on-failure: a stop
+# command (exit 0) keeps it stopped, a crash brings it back; exit status 75
+# is the listener asking for a fresh copy of itself (the restart command).
 [Unit]
 Description=Maestro listener (workstation agent)
 After=network-online.target
@@ -138,19 +232,40 @@ Wants=network-online.target
 [Service]
 ExecStart=/usr/local/bin/maestro-listener --config /etc/maestro/listener.conf
 Restart=on-failure
-RestartSec=5
+RestartForceExitStatus=75
+RestartSec=2
 KillMode=mixed
+TimeoutStopSec=10
 
 [Install]
 WantedBy=multi-user.target
 UNIT
 
-if [ -n "$have_systemd" ] && [ -n "$start" ]; then
-	systemctl daemon-reload
-	systemctl enable maestro-listener.service >/dev/null 2>&1
-	systemctl restart maestro-listener.service
-	echo "maestro-listener installed and started; follow it with: journalctl -u maestro-listener -f"
+if [ -n "$upgrade" ]; then
+	say "upgraded ${root:-}/usr/local/bin/maestro-listener (identity and config kept)"
 else
-	echo "maestro-listener installed in ${root:-/}."
-	echo "Start it with: $bin --config $conf"
+	say "installed ${root:-}/usr/local/bin/maestro-listener"
 fi
+
+if [ -z "$systemd" ] || [ -z "$start" ]; then
+	[ -z "$root" ] && [ -z "$systemd" ] && say "no systemd here"
+	say "start it with: $bin --config $conf"
+	exit 0
+fi
+
+systemctl daemon-reload
+systemctl enable "$UNIT" >/dev/null 2>&1
+systemctl restart "$UNIT"
+# Wait (bounded) for the hub's welcome, or say why not.
+i=0
+while [ $i -lt 30 ]; do
+	log=$(journalctl -u "$UNIT" --since "-2min" -o cat 2>/dev/null | tail -n 20)
+	case $log in
+	*"welcomed us"*) say "the hub has the agent online; follow it with: journalctl -u $UNIT -f"; exit 0 ;;
+	*"does not match --fingerprint"*) die "fingerprint mismatch: the hub's certificate is not the pinned one" ;;
+	*"hub refused us"*) die "the hub refused this agent: $(echo "$log" | grep 'hub refused us' | tail -n 1)" ;;
+	esac
+	i=$((i + 1))
+	sleep 1
+done
+die "the listener did not reach the hub within 30 s; see: journalctl -u $UNIT"
