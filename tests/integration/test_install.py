@@ -1,0 +1,173 @@
+"""install.sh against a real hub, and the systemd units.
+
+install.sh runs with --root into a temporary tree (it never touches / in a
+test), downloads the listener from the hub over TLS pinned to the hub's
+fingerprint, and the listener it installed is started from that tree.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import signal
+import stat
+
+from mtest import (ROOT, binary, check, skip, wait_until)
+
+SCRIPT = os.path.join(ROOT, "install.sh")
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def files_under(root):
+    out = []
+    for d, _, names in os.walk(root):
+        out += [os.path.join(d, n) for n in names]
+    return out
+
+
+def served_hub(t):
+    hub = t.hub(extra=["--listener-binary", binary("maestro-listener"),
+                       "--install-script", SCRIPT])
+    r = hub.request("GET", "/install.sh", token=None)
+    check(r.status == 200, "GET /install.sh: %r" % r)
+    script = t.write("served-install.sh", r.body.decode())
+    return hub, script
+
+
+def run_install(t, script, root, *args):
+    return t.run(["sh", script, "--root", root] + list(args), timeout=60)
+
+
+def start_installed(t, hub, root, name):
+    argv = [os.path.join(root, "usr/local/bin/maestro-listener"), "--config",
+            os.path.join(root, "etc/maestro/listener.conf")]
+    from mtest import Proc
+    p = Proc(t, "installed-" + name, argv)
+    p.agent = name
+    wait_until(lambda: t._lst_online(hub, p), 15, "%s online" % name)
+    return p
+
+
+def test_install_shellcheck(t):
+    if shutil.which("shellcheck") is None:
+        skip("shellcheck is not installed (make test installs it)")
+    r = t.run(["shellcheck", "-s", "sh", SCRIPT])
+    check(r.rc == 0, "shellcheck install.sh:\n%s" % r.out)
+
+
+def test_systemd_units_verify(t):
+    """systemd-analyze verify on both units; ExecStart is pointed at the
+    built binaries, since verify insists that the program exists."""
+    if shutil.which("systemd-analyze") is None:
+        skip("systemd-analyze is not installed")
+    units = []
+    for u in ("maestro-hub.service", "maestro-listener.service"):
+        with open(os.path.join(ROOT, "systemd", u)) as f:
+            text = f.read().replace("/usr/local/bin/",
+                                    os.path.dirname(binary("maestro-hub"))
+                                    + "/")
+        units.append(t.write(u, text))
+    r = t.run(["systemd-analyze", "verify"] + units)
+    check(r.rc == 0 and r.err.strip() == "",
+          "systemd-analyze verify: rc %d\n%s" % (r.rc, r.err))
+
+
+def test_unit_in_install_sh_matches_systemd_dir(t):
+    with open(SCRIPT) as f:
+        s = f.read()
+    m = re.search(r"cat >\"\$unit\" <<'UNIT'\n(.*?)\nUNIT\n", s, re.S)
+    check(m, "install.sh has no embedded unit")
+    with open(os.path.join(ROOT, "systemd", "maestro-listener.service")) as f:
+        check(f.read().rstrip("\n") == m.group(1).rstrip("\n"),
+              "systemd/maestro-listener.service differs from the unit "
+              "install.sh writes")
+
+
+def test_install_upgrade_uninstall(t):
+    hub, script = served_hub(t)
+    key = hub.create_key()
+    root = t.path("root")
+    r = run_install(t, script, root, "--enroll-key", key, "--name", "inst-1",
+                    "--tags", "lab")
+    check(r.rc == 0, "install: %r" % r)
+    check("checksum ok" in r.out, "no checksum line: %r" % r.out)
+    bin_ = os.path.join(root, "usr/local/bin/maestro-listener")
+    conf = os.path.join(root, "etc/maestro/listener.conf")
+    state = os.path.join(root, "var/lib/maestro-listener")
+    unit = os.path.join(root, "etc/systemd/system/maestro-listener.service")
+    check(mode(bin_) == 0o755, "binary mode %o" % mode(bin_))
+    check(mode(conf) == 0o640, "config mode %o" % mode(conf))
+    check(mode(state) == 0o700, "state dir mode %o" % mode(state))
+    check(os.path.exists(unit), "no unit written")
+    with open(bin_, "rb") as f, open(binary("maestro-listener"), "rb") as g:
+        check(f.read() == g.read(), "installed binary differs from the hub's")
+    with open(conf) as f:
+        text = f.read()
+    for want in ("hub = %s" % hub.ws_url, "fingerprint = %s" % hub.fingerprint,
+                 "name = inst-1", "tags = lab", "state_dir = %s" % state):
+        check(want in text, "config lacks %r:\n%s" % (want, text))
+
+    p = start_installed(t, hub, root, "inst-1")
+    cred = os.path.join(state, "credential")
+    wait_until(lambda: os.path.exists(cred), 5, "credential")
+    with open(cred) as f:
+        ident = f.read()
+    p.signal(signal.SIGTERM)
+    check(p.wait(10) == 0, "listener exit %s" % p.returncode)
+
+    # again: an upgrade in place, same identity and config
+    r = run_install(t, script, root)
+    check(r.rc == 0 and "upgraded" in r.out, "second run: %r" % r)
+    with open(cred) as f:
+        check(f.read() == ident, "the credential changed on upgrade")
+    with open(conf) as f:
+        check("name = inst-1" in f.read(), "config lost the name")
+    p = start_installed(t, hub, root, "inst-1")
+    check(len(hub.agents()) == 1, "agents: %r" % hub.agents())
+    p.signal(signal.SIGTERM)
+    check(p.wait(10) == 0, "listener exit %s" % p.returncode)
+
+    r = run_install(t, script, root, "--uninstall")
+    check(r.rc == 0, "uninstall: %r" % r)
+    check(files_under(root) == [cred],
+          "uninstall left more than the identity: %r" % files_under(root))
+    r = run_install(t, script, root, "--uninstall", "--purge")
+    check(r.rc == 0 and files_under(root) == [],
+          "uninstall --purge left files: %r" % files_under(root))
+
+
+def test_install_refuses_tampered_binary(t):
+    hub, script = served_hub(t)
+    r = hub.request("GET", "/download/maestro-listener.sha256", token=None)
+    check(r.status == 200, "sha256: %r" % r)
+    good = r.body.decode().split()[0]
+    with open(binary("maestro-listener"), "rb") as f:
+        check(hashlib.sha256(f.read()).hexdigest() == good,
+              "the hub publishes a wrong checksum")
+    tampered = t.path("maestro-listener")
+    shutil.copy(binary("maestro-listener"), tampered)
+    with open(tampered, "ab") as f:
+        f.write(b"\0")
+    root = t.path("root")
+    r = run_install(t, script, root, "--binary", tampered, "--sha256", good,
+                    "--enroll-key", hub.create_key())
+    check(r.rc != 0 and "checksum mismatch" in r.err, "tampered: %r" % r)
+    check(not os.path.exists(root) or files_under(root) == [],
+          "a refused install left files: %r" % files_under(root))
+    # a download whose checksum is not the expected one
+    r = run_install(t, script, root, "--sha256", "0" * 64)
+    check(r.rc != 0 and "checksum mismatch" in r.err, "download: %r" % r)
+    check(not os.path.exists(root) or files_under(root) == [],
+          "a refused install left files: %r" % files_under(root))
+
+
+def test_install_refuses_wrong_fingerprint(t):
+    hub, script = served_hub(t)
+    root = t.path("root")
+    r = run_install(t, script, root, "--fingerprint", "sha256:" + "ab" * 32,
+                    "--enroll-key", hub.create_key())
+    check(r.rc != 0 and "fingerprint mismatch" in r.err, "%r" % r)
+    check(not os.path.exists(root), "a refused install left %s" % root)
