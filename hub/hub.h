@@ -80,6 +80,11 @@ void	hub_db_exec(const char *sql, const char *fmt, ...);
 void	hub_db_call(hub_db_run_fn run, hub_db_done_fn done, void *arg);
 /* Service thread, on wake-up: run the done callbacks that are due. */
 void	hub_db_drain(void);
+/* A consistent copy of the whole database, made on the writer thread
+ * between transactions: done(arg, bytes, len) on the service thread
+ * (bytes malloc'd, owned by done; NULL on failure). */
+void	hub_db_backup(void (*done)(void *arg, char *bytes, size_t len),
+	    void *arg);
 /* Startup only (before the event loop): load state into memory. */
 int	hub_db_load(void);
 size_t	hub_db_pending(void);

@@ -616,6 +616,26 @@ api_download_sum(struct hub_req *r)
 }
 
 static void
+backup_done(void *arg, char *bytes, size_t len)
+{
+	deferred_reply((uint64_t)(uintptr_t)arg, bytes, len,
+	    "application/vnd.sqlite3", "the hub could not copy its database");
+}
+
+/* GET /api/backup: the whole database, consistent while the hub runs. */
+static void
+api_backup(struct hub_req *r)
+{
+	uint64_t ticket = hub_http_defer(r);
+
+	if (ticket != 0) {
+		mc_info("%s: backup requested with token %s", r->conn->peer,
+		    r->token->id);
+		hub_db_backup(backup_done, (void *)(uintptr_t)ticket);
+	}
+}
+
+static void
 api_events(struct hub_req *r)
 {
 	struct mc_buf b;
@@ -784,6 +804,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/commands/*/stream", ROLE_VIEWER, api_cmd_stream },
 	{ "GET", "/api/commands/*/png", ROLE_VIEWER, api_cmd_png },
 	{ "GET", "/api/events", ROLE_VIEWER, api_events },
+	{ "GET", "/api/backup", ROLE_ADMIN, api_backup },
 	{ "POST", "/api/enroll-keys", ROLE_ADMIN, api_key_create },
 	{ "GET", "/api/enroll-keys", ROLE_ADMIN, api_keys },
 	{ "DELETE", "/api/enroll-keys/*", ROLE_ADMIN, api_key_revoke },

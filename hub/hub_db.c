@@ -555,3 +555,60 @@ hub_db_load(void)
 	}
 	return start_writer();
 }
+
+/* ---- online backup ---- */
+
+#define BACKUP_MAX	((sqlite3_int64)1 << 30)
+
+struct backup_job {
+	char	*bytes;		/* owned until handed to done */
+	size_t	 len;
+	void	(*done)(void *, char *, size_t);
+	void	*arg;
+};
+
+/* Runs between two batches, so the copy is one consistent state. */
+static void
+backup_run(struct sqlite3 *db, void *arg)
+{
+	struct backup_job *j = arg;
+	sqlite3_int64 size = 0;
+	unsigned char *p;
+
+	p = sqlite3_serialize(db, "main", &size, 0);
+	if (p == NULL || size <= 0 || size > BACKUP_MAX) {
+		mc_err("backup: cannot copy the database (%lld bytes)",
+		    (long long)size);
+		sqlite3_free(p);
+		return;
+	}
+	if ((j->bytes = malloc((size_t)size + 1)) != NULL) {
+		memcpy(j->bytes, p, (size_t)size);
+		j->bytes[size] = '\0';
+		j->len = (size_t)size;
+	}
+	sqlite3_free(p);
+}
+
+static void
+backup_done(void *arg)
+{
+	struct backup_job *j = arg;
+
+	j->done(j->arg, j->bytes, j->len);
+	free(j);
+}
+
+void
+hub_db_backup(void (*done)(void *arg, char *bytes, size_t len), void *arg)
+{
+	struct backup_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		done(arg, NULL, 0);
+		return;
+	}
+	j->done = done;
+	j->arg = arg;
+	hub_db_call(backup_run, backup_done, j);
+}
