@@ -117,6 +117,10 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/maestro/dashboard
 	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
 	cp -R dashboard/. $(DESTDIR)$(PREFIX)/share/maestro/dashboard/
+	# what the hub serves to workstations: install.sh and a stripped listener
+	install -m 0755 install.sh $(DESTDIR)$(PREFIX)/share/maestro/install.sh
+	strip -o $(DESTDIR)$(PREFIX)/share/maestro/maestro-listener $(BUILD)/maestro-listener
+	chmod 0755 $(DESTDIR)$(PREFIX)/share/maestro/maestro-listener
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
 	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
 
