@@ -33,6 +33,7 @@ struct hub_conf {
 	char	dashboard[MC_PATH_MAX];
 	char	log_level[16];
 	int	max_running;		/* commands running at once per agent */
+	double	restart_grace;		/* no critical this soon after start */
 	char	install_script[MC_PATH_MAX];	/* served as /install.sh */
 	char	listener_binary[MC_PATH_MAX];	/* served for install.sh */
 };

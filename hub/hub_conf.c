@@ -39,6 +39,7 @@ static const struct mc_opt hub_opts[] = {
 	{ "log_level", MC_OPT_ENUM, offsetof(struct hub_conf, log_level),
 	    sizeof(((struct hub_conf *)0)->log_level), 0, 0, log_levels },
 	OPT("max_running", MC_OPT_INT, max_running, 1, 1000),
+	OPT("restart_grace", MC_OPT_DUR, restart_grace, 0, 86400),
 	OPT("install_script", MC_OPT_STR, install_script, 0, 0),
 	OPT("listener_binary", MC_OPT_STR, listener_binary, 0, 0),
 	MC_OPT_END
@@ -70,6 +71,8 @@ hub_conf_usage(void)
 "                     installed share/maestro/dashboard)\n"
 "  --log-level L      debug, info, warn or error (default info)\n"
 "  --max-running N    commands running at once per agent; more wait (4)\n"
+"  --restart-grace D  after the hub starts, no agent is critical before\n"
+"                     max(D, miss x heartbeat) (90s: the listeners' backoff)\n"
 "  --listener-binary FILE  the static listener served to install.sh\n"
 "                     (default build/maestro-listener, then the installed one)\n"
 "  --install-script FILE   the install.sh served at /install.sh\n"
@@ -98,6 +101,9 @@ conf_defaults(struct hub_conf *c)
 	c->heartbeat = 10;
 	c->miss = 3;
 	c->max_running = 4;
+	/* a listener retries at most every 60 s (+25 % jitter): after a hub
+	 * restart every live agent is back within this */
+	c->restart_grace = 90;
 	if (access("dashboard/index.html", R_OK) == 0)
 		mc_strlcpy(c->dashboard, "dashboard", sizeof(c->dashboard));
 	else

@@ -8,8 +8,9 @@
  * critical like a silent agent if the listener is not back in time.  A
  * heartbeat counts as missed half an interval after it was due, so normal
  * jitter never shows as late.  Nothing is critical before miss x heartbeat
- * has passed since the hub started (start-up grace), so a hub restart never
- * produces a burst of criticals.
+ * (and restart_grace, default 90 s: longer than a listener's backoff of at
+ * most 60 s plus jitter) has passed since the hub started, so a hub restart
+ * never produces a burst of criticals.
  *
  * Every change is one event: kept in a ring in memory for the API, and
  * queued to the database.
@@ -147,7 +148,8 @@ hub_live_check(struct hub_agent *a, double now)
 
 	if (a->status == ST_OFFLINE || a->status == ST_CRITICAL)
 		return;
-	if (quiet >= window && now - hub.started >= window)
+	if (quiet >= window && now - hub.started >= window &&
+	    now - hub.started >= hub.conf.restart_grace)
 		set_status(a, ST_CRITICAL, a->status == ST_RESTARTING ?
 		    "did not come back from a restart" : "");
 	else if (quiet > 1.5 * hb && a->status == ST_ONLINE)

@@ -375,8 +375,11 @@ class Hub:
     """A maestro-hub on 127.0.0.1:port with its own data dir."""
 
     def __init__(self, t, tls=True, heartbeat=0.2, miss=3, port=None,
-                 data=None, extra=(), name="hub"):
+                 data=None, extra=(), name="hub", restart_grace=0):
         self.t = t
+        # the hub's default (90 s, the listeners' backoff) would hide
+        # every short-interval liveness rule after a restart
+        self.restart_grace = restart_grace
         self.tls = tls
         self.heartbeat = heartbeat
         self.miss = miss
@@ -403,7 +406,8 @@ class Hub:
     def argv(self):
         a = [binary("maestro-hub"), "--listen", "127.0.0.1:%d" % self.port,
              "--data", self.data, "--heartbeat", str(self.heartbeat),
-             "--miss", str(self.miss)]
+             "--miss", str(self.miss),
+             "--restart-grace", str(self.restart_grace)]
         if not self.tls:
             a.append("--insecure-no-tls")
         return a + self.extra

@@ -215,6 +215,27 @@ def test_hub_sigterm_exits_0(t):
                "pc-hubstop back after the hub's restart")
 
 
+def test_restart_grace_covers_listener_backoff(t):
+    # --restart-grace stretches the start-up grace past miss x hb, for
+    # listeners that need their backoff to come back: a dead agent is not
+    # critical before it, and is right after it.
+    grace = 2.0 * SLOW
+    hub = t.hub(heartbeat=HB, miss=MISS, restart_grace=grace)
+    (lst,) = t.enrolled(hub, ["pc-slowgrace"])
+    hub.kill9()
+    lst.signal(signal.SIGKILL)
+    lst.wait(5)
+    t0 = time.monotonic()
+    hub.start()
+    w = Watch(hub, "pc-slowgrace")
+    w.t0 = t0
+    t_crit = w.until("critical", grace + 5)
+    check(t_crit >= grace - 0.05, "critical %.2fs after the restart, inside "
+          "the %.1fs restart grace: %r" % (t_crit, grace, w.changes()))
+    check(t_crit <= grace + 1.0 * SLOW + 0.5, "critical only %.2fs after "
+          "the restart (grace %.1fs): %r" % (t_crit, grace, w.changes()))
+
+
 def test_hub_restart_grace_then_critical(t):
     # The listener dies with kill -9 (no goodbye) while the hub is down.
     # The restarted hub must not call the agent critical before miss x hb
