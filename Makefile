@@ -6,6 +6,7 @@
 #   make asan       the whole suite under AddressSanitizer + UBSan
 #   make fuzz       build the libFuzzer targets (clang)
 #   make lint       banned functions and shellcheck
+#   make bench      build/swarm, the load generator (bench/README.md)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 #   V=1             show the commands
@@ -51,7 +52,7 @@ LIBMC        := $(BUILD)/libmaestro-common.a
 
 PROGRAMS := $(BUILD)/maestro-hub $(BUILD)/hubctl $(BUILD)/maestro-listener
 
-.PHONY: all run test asan fuzz lint install clean deps deps-test unit
+.PHONY: all run test asan fuzz lint install clean deps deps-test unit bench
 
 all: $(PROGRAMS) $(BUILD)/unit-tests
 
@@ -109,6 +110,10 @@ asan: deps-test
 
 fuzz:
 	$(Q)$(MAKE) --no-print-directory -f tests/fuzz/fuzz.mk
+
+# bench/swarm, the load generator (bench/README.md)
+bench:
+	$(Q)$(MAKE) --no-print-directory -f bench/bench.mk BUILD=$(BUILD)
 
 lint:
 	$(Q)tests/lint.sh

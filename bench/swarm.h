@@ -1,0 +1,230 @@
+/*
+ * swarm.h - bench/swarm's internal interface, grouped by file.
+ *
+ * swarm is a load generator: one process, one lws event loop, N simulated
+ * agents that speak the real hub <-> listener protocol (common/mc_proto).
+ * All state lives in one struct sw that callbacks reach through
+ * lws_context_user(); each agent is a small struct sw_agent in one array.
+ * Nothing is allocated per heartbeat: every message is encoded at
+ * WRITEABLE time into the one outgoing buffer (sw.tx) and written at once,
+ * so an agent only remembers *what* it owes the hub (a few bits and up to
+ * SW_CMD_SLOTS command ids), never the bytes.
+ */
+#ifndef SWARM_H
+#define SWARM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <libwebsockets.h>
+
+#include "mc_buf.h"
+#include "mc_limits.h"
+#include "mc_proto.h"
+#include "mc_util.h"
+
+#define SW_PROG			"swarm"
+#define SW_WS_PATH		"/ws/agent"
+/* the timer tick: every agent timer is rounded up to a multiple of it */
+#define SW_TICK_MS		50
+/* timer wheel slots (a power of two): 4096 x 50 ms = 204.8 s per turn;
+ * longer timers simply stay put for another turn */
+#define SW_WHEEL_SLOTS		4096
+/* commands one agent answers at the same time */
+#define SW_CMD_SLOTS		4
+/* loopback source addresses connections are spread over */
+#define SW_SOURCES_MAX		256
+/* lws receive buffer per connection; longer messages arrive in pieces
+ * and are put together in a buffer that exists only while that lasts */
+#define SW_RX_BUF		2048
+/* the one outgoing buffer: the largest message we write (hello, a
+ * heartbeat with the real payload, a result) is well under this */
+#define SW_TX_MAX		(16 * 1024)
+/* seconds a TCP connect and each handshake step may take */
+#define SW_CONNECT_TIMEOUT	20
+/* goodbyes started per tick at exit (see sw_ws_leave_step), and the
+ * seconds the last of them may take before we close anyway */
+#define SW_BYE_PER_TICK		500
+#define SW_BYE_WAIT		3.0
+/* hub errors logged per second; the rest are counted */
+#define SW_LOG_PER_SEC		5
+/* agents per process: names use up to 8 digits */
+#define SW_INDEX_MAX		99999999
+#define SW_PREFIX_MAX		40
+
+/* Settings from the flags (one table, swarm_conf.c). */
+struct sw_conf {
+	char	hub[512];
+	int	agents;
+	char	enroll_key[MC_SECRET_MAX];
+	char	creds[MC_PATH_MAX];
+	char	prefix[SW_PREFIX_MAX + 1];
+	char	fingerprint[160];
+	int	insecure;
+	char	sources[128];
+	double	ramp;			/* new connections per second */
+	double	duration;		/* seconds; 0 = until a signal */
+	char	payload[16];		/* real or small */
+	int	first;			/* index of the first agent */
+	char	log_level[16];
+};
+
+enum sw_state {
+	SW_IDLE,	/* waiting for its (re)connect timer */
+	SW_CONNECTING,	/* TCP/TLS/WebSocket handshake under way */
+	SW_OPEN,	/* upgraded; hello owed or sent, no welcome yet */
+	SW_READY,	/* welcomed: heartbeats run, commands answered */
+	SW_GONE		/* closed at exit; never reconnects */
+};
+
+/* What an agent owes the hub (sw_agent.pending). */
+#define SW_P_HELLO	0x01
+#define SW_P_HB		0x02
+#define SW_P_BYE	0x04
+
+/* Where a command's answer stands. */
+enum sw_phase { SW_CMD_FREE, SW_CMD_STARTED, SW_CMD_OUT, SW_CMD_RESULT };
+
+struct sw_cmd {
+	char		id[MC_ID_MAX];
+	uint8_t		phase;		/* enum sw_phase: the next to send */
+};
+
+/* One simulated agent.  Its name is prefix-index, built when needed. */
+struct sw_agent {
+	struct sw_agent	*tnext, *tprev;	/* timer wheel slot list */
+	struct lws	*wsi;		/* its connection or NULL */
+	struct mc_buf	*rx;		/* owned: a split message, or NULL */
+	uint32_t	 index;
+	uint32_t	 due;		/* wheel tick its timer fires at */
+	uint32_t	 seq;		/* heartbeats on this connection */
+	uint16_t	 backoff;	/* next reconnect delay, seconds */
+	uint8_t		 state;		/* enum sw_state */
+	uint8_t		 pending;	/* SW_P_* */
+	uint8_t		 linked;	/* on a wheel slot list */
+	uint8_t		 tried;		/* has tried to connect before */
+	char		 cred[MC_SECRET_MAX];	/* "" until enrolled */
+	struct sw_cmd	 cmds[SW_CMD_SLOTS];
+};
+
+/* Counters behind the status line. */
+struct sw_stats {
+	int		 connected;	/* agents welcomed right now */
+	int		 live;		/* agents with a connection at all */
+	uint64_t	 heartbeats;	/* written */
+	uint64_t	 hb_last;	/* at the previous status line */
+	double		 report_el;	/* seconds since start, at that */
+	uint64_t	 commands;	/* cmd messages received */
+	uint64_t	 results;	/* results written */
+	uint64_t	 acks;
+	uint64_t	 reconnects;	/* attempts after each agent's first */
+	uint64_t	 errors;	/* failed connects, hub errors, ... */
+	uint64_t	 enrolled;	/* credentials issued by the hub */
+	uint64_t	 byes;		/* goodbyes written */
+	int		 log_budget;	/* error lines left this second */
+	uint64_t	 log_dropped;
+};
+
+struct sw {
+	struct sw_conf	 conf;
+	struct mc_url	 url;
+	char		 path[256];		/* WebSocket path */
+	char		 fp[MC_SHA256_HEX];	/* pinned cert, "" if none */
+	int		 small;			/* --payload small */
+	char		 src[SW_SOURCES_MAX][16];	/* IPv4, dotted */
+	int		 nsrc;
+	int		 creds_fd;		/* appended to; -1 if unused */
+	char		 boot[MC_ID_MAX];	/* this process, in hellos */
+
+	struct lws_context *ctx;		/* owned */
+	struct lws_vhost *vh;
+	struct sw_agent	*agents;		/* owned array of conf.agents */
+	int		 n;
+	double		 hb_every;		/* from the last welcome */
+
+	struct mc_buf	 tx;			/* owned: the outgoing buffer */
+	struct mc_hello	 hello;			/* scratch for encoding */
+	struct mc_cmd	 cmd;			/* scratch for decoding */
+	struct mc_hb	 hb;			/* scratch for encoding */
+	uint64_t	 rng;			/* xorshift state */
+
+	/* timer wheel (swarm_timer.c) */
+	struct sw_agent	*wheel[SW_WHEEL_SLOTS];
+	double		 t0;			/* mc_now() at start */
+	uint32_t	 tick_done;		/* last tick processed */
+	double		 next_report;		/* seconds since t0 */
+	lws_sorted_usec_list_t sul_tick;
+
+	struct sw_stats	 st;
+	int		 leaving;		/* goodbyes on their way */
+	double		 leave_t;		/* mc_now() when it began */
+	double		 leave_by;		/* mc_now() to give up, or 0 */
+	int		 leave_next;		/* next agent to say bye */
+	int		 leave_owed;		/* goodbyes not yet written */
+	int		 done;			/* leave the event loop */
+};
+
+/* swarm_conf.c */
+/* Read the flags into s->conf and derive s->url, s->path, s->fp, s->src
+ * and s->small.  Returns 0, 1 when --help or --version was answered
+ * (exit 0), or -1 with a one-line reason in err (exit 2). */
+int	sw_conf_read(struct sw *s, int argc, char **argv, char *err,
+	    size_t errlen);
+
+/* swarm_cred.c */
+/* Allocate the agents and give each the credential the creds file holds
+ * for its name; open the file for appending (mode 0600).  0, or -1 with
+ * a reason in err (an agent with neither a credential nor
+ * --enroll-key is an error). */
+int	sw_cred_setup(struct sw *s, char *err, size_t errlen);
+/* Keep the credential the hub issued to a: in memory and as one line
+ * "name credential" appended to the creds file.  0, or -1 (logged). */
+int	sw_cred_save(struct sw *s, struct sw_agent *a, const char *cred);
+/* Close the creds file. */
+void	sw_cred_close(struct sw *s);
+/* a's name, prefix-index, in buf. */
+void	sw_agent_name(const struct sw *s, const struct sw_agent *a,
+	    char *buf, size_t size);
+
+/* swarm_payload.c */
+/* The hello a's listener would send: host facts, tags ["swarm"], its
+ * credential (or the enrollment key), this process's boot id and the
+ * commands a is still answering. */
+void	sw_payload_hello(struct sw *s, const struct sw_agent *a,
+	    struct mc_hello *h);
+/* Plausible metrics for a's heartbeat number seq: the size and shape of a
+ * real listener's (3 filesystems, 2 interfaces), or the bare minimum with
+ * --payload small. */
+void	sw_payload_metrics(const struct sw *s, const struct sw_agent *a,
+	    uint32_t seq, struct mc_metrics *m);
+
+/* swarm_timer.c */
+/* A uniform random number in [lo, hi). */
+double	sw_rand(struct sw *s, double lo, double hi);
+/* Start the tick: timers, the status line, --duration and exit. */
+void	sw_timer_start(struct sw *s);
+/* (Re)arm a's one timer to fire in secs (rounded up to a tick); when it
+ * does, sw_ws_due() runs.  Cancel it.  Cancel everything. */
+void	sw_timer_set(struct sw *s, struct sw_agent *a, double secs);
+void	sw_timer_cancel(struct sw *s, struct sw_agent *a);
+void	sw_timer_stop(struct sw *s);
+/* Count an error and log it within the per-second budget. */
+void	sw_error(struct sw *s, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+
+/* swarm_ws.c */
+/* The lws protocol callback of agent connections (a thin dispatcher). */
+int	sw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+	    void *user, void *in, size_t len);
+/* a's timer fired: connect when idle, owe a heartbeat when ready. */
+void	sw_ws_due(struct sw *s, struct sw_agent *a);
+/* Handle one whole message from the hub for a.  0, or -1 to close. */
+int	sw_ws_handle(struct sw *s, struct sw_agent *a, const char *buf,
+	    size_t len);
+/* Stop reconnecting and start saying goodbye: sw_ws_leave_step(), once a
+ * tick, has the next SW_BYE_PER_TICK ready agents send bye; the loop
+ * ends once all are closed or SW_BYE_WAIT after the last was started. */
+void	sw_ws_leave(struct sw *s);
+void	sw_ws_leave_step(struct sw *s);
+
+#endif

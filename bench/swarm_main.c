@@ -1,0 +1,268 @@
+/*
+ * swarm_main.c - swarm's entry point: flags, credentials, the open-files
+ * limit, signals, the one event loop and an orderly exit.
+ *
+ * Everything runs on one thread in one lws_service() loop: N agent
+ * connections, the tick that drives every timer (swarm_timer.c) and the
+ * signal descriptor.  SIGINT and SIGTERM are blocked and read from a
+ * signalfd adopted into the loop, so a signal is an ordinary loop event:
+ * every ready agent says bye ("shutdown"), and the loop ends when all
+ * connections are closed or SW_BYE_WAIT has passed; a second signal ends
+ * it at once.  Exit status 0 after
+ * a signal or --duration, 1 when the loop cannot be set up, 2 for bad
+ * flags.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "mc_log.h"
+#include "swarm.h"
+
+static int	sig_callback(struct lws *wsi, enum lws_callback_reasons reason,
+		    void *user, void *in, size_t len);
+
+static const struct lws_protocols protocols[] = {
+	/* first: lws also calls it for events of no protocol */
+	{ .name = "maestro-swarm", .callback = sw_ws_callback,
+	  .rx_buffer_size = SW_RX_BUF },
+	{ .name = "sw-signal", .callback = sig_callback },
+	{ .name = NULL, .callback = NULL }
+};
+
+/* ---- signals ---- */
+
+static void
+sig_read(struct sw *s, int fd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (s->leaving) {
+			mc_info("second signal: closing now");
+			s->done = 1;
+			continue;
+		}
+		mc_info("%s: closing %d connections",
+		    si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM", s->st.live);
+		sw_ws_leave(s);
+	}
+}
+
+static int
+sig_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
+    void *in, size_t len)
+{
+	(void)user;
+	(void)in;
+	(void)len;
+	if (reason == LWS_CALLBACK_RAW_RX_FILE)
+		sig_read(lws_context_user(lws_get_context(wsi)),
+		    lws_get_socket_fd(wsi));
+	return 0;
+}
+
+/* Block the signals we read from a descriptor; returns it or -1. */
+static int
+sig_block(void)
+{
+	sigset_t set;
+
+	/* a hub gone mid-write must be an error return, not death */
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
+		return -1;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static int
+sig_adopt(struct sw *s, int fd)
+{
+	lws_sock_file_fd_type u;
+
+	u.filefd = fd;
+	if (lws_adopt_descriptor_vhost(s->vh, LWS_ADOPT_RAW_FILE_DESC, u,
+	    "sw-signal", NULL) == NULL)
+		return -1;
+	return 0;
+}
+
+/* ---- setup ---- */
+
+/* Every agent is one descriptor: take the hard limit. */
+static void
+raise_nofile(const struct sw *s)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	if ((rlim_t)s->n + 32 > rl.rlim_cur)
+		mc_warn("open files are limited to %llu: not all %d agents "
+		    "can connect; run several processes with --first",
+		    (unsigned long long)rl.rlim_cur, s->n);
+}
+
+static void
+lws_log_emit(int level, const char *line)
+{
+	size_t n = strlen(line);
+
+	(void)level;
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		n--;
+	mc_debug("lws: %.*s", (int)n, line);
+}
+
+static int
+context_create(struct sw *s)
+{
+	struct lws_context_creation_info info;
+
+	lws_set_log_level(mc_log_enabled(MC_LOG_DEBUG) ?
+	    LLL_ERR | LLL_WARN | LLL_NOTICE : 0, lws_log_emit);
+	memset(&info, 0, sizeof(info));
+	info.port = CONTEXT_PORT_NO_LISTEN;
+	info.protocols = protocols;
+	info.user = s;
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/* bound sources are IPv4: keep client sockets AF_INET */
+	if (s->nsrc > 0)
+		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	info.timeout_secs = SW_CONNECT_TIMEOUT;
+	info.connect_timeout_secs = SW_CONNECT_TIMEOUT;
+	if ((s->ctx = lws_create_context(&info)) == NULL)
+		return -1;
+	s->vh = lws_get_vhost_by_name(s->ctx, "default");
+	return s->vh != NULL ? 0 : -1;
+}
+
+static void
+log_start(const struct sw *s)
+{
+	mc_info("%s %s: %d agents to %s (%s), %g new connections/s, %s "
+	    "payload, %s%s%s", SW_PROG, MC_VERSION, s->n, s->conf.hub,
+	    !s->url.tls ? "no TLS" : s->fp[0] ? "pinned certificate" :
+	    "certificate NOT verified", s->conf.ramp, s->small ? "small" :
+	    "real", s->nsrc > 0 ? "sources " : "kernel-chosen sources",
+	    s->nsrc > 0 ? s->src[0] : "", s->nsrc > 1 ? "..." : "");
+	if (s->nsrc > 1)
+		mc_info("%d source addresses, %s to %s", s->nsrc, s->src[0],
+		    s->src[s->nsrc - 1]);
+}
+
+/* ---- exit ---- */
+
+static int
+teardown(struct sw *s, int code)
+{
+	int i;
+
+	s->leaving = 1;
+	if (s->st.live > 0)
+		mc_info("%d connections still open; closing them", s->st.live);
+	if (s->ctx != NULL) {
+		sw_timer_stop(s);
+		lws_context_destroy(s->ctx);
+	}
+	s->ctx = NULL;
+	for (i = 0; s->agents != NULL && i < s->n; i++) {
+		if (s->agents[i].rx != NULL) {
+			mc_buf_free(s->agents[i].rx);
+			free(s->agents[i].rx);
+		}
+	}
+	mc_info("stopped: heartbeats=%llu commands=%llu results=%llu "
+	    "acks=%llu enrolled=%llu byes=%llu reconnects=%llu errors=%llu",
+	    (unsigned long long)s->st.heartbeats,
+	    (unsigned long long)s->st.commands,
+	    (unsigned long long)s->st.results,
+	    (unsigned long long)s->st.acks,
+	    (unsigned long long)s->st.enrolled,
+	    (unsigned long long)s->st.byes,
+	    (unsigned long long)s->st.reconnects,
+	    (unsigned long long)s->st.errors);
+	explicit_bzero(s->agents, sizeof(*s->agents) * (size_t)s->n);
+	free(s->agents);
+	s->agents = NULL;
+	mc_buf_free(&s->tx);
+	sw_cred_close(s);
+	return code;
+}
+
+static int
+run(struct sw *s)
+{
+	int sfd, i;
+
+	if ((sfd = sig_block()) == -1) {
+		mc_err("cannot set up signal handling: %s", strerror(errno));
+		return teardown(s, 1);
+	}
+	if (context_create(s) == -1) {
+		close(sfd);
+		mc_err("cannot create the libwebsockets context");
+		return teardown(s, 1);
+	}
+	if (sig_adopt(s, sfd) == -1) {
+		close(sfd);
+		mc_err("cannot watch signals in the event loop");
+		return teardown(s, 1);
+	}
+	log_start(s);
+	mc_buf_init(&s->tx, SW_TX_MAX + LWS_PRE);
+	s->hb_every = 10;
+	sw_timer_start(s);
+	/* the ramp: agent i connects i / ramp seconds from now */
+	for (i = 0; i < s->n; i++)
+		sw_timer_set(s, &s->agents[i], i / s->conf.ramp);
+	while (!s->done)
+		if (lws_service(s->ctx, 0) < 0)
+			break;
+	return teardown(s, 0);
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct sw s;
+	enum mc_log_level lv = MC_LOG_INFO;
+	char err[600];
+	int r;
+
+	mc_log_setup(SW_PROG, MC_LOG_INFO);
+	if ((r = sw_conf_read(&s, argc, argv, err, sizeof(err))) != 0) {
+		if (r == 1)
+			return 0;
+		fprintf(stderr, "%s: %s\n", SW_PROG, err);
+		return 2;
+	}
+	mc_log_level_parse(s.conf.log_level, &lv);
+	mc_log_setup(SW_PROG, lv);
+	if (sw_cred_setup(&s, err, sizeof(err)) == -1) {
+		fprintf(stderr, "%s: %s\n", SW_PROG, err);
+		free(s.agents);
+		return 2;
+	}
+	if (mc_random_hex(s.boot, 8) == -1) {
+		fprintf(stderr, "%s: no randomness for a boot id\n", SW_PROG);
+		free(s.agents);
+		return 1;
+	}
+	raise_nofile(&s);
+	return run(&s);
+}
