@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.." || exit 1
 status=0
 
 banned='sprintf|strcpy|strcat|strncpy|strtok|gets|atoi|system|popen'
-mapfile -t sources < <(find common hub listener -name '*.[ch]' -type f \
+mapfile -t sources < <(find common hub listener bench -name '*.[ch]' -type f \
 	2>/dev/null | sort)
 if [ "${#sources[@]}" -gt 0 ]; then
 	hits=$(grep -nHE "(^|[^A-Za-z0-9_])($banned)[[:space:]]*\(" \
