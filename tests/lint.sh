@@ -5,7 +5,7 @@
 #    sprintf strcpy strcat strncpy strtok gets atoi system popen, matched
 #    as whole words followed by '(' (snprintf, vsnprintf, fgets, strtok_r
 #    and the like are fine).  Comment lines are not code and are skipped.
-# 2. shellcheck on install.sh, .dev/*.sh and tests/*.sh (those present).
+# 2. shellcheck on install.sh, .dev/*.sh, tests/*.sh, bench/*.sh and .ci/run (those present).
 # Exit status 1 if anything is found.
 set -u
 
@@ -26,7 +26,7 @@ if [ "${#sources[@]}" -gt 0 ]; then
 fi
 
 scripts=()
-for f in install.sh .dev/*.sh tests/*.sh; do
+for f in install.sh .dev/*.sh tests/*.sh bench/*.sh .ci/run; do
 	[ -f "$f" ] && scripts+=("$f")
 done
 if [ "${#scripts[@]}" -gt 0 ]; then
