@@ -396,6 +396,7 @@ struct hub_http {
 	size_t		 stream_chunk;	/* next chunk to send */
 	size_t		 stream_off;	/* bytes of that chunk already sent */
 	int		 stream_done;
+	double		 stream_ka;	/* monotonic: next keep-alive line */
 	char		 stream_id[MC_ID_MAX];
 };
 
@@ -419,6 +420,9 @@ struct hub_conn *hub_http_resume(uint64_t ticket);
 void	hub_http_forget(struct hub_conn *c);
 /* Start streaming a command's output as ndjson. */
 void	hub_http_stream(struct hub_req *r, struct hub_cmd *c);
+/* seconds of silence before a stream sends a {"t":"wait"} line */
+#define HUB_STREAM_KEEPALIVE	15.0
+
 /* Produce the next piece of a streaming reply into out. Returns 1 if
  * that was the last piece, 0 if more will come, -1 if nothing now. */
 int	hub_http_stream_next(struct hub_http *h, struct mc_buf *out);

@@ -165,7 +165,7 @@ cmd_save(const struct hub_cmd *c)
 	    c->out.data ? c->out.data : "", c->out.len,
 	    c->error[0] ? c->error : NULL, c->blob.data ? c->blob.data : "",
 	    c->blob.len, c->timeout, (int64_t)c->cap,
-	    mc_wall() + (c->expires - mc_now()));
+	    c->expires > 0 ? mc_wall() + (c->expires - mc_now()) : 0.0);
 }
 
 /* ---- the agent's list of unfinished commands ---- */
@@ -225,10 +225,10 @@ cmd_new(struct hub_agent *a, const struct hub_cmd_req *r, const char *id)
 	mc_buf_init(&c->blob, MC_BLOB_MAX);
 	mc_strlcpy(c->by, r->by, sizeof(c->by));
 	c->created = mc_wall();
-	/* a queued command waits for its queue time, or (when it waits
-	 * only for a free slot) as long as it would have run */
-	c->expires = mc_now() + (r->queue > 0 ? r->queue : c->timeout +
-	    CMD_LOST_GRACE);
+	/* a command sent with a queue time waits that long for its agent;
+	 * one that waits only for a free slot waits as long as that takes,
+	 * unless its agent says goodbye first */
+	c->expires = r->queue > 0 ? mc_now() + r->queue : 0;
 	i = id_bucket(c->id);
 	c->hnext = live.buckets[i];
 	live.buckets[i] = c;
@@ -608,6 +608,29 @@ hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
 	hub_db_call(NULL, ack_done, j);
 }
 
+/* A command waiting only for a free slot gives up when its agent leaves
+ * on purpose (it was accepted for an agent that was online). */
+static int
+agent_gone(const struct hub_cmd *c)
+{
+	const struct hub_agent *a = hub_agent_find(c->agent);
+
+	return a == NULL || a->status == ST_OFFLINE;
+}
+
+/* Wake the streams of a quiet command that owe a keep-alive line. */
+static void
+stream_keepalive(const struct hub_cmd *c, double now)
+{
+	const struct hub_cmd_sub *s;
+
+	if (hub_cmd_finished(c))
+		return;
+	for (s = c->subs; s != NULL; s = s->next)
+		if (s->conn->http != NULL && now >= s->conn->http->stream_ka)
+			hub_ws_want_write(s->conn->wsi);
+}
+
 void
 hub_cmd_expire(double now)
 {
@@ -615,9 +638,18 @@ hub_cmd_expire(double now)
 
 	for (c = live.head; c != NULL; c = next) {
 		next = c->next;
-		if (c->status == CMD_QUEUED && now >= c->expires) {
-			snprintf(c->error, sizeof(c->error), "agent '%s' did "
-			    "not become ready in time", c->agent);
+		stream_keepalive(c, now);
+		if (c->status == CMD_QUEUED && c->expires > 0 &&
+		    now >= c->expires) {
+			snprintf(c->error, sizeof(c->error), "agent '%s' was "
+			    "not back within the command's queue time",
+			    c->agent);
+			cmd_finish(c, CMD_EXPIRED);
+		} else if (c->status == CMD_QUEUED && c->expires == 0 &&
+		    agent_gone(c)) {
+			snprintf(c->error, sizeof(c->error), "agent '%s' went "
+			    "offline before the command could start",
+			    c->agent);
 			cmd_finish(c, CMD_EXPIRED);
 		} else if (cmd_in_flight(c) && now >= c->deadline) {
 			snprintf(c->error, sizeof(c->error), "no result from "

@@ -57,6 +57,8 @@ row_write(struct mc_jw *w, sqlite3_stmt *st)
 	col_str(w, st, "agent", 1);
 	col_str(w, st, "type", 2);
 	col_str(w, st, "cmd", 3);
+	if (sqlite3_column_bytes(st, 11) > 0)
+		col_str(w, st, "arg", 11);
 	col_str(w, st, "requested_by", 4);
 	col_time(w, st, "created", 5);
 	col_time(w, st, "finished", 6);
@@ -75,10 +77,10 @@ hist_run(struct sqlite3 *db, void *arg)
 {
 	static const char q_all[] = "SELECT id, agent, kind, cmd,"
 	    " requested_by, created, finished, status, exit_code, truncated,"
-	    " error FROM commands ORDER BY created DESC LIMIT ?";
+	    " error, arg FROM commands ORDER BY created DESC LIMIT ?";
 	static const char q_agent[] = "SELECT id, agent, kind, cmd,"
 	    " requested_by, created, finished, status, exit_code, truncated,"
-	    " error FROM commands WHERE agent = ? ORDER BY created DESC"
+	    " error, arg FROM commands WHERE agent = ? ORDER BY created DESC"
 	    " LIMIT ?";
 	struct hist_job *j = arg;
 	sqlite3_stmt *st;

@@ -127,6 +127,7 @@ hub_http_stream(struct hub_req *r, struct hub_cmd *c)
 	h->stream_chunk = 0;
 	h->stream_off = 0;
 	h->stream_done = 0;
+	h->stream_ka = 0;	/* say the command's state at once */
 	mc_strlcpy(h->stream_id, c->id, sizeof(h->stream_id));
 	h->status = 200;
 	hub_cmd_subscribe(c, r->conn);
@@ -179,8 +180,19 @@ hub_http_stream_next(struct hub_http *h, struct mc_buf *out)
 		h->stream_off += n;
 		return 0;
 	}
-	if (!hub_cmd_finished(c))
-		return -1;
+	if (!hub_cmd_finished(c)) {
+		/* a quiet command: a line now and then keeps proxies and
+		 * idle timers from closing the stream, and says why */
+		if (out->len > 0 || mc_now() < h->stream_ka)
+			return -1;
+		h->stream_ka = mc_now() + HUB_STREAM_KEEPALIVE;
+		mc_jw_obj(&w, NULL);
+		mc_jw_str(&w, "t", "wait");
+		mc_jw_str(&w, "status", hub_cmd_status_name(c->status));
+		mc_jw_obj_end(&w);
+		mc_buf_puts(out, "\n");
+		return 0;
+	}
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "t", "end");
 	hub_cmd_write_outcome(&w, c);

@@ -308,6 +308,8 @@ http_write_stream(struct lws *wsi, struct hub_http *h)
 		return -1;
 	if (last)
 		return http_finish(wsi);
+	/* a stream lasts as long as its command: no idle timeout */
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
 	lws_callback_on_writable(wsi);
 	return 0;
 }
