@@ -4,11 +4,13 @@
  * The listener is one process with one lws event loop: the hub
  * connection, heartbeat and command timers, child output pipes and the
  * signal descriptor are all serviced there, and nothing blocks it.  It
- * has no other thread: every function below runs on the service thread.
- * All
- * state lives in one struct lst that callbacks reach through
- * lws_context_user(); the logic functions take plain bytes and structs
- * so they can be driven without a network.
+ * has no other thread: every function below runs on the service thread,
+ * except those marked "in a forked child" (Docker, X11, PNG, display
+ * discovery), which run in a child process whose output comes back
+ * through the same pipes as a shell command's.  All state lives in one
+ * struct lst that callbacks reach through lws_context_user(); the logic
+ * functions take plain bytes and structs so they can be driven without a
+ * network.
  */
 #ifndef LST_H
 #define LST_H
@@ -34,6 +36,26 @@
 /* room past MC_PEER_QUEUE_MAX kept for control messages (result, bye) so
  * that output filling the queue can never push a result out */
 #define LST_QUEUE_RESERVE	(64 * 1024)
+/* seconds a restart waits for the hub's ack of its result */
+#define LST_RESTART_ACK_WAIT	2.0
+/* exit status that asks systemd for a fresh copy (the unit has
+ * RestartForceExitStatus=75); EX_TEMPFAIL */
+#define LST_EXIT_RESTART	75
+#define LST_DOCKER_SOCKET	"/var/run/docker.sock"
+/* commands held until the hub acknowledges their result; hello lists
+ * them all in "pending" */
+#define LST_HOLD_MAX		MC_PENDING_MAX
+/* command ids remembered so that a repeated cmd never runs twice */
+#define LST_SEEN_MAX		256
+/* bytes of a file (screenshot) allowed in the send queue at a time; the
+ * rest waits in its held command until the queue drains */
+#define LST_FILE_QUEUE		(1024 * 1024)
+/* bytes of files held waiting to be sent, over every command */
+#define LST_FILES_MAX		MC_BLOB_MAX
+/* a child function's error text kept from its stderr */
+#define LST_ERRTEXT_MAX		(MC_TEXT_MAX - 1)
+/* supplementary groups of a run_as user */
+#define LST_GROUPS_MAX		64
 /* seconds a TCP connect and each handshake step may take */
 #define LST_CONNECT_TIMEOUT	20
 /* idle seconds before lws pings the hub, and before it gives up on it */
@@ -52,9 +74,9 @@ struct lst_conf {
 	int	insecure;
 	char	log_level[16];
 	char	allow[256];
-	char	run_as[64];		/* stored, not enforced yet */
-	char	docker_socket[MC_PATH_MAX];	/* stored, not used yet */
-	char	display[64];		/* stored, not used yet */
+	char	run_as[64];		/* user for shell commands, "" = ours */
+	char	docker_socket[MC_PATH_MAX];	/* Docker Engine API */
+	char	display[64];		/* X display, "" = found */
 };
 
 /* What a queued message is, which decides when it may go and whether it
@@ -62,7 +84,8 @@ struct lst_conf {
 enum lst_qclass {
 	LST_Q_HELLO,	/* first on a connection; dropped when it closes */
 	LST_Q_HB,	/* jumps the queue; dropped when the connection closes */
-	LST_Q_CTRL,	/* started, result: kept across reconnects */
+	LST_Q_CTRL,	/* started, blob: kept across reconnects */
+	LST_Q_RESULT,	/* a result: kept; lst_hold learns when it is written */
 	LST_Q_OUT,	/* command output: kept, refused past the bound */
 	LST_Q_BYE	/* the last message; the connection closes after it */
 };
@@ -70,6 +93,7 @@ enum lst_qclass {
 struct lst_qmsg {
 	struct lst_qmsg	*next;
 	enum lst_qclass	 cls;
+	char		 id[MC_ID_MAX];	/* LST_Q_RESULT: its command */
 	size_t		 len;
 	unsigned char	 buf[];	/* LWS_PRE bytes of headroom, then len */
 };
@@ -90,6 +114,41 @@ enum lst_conn {
 };
 
 struct lst_job;
+struct lst;
+
+/* A local account, read from /etc/passwd and /etc/group (lst_user.c). */
+struct lst_user {
+	char	name[64];
+	uid_t	uid;
+	gid_t	gid;
+	char	home[MC_PATH_MAX];
+	int	ngroups;			/* supplementary, with gid */
+	gid_t	groups[LST_GROUPS_MAX];
+};
+
+/* Where a child's stdout goes. */
+enum lst_sink {
+	LST_SINK_STREAM,	/* "out" messages as it comes, within the cap */
+	LST_SINK_FILE		/* kept whole (up to MC_BLOB_MAX) for a blob */
+};
+
+/*
+ * What a command runs: a program (path, argv, envp) or a function in a
+ * forked child (fn).  A program's stderr is streamed like its stdout; a
+ * function's stderr is kept as the reason of a failure (it exits non-zero
+ * to fail).  finish makes the result on the loop once the child is gone;
+ * NULL means "done with the exit status" (a shell command).
+ */
+struct lst_spawn {
+	const char	*path;
+	char *const	*argv;
+	char *const	*envp;
+	const char	*cwd;
+	const struct lst_user *user;	/* switch to it in the child, or NULL */
+	int		(*fn)(struct lst *l, const struct mc_cmd *c);
+	enum lst_sink	 sink;
+	void		(*finish)(struct lst_job *j, struct mc_result *r);
+};
 
 /* One output pipe of a running command, adopted into the loop. */
 struct lst_pipe {
@@ -116,8 +175,44 @@ struct lst_job {
 	uint64_t	 out_bytes;	/* produced, including dropped */
 	uint64_t	 sent_bytes;	/* forwarded to the hub */
 	int		 truncated;
+	enum lst_sink	 sink;
+	int		 err_kept;	/* stderr goes to errtext */
+	int		 file_over;	/* the file went over MC_BLOB_MAX */
+	void		(*finish)(struct lst_job *j, struct mc_result *r);
+	struct mc_buf	 file;		/* owned: LST_SINK_FILE output */
+	struct mc_buf	 errtext;	/* owned: a function's stderr */
 	struct lst_pipe	 pipes[2];	/* stdout, stderr */
 	lws_sorted_usec_list_t sul_timeout;
+};
+
+/* Where a held command is; see lst_hold.c. */
+enum lst_hstate {
+	LST_H_FREE,
+	LST_H_RUNNING,		/* no result yet */
+	LST_H_FILE,		/* its file is being queued; the result next */
+	LST_H_UNQUEUED,		/* result waits for room in the send queue */
+	LST_H_QUEUED,		/* result in the send queue */
+	LST_H_SENT		/* result written; waiting for the hub's ack */
+};
+
+struct lst_held {
+	enum lst_hstate	 state;
+	char		 id[MC_ID_MAX];
+	uint64_t	 age;		/* order of arrival */
+	char		*result;	/* owned: the encoded result message */
+	size_t		 rlen;
+	char		*file;		/* owned while LST_H_FILE */
+	size_t		 flen, foff;	/* size, bytes queued so far */
+	char		 mime[32];
+};
+
+/* Commands not yet acknowledged, and the ids of recent ones. */
+struct lst_hold {
+	struct lst_held	 h[LST_HOLD_MAX];
+	uint64_t	 next_age;
+	size_t		 file_bytes;	/* held in files */
+	int		 nseen, seen_at;	/* ring of the last ids */
+	char		 seen[LST_SEEN_MAX][MC_ID_MAX];
 };
 
 struct lst {
@@ -147,8 +242,16 @@ struct lst {
 	lws_sorted_usec_list_t sul_exit;
 
 	struct lst_job	 jobs[MC_LST_RUNNING_MAX];
+	struct lst_hold	 hold;
 	struct mc_hb	 hb;			/* heartbeat scratch */
 	double		 net_last;		/* mc_now() of last net sample */
+
+	/* restart: our own executable and arguments, read at start */
+	char		 self_exe[MC_PATH_MAX];
+	char		**argv;
+	char		 restart_id[MC_ID_MAX];	/* waiting for its ack */
+	int		 restart;	/* start a fresh copy on the way out */
+	lws_sorted_usec_list_t sul_restart;
 
 	int		 leaving;	/* a bye is on its way; no new work */
 	int		 done;		/* leave the event loop */
@@ -175,15 +278,18 @@ int	lst_cred_save(struct lst *l, const char *cred);
 /* lst_user.c */
 /* The home directory of uid from /etc/passwd.  0, or -1 if unknown. */
 int	lst_user_home(uid_t uid, char *out, size_t size);
+/* The account called name (or with uid when name is NULL), with its
+ * supplementary groups from /etc/group.  0, or -1 if unknown. */
+int	lst_user_find(const char *name, uid_t uid, struct lst_user *u);
 
 /* lst_queue.c */
 void	lst_queue_init(struct lst_queue *q);
 void	lst_queue_free(struct lst_queue *q);
 /* Copy len bytes into a new message of class cls at the tail (or the
- * head for LST_Q_HELLO and LST_Q_HB).  0, or -1 when the bound or memory
- * says no. */
+ * head for LST_Q_HELLO and LST_Q_HB), tagged with id (may be NULL).  0,
+ * or -1 when the bound or memory says no. */
 int	lst_queue_push(struct lst_queue *q, enum lst_qclass cls,
-	    const void *data, size_t len);
+	    const char *id, const void *data, size_t len);
 /* The oldest message, or NULL.  The queue still owns it. */
 struct lst_qmsg *lst_queue_peek(const struct lst_queue *q);
 /* Free the oldest message. */
@@ -204,11 +310,41 @@ struct mc_buf *lst_ws_buf(struct lst *l);
 /* Queue what lst_ws_buf() holds and ask for a write.  0, or -1 when the
  * queue refused it. */
 int	lst_ws_send(struct lst *l, enum lst_qclass cls);
+/* Queue len bytes of an encoded message (tagged with id) and ask for a
+ * write.  0, or -1 when the queue refused it. */
+int	lst_ws_push(struct lst *l, enum lst_qclass cls, const char *id,
+	    const void *data, size_t len);
 /* Say goodbye with reason, then leave the loop with exit status code
  * once it is written (or after LST_BYE_WAIT, or at once if offline). */
 void	lst_ws_leave(struct lst *l, const char *reason, int code);
 /* Cancel the timers; called before the context is destroyed. */
 void	lst_ws_stop(struct lst *l);
+
+/* lst_hold.c */
+/* Make this process's boot id (hello "boot").  0 or -1. */
+int	lst_hold_init(struct lst *l);
+/* Free every held result and file (on exit). */
+void	lst_hold_free(struct lst *l);
+/* A cmd with this id arrived.  0: it is new and held from now on, run it;
+ * 1: a repeat, already answered here (never run twice); -1: no room to
+ * hold it (the caller fails it). */
+int	lst_hold_begin(struct lst *l, const char *id);
+/* Encode and queue r, and keep it until the hub's ack. */
+void	lst_hold_result(struct lst *l, const struct mc_result *r);
+/* Send file (len bytes, malloc'd, taken) as blob pieces of mime type as
+ * the queue drains, then r; keep r until the ack. */
+void	lst_hold_file(struct lst *l, const struct mc_result *r,
+	    const char *mime, char *file, size_t len);
+/* The queued result of id was written to the hub. */
+void	lst_hold_sent(struct lst *l, const char *id);
+/* The hub stored the result of id: forget it. */
+void	lst_hold_ack(struct lst *l, const char *id);
+/* Welcomed again: queue every result written on an earlier connection. */
+void	lst_hold_welcome(struct lst *l);
+/* Feed waiting file pieces and results into the queue as it has room. */
+void	lst_hold_pump(struct lst *l);
+/* Put the boot id and the held command ids into a hello. */
+void	lst_hold_pending(struct lst *l, struct mc_hello *h);
 
 /* lst_metrics.c */
 /* Start libstatgrab. 0 or -1 (logged). */
@@ -224,17 +360,28 @@ void	lst_metrics_collect(struct mc_metrics *m, double *last);
 /* The lws protocol callback of adopted output pipes. */
 int	lst_exec_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	    void *user, void *in, size_t len);
-/* Start cmd->cmd under /bin/sh -c in its own process group and send
- * started.  0, or -1 with the reason in err (nothing was started). */
-int	lst_exec_start(struct lst *l, const struct mc_cmd *c, char *err,
-	    size_t errlen);
+/* Run what s says for command c in its own process group, send started
+ * and stream or keep its output.  0, or -1 with the reason in err
+ * (nothing was started). */
+int	lst_exec_spawn(struct lst *l, const struct mc_cmd *c,
+	    const struct lst_spawn *s, char *err, size_t errlen);
+/* For a finish hook: a function child that exited non-zero becomes
+ * "failed" with the text it wrote to stderr.  1 if r now says failed. */
+int	lst_exec_child_failed(struct lst_job *j, struct mc_result *r);
 /* Collect exited children (called on SIGCHLD). */
 void	lst_exec_reap(struct lst *l);
-/* Running commands, and whether id is one of them. */
+/* Running commands. */
 int	lst_exec_count(const struct lst *l);
-int	lst_exec_has(const struct lst *l, const char *id);
 /* Kill every running process group (on exit). */
 void	lst_exec_kill_all(struct lst *l);
+/* Free what unfinished jobs still own (after the context is gone). */
+void	lst_exec_free_all(struct lst *l);
+/* In a function child: write a one-line reason to stderr (the parent
+ * makes it the failure's error).  Returns 1, the exit status to use. */
+int	lst_child_fail(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
+/* In a function child: write all of buf to fd.  0 or -1. */
+int	lst_write_all(int fd, const void *buf, size_t n);
 
 /* lst_cmd.c */
 /* Decode and run one cmd message; every outcome is answered. */
@@ -242,14 +389,111 @@ void	lst_cmd_handle(struct lst *l, const struct mc_msg *m);
 /* Parse an allow list ("shell,metrics", "" or "all" for every kind). */
 int	lst_cmd_allow_parse(const char *list, unsigned *mask, char *err,
 	    size_t errlen);
-/* Queue a result for id. */
+/* Queue a result for id (held until the hub's ack). */
 void	lst_cmd_result(struct lst *l, const struct mc_result *r);
 /* Queue a failed result for id with the reason. */
 void	lst_cmd_fail(struct lst *l, const char *id, const char *why);
+/* Queue started {id, pid}. */
+void	lst_cmd_started(struct lst *l, const char *id, pid_t pid);
+/* Queue at most cap bytes of data as stdout "out" messages of at most
+ * MC_OUT_CHUNK bytes, as control messages (never refused for output's
+ * bound).  0 or -1. */
+int	lst_cmd_output(struct lst *l, const char *id, const void *data,
+	    size_t len, uint64_t cap);
 
 /* One module per command kind: run c and answer it. */
 void	lst_cmd_shell(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_stop(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_metrics(struct lst *l, const struct mc_cmd *c);
+void	lst_cmd_docker_ps(struct lst *l, const struct mc_cmd *c);
+void	lst_cmd_docker_restart(struct lst *l, const struct mc_cmd *c);
+void	lst_cmd_screenshot(struct lst *l, const struct mc_cmd *c);
+void	lst_cmd_restart(struct lst *l, const struct mc_cmd *c);
+
+/* lst_cmd_restart.c */
+/* Remember argv and this program's path (/proc/self/exe) for a restart. */
+void	lst_restart_init(struct lst *l, char **argv);
+/* The hub acknowledged the result of id: go on with a restart waiting
+ * for it. */
+void	lst_restart_acked(struct lst *l, const char *id);
+/* After teardown, when l->restart is set: start a fresh copy of this
+ * program (systemd: exit LST_EXIT_RESTART; else fork and exec it with
+ * the same arguments).  Returns the exit status for main. */
+int	lst_restart_exec(struct lst *l);
+
+/* lst_docker.c (in a forked child: blocking I/O is fine there) */
+/* One HTTP/1.1 request to the Docker Engine API on the unix socket at
+ * sock; the response body (Content-Length or chunked, at most
+ * LST_DOCKER_BODY_MAX bytes) goes into body, which must be initialised.
+ * Returns the HTTP status, or -1 with a reason in err. */
+int	lst_docker_call(const char *sock, const char *method,
+	    const char *path, struct mc_buf *body, char *err, size_t errlen);
+/* Parse a whole HTTP/1.1 response (exported for tests).  Returns the
+ * status, or -1 with a reason in err. */
+int	lst_http_parse(const char *resp, size_t n, struct mc_buf *body,
+	    char *err, size_t errlen);
+/* The engine's reason from an error body ({"message": ...}), or a
+ * generic one with the status, into out. */
+void	lst_docker_message(const struct mc_buf *body, int status, char *out,
+	    size_t size);
+/* %-escape s for a URL path segment.  0, or -1 if it does not fit. */
+int	lst_url_escape(const char *s, char *out, size_t size);
+
+#define LST_DOCKER_BODY_MAX	(4 * 1024 * 1024)
+
+/* lst_png.c (in a forked child) */
+/* A PNG written row by row to a descriptor: 8-bit RGB, filter 1 (Sub),
+ * zlib deflate, IDAT chunks of at most LST_PNG_IDAT bytes. */
+struct lst_png;
+/* Write the signature and IHDR; returns the encoder or NULL. */
+struct lst_png *lst_png_begin(int fd, uint32_t w, uint32_t h);
+/* Add one row of 3 * w bytes (R, G, B).  0 or -1. */
+int	lst_png_row(struct lst_png *p, const unsigned char *rgb);
+/* Write the last IDAT and IEND and free p (also on error).  0 or -1. */
+int	lst_png_end(struct lst_png *p);
+/* Free p without finishing (after an error). */
+void	lst_png_free(struct lst_png *p);
+
+/* lst_x11.c (in a forked child) */
+/* A MIT-MAGIC-COOKIE-1 for one display. */
+struct lst_xauth {
+	int		found;
+	size_t		len;
+	unsigned char	data[64];
+};
+/* The cookie for display number num in the Xauthority file at path
+ * (family local or wild).  0 with a->found set or not; -1 if the file
+ * cannot be read. */
+int	lst_xauth_read(const char *path, int num, struct lst_xauth *a);
+struct lst_x11;
+/* Connect to display num (abstract socket first, then
+ * /tmp/.X11-unix/X<num>), authenticate with a (may be NULL) and read the
+ * setup of screen.  NULL with a reason in err. */
+struct lst_x11 *lst_x11_open(int num, int screen, const struct lst_xauth *a,
+	    char *err, size_t errlen);
+void	lst_x11_close(struct lst_x11 *x);
+void	lst_x11_size(const struct lst_x11 *x, uint32_t *w, uint32_t *h);
+/* Rows per GetImage so that one reply stays within a few MiB. */
+uint32_t lst_x11_strip_rows(const struct lst_x11 *x);
+/* Rows y .. y+rows-1 of the root window as 8-bit RGB (3 * w per row)
+ * into rgb, fetched with GetImage in strips.  0, or -1 with err. */
+int	lst_x11_rows(struct lst_x11 *x, uint32_t y, uint32_t rows,
+	    unsigned char *rgb, char *err, size_t errlen);
+
+/* lst_display.c (in a forked child) */
+/* Where a screenshot comes from. */
+struct lst_display {
+	int	wayland;		/* take it with grim */
+	char	grim[MC_PATH_MAX];	/* grim's path when wayland */
+	char	wl_env[2][MC_PATH_MAX + 32];	/* WAYLAND_DISPLAY, XDG_RUNTIME_DIR */
+	int	num, screen;		/* X display :num.screen */
+	char	xauth[MC_PATH_MAX];	/* file holding its cookie, or "" */
+	char	how[160];		/* how it was found, for errors */
+};
+/* Find the display: config "display", the environment, then the X
+ * sockets, Wayland sockets and X servers on this machine.  0, or -1
+ * with a reason in err. */
+int	lst_display_find(const struct lst *l, struct lst_display *d,
+	    char *err, size_t errlen);
 
 #endif

@@ -1,10 +1,12 @@
 /*
- * lst_cmd.c - commands from the hub: decode, check the allow list, and
- * dispatch through one table to the module of each kind.
+ * lst_cmd.c - commands from the hub: decode, drop repeats, check the
+ * allow list, and dispatch through one table to the module of each kind.
  *
- * Every cmd is answered: a kind this listener does not implement, a kind
- * the allow list refuses and a cmd that cannot be decoded all get a
- * "failed" result with the reason, so nothing waits on the hub forever.
+ * Every cmd is answered exactly once: a kind this listener does not
+ * implement, a kind the allow list refuses and a cmd that cannot be
+ * decoded all get a "failed" result with the reason, so nothing waits on
+ * the hub forever; a cmd the hub sends again is never run again
+ * (lst_hold.c).  The allow list is checked before anything runs.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,14 +14,18 @@
 #include "lst.h"
 #include "mc_log.h"
 
-/* The kinds this listener implements; the others are refused as not
- * supported (docker_ps, docker_restart, restart, screenshot come later). */
+/* The kinds this listener implements; any other is refused as not
+ * supported. */
 static const struct {
 	enum mc_kind	 kind;
 	void		(*run)(struct lst *, const struct mc_cmd *);
 } kinds[] = {
 	{ MC_KIND_SHELL, lst_cmd_shell },
+	{ MC_KIND_DOCKER_PS, lst_cmd_docker_ps },
+	{ MC_KIND_DOCKER_RESTART, lst_cmd_docker_restart },
+	{ MC_KIND_RESTART, lst_cmd_restart },
 	{ MC_KIND_STOP, lst_cmd_stop },
+	{ MC_KIND_SCREENSHOT, lst_cmd_screenshot },
 	{ MC_KIND_METRICS, lst_cmd_metrics },
 };
 
@@ -45,6 +51,8 @@ cmd_bad(struct lst *l, const struct mc_msg *m, const char *err)
 		mc_warn("command from hub without a usable id: %s", err);
 		return;
 	}
+	if (lst_hold_begin(l, id) == 1)
+		return;
 	if (mc_kind_parse(kind, &k) == -1)
 		fail_unsupported(l, id, kind);
 	else
@@ -57,20 +65,29 @@ lst_cmd_handle(struct lst *l, const struct mc_msg *m)
 	struct mc_cmd c;
 	char err[256];
 	size_t i;
+	int r;
 
 	if (mc_cmd_decode(m, &c, err, sizeof(err)) == -1) {
 		cmd_bad(l, m, err);
 		return;
 	}
-	if (lst_exec_has(l, c.id)) {
-		mc_warn("command %s is already running; repeat ignored", c.id);
+	r = lst_hold_begin(l, c.id);
+	if (r == 1)
 		return;
-	}
 	mc_info("command %s: %s", c.id, mc_kind_name(c.kind));
 	if (c.cmd[0] != '\0')
 		mc_debug("command %s line: %s", c.id, c.cmd);
+	if (r == -1) {
+		lst_cmd_fail(l, c.id, "too many commands wait for the hub's "
+		    "acknowledgement");
+		return;
+	}
 	if ((l->allow & (1u << c.kind)) == 0) {
 		lst_cmd_fail(l, c.id, "not allowed on this agent");
+		return;
+	}
+	if (l->restart_id[0] != '\0') {
+		lst_cmd_fail(l, c.id, "the listener is restarting");
 		return;
 	}
 	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
@@ -118,9 +135,42 @@ lst_cmd_allow_parse(const char *list, unsigned *mask, char *err,
 void
 lst_cmd_result(struct lst *l, const struct mc_result *r)
 {
-	if (mc_result_encode(lst_ws_buf(l), r) == -1 ||
+	lst_hold_result(l, r);
+}
+
+void
+lst_cmd_started(struct lst *l, const char *id, pid_t pid)
+{
+	struct mc_started s;
+
+	memset(&s, 0, sizeof(s));
+	mc_strlcpy(s.id, id, sizeof(s.id));
+	s.pid = (int)pid;
+	if (mc_started_encode(lst_ws_buf(l), &s) == -1 ||
 	    lst_ws_send(l, LST_Q_CTRL) == -1)
-		mc_err("result of command %s dropped: send queue full", r->id);
+		mc_warn("command %s: 'started' dropped: send queue full", id);
+}
+
+int
+lst_cmd_output(struct lst *l, const char *id, const void *data, size_t len,
+    uint64_t cap)
+{
+	struct mc_out o;
+	size_t off;
+
+	if (len > cap)
+		len = (size_t)cap;
+	memset(&o, 0, sizeof(o));
+	mc_strlcpy(o.id, id, sizeof(o.id));
+	o.stream = MC_STDOUT;
+	for (off = 0; off < len; off += o.len) {
+		o.data = (const char *)data + off;
+		o.len = len - off < MC_OUT_CHUNK ? len - off : MC_OUT_CHUNK;
+		if (mc_out_encode(lst_ws_buf(l), &o) == -1 ||
+		    lst_ws_send(l, LST_Q_CTRL) == -1)
+			return -1;
+	}
+	return 0;
 }
 
 void

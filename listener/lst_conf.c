@@ -78,7 +78,9 @@ static const char usage_text[] =
 "  maestro-listener --hub wss://hub.example.org:8443 \\\n"
 "      --fingerprint sha256:3f9c...e1 --enroll-key k1a2b3c4.9f...\n"
 "\n"
-"SIGTERM says goodbye to the hub and exits 0.\n";
+"SIGTERM says goodbye to the hub and exits 0.  The restart command starts a\n"
+"fresh copy of this program; under systemd it exits with status 75 instead\n"
+"(the unit has RestartForceExitStatus=75).\n";
 
 /* ---- checks, one per key that needs more than its type ---- */
 
@@ -335,6 +337,8 @@ lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 		return 1;
 	memset(&l->conf, 0, sizeof(l->conf));
 	mc_strlcpy(l->conf.log_level, "info", sizeof(l->conf.log_level));
+	mc_strlcpy(l->conf.docker_socket, LST_DOCKER_SOCKET,
+	    sizeof(l->conf.docker_socket));
 	l->allow = (1u << MC_KIND_COUNT) - 1;
 	if (load_file(l, argc, argv, err, errlen) == -1 ||
 	    mc_args_apply(argc, argv, conf_tab, &l->conf, &npos, err,

@@ -1,30 +1,39 @@
 /*
- * lst_exec.c - the process runner: a shell command in its own process
- * group, its output streamed from non-blocking pipes adopted into the
- * event loop.
+ * lst_exec.c - the process runner: a program (a shell command, grim) or
+ * a function in a forked child (Docker, X11 screenshot) in its own
+ * process group, its output streamed from non-blocking pipes adopted
+ * into the event loop, so the loop itself never blocks on any of them.
  *
  * Rules kept here:
- * - The child gets /dev/null as stdin, two pipes as stdout and stderr, a
- *   clean environment (PATH, HOME, LANG only), an empty signal mask,
- *   default signal dispositions, no descriptor of ours, and its own
- *   session and process group.  Between fork() and exec() it calls only
- *   async-signal-safe functions.
+ * - The child gets /dev/null as stdin, two pipes as stdout and stderr,
+ *   the environment its caller built, an empty signal mask, default
+ *   signal dispositions, no descriptor of ours, its own session and
+ *   process group, and the run_as user's groups and ids if asked.  A
+ *   program's child calls only async-signal-safe functions before
+ *   exec().  A function child runs ordinary code: the listener has no
+ *   other thread, so nothing can hold a lock it needs; it never returns
+ *   to the loop and leaves with _exit().
  * - The read ends are adopted with LWS_ADOPT_RAW_FILE_DESC; each
  *   LWS_CALLBACK_RAW_RX_FILE reads at most MC_OUT_CHUNK bytes and sends
  *   them as one "out" message at once (a UTF-8 sequence split by the read
  *   is held back for the next one).  lws owns and closes the read ends.
  * - Output is counted in full but forwarded only up to the command's cap
  *   and while the send queue takes it; after that it is dropped and the
- *   result says truncated.
+ *   result says truncated.  A file (LST_SINK_FILE) is kept whole up to
+ *   MC_BLOB_MAX; past that the child is killed.  A function's stderr is
+ *   kept (LST_ERRTEXT_MAX bytes) as the reason it failed.
  * - A timeout SIGKILLs the whole process group and stops reading.
  * - The result goes out when both pipes are closed and the child has been
  *   reaped; SIGCHLD reaches lst_exec_reap() through the loop, so nothing
- *   ever waits.
+ *   ever waits.  The spawn's finish hook makes it (a file, a failure).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -33,18 +42,10 @@
 #include "lst.h"
 #include "mc_log.h"
 
-#define SAFE_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
-			"/sbin:/bin"
-
-/* What the child needs, prepared before fork() so the child only copies
- * descriptors and calls exec. */
-struct spawn {
-	const char	*cmd;
-	const char	*home;
-	int		 in, out, err;
-	int		 maxfd;
-	char		*argv[4];
-	char		*envp[4];
+/* The descriptors a child gets, and how many to close after them. */
+struct child_fds {
+	int	in, out, err;
+	int	maxfd;
 };
 
 /* ---- the child side ---- */
@@ -67,23 +68,93 @@ child_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* Async-signal-safe: a fixed message on stderr. */
+static void
+child_say(const char *msg)
+{
+	ssize_t n = write(2, msg, strlen(msg));
+
+	(void)n;
+}
+
+/* Become the run_as user: groups first, then gid, then uid (after which
+ * none of it could be changed back). */
+static int
+child_user(const struct lst_user *u)
+{
+	if (u == NULL)
+		return 0;
+	if (setgroups((size_t)u->ngroups, u->groups) == -1 ||
+	    setgid(u->gid) == -1 || setuid(u->uid) == -1) {
+		child_say("maestro-listener: cannot switch to the run_as "
+		    "user\n");
+		return -1;
+	}
+	return 0;
+}
+
 static void __attribute__((noreturn))
-child_exec(const struct spawn *s)
+child_run(struct lst *l, const struct mc_cmd *c, const struct lst_spawn *s,
+    const struct child_fds *f)
 {
 	int fd;
 
 	child_signals();
 	setsid();
-	if (dup2(s->in, 0) == -1 || dup2(s->out, 1) == -1 ||
-	    dup2(s->err, 2) == -1)
+	if (dup2(f->in, 0) == -1 || dup2(f->out, 1) == -1 ||
+	    dup2(f->err, 2) == -1)
 		_exit(127);
 	if (close_range(3, ~0U, 0) == -1)
-		for (fd = 3; fd < s->maxfd; fd++)
+		for (fd = 3; fd < f->maxfd; fd++)
 			close(fd);
-	if (chdir(s->home) == -1 && chdir("/") == -1)
+	if (child_user(s->user) == -1)
+		_exit(126);
+	if (chdir(s->cwd != NULL ? s->cwd : "/") == -1 && chdir("/") == -1)
 		_exit(127);
-	execve("/bin/sh", s->argv, s->envp);
+	if (s->fn != NULL)
+		_exit(s->fn(l, c));
+	execve(s->path, s->argv, s->envp);
+	child_say("maestro-listener: cannot run ");
+	child_say(s->path);
+	child_say("\n");
 	_exit(127);
+}
+
+int
+lst_child_fail(const char *fmt, ...)
+{
+	char line[MC_TEXT_MAX];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return 1;
+	if ((size_t)n > sizeof(line) - 2)
+		n = (int)sizeof(line) - 2;
+	line[n++] = '\n';
+	lst_write_all(2, line, (size_t)n);
+	return 1;
+}
+
+int
+lst_write_all(int fd, const void *buf, size_t n)
+{
+	const char *p = buf;
+	ssize_t w;
+
+	while (n > 0) {
+		w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }
 
 /* ---- jobs ---- */
@@ -109,17 +180,6 @@ lst_exec_count(const struct lst *l)
 	return n;
 }
 
-int
-lst_exec_has(const struct lst *l, const char *id)
-{
-	int i;
-
-	for (i = 0; i < MC_LST_RUNNING_MAX; i++)
-		if (l->jobs[i].used && strcmp(l->jobs[i].id, id) == 0)
-			return 1;
-	return 0;
-}
-
 static int
 exit_code(const struct lst_job *j)
 {
@@ -128,6 +188,41 @@ exit_code(const struct lst_job *j)
 	if (WIFSIGNALED(j->wstatus))
 		return 128 + WTERMSIG(j->wstatus);
 	return -1;
+}
+
+static void
+job_release(struct lst_job *j)
+{
+	mc_buf_free(&j->file);
+	mc_buf_free(&j->errtext);
+	j->used = 0;
+}
+
+int
+lst_exec_child_failed(struct lst_job *j, struct mc_result *r)
+{
+	const char *why;
+
+	if (r->outcome != MC_DONE)
+		return 0;
+	if (j->file_over) {
+		snprintf(r->error, sizeof(r->error), "the file is over %d MiB",
+		    MC_BLOB_MAX / (1024 * 1024));
+	} else if (r->exit_code != 0) {
+		why = j->errtext.data != NULL ? mc_trim(j->errtext.data) : "";
+		if (why[0] != '\0')
+			mc_strlcpy(r->error, why, sizeof(r->error));
+		else if (r->exit_code > 128)
+			snprintf(r->error, sizeof(r->error), "killed by signal "
+			    "%d", r->exit_code - 128);
+		else
+			snprintf(r->error, sizeof(r->error), "exited with "
+			    "status %d", r->exit_code);
+	} else
+		return 0;
+	r->outcome = MC_FAILED;
+	r->exit_code = -1;
+	return 1;
 }
 
 /* Both pipes closed and the child reaped: report and free the slot. */
@@ -150,12 +245,15 @@ job_maybe_finish(struct lst_job *j)
 		snprintf(r.error, sizeof(r.error), "timed out after %g s; "
 		    "process group killed", j->timeout);
 	lws_sul_cancel(&j->sul_timeout);
-	j->used = 0;
 	mc_info("command %s %s, exit %d, %llu output bytes%s", r.id,
 	    mc_outcome_name(r.outcome), r.exit_code,
 	    (unsigned long long)r.out_bytes, r.truncated ? " (truncated)" :
 	    "");
-	lst_cmd_result(j->l, &r);
+	if (j->finish != NULL)
+		j->finish(j, &r);
+	else
+		lst_cmd_result(j->l, &r);
+	job_release(j);
 }
 
 /* Forward n bytes of output, within the cap and the queue's bound. */
@@ -230,6 +328,16 @@ lst_exec_reap(struct lst *l)
 }
 
 void
+lst_exec_free_all(struct lst *l)
+{
+	int i;
+
+	for (i = 0; i < MC_LST_RUNNING_MAX; i++)
+		if (l->jobs[i].used)
+			job_release(&l->jobs[i]);
+}
+
+void
 lst_exec_kill_all(struct lst *l)
 {
 	struct lst_job *j;
@@ -267,13 +375,51 @@ utf8_tail(const unsigned char *buf, size_t n)
 	return n - (i - 1) < need ? n - (i - 1) : 0;
 }
 
+/* Keep n bytes of a file; past MC_BLOB_MAX kill the child.  0 or -1. */
+static int
+file_keep(struct lst_job *j, const void *data, size_t n)
+{
+	if (mc_buf_append(&j->file, data, n) == 0)
+		return 0;
+	mc_warn("command %s: its file is over %d bytes; killing it", j->id,
+	    MC_BLOB_MAX);
+	j->file_over = 1;
+	if (!j->reaped)
+		kill(-j->pid, SIGKILL);
+	return -1;
+}
+
+/* Keep the start of a function's stderr as its error text. */
+static void
+errtext_keep(struct lst_job *j, const void *data, size_t n)
+{
+	size_t room = j->errtext.limit - j->errtext.len;
+
+	mc_buf_append(&j->errtext, data, n < room ? n : room);
+}
+
 static int
 pipe_read(struct lst_pipe *p, int fd)
 {
 	unsigned char buf[MC_OUT_CHUNK];
+	struct lst_job *j = p->job;
 	size_t have, keep;
 	ssize_t n;
 
+	if (p->stream == MC_STDOUT && j->sink == LST_SINK_FILE) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		j->out_bytes += (uint64_t)n;
+		return n == 0 ? -1 : file_keep(j, buf, (size_t)n);
+	}
+	if (p->stream == MC_STDERR && j->err_kept) {
+		n = read(fd, buf, sizeof(buf));
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		errtext_keep(j, buf, (size_t)n);
+		return n == 0 ? -1 : 0;
+	}
 	memcpy(buf, p->carry, p->ncarry);
 	n = read(fd, buf + p->ncarry, sizeof(buf) - p->ncarry);
 	if (n < 0)
@@ -391,7 +537,8 @@ max_fd(void)
 }
 
 static void
-job_init(struct lst *l, struct lst_job *j, const struct mc_cmd *c, pid_t pid)
+job_init(struct lst *l, struct lst_job *j, const struct mc_cmd *c,
+    const struct lst_spawn *s, pid_t pid)
 {
 	memset(j, 0, sizeof(*j));
 	j->l = l;
@@ -401,63 +548,48 @@ job_init(struct lst *l, struct lst_job *j, const struct mc_cmd *c, pid_t pid)
 	j->started = mc_now();
 	j->timeout = c->timeout;
 	j->cap = c->cap;
-}
-
-static void
-send_started(struct lst *l, const struct lst_job *j)
-{
-	struct mc_started s;
-
-	memset(&s, 0, sizeof(s));
-	mc_strlcpy(s.id, j->id, sizeof(s.id));
-	s.pid = (int)j->pid;
-	if (mc_started_encode(lst_ws_buf(l), &s) == -1 ||
-	    lst_ws_send(l, LST_Q_CTRL) == -1)
-		mc_warn("command %s: 'started' dropped: send queue full", j->id);
+	j->sink = s->sink;
+	j->err_kept = s->fn != NULL;
+	j->finish = s->finish;
+	mc_buf_init(&j->file, MC_BLOB_MAX);
+	mc_buf_init(&j->errtext, LST_ERRTEXT_MAX);
 }
 
 int
-lst_exec_start(struct lst *l, const struct mc_cmd *c, char *err,
-    size_t errlen)
+lst_exec_spawn(struct lst *l, const struct mc_cmd *c,
+    const struct lst_spawn *s, char *err, size_t errlen)
 {
-	char a0[] = "sh", a1[] = "-c", e_path[] = "PATH=" SAFE_PATH;
-	char e_lang[] = "LANG=C.UTF-8", e_home[MC_PATH_MAX + 8];
 	int fds[5] = { -1, -1, -1, -1, -1 };
 	struct lst_job *j = job_free_slot(l);
-	struct spawn s;
+	struct child_fds f;
 	pid_t pid;
 
 	if (j == NULL) {
 		snprintf(err, errlen, "too many running commands");
 		return -1;
 	}
-	snprintf(e_home, sizeof(e_home), "HOME=%s", l->home);
-	s = (struct spawn){ .cmd = c->cmd, .home = l->home, .maxfd = max_fd(),
-	    .argv = { a0, a1, (char *)c->cmd, NULL },
-	    .envp = { e_path, e_home, e_lang, NULL } };
 	if (open_fds(fds) == -1)
 		goto fail;
-	s.in = fds[4];
-	s.out = fds[1];
-	s.err = fds[3];
+	f = (struct child_fds){ .in = fds[4], .out = fds[1], .err = fds[3],
+	    .maxfd = max_fd() };
 	pid = fork();
 	if (pid == -1)
 		goto fail;
 	if (pid == 0)
-		child_exec(&s);
+		child_run(l, c, s, &f);
 	close(fds[1]);
 	close(fds[3]);
 	close(fds[4]);
-	job_init(l, j, c, pid);
+	job_init(l, j, c, s, pid);
 	mc_info("command %s started: pid %d", j->id, (int)pid);
-	send_started(l, j);
+	lst_cmd_started(l, j->id, pid);
 	pipe_adopt(l, j, 0, fds[0]);
 	pipe_adopt(l, j, 1, fds[2]);
 	lws_sul_schedule(l->ctx, 0, &j->sul_timeout, timeout_cb,
 	    (lws_usec_t)(j->timeout * LWS_USEC_PER_SEC));
 	return 0;
 fail:
-	snprintf(err, errlen, "cannot start /bin/sh: %s", strerror(errno));
+	snprintf(err, errlen, "cannot start a process: %s", strerror(errno));
 	close_all(fds, 5);
 	return -1;
 }

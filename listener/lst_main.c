@@ -10,8 +10,10 @@
  * async-signal-safe) is never needed.  Children get an empty mask back
  * (lst_exec.c).
  *
- * Exit: free everything we own (the lws context, the queue, libstatgrab's
- * buffers) so valgrind sees no leak; running commands are killed.
+ * Exit: free everything we own (the lws context, the queue, held
+ * results, libstatgrab's buffers) so valgrind sees no leak; running
+ * commands are killed.  After a restart command the last step starts a
+ * fresh copy of the program (lst_cmd_restart.c).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -178,6 +180,25 @@ context_create(struct lst *l)
 	return l->vh != NULL ? 0 : -1;
 }
 
+/* Say now, not only at the first command, if run_as cannot work. */
+static void
+log_run_as(const struct lst *l)
+{
+	struct lst_user u;
+
+	if (l->conf.run_as[0] == '\0')
+		return;
+	if (lst_user_find(l->conf.run_as, 0, &u) == -1)
+		mc_warn("run_as user '%s' not found; shell commands will fail",
+		    l->conf.run_as);
+	else if (geteuid() != 0 && u.uid != geteuid())
+		mc_warn("run_as user '%s' needs the listener to run as root; "
+		    "shell commands will fail", l->conf.run_as);
+	else
+		mc_info("shell commands run as '%s' (uid %u)", l->conf.run_as,
+		    (unsigned)u.uid);
+}
+
 static void
 log_start(const struct lst *l)
 {
@@ -191,6 +212,7 @@ log_start(const struct lst *l)
 		    "are ignored");
 	mc_info("state in %s; %s", l->conf.state_dir, l->hello.cred[0] ?
 	    "using the stored credential" : "enrolling with --enroll-key");
+	log_run_as(l);
 }
 
 /* ---- exit ---- */
@@ -204,11 +226,15 @@ teardown(struct lst *l)
 	if (l->ctx != NULL)
 		lws_context_destroy(l->ctx);
 	l->ctx = NULL;
+	lst_exec_free_all(l);
+	lst_hold_free(l);
 	lst_queue_free(&l->q);
 	mc_buf_free(&l->rx);
 	mc_buf_free(&l->scratch);
 	lst_metrics_shutdown();
 	explicit_bzero(&l->hello, sizeof(l->hello));
+	if (l->restart)
+		return lst_restart_exec(l);
 	mc_info("stopped (exit %d)", l->exit_code);
 	return l->exit_code;
 }
@@ -265,6 +291,11 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", LST_PROG, err);
 		return code;
 	}
+	if (lst_hold_init(&l) == -1) {
+		fprintf(stderr, "%s: no randomness for the boot id\n", LST_PROG);
+		return 1;
+	}
+	lst_restart_init(&l, argv);
 	lst_metrics_init();
 	lst_metrics_facts(&l.hello);
 	l.net_last = mc_now();

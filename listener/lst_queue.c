@@ -8,6 +8,8 @@
  * LST_QUEUE_RESERVE more so a full queue never loses a result.  The hello
  * goes to the head (it must be the first message on a connection), and
  * so do heartbeats, so that a command's queued output never delays one.
+ * A result carries its command id so the writer can tell lst_hold.c it
+ * went out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -36,8 +38,8 @@ queue_limit(enum lst_qclass cls)
 }
 
 int
-lst_queue_push(struct lst_queue *q, enum lst_qclass cls, const void *data,
-    size_t len)
+lst_queue_push(struct lst_queue *q, enum lst_qclass cls, const char *id,
+    const void *data, size_t len)
 {
 	size_t limit = queue_limit(cls);
 	struct lst_qmsg *m;
@@ -49,6 +51,9 @@ lst_queue_push(struct lst_queue *q, enum lst_qclass cls, const void *data,
 		return -1;
 	m->next = NULL;
 	m->cls = cls;
+	m->id[0] = '\0';
+	if (id != NULL)
+		mc_strlcpy(m->id, id, sizeof(m->id));
 	m->len = len;
 	memcpy(m->buf + LWS_PRE, data, len);
 	if (cls == LST_Q_HELLO || cls == LST_Q_HB) {

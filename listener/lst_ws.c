@@ -152,6 +152,7 @@ lst_ws_stop(struct lst *l)
 	lws_sul_cancel(&l->sul_connect);
 	lws_sul_cancel(&l->sul_hb);
 	lws_sul_cancel(&l->sul_exit);
+	lws_sul_cancel(&l->sul_restart);
 }
 
 /* ---- sending ---- */
@@ -166,7 +167,14 @@ lst_ws_buf(struct lst *l)
 int
 lst_ws_send(struct lst *l, enum lst_qclass cls)
 {
-	if (lst_queue_push(&l->q, cls, l->scratch.data, l->scratch.len) == -1)
+	return lst_ws_push(l, cls, NULL, l->scratch.data, l->scratch.len);
+}
+
+int
+lst_ws_push(struct lst *l, enum lst_qclass cls, const char *id,
+    const void *data, size_t len)
+{
+	if (lst_queue_push(&l->q, cls, id, data, len) == -1)
 		return -1;
 	if (!l->done && l->wsi != NULL &&
 	    (l->conn == LST_READY || cls == LST_Q_HELLO))
@@ -264,8 +272,11 @@ on_welcome(struct lst *l, const struct mc_msg *m)
 	mc_info("hub %s welcomed us as '%s'; heartbeat every %g s",
 	    l->conf.hub, w.name, w.hb);
 	/* the first heartbeat goes now so the hub has metrics at once;
-	 * then the queue (output of commands that ran while offline) */
+	 * then the queue (output of commands that ran while offline) and
+	 * the results an earlier connection wrote but the hub never
+	 * acknowledged */
 	hb_cb(&l->sul_hb);
+	lst_hold_welcome(l);
 	if (lst_queue_peek(&l->q) != NULL && l->wsi != NULL)
 		lws_callback_on_writable(l->wsi);
 	return 0;
@@ -292,9 +303,11 @@ on_ack(struct lst *l, const struct mc_msg *m)
 	struct mc_ack a;
 	char err[128];
 
-	(void)l;
-	if (mc_ack_decode(m, &a, err, sizeof(err)) == 0)
-		mc_debug("hub stored the result of %s", a.id);
+	if (mc_ack_decode(m, &a, err, sizeof(err)) == -1)
+		return 0;
+	mc_debug("hub stored the result of %s", a.id);
+	lst_hold_ack(l, a.id);
+	lst_restart_acked(l, a.id);
 	return 0;
 }
 
@@ -398,6 +411,7 @@ ws_established(struct lst *l, struct lws *wsi)
 		mc_warn("hub certificate NOT verified (--insecure)");
 	mc_debug("connected to %s; sending hello as '%s'", l->conf.hub,
 	    l->hello.name);
+	lst_hold_pending(l, &l->hello);
 	if (mc_hello_encode(lst_ws_buf(l), &l->hello) == -1 ||
 	    lst_ws_send(l, LST_Q_HELLO) == -1) {
 		snprintf(l->why, sizeof(l->why), "cannot queue the hello");
@@ -428,7 +442,8 @@ static int
 ws_writeable(struct lst *l, struct lws *wsi)
 {
 	struct lst_qmsg *m = lst_queue_peek(&l->q);
-	int bye;
+	char id[MC_ID_MAX];
+	enum lst_qclass cls;
 
 	if (m == NULL || (m->cls != LST_Q_HELLO && l->conn != LST_READY))
 		return 0;
@@ -437,14 +452,19 @@ ws_writeable(struct lst *l, struct lws *wsi)
 		snprintf(l->why, sizeof(l->why), "write to hub failed");
 		return -1;
 	}
-	bye = m->cls == LST_Q_BYE;
+	cls = m->cls;
+	mc_strlcpy(id, m->id, sizeof(id));
 	lst_queue_pop(&l->q);
-	if (bye) {
+	if (cls == LST_Q_RESULT)
+		lst_hold_sent(l, id);
+	if (cls == LST_Q_BYE) {
 		mc_info("goodbye sent to hub");
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
 		    (unsigned char *)"bye", 3);
 		return -1;
 	}
+	/* room again: the next piece of a file, a result that waited */
+	lst_hold_pump(l);
 	if (lst_queue_peek(&l->q) != NULL && l->conn == LST_READY)
 		lws_callback_on_writable(wsi);
 	return 0;
