@@ -233,6 +233,7 @@ Wants=network-online.target
 ExecStart=/usr/local/bin/maestro-listener --config /etc/maestro/listener.conf
 Restart=on-failure
 RestartForceExitStatus=75
+SuccessExitStatus=75
 RestartSec=2
 KillMode=mixed
 TimeoutStopSec=10

@@ -361,8 +361,12 @@ mc_strlcpy(char *dst, const char *src, size_t size)
 	if (size == 0)
 		return -1;
 	if (n >= size) {
-		memcpy(dst, src, size - 1);
-		dst[size - 1] = '\0';
+		/* cut at a character boundary: never half a UTF-8 sequence */
+		n = size - 1;
+		while (n > 0 && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+		memcpy(dst, src, n);
+		dst[n] = '\0';
 		return -1;
 	}
 	memcpy(dst, src, n + 1);

@@ -49,7 +49,8 @@ int	mc_write_file(const char *path, const void *data, size_t n,
 char	*mc_read_file(const char *path, size_t max, size_t *lenp);
 /* Strip leading and trailing white space in place; returns s. */
 char	*mc_trim(char *s);
-/* Bounded copy that always terminates; -1 if truncated. */
+/* Bounded copy that always terminates; -1 if truncated (then cut at a
+ * UTF-8 character boundary). */
 int	mc_strlcpy(char *dst, const char *src, size_t size);
 
 /* A hub URL: scheme://host[:port][/path] (IPv6 hosts in brackets). */

@@ -529,6 +529,12 @@ hub_cmd_on_blob(struct hub_agent *a, const struct mc_blob *b)
 
 	if (c == NULL || !cmd_in_flight(c))
 		return;
+	if (b->off == 0 && c->blob.len > 0) {
+		/* the listener starts the file again (a piece was lost with a
+		 * connection): forget what came before */
+		live.bytes -= c->blob.len;
+		mc_buf_reset(&c->blob);
+	}
 	if (b->off != c->blob.len || mc_buf_append(&c->blob, b->data,
 	    b->len) == -1) {
 		mc_warn("command %s: file piece at %llu out of order or over "
