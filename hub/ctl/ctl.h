@@ -3,7 +3,8 @@
  *
  * hubctl talks to the hub's REST API (docs/api.md) over libcurl and shares
  * only common/ with the daemon; nothing here includes hub/hub.h.  Only
- * ctl_http.c sees curl.h and only ctl_http.c and ctl_pin.c see OpenSSL.
+ * ctl_http.c sees curl.h; only ctl_http.c, ctl_pin.c and ctl_watch.c (the
+ * SHA-1 of the WebSocket handshake) see OpenSSL.
  *
  * Exit statuses are the contract's (shared/contract.md): the remote status
  * for a single-agent shell command, 0/1 for the others, 2 for usage, 3
@@ -19,6 +20,7 @@
 #include "mc_buf.h"
 #include "mc_json.h"
 #include "mc_limits.h"
+#include "mc_proto.h"
 
 #define CTL_EXIT_OK		0
 #define CTL_EXIT_FAIL		1
@@ -38,6 +40,29 @@
 #define CTL_LINE_MAX		(1024 * 1024)
 #define CTL_CONNECT_TIMEOUT	10	/* seconds */
 #define CTL_REQUEST_TIMEOUT	30	/* seconds, except command streams */
+/* a reason hubctl words for one request */
+#define CTL_WHY_MAX		(CTL_URL_MAX + 1024)
+/* fan-out: command streams followed at once (the rest start as these
+ * end), a partial output line kept per agent and stream before it is
+ * printed anyway, and names listed per group of the summary */
+#define CTL_FANOUT_OPEN		256
+#define CTL_FANOUT_LINE		(64 * 1024)
+#define CTL_FANOUT_NAMES	10
+/* fan-out: final command records fetched at once (they hold output) */
+#define CTL_FANOUT_RECORDS	32
+/* a request the hub refuses for the token's rate (429) is made again
+ * after its Retry-After (at most CTL_RETRY_WAIT_MAX s), this many times */
+#define CTL_RETRY_MAX		100
+#define CTL_RETRY_WAIT_MAX	30
+/* a command stream the hub ends early is opened again; after this many
+ * early ends in a row, each within a second, hubctl gives up on it */
+#define CTL_REOPEN_QUICK	5
+/* --queue: the hub waits at most this long for an offline agent */
+#define CTL_QUEUE_MAX		(30 * 86400)
+/* history --limit, as the hub allows */
+#define CTL_HISTORY_MAX		1000
+/* history: the COMMAND column, in terminal columns */
+#define CTL_HISTORY_CMD_WIDTH	40
 
 /* Global settings: config file, then environment, then flags. */
 struct ctl_opts {
@@ -104,6 +129,21 @@ int	ctl_begin(struct ctl *c, const char *noun, int argc, char **argv,
 /* Forget the token (on exit). */
 void	ctl_opts_clear(struct ctl *c);
 
+/* A parsed "hubctl send": to one agent, or a fan-out to a tag or all. */
+struct ctl_send {
+	const char	*agent;		/* NULL for a fan-out */
+	const char	*tag;		/* --tag TAG */
+	int		 all;		/* --all */
+	enum mc_kind	 kind;
+	struct mc_buf	 cmd;		/* owned; shell: the command line */
+	const char	*arg;		/* docker_restart: the container */
+	const char	*out_file;	/* screenshot: -o FILE */
+	char		 queue_text[32];	/* --queue for people, or "" */
+	double		 queue;		/* --queue in seconds; 0: none */
+	double		 timeout;	/* 0: the hub's default */
+	int64_t		 cap;		/* 0: the hub's default */
+};
+
 /* ---- ctl_http.c ---- */
 
 struct ctl_resp {
@@ -124,6 +164,9 @@ void	ctl_resp_free(struct ctl_resp *r);
  * One request; path starts with '/'.  body is NULL or JSON.  Returns 0
  * when the hub answered, whatever the status (r->status, r->body, r->doc
  * when the body is JSON), or CTL_EXIT_HUB after printing why it could not.
+ * A refusal for the token's rate (429) is asked again after its
+ * Retry-After, up to CTL_RETRY_MAX times (here and in the two below);
+ * r->body keeps the limit the caller gave it.
  */
 int	ctl_http(struct ctl *c, const char *method, const char *path,
 	    const struct mc_buf *body, struct ctl_resp *r);
@@ -135,6 +178,29 @@ int	ctl_http(struct ctl *c, const char *method, const char *path,
  */
 int	ctl_http_stream(struct ctl *c, const char *path, ctl_line_fn fn,
 	    void *arg, struct ctl_resp *r);
+/* One request of ctl_http_multi(): a GET that follows a stream (fn set,
+ * no time limit) or buffers its answer in r (fn NULL). */
+struct ctl_mreq {
+	const char	*path;		/* in; starts with '/' */
+	ctl_line_fn	 fn;		/* in */
+	void		*arg;		/* in */
+	/* in, may be NULL: called as the request ends (ret, why and r
+	 * set); 1 makes it again from the start (r emptied first) */
+	int		(*again)(void *arg, const struct ctl_mreq *q);
+	struct ctl_resp	 r;		/* out; the caller inits and frees it */
+	int		 ret;		/* out: as ctl_http_stream() */
+	char		 why[CTL_WHY_MAX];	/* out: ret's reason, or "" */
+};
+/*
+ * Run n GETs concurrently, at most max_open at a time, starting the next
+ * as one ends, and no faster than the hub's rate limit lets them (429s
+ * slow the starts down; see ctl_http.c).  Prints nothing: each request's
+ * ret says how it went and why (without "hubctl: ") says why not (empty
+ * when fn stopped it; fn said why).  Returns 0, or -1 if libcurl itself
+ * failed (the requests not run then say so).
+ */
+int	ctl_http_multi(struct ctl *c, struct ctl_mreq *q, size_t n,
+	    size_t max_open);
 /* ctl_http() that also wants a 2xx JSON object: 0, or an exit status after
  * printing the hub's error (ctl_api_fail). */
 int	ctl_api(struct ctl *c, const char *method, const char *path,
@@ -144,6 +210,19 @@ int	ctl_api(struct ctl *c, const char *method, const char *path,
 int	ctl_api_fail(const struct ctl *c, const struct ctl_resp *r);
 /* The "error" text of an answer, or a stand-in; never NULL. */
 const char *ctl_resp_error(const struct ctl_resp *r);
+
+/*
+ * A raw byte stream to the hub (TLS and pinning as for every request),
+ * for protocols curl does not speak itself: hubctl watch's WebSocket.
+ * ctl_raw_open: 0, or an exit status after printing why.  send: 0 / -1.
+ * recv: bytes (> 0), 0 at the end of the stream, -1 on error, -2 when
+ * timeout_ms passed with nothing to read.
+ */
+struct ctl_raw;
+int	ctl_raw_open(struct ctl *c, struct ctl_raw **out);
+int	ctl_raw_send(struct ctl_raw *r, const void *buf, size_t n);
+long	ctl_raw_recv(struct ctl_raw *r, void *buf, size_t n, int timeout_ms);
+void	ctl_raw_close(struct ctl_raw *r);
 
 /* ---- ctl_pin.c ---- */
 
@@ -165,10 +244,15 @@ int	ctl_pin_mismatch(char *out, size_t outlen);
 /* Copy s to out with control characters and bad UTF-8 replaced by '?'.
  * Returns the display width (terminal columns) of what was written. */
 size_t	ctl_safe(const char *s, char *out, size_t outlen);
+/* ctl_safe() that keeps at most maxw columns (maxw >= 4), ending a text
+ * it cut with "...". */
+size_t	ctl_safe_cut(const char *s, size_t maxw, char *out, size_t outlen);
 /* Print s safely to the stream (FILE *). */
 void	ctl_put_safe(void *fp, const char *s);
 /* "3s ago", "5m ago", "never" (ts <= 0). */
 void	ctl_ago(double ts, char *out, size_t outlen);
+/* A duration the way it is typed: "90s", "10m", "2h", "1d". */
+void	ctl_duration(double secs, char *out, size_t outlen);
 /* "4.0 GiB" */
 void	ctl_bytes(double n, char *out, size_t outlen);
 /* "2d 3h 4m" */
@@ -213,7 +297,24 @@ int	ctl_cmd_agents(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_show(struct ctl *c, int argc, char **argv);
 /* ctl_send.c */
 int	ctl_cmd_send(struct ctl *c, int argc, char **argv);
+/* The JSON body of a command request (with "target" for a fan-out).
+ * 0, or -1 if it is over b's limit. */
+int	ctl_send_body(const struct ctl_send *q, struct mc_buf *b);
+/* Is id a command id hubctl may put into a path? 1 or 0. */
+int	ctl_id_valid(const char *id);
+/* ctl_fanout.c */
+/* send --tag TAG | --all: q parsed and the settings finished. */
+int	ctl_fanout(struct ctl *c, const struct ctl_send *q);
+/* ctl_docker.c */
+/* Add a row per container of docker_ps output (JSON) to t, the agent's
+ * name first when agent is not NULL.  0, or -1 (nothing added) if the
+ * output is not a JSON array of containers. */
+int	ctl_docker_rows(struct ctl_table *t, const char *agent,
+	    const char *out, size_t len);
+/* ctl_history.c */
 int	ctl_cmd_history(struct ctl *c, int argc, char **argv);
+/* ctl_watch.c */
+int	ctl_cmd_watch(struct ctl *c, int argc, char **argv);
 /* ctl_admin.c */
 int	ctl_cmd_key_create(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_key_list(struct ctl *c, int argc, char **argv);
@@ -221,5 +322,9 @@ int	ctl_cmd_key_revoke(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_token_create(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_token_list(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_token_revoke(struct ctl *c, int argc, char **argv);
+/* ctl_alerts.c */
+int	ctl_cmd_alerts_test(struct ctl *c, int argc, char **argv);
+/* "silence AGENT|--tag TAG --for D [--reason T]", "silence list|clear ID" */
+int	ctl_cmd_silence(struct ctl *c, int argc, char **argv);
 
 #endif

@@ -1,32 +1,42 @@
 /*
  * ctl_http.c - hubctl's requests to the hub's REST API, over libcurl.
  *
- * One easy handle per request, which is plenty for a command line.  The
- * rules kept here: the token goes only into the Authorization header and
- * is never printed; redirects are not followed (the token would follow
- * them); only http and https are spoken; every buffered response is
- * bounded (CTL_RESPONSE_MAX, CTL_LINE_MAX); connecting gives up after
- * CTL_CONNECT_TIMEOUT and a plain request after CTL_REQUEST_TIMEOUT, but
- * a command stream has no time limit (commands may run for days) and
- * relies on TCP keepalive to notice a dead hub.  Transport and
- * authentication failures map to exit status 3 here, in one place.
+ * One easy handle per request, which is plenty for a command line, and
+ * the multi interface for a fan-out that follows many command streams at
+ * once (ctl_http_multi: a bounded number open, the next started as one
+ * ends).  The rules kept here: the token goes only into the Authorization
+ * header and is never printed; redirects are not followed (the token
+ * would follow them); only http and https are spoken; every buffered
+ * response is bounded (CTL_RESPONSE_MAX or less, CTL_LINE_MAX);
+ * connecting gives up after CTL_CONNECT_TIMEOUT and a plain request after
+ * CTL_REQUEST_TIMEOUT, but a command stream has no time limit (commands
+ * may run for days) and relies on TCP keepalive to notice a dead hub; a
+ * 429 (the token's rate) is asked again after its Retry-After.  Transport
+ * and authentication failures map to exit status 3 here, in one place.
  */
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
 #include "ctl.h"
 #include "mc_proto.h"
+#include "mc_util.h"
 
 struct xfer {
 	CURL		*h;
+	struct curl_slist *hdrs;
 	struct ctl_resp	*r;
 	ctl_line_fn	 fn;		/* NULL: buffer the whole body */
 	void		*arg;
 	struct mc_buf	 line;		/* a partial stream line */
 	int		 stopped;	/* fn asked to stop */
 	int		 overflow;	/* a limit was hit */
+	char		 errbuf[CURL_ERROR_SIZE];
+	double		 started;	/* ctl_http_multi: when it started */
 };
 
 int
@@ -206,39 +216,44 @@ setup_common(CURL *h, const char *url, struct xfer *x, char *errbuf,
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
 }
 
-/* Say why the transfer failed; returns the exit status. */
+/* Why the transfer failed, into why (without "hubctl: "); returns the
+ * exit status. */
 static int
-transport_fail(const struct ctl *c, const struct xfer *x, CURLcode rc,
-    const char *errbuf)
+transport_why(const struct ctl *c, const struct xfer *x, CURLcode rc,
+    char *why, size_t whylen)
 {
-	const char *why = errbuf[0] ? errbuf : curl_easy_strerror(rc);
+	const char *e = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
 	char seen[CTL_FP_TEXT_MAX];
 
+	if (x->overflow && x->fn != NULL && is_2xx(x->r->status)) {
+		snprintf(why, whylen, "a line of the hub's stream is over "
+		    "hubctl's limit of %d MiB", CTL_LINE_MAX >> 20);
+		return CTL_EXIT_FAIL;
+	}
 	if (x->overflow) {
-		fprintf(stderr, "hubctl: the hub's answer is over hubctl's "
-		    "limit (%d MiB for a response, %d MiB for a line)\n",
-		    CTL_RESPONSE_MAX >> 20, CTL_LINE_MAX >> 20);
+		snprintf(why, whylen, "the hub's answer is over hubctl's limit "
+		    "of %zu MiB", x->r->body.limit >> 20);
 		return CTL_EXIT_FAIL;
 	}
 	if (ctl_pin_mismatch(seen, sizeof(seen))) {
-		fprintf(stderr, "hubctl: the hub at %s presented certificate "
+		snprintf(why, whylen, "the hub at %s presented certificate "
 		    "%s, which is not the --fingerprint given; the token was "
-		    "not sent\n", c->base, seen);
+		    "not sent", c->base, seen);
 		return CTL_EXIT_HUB;
 	}
 	if (rc == CURLE_PEER_FAILED_VERIFICATION) {
-		fprintf(stderr, "hubctl: cannot verify the certificate of the "
+		snprintf(why, whylen, "cannot verify the certificate of the "
 		    "hub at %s: %s; pass --fingerprint sha256:HEX (maestro-hub "
-		    "prints it) or --ca FILE\n", c->base, why);
+		    "prints it) or --ca FILE", c->base, e);
 		return CTL_EXIT_HUB;
 	}
 	if (x->r->status != 0) {
-		fprintf(stderr, "hubctl: the connection to the hub at %s "
-		    "broke: %s\n", c->base, why);
+		snprintf(why, whylen, "the connection to the hub at %s broke: "
+		    "%s", c->base, e);
 		return CTL_EXIT_HUB;
 	}
-	fprintf(stderr, "hubctl: cannot reach hub at %s: %s; is maestro-hub "
-	    "running? (--hub, MAESTRO_HUB)\n", c->base, why);
+	snprintf(why, whylen, "cannot reach hub at %s: %s; is maestro-hub "
+	    "running? (--hub, MAESTRO_HUB)", c->base, e);
 	return CTL_EXIT_HUB;
 }
 
@@ -253,49 +268,125 @@ finish_resp(CURL *h, struct ctl_resp *r)
 		    sizeof(err));
 }
 
+/* Release what xfer_open() made; x may be half made. */
+static void
+xfer_close(struct xfer *x)
+{
+	curl_slist_free_all(x->hdrs);
+	x->hdrs = NULL;
+	if (x->h != NULL)
+		curl_easy_cleanup(x->h);
+	x->h = NULL;
+	mc_buf_free(&x->line);
+}
+
+/*
+ * Make the easy handle for one request (x->r, x->fn and x->arg set).
+ * Returns 0, or an exit status with the reason in why (x is closed).
+ */
+static int
+xfer_open(struct ctl *c, struct xfer *x, const char *method,
+    const char *path, const struct mc_buf *body, long timeout, char *why,
+    size_t whylen)
+{
+	char url[CTL_URL_MAX * 2];
+
+	x->errbuf[0] = '\0';
+	mc_buf_init(&x->line, CTL_LINE_MAX + CURL_MAX_WRITE_SIZE);
+	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->base, path) >=
+	    sizeof(url)) {
+		snprintf(why, whylen, "request URL too long");
+		return CTL_EXIT_USAGE;
+	}
+	x->h = curl_easy_init();
+	x->hdrs = make_headers(c, body != NULL);
+	if (x->h == NULL || x->hdrs == NULL) {
+		snprintf(why, whylen, "out of memory");
+		xfer_close(x);
+		return CTL_EXIT_FAIL;
+	}
+	setup_common(x->h, url, x, x->errbuf, timeout);
+	setup_method(x->h, method, body);
+	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs);
+	curl_easy_setopt(x->h, CURLOPT_PRIVATE, (void *)x);
+	if (setup_tls(c, x->h) == -1) {
+		snprintf(why, whylen, "this libcurl cannot pin a certificate "
+		    "(it needs the OpenSSL backend); use --ca FILE");
+		xfer_close(x);
+		return CTL_EXIT_HUB;
+	}
+	return 0;
+}
+
+/* The transfer ended with rc: its exit status, why when not 0 (empty
+ * when the line callback stopped it and said why itself). */
+static int
+xfer_end(const struct ctl *c, struct xfer *x, CURLcode rc, char *why,
+    size_t whylen)
+{
+	why[0] = '\0';
+	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->r->status);
+	if (x->stopped)
+		return CTL_EXIT_FAIL;
+	if (rc != CURLE_OK)
+		return transport_why(c, x, rc, why, whylen);
+	/* a last stream line without its newline */
+	if (x->fn != NULL && is_2xx(x->r->status) && x->line.len > 0 &&
+	    x->fn(x->arg, x->line.data, x->line.len) == -1)
+		return CTL_EXIT_FAIL;
+	finish_resp(x->h, x->r);
+	return 0;
+}
+
+/* Empty r for the same request again, keeping its body's limit. */
+static void
+resp_reset(struct ctl_resp *r)
+{
+	r->status = 0;
+	mc_buf_reset(&r->body);
+	mc_json_free(r->doc);
+	r->doc = NULL;
+}
+
+/* After xfer_end(): seconds to wait before asking again when the hub
+ * refused for the token's rate (429), else 0. */
+static long
+rate_wait(const struct xfer *x, int ret)
+{
+	curl_off_t ra = 0;
+
+	if (ret != 0 || x->r->status != 429)
+		return 0;
+	if (curl_easy_getinfo(x->h, CURLINFO_RETRY_AFTER, &ra) != CURLE_OK ||
+	    ra < 1)
+		ra = 1;
+	return ra > CTL_RETRY_WAIT_MAX ? CTL_RETRY_WAIT_MAX : (long)ra;
+}
+
 static int
 perform(struct ctl *c, const char *method, const char *path,
     const struct mc_buf *body, struct xfer *x, long timeout)
 {
-	char url[CTL_URL_MAX * 2], errbuf[CURL_ERROR_SIZE];
-	struct curl_slist *hdrs = NULL;
-	CURLcode rc;
-	int ret = CTL_EXIT_FAIL;
+	char why[CTL_WHY_MAX];
+	long wait;
+	int ret, tries;
 
-	errbuf[0] = '\0';
-	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->base, path) >=
-	    sizeof(url)) {
-		fprintf(stderr, "hubctl: request URL too long\n");
-		return CTL_EXIT_USAGE;
+	for (tries = 0;; tries++) {
+		ret = xfer_open(c, x, method, path, body, timeout, why,
+		    sizeof(why));
+		if (ret == 0)
+			ret = xfer_end(c, x, curl_easy_perform(x->h), why,
+			    sizeof(why));
+		wait = tries < CTL_RETRY_MAX ? rate_wait(x, ret) : 0;
+		xfer_close(x);
+		if (wait == 0)
+			break;
+		/* refused before the hub did anything: ask again */
+		resp_reset(x->r);
+		sleep((unsigned)wait);
 	}
-	x->h = curl_easy_init();
-	hdrs = make_headers(c, body != NULL);
-	if (x->h == NULL || hdrs == NULL) {
-		fprintf(stderr, "hubctl: out of memory\n");
-		goto done;
-	}
-	setup_common(x->h, url, x, errbuf, timeout);
-	setup_method(x->h, method, body);
-	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, hdrs);
-	if (setup_tls(c, x->h) == -1) {
-		fprintf(stderr, "hubctl: this libcurl cannot pin a certificate "
-		    "(it needs the OpenSSL backend); use --ca FILE\n");
-		ret = CTL_EXIT_HUB;
-		goto done;
-	}
-	rc = curl_easy_perform(x->h);
-	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &x->r->status);
-	if (x->stopped)
-		ret = CTL_EXIT_FAIL;
-	else if (rc != CURLE_OK)
-		ret = transport_fail(c, x, rc, errbuf);
-	else
-		ret = 0;
-	if (ret == 0)
-		finish_resp(x->h, x->r);
-done:
-	curl_slist_free_all(hdrs);
-	curl_easy_cleanup(x->h);
+	if (ret != 0 && why[0] != '\0')
+		fprintf(stderr, "hubctl: %s\n", why);
 	return ret;
 }
 
@@ -315,19 +406,221 @@ ctl_http_stream(struct ctl *c, const char *path, ctl_line_fn fn, void *arg,
     struct ctl_resp *r)
 {
 	struct xfer x;
-	int ret;
 
 	memset(&x, 0, sizeof(x));
 	x.r = r;
 	x.fn = fn;
 	x.arg = arg;
-	mc_buf_init(&x.line, CTL_LINE_MAX + CURL_MAX_WRITE_SIZE);
-	ret = perform(c, "GET", path, NULL, &x, 0L);
-	/* a last line without its newline */
-	if (ret == 0 && is_2xx(r->status) && x.line.len > 0 &&
-	    fn(arg, x.line.data, x.line.len) == -1)
-		ret = CTL_EXIT_FAIL;
-	mc_buf_free(&x.line);
+	return perform(c, "GET", path, NULL, &x, 0L);
+}
+
+/* ---- many at once ---- */
+
+/*
+ * Requests wait in a FIFO to be started (or started again: after a 429,
+ * or when their "again" says so) and leave it no faster than one per
+ * "spacing" seconds.  The spacing starts at 0, doubles (from 10 ms, up to
+ * 1 s) when a request started under the present spacing is refused for
+ * the token's rate, and shrinks a little with every answer that is not a
+ * refusal, so a fan-out settles near the hub's api_rate without knowing
+ * it.  A 429 also holds every start back for its Retry-After.
+ */
+struct multi {
+	struct ctl	*c;
+	CURLM		*m;
+	struct xfer	*xs;		/* owned; one per request */
+	struct ctl_mreq	*q;
+	size_t		 n;
+	size_t		*fifo;		/* owned ring of request indices */
+	size_t		 head, len;
+	unsigned	*tries;		/* owned; 429s per request */
+	double		 gate;		/* nothing starts before this */
+	double		 spacing;	/* seconds between starts */
+	double		 grown;		/* when the spacing last grew */
+};
+
+static void
+fifo_push(struct multi *mu, size_t i)
+{
+	mu->fifo[(mu->head + mu->len++) % mu->n] = i;
+}
+
+/* Start request i; 0, or -1 when it ended at once (q->ret says why). */
+static int
+multi_start(struct multi *mu, size_t i)
+{
+	struct xfer *x = &mu->xs[i];
+	struct ctl_mreq *q = &mu->q[i];
+
+	memset(x, 0, sizeof(*x));
+	x->r = &q->r;
+	x->fn = q->fn;
+	x->arg = q->arg;
+	x->started = mc_now();
+	q->ret = xfer_open(mu->c, x, "GET", q->path, NULL, q->fn != NULL ?
+	    0L : (long)CTL_REQUEST_TIMEOUT, q->why, sizeof(q->why));
+	if (q->ret != 0)
+		return -1;
+	if (curl_multi_add_handle(mu->m, x->h) != CURLM_OK) {
+		snprintf(q->why, sizeof(q->why), "out of memory");
+		q->ret = CTL_EXIT_FAIL;
+		xfer_close(x);
+		return -1;
+	}
+	return 0;
+}
+
+/* Start what the FIFO holds, as the gate allows; returns how many ended
+ * at once. */
+static size_t
+multi_start_due(struct multi *mu)
+{
+	size_t ended = 0, i;
+	double now;
+
+	while (mu->len > 0 && (now = mc_now()) >= mu->gate) {
+		i = mu->fifo[mu->head];
+		mu->head = (mu->head + 1) % mu->n;
+		mu->len--;
+		mu->gate = now + mu->spacing;
+		if (multi_start(mu, i) == -1)
+			ended++;
+	}
+	return ended;
+}
+
+/* A request ended with x: 1 if it goes back into the FIFO. */
+static int
+multi_again(struct multi *mu, struct xfer *x, size_t i, long wait)
+{
+	struct ctl_mreq *q = &mu->q[i];
+	double now = mc_now();
+
+	if (wait > 0) {
+		mu->tries[i]++;
+		if (now + wait > mu->gate)
+			mu->gate = now + wait;
+		if (x->started >= mu->grown) {
+			mu->spacing = mu->spacing > 0 ? mu->spacing * 2 :
+			    0.01;
+			if (mu->spacing > 1.0)
+				mu->spacing = 1.0;
+			mu->grown = now;
+		}
+	} else {
+		mu->spacing *= 0.98;
+		if (q->again == NULL || !q->again(q->arg, q))
+			return 0;
+	}
+	resp_reset(&q->r);
+	fifo_push(mu, i);
+	return 1;
+}
+
+/* Settle every transfer that has ended (or queue it again); returns how
+ * many ended. */
+static size_t
+multi_reap(struct multi *mu)
+{
+	struct CURLMsg *msg;
+	struct xfer *x;
+	size_t done = 0, i;
+	long wait;
+	int left;
+	void *priv;
+
+	while ((msg = curl_multi_info_read(mu->m, &left)) != NULL) {
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		priv = NULL;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &priv);
+		x = priv;
+		i = (size_t)(x - mu->xs);
+		mu->q[i].ret = xfer_end(mu->c, x, msg->data.result,
+		    mu->q[i].why, sizeof(mu->q[i].why));
+		wait = mu->tries[i] < CTL_RETRY_MAX ?
+		    rate_wait(x, mu->q[i].ret) : 0;
+		curl_multi_remove_handle(mu->m, x->h);
+		xfer_close(x);
+		if (!multi_again(mu, x, i, wait))
+			done++;
+	}
+	return done;
+}
+
+/* Milliseconds to sleep at most before the FIFO may move. */
+static int
+multi_timeout(const struct multi *mu)
+{
+	double ms;
+
+	if (mu->len == 0)
+		return 1000;
+	ms = (mu->gate - mc_now()) * 1000;
+	return ms < 1 ? 1 : ms > 1000 ? 1000 : (int)ms;
+}
+
+/* The loop: at most max_open requests running or waiting to start. */
+static int
+multi_run(struct multi *mu, size_t max_open)
+{
+	size_t next = 0, open = 0, i;
+	int running;
+
+	while (next < mu->n || open > 0) {
+		for (; next < mu->n && open < max_open; next++, open++)
+			fifo_push(mu, next);
+		open -= multi_start_due(mu);
+		if (curl_multi_perform(mu->m, &running) != CURLM_OK)
+			break;
+		open -= multi_reap(mu);
+		if (open > 0 && curl_multi_poll(mu->m, NULL, 0,
+		    multi_timeout(mu), NULL) != CURLM_OK)
+			break;
+	}
+	if (next == mu->n && open == 0)
+		return 0;
+	/* libcurl itself failed: end what is still open */
+	for (i = 0; i < next; i++) {
+		if (mu->xs[i].h == NULL)
+			continue;
+		curl_multi_remove_handle(mu->m, mu->xs[i].h);
+		xfer_close(&mu->xs[i]);
+		mu->q[i].ret = CTL_EXIT_FAIL;
+		snprintf(mu->q[i].why, sizeof(mu->q[i].why), "libcurl failed");
+	}
+	return -1;
+}
+
+int
+ctl_http_multi(struct ctl *c, struct ctl_mreq *q, size_t n, size_t max_open)
+{
+	struct multi mu;
+	size_t i;
+	int ret = -1;
+
+	for (i = 0; i < n; i++) {
+		q[i].ret = CTL_EXIT_FAIL;
+		snprintf(q[i].why, sizeof(q[i].why), "not started");
+	}
+	if (n == 0)
+		return 0;
+	memset(&mu, 0, sizeof(mu));
+	mu.c = c;
+	mu.q = q;
+	mu.n = n;
+	mu.xs = calloc(n, sizeof(*mu.xs));
+	mu.fifo = calloc(n, sizeof(*mu.fifo));
+	mu.tries = calloc(n, sizeof(*mu.tries));
+	mu.m = curl_multi_init();
+	if (mu.xs != NULL && mu.fifo != NULL && mu.tries != NULL &&
+	    mu.m != NULL)
+		ret = multi_run(&mu, max_open > 0 ? max_open : 1);
+	if (mu.m != NULL)
+		curl_multi_cleanup(mu.m);
+	free(mu.tries);
+	free(mu.fifo);
+	free(mu.xs);
 	return ret;
 }
 
@@ -373,4 +666,121 @@ ctl_api(struct ctl *c, const char *method, const char *path,
 	if (!is_2xx(r->status))
 		return ctl_api_fail(c, r);
 	return 0;
+}
+
+/* ---- a raw connection: hubctl watch speaks WebSocket over it ---- */
+
+struct ctl_raw {
+	CURL		*h;
+	curl_socket_t	 fd;
+};
+
+int
+ctl_raw_open(struct ctl *c, struct ctl_raw **out)
+{
+	char url[CTL_URL_MAX + 2], errbuf[CURL_ERROR_SIZE], seen[CTL_FP_TEXT_MAX];
+	struct ctl_raw *r = calloc(1, sizeof(*r));
+	CURLcode rc;
+
+	errbuf[0] = '\0';
+	snprintf(url, sizeof(url), "%s/", c->base);
+	if (r == NULL || (r->h = curl_easy_init()) == NULL) {
+		free(r);
+		fprintf(stderr, "hubctl: out of memory\n");
+		return CTL_EXIT_FAIL;
+	}
+	curl_easy_setopt(r->h, CURLOPT_URL, url);
+	curl_easy_setopt(r->h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(r->h, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->h, CURLOPT_CONNECTTIMEOUT, (long)CTL_CONNECT_TIMEOUT);
+	curl_easy_setopt(r->h, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(r->h, CURLOPT_ERRORBUFFER, errbuf);
+	if (setup_tls(c, r->h) == -1) {
+		fprintf(stderr, "hubctl: this libcurl cannot pin a certificate "
+		    "(it needs the OpenSSL backend); use --ca FILE\n");
+		ctl_raw_close(r);
+		return CTL_EXIT_HUB;
+	}
+	rc = curl_easy_perform(r->h);
+	if (rc == CURLE_OK)
+		rc = curl_easy_getinfo(r->h, CURLINFO_ACTIVESOCKET, &r->fd);
+	if (rc != CURLE_OK) {
+		if (ctl_pin_mismatch(seen, sizeof(seen)))
+			fprintf(stderr, "hubctl: the hub at %s presented "
+			    "certificate %s, which is not the --fingerprint "
+			    "given; the token was not sent\n", c->base, seen);
+		else
+			fprintf(stderr, "hubctl: cannot reach hub at %s: %s\n",
+			    c->base, errbuf[0] ? errbuf :
+			    curl_easy_strerror(rc));
+		ctl_raw_close(r);
+		return CTL_EXIT_HUB;
+	}
+	*out = r;
+	return 0;
+}
+
+static int
+raw_wait(const struct ctl_raw *r, short events, int timeout_ms)
+{
+	struct pollfd p;
+
+	p.fd = r->fd;
+	p.events = events;
+	p.revents = 0;
+	return poll(&p, 1, timeout_ms);
+}
+
+int
+ctl_raw_send(struct ctl_raw *r, const void *buf, size_t n)
+{
+	const char *p = buf;
+	size_t sent;
+	CURLcode rc;
+
+	while (n > 0) {
+		rc = curl_easy_send(r->h, p, n, &sent);
+		if (rc == CURLE_AGAIN) {
+			if (raw_wait(r, POLLOUT, CTL_REQUEST_TIMEOUT * 1000) <= 0)
+				return -1;
+			continue;
+		}
+		if (rc != CURLE_OK)
+			return -1;
+		p += sent;
+		n -= sent;
+	}
+	return 0;
+}
+
+long
+ctl_raw_recv(struct ctl_raw *r, void *buf, size_t n, int timeout_ms)
+{
+	size_t got = 0;
+	CURLcode rc;
+	int w;
+
+	for (;;) {
+		/* TLS may hold decrypted bytes: ask curl before polling */
+		rc = curl_easy_recv(r->h, buf, n, &got);
+		if (rc == CURLE_OK)
+			return (long)got;
+		if (rc != CURLE_AGAIN)
+			return -1;
+		w = raw_wait(r, POLLIN, timeout_ms);
+		if (w == 0)
+			return -2;
+		if (w < 0)
+			return -1;
+	}
+}
+
+void
+ctl_raw_close(struct ctl_raw *r)
+{
+	if (r == NULL)
+		return;
+	curl_easy_cleanup(r->h);
+	free(r);
 }

@@ -34,12 +34,18 @@ static const struct ctl_cmd cmds[] = {
 	  "send AGENT shell [--timeout S] [--cap BYTES] -- CMD [ARG...]\n"
 	  "send AGENT metrics|stop|restart|docker_ps\n"
 	  "send AGENT docker_restart CONTAINER\n"
-	  "send AGENT screenshot [-o FILE.png]",
+	  "send AGENT screenshot [-o FILE.png]\n"
+	  "send --queue DURATION AGENT KIND ...\n"
+	  "send --tag TAG|--all [--queue DURATION] KIND ...",
 	  "run a command on an agent; a shell command's output is printed "
 	  "as it\n      comes and hubctl exits with its status (124 on "
-	  "timeout)" },
-	{ "history", NULL, ctl_cmd_history, "history [AGENT]",
-	  "past commands with status and exit codes" },
+	  "timeout); --tag and\n      --all run it on many agents at once "
+	  "and end with a summary" },
+	{ "history", NULL, ctl_cmd_history, "history [AGENT] [--limit N]",
+	  "past commands, newest first, with status and exit codes" },
+	{ "watch", NULL, ctl_cmd_watch, "watch",
+	  "live stream of status changes, alerts and command events, one "
+	  "line each\n      (time, kind, agent, text); Ctrl-C stops" },
 	{ "enroll-key", "create", ctl_cmd_key_create,
 	  "enroll-key create [--uses N] [--expires DURATION]",
 	  "make a key listeners enroll with; prints the key alone" },
@@ -54,6 +60,16 @@ static const struct ctl_cmd cmds[] = {
 	  "API tokens and their roles" },
 	{ "token", "revoke", ctl_cmd_token_revoke, "token revoke ID",
 	  "revoke an API token" },
+	{ "alerts", "test", ctl_cmd_alerts_test, "alerts test",
+	  "send a test message to every alert channel; prints each "
+	  "channel's\n      outcome (exit 1 if any failed)" },
+	{ "silence", NULL, ctl_cmd_silence,
+	  "silence AGENT|--tag TAG --for DURATION [--reason TEXT]\n"
+	  "silence list\n"
+	  "silence clear ID",
+	  "mute an agent's (or a tag's) alerts for planned work; list or "
+	  "end\n      the running silences (their start and end are "
+	  "events)" },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))
@@ -77,8 +93,9 @@ static const char usage_options[] =
 "Settings come from the config file, then the environment, then flags.\n"
 "\n"
 "Exit status: the remote status for a shell command (124: it timed out);\n"
-"0 or 1 for the others; 2 usage; 3 cannot reach or authenticate to the\n"
-"hub; 4 agent unknown or not online.\n";
+"0 or 1 for the others (a fan-out: 0 only if every agent ran it and\n"
+"exited 0); 2 usage; 3 cannot reach or authenticate to the hub; 4 agent\n"
+"unknown or not online, no agent matched, or a queued command expired.\n";
 
 static const char usage_examples[] =
 "Examples:\n"
@@ -86,6 +103,10 @@ static const char usage_examples[] =
 "  hubctl --fingerprint sha256:3f9c... --token-file admin.token agents\n"
 "  hubctl send pc-gpu shell -- nvidia-smi\n"
 "  hubctl send pc-gpu shell --timeout 5m -- 'apt-get -y upgrade 2>&1'\n"
+"  hubctl send --tag lab shell -- uptime\n"
+"  hubctl send --queue 1h pc-laptop shell -- 'apt-get -y update'\n"
+"  hubctl send pc-gpu screenshot -o gpu.png\n"
+"  hubctl history pc-gpu --limit 20\n"
 "  hubctl show pc-gpu\n"
 "  KEY=$(hubctl enroll-key create --uses 10 --expires 1d)\n"
 "  hubctl token create operator --name ci\n";
@@ -140,10 +161,36 @@ static const char send_notes[] =
 "A shell command given as one argument is sent as it is (pipes and ';'\n"
 "work: -- 'df -h | sort'); several arguments are joined with spaces, each\n"
 "quoted for /bin/sh if it needs it (-- ls -l 'my dir').\n"
-"  --timeout S    seconds, or 30s, 5m, 2h (default 60)\n"
-"  --cap BYTES    output bytes the hub keeps (default 1 MiB, at most 16 MiB)\n"
-"With --json hubctl waits for the command and prints its record.\n"
-"Example: hubctl send pc-gpu shell -- nvidia-smi\n";
+"  --timeout S        seconds, or 30s, 5m, 2h (default 60)\n"
+"  --cap BYTES        output bytes the hub keeps (default 1 MiB, at most\n"
+"                     16 MiB)\n"
+"  --queue DURATION   if the agent is not online, the hub keeps the\n"
+"                     command and runs it once when the agent is back;\n"
+"                     after DURATION (e.g. 90s, 10m, 2h; at most 30d) it\n"
+"                     expires instead (exit 4).  Without it a command for\n"
+"                     an agent that is not online fails at once (exit 4)\n"
+"  --tag TAG, --all   run on every agent with the tag, or on all agents,\n"
+"                     instead of one AGENT: output lines come prefixed\n"
+"                     'AGENT: ', then a summary on stderr; exit 0 only if\n"
+"                     every agent ran it and it exited 0 (agents not\n"
+"                     online count as failed), 4 if no agent matched\n"
+"  -o FILE.png        screenshot: save the picture (else it stays on the\n"
+"                     hub and hubctl prints where)\n"
+"docker_ps prints its containers as a table.  At most a few commands run\n"
+"at once per agent (4 by default); more wait their turn on the hub.\n"
+"With --json hubctl waits for the command and prints its record (a\n"
+"fan-out: {\"commands\":[records],\"offline\":[agents not reached]}).\n"
+"Examples:\n"
+"  hubctl send pc-gpu shell -- nvidia-smi\n"
+"  hubctl send --tag gpu shell --timeout 2m -- 'nvidia-smi -L'\n"
+"  hubctl send --all --queue 1h shell -- 'apt-get -y update'\n"
+"  hubctl send pc-gpu docker_ps\n"
+"  hubctl send pc-gpu screenshot -o gpu.png\n";
+
+static const char history_notes[] =
+"  --limit N   how many commands, newest first (default 50, at most 1000)\n"
+"With --json hubctl prints the API's answer.\n"
+"Example: hubctl history pc-gpu --limit 20\n";
 
 static const char key_notes[] =
 "  --uses N            how many listeners may enroll with it (default:\n"
@@ -166,6 +213,8 @@ noun_help(const char *noun)
 			print_cmd(&cmds[i]);
 	if (strcmp(noun, "send") == 0)
 		fputs(send_notes, stdout);
+	else if (strcmp(noun, "history") == 0)
+		fputs(history_notes, stdout);
 	else if (strcmp(noun, "enroll-key") == 0)
 		fputs(key_notes, stdout);
 	else if (strcmp(noun, "token") == 0)

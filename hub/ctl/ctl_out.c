@@ -83,35 +83,62 @@ cp_width(unsigned cp)
 	return 1;
 }
 
-size_t
-ctl_safe(const char *s, char *out, size_t outlen)
+/* ctl_safe() within maxw columns; *cut says whether text was left out. */
+static size_t
+safe_copy(const char *s, char *out, size_t outlen, size_t maxw, int *cut)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t n = strlen(s), o = 0, len, width = 0;
+	size_t n = strlen(s), o = 0, len, width = 0, w;
 	unsigned cp;
+	int bad;
 
+	*cut = 0;
 	if (outlen == 0)
 		return 0;
 	while (n > 0) {
 		len = utf8_seq(p, n, &cp);
-		if (len == 0 || cp_unsafe(cp)) {
-			if (o + 1 >= outlen)
-				break;
+		bad = len == 0 || cp_unsafe(cp);
+		w = bad ? 1 : cp_width(cp);
+		if (width + w > maxw || o + (bad ? 1 : len) >= outlen) {
+			*cut = 1;
+			break;
+		}
+		if (bad) {
 			out[o++] = '?';
 			len = len ? len : 1;
-			width++;
 		} else {
-			if (o + len >= outlen)
-				break;
 			memcpy(out + o, p, len);
 			o += len;
-			width += cp_width(cp);
 		}
+		width += w;
 		p += len;
 		n -= len;
 	}
 	out[o] = '\0';
 	return width;
+}
+
+size_t
+ctl_safe(const char *s, char *out, size_t outlen)
+{
+	int cut;
+
+	return safe_copy(s, out, outlen, (size_t)-1, &cut);
+}
+
+size_t
+ctl_safe_cut(const char *s, size_t maxw, char *out, size_t outlen)
+{
+	size_t w;
+	int cut;
+
+	w = safe_copy(s, out, outlen, maxw, &cut);
+	if (!cut || outlen < 4 || maxw < 4)
+		return w;
+	/* room for "...": keep maxw - 3 columns */
+	w = safe_copy(s, out, outlen - 3, maxw - 3, &cut);
+	mc_strlcpy(out + strlen(out), "...", 4);
+	return w + 3;
 }
 
 void
@@ -142,6 +169,24 @@ ctl_ago(double ts, char *out, size_t outlen)
 		snprintf(out, outlen, "%dh ago", (int)(d / 3600));
 	else
 		snprintf(out, outlen, "%dd ago", (int)(d / 86400));
+}
+
+void
+ctl_duration(double secs, char *out, size_t outlen)
+{
+	static const struct { double secs; char unit; } units[] = {
+	    { 86400, 'd' }, { 3600, 'h' }, { 60, 'm' } };
+	size_t i;
+
+	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (secs >= units[i].secs && secs / units[i].secs ==
+		    (double)(long long)(secs / units[i].secs)) {
+			snprintf(out, outlen, "%lld%c",
+			    (long long)(secs / units[i].secs), units[i].unit);
+			return;
+		}
+	}
+	snprintf(out, outlen, "%gs", secs);
 }
 
 void
