@@ -1,6 +1,7 @@
 # Maestro - one plain GNU Makefile.
 #
 #   make            build build/maestro-hub, build/hubctl, build/maestro-listener
+#                   and copy the dashboard's npm files into dashboard/vendor/
 #   make run        install build dependencies if missing, build, start a demo
 #   make test       install test dependencies if missing, build, run every suite
 #   make asan       the whole suite under AddressSanitizer + UBSan
@@ -25,7 +26,7 @@ LDFLAGS  += $(EXTRA_LDFLAGS)
 # The listener is one fully static file; everything else links dynamically.
 LISTENER_STATIC ?= -static
 LISTENER_LIBS := -lwebsockets -lssl -lcrypto -lz -lcap -lstatgrab -lpthread -ldl -lm
-HUB_LIBS      := -lwebsockets -lsqlite3 -lssl -lcrypto -lpthread -lm
+HUB_LIBS      := -lwebsockets -lsqlite3 -lcurl -lssl -lcrypto -lpthread -lm
 CTL_LIBS      := -lcurl -lssl -lcrypto -lm
 UNIT_LIBS     := -lssl -lcrypto -lm
 
@@ -52,9 +53,32 @@ LIBMC        := $(BUILD)/libmaestro-common.a
 
 PROGRAMS := $(BUILD)/maestro-hub $(BUILD)/hubctl $(BUILD)/maestro-listener
 
+# The dashboard's charting library (uPlot) comes from npm, pinned in
+# package.json and package-lock.json; `npm ci` installs it (and the test's
+# playwright-core) once, and the build copies its files into
+# dashboard/vendor/, which the hub serves like the rest of the dashboard.
+NPM_STAMP  := node_modules/.maestro-installed
+VENDOR     := dashboard/vendor
+VENDOR_OUT := $(VENDOR)/uPlot.iife.min.js $(VENDOR)/uPlot.min.css \
+              $(VENDOR)/uPlot.LICENSE.txt
+
 .PHONY: all run test asan fuzz lint install clean deps deps-test unit bench
 
-all: $(PROGRAMS) $(BUILD)/unit-tests
+all: $(PROGRAMS) $(BUILD)/unit-tests $(VENDOR_OUT)
+
+$(NPM_STAMP): package.json package-lock.json
+	@$(if $(Q),echo "  NPM     ci")
+	$(Q)npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)touch $@
+
+$(VENDOR)/uPlot.%: $(NPM_STAMP)
+	@mkdir -p $(VENDOR)
+	@$(if $(Q),echo "  COPY    $@")
+	$(Q)cp node_modules/uplot/dist/uPlot.$* $@
+
+$(VENDOR)/uPlot.LICENSE.txt: $(NPM_STAMP)
+	@mkdir -p $(VENDOR)
+	$(Q)cp node_modules/uplot/LICENSE $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -130,6 +154,6 @@ install: all
 	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan $(VENDOR)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

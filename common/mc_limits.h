@@ -57,5 +57,13 @@
 #define MC_BACKOFF_CAP		60
 /* path names we build */
 #define MC_PATH_MAX		1024
+/* alert messages waiting per channel (hub_notify.c); past it a new one
+ * fails at once with "queue full" */
+#define MC_ALERT_QUEUE_MAX	256
+/* silences running at once, threshold rules in the hub config */
+#define MC_SILENCES_MAX		1000
+#define MC_RULES_MAX		64
+/* the longest silence, seconds */
+#define MC_SILENCE_MAX_SECS	(30 * 86400)
 
 #endif

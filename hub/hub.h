@@ -36,6 +36,23 @@ struct hub_conf {
 	double	restart_grace;		/* no critical this soon after start */
 	char	install_script[MC_PATH_MAX];	/* served as /install.sh */
 	char	listener_binary[MC_PATH_MAX];	/* served for install.sh */
+	double	history_retention;	/* seconds of metric history kept */
+	int	metrics_public;		/* GET /metrics without a token */
+	int	api_rate;		/* API requests per second per token */
+	int	api_burst;		/* ... and the burst above that rate */
+	/* alerts (hub_alert.c, hub_notify.c).  The channel settings are
+	 * config-only keys (or _file keys, or systemd credentials), never
+	 * flags, so no secret is ever on a command line. */
+	char	telegram_bot_token[256];	/* secret */
+	char	telegram_chat_id[128];
+	char	telegram_api[512];		/* https://api.telegram.org */
+	char	discord_webhook_url[1024];	/* secret */
+	char	webhook_url[1024];		/* secret */
+	int	alert_on_offline;	/* a goodbye is an info notice */
+	int	flap_count;		/* more criticals than this ... */
+	double	flap_window;		/* ... within this many seconds */
+	int	storm_count;		/* this many at once: one summary */
+	double	storm_window;		/* how long an alert may wait */
 };
 
 /* Defaults, then the config file, then flags.  0, or -1 with a one-line
@@ -111,6 +128,7 @@ struct hub_conn {
 	int		 close_code;
 	struct hub_agent *agent;	/* set after a good hello */
 	struct hub_http	*http;		/* owned, CONN_HTTP */
+	struct hub_ui	*ui;		/* owned, CONN_UI */
 };
 
 /* Headroom kept before every queued message for the WebSocket framing
@@ -151,6 +169,14 @@ void	hub_ws_close_soon(void *wsi);
 /* ST_RESTARTING extends the contract's four: the agent said bye
  * "restart" and has miss x heartbeat to come back before it is critical. */
 enum hub_status { ST_ONLINE, ST_LATE, ST_CRITICAL, ST_OFFLINE, ST_RESTARTING };
+#define HUB_STATUS_COUNT	(ST_RESTARTING + 1)
+
+/* The metric sums of the minute being recorded (hub_hist.c). */
+struct hub_hist_acc {
+	int64_t		 minute;	/* wall-clock minute start, seconds */
+	int		 n;		/* heartbeats summed; 0 = empty */
+	double		 cpu, mem, disk, rx, tx;
+};
 
 struct hub_agent {
 	int64_t		 id;
@@ -177,6 +203,12 @@ struct hub_agent {
 	int		 restarting;	/* said bye "restart"; back soon */
 	int		 running;	/* commands sent and not finished */
 	struct hub_cmd	*cmds;		/* unfinished commands, oldest first */
+	struct hub_hist_acc hist;	/* this minute's metrics (hub_hist.c) */
+	int		 ui_dirty;	/* metrics changed since the last push */
+	struct hub_alert_state *alert;	/* owned by hub_alert.c; NULL until
+					 * the agent's first incident */
+	struct hub_rule_state *rules;	/* owned by hub_rules.c; NULL until
+					 * a rule applies */
 	struct hub_agent *hnext;	/* hash chain */
 	struct hub_agent *next, *prev;	/* all agents, in creation order */
 };
@@ -193,6 +225,9 @@ size_t	hub_agent_count(void);
 void	hub_agent_handle(struct hub_conn *c, const char *buf, size_t len);
 /* The connection went away. */
 void	hub_agent_detach(struct hub_conn *c);
+/* Network bytes per second over all interfaces of the last heartbeat:
+ * received (tx 0) or sent (tx 1). */
+double	hub_agent_net(const struct hub_agent *a, int tx);
 /* Write the agent's public view as a JSON object. */
 void	hub_agent_write(struct mc_jw *w, const struct hub_agent *a,
 	    int with_metrics);
@@ -390,6 +425,9 @@ struct hub_http {
 	int		 status;	/* reply status, 0 until chosen */
 	const char	*ctype;		/* reply type; NULL: JSON */
 	int		 is_static;	/* a dashboard file: add the CSP */
+	int		 retry_after;	/* seconds for Retry-After; 0: none */
+	int		 dispatched;	/* routed once: lws also reports the
+					 * end of an empty body */
 	struct mc_buf	 resp;		/* owned: whole reply body */
 	size_t		 resp_off;
 	struct hub_cmd	*stream;	/* streaming this command's output */
@@ -443,6 +481,54 @@ void	hub_static_free(void);
 int	hub_static_find(const char *path, const char **data, size_t *len);
 const char *hub_static_type(const char *path);
 
+/* ---- hub_ui.c: the live feed of /ws/ui (dashboard, hubctl watch) ---- */
+
+struct hub_ui;
+
+/* A /ws/ui connection opened; it must sign in with its first message. */
+void	hub_ui_open(struct hub_conn *c);
+/* It closed (hub_conn_destroy): forget it. */
+void	hub_ui_close(struct hub_conn *c);
+/* One complete message from a UI connection. */
+void	hub_ui_handle(struct hub_conn *c, const char *buf, size_t len);
+/* Signed-in UI connections; every hook below costs nothing while 0. */
+size_t	hub_ui_count(void);
+/* An agent changed.  now: a status change, pushed at once; otherwise
+ * (metrics, facts) batched and pushed at most once a second. */
+void	hub_ui_agent(struct hub_agent *a, int now);
+/* An event was recorded (hub_event()). */
+void	hub_ui_event(double ts, const char *type, const char *agent,
+	    const char *from, const char *to, const char *detail);
+/* A command changed status. */
+void	hub_ui_command(const struct hub_cmd *c);
+/* hub_cron: push batched agents, drop silent and revoked sessions. */
+void	hub_ui_cron(double now);
+
+/* ---- hub_prom.c: GET /metrics in the Prometheus text format ---- */
+
+/* The whole exposition, appended to b (service thread). */
+void	hub_prom_write(struct mc_buf *b);
+/* Counters kept here: a command finished with this status; an alert
+ * delivery to channel ended with outcome ("sent", "failed", ...). */
+void	hub_prom_command(enum hub_cmd_status st);
+void	hub_prom_alert(const char *channel, const char *outcome);
+/* One API request refused with 429. */
+void	hub_prom_rate_limited(void);
+
+/* ---- hub_hist.c: downsampled metric history in the store ---- */
+
+/* A heartbeat's figures join the agent's current minute. */
+void	hub_hist_sample(struct hub_agent *a);
+/* hub_cron: write finished minutes, roll up quarters, prune. */
+void	hub_hist_cron(double wall);
+/* Shutdown, before the store closes: write what was recorded so far. */
+void	hub_hist_shutdown(void);
+/* The history of one agent over range_s seconds (3600, 86400, 604800):
+ * done(arg, json, len) on the service thread with {"points":[...]}
+ * (json owned by the callee, NULL on failure). */
+void	hub_hist_read(struct hub_agent *a, int range_s,
+	    void (*done)(void *arg, char *json, size_t len), void *arg);
+
 /* ---- hub_install.c: install.sh and the listener, served ---- */
 
 /* (Re)read install.sh and the listener binary into memory. */
@@ -453,6 +539,124 @@ void	hub_install_free(void);
 int	hub_install_script(const char *host, struct mc_buf *out);
 int	hub_install_binary(const char **data, size_t *len);
 const char *hub_install_sha256(void);
+
+/* ---- hub_alert.c: events to messages, with noise control ---- */
+
+enum hub_sev { SEV_CRITICAL, SEV_WARNING, SEV_RECOVERY, SEV_INFO };
+
+struct hub_alert_state;
+
+/* One message for every channel.  Built on the service thread; the
+ * pointers are borrowed for the duration of hub_notify_send(). */
+struct hub_msg {
+	const char		*id;		/* "a-<hex>": the alert's id */
+	const char		*event;		/* critical, recovered, ... */
+	enum hub_sev		 sev;
+	const char		*agent;		/* "": a summary, the hub */
+	const char *const	*agents;	/* a summary's agents */
+	int			 nagents;
+	const char		*title;		/* "CRITICAL: pc-gpu" */
+	const char		*text;		/* plain text, in words */
+	double			 ts;		/* wall clock */
+	uint64_t		 test;		/* a test's id, or 0 */
+};
+
+/* After the store is loaded, before the loop: the alerts table, the state
+ * of agents already critical, silences, the channel threads.  0 / -1. */
+int	hub_alert_start(void);
+/* Shutdown, after the loop and before the store closes: stop the channel
+ * threads, record their last outcomes, free every agent's state. */
+void	hub_alert_shutdown(void);
+/* hub_live.c: an agent's status changed (service thread). */
+void	hub_alert_status(struct hub_agent *a, enum hub_status from,
+	    enum hub_status to, const char *detail);
+/* hub_rules.c: rule number rule (its text in rule_text) started (fired 1)
+ * or stopped (0) holding on a; text says so in words. */
+void	hub_alert_rule(struct hub_agent *a, int rule, const char *rule_text,
+	    int fired, const char *text);
+/* A message that is sent at once, never batched nor silenced (silences
+ * starting and ending).  agent may be "". */
+void	hub_alert_notice(const char *event, const char *agent,
+	    const char *title, const char *text);
+/* hub_silence.c: a silence ended; agents it covered that are still
+ * critical and were never alerted are alerted now. */
+struct hub_silence;
+void	hub_alert_unmuted(const struct hub_silence *s);
+/* POST /api/alerts/test: a test message to every channel; the reply is
+ * deferred until each channel has answered (hub_notify.c). */
+void	hub_alert_test(struct hub_req *r);
+/* hub_cron: flush the batch when due, close storms, settle flapping. */
+void	hub_alert_tick(double now);
+const char *hub_sev_name(enum hub_sev s);
+/* "31s", "5m 12s", "2h 3m", "3d 4h" */
+void	hub_alert_dur(double secs, char *out, size_t outlen);
+/* "12:00:01 UTC" (today) or "2026-01-02 12:00:01 UTC" */
+void	hub_alert_time(double wall, char *out, size_t outlen);
+
+/* ---- hub_notify.c: delivery to Telegram, Discord and a webhook ---- */
+
+/* main(), before any thread exists: curl_global_init().  0 / -1. */
+int	hub_notify_init(void);
+/* After hub_notify_stop(): curl_global_cleanup(). */
+void	hub_notify_cleanup(void);
+/* One worker thread per configured channel.  0 / -1. */
+int	hub_notify_start(void);
+/* Stop and join the workers; what is still queued is dropped (logged). */
+void	hub_notify_stop(void);
+/* Channels configured. */
+int	hub_notify_channels(void);
+/* Render m for each channel and queue it there (service thread). */
+void	hub_notify_send(const struct hub_msg *m);
+/* Service thread, on wake-up: record the outcomes the workers posted. */
+void	hub_notify_drain(void);
+/* Send m (a test) to every channel and answer r when each has reported,
+ * or after a deadline: {"channels":[{"channel","outcome","detail"}]}. */
+void	hub_notify_test(struct hub_req *r, struct hub_msg *m);
+/* hub_cron: answer test requests whose deadline passed. */
+void	hub_notify_tick(double now);
+
+/* ---- hub_rules.c: threshold rules on heartbeat metrics ---- */
+
+struct hub_rules;
+struct hub_rule_state;
+
+struct hub_rules *hub_rules_new(void);
+void	hub_rules_free(struct hub_rules *rs);
+/* Parse "METRIC OP VALUE for DURATION [tag=TAG]" into rs.  0, or -1 with
+ * a reason in err (the config loader adds file:line). */
+int	hub_rules_add(struct hub_rules *rs, const char *text, char *err,
+	    size_t errlen);
+/* Make rs (taken; may be NULL for none) the rules in force; every
+ * agent's rule state starts over. */
+void	hub_rules_install(struct hub_rules *rs);
+int	hub_rules_count(void);
+/* hub_agent.c, after each heartbeat: O(rules). */
+void	hub_rules_on_hb(struct hub_agent *a);
+/* Shutdown: free the rules and every agent's rule state. */
+void	hub_rules_free_all(void);
+
+/* ---- hub_silence.c: muting alerts for planned work ---- */
+
+/* Start: the silences table, and the silences still running (read off
+ * the loop; they apply once read). */
+void	hub_silence_start(void);
+/* A new silence of agent or tag (one of them "") for secs seconds.  NULL
+ * with a reason when refused (too many). */
+const struct hub_silence *hub_silence_add(const char *agent, const char *tag,
+	    double secs, const char *reason, const char *by, char *why,
+	    size_t whylen);
+/* End silence id now.  0, or -1 if there is no such running silence. */
+int	hub_silence_clear(const char *id, const char *by);
+/* The running silence that covers a, or NULL. */
+const struct hub_silence *hub_silence_match(const struct hub_agent *a);
+int	hub_silence_covers(const struct hub_silence *s,
+	    const struct hub_agent *a);
+/* hub_cron: end the silences whose time is up. */
+void	hub_silence_expire(double wall);
+/* {"silences":[...]}, running ones, oldest first; or one silence. */
+void	hub_silence_write(struct mc_jw *w);
+void	hub_silence_write_one(struct mc_jw *w, const struct hub_silence *s);
+void	hub_silence_free_all(void);
 
 /* ---- hub_main.c: the one hub ---- */
 

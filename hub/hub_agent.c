@@ -276,6 +276,7 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 	agent_bind(c, a);
 	agent_take_facts(a, &h);
 	hub_live_seen(a);
+	hub_ui_agent(a, 0);
 	mc_info("%s: agent '%s' connected (%s, %s)", c->peer, a->name,
 	    a->hostname, a->version);
 	/* welcome goes out before any command queued for the agent */
@@ -310,6 +311,9 @@ on_hb(struct hub_conn *c, const struct mc_msg *m)
 	a->have_metrics = 1;
 	hub.stats.heartbeats++;
 	hub_live_seen(a);
+	hub_rules_on_hb(a);
+	hub_hist_sample(a);
+	hub_ui_agent(a, 0);
 }
 
 static void
@@ -431,6 +435,18 @@ hub_agent_detach(struct hub_conn *c)
 	a->conn = NULL;
 	mc_info("%s: agent '%s' disconnected (status %s)", c->peer, a->name,
 	    hub_status_name(a->status));
+	hub_ui_agent(a, 0);
+}
+
+double
+hub_agent_net(const struct hub_agent *a, int tx)
+{
+	double sum = 0;
+	int i;
+
+	for (i = 0; i < a->metrics.nnet; i++)
+		sum += tx ? a->metrics.net[i].tx_bps : a->metrics.net[i].rx_bps;
+	return sum;
 }
 
 void
@@ -462,11 +478,15 @@ hub_agent_write(struct mc_jw *w, const struct hub_agent *a, int with_metrics)
 		mc_jw_dbl(w, "cpu", mc_metrics_cpu_pct(&a->metrics));
 		mc_jw_dbl(w, "mem", mc_metrics_mem_pct(&a->metrics));
 		mc_jw_dbl(w, "disk", mc_metrics_disk_pct(&a->metrics));
+		mc_jw_dbl(w, "rx", hub_agent_net(a, 0));
+		mc_jw_dbl(w, "tx", hub_agent_net(a, 1));
 		mc_jw_u64(w, "uptime", a->metrics.uptime);
 	} else {
 		mc_jw_null(w, "cpu");
 		mc_jw_null(w, "mem");
 		mc_jw_null(w, "disk");
+		mc_jw_null(w, "rx");
+		mc_jw_null(w, "tx");
 		mc_jw_null(w, "uptime");
 	}
 	if (with_metrics) {

@@ -6,7 +6,12 @@
  * check happen here, before any handler, from the table; handlers see a
  * validated request and only build their reply.  docs/api.md documents
  * every route with an example.
+ *
+ * Every request with a token is rate-limited per token (a token bucket of
+ * api_burst requests refilled at api_rate per second): past it the answer
+ * is 429 with Retry-After, so one runaway script cannot starve the loop.
  */
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +22,7 @@
 #include "mc_util.h"
 
 #define RESP_MAX	(64 * 1024 * 1024)
+#define RL_BUCKETS	256
 
 typedef void (*route_fn)(struct hub_req *);
 
@@ -557,6 +563,56 @@ api_cmd_png(struct hub_req *r)
 }
 
 static void
+hist_points_done(void *arg, char *json, size_t len)
+{
+	deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
+	    "cannot read the metric history");
+}
+
+/* GET /api/agents/{name}/history?range=1h|24h|7d */
+static void
+api_agent_history(struct hub_req *r)
+{
+	static const struct { const char *name; int secs; } ranges[] = {
+		{ "1h", 3600 }, { "24h", 86400 }, { "7d", 7 * 86400 },
+	};
+	struct hub_agent *a = agent_param(r);
+	char range[8];
+	uint64_t ticket;
+	size_t i;
+
+	if (a == NULL)
+		return;
+	query_str(r, "range", range, sizeof(range));
+	if (range[0] == '\0')
+		mc_strlcpy(range, "1h", sizeof(range));
+	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (strcmp(range, ranges[i].name) == 0)
+			break;
+	if (i == sizeof(ranges) / sizeof(ranges[0])) {
+		hub_http_error(r, 400, "bad_request", "range must be 1h, 24h "
+		    "or 7d");
+		return;
+	}
+	if ((ticket = hub_http_defer(r)) != 0)
+		hub_hist_read(a, ranges[i].secs, hist_points_done,
+		    (void *)(uintptr_t)ticket);
+}
+
+/* GET /metrics: Prometheus text (hub_prom.c). */
+static void
+api_metrics(struct hub_req *r)
+{
+	struct mc_buf b;
+
+	mc_buf_init(&b, RESP_MAX);
+	hub_prom_write(&b);
+	hub_http_reply(r, 200, &b);
+	mc_buf_free(&b);
+	r->http->ctype = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+static void
 api_install_sh(struct hub_req *r)
 {
 	struct mc_buf b;
@@ -787,13 +843,111 @@ api_token_revoke(struct hub_req *r)
 		reply_ok(r);
 }
 
+/* ---- alerts and silences (hub_alert.c, hub_silence.c) ---- */
+
+static void
+api_alerts_test(struct hub_req *r)
+{
+	hub_alert_test(r);
+}
+
+static void
+api_silences(struct hub_req *r)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+
+	body_begin(&b, &w);
+	hub_silence_write(&w);
+	body_send(r, 200, &b, &w);
+}
+
+/* {"agent":A | "tag":T, "for":"2h" | seconds, "reason":"..."}: exactly
+ * one target, a known agent.  Replies itself on error. */
+static int
+silence_parse(struct hub_req *r, const struct mc_json *o, const char **agent,
+    const char **tag, double *secs)
+{
+	const struct mc_json *f = mc_json_get(o, "for");
+	const char *reason = mc_json_str(o, "reason");
+
+	*agent = mc_json_str(o, "agent");
+	*tag = mc_json_str(o, "tag");
+	if (!*agent == !*tag || (*agent && (strlen(*agent) > MC_NAME_MAX ||
+	    !mc_name_valid(*agent))) || (*tag && (strlen(*tag) > MC_TAG_MAX ||
+	    !mc_tag_valid(*tag)))) {
+		hub_http_error(r, 400, "bad_request", "give exactly one of "
+		    "\"agent\" (a name) or \"tag\"");
+		return -1;
+	}
+	if (f == NULL || !((f->type == MC_JNUM && (*secs = f->num, 1)) ||
+	    (f->type == MC_JSTR && mc_parse_duration(f->str, secs) == 0)) ||
+	    *secs <= 0 || *secs > MC_SILENCE_MAX_SECS) {
+		hub_http_error(r, 400, "bad_request", "\"for\" must be seconds "
+		    "or a duration such as \"2h\", at most 30 days");
+		return -1;
+	}
+	if (reason != NULL && strlen(reason) >= MC_TEXT_MAX) {
+		hub_http_error(r, 400, "bad_request", "\"reason\" is longer "
+		    "than %d bytes", MC_TEXT_MAX - 1);
+		return -1;
+	}
+	if (*agent && hub_agent_find(*agent) == NULL) {
+		hub_http_error(r, 404, "not_found", "unknown agent '%s' (see "
+		    "GET /api/agents)", *agent);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+api_silence_create(struct hub_req *r)
+{
+	const struct hub_silence *s;
+	const char *agent, *tag;
+	struct mc_jdoc *d;
+	struct mc_buf b;
+	struct mc_jw w;
+	char why[256];
+	double secs;
+
+	if ((d = body_json(r)) == NULL)
+		return;
+	if (silence_parse(r, mc_json_root(d), &agent, &tag, &secs) == -1) {
+		mc_json_free(d);
+		return;
+	}
+	s = hub_silence_add(agent, tag, secs, mc_json_str(mc_json_root(d),
+	    "reason"), r->token->name, why, sizeof(why));
+	mc_json_free(d);
+	if (s == NULL) {
+		hub_http_error(r, 503, "unavailable", "%s", why);
+		return;
+	}
+	body_begin(&b, &w);
+	hub_silence_write_one(&w, s);
+	body_send(r, 201, &b, &w);
+}
+
+static void
+api_silence_clear(struct hub_req *r)
+{
+	if (hub_silence_clear(r->params[0], r->token->name) == -1)
+		hub_http_error(r, 404, "not_found", "no running silence '%s' "
+		    "(see GET /api/silences)", r->params[0]);
+	else
+		reply_ok(r);
+}
+
 static const struct route routes[] = {
 	{ "GET", "/healthz", 0, api_healthz },
 	{ "GET", "/install.sh", 0, api_install_sh },
 	{ "GET", "/download/maestro-listener", 0, api_download },
 	{ "GET", "/download/maestro-listener.sha256", 0, api_download_sum },
+	{ "GET", "/metrics", ROLE_VIEWER, api_metrics },
 	{ "GET", "/api/agents", ROLE_VIEWER, api_agents },
 	{ "GET", "/api/agents/*", ROLE_VIEWER, api_agent },
+	{ "GET", "/api/agents/*/history", ROLE_VIEWER, api_agent_history },
 	{ "POST", "/api/agents/*/command", ROLE_OPERATOR, api_command },
 	{ "POST", "/api/agents/*/restart", ROLE_OPERATOR, api_restart },
 	{ "POST", "/api/agents/*/stop", ROLE_OPERATOR, api_stop },
@@ -811,8 +965,22 @@ static const struct route routes[] = {
 	{ "POST", "/api/tokens", ROLE_ADMIN, api_token_create },
 	{ "GET", "/api/tokens", ROLE_ADMIN, api_tokens },
 	{ "DELETE", "/api/tokens/*", ROLE_ADMIN, api_token_revoke },
+	{ "POST", "/api/alerts/test", ROLE_ADMIN, api_alerts_test },
+	{ "GET", "/api/silences", ROLE_VIEWER, api_silences },
+	{ "POST", "/api/silences", ROLE_OPERATOR, api_silence_create },
+	{ "DELETE", "/api/silences/*", ROLE_OPERATOR, api_silence_clear },
 	{ NULL, NULL, 0, NULL }
 };
+
+/* The role a route needs now: /metrics needs none when the hub setting
+ * metrics_public says so. */
+static enum hub_role_level
+route_role(const struct route *rt)
+{
+	if (rt->fn == api_metrics && hub.conf.metrics_public)
+		return 0;
+	return rt->role;
+}
 
 static int
 serve_static(struct hub_req *r)
@@ -865,6 +1033,75 @@ route_match(const char *pattern, const char *path, struct hub_req *r)
 	return *p == '\0' && *s == '\0';
 }
 
+/* ---- per-token rate limit ---- */
+
+struct bucket {
+	char		 id[16];	/* the token's id */
+	double		 level;		/* requests that may still be made */
+	double		 last;		/* monotonic, of the last refill */
+	struct bucket	*next;
+};
+
+static struct bucket *buckets[RL_BUCKETS];	/* owned chains */
+
+static struct bucket *
+bucket_of(const char *id)
+{
+	uint32_t h = 2166136261u;
+	struct bucket *b;
+	const char *p;
+
+	for (p = id; *p; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	for (b = buckets[h % RL_BUCKETS]; b != NULL; b = b->next)
+		if (strcmp(b->id, id) == 0)
+			return b;
+	if ((b = calloc(1, sizeof(*b))) == NULL)
+		return NULL;
+	mc_strlcpy(b->id, id, sizeof(b->id));
+	b->level = hub.conf.api_burst;
+	b->last = mc_now();
+	b->next = buckets[h % RL_BUCKETS];
+	buckets[h % RL_BUCKETS] = b;
+	return b;
+}
+
+/* Take one request from the token's bucket; 429 if it is empty. */
+static int
+rate_check(struct hub_req *r)
+{
+	struct bucket *b = bucket_of(r->token->id);
+	double now = mc_now(), rate = hub.conf.api_rate;
+
+	if (b == NULL)
+		return 0;
+	b->level += (now - b->last) * rate;
+	if (b->level > hub.conf.api_burst)
+		b->level = hub.conf.api_burst;
+	b->last = now;
+	if (b->level >= 1) {
+		b->level -= 1;
+		return 0;
+	}
+	hub_prom_rate_limited();
+	hub_http_error(r, 429, "rate_limited", "rate limited: token %s made "
+	    "more than %d requests a second (burst %d); retry later",
+	    r->token->id, hub.conf.api_rate, hub.conf.api_burst);
+	r->http->retry_after = (int)ceil((1 - b->level) / rate);
+	if (r->http->retry_after < 1)
+		r->http->retry_after = 1;
+	return -1;
+}
+
+static int
+is_stream(const struct hub_req *r)
+{
+	size_t n = strlen(r->http->path);
+
+	return strcmp(r->http->method, "GET") == 0 && n > 7 &&
+	    strcmp(r->http->path + n - 7, "/stream") == 0;
+}
+
 static int
 authorize(struct hub_req *r, enum hub_role_level need)
 {
@@ -881,6 +1118,10 @@ authorize(struct hub_req *r, enum hub_role_level need)
 		    r->conn->peer, r->http->method, r->http->path);
 		return -1;
 	}
+	/* following a command's output is part of the request that made
+	 * it (which was counted); fan-outs open hundreds of them at once */
+	if (!is_stream(r) && rate_check(r) == -1)
+		return -1;
 	if (r->token->role < need) {
 		hub_http_error(r, 403, "forbidden", "this needs the %s role; "
 		    "token %s is %s", hub_role_name(need), r->token->id,
@@ -911,7 +1152,7 @@ hub_api_dispatch(struct hub_conn *c)
 		path_seen = 1;
 		if (strcmp(rt->method, c->http->method) != 0)
 			continue;
-		if (authorize(&r, rt->role) == 0)
+		if (authorize(&r, route_role(rt)) == 0)
 			rt->fn(&r);
 		return c->http->status;
 	}

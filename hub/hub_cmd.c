@@ -292,6 +292,7 @@ hub_cmd_dispatch(struct hub_agent *a)
 		    mc_kind_name(c->kind), a->name);
 		hub_db_exec("UPDATE commands SET status = 'sent' WHERE id = ?",
 		    "t", c->id);
+		hub_ui_command(c);
 	}
 }
 
@@ -321,6 +322,8 @@ hub_cmd_submit(struct hub_agent *a, const struct hub_cmd_req *r, int *status,
 	    mc_kind_name(c->kind), a->name, c->by);
 	cmd_save(c);
 	hub_cmd_dispatch(a);
+	if (c->status == CMD_QUEUED)
+		hub_ui_command(c);
 	return c;
 }
 
@@ -412,8 +415,10 @@ cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
 		    mc_kind_name(c->kind), hub_cmd_status_name(st));
 	hub_event("command", c->agent, c->by, hub_cmd_status_name(st),
 	    detail);
+	hub_prom_command(st);
 	cmd_save(c);
 	cmd_notify(c);
+	hub_ui_command(c);
 	if (a != NULL)
 		hub_cmd_dispatch(a);
 }
@@ -469,6 +474,7 @@ hub_cmd_on_started(struct hub_agent *a, const struct mc_started *s)
 	hub_db_exec("UPDATE commands SET status = 'running', started = ?"
 	    " WHERE id = ?", "dt", c->started, c->id);
 	cmd_notify(c);
+	hub_ui_command(c);
 }
 
 static int

@@ -42,8 +42,197 @@ static const struct mc_opt hub_opts[] = {
 	OPT("restart_grace", MC_OPT_DUR, restart_grace, 0, 86400),
 	OPT("install_script", MC_OPT_STR, install_script, 0, 0),
 	OPT("listener_binary", MC_OPT_STR, listener_binary, 0, 0),
+	OPT("history_retention", MC_OPT_DUR, history_retention, 3600,
+	    3650.0 * 86400),
+	OPT("metrics_public", MC_OPT_BOOL, metrics_public, 0, 1),
+	OPT("api_rate", MC_OPT_INT, api_rate, 1, 1000000),
+	OPT("api_burst", MC_OPT_INT, api_burst, 1, 1000000),
+	OPT("alert_on_offline", MC_OPT_BOOL, alert_on_offline, 0, 1),
+	OPT("flap_count", MC_OPT_INT, flap_count, 1, 30),
+	OPT("flap_window", MC_OPT_DUR, flap_window, 1, 86400),
+	OPT("storm_count", MC_OPT_INT, storm_count, 2, 1000000),
+	OPT("storm_window", MC_OPT_DUR, storm_window, 0, 10),
 	MC_OPT_END
 };
+
+/*
+ * Alert channels: config-only keys (no flag, so a secret is never on a
+ * command line), each also as KEY_file (the file's content, trimmed) or as
+ * the systemd credential $CREDENTIALS_DIRECTORY/KEY when the file sets
+ * neither.  Values never appear in an error message.  "rule" lines go to
+ * hub_rules.c; a bad one fails loading with file:line.
+ */
+#define ALERT_KEY(k) { #k, offsetof(struct hub_conf, k), \
+	    sizeof(((struct hub_conf *)0)->k) }
+
+static const struct {
+	const char	*key;
+	size_t		 off, size;
+} alert_keys[] = {
+	ALERT_KEY(telegram_bot_token),
+	ALERT_KEY(telegram_chat_id),
+	ALERT_KEY(telegram_api),
+	ALERT_KEY(discord_webhook_url),
+	ALERT_KEY(webhook_url),
+};
+
+#define NALERT_KEYS	(sizeof(alert_keys) / sizeof(alert_keys[0]))
+
+/* What a config file sets beyond hub_opts. */
+struct conf_extra {
+	struct hub_conf		*c;
+	struct hub_rules	*rules;	/* owned until installed */
+	unsigned		 set;	/* bit i: alert_keys[i] was set */
+};
+
+static int
+secret_read(const char *path, char *out, size_t size, const char *what,
+    char *err, size_t errlen)
+{
+	char *text = mc_read_file(path, 64 * 1024, NULL);
+	int r;
+
+	if (text == NULL) {
+		snprintf(err, errlen, "%s: cannot read %s: %s", what, path,
+		    strerror(errno));
+		return -1;
+	}
+	r = mc_strlcpy(out, mc_trim(text), size);
+	explicit_bzero(text, strlen(text));
+	free(text);
+	if (r == -1) {
+		snprintf(err, errlen, "%s: %s holds more than %zu bytes", what,
+		    path, size - 1);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+conf_extra_key(void *arg, const char *key, const char *val, char *err,
+    size_t errlen)
+{
+	struct conf_extra *x = arg;
+	char what[64];
+	size_t i, n;
+	char *field;
+
+	for (i = 0; i < NALERT_KEYS; i++) {
+		field = (char *)x->c + alert_keys[i].off;
+		n = strlen(alert_keys[i].key);
+		if (strncmp(key, alert_keys[i].key, n) != 0)
+			continue;
+		if (key[n] == '\0' && mc_strlcpy(field, val,
+		    alert_keys[i].size) == -1) {
+			snprintf(err, errlen, "%s: longer than %zu bytes", key,
+			    alert_keys[i].size - 1);
+			return -1;
+		}
+		if (key[n] == '\0') {
+			x->set |= 1u << i;
+			return 0;
+		}
+		if (strcmp(key + n, "_file") != 0)
+			continue;
+		snprintf(what, sizeof(what), "%s", key);
+		if (secret_read(val, field, alert_keys[i].size, what, err,
+		    errlen) == -1)
+			return -1;
+		x->set |= 1u << i;
+		return 0;
+	}
+	if (strcmp(key, "rule") == 0)
+		return hub_rules_add(x->rules, val, err, errlen);
+	snprintf(err, errlen, "unknown setting '%s'", key);
+	return -1;
+}
+
+/* systemd credentials, for the alert keys the file did not set. */
+static int
+conf_credentials(struct conf_extra *x, char *err, size_t errlen)
+{
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char path[MC_PATH_MAX + 64], what[64];
+	size_t i;
+
+	for (i = 0; dir != NULL && *dir != '\0' && i < NALERT_KEYS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, alert_keys[i].key);
+		if ((x->set & (1u << i)) || access(path, R_OK) != 0)
+			continue;
+		snprintf(what, sizeof(what), "credential %s",
+		    alert_keys[i].key);
+		if (secret_read(path, (char *)x->c + alert_keys[i].off,
+		    alert_keys[i].size, what, err, errlen) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+/* Read the config file (path may be NULL) with the alert keys; its rules
+ * go to *rules (the caller installs or frees them). */
+static int
+conf_file(struct hub_conf *c, const char *path, struct hub_rules **rules,
+    char *err, size_t errlen)
+{
+	struct conf_extra x = { c, hub_rules_new(), 0 };
+
+	if (x.rules == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if ((path != NULL && mc_conf_load(path, hub_opts, c, conf_extra_key,
+	    &x, err, errlen) == -1) ||
+	    conf_credentials(&x, err, errlen) == -1) {
+		hub_rules_free(x.rules);
+		return -1;
+	}
+	*rules = x.rules;
+	return 0;
+}
+
+static int
+alert_check(const struct hub_conf *c, char *err, size_t errlen)
+{
+	const char *urls[] = { "telegram_api", "discord_webhook_url",
+	    "webhook_url" };
+	const char *vals[] = { c->telegram_api, c->discord_webhook_url,
+	    c->webhook_url };
+	size_t i;
+
+	if (!!c->telegram_bot_token[0] != !!c->telegram_chat_id[0]) {
+		snprintf(err, errlen, "telegram_bot_token and telegram_chat_id "
+		    "go together");
+		return -1;
+	}
+	for (i = 0; i < 3; i++) {
+		if (vals[i][0] != '\0' &&
+		    strncmp(vals[i], "https://", 8) != 0 &&
+		    strncmp(vals[i], "http://", 7) != 0) {
+			snprintf(err, errlen, "%s must be an http:// or "
+			    "https:// URL", urls[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* SIGHUP: the alert numbers apply at once, channels on restart. */
+static void
+alert_reload(const struct hub_conf *n)
+{
+	size_t i;
+
+	for (i = 0; i < NALERT_KEYS; i++)
+		if (strcmp((const char *)n + alert_keys[i].off,
+		    (const char *)&hub.conf + alert_keys[i].off) != 0)
+			mc_warn("SIGHUP: alert channels change only on "
+			    "restart");
+	hub.conf.alert_on_offline = n->alert_on_offline;
+	hub.conf.flap_count = n->flap_count;
+	hub.conf.flap_window = n->flap_window;
+	hub.conf.storm_count = n->storm_count;
+	hub.conf.storm_window = n->storm_window;
+}
 
 void
 hub_conf_usage(void)
@@ -76,6 +265,19 @@ hub_conf_usage(void)
 "  --listener-binary FILE  the static listener served to install.sh\n"
 "                     (default build/maestro-listener, then the installed one)\n"
 "  --install-script FILE   the install.sh served at /install.sh\n"
+"  --history-retention D  metric history kept (default 7d)\n"
+"  --metrics-public   serve /metrics without a token (default: viewer)\n"
+"  --api-rate N       API requests per second per token (default 20)\n"
+"  --api-burst N      requests a token may make at once above it (100)\n"
+"  --alert-on-offline an agent's goodbye is an info alert (default: none)\n"
+"  --flap-count N     more criticals than N in --flap-window D is flapping:\n"
+"  --flap-window D    one alert until it settles (defaults 5 and 10m)\n"
+"  --storm-count N    N agents critical together: one summary (default 5)\n"
+"  --storm-window D   how long an alert may wait for others (0.5s)\n"
+"  Alert channels and threshold rules are config-file keys only (see\n"
+"  docs/alerts.md): telegram_bot_token, telegram_chat_id, telegram_api,\n"
+"  discord_webhook_url, webhook_url (each also as KEY_file or a systemd\n"
+"  credential), rule = disk_used_pct > 90 for 5m [tag=TAG].\n"
 "  --help, --version\n"
 "\n"
 "First start writes DATA/admin.token (mode 0600); use it with hubctl:\n"
@@ -104,6 +306,15 @@ conf_defaults(struct hub_conf *c)
 	/* a listener retries at most every 60 s (+25 % jitter): after a hub
 	 * restart every live agent is back within this */
 	c->restart_grace = 90;
+	c->history_retention = 7 * 86400;
+	c->api_rate = 20;
+	c->api_burst = 100;
+	c->flap_count = 5;
+	c->flap_window = 600;
+	c->storm_count = 5;
+	c->storm_window = 0.5;
+	mc_strlcpy(c->telegram_api, "https://api.telegram.org",
+	    sizeof(c->telegram_api));
 	if (access("dashboard/index.html", R_OK) == 0)
 		mc_strlcpy(c->dashboard, "dashboard", sizeof(c->dashboard));
 	else
@@ -129,7 +340,7 @@ conf_check(const struct hub_conf *c, char *err, size_t errlen)
 		    c->listen);
 		return -1;
 	}
-	return 0;
+	return alert_check(c, err, errlen);
 }
 
 int
@@ -137,25 +348,30 @@ hub_conf_load(struct hub_conf *c, int argc, char **argv, char *err,
     size_t errlen)
 {
 	const char *path = mc_args_config(argc, argv);
+	struct hub_rules *rules;
 	int npos;
 
 	conf_defaults(c);
 	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
 		path = DEFAULT_CONFIG;
-	if (path != NULL) {
+	if (path != NULL)
 		mc_strlcpy(c->config, path, sizeof(c->config));
-		if (mc_conf_load(path, hub_opts, c, NULL, NULL, err,
-		    errlen) == -1)
-			return -1;
-	}
-	if (mc_args_apply(argc, argv, hub_opts, c, &npos, err, errlen) == -1)
+	if (conf_file(c, path, &rules, err, errlen) == -1)
 		return -1;
+	if (mc_args_apply(argc, argv, hub_opts, c, &npos, err, errlen) == -1)
+		goto fail;
 	if (npos > 0) {
 		snprintf(err, errlen, "unexpected argument '%s' (see --help)",
 		    argv[1]);
-		return -1;
+		goto fail;
 	}
-	return conf_check(c, err, errlen);
+	if (conf_check(c, err, errlen) == -1)
+		goto fail;
+	hub_rules_install(rules);
+	return 0;
+fail:
+	hub_rules_free(rules);
+	return -1;
 }
 
 /*
@@ -168,6 +384,7 @@ void
 hub_conf_reload(void)
 {
 	struct hub_conf n;
+	struct hub_rules *rules;
 	char err[512];
 	enum mc_log_level l;
 
@@ -178,8 +395,15 @@ hub_conf_reload(void)
 		return;
 	}
 	n = hub.conf;
-	if (mc_conf_load(hub.conf.config, hub_opts, &n, NULL, NULL, err,
-	    sizeof(err)) == -1 || conf_check(&n, err, sizeof(err)) == -1) {
+	memset(n.telegram_bot_token, 0, sizeof(n.telegram_bot_token));
+	memset(n.telegram_chat_id, 0, sizeof(n.telegram_chat_id));
+	mc_strlcpy(n.telegram_api, "https://api.telegram.org",
+	    sizeof(n.telegram_api));
+	n.discord_webhook_url[0] = n.webhook_url[0] = '\0';
+	if (conf_file(&n, hub.conf.config, &rules, err, sizeof(err)) == -1)
+		rules = NULL;
+	if (rules == NULL || conf_check(&n, err, sizeof(err)) == -1) {
+		hub_rules_free(rules);
 		mc_err("SIGHUP: keeping the running settings: %s", err);
 		return;
 	}
@@ -201,6 +425,12 @@ hub_conf_reload(void)
 	hub.conf.heartbeat = n.heartbeat;
 	hub.conf.miss = n.miss;
 	hub.conf.max_running = n.max_running;
+	hub.conf.history_retention = n.history_retention;
+	hub.conf.metrics_public = n.metrics_public;
+	hub.conf.api_rate = n.api_rate;
+	hub.conf.api_burst = n.api_burst;
+	alert_reload(&n);
+	hub_rules_install(rules);
 	mc_info("SIGHUP: reloaded %s (heartbeat %gs, miss %d, log %s)",
 	    hub.conf.config, hub.conf.heartbeat, hub.conf.miss,
 	    hub.conf.log_level);

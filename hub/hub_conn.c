@@ -40,6 +40,8 @@ hub_conn_destroy(struct hub_conn *c)
 
 	if (c->role == CONN_AGENT)
 		hub_agent_detach(c);
+	if (c->role == CONN_UI)
+		hub_ui_close(c);
 	if (c->http) {
 		hub_http_forget(c);
 		if (c->http->stream)
@@ -154,6 +156,8 @@ hub_conn_on_receive(struct hub_conn *c, const void *in, size_t len,
 		return 0;
 	if (c->role == CONN_AGENT)
 		hub_agent_handle(c, c->rx.data, c->rx.len);
+	else if (c->role == CONN_UI)
+		hub_ui_handle(c, c->rx.data, c->rx.len);
 	/* keep small buffers, give big ones back */
 	if (c->rx.cap > 64 * 1024)
 		mc_buf_free(&c->rx);

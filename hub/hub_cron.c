@@ -3,15 +3,27 @@
  *
  * Jobs, in order, each tick:
  *  - liveness: every agent against the clock (online/late/critical);
+ *  - alerts: the batch leaves when due, storms close, flapping agents
+ *    settle, silences end, alert tests past their deadline are answered
+ *    (hub_alert.c; right after liveness, so a critical's alert can leave
+ *    in the tick that decided it);
  *  - commands: those with no result long after their timeout become lost;
+ *  - ui: push the agents whose metrics changed (at most once a second),
+ *    close UI sessions that did not sign in or whose token was revoked;
+ *  - history: write the finished minute of every agent that reported, roll
+ *    up finished quarters, prune past history_retention (hub_hist.c);
  *  - signals: SIGTERM/SIGINT stop the loop, SIGHUP reloads (flags set by
  *    the handlers, acted on here so no work happens in a signal handler).
- * The tick is a quarter of the heartbeat interval (50 ms to 1 s), so a
- * status change is decided within a quarter interval of being due.
+ * The tick is a quarter of the heartbeat interval (50 ms to 250 ms), so
+ * a status change is decided within a quarter interval of being due, and
+ * an alert leaves within 1 s of its agent's critical moment even with a
+ * long heartbeat (250 ms to decide, at most storm_window in the batch,
+ * 250 ms to flush).
  * Scanning all agents costs O(agents) per tick, never per message: about
  * 20 us per 1,000 agents.
  */
 #include "hub.h"
+#include "mc_util.h"
 
 double
 hub_cron_period(void)
@@ -20,8 +32,8 @@ hub_cron_period(void)
 
 	if (p < 0.05)
 		p = 0.05;
-	if (p > 1.0)
-		p = 1.0;
+	if (p > 0.25)
+		p = 0.25;
 	return p;
 }
 
@@ -32,7 +44,10 @@ hub_cron_tick(double now)
 
 	for (a = hub_agent_first(); a != NULL; a = a->next)
 		hub_live_check(a, now);
+	hub_alert_tick(now);
 	hub_cmd_expire(now);
+	hub_ui_cron(now);
+	hub_hist_cron(mc_wall());
 	if (hub.reload) {
 		hub.reload = 0;
 		hub_conf_reload();

@@ -78,7 +78,14 @@ static const char schema[] =
 "  finished REAL, status TEXT, exit_code INTEGER, truncated INTEGER,"
 "  out_bytes INTEGER, output BLOB, error TEXT, blob BLOB, timeout REAL,"
 "  cap INTEGER, expires REAL);"
-"CREATE INDEX IF NOT EXISTS commands_agent ON commands(agent, created);";
+"CREATE INDEX IF NOT EXISTS commands_agent ON commands(agent, created);"
+/* metric history (hub_hist.c): minute and quarter-hour averages */
+"CREATE TABLE IF NOT EXISTS metrics_1m(agent_id INTEGER NOT NULL, ts INTEGER"
+"  NOT NULL, cpu REAL, mem REAL, disk REAL, rx REAL, tx REAL,"
+"  PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;"
+"CREATE TABLE IF NOT EXISTS metrics_15m(agent_id INTEGER NOT NULL, ts INTEGER"
+"  NOT NULL, cpu REAL, mem REAL, disk REAL, rx REAL, tx REAL,"
+"  PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;";
 
 /* The cached statement for sql; *owned is set when the cache is full and
  * the caller must finalize it. */

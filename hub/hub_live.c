@@ -30,7 +30,7 @@ struct event {
 	char	agent[MC_NAME_MAX + 1];
 	char	from[16];
 	char	to[16];
-	char	detail[64];
+	char	detail[MC_TEXT_MAX];	/* alert texts are sentences */
 };
 
 static struct {
@@ -83,6 +83,7 @@ hub_event(const char *type, const char *agent, const char *from,
 	double ts = mc_wall();
 
 	hub_live_event_restore(ts, type, agent, from, to, detail);
+	hub_ui_event(ts, type, agent, from, to, detail);
 	hub_db_exec("INSERT INTO events(ts, type, agent, from_status,"
 	    " to_status, detail) VALUES (?, ?, ?, ?, ?, ?)", "dttttt", ts,
 	    type, agent, from, to, detail);
@@ -105,11 +106,13 @@ set_status(struct hub_agent *a, enum hub_status to, const char *detail)
 		mc_info("agent '%s': %s -> %s%s%s", a->name,
 		    hub_status_name(from), hub_status_name(to),
 		    detail[0] ? ": " : "", detail);
+	hub_ui_agent(a, 1);
 	hub_event("status", a->name, hub_status_name(from),
 	    hub_status_name(to), detail);
 	hub_db_exec("UPDATE agents SET status = ?, since = ?, last_seen = ?"
 	    " WHERE id = ?", "tddi", hub_status_name(to), a->since,
 	    a->last_seen, a->id);
+	hub_alert_status(a, from, to, detail);
 }
 
 void

@@ -115,12 +115,15 @@ static void
 shutdown_all(void)
 {
 	hub_ws_stop();
+	hub_hist_shutdown();
+	hub_alert_shutdown();
 	hub_db_close();
 	hub_static_free();
 	hub_install_free();
 	hub_cmd_free_all();
 	hub_agent_free_all();
 	hub_auth_free_all();
+	hub_notify_cleanup();
 }
 
 static int
@@ -157,13 +160,16 @@ main(int argc, char **argv)
 	}
 	mc_log_level_parse(hub.conf.log_level, &level);
 	mc_log_setup("maestro-hub", level);
+	if (hub_notify_init() == -1)	/* libcurl, before any thread */
+		return 1;
 	umask(077);	/* hub.db holds credential hashes */
 	hub.started = mc_now();
 	signals_setup();
 	raise_nofile();
 	hub_static_load(hub.conf.dashboard);
 	hub_install_load();
-	if (store_setup() == -1 || tls_setup() == -1 || hub_ws_start() == -1) {
+	if (store_setup() == -1 || hub_alert_start() == -1 ||
+	    tls_setup() == -1 || hub_ws_start() == -1) {
 		shutdown_all();
 		return 1;
 	}

@@ -5,8 +5,9 @@
  * This is the only hub file that sees struct lws.  Each callback case is a
  * few lines that call into hub_conn/hub_agent/hub_api with plain bytes.
  * One protocol serves everything: HTTP requests (API, health, dashboard)
- * and WebSocket upgrades, told apart by path (/ws/agent; anything else is
- * refused before the upgrade).  Writes happen only in WRITEABLE, one
+ * and WebSocket upgrades, told apart by path (/ws/agent for listeners,
+ * /ws/ui for the dashboard and hubctl watch; anything else is refused
+ * before the upgrade).  Writes happen only in WRITEABLE, one
  * lws_write per callback, with LWS_PRE headroom.
  */
 #include <arpa/inet.h>
@@ -93,26 +94,47 @@ peer_name(struct lws *wsi, char *out, size_t outlen)
 
 /* ---- WebSocket ---- */
 
+/* The role a WebSocket path leads to; CONN_NEW for none. */
+static enum hub_role
+ws_path_role(struct lws *wsi, char *uri, size_t urilen)
+{
+	uri[0] = '\0';
+	if (lws_hdr_copy(wsi, uri, (int)urilen, WSI_TOKEN_GET_URI) <= 0)
+		return CONN_NEW;
+	if (strcmp(uri, "/ws/agent") == 0)
+		return CONN_AGENT;
+	if (strcmp(uri, "/ws/ui") == 0)
+		return CONN_UI;
+	return CONN_NEW;
+}
+
 static int
 ws_path_ok(struct lws *wsi)
 {
-	char uri[64] = "", peer[64];
+	char uri[64], peer[64];
 
-	if (lws_hdr_copy(wsi, uri, sizeof(uri), WSI_TOKEN_GET_URI) > 0 &&
-	    strcmp(uri, "/ws/agent") == 0)
+	if (ws_path_role(wsi, uri, sizeof(uri)) != CONN_NEW)
 		return 1;
 	peer_name(wsi, peer, sizeof(peer));
-	mc_info("%s: WebSocket upgrade to '%s' refused: agents use /ws/agent",
-	    peer, uri);
+	mc_info("%s: WebSocket upgrade to '%s' refused: agents use /ws/agent,"
+	    " browsers /ws/ui", peer, uri);
 	return 0;
 }
 
 static int
 ws_established(struct lws *wsi, struct hub_conn *c)
 {
-	hub_conn_init(c, wsi, CONN_AGENT);
+	char uri[64];
+	enum hub_role role = ws_path_role(wsi, uri, sizeof(uri));
+
+	if (role == CONN_NEW)
+		return -1;
+	hub_conn_init(c, wsi, role);
 	peer_name(wsi, c->peer, sizeof(c->peer));
-	mc_debug("%s: agent connection opened", c->peer);
+	if (role == CONN_UI)
+		hub_ui_open(c);
+	else
+		mc_debug("%s: agent connection opened", c->peer);
 	return 0;
 }
 
@@ -188,6 +210,8 @@ http_send_headers(struct lws *wsi, struct hub_http *h)
 	    (lws_filepos_t)h->resp.len;
 	const char *type = h->stream ? "application/x-ndjson" :
 	    h->ctype ? h->ctype : "application/json";
+	char retry[16];
+	int nretry = snprintf(retry, sizeof(retry), "%d", h->retry_after);
 	static const char csp[] = "default-src 'self'; script-src 'self'; "
 	    "style-src 'self'; img-src 'self' data: blob:; connect-src 'self';"
 	    " frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -202,6 +226,9 @@ http_send_headers(struct lws *wsi, struct hub_http *h)
 	    (h->is_static && lws_add_http_header_by_name(wsi,
 	    (const unsigned char *)"content-security-policy:",
 	    (const unsigned char *)csp, (int)strlen(csp), &p, end)) ||
+	    (h->retry_after > 0 && lws_add_http_header_by_name(wsi,
+	    (const unsigned char *)"retry-after:", (const unsigned char *)retry,
+	    nretry, &p, end)) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
 	lws_callback_on_writable(wsi);
@@ -211,6 +238,11 @@ http_send_headers(struct lws *wsi, struct hub_http *h)
 static int
 http_dispatch(struct lws *wsi, struct hub_conn *c)
 {
+	/* a POST with "Content-Length: 0" is routed in http_begin() and then
+	 * reported again as a completed body: answer it once */
+	if (c->http == NULL || c->http->dispatched)
+		return 0;
+	c->http->dispatched = 1;
 	hub_api_dispatch(c);
 	if (c->http->status == 0)
 		return 0;	/* deferred: hub_ws_http_ready() follows */
@@ -377,6 +409,7 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return http_writeable(wsi, c);
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		hub_db_drain();
+		hub_notify_drain();
 		return 0;
 	default:
 		break;
@@ -472,7 +505,7 @@ hub_ws_start(void)
 	pthread_mutex_lock(&wake_mu);
 	wake_ctx = ws.ctx;
 	pthread_mutex_unlock(&wake_mu);
-	mc_info("serving on %s://%s (agents: /ws/agent)",
+	mc_info("serving on %s://%s (agents: /ws/agent, dashboard: /)",
 	    hub.conf.insecure_no_tls ? "http" : "https", hub.conf.listen);
 	return 0;
 }

@@ -407,7 +407,10 @@ class Hub:
         a = [binary("maestro-hub"), "--listen", "127.0.0.1:%d" % self.port,
              "--data", self.data, "--heartbeat", str(self.heartbeat),
              "--miss", str(self.miss),
-             "--restart-grace", str(self.restart_grace)]
+             "--restart-grace", str(self.restart_grace),
+             # tests poll the API fast; rate tests pass their own limits
+             # in extra, which come later and win
+             "--api-rate", "1000", "--api-burst", "10000"]
         if not self.tls:
             a.append("--insecure-no-tls")
         return a + self.extra
@@ -596,6 +599,7 @@ class T:
         base = os.environ.get("TMPDIR", "/tmp")
         self.dir = tempfile.mkdtemp(prefix="maestro-it-%s-" % name, dir=base)
         self.procs = []
+        self.adopted = []       # PIDs a test found (a restarted listener)
         self.notes = []
         self.sockets = []
         self.env = self._clean_env()
@@ -727,9 +731,27 @@ class T:
 
     # -- end of test --
 
+    def adopt(self, pid):
+        """Stop this PID at cleanup too (a process a program started,
+        such as the fresh copy of a restarted listener)."""
+        self.adopted.append(pid)
+
     def cleanup(self):
         for c in self.sockets:
             c.close()
+        for pid in self.adopted:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                continue
+            end = time.monotonic() + 5
+            while time.monotonic() < end and os.path.exists(
+                    "/proc/%d" % pid):
+                time.sleep(0.05)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
         for p in reversed(self.procs):
             p.stop()
 

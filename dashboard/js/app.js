@@ -1,0 +1,140 @@
+// app.js - Maestro's dashboard: sign in, the live feed, and the three
+// views (agents, one agent, events), chosen by the URL's fragment:
+// #/ , #/agent/NAME , #/events.  No framework and no build step: these
+// modules are served as they are, uPlot comes from the npm package the
+// build copies to /vendor/.
+"use strict";
+
+import * as api from "./api.js";
+import { $ } from "./dom.js";
+import { Feed } from "./feed.js";
+import { Grid } from "./grid.js";
+import { AgentPage } from "./agent.js";
+import { Events } from "./events.js";
+
+const app = {
+  agents: new Map(),
+  role: null,
+  feed: null,
+  page: null,
+  grid: null,
+  events: null,
+  loadedEvents: false,
+};
+
+function show(id) {
+  for (const v of ["grid-view", "agent-view", "events-view"]) $(v).hidden = v !== id;
+  for (const a of document.querySelectorAll("nav a")) {
+    a.setAttribute("aria-current", String(a.dataset.view === id));
+  }
+}
+
+function route() {
+  if (!app.role) return;
+  const hash = location.hash || "#/";
+  if (app.page && !hash.startsWith("#/agent/")) {
+    app.page.destroy();
+    app.page = null;
+  }
+  if (hash.startsWith("#/agent/")) {
+    const name = decodeURIComponent(hash.slice(8));
+    if (!app.page || app.page.name !== name) {
+      if (app.page) app.page.destroy();
+      show("agent-view");
+      app.page = new AgentPage(name, app);
+    }
+    show("agent-view");
+    document.title = name + " · Maestro";
+  } else if (hash === "#/events") {
+    show("events-view");
+    document.title = "Events · Maestro";
+    if (!app.loadedEvents) {
+      app.loadedEvents = true;
+      app.events.load();
+    } else {
+      app.events.render();
+    }
+  } else {
+    show("grid-view");
+    document.title = "Maestro";
+  }
+}
+
+function onAgent(a) {
+  app.agents.set(a.name, a);
+  app.grid.update(a);
+  if (app.page && app.page.name === a.name) app.page.onAgent(a);
+}
+
+function onMessage(m) {
+  switch (m.t) {
+    case "snapshot":
+      app.role = m.role;
+      $("whoami").textContent = m.name + " (" + m.role + ")";
+      app.agents.clear();
+      for (const a of m.agents) app.agents.set(a.name, a);
+      app.grid.reset(m.agents);
+      $("signin").hidden = true;
+      $("app").hidden = false;
+      document.body.dataset.signedIn = "1";
+      route();
+      if (app.page && app.agents.has(app.page.name)) app.page.onAgent(app.agents.get(app.page.name));
+      break;
+    case "agent": onAgent(m.agent); break;
+    case "agents": for (const a of m.agents) onAgent(a); break;
+    case "event": if (app.loadedEvents) app.events.add(m.event); break;
+    case "command": if (app.page) app.page.onCommand(m.command); break;
+    default: break;
+  }
+}
+
+function onState(s) {
+  const e = $("live");
+  e.textContent = s;
+  e.dataset.state = s;
+}
+
+function signOut(msg) {
+  if (app.feed) app.feed.stop();
+  app.feed = null;
+  api.token.clear();
+  if (app.page) app.page.destroy();
+  app.page = null;
+  app.role = null;
+  app.loadedEvents = false;
+  app.agents.clear();
+  app.grid.reset([]);
+  $("app").hidden = true;
+  $("signin").hidden = false;
+  delete document.body.dataset.signedIn;
+  $("error").textContent = msg || "";
+  $("token").focus();
+}
+
+function start() {
+  $("error").textContent = "";
+  app.feed = new Feed(api.token.get(), {
+    message: onMessage,
+    state: onState,
+    refused: (why) => signOut("The hub refused this token: " + why),
+  });
+}
+
+function init() {
+  app.grid = new Grid((name) => { location.hash = "#/agent/" + encodeURIComponent(name); });
+  app.events = new Events();
+  api.setUnauthorizedHandler(signOut);
+  $("signin").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const t = $("token").value.trim();
+    $("token").value = "";
+    if (!t) return;
+    api.token.set(t);
+    start();
+  });
+  $("signout").addEventListener("click", () => signOut("Signed out."));
+  window.addEventListener("hashchange", route);
+  if (api.token.get()) start();
+}
+
+init();

@@ -1,0 +1,366 @@
+/*
+ * hub_hist.c - downsampled metric history, kept in the store.
+ *
+ * Heartbeats are not written to disk.  Each one adds its summary figures
+ * (CPU, memory, fullest disk, network in and out) to its agent's current
+ * minute in memory (struct hub_hist_acc, O(1)).  Once a minute the cron
+ * tick hands every finished minute to the database thread as one batch
+ * (one job, one transaction: never a write per heartbeat), as the average
+ * of that minute: table metrics_1m.  Every quarter of an hour the finished
+ * quarters are rolled up into metrics_15m, which the 7-day view reads;
+ * the rollup catches up after a hub restart.  Every hour (and at start)
+ * rows past the retention are pruned: metrics_15m keeps history_retention
+ * (default 7 days), metrics_1m at most HIST_FINE_KEEP of it.
+ *
+ * Reads (GET /api/agents/{name}/history) run on the database thread after
+ * every write queued before them and build the JSON there; the minute in
+ * progress is added from memory, so the last point is never a minute old.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+#define HIST_MINUTE		60
+#define HIST_QUARTER		900
+/* minute rows are kept this long at most (the 24 h view reads them) */
+#define HIST_FINE_KEEP		(48 * 3600)
+#define HIST_PRUNE_EVERY	3600.0
+/* one history reply: 7 days of quarters or 24 h of minutes */
+#define HIST_JSON_MAX		(2 * 1024 * 1024)
+
+struct hist_row {
+	int64_t	agent_id, ts;
+	double	cpu, mem, disk, rx, tx;
+};
+
+/* A batch of finished minutes for the database thread. */
+struct hist_batch {
+	size_t		n, cap;
+	struct hist_row	rows[];
+};
+
+static struct {
+	int		 started;
+	int64_t		 minute;	/* the minute being recorded */
+	int64_t		 quarter;	/* the quarter being recorded */
+	double		 last_prune;	/* wall clock */
+	struct hist_batch *ready;	/* owned: rows not yet handed over */
+} hs;
+
+static int64_t
+floor_to(double wall, int64_t step)
+{
+	int64_t t = (int64_t)wall;
+
+	return t - t % step;
+}
+
+/* Queue the agent's accumulated minute as a row and empty it. */
+static void
+acc_take(struct hub_agent *a)
+{
+	struct hub_hist_acc *h = &a->hist;
+	struct hist_batch *b = hs.ready;
+	struct hist_row *r;
+	size_t cap;
+
+	if (h->n == 0)
+		return;
+	if (b == NULL || b->n == b->cap) {
+		cap = b ? b->cap * 2 : 256;
+		b = realloc(b, sizeof(*b) + cap * sizeof(b->rows[0]));
+		if (b == NULL) {
+			mc_err("history: out of memory; a minute is lost");
+			h->n = 0;
+			return;
+		}
+		if (hs.ready == NULL)
+			b->n = 0;
+		b->cap = cap;
+		hs.ready = b;
+	}
+	r = &b->rows[b->n++];
+	r->agent_id = a->id;
+	r->ts = h->minute;
+	r->cpu = h->cpu / h->n;
+	r->mem = h->mem / h->n;
+	r->disk = h->disk / h->n;
+	r->rx = h->rx / h->n;
+	r->tx = h->tx / h->n;
+	memset(h, 0, sizeof(*h));
+}
+
+void
+hub_hist_sample(struct hub_agent *a)
+{
+	struct hub_hist_acc *h = &a->hist;
+	int64_t m = floor_to(mc_wall(), HIST_MINUTE);
+
+	if (!a->have_metrics)
+		return;
+	if (h->n > 0 && h->minute != m)
+		acc_take(a);	/* the cron tick has not run since */
+	h->minute = m;
+	h->n++;
+	h->cpu += mc_metrics_cpu_pct(&a->metrics);
+	h->mem += mc_metrics_mem_pct(&a->metrics);
+	h->disk += mc_metrics_disk_pct(&a->metrics);
+	h->rx += hub_agent_net(a, 0);
+	h->tx += hub_agent_net(a, 1);
+}
+
+/* ---- writing (database thread) ---- */
+
+static void
+write_run(struct sqlite3 *db, void *arg)
+{
+	static const char sql[] = "INSERT OR REPLACE INTO metrics_1m(agent_id,"
+	    " ts, cpu, mem, disk, rx, tx) VALUES (?, ?, ?, ?, ?, ?, ?)";
+	struct hist_batch *b = arg;
+	sqlite3_stmt *st;
+	size_t i;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		mc_err("history: %s", sqlite3_errmsg(db));
+		return;
+	}
+	for (i = 0; i < b->n; i++) {
+		sqlite3_bind_int64(st, 1, b->rows[i].agent_id);
+		sqlite3_bind_int64(st, 2, b->rows[i].ts);
+		sqlite3_bind_double(st, 3, b->rows[i].cpu);
+		sqlite3_bind_double(st, 4, b->rows[i].mem);
+		sqlite3_bind_double(st, 5, b->rows[i].disk);
+		sqlite3_bind_double(st, 6, b->rows[i].rx);
+		sqlite3_bind_double(st, 7, b->rows[i].tx);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			mc_err("history: %s", sqlite3_errmsg(db));
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+write_done(void *arg)
+{
+	free(arg);
+}
+
+/* Every agent's finished minute, in one job. */
+static void
+flush_minutes(void)
+{
+	struct hub_agent *a;
+
+	for (a = hub_agent_first(); a != NULL; a = a->next)
+		if (a->hist.n > 0 && a->hist.minute < hs.minute)
+			acc_take(a);
+	if (hs.ready == NULL)
+		return;
+	hub_db_call(write_run, write_done, hs.ready);
+	hs.ready = NULL;
+}
+
+void
+hub_hist_shutdown(void)
+{
+	struct hub_agent *a;
+
+	for (a = hub_agent_first(); a != NULL; a = a->next)
+		acc_take(a);
+	if (hs.ready != NULL)
+		hub_db_call(write_run, write_done, hs.ready);
+	hs.ready = NULL;
+}
+
+/* Roll every finished quarter not yet rolled up (idempotent: it starts
+ * after the newest quarter already in metrics_15m). */
+static void
+rollup(int64_t upto)
+{
+	hub_db_exec("INSERT OR REPLACE INTO metrics_15m(agent_id, ts, cpu,"
+	    " mem, disk, rx, tx) SELECT agent_id, ts - ts % 900, avg(cpu),"
+	    " avg(mem), avg(disk), avg(rx), avg(tx) FROM metrics_1m WHERE"
+	    " ts >= coalesce((SELECT max(ts) + 900 FROM metrics_15m), 0)"
+	    " AND ts < ? GROUP BY agent_id, ts - ts % 900", "i", upto);
+}
+
+static void
+prune(double wall)
+{
+	double keep = hub.conf.history_retention;
+	double fine = keep < HIST_FINE_KEEP ? keep : HIST_FINE_KEEP;
+
+	hub_db_exec("DELETE FROM metrics_1m WHERE ts < ?", "i",
+	    (int64_t)(wall - fine));
+	hub_db_exec("DELETE FROM metrics_15m WHERE ts < ?", "i",
+	    (int64_t)(wall - keep));
+}
+
+void
+hub_hist_cron(double wall)
+{
+	int64_t m = floor_to(wall, HIST_MINUTE);
+	int64_t q = floor_to(wall, HIST_QUARTER);
+
+	if (!hs.started) {
+		hs.started = 1;
+		hs.minute = m;
+		hs.quarter = q;
+		hs.last_prune = wall;
+		rollup(q);
+		prune(wall);
+		return;
+	}
+	if (m != hs.minute) {
+		hs.minute = m;
+		flush_minutes();
+	}
+	if (q != hs.quarter) {
+		hs.quarter = q;
+		rollup(q);
+	}
+	if (wall - hs.last_prune >= HIST_PRUNE_EVERY) {
+		hs.last_prune = wall;
+		prune(wall);
+	}
+}
+
+/* ---- reading ---- */
+
+struct hist_read {
+	int64_t		 agent_id;
+	int		 range;		/* seconds */
+	int64_t		 since;
+	int		 have_now;	/* the minute in progress, from memory */
+	struct hist_row	 now;
+	struct mc_buf	 json;		/* owned until handed to done */
+	void		(*done)(void *, char *, size_t);
+	void		*arg;
+};
+
+static void
+point_write(struct mc_jw *w, int64_t ts, const double v[5])
+{
+	static const char *const keys[5] = { "cpu", "mem", "disk", "rx", "tx" };
+	int i;
+
+	mc_jw_obj(w, NULL);
+	mc_jw_i64(w, "ts", ts);
+	for (i = 0; i < 5; i++)
+		mc_jw_dbl(w, keys[i], v[i]);
+	mc_jw_obj_end(w);
+}
+
+/* Points of sql (agent_id, since, and for the quarter view its start). */
+static void
+points_query(sqlite3 *db, struct hist_read *j, const char *sql,
+    struct mc_jw *w, int64_t *last)
+{
+	sqlite3_stmt *st;
+	double v[5];
+	int i;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		mc_err("history: %s", sqlite3_errmsg(db));
+		return;
+	}
+	sqlite3_bind_int64(st, 1, j->agent_id);
+	sqlite3_bind_int64(st, 2, j->since);
+	while (sqlite3_step(st) == SQLITE_ROW && !w->err) {
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+			continue;
+		for (i = 0; i < 5; i++)
+			v[i] = sqlite3_column_double(st, i + 1);
+		*last = sqlite3_column_int64(st, 0);
+		point_write(w, *last, v);
+	}
+	sqlite3_finalize(st);
+}
+
+static void
+read_run(struct sqlite3 *db, void *arg)
+{
+	static const char q_fine[] = "SELECT ts, cpu, mem, disk, rx, tx FROM"
+	    " metrics_1m WHERE agent_id = ? AND ts >= ? ORDER BY ts";
+	static const char q_coarse[] = "SELECT ts, cpu, mem, disk, rx, tx FROM"
+	    " metrics_15m WHERE agent_id = ? AND ts >= ? ORDER BY ts";
+	/* the quarters not rolled up yet, from the minutes */
+	static const char q_recent[] = "SELECT ts - ts % 900, avg(cpu),"
+	    " avg(mem), avg(disk), avg(rx), avg(tx) FROM metrics_1m WHERE"
+	    " agent_id = ? AND ts >= ? GROUP BY ts - ts % 900 ORDER BY 1";
+	struct hist_read *j = arg;
+	int coarse = j->range > 86400;
+	struct mc_jw w;
+	int64_t last = -1;
+	double v[5];
+
+	mc_jw_init(&w, &j->json);
+	mc_jw_obj(&w, NULL);
+	mc_jw_i64(&w, "step", coarse ? HIST_QUARTER : HIST_MINUTE);
+	mc_jw_arr(&w, "points");
+	points_query(db, j, coarse ? q_coarse : q_fine, &w, &last);
+	if (coarse) {
+		j->since = last >= 0 ? last + HIST_QUARTER : j->since;
+		points_query(db, j, q_recent, &w, &last);
+	} else if (j->have_now && j->now.ts > last) {
+		v[0] = j->now.cpu;
+		v[1] = j->now.mem;
+		v[2] = j->now.disk;
+		v[3] = j->now.rx;
+		v[4] = j->now.tx;
+		point_write(&w, j->now.ts, v);
+	}
+	mc_jw_arr_end(&w);
+	mc_jw_obj_end(&w);
+	if (mc_jw_done(&w) == -1)
+		mc_buf_reset(&j->json);
+}
+
+static void
+read_done(void *arg)
+{
+	struct hist_read *j = arg;
+	size_t len;
+	char *json = mc_buf_take(&j->json, &len);
+
+	if (len == 0) {
+		free(json);
+		json = NULL;
+	}
+	j->done(j->arg, json, len);
+	free(j);
+}
+
+void
+hub_hist_read(struct hub_agent *a, int range_s,
+    void (*done)(void *arg, char *json, size_t len), void *arg)
+{
+	const struct hub_hist_acc *h = &a->hist;
+	struct hist_read *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		done(arg, NULL, 0);
+		return;
+	}
+	j->agent_id = a->id;
+	j->range = range_s;
+	j->since = (int64_t)mc_wall() - range_s;
+	if (h->n > 0) {
+		j->have_now = 1;
+		j->now.ts = h->minute;
+		j->now.cpu = h->cpu / h->n;
+		j->now.mem = h->mem / h->n;
+		j->now.disk = h->disk / h->n;
+		j->now.rx = h->rx / h->n;
+		j->now.tx = h->tx / h->n;
+	}
+	mc_buf_init(&j->json, HIST_JSON_MAX);
+	j->done = done;
+	j->arg = arg;
+	hub_db_call(read_run, read_done, j);
+}

@@ -1,0 +1,234 @@
+/*
+ * hub_prom.c - GET /metrics: the hub's state in the Prometheus text
+ * exposition format (version 0.0.4).
+ *
+ * Gauges are read from the live structures at scrape time (agents by
+ * status, per-agent CPU, memory, disk and network); counters that no
+ * structure holds are kept here and bumped by their owners through the
+ * hub_prom_*() hooks: commands by outcome (hub_cmd.c), alert deliveries by
+ * channel and outcome (the alerting code), API requests refused by the
+ * rate limit (hub_api.c).  A scrape costs O(agents); nothing here runs
+ * between scrapes except those O(1) counters.
+ *
+ * Agent names are free text: label values are escaped as the format
+ * requires (backslash, double quote, newline), so no name can forge a
+ * sample.  Whether /metrics needs a token is the hub setting
+ * metrics_public (default: a viewer token, because the per-agent series
+ * name every machine; docs/api.md).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "hub.h"
+#include "mc_util.h"
+
+/* distinct (channel, outcome) pairs counted; more are folded into the
+ * last one, "other" */
+#define PROM_ALERT_KINDS	32
+
+struct alert_count {
+	char		channel[32];
+	char		outcome[32];
+	uint64_t	n;
+};
+
+static struct {
+	uint64_t		commands[CMD_EXPIRED + 1];
+	struct alert_count	alerts[PROM_ALERT_KINDS];
+	int			nalerts;
+	uint64_t		rate_limited;
+} pm;
+
+void
+hub_prom_command(enum hub_cmd_status st)
+{
+	if (st <= CMD_EXPIRED)
+		pm.commands[st]++;
+}
+
+void
+hub_prom_rate_limited(void)
+{
+	pm.rate_limited++;
+}
+
+void
+hub_prom_alert(const char *channel, const char *outcome)
+{
+	struct alert_count *a;
+	int i;
+
+	for (i = 0; i < pm.nalerts; i++) {
+		a = &pm.alerts[i];
+		if (strcmp(a->channel, channel) == 0 &&
+		    strcmp(a->outcome, outcome) == 0) {
+			a->n++;
+			return;
+		}
+	}
+	if (pm.nalerts == PROM_ALERT_KINDS) {
+		a = &pm.alerts[PROM_ALERT_KINDS - 1];
+		mc_strlcpy(a->channel, "other", sizeof(a->channel));
+		mc_strlcpy(a->outcome, "other", sizeof(a->outcome));
+		a->n++;
+		return;
+	}
+	a = &pm.alerts[pm.nalerts++];
+	mc_strlcpy(a->channel, channel, sizeof(a->channel));
+	mc_strlcpy(a->outcome, outcome, sizeof(a->outcome));
+	a->n = 1;
+}
+
+/* ---- the exposition ---- */
+
+/* A label value as the format wants it: \ " and newline escaped. */
+static void
+put_label(struct mc_buf *b, const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\\')
+			mc_buf_puts(b, "\\\\");
+		else if (*s == '"')
+			mc_buf_puts(b, "\\\"");
+		else if (*s == '\n')
+			mc_buf_puts(b, "\\n");
+		else
+			mc_buf_append(b, s, 1);
+	}
+}
+
+static void
+family(struct mc_buf *b, const char *name, const char *type,
+    const char *help)
+{
+	mc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
+	    type);
+}
+
+static void
+write_agents_by_status(struct mc_buf *b)
+{
+	uint64_t n[HUB_STATUS_COUNT] = { 0 };
+	struct hub_agent *a;
+	int i;
+
+	for (a = hub_agent_first(); a != NULL; a = a->next)
+		if ((int)a->status < HUB_STATUS_COUNT)
+			n[a->status]++;
+	family(b, "maestro_agents", "gauge", "Agents by status.");
+	for (i = 0; i < HUB_STATUS_COUNT; i++)
+		mc_buf_printf(b, "maestro_agents{status=\"%s\"} %llu\n",
+		    hub_status_name((enum hub_status)i),
+		    (unsigned long long)n[i]);
+}
+
+static void
+write_counters(struct mc_buf *b)
+{
+	static const enum hub_cmd_status outcomes[] = { CMD_DONE, CMD_FAILED,
+	    CMD_TIMEOUT, CMD_LOST, CMD_EXPIRED };
+	size_t i;
+	int k;
+
+	family(b, "maestro_heartbeats_total", "counter",
+	    "Heartbeats received since the hub started.");
+	mc_buf_printf(b, "maestro_heartbeats_total %llu\n",
+	    (unsigned long long)hub.stats.heartbeats);
+	family(b, "maestro_agent_messages_total", "counter",
+	    "Messages received from agents since the hub started.");
+	mc_buf_printf(b, "maestro_agent_messages_total %llu\n",
+	    (unsigned long long)hub.stats.agent_msgs);
+	family(b, "maestro_commands_total", "counter",
+	    "Commands finished since the hub started, by outcome.");
+	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
+		mc_buf_printf(b, "maestro_commands_total{outcome=\"%s\"} "
+		    "%llu\n", hub_cmd_status_name(outcomes[i]),
+		    (unsigned long long)pm.commands[outcomes[i]]);
+	family(b, "maestro_alerts_total", "counter", "Alert deliveries since "
+	    "the hub started, by channel and outcome.");
+	for (k = 0; k < pm.nalerts; k++) {
+		mc_buf_puts(b, "maestro_alerts_total{channel=\"");
+		put_label(b, pm.alerts[k].channel);
+		mc_buf_puts(b, "\",outcome=\"");
+		put_label(b, pm.alerts[k].outcome);
+		mc_buf_printf(b, "\"} %llu\n",
+		    (unsigned long long)pm.alerts[k].n);
+	}
+	family(b, "maestro_api_rate_limited_total", "counter",
+	    "API requests refused with 429 since the hub started.");
+	mc_buf_printf(b, "maestro_api_rate_limited_total %llu\n",
+	    (unsigned long long)pm.rate_limited);
+	family(b, "maestro_ui_sessions", "gauge",
+	    "Signed-in /ws/ui sessions (dashboards, hubctl watch).");
+	mc_buf_printf(b, "maestro_ui_sessions %zu\n", hub_ui_count());
+	family(b, "maestro_db_queue", "gauge",
+	    "Writes queued for the store.");
+	mc_buf_printf(b, "maestro_db_queue %zu\n", hub_db_pending());
+}
+
+enum gauge { G_UP, G_CPU, G_MEM, G_DISK, G_RX, G_TX, G_SEEN, G_COUNT };
+
+static const struct {
+	const char	*name, *help;
+	int		 needs_metrics;
+} gauges[G_COUNT] = {
+	{ "maestro_agent_up", "1 if the agent is online, else 0.", 0 },
+	{ "maestro_agent_cpu_percent", "CPU busy, percent, last heartbeat.",
+	    1 },
+	{ "maestro_agent_memory_percent", "Memory used, percent, last "
+	    "heartbeat.", 1 },
+	{ "maestro_agent_disk_percent", "Fullest filesystem, percent used, "
+	    "last heartbeat.", 1 },
+	{ "maestro_agent_network_receive_bytes_per_second", "Bytes received "
+	    "per second over all interfaces, last heartbeat.", 1 },
+	{ "maestro_agent_network_transmit_bytes_per_second", "Bytes sent per "
+	    "second over all interfaces, last heartbeat.", 1 },
+	{ "maestro_agent_last_seen_timestamp_seconds", "Unix time of the "
+	    "agent's last sign of life.", 0 },
+};
+
+static double
+gauge_value(const struct hub_agent *a, enum gauge g)
+{
+	switch (g) {
+	case G_UP: return a->status == ST_ONLINE;
+	case G_CPU: return mc_metrics_cpu_pct(&a->metrics);
+	case G_MEM: return mc_metrics_mem_pct(&a->metrics);
+	case G_DISK: return mc_metrics_disk_pct(&a->metrics);
+	case G_RX: return hub_agent_net(a, 0);
+	case G_TX: return hub_agent_net(a, 1);
+	case G_SEEN: return a->last_seen;
+	default: return 0;
+	}
+}
+
+static void
+write_agent_gauges(struct mc_buf *b)
+{
+	struct hub_agent *a;
+	int g;
+
+	for (g = 0; g < G_COUNT; g++) {
+		family(b, gauges[g].name, "gauge", gauges[g].help);
+		for (a = hub_agent_first(); a != NULL; a = a->next) {
+			if (gauges[g].needs_metrics && !a->have_metrics)
+				continue;
+			if (g == G_SEEN && a->last_seen <= 0)
+				continue;
+			mc_buf_printf(b, "%s{agent=\"", gauges[g].name);
+			put_label(b, a->name);
+			mc_buf_printf(b, "\"} %.15g\n", gauge_value(a,
+			    (enum gauge)g));
+		}
+	}
+}
+
+void
+hub_prom_write(struct mc_buf *b)
+{
+	family(b, "maestro_info", "gauge", "The hub's version.");
+	mc_buf_printf(b, "maestro_info{version=\"%s\"} 1\n", MC_VERSION);
+	write_agents_by_status(b);
+	write_counters(b);
+	write_agent_gauges(b);
+}

@@ -1,0 +1,438 @@
+/*
+ * hub_rules.c - threshold rules on the metrics of every heartbeat.
+ *
+ * A rule is one hub config line, "rule = METRIC OP VALUE for DURATION
+ * [tag=TAG]", e.g. "rule = disk_used_pct > 90 for 5m".  It fires once when
+ * its condition has held for the duration (measured between heartbeats)
+ * and clears once when the condition stops holding; hub_alert.c turns both
+ * into messages.  A line that does not parse fails config loading with
+ * file:line (the loader adds them to the reason given here).
+ *
+ * Cost: O(rules) per heartbeat, no allocation after an agent's first.
+ * Each agent's state is one array, hung on the agent and tagged with the
+ * generation of the rule set it belongs to.  A SIGHUP that installs new
+ * rules carries each agent's state over for every rule whose text did not
+ * change (O(agents x rules) once), so a rule that fired does not fire
+ * again; a rule that was removed ends without a message.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+#define RULE_TEXT_MAX	96
+#define RULE_DUR_MAX	(30.0 * 86400)
+
+enum metric { M_CPU, M_MEM, M_DISK, M_SWAP, M_LOAD1 };
+enum op { OP_GT, OP_GE, OP_LT, OP_LE };
+
+static const struct {
+	const char	*name;
+	const char	*words;		/* how a message names it */
+	int		 pct;		/* a percentage: 0 to 100 */
+} metrics[] = {
+	[M_CPU] = { "cpu_pct", "cpu", 1 },
+	[M_MEM] = { "mem_used_pct", "memory used", 1 },
+	[M_DISK] = { "disk_used_pct", "disk used", 1 },
+	[M_SWAP] = { "swap_used_pct", "swap used", 1 },
+	[M_LOAD1] = { "load1", "load (1 min)", 0 },
+};
+
+#define NMETRICS	(sizeof(metrics) / sizeof(metrics[0]))
+
+static const struct {
+	const char	*sym;
+	const char	*words;
+} ops[] = {
+	[OP_GT] = { ">", "above" },
+	[OP_GE] = { ">=", "at or above" },
+	[OP_LT] = { "<", "below" },
+	[OP_LE] = { "<=", "at or below" },
+};
+
+struct rule {
+	enum metric	 m;
+	enum op		 op;
+	double		 value;
+	double		 dur;		/* seconds */
+	char		 tag[MC_TAG_MAX + 1];	/* "" for every agent */
+	char		 text[RULE_TEXT_MAX];	/* as written */
+};
+
+struct hub_rules {
+	struct rule	 r[MC_RULES_MAX];
+	int		 n;
+};
+
+struct rule_one {
+	int		 holding;	/* the condition holds ... */
+	double		 since;		/* ... since (monotonic) */
+	int		 fired;
+};
+
+struct hub_rule_state {
+	uint64_t	 gen;		/* the rule set this belongs to */
+	struct rule_one	 s[];		/* one per rule */
+};
+
+static struct {
+	struct hub_rules *set;		/* owned: the rules in force */
+	uint64_t	  gen;
+} rl;
+
+/* ---- parsing ---- */
+
+struct hub_rules *
+hub_rules_new(void)
+{
+	return calloc(1, sizeof(struct hub_rules));
+}
+
+void
+hub_rules_free(struct hub_rules *rs)
+{
+	free(rs);
+}
+
+/* The next word of *p (spaces around it skipped) into out. */
+static void
+word(const char **p, char *out, size_t outlen)
+{
+	const char *s = *p;
+	size_t n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	n = strcspn(s, " \t");
+	if (n >= outlen)
+		n = outlen - 1;
+	memcpy(out, s, n);
+	out[n] = '\0';
+	s += strcspn(s, " \t");
+	while (*s == ' ' || *s == '\t')
+		s++;
+	*p = s;
+}
+
+/* METRIC then OP, with or without spaces between them. */
+static int
+parse_head(const char **p, struct rule *r, char *err, size_t errlen)
+{
+	const char *s = *p;
+	char name[32];
+	size_t n, i;
+
+	n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_");
+	snprintf(name, sizeof(name), "%.*s", (int)n, s);
+	for (i = 0; i < NMETRICS; i++)
+		if (strcmp(metrics[i].name, name) == 0)
+			break;
+	if (i == NMETRICS || n >= sizeof(name)) {
+		snprintf(err, errlen, "rule: unknown metric '%s' (one of "
+		    "cpu_pct, mem_used_pct, disk_used_pct, swap_used_pct, "
+		    "load1)", name);
+		return -1;
+	}
+	r->m = (enum metric)i;
+	for (s += n; *s == ' ' || *s == '\t'; s++)
+		;
+	for (i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+		n = strlen(ops[i].sym);
+		if (strncmp(s, ops[i].sym, n) == 0 && s[n] != '<' &&
+		    s[n] != '>' && s[n] != '=')
+			break;
+	}
+	if (i == sizeof(ops) / sizeof(ops[0])) {
+		snprintf(err, errlen, "rule: expected >, >=, < or <= after "
+		    "%s", metrics[r->m].name);
+		return -1;
+	}
+	r->op = (enum op)i;
+	*p = s + strlen(ops[i].sym);
+	return 0;
+}
+
+/* VALUE for DURATION [tag=TAG] */
+static int
+parse_tail(const char *p, struct rule *r, char *err, size_t errlen)
+{
+	char w[64];
+	double hi = metrics[r->m].pct ? 100 : 1e6;
+
+	word(&p, w, sizeof(w));
+	if (mc_parse_dbl(w, 0, hi, &r->value) == -1) {
+		snprintf(err, errlen, "rule: '%s' is not a number from 0 to "
+		    "%g", w, hi);
+		return -1;
+	}
+	word(&p, w, sizeof(w));
+	if (strcmp(w, "for") != 0) {
+		snprintf(err, errlen, "rule: expected 'for DURATION' after "
+		    "the value (e.g. for 5m)");
+		return -1;
+	}
+	word(&p, w, sizeof(w));
+	if (mc_parse_duration(w, &r->dur) == -1 || r->dur > RULE_DUR_MAX) {
+		snprintf(err, errlen, "rule: '%s' is not a duration up to 30d "
+		    "(e.g. 30s, 5m, 2h)", w);
+		return -1;
+	}
+	word(&p, w, sizeof(w));
+	if (strncmp(w, "tag=", 4) == 0 && mc_tag_valid(w + 4) &&
+	    strlen(w + 4) <= MC_TAG_MAX) {
+		mc_strlcpy(r->tag, w + 4, sizeof(r->tag));
+		word(&p, w, sizeof(w));
+	} else if (strncmp(w, "tag=", 4) == 0) {
+		snprintf(err, errlen, "rule: '%s' is not a valid tag", w + 4);
+		return -1;
+	}
+	if (w[0] != '\0') {
+		snprintf(err, errlen, "rule: unexpected '%s'; only tag=TAG may "
+		    "follow the duration", w);
+		return -1;
+	}
+	return 0;
+}
+
+int
+hub_rules_add(struct hub_rules *rs, const char *text, char *err,
+    size_t errlen)
+{
+	struct rule r;
+	const char *p = text;
+
+	memset(&r, 0, sizeof(r));
+	if (rs->n >= MC_RULES_MAX) {
+		snprintf(err, errlen, "rule: more than %d rules", MC_RULES_MAX);
+		return -1;
+	}
+	if (mc_strlcpy(r.text, text, sizeof(r.text)) == -1) {
+		snprintf(err, errlen, "rule: longer than %d bytes",
+		    RULE_TEXT_MAX - 1);
+		return -1;
+	}
+	if (parse_head(&p, &r, err, errlen) == -1 ||
+	    parse_tail(p, &r, err, errlen) == -1)
+		return -1;
+	rs->r[rs->n++] = r;
+	return 0;
+}
+
+/* The agent's state under the previous rules, moved to the new ones. */
+static void
+carry_over(struct hub_agent *a, const struct hub_rules *old)
+{
+	struct hub_rule_state *was = a->rules, *st;
+	int i, k;
+
+	st = calloc(1, sizeof(*st) + (size_t)rl.set->n * sizeof(st->s[0]));
+	if (st != NULL) {
+		st->gen = rl.gen;
+		for (i = 0; i < rl.set->n; i++)
+			for (k = 0; k < old->n; k++)
+				if (strcmp(rl.set->r[i].text,
+				    old->r[k].text) == 0)
+					st->s[i] = was->s[k];
+	}
+	free(was);
+	a->rules = st;
+}
+
+void
+hub_rules_install(struct hub_rules *rs)
+{
+	struct hub_rules *old = rl.set;
+	struct hub_agent *a;
+
+	rl.set = rs;
+	rl.gen++;
+	for (a = hub_agent_first(); a != NULL && old != NULL && rs != NULL;
+	    a = a->next)
+		if (a->rules != NULL && a->rules->gen == rl.gen - 1)
+			carry_over(a, old);
+	hub_rules_free(old);
+}
+
+int
+hub_rules_count(void)
+{
+	return rl.set ? rl.set->n : 0;
+}
+
+/* ---- evaluation ---- */
+
+static int
+has_tag(const struct hub_agent *a, const char *tag)
+{
+	int i;
+
+	for (i = 0; i < a->ntags; i++)
+		if (strcmp(a->tags[i], tag) == 0)
+			return 1;
+	return 0;
+}
+
+/* The metric's value; for disk, the fullest filesystem's mount point. */
+static double
+metric_value(const struct hub_agent *a, enum metric m, const char **mount)
+{
+	const struct mc_metrics *x = &a->metrics;
+	double worst = -1, p;
+	int i;
+
+	*mount = NULL;
+	switch (m) {
+	case M_CPU:
+		return mc_metrics_cpu_pct(x);
+	case M_MEM:
+		return mc_metrics_mem_pct(x);
+	case M_SWAP:
+		return x->swap_total ? 100.0 * (double)x->swap_used /
+		    (double)x->swap_total : 0;
+	case M_LOAD1:
+		return x->load[0];
+	case M_DISK:
+		for (i = 0; i < x->nfs; i++) {
+			if (x->fs[i].total == 0)
+				continue;
+			p = 100.0 * (double)x->fs[i].used /
+			    (double)x->fs[i].total;
+			if (p > worst) {
+				worst = p;
+				*mount = x->fs[i].mount;
+			}
+		}
+		return worst < 0 ? 0 : worst;
+	}
+	return 0;
+}
+
+static int
+holds(const struct rule *r, double v)
+{
+	switch (r->op) {
+	case OP_GT: return v > r->value;
+	case OP_GE: return v >= r->value;
+	case OP_LT: return v < r->value;
+	case OP_LE: return v <= r->value;
+	}
+	return 0;
+}
+
+/* "93%" or "12.30", and " on /data" for a disk. */
+static void
+value_words(const struct rule *r, double v, const char *mount, char *out,
+    size_t outlen)
+{
+	if (metrics[r->m].pct)
+		snprintf(out, outlen, "%.0f%%%s%s", v, mount ? " on " : "",
+		    mount ? mount : "");
+	else
+		snprintf(out, outlen, "%.2f", v);
+}
+
+static void
+fire(struct hub_agent *a, int i, const struct rule *r, double v,
+    const char *mount)
+{
+	char val[MC_MOUNT_MAX + 32], dur[32], text[512];
+
+	value_words(r, v, mount, val, sizeof(val));
+	hub_alert_dur(r->dur, dur, sizeof(dur));
+	snprintf(text, sizeof(text), "%s: %s is %s, %s %g%s%s%s (rule %s).",
+	    a->name, metrics[r->m].words, val, ops[r->op].words, r->value,
+	    metrics[r->m].pct ? "%" : "", r->dur > 0 ? " for " : "",
+	    r->dur > 0 ? dur : "", r->text);
+	hub_alert_rule(a, i, r->text, 1, text);
+}
+
+static void
+clear(struct hub_agent *a, int i, const struct rule *r, double v,
+    const char *mount, double held)
+{
+	char val[MC_MOUNT_MAX + 32], dur[32], text[512];
+
+	value_words(r, v, mount, val, sizeof(val));
+	hub_alert_dur(held, dur, sizeof(dur));
+	snprintf(text, sizeof(text), "%s: %s is back to %s (rule %s held for "
+	    "%s).", a->name, metrics[r->m].words, val, r->text, dur);
+	hub_alert_rule(a, i, r->text, 0, text);
+}
+
+/* The agent's state for the rules in force, made or remade as needed. */
+static struct hub_rule_state *
+state_get(struct hub_agent *a)
+{
+	struct hub_rule_state *st = a->rules;
+	size_t size = sizeof(*st) + (size_t)rl.set->n * sizeof(st->s[0]);
+
+	if (st != NULL && st->gen == rl.gen)
+		return st;
+	free(st);
+	if ((st = calloc(1, size)) == NULL) {
+		a->rules = NULL;
+		mc_err("rules: out of memory for agent '%s'", a->name);
+		return NULL;
+	}
+	st->gen = rl.gen;
+	a->rules = st;
+	return st;
+}
+
+static void
+eval(struct hub_agent *a, int i, const struct rule *r, struct rule_one *s,
+    double now)
+{
+	const char *mount;
+	double v = metric_value(a, r->m, &mount);
+
+	if (!holds(r, v)) {
+		if (s->fired)
+			clear(a, i, r, v, mount, now - s->since);
+		s->holding = s->fired = 0;
+		return;
+	}
+	if (!s->holding) {
+		s->holding = 1;
+		s->since = now;
+	}
+	if (!s->fired && now - s->since >= r->dur) {
+		s->fired = 1;
+		fire(a, i, r, v, mount);
+	}
+}
+
+void
+hub_rules_on_hb(struct hub_agent *a)
+{
+	struct hub_rule_state *st;
+	const struct rule *r;
+	double now;
+	int i;
+
+	if (rl.set == NULL || rl.set->n == 0 || !a->have_metrics ||
+	    (st = state_get(a)) == NULL)
+		return;
+	now = mc_now();
+	for (i = 0; i < rl.set->n; i++) {
+		r = &rl.set->r[i];
+		if (r->tag[0] == '\0' || has_tag(a, r->tag))
+			eval(a, i, r, &st->s[i], now);
+	}
+}
+
+void
+hub_rules_free_all(void)
+{
+	struct hub_agent *a;
+
+	for (a = hub_agent_first(); a != NULL; a = a->next) {
+		free(a->rules);
+		a->rules = NULL;
+	}
+	hub_rules_free(rl.set);
+	rl.set = NULL;
+}

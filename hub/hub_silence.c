@@ -1,0 +1,326 @@
+/*
+ * hub_silence.c - silences: alerts muted for planned work.
+ *
+ * A silence covers one agent or every agent with a tag, for a duration,
+ * with a reason and who asked.  Running silences live in memory (checked
+ * when an alert is about to leave: O(silences)) and in the silences table,
+ * so they survive a hub restart; they are read back off the loop at start.
+ * A silence's start and its end (time up, or cleared) are events and are
+ * told to the alert channels, and when one ends, agents it covered that
+ * are still critical are alerted then (hub_alert_unmuted()).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+struct hub_silence {
+	char		 id[16];		/* "s-<hex>" */
+	char		 agent[MC_NAME_MAX + 1];	/* or "" */
+	char		 tag[MC_TAG_MAX + 1];	/* or "" */
+	double		 created, until;	/* wall clock */
+	char		 reason[MC_TEXT_MAX];
+	char		 by[MC_NAME_MAX + 1];
+	struct hub_silence *next;
+};
+
+static struct {
+	struct hub_silence *head;	/* owned: running, oldest first */
+	int		    n;
+} sl;
+
+/* "pc-gpu" or "tag gpu", for events and messages. */
+static void
+target(const struct hub_silence *s, char *out, size_t outlen)
+{
+	if (s->agent[0] != '\0')
+		snprintf(out, outlen, "%s", s->agent);
+	else
+		snprintf(out, outlen, "tag:%s", s->tag);
+}
+
+static void
+target_words(const struct hub_silence *s, char *out, size_t outlen)
+{
+	if (s->agent[0] != '\0')
+		snprintf(out, outlen, "%s", s->agent);
+	else
+		snprintf(out, outlen, "agents tagged %s", s->tag);
+}
+
+static void
+link_silence(struct hub_silence *s)
+{
+	struct hub_silence **pp = &sl.head;
+
+	while (*pp != NULL)
+		pp = &(*pp)->next;
+	*pp = s;
+	sl.n++;
+}
+
+int
+hub_silence_covers(const struct hub_silence *s, const struct hub_agent *a)
+{
+	int i;
+
+	if (s->agent[0] != '\0')
+		return strcmp(s->agent, a->name) == 0;
+	for (i = 0; i < a->ntags; i++)
+		if (strcmp(a->tags[i], s->tag) == 0)
+			return 1;
+	return 0;
+}
+
+const struct hub_silence *
+hub_silence_match(const struct hub_agent *a)
+{
+	const struct hub_silence *s;
+	double now = mc_wall();
+
+	for (s = sl.head; s != NULL; s = s->next)
+		if (s->until > now && hub_silence_covers(s, a))
+			return s;
+	return NULL;
+}
+
+const struct hub_silence *
+hub_silence_add(const char *agent, const char *tag, double secs,
+    const char *reason, const char *by, char *why, size_t whylen)
+{
+	char who[MC_NAME_MAX + 16], words[MC_NAME_MAX + 32], dur[32], until[48];
+	char text[MC_TEXT_MAX * 3], title[MC_NAME_MAX + 48];
+	struct hub_silence *s;
+
+	if (sl.n >= MC_SILENCES_MAX) {
+		snprintf(why, whylen, "%d silences are running already; clear "
+		    "some first", MC_SILENCES_MAX);
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    mc_random_hex(s->id + 2, 6) == -1) {
+		free(s);
+		snprintf(why, whylen, "cannot make a silence now");
+		return NULL;
+	}
+	s->id[0] = 's';
+	s->id[1] = '-';
+	mc_strlcpy(s->agent, agent ? agent : "", sizeof(s->agent));
+	mc_strlcpy(s->tag, tag ? tag : "", sizeof(s->tag));
+	s->created = mc_wall();
+	s->until = s->created + secs;
+	mc_strlcpy(s->reason, reason ? reason : "", sizeof(s->reason));
+	mc_strlcpy(s->by, by ? by : "", sizeof(s->by));
+	link_silence(s);
+	hub_db_exec("INSERT INTO silences(id, agent, tag, created, until,"
+	    " reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)", "tttddtt",
+	    s->id, s->agent, s->tag, s->created, s->until, s->reason, s->by);
+	target(s, who, sizeof(who));
+	target_words(s, words, sizeof(words));
+	hub_alert_dur(secs, dur, sizeof(dur));
+	hub_alert_time(s->until, until, sizeof(until));
+	snprintf(text, sizeof(text), "Alerts for %s are silenced for %s "
+	    "(until %s) by %s%s%s.", words, dur, until, s->by,
+	    s->reason[0] ? ": " : "", s->reason);
+	snprintf(title, sizeof(title), "SILENCED: %s", words);
+	mc_info("silence %s: %s", s->id, text);
+	hub_event("silence", who, "", "started", text);
+	hub_alert_notice("silence", s->agent, title, text);
+	return s;
+}
+
+/* End s (unlinked by the caller): record, tell, re-alert, free. */
+static void
+silence_end(struct hub_silence *s, const char *how, const char *by)
+{
+	char who[MC_NAME_MAX + 16], words[MC_NAME_MAX + 32];
+	char text[MC_TEXT_MAX * 3], title[MC_NAME_MAX + 48];
+	double now = mc_wall();
+
+	sl.n--;
+	target(s, who, sizeof(who));
+	target_words(s, words, sizeof(words));
+	if (by != NULL)
+		snprintf(text, sizeof(text), "The silence on %s was cleared by "
+		    "%s%s%s.", words, by, s->reason[0] ? "; it was for: " : "",
+		    s->reason);
+	else
+		snprintf(text, sizeof(text), "The silence on %s has ended%s%s.",
+		    words, s->reason[0] ? "; it was for: " : "", s->reason);
+	snprintf(title, sizeof(title), "SILENCE ENDED: %s", words);
+	mc_info("silence %s: %s", s->id, text);
+	hub_db_exec("UPDATE silences SET ended = ?, end_how = ? WHERE id = ?",
+	    "dtt", now, how, s->id);
+	hub_event("silence", who, "started", how, text);
+	hub_alert_notice("silence_end", s->agent, title, text);
+	hub_alert_unmuted(s);
+	free(s);
+}
+
+int
+hub_silence_clear(const char *id, const char *by)
+{
+	struct hub_silence **pp, *s;
+
+	for (pp = &sl.head; (s = *pp) != NULL; pp = &s->next) {
+		if (strcmp(s->id, id) == 0) {
+			*pp = s->next;
+			silence_end(s, "cleared", by);
+			return 0;
+		}
+	}
+	return -1;
+}
+
+void
+hub_silence_expire(double wall)
+{
+	struct hub_silence **pp = &sl.head, *s;
+
+	while ((s = *pp) != NULL) {
+		if (s->until > wall) {
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		silence_end(s, "ended", NULL);
+	}
+}
+
+void
+hub_silence_write_one(struct mc_jw *w, const struct hub_silence *s)
+{
+	mc_jw_obj(w, NULL);
+	mc_jw_str(w, "id", s->id);
+	if (s->agent[0] != '\0')
+		mc_jw_str(w, "agent", s->agent);
+	else
+		mc_jw_null(w, "agent");
+	if (s->tag[0] != '\0')
+		mc_jw_str(w, "tag", s->tag);
+	else
+		mc_jw_null(w, "tag");
+	mc_jw_dbl(w, "created", s->created);
+	mc_jw_dbl(w, "until", s->until);
+	mc_jw_str(w, "reason", s->reason);
+	mc_jw_str(w, "by", s->by);
+	mc_jw_obj_end(w);
+}
+
+void
+hub_silence_write(struct mc_jw *w)
+{
+	const struct hub_silence *s;
+
+	mc_jw_obj(w, NULL);
+	mc_jw_arr(w, "silences");
+	for (s = sl.head; s != NULL; s = s->next)
+		hub_silence_write_one(w, s);
+	mc_jw_arr_end(w);
+	mc_jw_obj_end(w);
+}
+
+void
+hub_silence_free_all(void)
+{
+	struct hub_silence *s;
+
+	while ((s = sl.head) != NULL) {
+		sl.head = s->next;
+		free(s);
+	}
+	sl.n = 0;
+}
+
+/* ---- start: the table, and the silences still running ---- */
+
+struct load {
+	struct hub_silence *head;	/* owned until installed */
+};
+
+static const char *
+col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t ? (const char *)t : "";
+}
+
+/* Writer thread. */
+static void
+load_run(struct sqlite3 *db, void *arg)
+{
+	struct load *l = arg;
+	struct hub_silence *s, **tail = &l->head;
+	sqlite3_stmt *st;
+	char *err = NULL;
+
+	if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS silences(id TEXT"
+	    " PRIMARY KEY, agent TEXT, tag TEXT, created REAL, until REAL,"
+	    " reason TEXT, created_by TEXT, ended REAL, end_how TEXT);", NULL,
+	    NULL, &err) != SQLITE_OK) {
+		mc_err("silences: cannot create the table: %s", err);
+		sqlite3_free(err);
+		return;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT id, agent, tag, created, until,"
+	    " reason, created_by FROM silences WHERE ended IS NULL"
+	    " ORDER BY created",
+	    -1, &st, NULL) != SQLITE_OK)
+		return;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		if ((s = calloc(1, sizeof(*s))) == NULL)
+			break;
+		mc_strlcpy(s->id, col(st, 0), sizeof(s->id));
+		mc_strlcpy(s->agent, col(st, 1), sizeof(s->agent));
+		mc_strlcpy(s->tag, col(st, 2), sizeof(s->tag));
+		s->created = sqlite3_column_double(st, 3);
+		s->until = sqlite3_column_double(st, 4);
+		mc_strlcpy(s->reason, col(st, 5), sizeof(s->reason));
+		mc_strlcpy(s->by, col(st, 6), sizeof(s->by));
+		*tail = s;
+		tail = &s->next;
+	}
+	sqlite3_finalize(st);
+}
+
+/* Service thread: the silences read apply from now; those whose time
+ * passed while the hub was down end at the next tick. */
+static void
+load_done(void *arg)
+{
+	struct load *l = arg;
+	struct hub_silence *s;
+	int n = 0;
+
+	while ((s = l->head) != NULL) {
+		l->head = s->next;
+		s->next = NULL;
+		if (sl.n >= MC_SILENCES_MAX) {
+			free(s);
+			continue;
+		}
+		link_silence(s);
+		n++;
+	}
+	if (n > 0)
+		mc_info("silences: %d running", n);
+	free(l);
+}
+
+void
+hub_silence_start(void)
+{
+	struct load *l = calloc(1, sizeof(*l));
+
+	if (l == NULL) {
+		mc_err("silences: out of memory at start");
+		return;
+	}
+	hub_db_call(load_run, load_done, l);
+}
