@@ -145,7 +145,7 @@ hub_agent_free_all(void)
 static void
 agent_take_facts(struct hub_agent *a, const struct mc_hello *h)
 {
-	char tags[MC_TAGS_MAX * (MC_TAG_MAX + 1) + 1] = "";
+	struct mc_buf tags;
 	int i;
 
 	mc_strlcpy(a->hostname, h->hostname, sizeof(a->hostname));
@@ -156,17 +156,18 @@ agent_take_facts(struct hub_agent *a, const struct mc_hello *h)
 	a->cpus = h->cpus;
 	a->mem_total = h->mem_total;
 	a->ntags = h->ntags;
+	/* stored comma-joined: a tag never holds a comma */
+	mc_buf_init(&tags, MC_TAGS_MAX * (MC_TAG_MAX + 1));
 	for (i = 0; i < h->ntags; i++) {
 		memcpy(a->tags[i], h->tags[i], sizeof(a->tags[i]));
-		if (i)
-			strncat(tags, ",", sizeof(tags) - strlen(tags) - 1);
-		strncat(tags, h->tags[i], sizeof(tags) - strlen(tags) - 1);
+		mc_buf_printf(&tags, "%s%s", i ? "," : "", h->tags[i]);
 	}
 	hub_db_exec("UPDATE agents SET hostname = ?, os = ?, kernel = ?,"
 	    " arch = ?, version = ?, cpus = ?, mem_total = ?, tags = ?"
 	    " WHERE id = ?", "tttttiiti", a->hostname, a->os, a->kernel,
 	    a->arch, a->version, (int64_t)a->cpus, (int64_t)a->mem_total,
-	    tags, a->id);
+	    tags.data ? tags.data : "", a->id);
+	mc_buf_free(&tags);
 }
 
 /* Enrollment: a valid key and a free name make a new agent with its own

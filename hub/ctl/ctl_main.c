@@ -247,10 +247,30 @@ find_verb(const char *noun, const char *verb)
 }
 
 /* argv[0] is the noun.  Run its command or its help. */
+/* "create, list or revoke": the verbs the table has for noun. */
+static const char *
+verbs_of(const char *noun, char *buf, size_t len)
+{
+	size_t i, n = 0, k = 0, off = 0;
+
+	for (i = 0; i < NCMDS; i++)
+		n += strcmp(cmds[i].noun, noun) == 0 && cmds[i].verb != NULL;
+	buf[0] = '\0';
+	for (i = 0; i < NCMDS && off < len; i++) {
+		if (strcmp(cmds[i].noun, noun) != 0 || cmds[i].verb == NULL)
+			continue;
+		k++;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s",
+		    k == 1 ? "" : k == n ? " or " : ", ", cmds[i].verb);
+	}
+	return buf;
+}
+
 static int
 dispatch(struct ctl *c, int argc, char **argv)
 {
 	const struct ctl_cmd *cmd = find_noun(argv[0]);
+	char verbs[128];
 
 	if (cmd == NULL)
 		return ctl_usage(NULL, "unknown command '%s'", argv[0]);
@@ -259,8 +279,8 @@ dispatch(struct ctl *c, int argc, char **argv)
 	if (cmd->verb == NULL)
 		return cmd->fn(c, argc - 1, argv + 1);
 	if (argc < 2)
-		return ctl_usage(cmd->noun, "'%s' needs a verb: create, list "
-		    "or revoke", cmd->noun);
+		return ctl_usage(cmd->noun, "'%s' needs a verb: %s", cmd->noun,
+		    verbs_of(cmd->noun, verbs, sizeof(verbs)));
 	cmd = find_verb(argv[0], argv[1]);
 	if (cmd == NULL)
 		return ctl_usage(argv[0], "unknown verb '%s %s'", argv[0],
