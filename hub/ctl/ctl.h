@@ -324,6 +324,8 @@ int	ctl_cmd_token_list(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_token_revoke(struct ctl *c, int argc, char **argv);
 /* ctl_alerts.c */
 int	ctl_cmd_alerts_test(struct ctl *c, int argc, char **argv);
+/* ctl_backup.c */
+int	ctl_cmd_backup(struct ctl *c, int argc, char **argv);
 /* "silence AGENT|--tag TAG --for D [--reason T]", "silence list|clear ID" */
 int	ctl_cmd_silence(struct ctl *c, int argc, char **argv);
 

@@ -60,6 +60,9 @@ static const struct ctl_cmd cmds[] = {
 	  "API tokens and their roles" },
 	{ "token", "revoke", ctl_cmd_token_revoke, "token revoke ID",
 	  "revoke an API token" },
+	{ "backup", NULL, ctl_cmd_backup, "backup FILE",
+	  "a consistent copy of the hub's database (admin); check it with\n"
+	  "      sqlite3 FILE 'PRAGMA integrity_check'" },
 	{ "alerts", "test", ctl_cmd_alerts_test, "alerts test",
 	  "send a test message to every alert channel; prints each "
 	  "channel's\n      outcome (exit 1 if any failed)" },

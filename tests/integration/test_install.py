@@ -171,3 +171,29 @@ def test_install_refuses_wrong_fingerprint(t):
                     "--enroll-key", hub.create_key())
     check(r.rc != 0 and "fingerprint mismatch" in r.err, "%r" % r)
     check(not os.path.exists(root), "a refused install left %s" % root)
+
+
+def test_backup_while_agents_heartbeat(t):
+    if shutil.which("sqlite3") is None:
+        skip("sqlite3 is not installed (make test installs it)")
+    hub = t.hub()
+    t.enrolled(hub, ["bk-1", "bk-2", "bk-3"])
+    # a few commands too, so the copy holds more than the agents
+    for name in ("bk-1", "bk-2"):
+        r = t.hubctl(hub, "send", name, "shell", "--", "echo", "hi")
+        check(r.rc == 0, "send: %r" % r)
+    out = t.path("hub-backup.db")
+    r = t.hubctl(hub, "backup", out)
+    check(r.rc == 0, "hubctl backup: %r" % r)
+    check(mode(out) == 0o600, "backup mode %o, expected 600" % mode(out))
+    r = t.run(["sqlite3", out, "PRAGMA integrity_check"])
+    check(r.rc == 0 and r.out.strip() == "ok", "integrity_check: %r" % r)
+    r = t.run(["sqlite3", out, "SELECT name FROM agents ORDER BY name"])
+    check(r.out.split() == ["bk-1", "bk-2", "bk-3"], "agents: %r" % r.out)
+    r = t.run(["sqlite3", out, "SELECT count(*) FROM commands"])
+    check(r.out.strip() == "2", "commands in the copy: %r" % r.out)
+    # a viewer may not take the database
+    tok = hub.create_token("viewer")
+    r = t.hubctl(hub, "backup", t.path("nope.db"), token=tok)
+    check(r.rc == 3 and not os.path.exists(t.path("nope.db")),
+          "viewer backup: %r" % r)
