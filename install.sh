@@ -224,12 +224,20 @@ cat >"$unit" <<'UNIT'
 # maestro-listener, installed by install.sh.  Restart=on-failure: a stop
 # command (exit 0) keeps it stopped, a crash brings it back; exit status 75
 # is the listener asking for a fresh copy of itself (the restart command).
+# It runs as root, and keeps these powers on purpose: setuid/setgid to run
+# shell commands as the config's run_as user; the Docker socket (root or
+# the docker group) for docker_ps/docker_restart; reading the session's
+# Xauthority file and X socket for screenshots.  Narrow it with `allow =`
+# in listener.conf, or run it as a plain user (User=) without those.
 [Unit]
 Description=Maestro listener (workstation agent)
 After=network-online.target
 Wants=network-online.target
 
 [Service]
+Type=notify
+NotifyAccess=main
+WatchdogSec=60
 ExecStart=/usr/local/bin/maestro-listener --config /etc/maestro/listener.conf
 Restart=on-failure
 RestartForceExitStatus=75

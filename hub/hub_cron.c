@@ -12,6 +12,7 @@
  *    close UI sessions that did not sign in or whose token was revoked;
  *  - history: write the finished minute of every agent that reported, roll
  *    up finished quarters, prune past history_retention (hub_hist.c);
+ *  - watchdog: ping systemd (WatchdogSec=) from the loop itself;
  *  - signals: SIGTERM/SIGINT stop the loop, SIGHUP reloads (flags set by
  *    the handlers, acted on here so no work happens in a signal handler).
  * The tick is a quarter of the heartbeat interval (50 ms to 250 ms), so
@@ -23,7 +24,22 @@
  * 20 us per 1,000 agents.
  */
 #include "hub.h"
+#include "mc_sd.h"
 #include "mc_util.h"
+
+/* systemd's watchdog, fed from the loop: if the loop stalls, the pings
+ * stop and systemd restarts the hub. */
+static void
+watchdog(double now)
+{
+	static double next;
+	double every = mc_sd_watchdog_every();
+
+	if (every <= 0 || now < next)
+		return;
+	mc_sd_notify("WATCHDOG=1");
+	next = now + every;
+}
 
 double
 hub_cron_period(void)
@@ -48,6 +64,7 @@ hub_cron_tick(double now)
 	hub_cmd_expire(now);
 	hub_ui_cron(now);
 	hub_hist_cron(mc_wall());
+	watchdog(now);
 	if (hub.reload) {
 		hub.reload = 0;
 		hub_conf_reload();

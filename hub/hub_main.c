@@ -16,6 +16,7 @@
 
 #include "hub.h"
 #include "mc_log.h"
+#include "mc_sd.h"
 #include "mc_util.h"
 
 struct hub hub;
@@ -175,7 +176,9 @@ main(int argc, char **argv)
 	}
 	mc_info("maestro-hub %s ready: heartbeat %gs, critical after %d "
 	    "missed", MC_VERSION, hub.conf.heartbeat, hub.conf.miss);
+	mc_sd_notify("READY=1\nSTATUS=serving");
 	hub_ws_run();
+	mc_sd_notify("STOPPING=1");
 	mc_info("shutting down (%zu writes still queued)", hub_db_pending());
 	shutdown_all();
 	mc_info("stopped");

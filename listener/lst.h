@@ -252,6 +252,7 @@ struct lst {
 	char		 restart_id[MC_ID_MAX];	/* waiting for its ack */
 	int		 restart;	/* start a fresh copy on the way out */
 	lws_sorted_usec_list_t sul_restart;
+	lws_sorted_usec_list_t sul_watchdog;	/* systemd's WatchdogSec */
 
 	int		 leaving;	/* a bye is on its way; no new work */
 	int		 done;		/* leave the event loop */

@@ -26,6 +26,7 @@
 
 #include "lst.h"
 #include "mc_log.h"
+#include "mc_sd.h"
 
 static int	sig_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len);
@@ -221,6 +222,9 @@ static int
 teardown(struct lst *l)
 {
 	l->done = 1;
+	if (l->ctx != NULL)
+		lws_sul_cancel(&l->sul_watchdog);
+	mc_sd_notify("STOPPING=1");
 	lst_exec_kill_all(l);
 	lst_ws_stop(l);
 	if (l->ctx != NULL)
@@ -237,6 +241,18 @@ teardown(struct lst *l)
 		return lst_restart_exec(l);
 	mc_info("stopped (exit %d)", l->exit_code);
 	return l->exit_code;
+}
+
+/* Under systemd with WatchdogSec=, ping from the loop itself: a stuck
+ * loop stops the pings and systemd restarts the listener. */
+static void
+watchdog_cb(lws_sorted_usec_list_t *sul)
+{
+	struct lst *l = lws_container_of(sul, struct lst, sul_watchdog);
+
+	mc_sd_notify("WATCHDOG=1");
+	lws_sul_schedule(l->ctx, 0, &l->sul_watchdog, watchdog_cb,
+	    (lws_usec_t)(mc_sd_watchdog_every() * LWS_USEC_PER_SEC));
 }
 
 static int
@@ -262,6 +278,9 @@ run(struct lst *l)
 	}
 	log_start(l);
 	lst_ws_start(l);
+	mc_sd_notify("READY=1");
+	if (mc_sd_watchdog_every() > 0)
+		watchdog_cb(&l->sul_watchdog);
 	while (!l->done)
 		if (lws_service(l->ctx, 0) < 0)
 			break;

@@ -11,8 +11,9 @@ import re
 import shutil
 import signal
 import stat
+import time
 
-from mtest import (ROOT, binary, check, skip, wait_until)
+from mtest import (ROOT, binary, check, deadline, skip, wait_until)
 
 SCRIPT = os.path.join(ROOT, "install.sh")
 
@@ -197,3 +198,60 @@ def test_backup_while_agents_heartbeat(t):
     r = t.hubctl(hub, "backup", t.path("nope.db"), token=tok)
     check(r.rc == 3 and not os.path.exists(t.path("nope.db")),
           "viewer backup: %r" % r)
+
+
+def sd_socket(t, name):
+    import socket
+    path = t.path(name)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(path)
+    s.settimeout(0.2)
+    return s, path
+
+
+def sd_messages(s, want, timeout):
+    got = []
+    end = time.monotonic() + deadline(timeout)
+    while time.monotonic() < end and not want(got):
+        try:
+            got.append(s.recv(4096).decode())
+        except OSError:
+            pass
+    return got
+
+
+def test_sd_notify_ready_and_watchdog(t):
+    """Type=notify and WatchdogSec=: both daemons say READY=1 and then
+    ping WATCHDOG=1 from their event loops, at half the interval."""
+    s, path = sd_socket(t, "hub-notify.sock")
+    env = dict(t.env, NOTIFY_SOCKET=path, WATCHDOG_USEC="400000")
+    hub = t.hub(start=False)
+    from mtest import Proc
+    hub.proc = Proc(t, "hub-sd", hub.argv(), env=env)
+    got = sd_messages(s, lambda g: sum("WATCHDOG=1" in m for m in g) >= 3,
+                      10)
+    check(any(m.startswith("READY=1") for m in got),
+          "the hub sent no READY=1: %r" % got)
+    check(sum("WATCHDOG=1" in m for m in got) >= 3,
+          "the hub's watchdog pings: %r" % got)
+    wait_until(hub._healthy, 10, "hub healthy")
+    with open(os.path.join(hub.data, "admin.token")) as f:
+        hub.token = f.read().strip()
+    hub.fingerprint = None
+    key = hub.request("POST", "/api/enroll-keys", body={}, pin=False).json()
+    s2, path2 = sd_socket(t, "lst-notify.sock")
+    argv = [binary("maestro-listener"), "--hub", hub.ws_url, "--name",
+            "sd-1", "--enroll-key", key["key"], "--state-dir",
+            t.mkdir("sd-state"), "--insecure"]
+    lst = Proc(t, "listener-sd", argv, env=dict(t.env, NOTIFY_SOCKET=path2,
+                                               WATCHDOG_USEC="400000"))
+    got = sd_messages(s2, lambda g: sum("WATCHDOG=1" in m for m in g) >= 3,
+                      10)
+    check(got and got[0].startswith("READY=1"),
+          "the listener sent no READY=1 first: %r" % got)
+    check(sum("WATCHDOG=1" in m for m in got) >= 3,
+          "the listener's watchdog pings: %r" % got)
+    lst.signal(signal.SIGTERM)
+    check(lst.wait(10) == 0, "listener exit %s" % lst.returncode)
+    got = sd_messages(s2, lambda g: any("STOPPING=1" in m for m in g), 2)
+    check(any("STOPPING=1" in m for m in got), "no STOPPING=1: %r" % got)
