@@ -86,16 +86,19 @@ api_healthz(struct hub_req *r)
 	struct hub_agent *a;
 	struct mc_buf b;
 	struct mc_jw w;
-	size_t online = 0;
+	size_t online = 0, connected = 0;
 
-	for (a = hub_agent_first(); a != NULL; a = a->next)
+	for (a = hub_agent_first(); a != NULL; a = a->next) {
 		online += a->status == ST_ONLINE;
+		connected += a->conn != NULL;
+	}
 	body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "status", "ok");
 	mc_jw_str(&w, "version", MC_VERSION);
 	mc_jw_u64(&w, "agents", hub_agent_count());
 	mc_jw_u64(&w, "online", online);
+	mc_jw_u64(&w, "connected", connected);
 	mc_jw_obj_end(&w);
 	body_send(r, 200, &b, &w);
 }
