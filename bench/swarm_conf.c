@@ -101,27 +101,10 @@ conf_defaults(struct sw_conf *c)
 static int
 check_fingerprint(struct sw *s, char *err, size_t errlen)
 {
-	const char *p = s->conf.fingerprint;
-	size_t n = 0;
-
 	s->fp[0] = '\0';
-	if (*p == '\0')
+	if (s->conf.fingerprint[0] == '\0' ||
+	    mc_fp_parse(s->conf.fingerprint, s->fp) == 0)
 		return 0;
-	if (strncasecmp(p, "sha256:", 7) == 0)
-		p += 7;
-	for (; *p != '\0'; p++) {
-		if (*p == ':')
-			continue;
-		if (!isxdigit((unsigned char)*p) || n == MC_SHA256_HEX - 1)
-			goto bad;
-		s->fp[n++] = (char)tolower((unsigned char)*p);
-	}
-	if (n != MC_SHA256_HEX - 1)
-		goto bad;
-	s->fp[n] = '\0';
-	return 0;
-bad:
-	s->fp[0] = '\0';
 	snprintf(err, errlen, "--fingerprint: expected sha256: and 64 hex "
 	    "digits (colons allowed)");
 	return -1;

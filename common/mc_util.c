@@ -159,6 +159,29 @@ mc_sha256_hex(const void *data, size_t n, char *out)
 }
 
 int
+mc_fp_parse(const char *s, char *out)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (strncasecmp(s, "sha256:", 7) == 0)
+		s += 7;
+	for (; *s != '\0'; s++) {
+		if (*s == ':')
+			continue;
+		if (!isxdigit((unsigned char)*s) || n == MC_SHA256_HEX - 1)
+			return -1;
+		out[n++] = (char)tolower((unsigned char)*s);
+	}
+	out[n] = '\0';
+	if (n != MC_SHA256_HEX - 1) {
+		out[0] = '\0';
+		return -1;
+	}
+	return 0;
+}
+
+int
 mc_secret_eq(const char *a, const char *b)
 {
 	size_t la = strlen(a), lb = strlen(b);

@@ -30,6 +30,10 @@ int	mc_parse_bool(const char *s, int *out);
 int	mc_random_hex(char *out, size_t nbytes);
 /* SHA-256 of data as lowercase hex (out has MC_SHA256_HEX bytes). */
 void	mc_sha256_hex(const void *data, size_t n, char *out);
+/* A certificate fingerprint as people write it ("sha256:AB:CD:..." or
+ * bare hex, any case, colons optional) as 64 lowercase hex digits (out
+ * has MC_SHA256_HEX bytes).  0, or -1 if it is not one. */
+int	mc_fp_parse(const char *text, char *out);
 /* Constant-time equality of two NUL-terminated strings. 1 if equal. */
 int	mc_secret_eq(const char *a, const char *b);
 

@@ -149,27 +149,10 @@ check_tags(struct lst *l, char *err, size_t errlen)
 static int
 check_fingerprint(struct lst *l, char *err, size_t errlen)
 {
-	const char *s = l->conf.fingerprint;
-	size_t n = 0;
-
 	l->fp[0] = '\0';
-	if (*s == '\0')
+	if (l->conf.fingerprint[0] == '\0' ||
+	    mc_fp_parse(l->conf.fingerprint, l->fp) == 0)
 		return 0;
-	if (strncasecmp(s, "sha256:", 7) == 0)
-		s += 7;
-	for (; *s != '\0'; s++) {
-		if (*s == ':')
-			continue;
-		if (!isxdigit((unsigned char)*s) || n == MC_SHA256_HEX - 1)
-			goto bad;
-		l->fp[n++] = (char)tolower((unsigned char)*s);
-	}
-	if (n != MC_SHA256_HEX - 1)
-		goto bad;
-	l->fp[n] = '\0';
-	return 0;
-bad:
-	l->fp[0] = '\0';
 	snprintf(err, errlen, "expected sha256: and 64 hex digits (colons "
 	    "allowed), as the hub prints it");
 	return -1;

@@ -494,6 +494,40 @@ t_util_trim_strlcpy(void)
 }
 
 void
+t_util_strlcpy_utf8(void)
+{
+	char d[4];
+
+	/* "aé€": a cut inside a multi-byte character drops all of it */
+	CHECK_EQ_INT(mc_strlcpy(d, "a\xc3\xa9\xe2\x82\xac", sizeof(d)), -1);
+	CHECK_EQ_STR(d, "a\xc3\xa9");
+	CHECK_EQ_INT(mc_strlcpy(d, "\xe2\x82\xac\xe2\x82\xac", sizeof(d)),
+	    -1);
+	CHECK_EQ_STR(d, "\xe2\x82\xac");
+}
+
+void
+t_util_fp_parse(void)
+{
+	static const char hex[] =
+	    "9b17aa00000000000000000000000000000000000000000000000000000000ff";
+	char out[MC_SHA256_HEX];
+
+	CHECK_EQ_INT(mc_fp_parse("sha256:9B:17:AA:00:00:00:00:00:00:00:00:00:"
+	    "00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:00:FF",
+	    out), 0);
+	CHECK_EQ_STR(out, hex);
+	CHECK_EQ_INT(mc_fp_parse(hex, out), 0);
+	CHECK_EQ_STR(out, hex);
+	CHECK_EQ_INT(mc_fp_parse("sha256:9b17", out), -1);
+	CHECK_EQ_STR(out, "");
+	CHECK_EQ_INT(mc_fp_parse("sha256:9b17aa0000000000000000000000000000000"
+	    "0000000000000000000000000000ff00", out), -1);
+	CHECK_EQ_INT(mc_fp_parse("sha256:zz17aa00000000000000000000000000000000"
+	    "000000000000000000000000ff", out), -1);
+}
+
+void
 t_util_base64(void)
 {
 	/* RFC 4648 section 10 */

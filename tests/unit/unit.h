@@ -217,7 +217,9 @@ const char *unit_show(const char *s, size_t n);
 	X(util_write_file_atomic)					\
 	X(util_read_file)						\
 	X(util_mkdir_p)							\
-	X(util_trim_strlcpy)
+	X(util_trim_strlcpy)						\
+	X(util_strlcpy_utf8)						\
+	X(util_fp_parse)
 
 #define UNIT_DECLARE(name)	void t_##name(void);
 UNIT_TESTS(UNIT_DECLARE)
