@@ -30,7 +30,8 @@ _Static_assert(HUB_PRE >= LWS_PRE, "HUB_PRE must cover LWS_PRE");
 #define HTTP_PIECE	(32 * 1024)
 
 static struct {
-	struct lws_context	*ctx;
+	struct lws_context	*ctx;	/* lws sets it NULL when it is gone */
+	int			 evlib;	/* libev runs the loop (epoll) */
 	lws_sorted_usec_list_t	 cron;
 	unsigned char		 wbuf[LWS_PRE + HTTP_PIECE + 1024];
 } ws;
@@ -457,11 +458,34 @@ split_listen(const char *listen, char *host, size_t hostlen, int *port)
 }
 
 static void
+forget_wake_ctx(void)
+{
+	pthread_mutex_lock(&wake_mu);
+	wake_ctx = NULL;
+	pthread_mutex_unlock(&wake_mu);
+}
+
+static void
 cron_fire(lws_sorted_usec_list_t *sul)
 {
 	hub_cron_tick(mc_now());
+	if (hub.stop && ws.evlib) {
+		/* libev runs until the context goes: end it from inside */
+		forget_wake_ctx();
+		lws_context_destroy(ws.ctx);
+		return;
+	}
 	lws_sul_schedule(ws.ctx, 0, sul, cron_fire,
 	    (lws_usec_t)(hub_cron_period() * LWS_USEC_PER_SEC));
+}
+
+/* SIGINT as libev's signal watcher sees it: stop like SIGTERM. */
+static void
+on_lws_signal(void *handle, int signum)
+{
+	(void)handle;
+	(void)signum;
+	hub.stop = 1;
 }
 
 int
@@ -495,7 +519,22 @@ hub_ws_start(void)
 		info.ssl_cert_filepath = cert;
 		info.ssl_private_key_filepath = key;
 	}
+	/* libev's epoll: with thousands of agents, poll() over every socket
+	 * at each wake-up would cost more than the messages themselves */
+	info.options |= LWS_SERVER_OPTION_LIBEV;
+	info.pcontext = &ws.ctx;
+	info.signal_cb = on_lws_signal;
+	ws.evlib = 1;
 	if ((ws.ctx = lws_create_context(&info)) == NULL) {
+		mc_warn("the libev event loop is not available (Debian package "
+		    "libwebsockets-evlib-ev); using poll()");
+		info.options &= ~(uint64_t)LWS_SERVER_OPTION_LIBEV;
+		info.pcontext = NULL;
+		info.signal_cb = NULL;
+		ws.evlib = 0;
+		ws.ctx = lws_create_context(&info);
+	}
+	if (ws.ctx == NULL) {
 		mc_err("cannot serve on %s (address in use, or a bad "
 		    "certificate?)", hub.conf.listen);
 		return -1;
@@ -515,7 +554,8 @@ hub_ws_run(void)
 {
 	int n = 0;
 
-	while (n >= 0 && !hub.stop)
+	/* poll(): one wait per call; libev: runs until the context ends */
+	while (n >= 0 && !hub.stop && ws.ctx != NULL)
 		n = lws_service(ws.ctx, 0);
 	return 0;
 }
@@ -523,9 +563,7 @@ hub_ws_run(void)
 void
 hub_ws_stop(void)
 {
-	pthread_mutex_lock(&wake_mu);
-	wake_ctx = NULL;
-	pthread_mutex_unlock(&wake_mu);
+	forget_wake_ctx();
 	if (ws.ctx) {
 		lws_sul_cancel(&ws.cron);
 		lws_context_destroy(ws.ctx);
