@@ -46,7 +46,7 @@
 /* agents one hub holds in memory */
 #define MC_AGENTS_MAX		200000
 /* commands kept in the hub's memory (running plus recently finished) */
-#define MC_CMDS_LIVE_MAX	4096
+#define MC_CMDS_LIVE_MAX	65536
 /* running commands per listener */
 #define MC_LST_RUNNING_MAX	16
 /* JSON nesting accepted by the parser */

@@ -29,7 +29,7 @@
 #define CMD_BYTES_MAX	((size_t)512 * 1024 * 1024)
 /* a command with no result this long after its timeout is lost */
 #define CMD_LOST_GRACE	30.0
-#define CMD_BUCKETS	4096
+#define CMD_BUCKETS	16384
 
 static struct {
 	struct hub_cmd	*buckets[CMD_BUCKETS];	/* by id; owned via list */
