@@ -98,6 +98,19 @@ void	hub_db_exec(const char *sql, const char *fmt, ...);
 void	hub_db_call(hub_db_run_fn run, hub_db_done_fn done, void *arg);
 /* Service thread, on wake-up: run the done callbacks that are due. */
 void	hub_db_drain(void);
+
+/* A read whose answer is bytes (JSON, a picture, a database copy): the
+ * caller's job struct starts with this and is malloc'd. */
+struct hub_db_answer {
+	struct mc_buf	 out;	/* owned until handed to done */
+	void		(*done)(void *arg, char *data, size_t len);
+	void		*arg;
+};
+/* run(db, job) fills job->out on the writer thread; then done(arg, data,
+ * len) runs on the service thread with data malloc'd (owned by done) or
+ * NULL when run wrote nothing, and the job is freed. */
+void	hub_db_ask(hub_db_run_fn run, struct hub_db_answer *job, size_t limit,
+	    void (*done)(void *arg, char *data, size_t len), void *arg);
 /* A consistent copy of the whole database, made on the writer thread
  * between transactions: done(arg, bytes, len) on the service thread
  * (bytes malloc'd, owned by done; NULL on failure). */

@@ -563,22 +563,42 @@ hub_db_load(void)
 	return start_writer();
 }
 
+/* ---- reads answered with bytes ---- */
+
+static void
+answer_done(void *arg)
+{
+	struct hub_db_answer *a = arg;
+	size_t len;
+	char *data = mc_buf_take(&a->out, &len);
+
+	if (len == 0) {
+		free(data);
+		data = NULL;
+	}
+	a->done(a->arg, data, len);
+	free(a);
+}
+
+void
+hub_db_ask(hub_db_run_fn run, struct hub_db_answer *a, size_t limit,
+    void (*done)(void *arg, char *data, size_t len), void *arg)
+{
+	mc_buf_init(&a->out, limit);
+	a->done = done;
+	a->arg = arg;
+	hub_db_call(run, answer_done, a);
+}
+
 /* ---- online backup ---- */
 
 #define BACKUP_MAX	((sqlite3_int64)1 << 30)
-
-struct backup_job {
-	char	*bytes;		/* owned until handed to done */
-	size_t	 len;
-	void	(*done)(void *, char *, size_t);
-	void	*arg;
-};
 
 /* Runs between two batches, so the copy is one consistent state. */
 static void
 backup_run(struct sqlite3 *db, void *arg)
 {
-	struct backup_job *j = arg;
+	struct hub_db_answer *a = arg;
 	sqlite3_int64 size = 0;
 	unsigned char *p;
 
@@ -589,33 +609,19 @@ backup_run(struct sqlite3 *db, void *arg)
 		sqlite3_free(p);
 		return;
 	}
-	if ((j->bytes = malloc((size_t)size + 1)) != NULL) {
-		memcpy(j->bytes, p, (size_t)size);
-		j->bytes[size] = '\0';
-		j->len = (size_t)size;
-	}
+	if (mc_buf_append(&a->out, p, (size_t)size) == -1)
+		mc_err("backup: out of memory for %lld bytes", (long long)size);
 	sqlite3_free(p);
-}
-
-static void
-backup_done(void *arg)
-{
-	struct backup_job *j = arg;
-
-	j->done(j->arg, j->bytes, j->len);
-	free(j);
 }
 
 void
 hub_db_backup(void (*done)(void *arg, char *bytes, size_t len), void *arg)
 {
-	struct backup_job *j = calloc(1, sizeof(*j));
+	struct hub_db_answer *a = calloc(1, sizeof(*a));
 
-	if (j == NULL) {
+	if (a == NULL) {
 		done(arg, NULL, 0);
 		return;
 	}
-	j->done = done;
-	j->arg = arg;
-	hub_db_call(backup_run, backup_done, j);
+	hub_db_ask(backup_run, a, (size_t)BACKUP_MAX, done, arg);
 }

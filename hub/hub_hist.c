@@ -233,14 +233,12 @@ hub_hist_cron(double wall)
 /* ---- reading ---- */
 
 struct hist_read {
+	struct hub_db_answer ans;	/* first: hub_db_ask() */
 	int64_t		 agent_id;
 	int		 range;		/* seconds */
 	int64_t		 since;
 	int		 have_now;	/* the minute in progress, from memory */
 	struct hist_row	 now;
-	struct mc_buf	 json;		/* owned until handed to done */
-	void		(*done)(void *, char *, size_t);
-	void		*arg;
 };
 
 static void
@@ -299,7 +297,7 @@ read_run(struct sqlite3 *db, void *arg)
 	int64_t last = -1;
 	double v[5];
 
-	mc_jw_init(&w, &j->json);
+	mc_jw_init(&w, &j->ans.out);
 	mc_jw_obj(&w, NULL);
 	mc_jw_i64(&w, "step", coarse ? HIST_QUARTER : HIST_MINUTE);
 	mc_jw_arr(&w, "points");
@@ -318,22 +316,7 @@ read_run(struct sqlite3 *db, void *arg)
 	mc_jw_arr_end(&w);
 	mc_jw_obj_end(&w);
 	if (mc_jw_done(&w) == -1)
-		mc_buf_reset(&j->json);
-}
-
-static void
-read_done(void *arg)
-{
-	struct hist_read *j = arg;
-	size_t len;
-	char *json = mc_buf_take(&j->json, &len);
-
-	if (len == 0) {
-		free(json);
-		json = NULL;
-	}
-	j->done(j->arg, json, len);
-	free(j);
+		mc_buf_reset(&j->ans.out);
 }
 
 void
@@ -359,8 +342,5 @@ hub_hist_read(struct hub_agent *a, int range_s,
 		j->now.rx = h->rx / h->n;
 		j->now.tx = h->tx / h->n;
 	}
-	mc_buf_init(&j->json, HIST_JSON_MAX);
-	j->done = done;
-	j->arg = arg;
-	hub_db_call(read_run, read_done, j);
+	hub_db_ask(read_run, &j->ans, HIST_JSON_MAX, done, arg);
 }

@@ -18,13 +18,11 @@
 #define HISTORY_JSON_MAX	(8 * 1024 * 1024)
 
 struct hist_job {
+	struct hub_db_answer ans;	/* first: hub_db_ask() */
 	char		 agent[MC_NAME_MAX + 1];	/* "" for all */
 	char		 id[MC_ID_MAX];		/* hub_cmd_read() */
 	int		 png;
 	int		 limit;
-	struct mc_buf	 json;		/* owned until handed to done */
-	void		(*done)(void *, char *, size_t);
-	void		*arg;
 };
 
 static void
@@ -87,7 +85,7 @@ hist_run(struct sqlite3 *db, void *arg)
 	struct mc_jw w;
 	int n = 1;
 
-	mc_jw_init(&w, &j->json);
+	mc_jw_init(&w, &j->ans.out);
 	mc_jw_obj(&w, NULL);
 	mc_jw_arr(&w, "commands");
 	if (sqlite3_prepare_v2(db, j->agent[0] ? q_agent : q_all, -1, &st,
@@ -103,22 +101,7 @@ hist_run(struct sqlite3 *db, void *arg)
 	mc_jw_arr_end(&w);
 	mc_jw_obj_end(&w);
 	if (mc_jw_done(&w) == -1)
-		mc_buf_reset(&j->json);
-}
-
-static void
-hist_done(void *arg)
-{
-	struct hist_job *j = arg;
-	size_t len;
-	char *json = mc_buf_take(&j->json, &len);
-
-	if (len == 0) {
-		free(json);
-		json = NULL;
-	}
-	j->done(j->arg, json, len);
-	free(j);
+		mc_buf_reset(&j->ans.out);
 }
 
 void
@@ -133,10 +116,7 @@ hub_cmd_history(const char *agent, int limit,
 	}
 	mc_strlcpy(j->agent, agent ? agent : "", sizeof(j->agent));
 	j->limit = limit;
-	mc_buf_init(&j->json, HISTORY_JSON_MAX);
-	j->done = done;
-	j->arg = arg;
-	hub_db_call(hist_run, hist_done, j);
+	hub_db_ask(hist_run, &j->ans, HISTORY_JSON_MAX, done, arg);
 }
 
 static void
@@ -196,13 +176,13 @@ read_run(struct sqlite3 *db, void *arg)
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		if (j->png) {
 			if (sqlite3_column_bytes(st, 0) > 0)
-				mc_buf_append(&j->json, sqlite3_column_blob(st,
+				mc_buf_append(&j->ans.out, sqlite3_column_blob(st,
 				    0), (size_t)sqlite3_column_bytes(st, 0));
 		} else {
-			mc_jw_init(&w, &j->json);
+			mc_jw_init(&w, &j->ans.out);
 			one_write(&w, st);
 			if (mc_jw_done(&w) == -1)
-				mc_buf_reset(&j->json);
+				mc_buf_reset(&j->ans.out);
 		}
 	}
 	sqlite3_finalize(st);
@@ -220,8 +200,6 @@ hub_cmd_read(const char *id, int png,
 	}
 	mc_strlcpy(j->id, id, sizeof(j->id));
 	j->png = png;
-	mc_buf_init(&j->json, png ? MC_BLOB_MAX : MC_OUTPUT_CAP_MAX * 7);
-	j->done = done;
-	j->arg = arg;
-	hub_db_call(read_run, hist_done, j);
+	hub_db_ask(read_run, &j->ans, png ? MC_BLOB_MAX :
+	    MC_OUTPUT_CAP_MAX * 7, done, arg);
 }
