@@ -363,7 +363,8 @@ int	lst_exec_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	    void *user, void *in, size_t len);
 /* Run what s says for command c in its own process group, send started
  * and stream or keep its output.  0, or -1 with the reason in err
- * (nothing was started). */
+ * (nothing was started): also when MC_LST_RUNNING_MAX commands run,
+ * which is the one place that limit is checked. */
 int	lst_exec_spawn(struct lst *l, const struct mc_cmd *c,
 	    const struct lst_spawn *s, char *err, size_t errlen);
 /* For a finish hook: a function child that exited non-zero becomes
@@ -371,8 +372,6 @@ int	lst_exec_spawn(struct lst *l, const struct mc_cmd *c,
 int	lst_exec_child_failed(struct lst_job *j, struct mc_result *r);
 /* Collect exited children (called on SIGCHLD). */
 void	lst_exec_reap(struct lst *l);
-/* Running commands. */
-int	lst_exec_count(const struct lst *l);
 /* Kill every running process group (on exit). */
 void	lst_exec_kill_all(struct lst *l);
 /* Free what unfinished jobs still own (after the context is gone). */

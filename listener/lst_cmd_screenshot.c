@@ -156,10 +156,6 @@ lst_cmd_screenshot(struct lst *l, const struct mc_cmd *c)
 	struct lst_spawn s;
 	char err[MC_TEXT_MAX];
 
-	if (lst_exec_count(l) >= MC_LST_RUNNING_MAX) {
-		lst_cmd_fail(l, c->id, "too many running commands");
-		return;
-	}
 	memset(&s, 0, sizeof(s));
 	s.fn = shot_child;
 	s.sink = LST_SINK_FILE;

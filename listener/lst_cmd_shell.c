@@ -68,10 +68,6 @@ lst_cmd_shell(struct lst *l, const struct mc_cmd *c)
 		lst_cmd_fail(l, c->id, "shell command line is empty");
 		return;
 	}
-	if (lst_exec_count(l) >= MC_LST_RUNNING_MAX) {
-		lst_cmd_fail(l, c->id, "too many running commands");
-		return;
-	}
 	if (shell_user(l, &u, &sw, err, sizeof(err)) == -1) {
 		lst_cmd_fail(l, c->id, err);
 		return;

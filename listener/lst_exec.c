@@ -170,16 +170,6 @@ job_free_slot(struct lst *l)
 	return NULL;
 }
 
-int
-lst_exec_count(const struct lst *l)
-{
-	int i, n = 0;
-
-	for (i = 0; i < MC_LST_RUNNING_MAX; i++)
-		n += l->jobs[i].used;
-	return n;
-}
-
 static int
 exit_code(const struct lst_job *j)
 {
