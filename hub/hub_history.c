@@ -47,8 +47,13 @@ col_time(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
 		mc_jw_null(w, key);
 }
 
+/*
+ * The fields of a stored command that both queries select first, in this
+ * order: id, agent, kind, cmd, requested_by, created, finished, status,
+ * exit_code, truncated, error, arg.  Leaves the object open.
+ */
 static void
-row_write(struct mc_jw *w, sqlite3_stmt *st)
+cols_common(struct mc_jw *w, sqlite3_stmt *st)
 {
 	mc_jw_obj(w, NULL);
 	col_str(w, st, "id", 0);
@@ -67,6 +72,12 @@ row_write(struct mc_jw *w, sqlite3_stmt *st)
 		mc_jw_null(w, "exit");
 	mc_jw_bool(w, "truncated", sqlite3_column_int(st, 9));
 	col_str(w, st, "error", 10);
+}
+
+static void
+row_write(struct mc_jw *w, sqlite3_stmt *st)
+{
+	cols_common(w, st);
 	mc_jw_obj_end(w);
 }
 
@@ -119,26 +130,15 @@ hub_cmd_history(const char *agent, int limit,
 	hub_db_ask(hist_run, &j->ans, HISTORY_JSON_MAX, done, arg);
 }
 
+/* One command as GET /api/commands/{id} shows it; after the common
+ * columns the query adds out_bytes, output, length(blob), started. */
 static void
 one_write(struct mc_jw *w, sqlite3_stmt *st)
 {
 	char link[MC_ID_MAX + 32];
 
-	mc_jw_obj(w, NULL);
-	col_str(w, st, "id", 0);
-	col_str(w, st, "agent", 1);
-	col_str(w, st, "type", 2);
-	col_str(w, st, "cmd", 3);
-	if (sqlite3_column_bytes(st, 11) > 0)
-		col_str(w, st, "arg", 11);
-	col_str(w, st, "status", 7);
-	if (sqlite3_column_int(st, 8) >= 0 && sqlite3_column_double(st, 6) > 0)
-		mc_jw_i64(w, "exit", sqlite3_column_int(st, 8));
-	else
-		mc_jw_null(w, "exit");
-	mc_jw_bool(w, "truncated", sqlite3_column_int(st, 9));
+	cols_common(w, st);
 	mc_jw_i64(w, "out_bytes", sqlite3_column_int64(st, 12));
-	col_str(w, st, "error", 10);
 	mc_jw_strn(w, "output", (const char *)sqlite3_column_blob(st, 13) ?
 	    (const char *)sqlite3_column_blob(st, 13) : "",
 	    (size_t)sqlite3_column_bytes(st, 13));
@@ -148,10 +148,7 @@ one_write(struct mc_jw *w, sqlite3_stmt *st)
 		mc_jw_str(w, "png", link);
 		mc_jw_i64(w, "png_bytes", sqlite3_column_int64(st, 14));
 	}
-	col_str(w, st, "requested_by", 4);
-	col_time(w, st, "created", 5);
 	col_time(w, st, "started", 15);
-	col_time(w, st, "finished", 6);
 	mc_jw_obj_end(w);
 }
 
