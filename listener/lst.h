@@ -58,6 +58,8 @@
 #define LST_GROUPS_MAX		64
 /* seconds a TCP connect and each handshake step may take */
 #define LST_CONNECT_TIMEOUT	20
+/* highest fd number the loop handles: hub, signals, 2 pipes a command, docker */
+#define LST_FDS_MAX		256
 /* idle seconds before lws pings the hub, and before it gives up on it */
 #define LST_PING_SECS		30
 #define LST_HANGUP_SECS		50

@@ -167,7 +167,20 @@ context_create(struct lst *l)
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
 	info.user = l;
-	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+	/*
+	 * The trust anchors are ours to choose (a pinned certificate, --ca
+	 * or the system bundle below); lws loading the OS store as well
+	 * would parse every system CA into the heap for nothing.
+	 */
+	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
+	    LWS_SERVER_OPTION_DISABLE_OS_CA_CERTS;
+	/*
+	 * lws sizes two tables by the highest fd it may see, by default the
+	 * fd limit (20,000 or more): 300 KiB of heap for a process that holds
+	 * a dozen descriptors.  Our fds stay low because the kernel hands out
+	 * the lowest free number.
+	 */
+	info.fd_limit_per_thread = LST_FDS_MAX;
 	if (l->conf.ca[0] != '\0')
 		info.client_ssl_ca_filepath = l->conf.ca;
 	else if (l->url.tls && l->fp[0] == '\0' && !l->conf.insecure)
