@@ -24,7 +24,9 @@ CFLAGS   += $(OPT) $(WARN) $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
 
 # The listener is one fully static file; everything else links dynamically.
-LISTENER_STATIC ?= -static
+# listener/static.ld drops the unwind tables (why is in the file), and
+# --gc-sections the functions nothing calls.
+LISTENER_STATIC ?= -static -Wl,--gc-sections -Wl,-T,listener/static.ld
 LISTENER_LIBS := -lwebsockets -lssl -lcrypto -lz -lcap -lstatgrab -lpthread -ldl -lm
 HUB_LIBS      := -lwebsockets -lsqlite3 -lcurl -lssl -lcrypto -lpthread -lm
 CTL_LIBS      := -lcurl -lssl -lcrypto -lm
@@ -99,10 +101,16 @@ $(BUILD)/hubctl: $(CTL_OBJ) $(LIBMC)
 
 # glibc 2.36 has the files and dns resolvers built in, so the static
 # getaddrinfo() needs no NSS module at run time; ld still warns about it.
-$(BUILD)/maestro-listener: $(LISTENER_OBJ) $(LIBMC)
+# Without unwind tables an unwinder would abort the process, so the link
+# fails if anything that starts one made it into the static image.
+UNWINDERS := pthread_exit|pthread_cancel|thrd_exit|__pthread_unwind|backtrace|__cxa_throw
+$(BUILD)/maestro-listener: $(LISTENER_OBJ) $(LIBMC) listener/static.ld
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(LISTENER_STATIC) -o $@ \
 		$(LISTENER_OBJ) $(LIBMC) $(LISTENER_LIBS)
+	$(Q)if nm $@ | grep -Ew '$(UNWINDERS)'; then \
+		echo "$@: links an unwinder but has no unwind tables" \
+		    "(listener/static.ld)" >&2; rm -f $@; exit 1; fi
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBMC)
 	@$(if $(Q),echo "  LD      $@")
