@@ -285,6 +285,11 @@ int	lst_user_home(uid_t uid, char *out, size_t size);
  * supplementary groups from /etc/group.  0, or -1 if unknown. */
 int	lst_user_find(const char *name, uid_t uid, struct lst_user *u);
 
+/* lst_mem.c */
+/* Drop the mappings of the image's read-only pages; what is still used
+ * faults back in.  Call once start-up work is done. */
+void	lst_mem_trim(void);
+
 /* lst_queue.c */
 void	lst_queue_init(struct lst_queue *q);
 void	lst_queue_free(struct lst_queue *q);

@@ -279,6 +279,7 @@ on_welcome(struct lst *l, const struct mc_msg *m)
 	lst_hold_welcome(l);
 	if (lst_queue_peek(&l->q) != NULL && l->wsi != NULL)
 		lws_callback_on_writable(l->wsi);
+	lst_mem_trim();
 	return 0;
 }
 
