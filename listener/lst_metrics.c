@@ -111,10 +111,12 @@ lst_metrics_facts(struct mc_hello *h)
 
 /* ---- metrics ---- */
 
+/* NaN becomes lo: libstatgrab divides by the ticks since its last call,
+ * which are 0 when a heartbeat follows the start within one tick. */
 static double
 clamp(double v, double lo, double hi)
 {
-	return v < lo ? lo : v > hi ? hi : v;
+	return !(v >= lo) ? lo : v > hi ? hi : v;
 }
 
 static void
