@@ -304,9 +304,10 @@ hub_cmd_submit(struct hub_agent *a, const struct hub_cmd_req *r, int *status,
 
 	if (!agent_ready(a) && r->queue <= 0) {
 		*status = 409;
-		snprintf(why, whylen, "agent '%s' is not online (status: %s); "
+		snprintf(why, whylen, "agent '%s' is not %s (status: %s); "
 		    "send with a queue time to run it when it is back",
-		    a->name, hub_status_name(a->status));
+		    a->name, a->conn == NULL ? "connected" : "online",
+		    hub_status_name(a->status));
 		return NULL;
 	}
 	cmd_evict((size_t)r->cap);
