@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -323,20 +324,48 @@ fail:
 	return -1;
 }
 
+/*
+ * The buffer starts at the file's size (plus one byte, to see EOF in the
+ * same read) and doubles only for files that grow or report no size, as
+ * /proc files do: a limit of megabytes costs nothing for a small file.
+ */
+static size_t
+read_first_cap(int fd, size_t max)
+{
+	struct stat st;
+	size_t cap = 4096;
+
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    (uint64_t)st.st_size < (uint64_t)max)
+		cap = (size_t)st.st_size + 1;
+	return cap < max + 1 ? cap : max + 1;
+}
+
 char *
 mc_read_file(const char *path, size_t max, size_t *lenp)
 {
-	char *buf = NULL;
-	size_t len = 0;
+	char *buf = NULL, *nb;
+	size_t len = 0, cap;
 	ssize_t r;
 	int fd, saved;
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
-	if ((buf = malloc(max + 1)) == NULL)
+	cap = read_first_cap(fd, max);
+	if ((buf = malloc(cap)) == NULL)
 		goto fail;
 	for (;;) {
-		r = read(fd, buf + len, max + 1 - len);
+		if (len == cap) {
+			if (cap == max + 1) {
+				errno = EFBIG;
+				goto fail;
+			}
+			cap = cap > (max + 1) / 2 ? max + 1 : cap * 2;
+			if ((nb = realloc(buf, cap)) == NULL)
+				goto fail;
+			buf = nb;
+		}
+		r = read(fd, buf + len, cap - len);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -345,13 +374,9 @@ mc_read_file(const char *path, size_t max, size_t *lenp)
 		if (r == 0)
 			break;
 		len += (size_t)r;
-		if (len > max) {
-			errno = EFBIG;
-			goto fail;
-		}
 	}
 	close(fd);
-	buf[len] = '\0';
+	buf[len] = '\0';	/* a read only starts with room left: len < cap */
 	if (lenp)
 		*lenp = len;
 	return buf;

@@ -441,6 +441,17 @@ t_util_read_file(void)
 	CHECK(got == NULL);
 	CHECK_EQ_INT(errno, EFBIG);
 	free(got);
+	/* /proc files report size 0: the buffer grows as they are read */
+	got = mc_read_file("/proc/self/smaps", 1024 * 1024, &len);
+	REQUIRE(got != NULL);
+	CHECK_MSG(len > 8192 && strlen(got) == len, "len %zu, strlen %zu",
+	    len, strlen(got));
+	free(got);
+	errno = 0;
+	got = mc_read_file("/proc/self/smaps", 5000, &len);
+	CHECK(got == NULL);
+	CHECK_EQ_INT(errno, EFBIG);
+	free(got);
 	snprintf(path, sizeof(path), "%s/missing", unit_tmpdir());
 	errno = 0;
 	got = mc_read_file(path, 10, &len);
