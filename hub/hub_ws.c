@@ -28,6 +28,14 @@ _Static_assert(HUB_PRE >= LWS_PRE, "HUB_PRE must cover LWS_PRE");
 
 /* bytes of an HTTP reply body written per WRITEABLE */
 #define HTTP_PIECE	(32 * 1024)
+/*
+ * lws gives every WebSocket connection a receive buffer of this size for
+ * its whole life, and delivers a message in pieces no larger.  4 KiB
+ * holds a heartbeat of a machine with many mounts and interfaces in one
+ * piece (hub_conn.c joins longer messages) at a quarter of lws's
+ * default, per agent.
+ */
+#define HUB_RX_PIECE	4096
 
 static struct {
 	struct lws_context	*ctx;	/* lws sets it NULL when it is gone */
@@ -419,7 +427,7 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 }
 
 static const struct lws_protocols protocols[] = {
-	{ "maestro", hub_ws_callback, sizeof(struct hub_conn), 16384, 0,
+	{ "maestro", hub_ws_callback, sizeof(struct hub_conn), HUB_RX_PIECE, 0,
 	    NULL, 0 },
 	{ NULL, NULL, 0, 0, 0, NULL, 0 }
 };
