@@ -191,6 +191,13 @@ struct hub_hist_acc {
 	double		 cpu, mem, disk, rx, tx;
 };
 
+/* The figures the hub itself works with, taken from each heartbeat. */
+struct hub_gauges {
+	double		 cpu, mem, disk;	/* percent (mc_metrics_*_pct) */
+	double		 rx, tx;	/* bytes/s over all interfaces */
+	uint64_t	 uptime;	/* seconds */
+};
+
 struct hub_agent {
 	int64_t		 id;
 	char		 name[MC_NAME_MAX + 1];
@@ -210,7 +217,10 @@ struct hub_agent {
 	double		 since;		/* wall clock of the status change */
 	double		 saved_seen;	/* last_seen as last written to disk */
 	int		 have_metrics;
-	struct mc_metrics metrics;
+	struct hub_gauges g;		/* from the last heartbeat */
+	unsigned char	*metrics;	/* owned: the last heartbeat, packed
+					 * (hub_agent_metrics()) */
+	size_t		 metrics_len;
 	struct hub_conn	*conn;		/* not owned; NULL when disconnected */
 	char		 boot[MC_ID_MAX];	/* the listener process's id */
 	int		 restarting;	/* said bye "restart"; back soon */
@@ -238,9 +248,8 @@ size_t	hub_agent_count(void);
 void	hub_agent_handle(struct hub_conn *c, const char *buf, size_t len);
 /* The connection went away. */
 void	hub_agent_detach(struct hub_conn *c);
-/* Network bytes per second over all interfaces of the last heartbeat:
- * received (tx 0) or sent (tx 1). */
-double	hub_agent_net(const struct hub_agent *a, int tx);
+/* The agent's last heartbeat, unpacked into *m.  -1 when it sent none. */
+int	hub_agent_metrics(const struct hub_agent *a, struct mc_metrics *m);
 /* Write the agent's public view as a JSON object. */
 void	hub_agent_write(struct mc_jw *w, const struct hub_agent *a,
 	    int with_metrics);
@@ -643,8 +652,8 @@ int	hub_rules_add(struct hub_rules *rs, const char *text, char *err,
  * agent's rule state starts over. */
 void	hub_rules_install(struct hub_rules *rs);
 int	hub_rules_count(void);
-/* hub_agent.c, after each heartbeat: O(rules). */
-void	hub_rules_on_hb(struct hub_agent *a);
+/* hub_agent.c, after each heartbeat m: O(rules). */
+void	hub_rules_on_hb(struct hub_agent *a, const struct mc_metrics *m);
 /* Shutdown: free the rules and every agent's rule state. */
 void	hub_rules_free_all(void);
 

@@ -9,6 +9,7 @@
  * agent only by a good hello, and every later message acts on that agent
  * alone, so an agent can never act as another.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,7 @@ hub_agent_free_all(void)
 
 	for (a = reg.head; a != NULL; a = next) {
 		next = a->next;
+		free(a->metrics);
 		free(a);
 	}
 	free(reg.buckets);
@@ -297,6 +299,90 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 
 /* ---- the other messages ---- */
 
+/*
+ * The last heartbeat is kept packed.  struct mc_metrics has room for
+ * MC_FS_MAX filesystems and MC_NET_MAX interfaces, 6 KiB, where a
+ * workstation reports a handful: kept whole, the empty slots would be
+ * most of what an agent costs the hub.  Packed, it is the struct with the
+ * unused slots cut out, in three runs around the two arrays.
+ */
+#define M_OFF(f)	offsetof(struct mc_metrics, f)
+#define M_END(f)	(M_OFF(f) + sizeof(((struct mc_metrics *)0)->f))
+_Static_assert(M_OFF(nfs) < M_OFF(fs) && M_END(fs) <= M_OFF(nnet) &&
+    M_OFF(nnet) < M_OFF(net), "mc_metrics: counts before their arrays");
+
+static size_t
+metrics_packed_len(const struct mc_metrics *m)
+{
+	return M_OFF(fs) + (size_t)m->nfs * sizeof(m->fs[0]) +
+	    (M_OFF(net) - M_END(fs)) + (size_t)m->nnet * sizeof(m->net[0]) +
+	    (sizeof(*m) - M_END(net));
+}
+
+static void
+metrics_pack(const struct mc_metrics *m, unsigned char *p)
+{
+	const unsigned char *s = (const unsigned char *)m;
+	size_t n;
+
+	memcpy(p, s, M_OFF(fs));
+	p += M_OFF(fs);
+	memcpy(p, m->fs, n = (size_t)m->nfs * sizeof(m->fs[0]));
+	p += n;
+	memcpy(p, s + M_END(fs), n = M_OFF(net) - M_END(fs));
+	p += n;
+	memcpy(p, m->net, n = (size_t)m->nnet * sizeof(m->net[0]));
+	p += n;
+	memcpy(p, s + M_END(net), sizeof(*m) - M_END(net));
+}
+
+int
+hub_agent_metrics(const struct hub_agent *a, struct mc_metrics *m)
+{
+	const unsigned char *p = a->metrics;
+	unsigned char *d = (unsigned char *)m;
+	size_t n;
+
+	if (!a->have_metrics)
+		return -1;
+	memset(m, 0, sizeof(*m));
+	memcpy(d, p, M_OFF(fs));
+	p += M_OFF(fs);
+	memcpy(m->fs, p, n = (size_t)m->nfs * sizeof(m->fs[0]));
+	p += n;
+	memcpy(d + M_END(fs), p, n = M_OFF(net) - M_END(fs));
+	p += n;
+	memcpy(m->net, p, n = (size_t)m->nnet * sizeof(m->net[0]));
+	p += n;
+	memcpy(d + M_END(net), p, sizeof(*m) - M_END(net));
+	return 0;
+}
+
+static int
+metrics_keep(struct hub_agent *a, const struct mc_metrics *m)
+{
+	size_t len = metrics_packed_len(m);
+	unsigned char *p = a->metrics;
+	int i;
+
+	if (len != a->metrics_len && (p = realloc(p, len)) == NULL)
+		return -1;
+	metrics_pack(m, p);
+	a->metrics = p;
+	a->metrics_len = len;
+	a->have_metrics = 1;
+	a->g.cpu = mc_metrics_cpu_pct(m);
+	a->g.mem = mc_metrics_mem_pct(m);
+	a->g.disk = mc_metrics_disk_pct(m);
+	a->g.rx = a->g.tx = 0;
+	for (i = 0; i < m->nnet; i++) {
+		a->g.rx += m->net[i].rx_bps;
+		a->g.tx += m->net[i].tx_bps;
+	}
+	a->g.uptime = m->uptime;
+	return 0;
+}
+
 static void
 on_hb(struct hub_conn *c, const struct mc_msg *m)
 {
@@ -308,11 +394,13 @@ on_hb(struct hub_conn *c, const struct mc_msg *m)
 		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "hb: %s", err);
 		return;
 	}
-	a->metrics = hb.m;
-	a->have_metrics = 1;
+	/* a sign of life all the same */
+	if (metrics_keep(a, &hb.m) == -1)
+		mc_err("agent '%s': out of memory for its metrics; the "
+		    "previous ones stay", a->name);
 	hub.stats.heartbeats++;
 	hub_live_seen(a);
-	hub_rules_on_hb(a);
+	hub_rules_on_hb(a, &hb.m);
 	hub_hist_sample(a);
 	hub_ui_agent(a, 0);
 }
@@ -439,15 +527,15 @@ hub_agent_detach(struct hub_conn *c)
 	hub_ui_agent(a, 0);
 }
 
-double
-hub_agent_net(const struct hub_agent *a, int tx)
+static void
+agent_write_metrics(struct mc_jw *w, const struct hub_agent *a)
 {
-	double sum = 0;
-	int i;
+	struct mc_metrics m;
 
-	for (i = 0; i < a->metrics.nnet; i++)
-		sum += tx ? a->metrics.net[i].tx_bps : a->metrics.net[i].rx_bps;
-	return sum;
+	if (hub_agent_metrics(a, &m) == 0)
+		mc_metrics_write(w, "metrics", &m);
+	else
+		mc_jw_null(w, "metrics");
 }
 
 void
@@ -476,12 +564,12 @@ hub_agent_write(struct mc_jw *w, const struct hub_agent *a, int with_metrics)
 		mc_jw_str(w, NULL, a->tags[i]);
 	mc_jw_arr_end(w);
 	if (a->have_metrics) {
-		mc_jw_dbl(w, "cpu", mc_metrics_cpu_pct(&a->metrics));
-		mc_jw_dbl(w, "mem", mc_metrics_mem_pct(&a->metrics));
-		mc_jw_dbl(w, "disk", mc_metrics_disk_pct(&a->metrics));
-		mc_jw_dbl(w, "rx", hub_agent_net(a, 0));
-		mc_jw_dbl(w, "tx", hub_agent_net(a, 1));
-		mc_jw_u64(w, "uptime", a->metrics.uptime);
+		mc_jw_dbl(w, "cpu", a->g.cpu);
+		mc_jw_dbl(w, "mem", a->g.mem);
+		mc_jw_dbl(w, "disk", a->g.disk);
+		mc_jw_dbl(w, "rx", a->g.rx);
+		mc_jw_dbl(w, "tx", a->g.tx);
+		mc_jw_u64(w, "uptime", a->g.uptime);
 	} else {
 		mc_jw_null(w, "cpu");
 		mc_jw_null(w, "mem");
@@ -490,11 +578,7 @@ hub_agent_write(struct mc_jw *w, const struct hub_agent *a, int with_metrics)
 		mc_jw_null(w, "tx");
 		mc_jw_null(w, "uptime");
 	}
-	if (with_metrics) {
-		if (a->have_metrics)
-			mc_metrics_write(w, "metrics", &a->metrics);
-		else
-			mc_jw_null(w, "metrics");
-	}
+	if (with_metrics)
+		agent_write_metrics(w, a);
 	mc_jw_obj_end(w);
 }

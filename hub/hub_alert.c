@@ -194,9 +194,7 @@ metrics_words(const struct hub_agent *a, char *out, size_t outlen)
 		return;
 	}
 	snprintf(out, outlen, "Last metrics: cpu %.0f%%, mem %.0f%%, disk "
-	    "%.0f%%.", mc_metrics_cpu_pct(&a->metrics),
-	    mc_metrics_mem_pct(&a->metrics),
-	    mc_metrics_disk_pct(&a->metrics));
+	    "%.0f%%.", a->g.cpu, a->g.mem, a->g.disk);
 }
 
 /* "pc-gpu is CRITICAL: no heartbeat for 31s (last seen 12:00:01 UTC).

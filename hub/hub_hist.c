@@ -107,11 +107,11 @@ hub_hist_sample(struct hub_agent *a)
 		acc_take(a);	/* the cron tick has not run since */
 	h->minute = m;
 	h->n++;
-	h->cpu += mc_metrics_cpu_pct(&a->metrics);
-	h->mem += mc_metrics_mem_pct(&a->metrics);
-	h->disk += mc_metrics_disk_pct(&a->metrics);
-	h->rx += hub_agent_net(a, 0);
-	h->tx += hub_agent_net(a, 1);
+	h->cpu += a->g.cpu;
+	h->mem += a->g.mem;
+	h->disk += a->g.disk;
+	h->rx += a->g.rx;
+	h->tx += a->g.tx;
 }
 
 /* ---- writing (database thread) ---- */

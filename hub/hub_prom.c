@@ -192,11 +192,11 @@ gauge_value(const struct hub_agent *a, enum gauge g)
 {
 	switch (g) {
 	case G_UP: return a->status == ST_ONLINE;
-	case G_CPU: return mc_metrics_cpu_pct(&a->metrics);
-	case G_MEM: return mc_metrics_mem_pct(&a->metrics);
-	case G_DISK: return mc_metrics_disk_pct(&a->metrics);
-	case G_RX: return hub_agent_net(a, 0);
-	case G_TX: return hub_agent_net(a, 1);
+	case G_CPU: return a->g.cpu;
+	case G_MEM: return a->g.mem;
+	case G_DISK: return a->g.disk;
+	case G_RX: return a->g.rx;
+	case G_TX: return a->g.tx;
 	case G_SEEN: return a->last_seen;
 	default: return 0;
 	}

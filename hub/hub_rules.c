@@ -277,9 +277,8 @@ has_tag(const struct hub_agent *a, const char *tag)
 
 /* The metric's value; for disk, the fullest filesystem's mount point. */
 static double
-metric_value(const struct hub_agent *a, enum metric m, const char **mount)
+metric_value(const struct mc_metrics *x, enum metric m, const char **mount)
 {
-	const struct mc_metrics *x = &a->metrics;
 	double worst = -1, p;
 	int i;
 
@@ -383,11 +382,11 @@ state_get(struct hub_agent *a)
 }
 
 static void
-eval(struct hub_agent *a, int i, const struct rule *r, struct rule_one *s,
-    double now)
+eval(struct hub_agent *a, const struct mc_metrics *m, int i,
+    const struct rule *r, struct rule_one *s, double now)
 {
 	const char *mount;
-	double v = metric_value(a, r->m, &mount);
+	double v = metric_value(m, r->m, &mount);
 
 	if (!holds(r, v)) {
 		if (s->fired)
@@ -406,7 +405,7 @@ eval(struct hub_agent *a, int i, const struct rule *r, struct rule_one *s,
 }
 
 void
-hub_rules_on_hb(struct hub_agent *a)
+hub_rules_on_hb(struct hub_agent *a, const struct mc_metrics *m)
 {
 	struct hub_rule_state *st;
 	const struct rule *r;
@@ -420,7 +419,7 @@ hub_rules_on_hb(struct hub_agent *a)
 	for (i = 0; i < rl.set->n; i++) {
 		r = &rl.set->r[i];
 		if (r->tag[0] == '\0' || has_tag(a, r->tag))
-			eval(a, i, r, &st->s[i], now);
+			eval(a, m, i, r, &st->s[i], now);
 	}
 }
 
