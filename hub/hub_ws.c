@@ -392,6 +392,9 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	struct hub_conn *c = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
+		hub_tls_tune(user);	/* user is the vhost's SSL_CTX */
+		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		return ws_path_ok(wsi) ? 0 : -1;
 	case LWS_CALLBACK_ESTABLISHED:
