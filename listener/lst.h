@@ -79,6 +79,7 @@ struct lst_conf {
 	char	run_as[64];		/* user for shell commands, "" = ours */
 	char	docker_socket[MC_PATH_MAX];	/* Docker Engine API */
 	char	display[64];		/* X display, "" = found */
+	double	reconnect_min;		/* first reconnect delay, seconds */
 };
 
 /* What a queued message is, which decides when it may go and whether it

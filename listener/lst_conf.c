@@ -37,6 +37,8 @@ static const struct mc_opt conf_tab[] = {
 	STR("run_as", run_as),
 	STR("docker_socket", docker_socket),
 	STR("display", display),
+	{ "reconnect_min", MC_OPT_DUR, OFF(reconnect_min), sizeof(double),
+	    0.05, MC_BACKOFF_CAP, NULL },
 	MC_OPT_END
 };
 
@@ -72,6 +74,10 @@ static const char usage_text[] =
 "                       this agent accepts, default all), run_as,\n"
 "                       docker_socket and display\n"
 "  --log-level LEVEL    debug, info, warn or error (default info)\n"
+"  --reconnect-min DURATION\n"
+"                       first delay before reconnecting after a lost\n"
+"                       connection (default 1s); it doubles, with jitter,\n"
+"                       up to 60s, and starts over after a welcome\n"
 "  --help, --version\n"
 "\n"
 "Example (first start; later starts need no --enroll-key):\n"
@@ -322,6 +328,7 @@ lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 	mc_strlcpy(l->conf.log_level, "info", sizeof(l->conf.log_level));
 	mc_strlcpy(l->conf.docker_socket, LST_DOCKER_SOCKET,
 	    sizeof(l->conf.docker_socket));
+	l->conf.reconnect_min = 1;
 	l->allow = (1u << MC_KIND_COUNT) - 1;
 	if (load_file(l, argc, argv, err, errlen) == -1 ||
 	    mc_args_apply(argc, argv, conf_tab, &l->conf, &npos, err,

@@ -139,7 +139,7 @@ ws_connect(struct lst *l)
 void
 lst_ws_start(struct lst *l)
 {
-	l->backoff = 1;
+	l->backoff = l->conf.reconnect_min;
 	mc_buf_init(&l->rx, MC_MSG_MAX);
 	mc_buf_init(&l->scratch, MC_MSG_MAX);
 	lst_queue_init(&l->q);
@@ -268,7 +268,7 @@ on_welcome(struct lst *l, const struct mc_msg *m)
 	explicit_bzero(w.cred, sizeof(w.cred));
 	l->conn = LST_READY;
 	l->hb_every = w.hb;
-	l->backoff = 1;
+	l->backoff = l->conf.reconnect_min;
 	mc_info("hub %s welcomed us as '%s'; heartbeat every %g s",
 	    l->conf.hub, w.name, w.hb);
 	/* the first heartbeat goes now so the hub has metrics at once;

@@ -5,9 +5,11 @@ Timing windows use a 0.2 s heartbeat and miss 3, so critical is due 0.6 s
 after the last heartbeat; the margins are stated where they are used."""
 
 import signal
+import subprocess
 import time
 
-from mtest import SLOW, check, deadline, fail, procs_with_cmdline, wait_until
+from mtest import (SLOW, binary, check, deadline, fail, procs_with_cmdline,
+                   wait_until)
 
 HB = 0.2
 MISS = 3
@@ -277,3 +279,41 @@ def test_hub_restart_grace_then_critical(t):
     check(t_crit <= high, "critical only %.2fs after the restart, expected "
           "by %.2fs: %r" % (t_crit, high, w.changes()))
     t.note("after restart: %r" % w.changes())
+
+
+def test_reconnect_min_sets_the_first_delay(t):
+    # The hub is away for 0.3 s.  A listener at --reconnect-min 0.1s tries
+    # at about 0.1, 0.3 and 0.7 s (doubling, +-25 %), so it is back within
+    # 1.2 s of the drop; one at the default 1 s tries first at 0.75-1.25 s.
+    hub = t.hub(heartbeat=1.0, miss=MISS)
+    key = hub.create_key()
+    fast = t.listener(hub, "pc-fast", key=key,
+                      extra=["--reconnect-min", "0.1s"], wait_online=True)
+    slow = t.listener(hub, "pc-slow", key=key, wait_online=True)
+    hub.kill9()
+    dropped = time.time()
+    time.sleep(0.3)
+    hub.start()
+
+    def back(name):
+        a = hub.agents().get(name, {})
+        return a.get("connected") and (a.get("last_seen") or 0) > dropped
+
+    wait_until(lambda: back("pc-fast"), 5, "pc-fast to reconnect")
+    took = time.time() - dropped
+    check(took < deadline(1.2), "pc-fast took %.2f s to come back" % took)
+    wait_until(lambda: back("pc-slow"), 10, "pc-slow to reconnect")
+    took_slow = time.time() - dropped
+    check(took_slow >= 0.75, "pc-slow back after %.2f s, before its 1 s "
+          "backoff (-25 %%) was due" % took_slow)
+    for p in (fast, slow):
+        check(p.alive(), "listener %s died" % p.agent)
+
+
+def test_reconnect_min_out_of_range_is_refused(t):
+    p = subprocess.run([binary("maestro-listener"), "--hub",
+                        "ws://127.0.0.1:9/", "--reconnect-min", "0.01s"],
+                       capture_output=True, text=True, timeout=10)
+    check(p.returncode == 2, "exit %d, want 2" % p.returncode)
+    check("reconnect_min" in p.stderr and "0.05s" in p.stderr,
+          "error names the key and the range: %r" % p.stderr)
