@@ -459,6 +459,7 @@ struct hub_http {
 	size_t		 stream_chunk;	/* next chunk to send */
 	size_t		 stream_off;	/* bytes of that chunk already sent */
 	int		 stream_done;
+	int		 chunked;	/* HTTP/1.1: the stream goes in chunks */
 	double		 stream_ka;	/* monotonic: next keep-alive line */
 	char		 stream_id[MC_ID_MAX];
 };

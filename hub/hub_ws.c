@@ -28,6 +28,8 @@ _Static_assert(HUB_PRE >= LWS_PRE, "HUB_PRE must cover LWS_PRE");
 
 /* bytes of an HTTP reply body written per WRITEABLE */
 #define HTTP_PIECE	(32 * 1024)
+/* a chunk's size line and CRLF, plus the last chunk "0\r\n\r\n" */
+#define CHUNK_FRAME	32
 /*
  * lws gives every WebSocket connection a receive buffer of this size for
  * its whole life, and delivers a message in pieces no larger.  2 KiB
@@ -42,7 +44,7 @@ static struct {
 	struct lws_context	*ctx;	/* lws sets it NULL when it is gone */
 	int			 evlib;	/* libev runs the loop (epoll) */
 	lws_sorted_usec_list_t	 cron;
-	unsigned char		 wbuf[LWS_PRE + HTTP_PIECE + 1024];
+	unsigned char		 wbuf[LWS_PRE + HTTP_PIECE + 1024 + CHUNK_FRAME];
 } ws;
 
 void
@@ -211,23 +213,49 @@ http_query(struct lws *wsi, char *out, size_t outlen)
 	}
 }
 
+/*
+ * A command's stream has no length ahead.  To an HTTP/1.1 client it goes
+ * in chunks, so the connection stays open for the next request (hubctl and
+ * scripts follow a POST with its stream); lws's own way for a reply of
+ * unknown length is to close the connection after it, kept for HTTP/1.0.
+ */
+static int
+stream_headers(struct lws *wsi, struct hub_http *h, unsigned char **p,
+    unsigned char *end)
+{
+	static const char type[] = "application/x-ndjson";
+	unsigned char *line = *p;
+
+	if (lws_add_http_header_status(wsi, (unsigned int)h->status, p, end))
+		return -1;
+	/* lws answers in the request's HTTP version; it has no getter */
+	h->chunked = *p - line > 8 && memcmp(line, "HTTP/1.1", 8) == 0;
+	if (!h->chunked) {
+		*p = line;
+		return lws_add_http_common_headers(wsi, (unsigned int)h->status,
+		    type, LWS_ILLEGAL_HTTP_CONTENT_LEN, p, end);
+	}
+	return lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+	    (const unsigned char *)type, (int)sizeof(type) - 1, p, end) ||
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)
+	    "transfer-encoding:", (const unsigned char *)"chunked", 7, p, end);
+}
+
 static int
 http_send_headers(struct lws *wsi, struct hub_http *h)
 {
 	unsigned char *start = ws.wbuf + LWS_PRE, *p = start;
 	unsigned char *end = ws.wbuf + sizeof(ws.wbuf) - 1;
-	lws_filepos_t len = h->stream ? LWS_ILLEGAL_HTTP_CONTENT_LEN :
-	    (lws_filepos_t)h->resp.len;
-	const char *type = h->stream ? "application/x-ndjson" :
-	    h->ctype ? h->ctype : "application/json";
+	const char *type = h->ctype ? h->ctype : "application/json";
 	char retry[16];
 	int nretry = snprintf(retry, sizeof(retry), "%d", h->retry_after);
 	static const char csp[] = "default-src 'self'; script-src 'self'; "
 	    "style-src 'self'; img-src 'self' data: blob:; connect-src 'self';"
 	    " frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
-	if (lws_add_http_common_headers(wsi, (unsigned int)h->status, type,
-	    len, &p, end) ||
+	if ((h->stream ? stream_headers(wsi, h, &p, end) :
+	    lws_add_http_common_headers(wsi, (unsigned int)h->status, type,
+	    (lws_filepos_t)h->resp.len, &p, end)) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)
 	    "cache-control:", (const unsigned char *)"no-store", 8, &p, end) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)
@@ -322,6 +350,28 @@ http_finish(struct lws *wsi)
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* out into ws.wbuf as one chunk (and the last chunk); its length. */
+static size_t
+chunk_frame(const struct mc_buf *out, int last)
+{
+	unsigned char *p = ws.wbuf + LWS_PRE;
+	size_t n = 0;
+
+	if (out->len > 0) {
+		n = (size_t)snprintf((char *)p, CHUNK_FRAME, "%zx\r\n",
+		    out->len);
+		memcpy(p + n, out->data, out->len);
+		n += out->len;
+		memcpy(p + n, "\r\n", 2);
+		n += 2;
+	}
+	if (last) {
+		memcpy(p + n, "0\r\n\r\n", 5);
+		n += 5;
+	}
+	return n;
+}
+
 static int
 http_write_stream(struct lws *wsi, struct hub_http *h)
 {
@@ -341,8 +391,9 @@ http_write_stream(struct lws *wsi, struct hub_http *h)
 		mc_buf_free(&out);
 		return 0;	/* woken again when output arrives */
 	}
-	n = out.len;
-	if (n)
+	if (h->chunked)
+		n = chunk_frame(&out, last);
+	else if ((n = out.len) > 0)
 		memcpy(ws.wbuf + LWS_PRE, out.data, n);
 	mc_buf_free(&out);
 	if (lws_write(wsi, ws.wbuf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL :
