@@ -1,6 +1,7 @@
-# bench/bench.mk - build the load generator: make -f bench/bench.mk
+# bench/bench.mk - build the load generator and the round-trip client:
+# make -f bench/bench.mk
 #
-#   make -f bench/bench.mk               build/swarm
+#   make -f bench/bench.mk               build/swarm, build/rtt
 #   make -f bench/bench.mk BUILD=/tmp/b  /tmp/b/swarm
 #   make -f bench/bench.mk clean-bench
 #   V=1                                  show the commands
@@ -26,9 +27,11 @@ endif
 
 BENCH_SRC := $(wildcard bench/swarm*.c) $(wildcard common/*.c)
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/bench-obj/%.o,$(BENCH_SRC))
+COMMON_OBJ := $(patsubst %.c,$(BUILD)/bench-obj/%.o,$(wildcard common/*.c))
+RTT_OBJ := $(BUILD)/bench-obj/bench/rtt.o $(COMMON_OBJ)
 
 .PHONY: all clean-bench
-all: $(BUILD)/swarm
+all: $(BUILD)/swarm $(BUILD)/rtt
 
 $(BUILD)/bench-obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -39,7 +42,12 @@ $(BUILD)/swarm: $(BENCH_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(BENCH_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(BENCH_OBJ) $(BENCH_LIBS)
 
+# the REST round-trip client (bench/run's command figures)
+$(BUILD)/rtt: $(RTT_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BENCH_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(RTT_OBJ) -lssl -lcrypto -lm
+
 clean-bench:
-	rm -rf $(BUILD)/bench-obj $(BUILD)/swarm
+	rm -rf $(BUILD)/bench-obj $(BUILD)/swarm $(BUILD)/rtt
 
 -include $(shell find $(BUILD)/bench-obj -name '*.d' 2>/dev/null)
