@@ -136,7 +136,8 @@ struct sw {
 	int		 creds_fd;		/* appended to; -1 if unused */
 	char		 boot[MC_ID_MAX];	/* this process, in hellos */
 
-	struct lws_context *ctx;		/* owned */
+	struct lws_context *ctx;		/* owned; NULL once gone */
+	int		 evlib;			/* libev runs the loop (epoll) */
 	struct lws_vhost *vh;
 	struct sw_agent	*agents;		/* owned array of conf.agents */
 	int		 n;
@@ -185,6 +186,13 @@ void	sw_cred_close(struct sw *s);
 /* a's name, prefix-index, in buf. */
 void	sw_agent_name(const struct sw *s, const struct sw_agent *a,
 	    char *buf, size_t size);
+
+/* swarm_main.c */
+/* Close every connection (each agent is gone for good) and destroy the
+ * context.  With poll() run() calls it after the loop; with libev
+ * lws_service() runs until the context is gone, so the tick calls it
+ * from inside the loop once s->done is set.  Service thread only. */
+void	sw_main_close(struct sw *s);
 
 /* swarm_payload.c */
 /* The hello a's listener would send: host facts, tags ["swarm"], its

@@ -181,10 +181,16 @@ tick_cb(lws_sorted_usec_list_t *sul)
 	}
 	if (s->leaving)
 		sw_ws_leave_step(s);
-	/* the tick stays scheduled so lws_service() returns to see done */
 	if (s->leaving && (s->st.live == 0 ||
 	    (s->leave_by > 0 && mc_now() >= s->leave_by)))
 		s->done = 1;
+	if (s->done && s->evlib) {
+		/* libev runs until the context is gone: end it from inside */
+		sw_main_close(s);
+		return;
+	}
+	/* poll(): the tick stays scheduled so lws_service() returns to see
+	 * done */
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb,
 	    SW_TICK_MS * LWS_US_PER_MS);
 }
