@@ -179,6 +179,8 @@ void	hub_ws_http_ready(struct hub_conn *c);
 /* Any thread: wake the service thread (lws_cancel_service). */
 void	hub_ws_wake(void);
 void	hub_ws_close_soon(void *wsi);
+/* Connections accepted that have not yet sent their first request. */
+int	hub_ws_handshakes(void);
 
 /* ---- hub_agent.c: the agent registry and the agent protocol ---- */
 
@@ -690,6 +692,7 @@ struct hub_stats {
 	uint64_t	heartbeats;
 	uint64_t	agent_msgs;
 	uint64_t	refused;
+	uint64_t	busy;	/* connections closed by admission control */
 };
 
 struct hub {

@@ -120,6 +120,10 @@ write_agents_by_status(struct mc_buf *b)
 		mc_buf_printf(b, "maestro_agents{status=\"%s\"} %llu\n",
 		    hub_status_name((enum hub_status)i),
 		    (unsigned long long)n[i]);
+	family(b, "maestro_connections_in_handshake", "gauge",
+	    "Connections accepted that have not sent their first request.");
+	mc_buf_printf(b, "maestro_connections_in_handshake %d\n",
+	    hub_ws_handshakes());
 }
 
 static void
@@ -138,6 +142,11 @@ write_counters(struct mc_buf *b)
 	    "Messages received from agents since the hub started.");
 	mc_buf_printf(b, "maestro_agent_messages_total %llu\n",
 	    (unsigned long long)hub.stats.agent_msgs);
+	family(b, "maestro_connections_refused_busy_total", "counter",
+	    "New connections closed before TLS because too many were in a "
+	    "handshake already (a reconnect storm).");
+	mc_buf_printf(b, "maestro_connections_refused_busy_total %llu\n",
+	    (unsigned long long)hub.stats.busy);
 	family(b, "maestro_commands_total", "counter",
 	    "Commands finished since the hub started, by outcome.");
 	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)

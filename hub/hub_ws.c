@@ -40,10 +40,27 @@ _Static_assert(HUB_PRE >= LWS_PRE, "HUB_PRE must cover LWS_PRE");
  */
 #define HUB_RX_PIECE	2048
 
+/*
+ * Admission control.  After a hub restart every agent connects again
+ * within seconds, and each new connection costs a TLS handshake: tens of
+ * thousands at once.  lws keeps every connection in a handshake on a
+ * sorted timeout list (O(n) to insert), so the loop slows down as they
+ * pile up, handshakes time out and are retried, and nobody gets in, an
+ * operator's hubctl included.  So at most HANDSHAKES_MAX connections may
+ * be between accept and their first HTTP request; the hub closes one over
+ * that at once, before any TLS work, and its listener tries again after
+ * its backoff.  The accept queue so stays short and the handshakes that
+ * are started finish.  256 keeps both cores busy on loopback and covers
+ * a few thousand handshakes a second at 100 ms round trips.
+ */
+#define HANDSHAKES_MAX	1024
+
 static struct {
 	struct lws_context	*ctx;	/* lws sets it NULL when it is gone */
 	int			 evlib;	/* libev runs the loop (epoll) */
 	lws_sorted_usec_list_t	 cron;
+	int			 handshakes;	/* accepted, no request yet */
+	char			 in_handshake;	/* its address marks such a wsi */
 	unsigned char		 wbuf[LWS_PRE + HTTP_PIECE + 1024 + CHUNK_FRAME];
 } ws;
 
@@ -434,6 +451,40 @@ http_writeable(struct lws *wsi, struct hub_conn *c)
 	return 0;
 }
 
+/* ---- admission ---- */
+
+static int
+admit(void)
+{
+	if (ws.handshakes < HANDSHAKES_MAX)
+		return 0;
+	hub.stats.busy++;
+	return -1;
+}
+
+static void
+handshake_start(struct lws *wsi)
+{
+	ws.handshakes++;
+	lws_set_opaque_user_data(wsi, &ws.in_handshake);
+}
+
+int
+hub_ws_handshakes(void)
+{
+	return ws.handshakes;
+}
+
+/* The first request arrived, or the connection died before it. */
+static void
+handshake_end(struct lws *wsi)
+{
+	if (lws_get_opaque_user_data(wsi) != &ws.in_handshake)
+		return;
+	lws_set_opaque_user_data(wsi, NULL);
+	ws.handshakes--;
+}
+
 /* ---- the callback: dispatch only ---- */
 
 static int
@@ -443,10 +494,19 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	struct hub_conn *c = user;
 
 	switch (reason) {
+	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+		return admit();
+	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+		handshake_start(wsi);
+		return 0;
+	case LWS_CALLBACK_WSI_DESTROY:
+		handshake_end(wsi);
+		return 0;
 	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
 		hub_tls_tune(user);	/* user is the vhost's SSL_CTX */
 		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+		handshake_end(wsi);
 		return ws_path_ok(wsi) ? 0 : -1;
 	case LWS_CALLBACK_ESTABLISHED:
 		return ws_established(wsi, c);
@@ -464,6 +524,7 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			c->role = CONN_NEW;
 		return 0;
 	case LWS_CALLBACK_HTTP:
+		handshake_end(wsi);
 		return http_begin(wsi, c, in);
 	case LWS_CALLBACK_HTTP_BODY:
 		return http_body(c, in, len);
