@@ -54,6 +54,11 @@
  * after its Retry-After (at most CTL_RETRY_WAIT_MAX s), this many times */
 #define CTL_RETRY_MAX		100
 #define CTL_RETRY_WAIT_MAX	30
+/* a connection the hub closed before the request (admission control in a
+ * reconnect storm) is tried again this many times, after 0.25, 0.5, 1, 2
+ * and 4 s */
+#define CTL_BUSY_TRIES		5
+#define CTL_BUSY_WAIT_MS	250
 /* a command stream the hub ends early is opened again; after this many
  * early ends in a row, each within a second, hubctl gives up on it */
 #define CTL_REOPEN_QUICK	5

@@ -14,10 +14,12 @@
  * 429 (the token's rate) is asked again after its Retry-After.  Transport
  * and authentication failures map to exit status 3 here, in one place.
  */
+#include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <curl/curl.h>
@@ -363,28 +365,66 @@ rate_wait(const struct xfer *x, int ret)
 	return ra > CTL_RETRY_WAIT_MAX ? CTL_RETRY_WAIT_MAX : (long)ra;
 }
 
+/*
+ * During a reconnect storm the hub closes new connections before any TLS
+ * (its admission control, docs/operations.md): the request never reached
+ * it, so asking again is safe.  That close looks like this to OpenSSL (a
+ * syscall error at EOF) or, without TLS, like an empty answer.
+ */
+static int
+closed_before_request(const struct xfer *x, CURLcode rc)
+{
+	if (x->r->status != 0)
+		return 0;
+	if (rc == CURLE_GOT_NOTHING)
+		return 1;
+	return (rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_RECV_ERROR) &&
+	    (strstr(x->errbuf, "SSL_ERROR_SYSCALL") != NULL ||
+	    strstr(x->errbuf, "unexpected eof") != NULL ||
+	    strstr(x->errbuf, "reset by peer") != NULL);
+}
+
+static void
+sleep_ms(long ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
+		;
+}
+
 static int
 perform(struct ctl *c, const char *method, const char *path,
     const struct mc_buf *body, struct xfer *x, long timeout)
 {
 	char why[CTL_WHY_MAX];
-	long wait;
-	int ret, tries;
+	long wait_ms;
+	int ret, tries, busy = 0;
+	CURLcode rc;
 
 	for (tries = 0;; tries++) {
+		rc = CURLE_OK;
 		ret = xfer_open(c, x, method, path, body, timeout, why,
 		    sizeof(why));
-		if (ret == 0)
-			ret = xfer_end(c, x, curl_easy_perform(x->h), why,
-			    sizeof(why));
-		wait = tries < CTL_RETRY_MAX ? rate_wait(x, ret) : 0;
+		if (ret == 0) {
+			rc = curl_easy_perform(x->h);
+			ret = xfer_end(c, x, rc, why, sizeof(why));
+		}
+		wait_ms = tries < CTL_RETRY_MAX ? rate_wait(x, ret) * 1000 : 0;
+		if (ret != 0 && wait_ms == 0 && busy < CTL_BUSY_TRIES &&
+		    closed_before_request(x, rc))
+			wait_ms = CTL_BUSY_WAIT_MS << busy++;
 		xfer_close(x);
-		if (wait == 0)
+		if (wait_ms == 0)
 			break;
 		/* refused before the hub did anything: ask again */
 		resp_reset(x->r);
-		sleep((unsigned)wait);
+		sleep_ms(wait_ms);
 	}
+	if (ret != 0 && busy > 0 && why[0] != '\0')
+		fprintf(stderr, "hubctl: the hub closed the connection %d times "
+		    "before the request; it may be admitting a reconnect storm "
+		    "(try again in a minute)\n", busy + 1);
 	if (ret != 0 && why[0] != '\0')
 		fprintf(stderr, "hubctl: %s\n", why);
 	return ret;
