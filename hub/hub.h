@@ -70,9 +70,6 @@ int	hub_tls_ensure(const char *dir, char *cert, size_t certlen, char *key,
 	    size_t keylen);
 /* "sha256:<hex>" of a PEM certificate's DER encoding. 0 / -1. */
 int	hub_tls_fingerprint(const char *certfile, char *out, size_t outlen);
-/* Settings of ours on the server's SSL_CTX (an SSL_CTX *), once lws has
- * made it. */
-void	hub_tls_tune(void *ssl_ctx);
 
 /* ---- hub_db.c ---- */
 

@@ -5,11 +5,6 @@
  * DATA/tls/ (key 0600) valid for ten years, with the names a loopback or
  * LAN deployment needs.  Listeners and hubctl pin it by the SHA-256 of its
  * DER encoding, printed as sha256:<hex>.  Runs before the event loop.
- *
- * hub_tls_tune(): OpenSSL keeps a read and a write buffer of 16 KiB and
- * more per connection for the connection's whole life.  An agent is idle
- * all but a few milliseconds of every heartbeat interval, so the hub asks
- * OpenSSL to give both back whenever they are empty.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,7 +15,6 @@
 #include <openssl/bn.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
@@ -175,10 +169,4 @@ hub_tls_fingerprint(const char *certfile, char *out, size_t outlen)
 	OPENSSL_free(der);
 	snprintf(out, outlen, "sha256:%s", hex);
 	return 0;
-}
-
-void
-hub_tls_tune(void *ssl_ctx)
-{
-	SSL_CTX_set_mode((SSL_CTX *)ssl_ctx, SSL_MODE_RELEASE_BUFFERS);
 }

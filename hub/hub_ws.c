@@ -502,9 +502,6 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_WSI_DESTROY:
 		handshake_end(wsi);
 		return 0;
-	case LWS_CALLBACK_OPENSSL_LOAD_EXTRA_SERVER_VERIFY_CERTS:
-		hub_tls_tune(user);	/* user is the vhost's SSL_CTX */
-		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
 		handshake_end(wsi);
 		return ws_path_ok(wsi) ? 0 : -1;
