@@ -92,22 +92,6 @@ sig_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	return 0;
 }
 
-/* Block the signals we read from a descriptor; returns it or -1. */
-static int
-sig_block(void)
-{
-	sigset_t set;
-
-	/* a hub gone mid-write must be an error return, not death */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
-		return -1;
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
 static int
 sig_adopt(struct sw *s, int fd)
 {
@@ -253,9 +237,11 @@ teardown(struct sw *s, int code)
 static int
 run(struct sw *s)
 {
+	static const int sigs[] = { SIGTERM, SIGINT };
 	int sfd, i;
 
-	if ((sfd = sig_block()) == -1) {
+	sfd = mc_signal_fd(sigs, (int)(sizeof(sigs) / sizeof(sigs[0])));
+	if (sfd == -1) {
 		mc_err("cannot set up signal handling: %s", strerror(errno));
 		return teardown(s, 1);
 	}

@@ -73,6 +73,11 @@ int	mc_url_parse(const char *url, struct mc_url *u, char *err,
  * (names are URL path segments) and no leading or trailing space.  Names
  * are otherwise free text: every consumer escapes them.  Tags follow the
  * same rules within MC_TAG_MAX bytes and may not contain ','. */
+/* Block the n signals in sigs and return a non-blocking, close-on-exec
+ * signalfd that reads them, or -1.  SIGPIPE is ignored as well: a peer gone
+ * mid-write must be an error return, not death. */
+int	mc_signal_fd(const int *sigs, int n);
+
 int	mc_name_valid(const char *s);
 int	mc_tag_valid(const char *s);
 

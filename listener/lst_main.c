@@ -76,19 +76,11 @@ sig_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 static int
 sig_block(void)
 {
-	sigset_t set;
+	static const int sigs[] = { SIGTERM, SIGINT, SIGCHLD };
 
 	/* inherited "ignore" would reap children behind our back */
 	signal(SIGCHLD, SIG_DFL);
-	/* a hub gone mid-write must be an error return, not death */
-	signal(SIGPIPE, SIG_IGN);
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &set, NULL) == -1)
-		return -1;
-	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	return mc_signal_fd(sigs, (int)(sizeof(sigs) / sizeof(sigs[0])));
 }
 
 static int
