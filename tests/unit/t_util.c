@@ -3,10 +3,12 @@
  * secrets, randomness and the file helpers that keep secrets 0600.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -590,4 +592,26 @@ t_util_base64(void)
 	mc_buf_init(&b, 3);
 	CHECK_EQ_INT(mc_b64_encode(&b, "f", 1), -1);
 	mc_buf_free(&b);
+}
+
+void
+t_util_signal_fd(void)
+{
+	static const int sigs[] = { SIGUSR1 };
+	struct signalfd_siginfo si;
+	sigset_t set;
+	int fd;
+
+	fd = mc_signal_fd(sigs, 1);
+	REQUIRE(fd >= 0);
+	/* nothing pending: the read does not block */
+	CHECK(read(fd, &si, sizeof(si)) == -1 && errno == EAGAIN);
+	/* blocked, so raise() queues it for the descriptor */
+	REQUIRE(raise(SIGUSR1) == 0);
+	CHECK(read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si));
+	CHECK_EQ_INT(si.ssi_signo, SIGUSR1);
+	close(fd);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
 }

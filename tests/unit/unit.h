@@ -219,7 +219,8 @@ const char *unit_show(const char *s, size_t n);
 	X(util_mkdir_p)							\
 	X(util_trim_strlcpy)						\
 	X(util_strlcpy_utf8)						\
-	X(util_fp_parse)
+	X(util_fp_parse)						\
+	X(util_signal_fd)
 
 #define UNIT_DECLARE(name)	void t_##name(void);
 UNIT_TESTS(UNIT_DECLARE)
