@@ -7,10 +7,13 @@
  * extension: restarting, after a goodbye with reason "restart"; it turns
  * critical like a silent agent if the listener is not back in time.  A
  * heartbeat counts as missed half an interval after it was due, so normal
- * jitter never shows as late.  Nothing is critical before miss x heartbeat
- * (and restart_grace, default 90 s: longer than a listener's backoff of at
- * most 60 s plus jitter) has passed since the hub started, so a hub restart
- * never produces a burst of criticals.
+ * jitter never shows as late.  An agent restored from the store and not
+ * heard since the hub started is not critical before miss x heartbeat and
+ * restart_grace (default 90 s: longer than a listener's backoff of at most
+ * 60 s plus jitter) have passed since the start, so a hub restart never
+ * produces a burst of criticals.  The grace covers only those: an agent
+ * heard since the start is critical miss x heartbeat after its last sign
+ * of life, like any other.
  *
  * Every change is one event: kept in a ring in memory for the API, and
  * queued to the database.
@@ -120,6 +123,7 @@ hub_live_seen(struct hub_agent *a)
 {
 	a->last_hb = mc_now();
 	a->last_seen = mc_wall();
+	a->heard = 1;
 	if (a->status != ST_ONLINE) {
 		set_status(a, ST_ONLINE, "");
 		return;
@@ -147,12 +151,13 @@ void
 hub_live_check(struct hub_agent *a, double now)
 {
 	double hb = hub.conf.heartbeat, window = hub.conf.miss * hb;
-	double quiet = now - a->last_hb;
+	double quiet = now - a->last_hb, up = now - hub.started;
+	int grace = !a->heard && up < hub.conf.restart_grace;
 
 	if (a->status == ST_OFFLINE || a->status == ST_CRITICAL)
 		return;
-	if (quiet >= window && now - hub.started >= window &&
-	    now - hub.started >= hub.conf.restart_grace)
+	/* a restored agent's clock starts with the hub (quiet == up) */
+	if (quiet >= window && up >= window && !grace)
 		set_status(a, ST_CRITICAL, a->status == ST_RESTARTING ?
 		    "did not come back from a restart" : "");
 	else if (quiet > 1.5 * hb && a->status == ST_ONLINE)

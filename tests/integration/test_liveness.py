@@ -252,6 +252,32 @@ def test_restart_grace_covers_listener_backoff(t):
           "the restart (grace %.1fs): %r" % (t_crit, grace, w.changes()))
 
 
+def test_restart_grace_does_not_cover_agents_heard_since(t):
+    # The grace is for agents restored from the store whose listeners are
+    # still in their backoff.  An agent heard after the start (here, one
+    # that enrolled then) is critical miss x hb after its last heartbeat,
+    # even with the default 90 s grace still running.
+    hub = t.hub(heartbeat=HB, miss=MISS, restart_grace=90)
+    (lst,) = t.enrolled(hub, ["pc-fresh"])
+    wait_until(lambda: time.monotonic() - hub.started_at > 2, 5,
+               "the hub up for 2 s")
+    lst.signal(signal.SIGSTOP)
+    w = Watch(hub, "pc-fresh")
+    try:
+        t_crit = w.until("critical", 10)
+    finally:
+        lst.signal(signal.SIGCONT)
+    # critical is due 0.6 s after the last heartbeat, which came at most
+    # one interval before the stop; one cron tick (50 ms) to decide it
+    high = MISS * HB + HB + 1.0 * SLOW
+    check(t_crit <= high, "critical %.2fs after SIGSTOP, expected by %.2fs "
+          "(restart_grace must not cover an agent heard since the start): "
+          "%r" % (t_crit, high, w.changes()))
+    check(t_crit >= MISS * HB - HB - 0.05, "critical only %.2fs after the "
+          "stop: %r" % (t_crit, w.changes()))
+    t.note("critical %.2fs after SIGSTOP with a 90 s grace" % t_crit)
+
+
 def test_hub_restart_grace_then_critical(t):
     # The listener dies with kill -9 (no goodbye) while the hub is down.
     # The restarted hub must not call the agent critical before miss x hb
