@@ -517,6 +517,9 @@ text_valid(const char *s, size_t max, int allow_comma)
 int
 mc_name_valid(const char *s)
 {
+	/* a name is a path segment in the API and in file names */
+	if (strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
+		return 0;
 	return text_valid(s, MC_NAME_MAX, 1);
 }
 

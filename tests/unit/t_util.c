@@ -226,6 +226,10 @@ t_util_name_valid(void)
 	CHECK(!mc_name_valid(""));
 	CHECK(!mc_name_valid("a/b"));
 	CHECK(!mc_name_valid("/"));
+	CHECK(!mc_name_valid("."));
+	CHECK(!mc_name_valid(".."));
+	CHECK(mc_name_valid("..."));
+	CHECK(mc_name_valid(".hidden"));
 	CHECK(!mc_name_valid("a\nb"));
 	CHECK(!mc_name_valid("a\tb"));
 	CHECK(!mc_name_valid("\x01"));
