@@ -75,6 +75,7 @@ enum mc_stream { MC_STDOUT = 1, MC_STDERR = 2 };
 #define MC_ERR_NAME_TAKEN	"name_taken"
 #define MC_ERR_REPLACED		"replaced"
 #define MC_ERR_SHUTDOWN		"shutdown"
+#define MC_ERR_UNAVAILABLE	"unavailable"	/* try again later */
 
 struct mc_hello {
 	int		v;

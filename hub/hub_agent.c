@@ -179,8 +179,17 @@ agent_enroll(struct hub_conn *c, const struct mc_hello *h, char *cred,
     size_t credlen)
 {
 	char why[MC_TEXT_MAX], hash[MC_SHA256_HEX];
+	struct hub_db_health st;
 	struct hub_agent *a;
 
+	/* a new agent's credential that is not on disk would be lost with
+	 * the next restart; the listener tries again after its backoff */
+	hub_db_health(&st);
+	if (st.failing) {
+		hub_conn_fail(c, 1013, MC_ERR_UNAVAILABLE, "the hub cannot "
+		    "store a new agent now (%s); try again later", st.reason);
+		return NULL;
+	}
 	if (hub_agent_find(h->name) != NULL) {
 		hub_conn_fail(c, 1008, MC_ERR_NAME_TAKEN, "agent name '%s' is "
 		    "already enrolled; start the listener with that agent's "

@@ -70,7 +70,8 @@ struct kind {
 
 enum {
 	K_CRITICAL, K_NOT_BACK, K_RECOVERED, K_FLAPPING, K_SETTLED, K_RULE,
-	K_RULE_CLEAR, K_OFFLINE, K_ONLINE, K_SILENCE, K_SILENCE_END, K_TEST
+	K_RULE_CLEAR, K_OFFLINE, K_ONLINE, K_SILENCE, K_SILENCE_END,
+	K_HUB_FAULT, K_HUB_OK, K_TEST
 };
 
 static const struct kind kinds[] = {
@@ -93,6 +94,9 @@ static const struct kind kinds[] = {
 	[K_SILENCE] = { "silence", SEV_INFO, "SILENCED", "are silenced" },
 	[K_SILENCE_END] = { "silence_end", SEV_INFO, "SILENCE ENDED",
 	    "are no longer silenced" },
+	/* the hub's own faults (hub_db_watch() and friends) */
+	[K_HUB_FAULT] = { "hub_fault", SEV_CRITICAL, "HUB", "hub faults" },
+	[K_HUB_OK] = { "hub_ok", SEV_RECOVERY, "HUB", "hub recoveries" },
 	[K_TEST] = { "test", SEV_INFO, "TEST", "were tested" },
 };
 
@@ -904,7 +908,7 @@ hub_alert_tick(double now)
 	hub_notify_tick(now);
 }
 
-static void
+static int
 schema_run(struct sqlite3 *db, void *arg)
 {
 	char *err = NULL;
@@ -918,6 +922,7 @@ schema_run(struct sqlite3 *db, void *arg)
 		mc_err("alerts: cannot create the alerts table: %s", err);
 		sqlite3_free(err);
 	}
+	return SQLITE_OK;
 }
 
 int

@@ -566,6 +566,22 @@ outcome_status(enum mc_outcome o)
 	}
 }
 
+/*
+ * Output streams to the hub as it comes and the listener keeps only the
+ * result until the ack.  A hub that stopped before it could store the
+ * output (its store failing) gets the result again from the listener,
+ * but not the output: say so rather than show an empty success.
+ */
+static void
+output_gap(struct hub_cmd *c, const struct mc_result *r)
+{
+	if (r->out_bytes == 0 || c->out_bytes > 0 || c->error[0] != '\0')
+		return;
+	snprintf(c->error, sizeof(c->error), "the output (%llu bytes) was "
+	    "lost: the hub stopped before it could store it",
+	    (unsigned long long)r->out_bytes);
+}
+
 struct ack_job {
 	char	agent[MC_NAME_MAX + 1];
 	char	id[MC_ID_MAX];
@@ -575,19 +591,22 @@ struct ack_job {
  * reconnected meanwhile it gets the ack on its new connection; if it is
  * gone it resends the result later and is acknowledged then. */
 static void
-ack_done(void *arg)
+ack_done(void *arg, int stored)
 {
 	struct ack_job *j = arg;
 	struct hub_agent *a = hub_agent_find(j->agent);
 	struct mc_ack ack;
 	struct mc_buf b;
 
-	if (a != NULL && a->conn != NULL) {
+	/* not stored: no ack, so the listener keeps the result and sends
+	 * it again when it reconnects */
+	if (stored && a != NULL && a->conn != NULL) {
 		memset(&ack, 0, sizeof(ack));
 		mc_strlcpy(ack.id, j->id, sizeof(ack.id));
 		mc_buf_init(&b, 256);
-		if (mc_ack_encode(&b, &ack) == 0)
-			hub_conn_send(a->conn, b.data, b.len);
+		if (mc_ack_encode(&b, &ack) == 0 &&
+		    hub_conn_send(a->conn, b.data, b.len) == 0)
+			hub.stats.acks++;
 		mc_buf_free(&b);
 	}
 	free(j);
@@ -604,6 +623,7 @@ hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
 	if (cmd_in_flight(c)) {
 		c->exit_code = r->exit_code;
 		c->truncated |= r->truncated;
+		output_gap(c, r);
 		if (r->out_bytes > c->out_bytes)
 			c->out_bytes = r->out_bytes;
 		if (c->error[0] == '\0')

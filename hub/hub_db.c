@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -23,8 +24,17 @@
 
 #define JOB_ARGS	16
 #define STMT_CACHE	48
-/* queued jobs past this are dropped with an error: the disk is stuck */
+/*
+ * Jobs held in memory at most: those queued plus those of a batch that
+ * could not be committed.  Past it a write is dropped and counted, and a
+ * call is answered "not stored" at once (an ack is then not sent, so the
+ * listener keeps its result).  At about 200 bytes a job, 200,000 are
+ * 40 MB: minutes of a large fleet's writes while the disk is full.
+ */
 #define QUEUE_MAX	200000
+/* a failed commit is tried again after this, doubling up to the max */
+#define RETRY_MIN	0.25
+#define RETRY_MAX	5.0
 
 struct db_arg {
 	char		 type;
@@ -34,14 +44,23 @@ struct db_arg {
 	size_t		 n;
 };
 
+enum db_kind { JOB_WRITE, JOB_CALL, JOB_READ };
+
 struct db_job {
-	const char	*sql;		/* NULL for a call job */
+	enum db_kind	 kind;
+	const char	*sql;		/* JOB_WRITE */
 	hub_db_run_fn	 run;
 	hub_db_done_fn	 done;
 	void		*arg;
 	int		 nargs;
 	struct db_arg	 args[JOB_ARGS];
+	int		 stored;	/* what done is told */
 	struct db_job	*next;
+};
+
+/* a singly linked list with its tail */
+struct db_list {
+	struct db_job	*head, *tail;
 };
 
 static struct {
@@ -50,10 +69,19 @@ static struct {
 	int		 running;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	struct db_job	*head, *tail;	/* owned */
-	struct db_job	*done_head, *done_tail;	/* owned: committed calls */
-	size_t		 queued;
+	struct db_list	 queue;		/* owned: waiting for the writer */
+	struct db_list	 done;		/* owned: for the service thread */
+	size_t		 nqueue;	/* jobs in queue */
+	size_t		 nheld;		/* jobs in held */
 	int		 stop;
+	/* the store's health, under mu (hub_db_health()) */
+	int		 failing;
+	char		 reason[128];
+	double		 failing_since;	/* wall clock */
+	uint64_t	 failures, dropped;
+	/* writer thread only */
+	struct db_list	 held;		/* owned: a batch not yet committed */
+	double		 backoff;
 	struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE];
 	int		 ncache;
 } dbs = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
@@ -87,10 +115,53 @@ static const char schema[] =
 "  NOT NULL, cpu REAL, mem REAL, disk REAL, rx REAL, tx REAL,"
 "  PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;";
 
+static void
+list_add(struct db_list *l, struct db_job *j)
+{
+	j->next = NULL;
+	if (l->tail)
+		l->tail->next = j;
+	else
+		l->head = j;
+	l->tail = j;
+}
+
+static void
+list_join(struct db_list *l, struct db_list *more)
+{
+	if (more->head == NULL)
+		return;
+	if (l->tail)
+		l->tail->next = more->head;
+	else
+		l->head = more->head;
+	l->tail = more->tail;
+	more->head = more->tail = NULL;
+}
+
+/*
+ * Failures of the store itself (a full or failing disk, a file that went
+ * away, a lock held too long): the batch is kept and tried again.  Any
+ * other error is the statement's own (a constraint) and would fail again
+ * forever; it is logged and the batch goes on without it.
+ */
+int
+hub_db_is_store_error(int rc)
+{
+	switch (rc & 0xff) {
+	case SQLITE_FULL: case SQLITE_IOERR: case SQLITE_CANTOPEN:
+	case SQLITE_READONLY: case SQLITE_BUSY: case SQLITE_LOCKED:
+	case SQLITE_NOMEM: case SQLITE_PROTOCOL: case SQLITE_CORRUPT:
+	case SQLITE_NOTADB: case SQLITE_PERM:
+		return 1;
+	}
+	return 0;
+}
+
 /* The cached statement for sql; *owned is set when the cache is full and
  * the caller must finalize it. */
 static sqlite3_stmt *
-stmt_get(const char *sql, int *owned)
+stmt_get(const char *sql, int *owned, int *rc)
 {
 	sqlite3_stmt *st;
 	int i;
@@ -99,7 +170,8 @@ stmt_get(const char *sql, int *owned)
 	for (i = 0; i < dbs.ncache; i++)
 		if (dbs.cache[i].sql == sql)
 			return dbs.cache[i].st;
-	if (sqlite3_prepare_v2(dbs.db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if ((*rc = sqlite3_prepare_v2(dbs.db, sql, -1, &st, NULL)) !=
+	    SQLITE_OK) {
 		mc_err("db: cannot prepare '%.60s': %s", sql,
 		    sqlite3_errmsg(dbs.db));
 		return NULL;
@@ -139,23 +211,47 @@ job_bind(sqlite3_stmt *st, const struct db_job *j)
 	}
 }
 
-static void
-job_run(const struct db_job *j)
+/* Run one statement: SQLITE_OK, or the code of a failure. */
+static int
+job_exec(const struct db_job *j)
 {
 	sqlite3_stmt *st;
-	int rc, owned;
+	int rc = SQLITE_ERROR, owned;
 
-	st = stmt_get(j->sql, &owned);
-	if (st == NULL)
-		return;
+	if ((st = stmt_get(j->sql, &owned, &rc)) == NULL)
+		return rc;
 	job_bind(st, j);
 	rc = sqlite3_step(st);
-	if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-		mc_err("db: '%.60s': %s", j->sql, sqlite3_errmsg(dbs.db));
+	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
+		rc = SQLITE_OK;
+	else {
+		rc = sqlite3_extended_errcode(dbs.db);
+		if (!hub_db_is_store_error(rc))
+			mc_err("db: '%.60s': %s", j->sql,
+			    sqlite3_errmsg(dbs.db));
+	}
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	if (owned)
 		sqlite3_finalize(st);
+	return rc;
+}
+
+static int
+job_run(struct db_job *j)
+{
+	int rc;
+
+	if (j->kind == JOB_WRITE)
+		rc = job_exec(j);
+	else if (j->run != NULL)
+		rc = j->run(dbs.db, j->arg);
+	else
+		rc = SQLITE_OK;
+	if (!hub_db_is_store_error(rc))
+		return SQLITE_OK;
+	/* a read reports nothing to keep: it has run, whatever it found */
+	return j->kind == JOB_READ ? SQLITE_OK : rc;
 }
 
 static void
@@ -168,48 +264,131 @@ job_free(struct db_job *j)
 	free(j);
 }
 
-/* Hand committed call jobs to the service thread and wake it. */
+/* Hand finished jobs with a done callback to the service thread. */
 static void
-post_done(struct db_job *head, struct db_job *tail)
+post_done(struct db_list *l)
 {
-	if (head == NULL)
+	if (l->head == NULL)
 		return;
 	pthread_mutex_lock(&dbs.mu);
-	if (dbs.done_tail)
-		dbs.done_tail->next = head;
-	else
-		dbs.done_head = head;
-	dbs.done_tail = tail;
+	list_join(&dbs.done, l);
 	pthread_mutex_unlock(&dbs.mu);
 	hub_ws_wake();
 }
 
+/* The job's part is over (stored says whether it is on disk). */
 static void
+job_settle(struct db_job *j, int stored, struct db_list *done)
+{
+	if (j->done == NULL) {
+		job_free(j);
+		return;
+	}
+	j->stored = stored;
+	list_add(done, j);
+}
+
+static void
+set_health(int failing, int rc, size_t nheld)
+{
+	pthread_mutex_lock(&dbs.mu);
+	if (failing) {
+		if (!dbs.failing)
+			dbs.failing_since = mc_wall();
+		dbs.failures++;
+		snprintf(dbs.reason, sizeof(dbs.reason), "%s",
+		    sqlite3_errstr(rc));
+	} else
+		dbs.reason[0] = '\0';
+	dbs.failing = failing;
+	dbs.nheld = nheld;
+	pthread_mutex_unlock(&dbs.mu);
+}
+
+/*
+ * One transaction over list (the held jobs first, then the new ones).  A
+ * read runs and is answered whatever happens to the writes around it; a
+ * write or a call is answered only once its transaction is committed.  If
+ * the store fails, the transaction is rolled back whole and every write
+ * and call of it is held, in order, for the next try: nothing is acked
+ * that is not on disk, and nothing is written twice.  Returns 0 when
+ * committed.
+ */
+static int
 run_batch(struct db_job *list)
 {
-	struct db_job *next, *dh = NULL, *dt = NULL;
+	struct db_list keep = { NULL, NULL }, done = { NULL, NULL };
+	struct db_job *next;
+	size_t nkeep = 0;
+	int rc = sqlite3_exec(dbs.db, "BEGIN", NULL, NULL, NULL);
 
-	sqlite3_exec(dbs.db, "BEGIN", NULL, NULL, NULL);
 	for (; list != NULL; list = next) {
 		next = list->next;
-		if (list->sql != NULL)
-			job_run(list);
-		else if (list->run != NULL)
-			list->run(dbs.db, list->arg);
-		if (list->done == NULL) {
-			job_free(list);
+		if (rc == SQLITE_OK || list->kind == JOB_READ) {
+			int jrc = job_run(list);
+
+			if (rc == SQLITE_OK)
+				rc = jrc;
+		}
+		if (list->kind == JOB_READ) {
+			job_settle(list, 1, &done);
 			continue;
 		}
-		list->next = NULL;
-		if (dt)
-			dt->next = list;
-		else
-			dh = list;
-		dt = list;
+		list_add(&keep, list);
+		nkeep++;
 	}
-	if (sqlite3_exec(dbs.db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-		mc_err("db: commit failed: %s", sqlite3_errmsg(dbs.db));
-	post_done(dh, dt);
+	if (rc == SQLITE_OK &&
+	    (rc = sqlite3_exec(dbs.db, "COMMIT", NULL, NULL, NULL)) ==
+	    SQLITE_OK) {
+		for (list = keep.head; list != NULL; list = next) {
+			next = list->next;
+			job_settle(list, 1, &done);
+		}
+		if (dbs.failing)
+			mc_info("db: the store writes again (%zu held writes "
+			    "stored)", dbs.nheld);
+		set_health(0, rc, 0);
+		dbs.held.head = dbs.held.tail = NULL;
+		post_done(&done);
+		return 0;
+	}
+	rc = sqlite3_extended_errcode(dbs.db);
+	sqlite3_exec(dbs.db, "ROLLBACK", NULL, NULL, NULL);
+	if (!dbs.failing)
+		mc_err("db: cannot write the store (%s); holding %zu writes "
+		    "and trying again", sqlite3_errstr(rc), nkeep);
+	set_health(1, rc, nkeep);
+	dbs.held = keep;
+	post_done(&done);
+	return -1;
+}
+
+/* Take the queue; with a held batch, wait for its next try first. */
+static struct db_job *
+take_work(int *stop)
+{
+	struct db_list l = dbs.held;
+	struct timespec until;
+	double t;
+
+	pthread_mutex_lock(&dbs.mu);
+	if (dbs.held.head != NULL) {
+		t = mc_wall() + dbs.backoff;
+		until.tv_sec = (time_t)t;
+		until.tv_nsec = (long)((t - (double)until.tv_sec) * 1e9);
+		while (!dbs.stop && pthread_cond_timedwait(&dbs.cv, &dbs.mu,
+		    &until) == 0)
+			;
+	} else {
+		while (dbs.queue.head == NULL && !dbs.stop)
+			pthread_cond_wait(&dbs.cv, &dbs.mu);
+	}
+	list_join(&l, &dbs.queue);
+	dbs.nqueue = 0;
+	*stop = dbs.stop;
+	pthread_mutex_unlock(&dbs.mu);
+	dbs.held.head = dbs.held.tail = NULL;
+	return l.head;
 }
 
 static void *
@@ -219,20 +398,39 @@ writer_main(void *arg)
 	int stop;
 
 	(void)arg;
+	dbs.backoff = RETRY_MIN;
 	for (;;) {
-		pthread_mutex_lock(&dbs.mu);
-		while (dbs.head == NULL && !dbs.stop)
-			pthread_cond_wait(&dbs.cv, &dbs.mu);
-		list = dbs.head;
-		dbs.head = dbs.tail = NULL;
-		dbs.queued = 0;
-		stop = dbs.stop;
-		pthread_mutex_unlock(&dbs.mu);
-		if (list != NULL)
-			run_batch(list);
-		if (stop && list == NULL)
+		list = take_work(&stop);
+		if (list != NULL) {
+			if (run_batch(list) == 0)
+				dbs.backoff = RETRY_MIN;
+			else if ((dbs.backoff *= 2) > RETRY_MAX)
+				dbs.backoff = RETRY_MAX;
+		}
+		if (stop && (list == NULL || dbs.held.head != NULL))
 			return NULL;
 	}
+}
+
+/* Shutdown with the store still failing: what is held is lost, and a
+ * call is told so (an ack is not sent: the listener keeps its result and
+ * sends it again to the next hub). */
+static void
+drop_held(void)
+{
+	struct db_list done = { NULL, NULL };
+	struct db_job *j, *next;
+
+	if (dbs.held.head == NULL)
+		return;
+	mc_err("db: stopping with %zu writes not stored (%s)", dbs.nheld,
+	    dbs.reason);
+	for (j = dbs.held.head; j != NULL; j = next) {
+		next = j->next;
+		job_settle(j, 0, &done);
+	}
+	dbs.held.head = dbs.held.tail = NULL;
+	post_done(&done);
 }
 
 int
@@ -282,6 +480,7 @@ hub_db_close(void)
 		pthread_mutex_unlock(&dbs.mu);
 		pthread_join(dbs.thread, NULL);
 		dbs.running = 0;
+		drop_held();
 		hub_db_drain();
 	}
 	for (i = 0; i < dbs.ncache; i++)
@@ -320,23 +519,20 @@ arg_copy(struct db_arg *a, char type, va_list *ap)
 	return -1;
 }
 
-/* Queue a job; -1 (job not taken) if the queue is full. */
+/* Queue a job; -1 (job not taken) past QUEUE_MAX. */
 static int
 enqueue(struct db_job *j)
 {
 	pthread_mutex_lock(&dbs.mu);
-	if (dbs.queued >= QUEUE_MAX && j->done == NULL) {
+	if (dbs.nqueue + dbs.nheld >= QUEUE_MAX) {
+		dbs.dropped++;
 		pthread_mutex_unlock(&dbs.mu);
-		mc_err("db: %d writes queued; the disk is not keeping up, "
+		mc_err("db: %d writes held; the store is not keeping up, "
 		    "dropping one", QUEUE_MAX);
 		return -1;
 	}
-	if (dbs.tail)
-		dbs.tail->next = j;
-	else
-		dbs.head = j;
-	dbs.tail = j;
-	dbs.queued++;
+	list_add(&dbs.queue, j);
+	dbs.nqueue++;
 	pthread_cond_signal(&dbs.cv);
 	pthread_mutex_unlock(&dbs.mu);
 	return 0;
@@ -350,6 +546,7 @@ hub_db_exec(const char *sql, const char *fmt, ...)
 
 	if ((j = calloc(1, sizeof(*j))) == NULL)
 		goto fail;
+	j->kind = JOB_WRITE;
 	j->sql = sql;
 	va_start(ap, fmt);
 	for (; *fmt && j->nargs < JOB_ARGS; fmt++) {
@@ -368,17 +565,18 @@ fail:
 		job_free(j);
 }
 
-void
-hub_db_call(hub_db_run_fn run, hub_db_done_fn done, void *arg)
+static void
+call(enum db_kind kind, hub_db_run_fn run, hub_db_done_fn done, void *arg)
 {
 	struct db_job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
 		mc_err("db: out of memory queueing a call");
 		if (done)
-			done(arg);
+			done(arg, 0);
 		return;
 	}
+	j->kind = kind;
 	j->run = run;
 	j->done = done;
 	j->arg = arg;
@@ -387,11 +585,27 @@ hub_db_call(hub_db_run_fn run, hub_db_done_fn done, void *arg)
 		if (run && dbs.db)
 			run(dbs.db, arg);
 		if (done)
-			done(arg);
+			done(arg, dbs.db != NULL);
 		free(j);
 		return;
 	}
-	enqueue(j);
+	if (enqueue(j) == -1) {
+		if (done)
+			done(arg, 0);
+		free(j);
+	}
+}
+
+void
+hub_db_call(hub_db_run_fn run, hub_db_done_fn done, void *arg)
+{
+	call(JOB_CALL, run, done, arg);
+}
+
+void
+hub_db_read(hub_db_run_fn run, hub_db_done_fn done, void *arg)
+{
+	call(JOB_READ, run, done, arg);
 }
 
 void
@@ -400,12 +614,12 @@ hub_db_drain(void)
 	struct db_job *list, *next;
 
 	pthread_mutex_lock(&dbs.mu);
-	list = dbs.done_head;
-	dbs.done_head = dbs.done_tail = NULL;
+	list = dbs.done.head;
+	dbs.done.head = dbs.done.tail = NULL;
 	pthread_mutex_unlock(&dbs.mu);
 	for (; list != NULL; list = next) {
 		next = list->next;
-		list->done(list->arg);
+		list->done(list->arg, list->stored);
 		job_free(list);
 	}
 }
@@ -416,147 +630,62 @@ hub_db_pending(void)
 	size_t n;
 
 	pthread_mutex_lock(&dbs.mu);
-	n = dbs.queued;
+	n = dbs.nqueue + dbs.nheld;
 	pthread_mutex_unlock(&dbs.mu);
 	return n;
 }
 
-/* ---- startup load ---- */
-
-static const char *
-col_text(sqlite3_stmt *st, int i)
+void
+hub_db_health(struct hub_db_health *h)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t ? (const char *)t : "";
+	pthread_mutex_lock(&dbs.mu);
+	h->failing = dbs.failing;
+	mc_strlcpy(h->reason, dbs.reason, sizeof(h->reason));
+	h->failing_since = dbs.failing_since;
+	h->failures = dbs.failures;
+	h->dropped = dbs.dropped;
+	h->queued = dbs.nqueue + dbs.nheld;
+	pthread_mutex_unlock(&dbs.mu);
 }
 
-/* Tags are stored comma-joined; a tag never contains a comma. */
-static void
-load_tags(struct hub_agent *a, const char *tags)
+/*
+ * Service thread, each tick: the store started or stopped failing.  Each
+ * change is one event and one alert, however long the fault lasts and
+ * however many commits fail in it.
+ */
+void
+hub_db_watch(void)
 {
-	size_t n;
+	static int was_failing;
+	struct hub_db_health h;
+	char text[512 + MC_PATH_MAX];
 
-	a->ntags = 0;
-	while (*tags && a->ntags < MC_TAGS_MAX) {
-		n = strcspn(tags, ",");
-		if (n > 0 && n <= MC_TAG_MAX) {
-			memcpy(a->tags[a->ntags], tags, n);
-			a->tags[a->ntags++][n] = '\0';
-		}
-		tags += n + (tags[n] == ',');
+	hub_db_health(&h);
+	if (h.failing == was_failing)
+		return;
+	was_failing = h.failing;
+	if (h.failing) {
+		snprintf(text, sizeof(text), "The hub cannot write its "
+		    "database (%s). It holds %zu writes in memory and tries "
+		    "again; API writes answer 503 and no command result is "
+		    "acknowledged until the store writes again. Free space in "
+		    "%s.", h.reason, h.queued, hub.conf.data);
+		hub_event("hub", "", "ok", "store_failing", h.reason);
+		hub_alert_notice("hub_fault", "", "HUB: store failing",
+		    text);
+		return;
 	}
-}
-
-static int
-load_agents(void)
-{
-	sqlite3_stmt *st;
-	struct hub_agent *a;
-
-	if (sqlite3_prepare_v2(dbs.db, "SELECT id, name, cred_hash, hostname,"
-	    " os, kernel, arch, version, cpus, mem_total, tags, status,"
-	    " last_seen, boot FROM agents ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		a = hub_agent_restore(sqlite3_column_int64(st, 0),
-		    col_text(st, 1), col_text(st, 2));
-		if (a == NULL)
-			continue;
-		mc_strlcpy(a->hostname, col_text(st, 3), sizeof(a->hostname));
-		mc_strlcpy(a->os, col_text(st, 4), sizeof(a->os));
-		mc_strlcpy(a->kernel, col_text(st, 5), sizeof(a->kernel));
-		mc_strlcpy(a->arch, col_text(st, 6), sizeof(a->arch));
-		mc_strlcpy(a->version, col_text(st, 7), sizeof(a->version));
-		a->cpus = sqlite3_column_int(st, 8);
-		a->mem_total = (uint64_t)sqlite3_column_int64(st, 9);
-		load_tags(a, col_text(st, 10));
-		mc_strlcpy(a->boot, col_text(st, 13), sizeof(a->boot));
-		hub_live_restore(a, col_text(st, 11),
-		    sqlite3_column_double(st, 12));
-	}
-	sqlite3_finalize(st);
-	return 0;
-}
-
-static int
-load_auth(void)
-{
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(dbs.db, "SELECT id, hash, role, name, created,"
-	    " revoked FROM tokens", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		hub_auth_restore_token(col_text(st, 0), col_text(st, 1),
-		    sqlite3_column_int(st, 2), col_text(st, 3),
-		    sqlite3_column_double(st, 4), sqlite3_column_int(st, 5));
-	sqlite3_finalize(st);
-	if (sqlite3_prepare_v2(dbs.db, "SELECT id, hash, uses, used, expires,"
-	    " created, revoked FROM enroll_keys", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		hub_auth_restore_key(col_text(st, 0), col_text(st, 1),
-		    sqlite3_column_int64(st, 2), sqlite3_column_int64(st, 3),
-		    sqlite3_column_double(st, 4), sqlite3_column_double(st, 5),
-		    sqlite3_column_int(st, 6));
-	sqlite3_finalize(st);
-	return 0;
-}
-
-static int
-load_events(void)
-{
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(dbs.db, "SELECT ts, type, agent, from_status,"
-	    " to_status, detail FROM (SELECT * FROM events ORDER BY id DESC"
-	    " LIMIT 1024) ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		hub_live_event_restore(sqlite3_column_double(st, 0),
-		    col_text(st, 1), col_text(st, 2), col_text(st, 3),
-		    col_text(st, 4), col_text(st, 5));
-	sqlite3_finalize(st);
-	return 0;
-}
-
-/* Commands that were not finished when the hub stopped: they live on. */
-static int
-load_commands(void)
-{
-	struct hub_cmd_row r;
-	sqlite3_stmt *st;
-
-	if (sqlite3_prepare_v2(dbs.db, "SELECT id, agent, kind, cmd, arg,"
-	    " requested_by, created, started, status, timeout, cap, expires"
-	    " FROM commands WHERE status IN ('queued', 'sent', 'running')"
-	    " ORDER BY created", -1, &st, NULL) != SQLITE_OK)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		r.id = col_text(st, 0);
-		r.agent = col_text(st, 1);
-		r.kind = col_text(st, 2);
-		r.cmd = (const char *)sqlite3_column_text(st, 3);
-		r.arg = col_text(st, 4);
-		r.by = col_text(st, 5);
-		r.created = sqlite3_column_double(st, 6);
-		r.started = sqlite3_column_double(st, 7);
-		r.status = col_text(st, 8);
-		r.timeout = sqlite3_column_double(st, 9);
-		r.cap = (uint64_t)sqlite3_column_int64(st, 10);
-		r.expires = sqlite3_column_double(st, 11);
-		hub_cmd_restore(&r);
-	}
-	sqlite3_finalize(st);
-	return 0;
+	snprintf(text, sizeof(text), "The hub writes its database again; "
+	    "everything held was stored.");
+	hub_event("hub", "", "store_failing", "ok", "store writes again");
+	hub_alert_notice("hub_ok", "", "HUB: store writes again",
+	    text);
 }
 
 int
 hub_db_load(void)
 {
-	if (load_agents() == -1 || load_auth() == -1 || load_events() == -1 ||
-	    load_commands() == -1) {
+	if (hub_db_load_state(dbs.db) == -1) {
 		mc_err("cannot load the store: %s", sqlite3_errmsg(dbs.db));
 		return -1;
 	}
@@ -566,15 +695,16 @@ hub_db_load(void)
 /* ---- reads answered with bytes ---- */
 
 static void
-answer_done(void *arg)
+answer_done(void *arg, int stored)
 {
 	struct hub_db_answer *a = arg;
 	size_t len;
 	char *data = mc_buf_take(&a->out, &len);
 
-	if (len == 0) {
+	if (len == 0 || !stored) {
 		free(data);
 		data = NULL;
+		len = 0;
 	}
 	a->done(a->arg, data, len);
 	free(a);
@@ -587,7 +717,7 @@ hub_db_ask(hub_db_run_fn run, struct hub_db_answer *a, size_t limit,
 	mc_buf_init(&a->out, limit);
 	a->done = done;
 	a->arg = arg;
-	hub_db_call(run, answer_done, a);
+	hub_db_read(run, answer_done, a);
 }
 
 /* ---- online backup ---- */
@@ -595,7 +725,7 @@ hub_db_ask(hub_db_run_fn run, struct hub_db_answer *a, size_t limit,
 #define BACKUP_MAX	((sqlite3_int64)1 << 30)
 
 /* Runs between two batches, so the copy is one consistent state. */
-static void
+static int
 backup_run(struct sqlite3 *db, void *arg)
 {
 	struct hub_db_answer *a = arg;
@@ -607,11 +737,12 @@ backup_run(struct sqlite3 *db, void *arg)
 		mc_err("backup: cannot copy the database (%lld bytes)",
 		    (long long)size);
 		sqlite3_free(p);
-		return;
+		return SQLITE_OK;
 	}
 	if (mc_buf_append(&a->out, p, (size_t)size) == -1)
 		mc_err("backup: out of memory for %lld bytes", (long long)size);
 	sqlite3_free(p);
+	return SQLITE_OK;
 }
 
 void

@@ -116,7 +116,7 @@ hub_hist_sample(struct hub_agent *a)
 
 /* ---- writing (database thread) ---- */
 
-static void
+static int
 write_run(struct sqlite3 *db, void *arg)
 {
 	static const char sql[] = "INSERT OR REPLACE INTO metrics_1m(agent_id,"
@@ -124,12 +124,13 @@ write_run(struct sqlite3 *db, void *arg)
 	struct hist_batch *b = arg;
 	sqlite3_stmt *st;
 	size_t i;
+	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK) {
 		mc_err("history: %s", sqlite3_errmsg(db));
-		return;
+		return rc;
 	}
-	for (i = 0; i < b->n; i++) {
+	for (i = 0, rc = SQLITE_DONE; i < b->n && rc == SQLITE_DONE; i++) {
 		sqlite3_bind_int64(st, 1, b->rows[i].agent_id);
 		sqlite3_bind_int64(st, 2, b->rows[i].ts);
 		sqlite3_bind_double(st, 3, b->rows[i].cpu);
@@ -137,16 +138,21 @@ write_run(struct sqlite3 *db, void *arg)
 		sqlite3_bind_double(st, 5, b->rows[i].disk);
 		sqlite3_bind_double(st, 6, b->rows[i].rx);
 		sqlite3_bind_double(st, 7, b->rows[i].tx);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		if ((rc = sqlite3_step(st)) != SQLITE_DONE &&
+		    !hub_db_is_store_error(rc))
 			mc_err("history: %s", sqlite3_errmsg(db));
 		sqlite3_reset(st);
 	}
 	sqlite3_finalize(st);
+	/* a full disk: the batch is held and this runs again */
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
 static void
-write_done(void *arg)
+write_done(void *arg, int stored)
 {
+	if (!stored)
+		mc_warn("history: a minute of metrics was not stored");
 	free(arg);
 }
 
@@ -280,7 +286,7 @@ points_query(sqlite3 *db, struct hist_read *j, const char *sql,
 	sqlite3_finalize(st);
 }
 
-static void
+static int
 read_run(struct sqlite3 *db, void *arg)
 {
 	static const char q_fine[] = "SELECT ts, cpu, mem, disk, rx, tx FROM"
@@ -317,6 +323,7 @@ read_run(struct sqlite3 *db, void *arg)
 	mc_jw_obj_end(&w);
 	if (mc_jw_done(&w) == -1)
 		mc_buf_reset(&j->ans.out);
+	return SQLITE_OK;
 }
 
 void

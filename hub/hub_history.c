@@ -81,7 +81,7 @@ row_write(struct mc_jw *w, sqlite3_stmt *st)
 	mc_jw_obj_end(w);
 }
 
-static void
+static int
 hist_run(struct sqlite3 *db, void *arg)
 {
 	static const char q_all[] = "SELECT id, agent, kind, cmd,"
@@ -113,6 +113,7 @@ hist_run(struct sqlite3 *db, void *arg)
 	mc_jw_obj_end(&w);
 	if (mc_jw_done(&w) == -1)
 		mc_buf_reset(&j->ans.out);
+	return SQLITE_OK;
 }
 
 void
@@ -152,7 +153,7 @@ one_write(struct mc_jw *w, sqlite3_stmt *st)
 	mc_jw_obj_end(w);
 }
 
-static void
+static int
 read_run(struct sqlite3 *db, void *arg)
 {
 	static const char q_one[] = "SELECT id, agent, kind, cmd,"
@@ -167,7 +168,7 @@ read_run(struct sqlite3 *db, void *arg)
 	if (sqlite3_prepare_v2(db, j->png ? q_png : q_one, -1, &st, NULL) !=
 	    SQLITE_OK) {
 		mc_err("read command: %s", sqlite3_errmsg(db));
-		return;
+		return SQLITE_OK;
 	}
 	sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
 	if (sqlite3_step(st) == SQLITE_ROW) {
@@ -183,6 +184,7 @@ read_run(struct sqlite3 *db, void *arg)
 		}
 	}
 	sqlite3_finalize(st);
+	return SQLITE_OK;
 }
 
 void

@@ -252,7 +252,7 @@ col(sqlite3_stmt *st, int i)
 }
 
 /* Writer thread. */
-static void
+static int
 load_run(struct sqlite3 *db, void *arg)
 {
 	struct load *l = arg;
@@ -266,13 +266,13 @@ load_run(struct sqlite3 *db, void *arg)
 	    NULL, &err) != SQLITE_OK) {
 		mc_err("silences: cannot create the table: %s", err);
 		sqlite3_free(err);
-		return;
+		return SQLITE_OK;
 	}
 	if (sqlite3_prepare_v2(db, "SELECT id, agent, tag, created, until,"
 	    " reason, created_by FROM silences WHERE ended IS NULL"
 	    " ORDER BY created",
 	    -1, &st, NULL) != SQLITE_OK)
-		return;
+		return SQLITE_OK;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			break;
@@ -287,17 +287,19 @@ load_run(struct sqlite3 *db, void *arg)
 		tail = &s->next;
 	}
 	sqlite3_finalize(st);
+	return SQLITE_OK;
 }
 
 /* Service thread: the silences read apply from now; those whose time
  * passed while the hub was down end at the next tick. */
 static void
-load_done(void *arg)
+load_done(void *arg, int stored)
 {
 	struct load *l = arg;
 	struct hub_silence *s;
 	int n = 0;
 
+	(void)stored;	/* a read: it ran */
 	while ((s = l->head) != NULL) {
 		l->head = s->next;
 		s->next = NULL;
@@ -322,5 +324,5 @@ hub_silence_start(void)
 		mc_err("silences: out of memory at start");
 		return;
 	}
-	hub_db_call(load_run, load_done, l);
+	hub_db_read(load_run, load_done, l);
 }
