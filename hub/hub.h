@@ -40,6 +40,11 @@ struct hub_conf {
 	int	metrics_public;		/* GET /metrics without a token */
 	int	api_rate;		/* API requests per second per token */
 	int	api_burst;		/* ... and the burst above that rate */
+	/* admission (hub_admit.c); 0 turns a limit off */
+	int	handshake_max;		/* accepted, no request yet */
+	int	handshake_per_ip;	/* ... from one address */
+	int	connections_per_ip;	/* open, from one address */
+	double	handshake_timeout;	/* seconds to the first request */
 	/* alerts (hub_alert.c, hub_notify.c).  The channel settings are
 	 * config-only keys (or _file keys, or systemd credentials), never
 	 * flags, so no secret is ever on a command line. */
@@ -82,22 +87,48 @@ int	hub_tls_fingerprint(const char *certfile, char *out, size_t outlen);
  * prepared-statement cache.
  */
 struct sqlite3;
-typedef void (*hub_db_run_fn)(struct sqlite3 *db, void *arg);
-typedef void (*hub_db_done_fn)(void *arg);
+/* Work on the writer thread: SQLITE_OK (0), or the SQLite code of a
+ * failure; a failure of the store itself (hub_db_is_store_error()) makes
+ * the whole batch wait and be tried again. */
+typedef int (*hub_db_run_fn)(struct sqlite3 *db, void *arg);
+/* On the service thread: stored is 1 once what came before is committed
+ * (for a read: once it ran), 0 if it never will be (the queue was full,
+ * or the hub stopped while the store was failing). */
+typedef void (*hub_db_done_fn)(void *arg, int stored);
 
 int	hub_db_open(const char *path);
 void	hub_db_close(void);		/* drains the queue, joins, closes */
 void	hub_db_exec(const char *sql, const char *fmt, ...);
 /*
  * Run run(db, arg) on the writer thread after everything queued before it
- * (run may be NULL: a barrier), then done(arg) on the service thread once
- * that batch is committed.  arg is owned by the caller until done runs;
- * done always runs, also at shutdown.  Used to read without blocking the
- * loop and to answer only after a write is durable.
+ * (run may be NULL: a barrier), then done(arg, stored) on the service
+ * thread once that batch is committed.  While the store fails, the batch
+ * is held and retried (backoff 0.25 s to 5 s), and done waits with it.
+ * arg is owned by the caller until done runs; done always runs, once.
+ * Used to answer only after a write is durable (the result ack).
  */
 void	hub_db_call(hub_db_run_fn run, hub_db_done_fn done, void *arg);
+/* A read: run(db, arg) after everything queued before it, then done(arg,
+ * 1) whether or not the writes around it could be committed. */
+void	hub_db_read(hub_db_run_fn run, hub_db_done_fn done, void *arg);
 /* Service thread, on wake-up: run the done callbacks that are due. */
 void	hub_db_drain(void);
+/* A failure of the store (disk full, I/O error, ...), not of a statement. */
+int	hub_db_is_store_error(int rc);
+
+struct hub_db_health {
+	int		 failing;	/* the last commit failed */
+	char		 reason[128];	/* SQLite's words for it */
+	double		 failing_since;	/* wall clock */
+	uint64_t	 failures;	/* failed commits, ever */
+	uint64_t	 dropped;	/* writes dropped: queue full */
+	size_t		 queued;	/* jobs waiting or held */
+};
+/* Any thread: a copy of the store's health. */
+void	hub_db_health(struct hub_db_health *h);
+/* hub_cron: an event and an alert when the store starts or stops
+ * failing. */
+void	hub_db_watch(void);
 
 /* A read whose answer is bytes (JSON, a picture, a database copy): the
  * caller's job struct starts with this and is malloc'd. */
@@ -119,6 +150,12 @@ void	hub_db_backup(void (*done)(void *arg, char *bytes, size_t len),
 /* Startup only (before the event loop): load state into memory. */
 int	hub_db_load(void);
 size_t	hub_db_pending(void);
+
+/* ---- hub_db_load.c ---- */
+
+/* Startup, from hub_db_load(): the registry, auth, events and unfinished
+ * commands read from db into memory.  0 / -1 (the reason in db). */
+int	hub_db_load_state(struct sqlite3 *db);
 
 /* ---- hub_conn.c: one peer connection, whatever its role ---- */
 
@@ -176,8 +213,45 @@ void	hub_ws_http_ready(struct hub_conn *c);
 /* Any thread: wake the service thread (lws_cancel_service). */
 void	hub_ws_wake(void);
 void	hub_ws_close_soon(void *wsi);
-/* Connections accepted that have not yet sent their first request. */
-int	hub_ws_handshakes(void);
+
+/* ---- hub_admit.c: admission control ---- */
+
+struct hub_admit;
+struct hub_admit_stats {
+	int		 handshakes;	/* accepted, no request yet */
+	uint64_t	 refused_busy;	/* over handshake_max */
+	uint64_t	 refused_source;	/* over a per-address limit */
+	uint64_t	 timeouts;	/* closed past handshake_timeout */
+};
+
+/* A connection was accepted on fd: 0 to keep it, -1 to close it now
+ * (over a limit; counted, and logged per address at most every 10 s). */
+int	hub_admit_accept(int fd);
+/* Its wsi exists: track it (the record is owned by this module and
+ * freed by hub_admit_end()); NULL when out of memory (not tracked). */
+struct hub_admit *hub_admit_start(void *wsi, int fd);
+/* Its first request arrived: the handshake is over. a may be NULL. */
+void	hub_admit_request(struct hub_admit *a);
+/* The connection is gone.  a may be NULL. */
+void	hub_admit_end(struct hub_admit *a);
+/* hub_cron: close connections past handshake_timeout. */
+void	hub_admit_cron(double now);
+void	hub_admit_stats(struct hub_admit_stats *st);
+/* Shutdown, after the event loop is gone. */
+void	hub_admit_free_all(void);
+
+/* ---- hub_guard.c: failed authentications per source address ---- */
+
+/* Before a token is checked: -1 (and the seconds to wait) when peer
+ * ("ADDR:PORT") failed too often lately; the caller answers 429. */
+int	hub_guard_check(const char *peer, int *retry_after);
+/* peer presented a missing or wrong token. */
+void	hub_guard_fail(const char *peer);
+/* hub_cron: forget addresses that have calmed down. */
+void	hub_guard_cron(double now);
+/* Requests refused by the guard since the hub started. */
+uint64_t hub_guard_blocked(void);
+void	hub_guard_free_all(void);
 
 /* ---- hub_agent.c: the agent registry and the agent protocol ---- */
 
@@ -218,6 +292,8 @@ struct hub_agent {
 	double		 last_seen;	/* wall clock, 0 = never */
 	double		 since;		/* wall clock of the status change */
 	double		 saved_seen;	/* last_seen as last written to disk */
+	int		 heard;		/* a sign of life since the hub started
+					 * (restart_grace no longer covers it) */
 	int		 have_metrics;
 	struct hub_gauges g;		/* from the last heartbeat */
 	unsigned char	*metrics;	/* owned: the last heartbeat, packed
@@ -689,7 +765,7 @@ struct hub_stats {
 	uint64_t	heartbeats;
 	uint64_t	agent_msgs;
 	uint64_t	refused;
-	uint64_t	busy;	/* connections closed by admission control */
+	uint64_t	acks;	/* results acknowledged (after their commit) */
 };
 
 struct hub {

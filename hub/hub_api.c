@@ -54,6 +54,23 @@ body_send(struct hub_req *r, int status, struct mc_buf *b, struct mc_jw *w)
 	mc_buf_free(b);
 }
 
+/* A string value holding a NUL (\u0000): the hub works with C strings, so
+ * it would be cut short silently (a command run without its tail). */
+static int
+has_nul(const struct mc_json *j, int depth)
+{
+	const struct mc_json *c;
+
+	if (j->type == MC_JSTR)
+		return strlen(j->str) != j->len;
+	if (depth > MC_JSON_DEPTH_MAX)
+		return 0;
+	for (c = j->child; c != NULL; c = c->next)
+		if (has_nul(c, depth + 1))
+			return 1;
+	return 0;
+}
+
 /* Parse the request body as a JSON object; replies 400 itself on error. */
 static struct mc_jdoc *
 body_json(struct hub_req *r)
@@ -75,6 +92,13 @@ body_json(struct hub_req *r)
 		mc_json_free(d);
 		return NULL;
 	}
+	if (has_nul(mc_json_root(d), 0)) {
+		hub_http_error(r, 400, "bad_request", "a string in the body "
+		    "holds \\u0000 (NUL), which no command, name or setting "
+		    "may contain");
+		mc_json_free(d);
+		return NULL;
+	}
 	return d;
 }
 
@@ -83,6 +107,7 @@ body_json(struct hub_req *r)
 static void
 api_healthz(struct hub_req *r)
 {
+	struct hub_db_health h;
 	struct hub_agent *a;
 	struct mc_buf b;
 	struct mc_jw w;
@@ -92,15 +117,22 @@ api_healthz(struct hub_req *r)
 		online += a->status == ST_ONLINE;
 		connected += a->conn != NULL;
 	}
+	hub_db_health(&h);
 	body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
-	mc_jw_str(&w, "status", "ok");
+	mc_jw_str(&w, "status", h.failing ? "degraded" : "ok");
 	mc_jw_str(&w, "version", MC_VERSION);
 	mc_jw_u64(&w, "agents", hub_agent_count());
 	mc_jw_u64(&w, "online", online);
 	mc_jw_u64(&w, "connected", connected);
+	if (h.failing) {
+		mc_jw_str(&w, "store", h.reason);
+		mc_jw_dbl(&w, "store_failing_since", h.failing_since);
+		mc_jw_u64(&w, "store_queued", h.queued);
+	}
 	mc_jw_obj_end(&w);
-	body_send(r, 200, &b, &w);
+	/* a monitor that checks the status code sees the fault */
+	body_send(r, h.failing ? 503 : 200, &b, &w);
 }
 
 static void
@@ -1109,11 +1141,22 @@ static int
 authorize(struct hub_req *r, enum hub_role_level need)
 {
 	const char *h = r->http->auth;
+	int wait;
 
 	if (need == 0)
 		return 0;
+	if (hub_guard_check(r->conn->peer, &wait) == -1) {
+		hub_http_error(r, 429, "auth_blocked", "too many failed "
+		    "authentications from this address; wait %d s and use a "
+		    "valid token", wait);
+		r->http->retry_after = wait;
+		return -1;
+	}
 	if (strncmp(h, "Bearer ", 7) != 0 ||
 	    (r->token = hub_auth_token(h + 7)) == NULL) {
+		/* a missing token is no guess: only a wrong one counts */
+		if (h[0])
+			hub_guard_fail(r->conn->peer);
 		hub_http_error(r, 401, "unauthorized", "%s", h[0] ?
 		    "the hub does not know this token" : "missing "
 		    "'Authorization: Bearer TOKEN'");
@@ -1132,6 +1175,29 @@ authorize(struct hub_req *r, enum hub_role_level need)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * While the store cannot write, a request that changes something is
+ * refused with 503 before it does: a token, a key or a command accepted
+ * now would be lost with the next restart.  An alert test writes nothing
+ * that matters and shows whether the channels still work.
+ */
+static int
+store_writable(struct hub_req *r, const struct route *rt)
+{
+	struct hub_db_health h;
+
+	if (strcmp(rt->method, "GET") == 0 || rt->fn == api_alerts_test)
+		return 0;
+	hub_db_health(&h);
+	if (!h.failing)
+		return 0;
+	hub_http_error(r, 503, "store_failing", "the hub cannot write its "
+	    "database (%s); nothing was changed. Free space in the data "
+	    "directory, then try again", h.reason);
+	r->http->retry_after = 5;
+	return -1;
 }
 
 int
@@ -1155,7 +1221,8 @@ hub_api_dispatch(struct hub_conn *c)
 		path_seen = 1;
 		if (strcmp(rt->method, c->http->method) != 0)
 			continue;
-		if (authorize(&r, route_role(rt)) == 0)
+		if (authorize(&r, route_role(rt)) == 0 &&
+		    store_writable(&r, rt) == 0)
 			rt->fn(&r);
 		return c->http->status;
 	}

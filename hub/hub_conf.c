@@ -5,7 +5,9 @@
  * read through it (mc_config.c), so a flag and its key never disagree.
  * Precedence: defaults < config file < flags.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,6 +49,10 @@ static const struct mc_opt hub_opts[] = {
 	OPT("metrics_public", MC_OPT_BOOL, metrics_public, 0, 1),
 	OPT("api_rate", MC_OPT_INT, api_rate, 1, 1000000),
 	OPT("api_burst", MC_OPT_INT, api_burst, 1, 1000000),
+	OPT("handshake_max", MC_OPT_INT, handshake_max, 0, 1000000),
+	OPT("handshake_per_ip", MC_OPT_INT, handshake_per_ip, 0, 1000000),
+	OPT("connections_per_ip", MC_OPT_INT, connections_per_ip, 0, 1000000),
+	OPT("handshake_timeout", MC_OPT_DUR, handshake_timeout, 0, 300),
 	OPT("alert_on_offline", MC_OPT_BOOL, alert_on_offline, 0, 1),
 	OPT("flap_count", MC_OPT_INT, flap_count, 1, 30),
 	OPT("flap_window", MC_OPT_DUR, flap_window, 1, 86400),
@@ -260,8 +266,9 @@ hub_conf_usage(void)
 "                     installed share/maestro/dashboard)\n"
 "  --log-level L      debug, info, warn or error (default info)\n"
 "  --max-running N    commands running at once per agent; more wait (4)\n"
-"  --restart-grace D  after the hub starts, no agent is critical before\n"
-"                     max(D, miss x heartbeat) (90s: the listeners' backoff)\n"
+"  --restart-grace D  after the hub starts, an agent not heard from since is\n"
+"                     not critical before max(D, miss x heartbeat) (90s: the\n"
+"                     listeners' backoff); one heard since is watched as usual\n"
 "  --listener-binary FILE  the static listener served to install.sh\n"
 "                     (default build/maestro-listener, then the installed one)\n"
 "  --install-script FILE   the install.sh served at /install.sh\n"
@@ -269,6 +276,11 @@ hub_conf_usage(void)
 "  --metrics-public   serve /metrics without a token (default: viewer)\n"
 "  --api-rate N       API requests per second per token (default 20)\n"
 "  --api-burst N      requests a token may make at once above it (100)\n"
+"  --handshake-max N  connections between accept and first request (1024)\n"
+"  --handshake-per-ip N  ... of them from one address (128)\n"
+"  --connections-per-ip N  connections from one address in all (4096)\n"
+"  --handshake-timeout D  close a connection with no request by then (10s)\n"
+"                     (0 turns a limit off; see docs/operations.md)\n"
 "  --alert-on-offline an agent's goodbye is an info alert (default: none)\n"
 "  --flap-count N     more criticals than N in --flap-window D is flapping:\n"
 "  --flap-window D    one alert until it settles (defaults 5 and 10m)\n"
@@ -309,6 +321,12 @@ conf_defaults(struct hub_conf *c)
 	c->history_retention = 7 * 86400;
 	c->api_rate = 20;
 	c->api_burst = 100;
+	/* admission (hub_admit.c): a reconnect storm of thousands gets in
+	 * within its backoff; one address cannot take every slot */
+	c->handshake_max = 1024;
+	c->handshake_per_ip = 128;
+	c->connections_per_ip = 4096;
+	c->handshake_timeout = 10;
 	c->flap_count = 5;
 	c->flap_window = 600;
 	c->storm_count = 5;
@@ -323,6 +341,29 @@ conf_defaults(struct hub_conf *c)
 	mc_strlcpy(c->log_level, "info", sizeof(c->log_level));
 }
 
+/* ADDR:PORT with ADDR a literal address: the hub binds exactly it
+ * (hub_ws.c), and a name could resolve to anything. */
+static int
+listen_check(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	unsigned char a[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN + 2];
+	size_t n;
+
+	if (colon == NULL || (n = (size_t)(colon - listen)) >= sizeof(host))
+		return -1;
+	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+		memcpy(host, listen + 1, n - 2);
+		host[n - 2] = '\0';
+		return inet_pton(AF_INET6, host, a) == 1 ? 0 : -1;
+	}
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	return n == 0 || strcmp(host, "localhost") == 0 ||
+	    inet_pton(AF_INET, host, a) == 1 ? 0 : -1;
+}
+
 static int
 conf_check(const struct hub_conf *c, char *err, size_t errlen)
 {
@@ -335,9 +376,10 @@ conf_check(const struct hub_conf *c, char *err, size_t errlen)
 		    "--tls-cert/--tls-key; choose one");
 		return -1;
 	}
-	if (strrchr(c->listen, ':') == NULL) {
-		snprintf(err, errlen, "listen must be ADDR:PORT, not '%s'",
-		    c->listen);
+	if (listen_check(c->listen) == -1) {
+		snprintf(err, errlen, "listen must be ADDR:PORT with ADDR an IP "
+		    "address (127.0.0.1, 0.0.0.0, [::1], [::]) or localhost, "
+		    "not '%s'", c->listen);
 		return -1;
 	}
 	return alert_check(c, err, errlen);
@@ -429,6 +471,10 @@ hub_conf_reload(void)
 	hub.conf.metrics_public = n.metrics_public;
 	hub.conf.api_rate = n.api_rate;
 	hub.conf.api_burst = n.api_burst;
+	hub.conf.handshake_max = n.handshake_max;
+	hub.conf.handshake_per_ip = n.handshake_per_ip;
+	hub.conf.connections_per_ip = n.connections_per_ip;
+	hub.conf.handshake_timeout = n.handshake_timeout;
 	alert_reload(&n);
 	hub_rules_install(rules);
 	mc_info("SIGHUP: reloaded %s (heartbeat %gs, miss %d, log %s)",

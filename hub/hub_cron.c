@@ -8,10 +8,15 @@
  *    (hub_alert.c; right after liveness, so a critical's alert can leave
  *    in the tick that decided it);
  *  - commands: those with no result long after their timeout become lost;
+ *  - admission: close connections with no request past handshake_timeout
+ *    (hub_admit.c); forget addresses whose failed logins calmed down
+ *    (hub_guard.c);
  *  - ui: push the agents whose metrics changed (at most once a second),
  *    close UI sessions that did not sign in or whose token was revoked;
  *  - history: write the finished minute of every agent that reported, roll
  *    up finished quarters, prune past history_retention (hub_hist.c);
+ *  - store: an event and an alert when the store starts or stops failing
+ *    (hub_db.c);
  *  - watchdog: ping systemd (WatchdogSec=) from the loop itself;
  *  - signals: SIGTERM/SIGINT stop the loop, SIGHUP reloads (flags set by
  *    the handlers, acted on here so no work happens in a signal handler).
@@ -62,8 +67,11 @@ hub_cron_tick(double now)
 		hub_live_check(a, now);
 	hub_alert_tick(now);
 	hub_cmd_expire(now);
+	hub_admit_cron(now);
+	hub_guard_cron(now);
 	hub_ui_cron(now);
 	hub_hist_cron(mc_wall());
+	hub_db_watch();
 	watchdog(now);
 	if (hub.reload) {
 		hub.reload = 0;

@@ -116,6 +116,8 @@ static void
 shutdown_all(void)
 {
 	hub_ws_stop();
+	hub_admit_free_all();
+	hub_guard_free_all();
 	hub_hist_shutdown();
 	hub_alert_shutdown();
 	hub_db_close();

@@ -120,10 +120,60 @@ write_agents_by_status(struct mc_buf *b)
 		mc_buf_printf(b, "maestro_agents{status=\"%s\"} %llu\n",
 		    hub_status_name((enum hub_status)i),
 		    (unsigned long long)n[i]);
+}
+
+static void
+admit_write(struct mc_buf *b)
+{
+	struct hub_admit_stats st;
+
+	hub_admit_stats(&st);
 	family(b, "maestro_connections_in_handshake", "gauge",
 	    "Connections accepted that have not sent their first request.");
 	mc_buf_printf(b, "maestro_connections_in_handshake %d\n",
-	    hub_ws_handshakes());
+	    st.handshakes);
+	family(b, "maestro_connections_refused_busy_total", "counter",
+	    "New connections closed before TLS because too many were in a "
+	    "handshake already (a reconnect storm).");
+	mc_buf_printf(b, "maestro_connections_refused_busy_total %llu\n",
+	    (unsigned long long)st.refused_busy);
+	family(b, "maestro_connections_refused_source_total", "counter",
+	    "New connections closed before TLS because their address had too"
+	    " many (handshake_per_ip, connections_per_ip).");
+	mc_buf_printf(b, "maestro_connections_refused_source_total %llu\n",
+	    (unsigned long long)st.refused_source);
+	family(b, "maestro_auth_blocked_total", "counter",
+	    "Requests answered 429 because their address failed to "
+	    "authenticate too often (10 at once, 1 a second after).");
+	mc_buf_printf(b, "maestro_auth_blocked_total %llu\n",
+	    (unsigned long long)hub_guard_blocked());
+	family(b, "maestro_handshake_timeouts_total", "counter",
+	    "Connections closed for making no request within "
+	    "handshake_timeout.");
+	mc_buf_printf(b, "maestro_handshake_timeouts_total %llu\n",
+	    (unsigned long long)st.timeouts);
+}
+
+static void
+store_write(struct mc_buf *b)
+{
+	struct hub_db_health h;
+
+	hub_db_health(&h);
+	family(b, "maestro_db_queue", "gauge",
+	    "Writes queued for the store, or held while it fails.");
+	mc_buf_printf(b, "maestro_db_queue %zu\n", h.queued);
+	family(b, "maestro_store_failing", "gauge",
+	    "1 while the store cannot commit (disk full, I/O error).");
+	mc_buf_printf(b, "maestro_store_failing %d\n", h.failing);
+	family(b, "maestro_store_failures_total", "counter",
+	    "Commits that failed since the hub started (each is retried).");
+	mc_buf_printf(b, "maestro_store_failures_total %llu\n",
+	    (unsigned long long)h.failures);
+	family(b, "maestro_store_dropped_total", "counter",
+	    "Writes dropped because too many were held.");
+	mc_buf_printf(b, "maestro_store_dropped_total %llu\n",
+	    (unsigned long long)h.dropped);
 }
 
 static void
@@ -142,11 +192,12 @@ write_counters(struct mc_buf *b)
 	    "Messages received from agents since the hub started.");
 	mc_buf_printf(b, "maestro_agent_messages_total %llu\n",
 	    (unsigned long long)hub.stats.agent_msgs);
-	family(b, "maestro_connections_refused_busy_total", "counter",
-	    "New connections closed before TLS because too many were in a "
-	    "handshake already (a reconnect storm).");
-	mc_buf_printf(b, "maestro_connections_refused_busy_total %llu\n",
-	    (unsigned long long)hub.stats.busy);
+	admit_write(b);
+	family(b, "maestro_results_acked_total", "counter",
+	    "Command results acknowledged to listeners, each after its "
+	    "commit.");
+	mc_buf_printf(b, "maestro_results_acked_total %llu\n",
+	    (unsigned long long)hub.stats.acks);
 	family(b, "maestro_commands_total", "counter",
 	    "Commands finished since the hub started, by outcome.");
 	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
@@ -170,9 +221,7 @@ write_counters(struct mc_buf *b)
 	family(b, "maestro_ui_sessions", "gauge",
 	    "Signed-in /ws/ui sessions (dashboards, hubctl watch).");
 	mc_buf_printf(b, "maestro_ui_sessions %zu\n", hub_ui_count());
-	family(b, "maestro_db_queue", "gauge",
-	    "Writes queued for the store.");
-	mc_buf_printf(b, "maestro_db_queue %zu\n", hub_db_pending());
+	store_write(b);
 }
 
 enum gauge { G_UP, G_CPU, G_MEM, G_DISK, G_RX, G_TX, G_SEEN, G_COUNT };

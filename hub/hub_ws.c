@@ -40,27 +40,17 @@ _Static_assert(HUB_PRE >= LWS_PRE, "HUB_PRE must cover LWS_PRE");
  */
 #define HUB_RX_PIECE	2048
 
-/*
- * Admission control.  After a hub restart every agent connects again
- * within seconds, and each new connection costs a TLS handshake: tens of
- * thousands at once.  lws keeps every connection in a handshake on a
- * sorted timeout list (O(n) to insert), so the loop slows down as they
- * pile up, handshakes time out and are retried, and nobody gets in, an
- * operator's hubctl included.  So at most HANDSHAKES_MAX connections may
- * be between accept and their first HTTP request; the hub closes one over
- * that at once, before any TLS work, and its listener tries again after
- * its backoff.  The accept queue so stays short and the handshakes that
- * are started finish.  256 keeps both cores busy on loopback and covers
- * a few thousand handshakes a second at 100 ms round trips.
- */
-#define HANDSHAKES_MAX	1024
+#define AEAD_SUITES	"ECDHE-ECDSA-AES128-GCM-SHA256:" \
+			"ECDHE-RSA-AES128-GCM-SHA256:" \
+			"ECDHE-ECDSA-AES256-GCM-SHA384:" \
+			"ECDHE-RSA-AES256-GCM-SHA384:" \
+			"ECDHE-ECDSA-CHACHA20-POLY1305:" \
+			"ECDHE-RSA-CHACHA20-POLY1305"
 
 static struct {
 	struct lws_context	*ctx;	/* lws sets it NULL when it is gone */
 	int			 evlib;	/* libev runs the loop (epoll) */
 	lws_sorted_usec_list_t	 cron;
-	int			 handshakes;	/* accepted, no request yet */
-	char			 in_handshake;	/* its address marks such a wsi */
 	unsigned char		 wbuf[LWS_PRE + HTTP_PIECE + 1024 + CHUNK_FRAME];
 } ws;
 
@@ -451,38 +441,27 @@ http_writeable(struct lws *wsi, struct hub_conn *c)
 	return 0;
 }
 
-/* ---- admission ---- */
+/* ---- admission (hub_admit.c) ---- */
 
-static int
-admit(void)
+static void
+admit_start(struct lws *wsi)
 {
-	if (ws.handshakes < HANDSHAKES_MAX)
-		return 0;
-	hub.stats.busy++;
-	return -1;
+	lws_set_opaque_user_data(wsi, hub_admit_start(wsi,
+	    lws_get_socket_fd(wsi)));
+}
+
+/* The first request arrived: the handshake is over. */
+static void
+admit_request(struct lws *wsi)
+{
+	hub_admit_request(lws_get_opaque_user_data(wsi));
 }
 
 static void
-handshake_start(struct lws *wsi)
+admit_end(struct lws *wsi)
 {
-	ws.handshakes++;
-	lws_set_opaque_user_data(wsi, &ws.in_handshake);
-}
-
-int
-hub_ws_handshakes(void)
-{
-	return ws.handshakes;
-}
-
-/* The first request arrived, or the connection died before it. */
-static void
-handshake_end(struct lws *wsi)
-{
-	if (lws_get_opaque_user_data(wsi) != &ws.in_handshake)
-		return;
+	hub_admit_end(lws_get_opaque_user_data(wsi));
 	lws_set_opaque_user_data(wsi, NULL);
-	ws.handshakes--;
 }
 
 /* ---- the callback: dispatch only ---- */
@@ -495,15 +474,15 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 
 	switch (reason) {
 	case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
-		return admit();
+		return hub_admit_accept((int)(lws_intptr_t)in);
 	case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
-		handshake_start(wsi);
+		admit_start(wsi);
 		return 0;
 	case LWS_CALLBACK_WSI_DESTROY:
-		handshake_end(wsi);
+		admit_end(wsi);
 		return 0;
 	case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
-		handshake_end(wsi);
+		admit_request(wsi);
 		return ws_path_ok(wsi) ? 0 : -1;
 	case LWS_CALLBACK_ESTABLISHED:
 		return ws_established(wsi, c);
@@ -521,7 +500,7 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			c->role = CONN_NEW;
 		return 0;
 	case LWS_CALLBACK_HTTP:
-		handshake_end(wsi);
+		admit_request(wsi);
 		return http_begin(wsi, c, in);
 	case LWS_CALLBACK_HTTP_BODY:
 		return http_body(c, in, len);
@@ -578,6 +557,88 @@ split_listen(const char *listen, char *host, size_t hostlen, int *port)
 	return 0;
 }
 
+/*
+ * Bind exactly the address asked for.  lws 4.1 takes it as iface: on an
+ * IPv6-enabled vhost it parses an IPv4 literal and then binds an IPv6
+ * socket with the family overwritten, which is "::" - every interface.
+ * So an IPv4 address (0.0.0.0 too) gets an IPv4-only vhost, and only an
+ * IPv6 literal keeps IPv6 on.  A name is refused: it could resolve to
+ * anything, and the hub should not look it up at start.
+ */
+static int
+listen_iface(char *host, struct lws_context_creation_info *info)
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (host[0] == '\0')
+		mc_strlcpy(host, "0.0.0.0", 8);
+	else if (strcmp(host, "localhost") == 0)
+		mc_strlcpy(host, "127.0.0.1", 10);
+	if (inet_pton(AF_INET, host, &a4) == 1) {
+		info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+		info->iface = a4.s_addr == htonl(INADDR_ANY) ? NULL : host;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &a6) == 1) {
+		info->iface = host;
+		return 0;
+	}
+	mc_err("--listen: '%s' is not an IP address (use 127.0.0.1:PORT, "
+	    "0.0.0.0:PORT, [::1]:PORT or [::]:PORT)", host);
+	return -1;
+}
+
+/* Does ss hold the address host (a literal) and port? */
+static int
+same_addr(const struct sockaddr_storage *ss, const char *host, int port)
+{
+	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
+	struct in6_addr a6;
+	struct in_addr a4;
+
+	if (ss->ss_family == AF_INET)
+		return inet_pton(AF_INET, host, &a4) == 1 &&
+		    s4->sin_addr.s_addr == a4.s_addr && ntohs(s4->sin_port) ==
+		    port;
+	if (ss->ss_family == AF_INET6)
+		return inet_pton(AF_INET6, host, &a6) == 1 &&
+		    memcmp(&s6->sin6_addr, &a6, sizeof(a6)) == 0 &&
+		    ntohs(s6->sin6_port) == port;
+	return 0;
+}
+
+/*
+ * The listening socket really is where it was told (listen_iface()): a
+ * hub asked for loopback must never answer on the LAN.  lws 4.1 has no
+ * getter for a vhost's listening socket, so look at this process's
+ * listening sockets, which at start are only that one.
+ */
+static int
+listen_verify(const char *host, int port)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, on;
+
+	for (fd = 3; fd < 1024; fd++) {
+		sl = sizeof(on);
+		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &sl) == -1 ||
+		    !on)
+			continue;
+		sl = sizeof(ss);
+		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
+			continue;
+		if (same_addr(&ss, host, port))
+			return 0;
+		mc_err("--listen %s: lws bound another address; refusing to "
+		    "serve on more than asked", hub.conf.listen);
+		return -1;
+	}
+	return 0;
+}
+
 static void
 forget_wake_ctx(void)
 {
@@ -623,13 +684,11 @@ hub_ws_start(void)
 	lws_set_log_level(LLL_ERR | LLL_WARN, lws_to_mc_log);
 	memset(&info, 0, sizeof(info));
 	info.port = port;
-	info.iface = strcmp(host, "0.0.0.0") == 0 || host[0] == '\0' ? NULL :
-	    host;
 	info.protocols = protocols;
 	info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT |
 	    LWS_SERVER_OPTION_VALIDATE_UTF8;
-	if (info.iface == NULL)
-		info.options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+	if (listen_iface(host, &info) == -1)
+		return -1;
 	info.alpn = "http/1.1";
 	info.timeout_secs = 30;
 	info.keepalive_timeout = 30;
@@ -639,6 +698,11 @@ hub_ws_start(void)
 		mc_strlcpy(key, hub.conf.tls_key, sizeof(key));
 		info.ssl_cert_filepath = cert;
 		info.ssl_private_key_filepath = key;
+		/* TLS 1.2 with forward-secret AEAD suites only (no CBC, no
+		 * SHA-1 MACs, no RSA key exchange); TLS 1.3's are all AEAD */
+		info.ssl_cipher_list = AEAD_SUITES;
+		info.ssl_options_set = SSL_OP_NO_SSLv3 | SSL_OP_NO_TLSv1 |
+		    SSL_OP_NO_TLSv1_1;
 	}
 	/* libev's epoll: with thousands of agents, poll() over every socket
 	 * at each wake-up would cost more than the messages themselves */
@@ -658,6 +722,10 @@ hub_ws_start(void)
 	if (ws.ctx == NULL) {
 		mc_err("cannot serve on %s (address in use, or a bad "
 		    "certificate?)", hub.conf.listen);
+		return -1;
+	}
+	if (listen_verify(host, port) == -1) {
+		hub_ws_stop();
 		return -1;
 	}
 	lws_sul_schedule(ws.ctx, 0, &ws.cron, cron_fire,

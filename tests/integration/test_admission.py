@@ -1,6 +1,8 @@
-"""Admission control: at most 1024 connections between accept and their
-first request (hub_ws.c, HANDSHAKES_MAX); one over that is closed before
-any TLS work, and hubctl asks again after a short wait."""
+"""Admission control: at most handshake_max (1024) connections between
+accept and their first request (hub_admit.c); one over that is closed
+before any TLS work, and hubctl asks again after a short wait.  The
+per-address limits and the handshake deadline are off here (all of these
+connections come from 127.0.0.1); test_flood.py tests them."""
 
 import re
 import socket
@@ -42,7 +44,8 @@ def metric(hub, name):
 
 
 def test_connections_past_the_limit_are_closed_and_hubctl_retries(t):
-    hub = t.hub()
+    hub = t.hub(extra=["--handshake-per-ip", "0", "--connections-per-ip",
+                       "0", "--handshake-timeout", "0"])
     idle = idle_connections(hub, LIMIT)
     try:
         wait_until(lambda: closed_at_once(hub), 10,
