@@ -766,6 +766,7 @@ struct hub_stats {
 	uint64_t	agent_msgs;
 	uint64_t	refused;
 	uint64_t	acks;	/* results acknowledged (after their commit) */
+	uint64_t	hb_missed;	/* heartbeats that did not come */
 };
 
 struct hub {

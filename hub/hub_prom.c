@@ -188,6 +188,12 @@ write_counters(struct mc_buf *b)
 	    "Heartbeats received since the hub started.");
 	mc_buf_printf(b, "maestro_heartbeats_total %llu\n",
 	    (unsigned long long)hub.stats.heartbeats);
+	family(b, "maestro_heartbeats_missed_total", "counter",
+	    "Heartbeats that did not come (a gap over 1.5 intervals counts "
+	    "the intervals in it); the miss rate is missed / (missed + "
+	    "received).");
+	mc_buf_printf(b, "maestro_heartbeats_missed_total %llu\n",
+	    (unsigned long long)hub.stats.hb_missed);
 	family(b, "maestro_agent_messages_total", "counter",
 	    "Messages received from agents since the hub started.");
 	mc_buf_printf(b, "maestro_agent_messages_total %llu\n",

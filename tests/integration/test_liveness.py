@@ -354,3 +354,32 @@ def test_reconnect_min_out_of_range_is_refused(t):
     check(p.returncode == 2, "exit %d, want 2" % p.returncode)
     check("reconnect_min" in p.stderr and "0.05s" in p.stderr,
           "error names the key and the range: %r" % p.stderr)
+
+
+def metric(hub, name):
+    import re
+    m = re.search(r"^%s (\d+)$" % name, hub.request("GET", "/metrics")
+                  .body.decode(), re.M)
+    check(m, "%s not in /metrics" % name)
+    return int(m.group(1))
+
+
+def test_heartbeat_misses_are_counted(t):
+    # a listener stopped for about 1 s misses about 5 heartbeats of 0.2 s
+    hub = t.hub(heartbeat=HB, miss=MISS)
+    (lst,) = t.enrolled(hub, ["pc-miss"])
+    check(metric(hub, "maestro_heartbeats_missed_total") == 0,
+          "misses counted with nothing missed")
+    lst.signal(signal.SIGSTOP)
+    t0 = time.monotonic()
+    try:
+        hub.wait_status("pc-miss", "critical", 10)
+        wait_until(lambda: time.monotonic() - t0 >= 1.0, 5, "1 s stopped")
+    finally:
+        lst.signal(signal.SIGCONT)
+    stopped = time.monotonic() - t0
+    hub.wait_status("pc-miss", "online", 10)
+    n = metric(hub, "maestro_heartbeats_missed_total")
+    low, high = int(stopped / HB) - 2, int(stopped / HB) + 2 + int(SLOW)
+    check(low <= n <= high, "%d heartbeats counted missed after %.2fs "
+          "stopped, expected %d to %d" % (n, stopped, low, high))
