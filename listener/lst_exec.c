@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -46,6 +47,7 @@
 struct child_fds {
 	int	in, out, err;
 	int	maxfd;
+	pid_t	parent;		/* the listener */
 };
 
 /* ---- the child side ---- */
@@ -93,6 +95,22 @@ child_user(const struct lst_user *u)
 	return 0;
 }
 
+/*
+ * The command dies with its listener: a listener killed with SIGKILL
+ * (OOM killer, kill -9) must not leave a command running that nobody
+ * will report or stop.  Set after the user switch, which clears it.  If
+ * the listener died before this, the parent is already someone else.
+ * A process that leaves the command's session on purpose (setsid, a
+ * daemon) is beyond this, as under any supervisor.
+ */
+static int
+child_tied(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
+		return 0;	/* not fatal: the old behaviour */
+	return getppid() == parent ? 0 : -1;
+}
+
 static void __attribute__((noreturn))
 child_run(struct lst *l, const struct mc_cmd *c, const struct lst_spawn *s,
     const struct child_fds *f)
@@ -109,6 +127,8 @@ child_run(struct lst *l, const struct mc_cmd *c, const struct lst_spawn *s,
 			close(fd);
 	if (child_user(s->user) == -1)
 		_exit(126);
+	if (child_tied(f->parent) == -1)
+		_exit(127);
 	if (chdir(s->cwd != NULL ? s->cwd : "/") == -1 && chdir("/") == -1)
 		_exit(127);
 	if (s->fn != NULL)
@@ -561,7 +581,7 @@ lst_exec_spawn(struct lst *l, const struct mc_cmd *c,
 	if (open_fds(fds) == -1)
 		goto fail;
 	f = (struct child_fds){ .in = fds[4], .out = fds[1], .err = fds[3],
-	    .maxfd = max_fd() };
+	    .maxfd = max_fd(), .parent = getpid() };
 	pid = fork();
 	if (pid == -1)
 		goto fail;

@@ -237,3 +237,20 @@ def test_queue_runs_once_when_back(t):
         runs = f.read()
     check(runs == "ran\n", "a queued command ran %d times"
           % runs.count("ran"))
+
+
+def test_command_dies_with_a_killed_listener(t):
+    # kill -9 of the listener (the OOM killer, say) must not leave its
+    # command running with nobody to report or stop it
+    hub = t.hub()
+    (lst,) = t.enrolled(hub, ["pc-kill9"])
+    marker = "32.%06d" % random.randrange(10 ** 6)
+    hub.command("pc-kill9", {"type": "shell", "cmd": "exec sleep " + marker,
+                             "timeout": 60})
+    wait_until(lambda: procs_with_cmdline("sleep " + marker), 5,
+               "the sleep %s process to start" % marker)
+    lst.signal(signal.SIGKILL)
+    lst.wait(5)
+    wait_until(lambda: not procs_with_cmdline("sleep " + marker), 5,
+               "the command to die with its listener (left: %r)"
+               % procs_with_cmdline("sleep " + marker))
