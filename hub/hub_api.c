@@ -12,6 +12,7 @@
  * is 429 with Retry-After, so one runaway script cannot starve the loop.
  */
 #include <math.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,6 +101,26 @@ body_json(struct hub_req *r)
 		return NULL;
 	}
 	return d;
+}
+
+/*
+ * Changes to who may do what are events too, with the acting token: a
+ * token or key made or revoked, a backup taken.  (Silences record their
+ * own, hub_silence.c; a config reload, hub_conf.c.)
+ */
+static void __attribute__((format(printf, 3, 4)))
+audit(const struct hub_req *r, const char *action, const char *fmt, ...)
+{
+	char what[MC_TEXT_MAX / 2], text[MC_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	snprintf(text, sizeof(text), "%s by %s (token %s)", what,
+	    r->token->name, r->token->id);
+	mc_info("audit: %s", text);
+	hub_event("audit", "", "", action, text);
 }
 
 /* ---- handlers ---- */
@@ -720,8 +741,7 @@ api_backup(struct hub_req *r)
 	uint64_t ticket = hub_http_defer(r);
 
 	if (ticket != 0) {
-		mc_info("%s: backup requested with token %s", r->conn->peer,
-		    r->token->id);
+		audit(r, "backup", "backup taken from %s", r->conn->peer);
 		hub_db_backup(backup_done, (void *)(uintptr_t)ticket);
 	}
 }
@@ -770,6 +790,8 @@ api_key_create(struct hub_req *r)
 		hub_http_error(r, 500, "internal", "cannot make a key");
 		return;
 	}
+	audit(r, "key_create", "enrollment key %s (%lld uses) created", k->id,
+	    (long long)k->uses);
 	body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "id", k->id);
@@ -810,11 +832,13 @@ reply_ok(struct hub_req *r)
 static void
 api_key_revoke(struct hub_req *r)
 {
-	if (hub_auth_key_revoke(r->params[0]) == -1)
+	if (hub_auth_key_revoke(r->params[0]) == -1) {
 		hub_http_error(r, 404, "not_found", "no active enrollment key "
 		    "'%s'", r->params[0]);
-	else
-		reply_ok(r);
+		return;
+	}
+	audit(r, "key_revoke", "enrollment key %.16s revoked", r->params[0]);
+	reply_ok(r);
 }
 
 static void
@@ -847,6 +871,8 @@ api_token_create(struct hub_req *r)
 		hub_http_error(r, 500, "internal", "cannot make a token");
 		return;
 	}
+	audit(r, "token_create", "token %s (%s, '%s') created", t->id,
+	    hub_role_name(t->role), t->name);
 	body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "id", t->id);
@@ -871,11 +897,13 @@ api_tokens(struct hub_req *r)
 static void
 api_token_revoke(struct hub_req *r)
 {
-	if (hub_auth_token_revoke(r->params[0]) == -1)
+	if (hub_auth_token_revoke(r->params[0]) == -1) {
 		hub_http_error(r, 404, "not_found", "no active token '%s'",
 		    r->params[0]);
-	else
-		reply_ok(r);
+		return;
+	}
+	audit(r, "token_revoke", "token %.16s revoked", r->params[0]);
+	reply_ok(r);
 }
 
 /* ---- alerts and silences (hub_alert.c, hub_silence.c) ---- */

@@ -480,4 +480,6 @@ hub_conf_reload(void)
 	mc_info("SIGHUP: reloaded %s (heartbeat %gs, miss %d, log %s)",
 	    hub.conf.config, hub.conf.heartbeat, hub.conf.miss,
 	    hub.conf.log_level);
+	hub_event("audit", "", "", "config_reload", "configuration reloaded "
+	    "(SIGHUP)");
 }

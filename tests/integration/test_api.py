@@ -94,3 +94,34 @@ def test_api_errors(t):
                 413, "too_large", "a 70 KiB body")
     r = hub.request("GET", "/healthz", token=None)
     check(r.status == 200, "hub unwell after bad requests: %r" % r)
+
+
+def test_changes_to_access_are_audited(t):
+    import signal
+    from mtest import wait_until
+    conf = t.write("hub.conf", "api_rate = 1000\n")
+    hub = t.hub(extra=["--config", conf])
+    ops = hub.api("POST", "/api/tokens", {"role": "operator", "name": "ci"},
+                  expect=201)
+    hub.api("DELETE", "/api/tokens/" + ops["id"])
+    key = hub.create_key_doc(uses=2)
+    hub.api("DELETE", "/api/enroll-keys/" + key["id"])
+    check(hub.request("GET", "/api/backup").status == 200, "backup")
+    hub.proc.signal(signal.SIGHUP)
+
+    def audits():
+        return {e.get("to"): e.get("detail", "") for e in hub.events()
+                if e.get("type") == "audit"}
+    got = wait_until(lambda: (lambda a: a if len(a) >= 6 else None)(
+        audits()), 10, "six audit events")
+    for action, what in (("token_create", ops["id"]),
+                         ("token_revoke", ops["id"]),
+                         ("key_create", key["id"]),
+                         ("key_revoke", key["id"]),
+                         ("backup", "backup"),
+                         ("config_reload", "SIGHUP")):
+        check(what in got.get(action, ""), "audit %s: %r" % (action, got))
+        if action != "config_reload":
+            check("by admin" in got[action], "no actor in %r" % got[action])
+    check(ops["token"] not in str(got) and key["key"] not in str(got),
+          "a secret in the audit events")
