@@ -189,7 +189,7 @@ mc_conf_load(const char *path, const struct mc_opt *tab, void *base,
 	size_t len;
 	int r;
 
-	if ((text = mc_read_file(path, 1024 * 1024, &len)) == NULL) {
+	if ((text = mc_read_file(path, MC_CONF_FILE_MAX, &len)) == NULL) {
 		snprintf(err, errlen, "%s: cannot read: %s", path,
 		    strerror(errno));
 		return -1;

@@ -53,6 +53,8 @@
 #define MC_JSON_DEPTH_MAX	32
 /* one configuration line */
 #define MC_CONF_LINE_MAX	4096
+/* a config file, whole */
+#define MC_CONF_FILE_MAX	(1024 * 1024)
 /* listener reconnect backoff cap, seconds */
 #define MC_BACKOFF_CAP		60
 /* path names we build */

@@ -224,6 +224,7 @@ struct lst {
 	char		 fp[MC_SHA256_HEX];	/* pinned cert, "" if none */
 	unsigned	 allow;			/* bit per enum mc_kind */
 	char		 cred_path[MC_PATH_MAX];
+	char		 conf_path[MC_PATH_MAX];	/* the file read, "" */
 	char		 home[MC_PATH_MAX];	/* HOME for commands */
 	struct mc_hello	 hello;			/* facts + cred or key */
 

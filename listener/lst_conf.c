@@ -281,6 +281,7 @@ load_file(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 			return 0;
 		path = LST_CONF_DEFAULT;
 	}
+	mc_strlcpy(l->conf_path, path, sizeof(l->conf_path));
 	return mc_conf_load(path, no_keys, &l->conf, conf_extra, l, err,
 	    errlen);
 }

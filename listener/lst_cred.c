@@ -14,7 +14,9 @@
 #include <unistd.h>
 
 #include "lst.h"
+#include "mc_buf.h"
 #include "mc_log.h"
+#include "mc_util.h"
 
 /* $HOME, else /etc/passwd; NULL if neither knows. */
 static const char *
@@ -132,6 +134,69 @@ lst_cred_setup(struct lst *l, int *code, char *err, size_t errlen)
 	return 0;
 }
 
+/* Is this config line "enroll_key = ..."? */
+static int
+is_key_line(const char *line, size_t n)
+{
+	static const char k[] = "enroll_key";
+
+	while (n > 0 && (*line == ' ' || *line == '\t')) {
+		line++;
+		n--;
+	}
+	if (n < sizeof(k) - 1 || memcmp(line, k, sizeof(k) - 1) != 0)
+		return 0;
+	line += sizeof(k) - 1;
+	n -= sizeof(k) - 1;
+	while (n > 0 && (*line == ' ' || *line == '\t')) {
+		line++;
+		n--;
+	}
+	return n > 0 && *line == '=';
+}
+
+/*
+ * Enrolled: the key has done its work, so it leaves the config file (a
+ * multi-use key left on every disk could enroll impostors).  The file is
+ * rewritten atomically with its mode and owner; a failure only warns,
+ * since the credential is what counts from now on.
+ */
+static void
+forget_key(const struct lst *l)
+{
+	char *text, *p, *nl;
+	struct mc_buf out;
+	struct stat st;
+	size_t len, n;
+	int found = 0;
+
+	if (l->conf_path[0] == '\0' || stat(l->conf_path, &st) == -1 ||
+	    (text = mc_read_file(l->conf_path, MC_CONF_FILE_MAX, &len)) ==
+	    NULL)
+		return;
+	mc_buf_init(&out, MC_CONF_FILE_MAX);
+	for (p = text; p < text + len; p += n) {
+		nl = memchr(p, '\n', (size_t)(text + len - p));
+		n = nl ? (size_t)(nl - p) + 1 : (size_t)(text + len - p);
+		if (is_key_line(p, n))
+			found = 1;
+		else
+			mc_buf_append(&out, p, n);
+	}
+	if (found && (mc_write_file(l->conf_path, out.data ? out.data : "",
+	    out.len, st.st_mode & 07777) == -1 ||
+	    chown(l->conf_path, st.st_uid, st.st_gid) == -1))
+		mc_warn("enrolled, but cannot remove enroll_key from %s: %s; "
+		    "remove it by hand", l->conf_path, strerror(errno));
+	else if (found)
+		mc_info("enroll_key removed from %s", l->conf_path);
+	explicit_bzero(text, len);
+	free(text);
+	if (out.data)
+		explicit_bzero(out.data, out.len);
+	mc_buf_free(&out);
+}
+
 int
 lst_cred_save(struct lst *l, const char *cred)
 {
@@ -151,5 +216,6 @@ lst_cred_save(struct lst *l, const char *cred)
 	explicit_bzero(l->hello.enroll_key, sizeof(l->hello.enroll_key));
 	mc_info("enrolled: credential stored in %s; --enroll-key is no longer "
 	    "needed", l->cred_path);
+	forget_key(l);
 	return 0;
 }

@@ -194,3 +194,29 @@ def test_enroll_key_uses(t):
     check(hub.agent("pc-second") is None,
           "a one-use key enrolled a second agent")
     check(agent_online_pred(hub, "pc-first")(), "pc-first went away")
+
+
+def test_enroll_key_leaves_the_config_file(t):
+    hub = t.hub()
+    key = hub.create_key(uses=5)
+    conf = t.write("conf/listener.conf", "# my settings\nenroll_key = %s\n"
+                   "tags = lab\n" % key, mode=0o640)
+    p = t.listener(hub, "pc-forget", extra=["--config", conf],
+                   wait_online=True)
+    wait_until(lambda: "enroll_key removed" in p.stderr_text(), 10,
+               "the listener to remove the key from its config")
+    with open(conf) as f:
+        text = f.read()
+    check(key not in text and "enroll_key" not in text,
+          "the key is still in the config: %r" % text)
+    check("# my settings" in text and "tags = lab" in text,
+          "other lines were lost: %r" % text)
+    check(os.stat(conf).st_mode & 0o777 == 0o640, "mode changed: %o"
+          % (os.stat(conf).st_mode & 0o777))
+    check(key not in p.stderr_text(), "the key was logged")
+    # the next start uses the credential alone
+    p.stop()
+    p2 = t.listener(hub, "pc-forget", extra=["--config", conf],
+                    state_dir=p.state_dir, wait_online=True)
+    check("using the stored credential" in p2.stderr_text(),
+          "second start: %s" % p2.stderr_text()[-300:])
