@@ -158,6 +158,19 @@ ws_established(struct lws *wsi, struct hub_conn *c)
 }
 
 static int
+ws_receive(struct lws *wsi, struct hub_conn *c, const void *in, size_t len)
+{
+	/* every message is JSON text (docs/protocol.md); RFC 6455 closes
+	 * with 1003 on a type of data the endpoint does not accept */
+	if (lws_frame_is_binary(wsi)) {
+		hub_conn_fail(c, 1003, MC_ERR_BAD_MESSAGE, "binary frames are "
+		    "not accepted; messages are JSON text");
+		return 0;
+	}
+	return hub_conn_on_receive(c, in, len, lws_is_final_fragment(wsi));
+}
+
+static int
 ws_writeable(struct lws *wsi, struct hub_conn *c)
 {
 	unsigned char *buf;
@@ -487,8 +500,7 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_ESTABLISHED:
 		return ws_established(wsi, c);
 	case LWS_CALLBACK_RECEIVE:
-		return hub_conn_on_receive(c, in, len,
-		    lws_is_final_fragment(wsi));
+		return ws_receive(wsi, c, in, len);
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 		return ws_writeable(wsi, c);
 	case LWS_CALLBACK_CLOSED:

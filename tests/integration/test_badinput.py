@@ -97,6 +97,15 @@ def test_malformed_json(t):
     s.still_healthy()
 
 
+def test_binary_frame(t):
+    # messages are JSON text; a binary frame is refused with 1003
+    s = Setup(t)
+    ws = s.session("probe", s.probe())
+    ws.send_frame(0x2, b'{"t":"hb","seq":1}')
+    s.expect_refusal(ws, "bad_message", close_code=1003)
+    s.still_healthy()
+
+
 def test_not_an_object(t):
     s = Setup(t)
     ws = s.session("probe", s.probe())
