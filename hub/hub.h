@@ -53,6 +53,8 @@ struct hub_conf {
 	char	telegram_api[512];		/* https://api.telegram.org */
 	char	discord_webhook_url[1024];	/* secret */
 	char	webhook_url[1024];		/* secret */
+	char	deadman_url[1024];		/* secret (hub_deadman.c) */
+	double	deadman_every;			/* seconds between its pings */
 	int	alert_on_offline;	/* a goodbye is an info notice */
 	int	flap_count;		/* more criticals than this ... */
 	double	flap_window;		/* ... within this many seconds */
@@ -239,6 +241,17 @@ void	hub_admit_cron(double now);
 void	hub_admit_stats(struct hub_admit_stats *st);
 /* Shutdown, after the event loop is gone. */
 void	hub_admit_free_all(void);
+
+/* ---- hub_deadman.c: pings to a monitor outside the hub ---- */
+
+/* After the loop's setup: the ping thread, if deadman_url is set. 0/-1. */
+int	hub_deadman_start(void);
+/* hub_cron: ask for a ping every deadman_every seconds. */
+void	hub_deadman_cron(double now);
+/* Shutdown: stop and join the thread (a ping in flight finishes). */
+void	hub_deadman_stop(void);
+/* Pings that reached the monitor and that failed; returns 1 if on. */
+int	hub_deadman_stats(uint64_t *ok, uint64_t *failed);
 
 /* ---- hub_guard.c: failed authentications per source address ---- */
 

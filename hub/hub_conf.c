@@ -49,6 +49,7 @@ static const struct mc_opt hub_opts[] = {
 	OPT("metrics_public", MC_OPT_BOOL, metrics_public, 0, 1),
 	OPT("api_rate", MC_OPT_INT, api_rate, 1, 1000000),
 	OPT("api_burst", MC_OPT_INT, api_burst, 1, 1000000),
+	OPT("deadman_every", MC_OPT_DUR, deadman_every, 1, 86400),
 	OPT("handshake_max", MC_OPT_INT, handshake_max, 0, 1000000),
 	OPT("handshake_per_ip", MC_OPT_INT, handshake_per_ip, 0, 1000000),
 	OPT("connections_per_ip", MC_OPT_INT, connections_per_ip, 0, 1000000),
@@ -80,6 +81,7 @@ static const struct {
 	ALERT_KEY(telegram_api),
 	ALERT_KEY(discord_webhook_url),
 	ALERT_KEY(webhook_url),
+	ALERT_KEY(deadman_url),
 };
 
 #define NALERT_KEYS	(sizeof(alert_keys) / sizeof(alert_keys[0]))
@@ -200,9 +202,9 @@ static int
 alert_check(const struct hub_conf *c, char *err, size_t errlen)
 {
 	const char *urls[] = { "telegram_api", "discord_webhook_url",
-	    "webhook_url" };
+	    "webhook_url", "deadman_url" };
 	const char *vals[] = { c->telegram_api, c->discord_webhook_url,
-	    c->webhook_url };
+	    c->webhook_url, c->deadman_url };
 	size_t i;
 
 	if (!!c->telegram_bot_token[0] != !!c->telegram_chat_id[0]) {
@@ -210,7 +212,7 @@ alert_check(const struct hub_conf *c, char *err, size_t errlen)
 		    "go together");
 		return -1;
 	}
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
 		if (vals[i][0] != '\0' &&
 		    strncmp(vals[i], "https://", 8) != 0 &&
 		    strncmp(vals[i], "http://", 7) != 0) {
@@ -286,6 +288,7 @@ hub_conf_usage(void)
 "  --flap-window D    one alert until it settles (defaults 5 and 10m)\n"
 "  --storm-count N    N agents critical together: one summary (default 5)\n"
 "  --storm-window D   how long an alert may wait for others (0.5s)\n"
+"  --deadman-every D  ping deadman_url (a config key) this often (60s)\n"
 "  Alert channels and threshold rules are config-file keys only (see\n"
 "  docs/alerts.md): telegram_bot_token, telegram_chat_id, telegram_api,\n"
 "  discord_webhook_url, webhook_url (each also as KEY_file or a systemd\n"
@@ -327,6 +330,7 @@ conf_defaults(struct hub_conf *c)
 	c->handshake_per_ip = 128;
 	c->connections_per_ip = 4096;
 	c->handshake_timeout = 10;
+	c->deadman_every = 60;
 	c->flap_count = 5;
 	c->flap_window = 600;
 	c->storm_count = 5;

@@ -17,6 +17,8 @@
  *    up finished quarters, prune past history_retention (hub_hist.c);
  *  - store: an event and an alert when the store starts or stops failing
  *    (hub_db.c);
+ *  - deadman: ask for a ping of deadman_url every deadman_every
+ *    (hub_deadman.c; from the loop, so a stalled loop stops them);
  *  - watchdog: ping systemd (WatchdogSec=) from the loop itself;
  *  - signals: SIGTERM/SIGINT stop the loop, SIGHUP reloads (flags set by
  *    the handlers, acted on here so no work happens in a signal handler).
@@ -69,6 +71,7 @@ hub_cron_tick(double now)
 	hub_cmd_expire(now);
 	hub_admit_cron(now);
 	hub_guard_cron(now);
+	hub_deadman_cron(now);
 	hub_ui_cron(now);
 	hub_hist_cron(mc_wall());
 	hub_db_watch();

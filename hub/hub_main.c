@@ -116,6 +116,7 @@ static void
 shutdown_all(void)
 {
 	hub_ws_stop();
+	hub_deadman_stop();
 	hub_admit_free_all();
 	hub_guard_free_all();
 	hub_hist_shutdown();
@@ -172,7 +173,8 @@ main(int argc, char **argv)
 	hub_static_load(hub.conf.dashboard);
 	hub_install_load();
 	if (store_setup() == -1 || hub_alert_start() == -1 ||
-	    tls_setup() == -1 || hub_ws_start() == -1) {
+	    tls_setup() == -1 || hub_ws_start() == -1 ||
+	    hub_deadman_start() == -1) {
 		shutdown_all();
 		return 1;
 	}

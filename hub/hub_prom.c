@@ -123,6 +123,21 @@ write_agents_by_status(struct mc_buf *b)
 }
 
 static void
+deadman_write(struct mc_buf *b)
+{
+	uint64_t ok, failed;
+
+	if (!hub_deadman_stats(&ok, &failed))
+		return;
+	family(b, "maestro_deadman_pings_total", "counter",
+	    "Pings of deadman_url, by outcome.");
+	mc_buf_printf(b, "maestro_deadman_pings_total{outcome=\"ok\"} %llu\n",
+	    (unsigned long long)ok);
+	mc_buf_printf(b, "maestro_deadman_pings_total{outcome=\"failed\"} "
+	    "%llu\n", (unsigned long long)failed);
+}
+
+static void
 admit_write(struct mc_buf *b)
 {
 	struct hub_admit_stats st;
@@ -142,6 +157,7 @@ admit_write(struct mc_buf *b)
 	    " many (handshake_per_ip, connections_per_ip).");
 	mc_buf_printf(b, "maestro_connections_refused_source_total %llu\n",
 	    (unsigned long long)st.refused_source);
+	deadman_write(b);
 	family(b, "maestro_auth_blocked_total", "counter",
 	    "Requests answered 429 because their address failed to "
 	    "authenticate too often (10 at once, 1 a second after).");

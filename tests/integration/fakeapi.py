@@ -32,6 +32,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TELEGRAM, DISCORD, WEBHOOK = "telegram", "discord", "webhook"
+DEADMAN = "deadman"
 
 
 class Req:
@@ -86,6 +87,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(payload)
 
     def do_GET(self):  # noqa: N802
+        # a push monitor (Healthchecks.io, Uptime Kuma): GET /ping/ID
+        if self.path.startswith("/ping/"):
+            self.server.fake.record(Req(DEADMAN, self.path,
+                                        dict(self.headers), b"",
+                                        time.time(), time.monotonic()))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"OK")
+            return
         self.send_response(405)
         self.send_header("Content-Length", "0")
         self.end_headers()

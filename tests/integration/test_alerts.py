@@ -782,3 +782,30 @@ def test_hub_restart_raises_no_alert_burst(t):
                            for n, a in hub.agents().items() if n in names),
                10, "every agent back")
     stays(fake, since, 0, MISS * 1.0 + 1.0, "after the hub restarted")
+
+
+def test_deadman_pings_stop_when_the_hub_stops(t):
+    # deadman_url is pinged every deadman_every from the loop; a stopped
+    # hub (SIGSTOP here, as a hung or dead one) pings no more, so the
+    # monitor outside notices
+    fake = fakeapi.start(t)
+    url = fake.base + "/ping/hub-" + "SECRET-uuid"
+    path = t.write("hub.conf", "deadman_url = %s\ndeadman_every = 1\n" % url,
+                   mode=0o600)
+    hub = t.hub(extra=["--config", path])
+    pings = lambda since=0.0: fake.got(fakeapi.DEADMAN, since)  # noqa: E731
+    wait_until(lambda: len(pings()) >= 2, 5, "two deadman pings")
+    hub.proc.signal(signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        time.sleep(deadline(2.5))   # an absence needs a window to show
+        quiet = pings(stopped + 0.1)
+    finally:
+        hub.proc.signal(signal.SIGCONT)
+    check(not quiet, "pings while the hub was stopped: %r" % quiet)
+    back = time.monotonic()
+    wait_until(lambda: pings(back), 5, "pings again after SIGCONT")
+    r = hub.request("GET", "/metrics").body.decode()
+    check(re.search(r'^maestro_deadman_pings_total\{outcome="ok"\} [1-9]', r,
+                    re.M), "no ok pings in /metrics")
+    check("SECRET-uuid" not in hub.log(), "deadman_url was logged")
