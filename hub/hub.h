@@ -37,6 +37,8 @@ struct hub_conf {
 	char	install_script[MC_PATH_MAX];	/* served as /install.sh */
 	char	listener_binary[MC_PATH_MAX];	/* served for install.sh */
 	double	history_retention;	/* seconds of metric history kept */
+	double	events_retention;	/* events and alerts (hub_retain.c) */
+	double	commands_retention;	/* finished commands and output */
 	int	metrics_public;		/* GET /metrics without a token */
 	int	api_rate;		/* API requests per second per token */
 	int	api_burst;		/* ... and the burst above that rate */
@@ -252,6 +254,14 @@ void	hub_deadman_cron(double now);
 void	hub_deadman_stop(void);
 /* Pings that reached the monitor and that failed; returns 1 if on. */
 int	hub_deadman_stats(uint64_t *ok, uint64_t *failed);
+
+/* ---- hub_retain.c: pruning the store ---- */
+
+/* hub_cron: delete a batch of expired events, alerts and commands; read
+ * the database's size. */
+void	hub_retain_cron(double now);
+/* Bytes the database uses (pages in use), as last read; 0 before. */
+int64_t	hub_retain_db_bytes(void);
 
 /* ---- hub_guard.c: failed authentications per source address ---- */
 

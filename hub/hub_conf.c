@@ -46,6 +46,10 @@ static const struct mc_opt hub_opts[] = {
 	OPT("listener_binary", MC_OPT_STR, listener_binary, 0, 0),
 	OPT("history_retention", MC_OPT_DUR, history_retention, 3600,
 	    3650.0 * 86400),
+	OPT("events_retention", MC_OPT_DUR, events_retention, 1,
+	    3650.0 * 86400),
+	OPT("commands_retention", MC_OPT_DUR, commands_retention, 1,
+	    3650.0 * 86400),
 	OPT("metrics_public", MC_OPT_BOOL, metrics_public, 0, 1),
 	OPT("api_rate", MC_OPT_INT, api_rate, 1, 1000000),
 	OPT("api_burst", MC_OPT_INT, api_burst, 1, 1000000),
@@ -275,6 +279,8 @@ hub_conf_usage(void)
 "                     (default build/maestro-listener, then the installed one)\n"
 "  --install-script FILE   the install.sh served at /install.sh\n"
 "  --history-retention D  metric history kept (default 7d)\n"
+"  --events-retention D   events and alerts kept in hub.db (365d)\n"
+"  --commands-retention D finished commands and their output kept (90d)\n"
 "  --metrics-public   serve /metrics without a token (default: viewer)\n"
 "  --api-rate N       API requests per second per token (default 20)\n"
 "  --api-burst N      requests a token may make at once above it (100)\n"
@@ -322,6 +328,8 @@ conf_defaults(struct hub_conf *c)
 	 * restart every live agent is back within this */
 	c->restart_grace = 90;
 	c->history_retention = 7 * 86400;
+	c->events_retention = 365.0 * 86400;
+	c->commands_retention = 90.0 * 86400;
 	c->api_rate = 20;
 	c->api_burst = 100;
 	/* admission (hub_admit.c): a reconnect storm of thousands gets in
@@ -472,6 +480,8 @@ hub_conf_reload(void)
 	hub.conf.miss = n.miss;
 	hub.conf.max_running = n.max_running;
 	hub.conf.history_retention = n.history_retention;
+	hub.conf.events_retention = n.events_retention;
+	hub.conf.commands_retention = n.commands_retention;
 	hub.conf.metrics_public = n.metrics_public;
 	hub.conf.api_rate = n.api_rate;
 	hub.conf.api_burst = n.api_burst;

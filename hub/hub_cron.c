@@ -17,6 +17,8 @@
  *    up finished quarters, prune past history_retention (hub_hist.c);
  *  - store: an event and an alert when the store starts or stops failing
  *    (hub_db.c);
+ *  - retention: a batch of expired events, alerts and commands deleted,
+ *    the database's size read (hub_retain.c, every 10 s);
  *  - deadman: ask for a ping of deadman_url every deadman_every
  *    (hub_deadman.c; from the loop, so a stalled loop stops them);
  *  - watchdog: ping systemd (WatchdogSec=) from the loop itself;
@@ -72,6 +74,7 @@ hub_cron_tick(double now)
 	hub_admit_cron(now);
 	hub_guard_cron(now);
 	hub_deadman_cron(now);
+	hub_retain_cron(now);
 	hub_ui_cron(now);
 	hub_hist_cron(mc_wall());
 	hub_db_watch();

@@ -158,6 +158,10 @@ admit_write(struct mc_buf *b)
 	mc_buf_printf(b, "maestro_connections_refused_source_total %llu\n",
 	    (unsigned long long)st.refused_source);
 	deadman_write(b);
+	family(b, "maestro_db_bytes", "gauge",
+	    "Bytes of hub.db in use (pages in use; read every 10 s).");
+	mc_buf_printf(b, "maestro_db_bytes %lld\n",
+	    (long long)hub_retain_db_bytes());
 	family(b, "maestro_auth_blocked_total", "counter",
 	    "Requests answered 429 because their address failed to "
 	    "authenticate too often (10 at once, 1 a second after).");

@@ -201,3 +201,29 @@ def run_full_disk(t, data):
     t.note("results produced 5, stored after space returned %d, acks "
            "during the fault 0" % (len(stored(data, ids)) + len(rows)))
     hub.stop()
+
+
+def test_retention_prunes_old_rows(t):
+    # finished commands and events past their retention leave hub.db in
+    # batches (every 10 s); the database's size is in /metrics
+    hub = t.hub(extra=["--commands-retention", "1s",
+                       "--events-retention", "1s"])
+    t.enrolled(hub, ["pc-old"])
+    cid = hub.command("pc-old", {"type": "shell", "cmd": "echo old"})
+    hub.wait_command(cid)
+    path = os.path.join(hub.data, "hub.db")
+
+    def count(sql):
+        db = sqlite3.connect(path)
+        try:
+            return db.execute(sql).fetchone()[0]
+        finally:
+            db.close()
+    wait_until(lambda: count("SELECT count(*) FROM commands WHERE id = '%s'"
+                             % cid) == 1, 10, "the command stored")
+    wait_until(lambda: count("SELECT count(*) FROM commands WHERE id = '%s'"
+                             % cid) == 0, 30, "the old command pruned")
+    wait_until(lambda: count("SELECT count(*) FROM events WHERE ts < "
+                             "strftime('%s','now') - 5") == 0, 30,
+               "old events pruned")
+    check(metric(hub, "maestro_db_bytes") > 0, "no database size")
