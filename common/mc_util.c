@@ -514,6 +514,23 @@ text_valid(const char *s, size_t max, int allow_comma)
 	return 1;
 }
 
+uint32_t
+mc_hash(const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	uint32_t h = 2166136261u;
+
+	while (n-- > 0)
+		h = (h ^ *b++) * 16777619u;
+	return h;
+}
+
+uint32_t
+mc_hash_str(const char *s)
+{
+	return mc_hash(s, strlen(s));
+}
+
 int
 mc_name_valid(const char *s)
 {

@@ -79,6 +79,9 @@ int	mc_url_parse(const char *url, struct mc_url *u, char *err,
 int	mc_signal_fd(const int *sigs, int n);
 
 int	mc_name_valid(const char *s);
+/* FNV-1a of n bytes, or of a C string: the hub's hash tables. */
+uint32_t mc_hash(const void *p, size_t n);
+uint32_t mc_hash_str(const char *s);
 int	mc_tag_valid(const char *s);
 
 #endif

@@ -81,13 +81,9 @@ peer_addr(int fd, unsigned char out[16])
 static struct admit_src **
 src_slot(const unsigned char addr[16])
 {
-	uint32_t h = 2166136261u;
 	struct admit_src **pp;
-	int i;
 
-	for (i = 0; i < 16; i++)
-		h = (h ^ addr[i]) * 16777619u;
-	for (pp = &adm.srcs[h % SRC_BUCKETS]; *pp != NULL; pp = &(*pp)->next)
+	for (pp = &adm.srcs[mc_hash(addr, 16) % SRC_BUCKETS]; *pp != NULL; pp = &(*pp)->next)
 		if (memcmp((*pp)->addr, addr, 16) == 0)
 			break;
 	return pp;

@@ -26,16 +26,6 @@ static struct {
 	int64_t		   next_id;
 } reg;
 
-static uint32_t
-name_hash(const char *s)
-{
-	uint32_t h = 2166136261u;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h;
-}
-
 static int
 reg_grow(void)
 {
@@ -45,7 +35,7 @@ reg_grow(void)
 	if ((nb = calloc(n, sizeof(*nb))) == NULL)
 		return -1;
 	for (a = reg.head; a != NULL; a = a->next) {
-		i = name_hash(a->name) & (n - 1);
+		i = mc_hash_str(a->name) & (n - 1);
 		a->hnext = nb[i];
 		nb[i] = a;
 	}
@@ -62,7 +52,7 @@ hub_agent_find(const char *name)
 
 	if (reg.nbuckets == 0)
 		return NULL;
-	for (a = reg.buckets[name_hash(name) & (reg.nbuckets - 1)]; a != NULL;
+	for (a = reg.buckets[mc_hash_str(name) & (reg.nbuckets - 1)]; a != NULL;
 	    a = a->hnext)
 		if (strcmp(a->name, name) == 0)
 			return a;
@@ -85,7 +75,7 @@ hub_agent_restore(int64_t id, const char *name, const char *cred_hash)
 	mc_strlcpy(a->name, name, sizeof(a->name));
 	mc_strlcpy(a->cred_hash, cred_hash, sizeof(a->cred_hash));
 	a->status = ST_OFFLINE;
-	i = name_hash(name) & (reg.nbuckets - 1);
+	i = mc_hash_str(name) & (reg.nbuckets - 1);
 	a->hnext = reg.buckets[i];
 	reg.buckets[i] = a;
 	a->prev = reg.tail;

@@ -1110,12 +1110,9 @@ static struct bucket *buckets[RL_BUCKETS];	/* owned chains */
 static struct bucket *
 bucket_of(const char *id)
 {
-	uint32_t h = 2166136261u;
+	uint32_t h = mc_hash_str(id);
 	struct bucket *b;
-	const char *p;
 
-	for (p = id; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
 	for (b = buckets[h % RL_BUCKETS]; b != NULL; b = b->next)
 		if (strcmp(b->id, id) == 0)
 			return b;

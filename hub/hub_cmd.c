@@ -64,11 +64,7 @@ cmd_in_flight(const struct hub_cmd *c)
 static size_t
 id_bucket(const char *id)
 {
-	uint32_t h = 2166136261u;
-
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h % CMD_BUCKETS;
+	return mc_hash_str(id) % CMD_BUCKETS;
 }
 
 struct hub_cmd *

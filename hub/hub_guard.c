@@ -57,13 +57,9 @@ peer_addr(const char *peer, char *out, size_t outlen)
 static struct guard **
 slot(const char *addr)
 {
-	uint32_t h = 2166136261u;
 	struct guard **pp;
-	const char *p;
 
-	for (p = addr; *p; p++)
-		h = (h ^ (unsigned char)*p) * 16777619u;
-	for (pp = &gd.tab[h % GUARD_BUCKETS]; *pp; pp = &(*pp)->next)
+	for (pp = &gd.tab[mc_hash_str(addr) % GUARD_BUCKETS]; *pp; pp = &(*pp)->next)
 		if (strcmp((*pp)->addr, addr) == 0)
 			break;
 	return pp;

@@ -212,6 +212,16 @@ t_util_url_parse_errors(void)
 }
 
 void
+t_util_hash_fnv1a(void)
+{
+	/* the published FNV-1a 32-bit vectors */
+	CHECK(mc_hash("", 0) == 0x811c9dc5u);
+	CHECK(mc_hash_str("a") == 0xe40c292cu);
+	CHECK(mc_hash_str("foobar") == 0xbf9cf968u);
+	CHECK(mc_hash("a\0b", 3) != mc_hash("a", 1));
+}
+
+void
 t_util_name_valid(void)
 {
 	char s[MC_NAME_MAX + 2];

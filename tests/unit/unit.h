@@ -208,6 +208,7 @@ const char *unit_show(const char *s, size_t n);
 	X(util_url_parse)						\
 	X(util_url_parse_errors)					\
 	X(util_name_valid)						\
+	X(util_hash_fnv1a)						\
 	X(util_tag_valid)						\
 	X(util_sha256)							\
 	X(util_base64)							\
