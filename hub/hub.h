@@ -153,7 +153,6 @@ void	hub_db_backup(void (*done)(void *arg, char *bytes, size_t len),
 	    void *arg);
 /* Startup only (before the event loop): load state into memory. */
 int	hub_db_load(void);
-size_t	hub_db_pending(void);
 
 /* ---- hub_db_load.c ---- */
 

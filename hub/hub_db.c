@@ -624,17 +624,6 @@ hub_db_drain(void)
 	}
 }
 
-size_t
-hub_db_pending(void)
-{
-	size_t n;
-
-	pthread_mutex_lock(&dbs.mu);
-	n = dbs.nqueue + dbs.nheld;
-	pthread_mutex_unlock(&dbs.mu);
-	return n;
-}
-
 void
 hub_db_health(struct hub_db_health *h)
 {

@@ -153,6 +153,7 @@ early_flags(int argc, char **argv)
 int
 main(int argc, char **argv)
 {
+	struct hub_db_health st;
 	enum mc_log_level level;
 	char err[1024];
 
@@ -183,7 +184,8 @@ main(int argc, char **argv)
 	mc_sd_notify("READY=1\nSTATUS=serving");
 	hub_ws_run();
 	mc_sd_notify("STOPPING=1");
-	mc_info("shutting down (%zu writes still queued)", hub_db_pending());
+	hub_db_health(&st);
+	mc_info("shutting down (%zu writes still queued)", st.queued);
 	shutdown_all();
 	mc_info("stopped");
 	return 0;

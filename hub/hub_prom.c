@@ -122,6 +122,15 @@ write_agents_by_status(struct mc_buf *b)
 		    (unsigned long long)n[i]);
 }
 
+/* A series of one value: its family line and the value. */
+static void
+one(struct mc_buf *b, const char *name, const char *type, const char *help,
+    long long v)
+{
+	family(b, name, type, help);
+	mc_buf_printf(b, "%s %lld\n", name, v);
+}
+
 static void
 deadman_write(struct mc_buf *b)
 {
@@ -143,35 +152,24 @@ admit_write(struct mc_buf *b)
 	struct hub_admit_stats st;
 
 	hub_admit_stats(&st);
-	family(b, "maestro_connections_in_handshake", "gauge",
-	    "Connections accepted that have not sent their first request.");
-	mc_buf_printf(b, "maestro_connections_in_handshake %d\n",
+	one(b, "maestro_connections_in_handshake", "gauge",
+	    "Connections accepted that have not sent their first request.",
 	    st.handshakes);
-	family(b, "maestro_connections_refused_busy_total", "counter",
+	one(b, "maestro_connections_refused_busy_total", "counter",
 	    "New connections closed before TLS because too many were in a "
-	    "handshake already (a reconnect storm).");
-	mc_buf_printf(b, "maestro_connections_refused_busy_total %llu\n",
-	    (unsigned long long)st.refused_busy);
-	family(b, "maestro_connections_refused_source_total", "counter",
+	    "handshake already (a reconnect storm).",
+	    (long long)st.refused_busy);
+	one(b, "maestro_connections_refused_source_total", "counter",
 	    "New connections closed before TLS because their address had too"
-	    " many (handshake_per_ip, connections_per_ip).");
-	mc_buf_printf(b, "maestro_connections_refused_source_total %llu\n",
-	    (unsigned long long)st.refused_source);
-	deadman_write(b);
-	family(b, "maestro_db_bytes", "gauge",
-	    "Bytes of hub.db in use (pages in use; read every 10 s).");
-	mc_buf_printf(b, "maestro_db_bytes %lld\n",
-	    (long long)hub_retain_db_bytes());
-	family(b, "maestro_auth_blocked_total", "counter",
-	    "Requests answered 429 because their address failed to "
-	    "authenticate too often (10 at once, 1 a second after).");
-	mc_buf_printf(b, "maestro_auth_blocked_total %llu\n",
-	    (unsigned long long)hub_guard_blocked());
-	family(b, "maestro_handshake_timeouts_total", "counter",
+	    " many (handshake_per_ip, connections_per_ip).",
+	    (long long)st.refused_source);
+	one(b, "maestro_handshake_timeouts_total", "counter",
 	    "Connections closed for making no request within "
-	    "handshake_timeout.");
-	mc_buf_printf(b, "maestro_handshake_timeouts_total %llu\n",
-	    (unsigned long long)st.timeouts);
+	    "handshake_timeout.", (long long)st.timeouts);
+	one(b, "maestro_auth_blocked_total", "counter",
+	    "Requests answered 429 because their address failed to "
+	    "authenticate too often (10 at once, 1 a second after).",
+	    (long long)hub_guard_blocked());
 }
 
 static void
@@ -180,20 +178,21 @@ store_write(struct mc_buf *b)
 	struct hub_db_health h;
 
 	hub_db_health(&h);
-	family(b, "maestro_db_queue", "gauge",
-	    "Writes queued for the store, or held while it fails.");
-	mc_buf_printf(b, "maestro_db_queue %zu\n", h.queued);
-	family(b, "maestro_store_failing", "gauge",
-	    "1 while the store cannot commit (disk full, I/O error).");
-	mc_buf_printf(b, "maestro_store_failing %d\n", h.failing);
-	family(b, "maestro_store_failures_total", "counter",
-	    "Commits that failed since the hub started (each is retried).");
-	mc_buf_printf(b, "maestro_store_failures_total %llu\n",
-	    (unsigned long long)h.failures);
-	family(b, "maestro_store_dropped_total", "counter",
-	    "Writes dropped because too many were held.");
-	mc_buf_printf(b, "maestro_store_dropped_total %llu\n",
-	    (unsigned long long)h.dropped);
+	one(b, "maestro_db_queue", "gauge",
+	    "Writes queued for the store, or held while it fails.",
+	    (long long)h.queued);
+	one(b, "maestro_store_failing", "gauge",
+	    "1 while the store cannot commit (disk full, I/O error).",
+	    h.failing);
+	one(b, "maestro_store_failures_total", "counter",
+	    "Commits that failed since the hub started (each is retried).",
+	    (long long)h.failures);
+	one(b, "maestro_store_dropped_total", "counter",
+	    "Writes dropped because too many were held.",
+	    (long long)h.dropped);
+	one(b, "maestro_db_bytes", "gauge",
+	    "Bytes of hub.db in use (pages in use; read every 10 s).",
+	    (long long)hub_retain_db_bytes());
 }
 
 static void
@@ -208,22 +207,19 @@ write_counters(struct mc_buf *b)
 	    "Heartbeats received since the hub started.");
 	mc_buf_printf(b, "maestro_heartbeats_total %llu\n",
 	    (unsigned long long)hub.stats.heartbeats);
-	family(b, "maestro_heartbeats_missed_total", "counter",
+	one(b, "maestro_heartbeats_missed_total", "counter",
 	    "Heartbeats that did not come (a gap over 1.5 intervals counts "
 	    "the intervals in it); the miss rate is missed / (missed + "
-	    "received).");
-	mc_buf_printf(b, "maestro_heartbeats_missed_total %llu\n",
-	    (unsigned long long)hub.stats.hb_missed);
+	    "received).", (long long)hub.stats.hb_missed);
 	family(b, "maestro_agent_messages_total", "counter",
 	    "Messages received from agents since the hub started.");
 	mc_buf_printf(b, "maestro_agent_messages_total %llu\n",
 	    (unsigned long long)hub.stats.agent_msgs);
 	admit_write(b);
-	family(b, "maestro_results_acked_total", "counter",
+	deadman_write(b);
+	one(b, "maestro_results_acked_total", "counter",
 	    "Command results acknowledged to listeners, each after its "
-	    "commit.");
-	mc_buf_printf(b, "maestro_results_acked_total %llu\n",
-	    (unsigned long long)hub.stats.acks);
+	    "commit.", (long long)hub.stats.acks);
 	family(b, "maestro_commands_total", "counter",
 	    "Commands finished since the hub started, by outcome.");
 	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
