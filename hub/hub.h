@@ -322,6 +322,9 @@ struct hub_agent {
 					 * (hub_agent_metrics()) */
 	size_t		 metrics_len;
 	struct hub_conn	*conn;		/* not owned; NULL when disconnected */
+	struct hub_conn	*enrolling;	/* not owned: the connection that
+					 * enrolled it, until the new row is
+					 * committed and it is welcomed */
 	char		 boot[MC_ID_MAX];	/* the listener process's id */
 	int		 restarting;	/* said bye "restart"; back soon */
 	int		 running;	/* commands sent and not finished */

@@ -243,16 +243,95 @@ agent_bind(struct hub_conn *c, struct hub_agent *a)
 	c->agent = a;
 }
 
+/* What a welcome needs once the agent's row is committed. */
+struct welcome_job {
+	char	 name[MC_NAME_MAX + 1];
+	char	 cred[MC_SECRET_MAX];	/* shown to this agent once */
+	char	 boot[MC_ID_MAX];
+	int	 npending;
+	char	 pending[MC_PENDING_MAX][MC_ID_MAX];
+};
+
+static void
+agent_welcome(struct hub_conn *c, struct hub_agent *a,
+    const struct welcome_job *j)
+{
+	const char *pending[MC_PENDING_MAX];
+	struct mc_welcome w;
+	struct mc_buf b;
+	int i;
+
+	agent_bind(c, a);
+	hub_live_seen(a);
+	hub_ui_agent(a, 0);
+	mc_info("%s: agent '%s' connected (%s, %s)", c->peer, a->name,
+	    a->hostname, a->version);
+	/* welcome goes out before any command queued for the agent */
+	memset(&w, 0, sizeof(w));
+	w.v = MC_PROTO_VERSION;
+	mc_strlcpy(w.name, a->name, sizeof(w.name));
+	w.hb = hub.conf.heartbeat;
+	mc_strlcpy(w.cred, j->cred, sizeof(w.cred));
+	mc_buf_init(&b, 4096);
+	if (mc_welcome_encode(&b, &w) == 0)
+		hub_conn_send(c, b.data, b.len);
+	mc_buf_free(&b);
+	for (i = 0; i < j->npending; i++)
+		pending[i] = j->pending[i];
+	hub_cmd_on_hello(a, j->boot, pending, j->npending);
+}
+
+/*
+ * A new agent's credential goes out only once its row is committed: a
+ * listener that kept a credential the hub then lost (kill -9 of the hub
+ * between the two) could never come back.  Until then the connection is
+ * the agent's (a second hello is refused) but not bound to it, so no
+ * command reaches it before its welcome.
+ */
+static void
+enrolled_done(void *arg, int stored)
+{
+	struct welcome_job *j = arg;	/* owned here */
+	struct hub_agent *a = hub_agent_find(j->name);
+	struct hub_conn *c = a != NULL ? a->enrolling : NULL;
+
+	if (c != NULL) {
+		a->enrolling = NULL;
+		if (stored)
+			agent_welcome(c, a, j);
+		else
+			hub_conn_fail(c, 1013, MC_ERR_UNAVAILABLE, "the hub "
+			    "could not store the new agent '%s'; ask for a "
+			    "new enrollment key", j->name);
+	}
+	explicit_bzero(j->cred, sizeof(j->cred));
+	free(j);
+}
+
+static struct welcome_job *
+welcome_job(const struct mc_hello *h, const char *cred)
+{
+	struct welcome_job *j = calloc(1, sizeof(*j));
+	int i;
+
+	if (j == NULL)
+		return NULL;
+	mc_strlcpy(j->name, h->name, sizeof(j->name));
+	mc_strlcpy(j->cred, cred, sizeof(j->cred));
+	mc_strlcpy(j->boot, h->boot, sizeof(j->boot));
+	j->npending = h->npending;
+	for (i = 0; i < h->npending; i++)
+		mc_strlcpy(j->pending[i], h->pending[i], sizeof(j->pending[i]));
+	return j;
+}
+
 static void
 on_hello(struct hub_conn *c, const struct mc_msg *m)
 {
 	char err[MC_TEXT_MAX], cred[MC_SECRET_MAX] = "";
-	const char *pending[MC_PENDING_MAX];
-	struct mc_welcome w;
-	int i;
+	struct welcome_job *j;
 	struct hub_agent *a;
 	struct mc_hello h;
-	struct mc_buf b;
 
 	if (mc_hello_decode(m, &h, err, sizeof(err)) == -1) {
 		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "hello: %s", err);
@@ -275,25 +354,21 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 	}
 	if (a == NULL)
 		return;
-	agent_bind(c, a);
 	agent_take_facts(a, &h);
-	hub_live_seen(a);
-	hub_ui_agent(a, 0);
-	mc_info("%s: agent '%s' connected (%s, %s)", c->peer, a->name,
-	    a->hostname, a->version);
-	/* welcome goes out before any command queued for the agent */
-	memset(&w, 0, sizeof(w));
-	w.v = MC_PROTO_VERSION;
-	mc_strlcpy(w.name, a->name, sizeof(w.name));
-	w.hb = hub.conf.heartbeat;
-	mc_strlcpy(w.cred, cred, sizeof(w.cred));
-	mc_buf_init(&b, 4096);
-	if (mc_welcome_encode(&b, &w) == 0)
-		hub_conn_send(c, b.data, b.len);
-	mc_buf_free(&b);
-	for (i = 0; i < h.npending; i++)
-		pending[i] = h.pending[i];
-	hub_cmd_on_hello(a, h.boot, pending, h.npending);
+	j = welcome_job(&h, cred);
+	explicit_bzero(cred, sizeof(cred));
+	if (j == NULL) {
+		hub_conn_fail(c, 1011, MC_ERR_UNAVAILABLE, "out of memory");
+		return;
+	}
+	if (j->cred[0] == '\0') {
+		agent_welcome(c, a, j);
+		free(j);
+		return;
+	}
+	c->agent = a;
+	a->enrolling = c;
+	hub_db_call(NULL, enrolled_done, j);
 }
 
 /* ---- the other messages ---- */
@@ -534,6 +609,8 @@ hub_agent_detach(struct hub_conn *c)
 	if (a == NULL)
 		return;
 	c->agent = NULL;
+	if (a->enrolling == c)
+		a->enrolling = NULL;
 	if (a->conn != c)
 		return;
 	a->conn = NULL;

@@ -4,7 +4,9 @@ import json
 import os
 import re
 import signal
+import sqlite3
 import stat
+import time
 
 from mtest import (agent_online_pred, binary, check, free_port, wait_until)
 
@@ -220,3 +222,35 @@ def test_enroll_key_leaves_the_config_file(t):
                     state_dir=p.state_dir, wait_online=True)
     check("using the stored credential" in p2.stderr_text(),
           "second start: %s" % p2.stderr_text()[-300:])
+
+
+def test_enrollment_welcome_waits_for_commit(t):
+    # A new agent's credential goes out only once its row is committed, so
+    # a kill -9 of the hub just after can never lose it.  The test holds
+    # hub.db's write lock, which keeps the hub's commit waiting (it waits
+    # up to 5 s for a lock): no credential may reach the listener meanwhile.
+    hub = t.hub(heartbeat=1.0)
+    key = hub.create_key(uses=1)
+    db = sqlite3.connect(os.path.join(hub.data, "hub.db"), timeout=5,
+                         isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    lst = t.listener(hub, "pc-early", key=key)
+    cred = os.path.join(lst.state_dir, "credential")
+    try:
+        wait_until(lambda: "enrolled new agent 'pc-early'" in hub.log(), 10,
+                   "the hub to enroll pc-early")
+        t0 = time.monotonic()
+        while time.monotonic() - t0 < 1.0:
+            check(not os.path.exists(cred), "the listener got its "
+                  "credential before the hub committed the agent")
+            time.sleep(0.01)
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+    wait_until(lambda: os.path.exists(cred), 10, "pc-early's credential")
+    hub.kill9()
+    hub.start()
+    wait_until(lambda: t._lst_online(hub, lst), 15,
+               "pc-early back online with its credential")
+    check("unknown agent" not in lst.stderr_text(),
+          "the credential was lost: %s" % lst.stderr_text()[-300:])
