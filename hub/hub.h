@@ -370,15 +370,36 @@ void	hub_live_check(struct hub_agent *a, double now);
 /* After loading from disk: agents that were up start their clock now. */
 void	hub_live_restore(struct hub_agent *a, const char *status,
 	    double last_seen);
-/* Record an event (status change, command outcome, ...): kept in the
- * ring for the API and queued to the store. */
+/* ---- hub_events.c: the event log ---- */
+
+/* One event; the strings are borrowed. */
+struct hub_event_rec {
+	int64_t		 id;
+	double		 ts;
+	const char	*type, *agent, *from, *to, *detail;
+};
+/* What GET /api/events asks for: before > 0, after >= 0 and since > 0
+ * are off at 0, -1 and 0; agent and type filter when not empty. */
+struct hub_events_query {
+	int		 limit;
+	int64_t		 before, after;
+	double		 since;
+	char		 agent[MC_NAME_MAX + 1];
+	char		 type[16];
+};
+
+/* Record an event (status change, command outcome, ...): numbered, sent
+ * to the live feed and queued to the store. */
 void	hub_event(const char *type, const char *agent, const char *from,
 	    const char *to, const char *detail);
-/* Used by hub_db_load() to refill the in-memory event ring. */
-void	hub_live_event_restore(double ts, const char *type, const char *agent,
-	    const char *from, const char *to, const char *detail);
-/* Recent events, newest first, as {"events":[...]} (at most limit). */
-void	hub_live_events_write(struct mc_jw *w, int limit);
+/* Used by hub_db_load(): the newest stored event's id. */
+void	hub_events_restore(int64_t newest);
+/* One event as the API and the live feed show it. */
+void	hub_event_write(struct mc_jw *w, const struct hub_event_rec *e);
+/* A page of the log as {"events":[...],"more":bool}, read from the store
+ * off the loop; done(arg, json, len) as hub_db_ask(). */
+void	hub_events_read(const struct hub_events_query *q,
+	    void (*done)(void *arg, char *json, size_t len), void *arg);
 
 /* ---- hub_cron.c ---- */
 
@@ -623,8 +644,7 @@ size_t	hub_ui_count(void);
  * (metrics, facts) batched and pushed at most once a second. */
 void	hub_ui_agent(struct hub_agent *a, int now);
 /* An event was recorded (hub_event()). */
-void	hub_ui_event(double ts, const char *type, const char *agent,
-	    const char *from, const char *to, const char *detail);
+void	hub_ui_event(const struct hub_event_rec *e);
 /* A command changed status. */
 void	hub_ui_command(const struct hub_cmd *c);
 /* hub_cron: push batched agents, drop silent and revoked sessions. */

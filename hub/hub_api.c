@@ -747,17 +747,36 @@ api_backup(struct hub_req *r)
 }
 
 static void
+events_done(void *arg, char *json, size_t len)
+{
+	deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
+	    "cannot read the event log");
+}
+
+/* GET /api/events?limit=&before=ID|after=ID|since=TIME&agent=&type= */
+static void
 api_events(struct hub_req *r)
 {
-	struct mc_buf b;
-	struct mc_jw w;
-	int64_t limit = 100;
+	struct hub_events_query q = { .limit = 100, .after = -1 };
+	int64_t limit = 100, since = 0;
+	uint64_t ticket;
 
-	if (query_int(r, "limit", 1, 1000, &limit) == -1)
+	if (query_int(r, "limit", 1, 1000, &limit) == -1 ||
+	    query_int(r, "before", 1, INT64_MAX, &q.before) == -1 ||
+	    query_int(r, "after", 0, INT64_MAX, &q.after) == -1 ||
+	    query_int(r, "since", 0, INT32_MAX, &since) == -1)
 		return;
-	body_begin(&b, &w);
-	hub_live_events_write(&w, (int)limit);
-	body_send(r, 200, &b, &w);
+	if (q.before > 0 && (q.after >= 0 || since > 0)) {
+		hub_http_error(r, 400, "bad_request", "before pages back, after "
+		    "and since page forward: give one direction");
+		return;
+	}
+	q.limit = (int)limit;
+	q.since = (double)since;
+	query_str(r, "agent", q.agent, sizeof(q.agent));
+	query_str(r, "type", q.type, sizeof(q.type));
+	if ((ticket = hub_http_defer(r)) != 0)
+		hub_events_read(&q, events_done, (void *)(uintptr_t)ticket);
 }
 
 static void

@@ -94,19 +94,17 @@ load_auth(sqlite3 *db)
 	return 0;
 }
 
+/* Events are numbered on from the newest stored one. */
 static int
 load_events(sqlite3 *db)
 {
 	sqlite3_stmt *st;
 
-	if (sqlite3_prepare_v2(db, "SELECT ts, type, agent, from_status,"
-	    " to_status, detail FROM (SELECT * FROM events ORDER BY id DESC"
-	    " LIMIT 1024) ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+	if (sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM events",
+	    -1, &st, NULL) != SQLITE_OK)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW)
-		hub_live_event_restore(sqlite3_column_double(st, 0),
-		    col_text(st, 1), col_text(st, 2), col_text(st, 3),
-		    col_text(st, 4), col_text(st, 5));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		hub_events_restore(sqlite3_column_int64(st, 0));
 	sqlite3_finalize(st);
 	return 0;
 }

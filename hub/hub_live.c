@@ -15,8 +15,7 @@
  * heard since the start is critical miss x heartbeat after its last sign
  * of life, like any other.
  *
- * Every change is one event: kept in a ring in memory for the API, and
- * queued to the database.
+ * Every change is one event (hub_events.c).
  */
 #include <string.h>
 
@@ -24,22 +23,7 @@
 #include "mc_log.h"
 #include "mc_util.h"
 
-#define EVENTS_KEPT	1024
 #define SEEN_SAVE_EVERY	60.0	/* seconds between last_seen writes */
-
-struct event {
-	double	ts;
-	char	type[16];
-	char	agent[MC_NAME_MAX + 1];
-	char	from[16];
-	char	to[16];
-	char	detail[MC_TEXT_MAX];	/* alert texts are sentences */
-};
-
-static struct {
-	struct event	ring[EVENTS_KEPT];
-	size_t		next;	/* total ever added; ring index = next % N */
-} ev;
 
 static const char *const status_names[] = {
 	"online", "late", "critical", "offline", "restarting"
@@ -63,33 +47,6 @@ status_parse(const char *s, enum hub_status *out)
 		}
 	}
 	return -1;
-}
-
-void
-hub_live_event_restore(double ts, const char *type, const char *agent,
-    const char *from, const char *to, const char *detail)
-{
-	struct event *e = &ev.ring[ev.next++ % EVENTS_KEPT];
-
-	e->ts = ts;
-	mc_strlcpy(e->type, type, sizeof(e->type));
-	mc_strlcpy(e->agent, agent, sizeof(e->agent));
-	mc_strlcpy(e->from, from, sizeof(e->from));
-	mc_strlcpy(e->to, to, sizeof(e->to));
-	mc_strlcpy(e->detail, detail, sizeof(e->detail));
-}
-
-void
-hub_event(const char *type, const char *agent, const char *from,
-    const char *to, const char *detail)
-{
-	double ts = mc_wall();
-
-	hub_live_event_restore(ts, type, agent, from, to, detail);
-	hub_ui_event(ts, type, agent, from, to, detail);
-	hub_db_exec("INSERT INTO events(ts, type, agent, from_status,"
-	    " to_status, detail) VALUES (?, ?, ?, ?, ?, ?)", "dttttt", ts,
-	    type, agent, from, to, detail);
 }
 
 static void
@@ -179,26 +136,3 @@ hub_live_restore(struct hub_agent *a, const char *status, double last_seen)
 	a->last_hb = hub.started;
 }
 
-void
-hub_live_events_write(struct mc_jw *w, int limit)
-{
-	const struct event *e;
-	size_t kept = ev.next < EVENTS_KEPT ? ev.next : EVENTS_KEPT, i;
-
-	mc_jw_obj(w, NULL);
-	mc_jw_arr(w, "events");
-	for (i = 0; i < kept && (int)i < limit; i++) {
-		e = &ev.ring[(ev.next - 1 - i) % EVENTS_KEPT];
-		mc_jw_obj(w, NULL);
-		mc_jw_dbl(w, "ts", e->ts);
-		mc_jw_str(w, "type", e->type);
-		mc_jw_str(w, "agent", e->agent);
-		mc_jw_str(w, "from", e->from);
-		mc_jw_str(w, "to", e->to);
-		if (e->detail[0])
-			mc_jw_str(w, "detail", e->detail);
-		mc_jw_obj_end(w);
-	}
-	mc_jw_arr_end(w);
-	mc_jw_obj_end(w);
-}

@@ -347,8 +347,7 @@ flush_dirty(void)
 }
 
 void
-hub_ui_event(double ts, const char *type, const char *agent,
-    const char *from, const char *to, const char *detail)
+hub_ui_event(const struct hub_event_rec *e)
 {
 	struct mc_buf b;
 	struct mc_jw w;
@@ -356,15 +355,7 @@ hub_ui_event(double ts, const char *type, const char *agent,
 	if (ui.signed_in == 0)
 		return;
 	wrap_begin(&b, &w, "event", "event");
-	mc_jw_obj(&w, NULL);
-	mc_jw_dbl(&w, "ts", ts);
-	mc_jw_str(&w, "type", type);
-	mc_jw_str(&w, "agent", agent);
-	mc_jw_str(&w, "from", from);
-	mc_jw_str(&w, "to", to);
-	if (detail != NULL && detail[0])
-		mc_jw_str(&w, "detail", detail);
-	mc_jw_obj_end(&w);
+	hub_event_write(&w, e);
 	wrap_send(&b, &w);
 }
 

@@ -1,0 +1,164 @@
+/*
+ * hub_events.c - the event log: recorded once, read from the store.
+ *
+ * Every status change, command outcome, alert, silence, audit entry and
+ * fault of the hub is one event.  The hub numbers events itself (the id
+ * after the largest stored at start), so the live feed can carry the id
+ * before the row is committed, and a client that lost its feed (a hub
+ * restart, a dropped connection) asks for what came after the last id it
+ * saw: nothing lost, nothing twice.
+ *
+ * GET /api/events reads the events table on the database thread, after
+ * every write queued before it, so a page never misses an event the feed
+ * already showed.  Newest first by default and with before=ID; oldest
+ * first with after=ID or since=TIME, which is how a client pages forward.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+#define EVENTS_JSON_MAX	(4 * 1024 * 1024)
+
+static int64_t last_id;		/* the newest event's id */
+
+void
+hub_events_restore(int64_t newest)
+{
+	last_id = newest;
+}
+
+void
+hub_event_write(struct mc_jw *w, const struct hub_event_rec *e)
+{
+	mc_jw_obj(w, NULL);
+	mc_jw_i64(w, "id", e->id);
+	mc_jw_dbl(w, "ts", e->ts);
+	mc_jw_str(w, "type", e->type);
+	mc_jw_str(w, "agent", e->agent);
+	mc_jw_str(w, "from", e->from);
+	mc_jw_str(w, "to", e->to);
+	if (e->detail != NULL && e->detail[0])
+		mc_jw_str(w, "detail", e->detail);
+	mc_jw_obj_end(w);
+}
+
+void
+hub_event(const char *type, const char *agent, const char *from,
+    const char *to, const char *detail)
+{
+	struct hub_event_rec e = { ++last_id, mc_wall(), type, agent, from,
+	    to, detail };
+
+	hub_ui_event(&e);
+	hub_db_exec("INSERT INTO events(id, ts, type, agent, from_status,"
+	    " to_status, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", "idttttt",
+	    e.id, e.ts, type, agent, from, to, detail);
+}
+
+/* ---- reading a page ---- */
+
+struct events_job {
+	struct hub_db_answer	ans;	/* first: freed by hub_db_ask() */
+	struct hub_events_query	q;
+};
+
+static const char *
+col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *s = sqlite3_column_text(st, i);
+
+	return s != NULL ? (const char *)s : "";
+}
+
+/*
+ * The query from fixed pieces: the parameters are bound, never pasted.
+ * One row more than the limit says whether another page follows.
+ */
+static sqlite3_stmt *
+page_prepare(sqlite3 *db, const struct hub_events_query *q)
+{
+	char sql[512];
+	sqlite3_stmt *st;
+	int n = 1, asc = q->after >= 0 || q->since > 0;
+
+	snprintf(sql, sizeof(sql), "SELECT id, ts, type, agent, from_status,"
+	    " to_status, detail FROM events WHERE 1%s%s%s%s%s ORDER BY id %s"
+	    " LIMIT ?", q->before > 0 ? " AND id < ?" : "",
+	    q->after >= 0 ? " AND id > ?" : "",
+	    q->since > 0 ? " AND ts >= ?" : "",
+	    q->agent[0] ? " AND agent = ?" : "",
+	    q->type[0] ? " AND type = ?" : "", asc ? "ASC" : "DESC");
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return NULL;
+	if (q->before > 0)
+		sqlite3_bind_int64(st, n++, q->before);
+	if (q->after >= 0)
+		sqlite3_bind_int64(st, n++, q->after);
+	if (q->since > 0)
+		sqlite3_bind_double(st, n++, q->since);
+	if (q->agent[0])
+		sqlite3_bind_text(st, n++, q->agent, -1, SQLITE_STATIC);
+	if (q->type[0])
+		sqlite3_bind_text(st, n++, q->type, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, n, q->limit + 1);
+	return st;
+}
+
+static int
+page_run(struct sqlite3 *db, void *arg)
+{
+	struct events_job *j = arg;
+	struct hub_event_rec e;
+	sqlite3_stmt *st;
+	struct mc_jw w;
+	int rows = 0, more = 0;
+
+	if ((st = page_prepare(db, &j->q)) == NULL) {
+		mc_err("events: %s", sqlite3_errmsg(db));
+		return SQLITE_OK;	/* nothing written: the caller's 500 */
+	}
+	mc_jw_init(&w, &j->ans.out);
+	mc_jw_obj(&w, NULL);
+	mc_jw_arr(&w, "events");
+	while (sqlite3_step(st) == SQLITE_ROW && !w.err) {
+		if (rows++ == j->q.limit) {
+			more = 1;
+			break;
+		}
+		e.id = sqlite3_column_int64(st, 0);
+		e.ts = sqlite3_column_double(st, 1);
+		e.type = col(st, 2);
+		e.agent = col(st, 3);
+		e.from = col(st, 4);
+		e.to = col(st, 5);
+		e.detail = col(st, 6);
+		hub_event_write(&w, &e);
+	}
+	sqlite3_finalize(st);
+	mc_jw_arr_end(&w);
+	mc_jw_bool(&w, "more", more);
+	mc_jw_obj_end(&w);
+	if (mc_jw_done(&w) == -1)
+		mc_buf_reset(&j->ans.out);
+	return SQLITE_OK;
+}
+
+void
+hub_events_read(const struct hub_events_query *q,
+    void (*done)(void *arg, char *json, size_t len), void *arg)
+{
+	struct events_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		done(arg, NULL, 0);
+		return;
+	}
+	j->q = *q;
+	hub_db_ask(page_run, &j->ans, EVENTS_JSON_MAX, done, arg);
+}
