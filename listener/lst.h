@@ -31,6 +31,12 @@
 #define LST_STATE_ROOT		"/var/lib/maestro-listener"
 #define LST_WS_PATH		"/ws/agent"
 #define LST_CRED_FILE		"credential"
+/* the commands in flight, for the next start to kill what they leave
+ * behind (lst_orphans.c) */
+#define LST_RUNNING_FILE	"running"
+/* its size: a boot id line and MC_LST_RUNNING_MAX lines of at most
+ * 10 + 20 + MC_ID_MAX bytes */
+#define LST_RUNNING_FILE_MAX	4096
 /* seconds a goodbye may take to be written before we leave anyway */
 #define LST_BYE_WAIT		2.0
 /* room past MC_PEER_QUEUE_MAX kept for control messages (result, bye) so
@@ -169,6 +175,7 @@ struct lst_job {
 	int		 used;
 	char		 id[MC_ID_MAX];
 	pid_t		 pid;
+	unsigned long long start;	/* pid's start time, /proc ticks */
 	int		 reaped;	/* waitpid() collected it */
 	int		 wstatus;
 	int		 timed_out;
@@ -246,6 +253,7 @@ struct lst {
 	lws_sorted_usec_list_t sul_exit;
 
 	struct lst_job	 jobs[MC_LST_RUNNING_MAX];
+	char		 kernel_boot[40];	/* /proc's boot_id, "" unknown */
 	struct lst_hold	 hold;
 	struct mc_hb	 hb;			/* heartbeat scratch */
 	double		 net_last;		/* mc_now() of last net sample */
@@ -391,6 +399,17 @@ int	lst_child_fail(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 /* In a function child: write all of buf to fd.  0 or -1. */
 int	lst_write_all(int fd, const void *buf, size_t n);
+
+/* lst_orphans.c */
+/* Once at start, before connecting: kill what is left in the sessions of
+ * the commands a killed listener had in flight (STATE_DIR/running, logged
+ * per command), then forget them.  Reads the kernel's boot id first. */
+void	lst_orphans_sweep(struct lst *l);
+/* Record the jobs in l->jobs in STATE_DIR/running, or remove it when none
+ * runs.  Call when a job starts or ends; a failure is logged. */
+void	lst_orphans_save(struct lst *l);
+/* The start time of pid (clock ticks after boot), or 0 if it is gone. */
+unsigned long long lst_orphans_start_time(pid_t pid);
 
 /* lst_cmd.c */
 /* Decode and run one cmd message; every outcome is answered. */

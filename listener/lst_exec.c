@@ -26,6 +26,9 @@
  * - The result goes out when both pipes are closed and the child has been
  *   reaped; SIGCHLD reaches lst_exec_reap() through the loop, so nothing
  *   ever waits.  The spawn's finish hook makes it (a file, a failure).
+ * - The jobs in flight are on disk from start to result (lst_orphans.c),
+ *   so that a listener killed with SIGKILL has what they leave behind
+ *   killed at its next start.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -100,8 +103,8 @@ child_user(const struct lst_user *u)
  * (OOM killer, kill -9) must not leave a command running that nobody
  * will report or stop.  Set after the user switch, which clears it.  If
  * the listener died before this, the parent is already someone else.
- * A process that leaves the command's session on purpose (setsid, a
- * daemon) is beyond this, as under any supervisor.
+ * This ties the first process only; the rest of its session is killed
+ * at the listener's next start (lst_orphans.c).
  */
 static int
 child_tied(pid_t parent)
@@ -264,6 +267,7 @@ job_maybe_finish(struct lst_job *j)
 	else
 		lst_cmd_result(j->l, &r);
 	job_release(j);
+	lst_orphans_save(j->l);
 }
 
 /* Forward n bytes of output, within the cap and the queue's bound. */
@@ -555,6 +559,8 @@ job_init(struct lst *l, struct lst_job *j, const struct mc_cmd *c,
 	j->used = 1;
 	mc_strlcpy(j->id, c->id, sizeof(j->id));
 	j->pid = pid;
+	/* not reaped yet, so its /proc entry is there even if it exited */
+	j->start = lst_orphans_start_time(pid);
 	j->started = mc_now();
 	j->timeout = c->timeout;
 	j->cap = c->cap;
@@ -593,6 +599,7 @@ lst_exec_spawn(struct lst *l, const struct mc_cmd *c,
 	job_init(l, j, c, s, pid);
 	mc_info("command %s started: pid %d", j->id, (int)pid);
 	lst_cmd_started(l, j->id, pid);
+	lst_orphans_save(l);
 	pipe_adopt(l, j, 0, fds[0]);
 	pipe_adopt(l, j, 1, fds[2]);
 	lws_sul_schedule(l->ctx, 0, &j->sul_timeout, timeout_cb,

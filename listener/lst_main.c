@@ -282,6 +282,7 @@ run(struct lst *l)
 		return teardown(l);
 	}
 	log_start(l);
+	lst_orphans_sweep(l);
 	lst_ws_start(l);
 	mc_sd_notify("READY=1");
 	if (mc_sd_watchdog_every() > 0)

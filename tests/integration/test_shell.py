@@ -7,6 +7,7 @@ is cut and reported, and a running command must not delay heartbeats."""
 import json
 import os
 import random
+import re
 import signal
 import time
 
@@ -254,3 +255,83 @@ def test_command_dies_with_a_killed_listener(t):
     wait_until(lambda: not procs_with_cmdline("sleep " + marker), 5,
                "the command to die with its listener (left: %r)"
                % procs_with_cmdline("sleep " + marker))
+
+
+def proc_stat(pid):
+    """(state, session id) of pid, or None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            text = f.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    return fields[0], int(fields[3])
+
+
+def proc_alive(pid):
+    """pid runs; a zombie is dead (nothing here may reap it)."""
+    st = proc_stat(pid)
+    return st is not None and st[0] != "Z"
+
+
+def session_pids(sid):
+    """The live processes of session sid."""
+    return [int(d) for d in os.listdir("/proc") if d.isdigit() and
+            (lambda st: st is not None and st[0] != "Z" and st[1] == sid)(
+                proc_stat(int(d)))]
+
+
+def read_pids(path):
+    """The PIDs a command wrote to path (all of them, or None yet)."""
+    try:
+        with open(path) as f:
+            words = f.read().split()
+    except OSError:
+        return None
+    return [int(w) for w in words] if len(words) == 3 else None
+
+
+def test_leftovers_of_a_killed_listener_die_at_its_next_start(t):
+    # PR_SET_PDEATHSIG kills only a command's first process with its
+    # listener; the rest of the command's session must die when the
+    # listener starts again - but nothing outside that session
+    hub = t.hub()
+    (lst,) = t.enrolled(hub, ["pc-orphan"])
+    bystander = Proc(t, "bystander", ["sleep", "300"])
+    pidfile = t.path("command.pids")
+    # its shell (the session), a background job, and one that left the
+    # session on purpose (the documented escape)
+    cid = hub.command("pc-orphan", {"type": "shell", "timeout": 120, "cmd":
+                                    "sleep 300 & b=$!; setsid sleep 300 & "
+                                    "echo $$ $b $! > %s.tmp; mv %s.tmp %s; "
+                                    "wait" % (pidfile, pidfile, pidfile)})
+    sid, job, escaped = wait_until(lambda: read_pids(pidfile), 10,
+                                   "the command to write its PIDs")
+    try:
+        wait_until(lambda: proc_alive(job) and proc_alive(escaped), 5,
+                   "the command's background processes")
+        lst.signal(signal.SIGKILL)
+        lst.wait(5)
+        wait_until(lambda: not proc_alive(sid), 5,
+                   "the command's shell to die with its listener")
+        check(proc_alive(job), "the background job died with the listener "
+              "already: nothing left to test")
+        lst2 = t.listener(hub, "pc-orphan", state_dir=lst.state_dir)
+        wait_until(lambda: not session_pids(sid), 10,
+                   "the command's session to be killed at the next start")
+        log = wait_until(
+            lambda: re.search(r"command %s: killed \d+ leftover process"
+                              % re.escape(cid), lst2.stderr_text()), 5,
+            "the restarted listener to log the kill")
+        t.note(log.group(0))
+        check(proc_alive(escaped), "a process that left the command's "
+              "session with setsid was killed")
+        check(bystander.alive(), "a process outside the command was killed")
+        check(not os.path.exists(os.path.join(lst.state_dir, "running")),
+              "the running file is still there after the sweep")
+    finally:
+        for pid in session_pids(sid) + [escaped]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
