@@ -482,6 +482,8 @@ struct hub_cmd {
 	int			 truncated;
 	uint64_t		 out_bytes;
 	struct mc_buf		 out;		/* owned: output up to cap */
+	size_t			 out_saved;	/* of it, in the store */
+	double			 out_saved_at;	/* monotonic */
 	struct hub_chunk	*chunks;	/* owned: stream boundaries */
 	size_t			 nchunks, chunks_cap;
 	char			 by[MC_NAME_MAX + 1];
@@ -550,8 +552,13 @@ struct hub_cmd_row {
 	const char	*id, *agent, *kind, *cmd, *arg, *by, *status;
 	double		 created, started, timeout, expires;	/* wall */
 	uint64_t	 cap;
+	const void	*out;		/* the output stored so far */
+	size_t		 out_len;
+	uint64_t	 out_bytes;
 };
 void	hub_cmd_restore(const struct hub_cmd_row *r);
+/* Before the store closes: the output of unfinished commands. */
+void	hub_cmd_shutdown(void);
 /* A command that is no longer in memory, from the store: done(arg, data)
  * on the service thread with its JSON (or, png set, its picture); data
  * NULL if there is no such command (or picture). */

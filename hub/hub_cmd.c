@@ -18,6 +18,7 @@
  * and CMD_BYTES_MAX bytes, dropping the oldest finished ones without
  * readers first (they stay on disk).  Every change is queued to hub_db.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +30,8 @@
 #define CMD_BYTES_MAX	((size_t)512 * 1024 * 1024)
 /* a command with no result this long after its timeout is lost */
 #define CMD_LOST_GRACE	30.0
+/* seconds between stores of a running command's output */
+#define CMD_OUT_SAVE_EVERY 2.0
 #define CMD_BUCKETS	16384
 
 static struct {
@@ -338,6 +341,30 @@ status_parse(const char *s, enum hub_cmd_status *out)
 	return -1;
 }
 
+static int
+chunk_add(struct hub_cmd *c, enum mc_stream stream, size_t off, size_t len)
+{
+	struct hub_chunk *last = c->nchunks ? &c->chunks[c->nchunks - 1] : NULL;
+	struct hub_chunk *n;
+	size_t cap;
+
+	if (last && last->stream == stream && last->off + last->len == off) {
+		last->len += len;
+		return 0;
+	}
+	if (c->nchunks == c->chunks_cap) {
+		cap = c->chunks_cap ? c->chunks_cap * 2 : 8;
+		if ((n = realloc(c->chunks, cap * sizeof(*n))) == NULL)
+			return -1;
+		c->chunks = n;
+		c->chunks_cap = cap;
+	}
+	c->chunks[c->nchunks].stream = stream;
+	c->chunks[c->nchunks].off = off;
+	c->chunks[c->nchunks++].len = len;
+	return 0;
+}
+
 /*
  * Start-up: an unfinished command from the store rejoins its agent.  One
  * in flight keeps waiting for its result (the listener may still hold it:
@@ -373,6 +400,12 @@ hub_cmd_restore(const struct hub_cmd_row *row)
 		c->deadline = now + c->timeout + CMD_LOST_GRACE;
 		a->running++;
 	}
+	/* what it printed before the restart; the rest follows it */
+	c->out_bytes = row->out_bytes;
+	if (row->out_len > 0 && mc_buf_append(&c->out, row->out,
+	    row->out_len) == 0 && chunk_add(c, MC_STDOUT, 0,
+	    row->out_len) == 0)
+		c->out_saved = row->out_len;
 }
 
 /* ---- what the listener reports ---- */
@@ -474,29 +507,6 @@ hub_cmd_on_started(struct hub_agent *a, const struct mc_started *s)
 	hub_ui_command(c);
 }
 
-static int
-chunk_add(struct hub_cmd *c, enum mc_stream stream, size_t off, size_t len)
-{
-	struct hub_chunk *last = c->nchunks ? &c->chunks[c->nchunks - 1] : NULL;
-	struct hub_chunk *n;
-	size_t cap;
-
-	if (last && last->stream == stream && last->off + last->len == off) {
-		last->len += len;
-		return 0;
-	}
-	if (c->nchunks == c->chunks_cap) {
-		cap = c->chunks_cap ? c->chunks_cap * 2 : 8;
-		if ((n = realloc(c->chunks, cap * sizeof(*n))) == NULL)
-			return -1;
-		c->chunks = n;
-		c->chunks_cap = cap;
-	}
-	c->chunks[c->nchunks].stream = stream;
-	c->chunks[c->nchunks].off = off;
-	c->chunks[c->nchunks++].len = len;
-	return 0;
-}
 
 void
 hub_cmd_on_out(struct hub_agent *a, const struct mc_out *o)
@@ -564,18 +574,41 @@ outcome_status(enum mc_outcome o)
 
 /*
  * Output streams to the hub as it comes and the listener keeps only the
- * result until the ack.  A hub that stopped before it could store the
- * output (its store failing) gets the result again from the listener,
- * but not the output: say so rather than show an empty success.
+ * result until the ack.  The hub stores the output of a running command
+ * every CMD_OUT_SAVE_EVERY seconds and when it stops, so a restart loses
+ * at most those last seconds of it (a kill -9), and the result's count
+ * of bytes says how many: say so rather than show a silent hole.
  */
 static void
 output_gap(struct hub_cmd *c, const struct mc_result *r)
 {
-	if (r->out_bytes == 0 || c->out_bytes > 0 || c->error[0] != '\0')
+	if (r->out_bytes <= c->out_bytes || c->error[0] != '\0')
 		return;
-	snprintf(c->error, sizeof(c->error), "the output (%llu bytes) was "
-	    "lost: the hub stopped before it could store it",
+	snprintf(c->error, sizeof(c->error), "%llu of its %llu output bytes "
+	    "were lost: the hub stopped before it could store them",
+	    (unsigned long long)(r->out_bytes - c->out_bytes),
 	    (unsigned long long)r->out_bytes);
+}
+
+/* A running command's output so far goes to the store now and then. */
+static void
+output_save(struct hub_cmd *c, double now)
+{
+	if (!cmd_in_flight(c) || c->out.len == c->out_saved ||
+	    now - c->out_saved_at < CMD_OUT_SAVE_EVERY)
+		return;
+	c->out_saved = c->out.len;
+	c->out_saved_at = now;
+	cmd_save(c);
+}
+
+void
+hub_cmd_shutdown(void)
+{
+	struct hub_cmd *c;
+
+	for (c = live.head; c != NULL; c = c->next)
+		output_save(c, INFINITY);
 }
 
 struct ack_job {
@@ -668,6 +701,7 @@ hub_cmd_expire(double now)
 	for (c = live.head; c != NULL; c = next) {
 		next = c->next;
 		stream_keepalive(c, now);
+		output_save(c, now);
 		if (c->status == CMD_QUEUED && c->expires > 0 &&
 		    now >= c->expires) {
 			snprintf(c->error, sizeof(c->error), "agent '%s' was "

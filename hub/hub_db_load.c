@@ -117,8 +117,8 @@ load_commands(sqlite3 *db)
 	sqlite3_stmt *st;
 
 	if (sqlite3_prepare_v2(db, "SELECT id, agent, kind, cmd, arg,"
-	    " requested_by, created, started, status, timeout, cap, expires"
-	    " FROM commands WHERE status IN ('queued', 'sent', 'running')"
+	    " requested_by, created, started, status, timeout, cap, expires,"
+	    " output, out_bytes FROM commands WHERE status IN ('queued', 'sent', 'running')"
 	    " ORDER BY created", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -134,6 +134,9 @@ load_commands(sqlite3 *db)
 		r.timeout = sqlite3_column_double(st, 9);
 		r.cap = (uint64_t)sqlite3_column_int64(st, 10);
 		r.expires = sqlite3_column_double(st, 11);
+		r.out = sqlite3_column_blob(st, 12);
+		r.out_len = (size_t)sqlite3_column_bytes(st, 12);
+		r.out_bytes = (uint64_t)sqlite3_column_int64(st, 13);
 		hub_cmd_restore(&r);
 	}
 	sqlite3_finalize(st);

@@ -120,6 +120,7 @@ shutdown_all(void)
 	hub_admit_free_all();
 	hub_guard_free_all();
 	hub_hist_shutdown();
+	hub_cmd_shutdown();
 	hub_alert_shutdown();
 	hub_db_close();
 	hub_static_free();

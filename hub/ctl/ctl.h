@@ -62,6 +62,9 @@
 /* a command stream the hub ends early is opened again; after this many
  * early ends in a row, each within a second, hubctl gives up on it */
 #define CTL_REOPEN_QUICK	5
+/* a hub that went away (a restart) is waited for this long, seconds,
+ * by send, fan-out and watch; they then pick up where they were */
+#define CTL_REATTACH_MAX	300
 /* --queue: the hub waits at most this long for an offline agent */
 #define CTL_QUEUE_MAX		(30 * 86400)
 /* history --limit, as the hub allows */
@@ -88,6 +91,10 @@ struct ctl {
 	int		tls;
 	int		pinned;
 	unsigned char	pin[CTL_FP_LEN];	/* when pinned */
+	int		lost;		/* the last request could not reach
+					 * the hub (not a refusal) */
+	int		patient;	/* retrying: such failures are not
+					 * printed each time */
 };
 
 /* A command's own flags, for ctl_flags_parse(). */
@@ -194,6 +201,7 @@ struct ctl_mreq {
 	int		(*again)(void *arg, const struct ctl_mreq *q);
 	struct ctl_resp	 r;		/* out; the caller inits and frees it */
 	int		 ret;		/* out: as ctl_http_stream() */
+	int		 lost;		/* out: ret is the hub out of reach */
 	char		 why[CTL_WHY_MAX];	/* out: ret's reason, or "" */
 };
 /*
@@ -206,6 +214,19 @@ struct ctl_mreq {
  */
 int	ctl_http_multi(struct ctl *c, struct ctl_mreq *q, size_t n,
 	    size_t max_open);
+/* Waiting for a hub that went away: zeroed before the first wait. */
+struct ctl_reattach {
+	double		 since;		/* when it was lost; 0: not lost */
+	double		 pause;		/* the next wait, 0.5 s doubling to 5 */
+	int		 tries;
+};
+/* The hub is out of reach (c->lost): say once what will happen ("what"
+ * when it is back), wait the next pause and return 0 to try again, or -1
+ * after CTL_REATTACH_MAX seconds.  Until ctl_hub_back(), a request that
+ * cannot reach the hub says nothing (c->patient). */
+int	ctl_hub_wait(struct ctl *c, struct ctl_reattach *ra, const char *what);
+/* A request reached the hub again: say so if it had been lost. */
+void	ctl_hub_back(struct ctl *c, struct ctl_reattach *ra);
 /* ctl_http() that also wants a 2xx JSON object: 0, or an exit status after
  * printing the hub's error (ctl_api_fail). */
 int	ctl_api(struct ctl *c, const char *method, const char *path,

@@ -45,6 +45,7 @@ struct target {
 	int		 quick;		/* early ends in a row, each quick */
 	int		 ended;		/* its end is known */
 	int		 hub_err;	/* the hub was out of reach for it */
+	int		 lost;		/* ... and may be back soon */
 	char		 status[16];	/* not reached: the agent's status */
 	int64_t		 exit_code;
 	int		 truncated;
@@ -262,6 +263,9 @@ stream_done(struct fan *fan, struct ctl_mreq *q)
 
 	flush_parts(t);
 	t->hub_err = q->ret == CTL_EXIT_HUB;
+	t->lost = q->lost;
+	if (q->lost && fan->c->patient)
+		return;		/* waiting for the hub, which said so */
 	if (q->ret != 0 && q->why[0] != '\0') {
 		say(fan, t, q->why);
 	} else if (q->ret == 0 && !is_2xx(q->r.status)) {
@@ -287,10 +291,11 @@ follow_all(struct fan *fan)
 		return CTL_EXIT_FAIL;
 	}
 	for (i = 0; i < fan->n; i++) {
-		if (fan->t[i].id[0] == '\0')
+		if (fan->t[i].id[0] == '\0' || fan->t[i].ended)
 			continue;
 		snprintf(fan->t[i].path, sizeof(fan->t[i].path),
 		    "/api/commands/%s/stream", fan->t[i].id);
+		fan->t[i].pos = 0;	/* a stream starts from the start */
 		q[m].path = fan->t[i].path;
 		q[m].fn = on_line;
 		q[m].arg = &fan->t[i];
@@ -309,6 +314,40 @@ follow_all(struct fan *fan)
 		fprintf(stderr, "hubctl: libcurl failed while following the "
 		    "commands\n");
 	return 0;
+}
+
+/* Is a command's end unknown because the hub went away? */
+static int
+any_lost(const struct fan *fan)
+{
+	size_t i;
+
+	for (i = 0; i < fan->n; i++)
+		if (fan->t[i].id[0] != '\0' && !fan->t[i].ended &&
+		    fan->t[i].lost)
+			return 1;
+	return 0;
+}
+
+/* Follow every stream to its end; when the hub goes away (a restart),
+ * wait for it and follow those not ended from where they were. */
+static int
+follow_known(struct fan *fan)
+{
+	struct ctl_reattach ra;
+	int ret;
+
+	memset(&ra, 0, sizeof(ra));
+	ret = follow_all(fan);
+	while (ret == 0 && any_lost(fan)) {
+		if (ctl_hub_wait(fan->c, &ra, "following the commands "
+		    "again") == -1)
+			break;
+		ret = follow_all(fan);
+	}
+	if (!any_lost(fan))
+		ctl_hub_back(fan->c, &ra);
+	return ret;
 }
 
 /* ---- final records ---- */
@@ -764,7 +803,7 @@ ctl_fanout(struct ctl *c, const struct ctl_send *q)
 	ctl_resp_free(&r);
 	if (ret == 0) {
 		announce_queued(&fan);
-		ret = follow_all(&fan);
+		ret = follow_known(&fan);
 	}
 	if (ret == 0)
 		ret = report(&fan);

@@ -37,6 +37,7 @@ struct xfer {
 	struct mc_buf	 line;		/* a partial stream line */
 	int		 stopped;	/* fn asked to stop */
 	int		 overflow;	/* a limit was hit */
+	int		 lost;		/* the hub was out of reach */
 	char		 errbuf[CURL_ERROR_SIZE];
 	double		 started;	/* ctl_http_multi: when it started */
 };
@@ -221,7 +222,7 @@ setup_common(CURL *h, const char *url, struct xfer *x, char *errbuf,
 /* Why the transfer failed, into why (without "hubctl: "); returns the
  * exit status. */
 static int
-transport_why(const struct ctl *c, const struct xfer *x, CURLcode rc,
+transport_why(const struct ctl *c, struct xfer *x, CURLcode rc,
     char *why, size_t whylen)
 {
 	const char *e = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
@@ -249,6 +250,8 @@ transport_why(const struct ctl *c, const struct xfer *x, CURLcode rc,
 		    "prints it) or --ca FILE", c->base, e);
 		return CTL_EXIT_HUB;
 	}
+	/* the two a hub restart looks like: worth waiting for */
+	x->lost = 1;
 	if (x->r->status != 0) {
 		snprintf(why, whylen, "the connection to the hub at %s broke: "
 		    "%s", c->base, e);
@@ -294,6 +297,7 @@ xfer_open(struct ctl *c, struct xfer *x, const char *method,
 	char url[CTL_URL_MAX * 2];
 
 	x->errbuf[0] = '\0';
+	x->lost = 0;
 	mc_buf_init(&x->line, CTL_LINE_MAX + CURL_MAX_WRITE_SIZE);
 	if ((size_t)snprintf(url, sizeof(url), "%s%s", c->base, path) >=
 	    sizeof(url)) {
@@ -425,7 +429,8 @@ perform(struct ctl *c, const char *method, const char *path,
 		fprintf(stderr, "hubctl: the hub closed the connection %d times "
 		    "before the request; it may be admitting a reconnect storm "
 		    "(try again in a minute)\n", busy + 1);
-	if (ret != 0 && why[0] != '\0')
+	c->lost = ret != 0 && x->lost;
+	if (ret != 0 && why[0] != '\0' && !(c->lost && c->patient))
 		fprintf(stderr, "hubctl: %s\n", why);
 	return ret;
 }
@@ -578,6 +583,7 @@ multi_reap(struct multi *mu)
 		i = (size_t)(x - mu->xs);
 		mu->q[i].ret = xfer_end(mu->c, x, msg->data.result,
 		    mu->q[i].why, sizeof(mu->q[i].why));
+		mu->q[i].lost = mu->q[i].ret != 0 && x->lost;
 		wait = mu->tries[i] < CTL_RETRY_MAX ?
 		    rate_wait(x, mu->q[i].ret) : 0;
 		curl_multi_remove_handle(mu->m, x->h);
@@ -708,6 +714,43 @@ ctl_api(struct ctl *c, const char *method, const char *path,
 	return 0;
 }
 
+/* ---- waiting for a hub that went away ---- */
+
+int
+ctl_hub_wait(struct ctl *c, struct ctl_reattach *ra, const char *what)
+{
+	double now = mc_now(), pause;
+
+	if (ra->since == 0) {
+		ra->since = now;
+		ra->pause = 0.5;
+		fprintf(stderr, "hubctl: lost the hub at %s; %s when it is back "
+		    "(trying for up to %d s)\n", c->base, what,
+		    CTL_REATTACH_MAX);
+	}
+	if (now - ra->since >= CTL_REATTACH_MAX) {
+		fprintf(stderr, "hubctl: the hub at %s has been out of reach "
+		    "for %d s; giving up\n", c->base, CTL_REATTACH_MAX);
+		return -1;
+	}
+	pause = ra->pause;
+	ra->pause = pause * 2 > 5.0 ? 5.0 : pause * 2;
+	sleep_ms((long)(pause * 1000));
+	ra->tries++;
+	c->patient = 1;		/* each failed try is not news */
+	return 0;
+}
+
+void
+ctl_hub_back(struct ctl *c, struct ctl_reattach *ra)
+{
+	if (ra->since != 0)
+		fprintf(stderr, "hubctl: the hub is back (after %.1f s)\n",
+		    mc_now() - ra->since);
+	memset(ra, 0, sizeof(*ra));
+	c->patient = 0;
+}
+
 /* ---- a raw connection: hubctl watch speaks WebSocket over it ---- */
 
 struct ctl_raw {
@@ -745,12 +788,15 @@ ctl_raw_open(struct ctl *c, struct ctl_raw **out)
 	rc = curl_easy_perform(r->h);
 	if (rc == CURLE_OK)
 		rc = curl_easy_getinfo(r->h, CURLINFO_ACTIVESOCKET, &r->fd);
+	c->lost = 0;
 	if (rc != CURLE_OK) {
 		if (ctl_pin_mismatch(seen, sizeof(seen)))
 			fprintf(stderr, "hubctl: the hub at %s presented "
 			    "certificate %s, which is not the --fingerprint "
 			    "given; the token was not sent\n", c->base, seen);
 		else
+			c->lost = 1;
+		if (c->lost && !c->patient)
 			fprintf(stderr, "hubctl: cannot reach hub at %s: %s\n",
 			    c->base, errbuf[0] ? errbuf :
 			    curl_easy_strerror(rc));

@@ -43,9 +43,11 @@ static const struct ctl_cmd cmds[] = {
 	  "and end with a summary" },
 	{ "history", NULL, ctl_cmd_history, "history [AGENT] [--limit N]",
 	  "past commands, newest first, with status and exit codes" },
-	{ "watch", NULL, ctl_cmd_watch, "watch",
+	{ "watch", NULL, ctl_cmd_watch, "watch [--since ID|DURATION]",
 	  "live stream of status changes, alerts and command events, one "
-	  "line each\n      (time, kind, agent, text); Ctrl-C stops" },
+	  "line each\n      (time, kind, agent, text); --since 1h first shows "
+	  "the stored ones; a hub\n      restart is waited for (5 min) and "
+	  "nothing is lost or shown twice; Ctrl-C stops" },
 	{ "enroll-key", "create", ctl_cmd_key_create,
 	  "enroll-key create [--uses N] [--expires DURATION]",
 	  "make a key listeners enroll with; prints the key alone" },
@@ -97,7 +99,8 @@ static const char usage_options[] =
 "\n"
 "Exit status: the remote status for a shell command (124: it timed out);\n"
 "0 or 1 for the others (a fan-out: 0 only if every agent ran it and\n"
-"exited 0); 2 usage; 3 cannot reach or authenticate to the hub; 4 agent\n"
+"exited 0); 2 usage; 3 cannot reach or authenticate to the hub (send and\n"
+"watch wait up to 5 min for a hub that went away while they ran); 4 agent\n"
 "unknown or not online, no agent matched, or a queued command expired.\n";
 
 static const char usage_examples[] =

@@ -554,8 +554,28 @@ follow_once(struct ctl *c, struct run *u, const char *path)
 	return ret;
 }
 
+/* The hub went away (restarted, a network drop): wait for it, then ask
+ * how the command is.  The command and its output live in the hub's
+ * store, so nothing is lost and nothing runs twice. */
+static int
+reattach(struct ctl *c, struct run *u)
+{
+	struct ctl_reattach ra;
+	char what[MC_ID_MAX + 32];
+	int ret = CTL_EXIT_HUB;
+
+	memset(&ra, 0, sizeof(ra));
+	snprintf(what, sizeof(what), "following command %s again", u->id);
+	while (ret == CTL_EXIT_HUB && c->lost &&
+	    ctl_hub_wait(c, &ra, what) == 0)
+		ret = fetch_end(c, u);
+	if (ret != CTL_EXIT_HUB)
+		ctl_hub_back(c, &ra);
+	return ret;
+}
+
 /* Follow the output to the end line, opening the stream again when the
- * hub ends it early (a proxy or an idle timeout may). */
+ * hub ends it early (a proxy or an idle timeout may) or comes back. */
 static int
 follow(struct ctl *c, struct run *u)
 {
@@ -569,6 +589,8 @@ follow(struct ctl *c, struct run *u)
 		ret = follow_once(c, u, path);
 		if (ret == 0 && !u->f.ended)
 			ret = fetch_end(c, u);
+		if (ret == CTL_EXIT_HUB && c->lost)
+			ret = reattach(c, u);
 		if (ret != 0 || u->f.ended)
 			break;
 		quick = mc_now() - t0 < 1.0 ? quick + 1 : 0;

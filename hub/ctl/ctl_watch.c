@@ -13,6 +13,11 @@
  * for a command's status changes; metric updates are not printed.  Agent
  * names and texts come from whoever runs a listener, so they go through
  * ctl_safe().  With --json every message prints as the hub sent it.
+ *
+ * Events carry the hub's ids.  When the hub goes away (a restart), watch
+ * connects again and first reads the events after the last id it showed
+ * from GET /api/events, so none is lost and none shows twice; --since
+ * starts with the stored events after an id or a time.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +37,8 @@
 #define WATCH_HEAD_MAX		8192
 /* a ping after this long without a message; twice: the hub is gone */
 #define WATCH_IDLE_MS		30000
+/* --since and a resume read at most this many pages of 1,000 events */
+#define WATCH_PAGES		100
 #define WS_GUID			"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_KEY_LEN		16
 
@@ -45,6 +52,7 @@ struct watch {
 	struct mc_buf	 msg;		/* owned: the message being joined */
 	int		 idle;		/* read timeouts in a row */
 	int		 closed;	/* the hub sent close */
+	int64_t		 last_id;	/* the newest event shown */
 };
 
 static int	send_frame(struct watch *w, int op, const void *data,
@@ -430,8 +438,23 @@ on_snapshot(const struct mc_json *o)
 	line(now, "watching", NULL, text);
 }
 
+/* An event not shown yet?  Then it is the newest shown. */
+static int
+event_new(struct watch *w, const struct mc_json *e)
+{
+	int64_t id;
+
+	if (mc_json_int(e, "id", 1, INT64_MAX, &id) == -1)
+		return 1;
+	if (id <= w->last_id)
+		return 0;
+	w->last_id = id;
+	return 1;
+}
+
+/* live: the feed also sends a command message, which says more */
 static void
-on_event(const struct mc_json *e)
+on_event(const struct mc_json *e, int live)
 {
 	const char *type = ctl_jstr(e, "type", "?");
 	const char *from = ctl_jstr(e, "from", ""), *to = ctl_jstr(e, "to", "");
@@ -439,8 +462,8 @@ on_event(const struct mc_json *e)
 	char text[1024];
 	double ts = 0;
 
-	if (strcmp(type, "command") == 0)
-		return;		/* the command message says it, with more */
+	if (live && strcmp(type, "command") == 0)
+		return;
 	mc_json_num(e, "ts", &ts);
 	if (strcmp(type, "alert") == 0)		/* what, severity, message */
 		snprintf(text, sizeof(text), "%s (%s)%s%s", from, to,
@@ -486,17 +509,21 @@ on_message(struct watch *w)
 	char err[128], why[512];
 	int r = 0;
 
+	if ((d = mc_json_parse(w->msg.data, w->msg.len, err, sizeof(err))) ==
+	    NULL)
+		return 0;
+	o = mc_json_root(d);
+	t = ctl_jstr(o, "t", "");
+	if (strcmp(t, "event") == 0 && !event_new(w, mc_json_get(o, "event"))) {
+		mc_json_free(d);	/* shown while catching up */
+		return 0;
+	}
 	if (w->c->o.json) {
 		/* the hub's JSON escapes every control character */
 		fwrite(w->msg.data, 1, w->msg.len, stdout);
 		putchar('\n');
 		fflush(stdout);
 	}
-	if ((d = mc_json_parse(w->msg.data, w->msg.len, err, sizeof(err))) ==
-	    NULL)
-		return 0;
-	o = mc_json_root(d);
-	t = ctl_jstr(o, "t", "");
 	if (strcmp(t, "error") == 0) {
 		ctl_safe(ctl_jstr(o, "error", "no reason"), why, sizeof(why));
 		fprintf(stderr, "hubctl: the hub refused the live feed (%s): "
@@ -507,7 +534,7 @@ on_message(struct watch *w)
 	} else if (strcmp(t, "snapshot") == 0) {
 		on_snapshot(o);
 	} else if (strcmp(t, "event") == 0) {
-		on_event(mc_json_get(o, "event"));
+		on_event(mc_json_get(o, "event"), 1);
 	} else if (strcmp(t, "command") == 0) {
 		on_command(mc_json_get(o, "command"));
 	}
@@ -515,25 +542,192 @@ on_message(struct watch *w)
 	return r;
 }
 
+/* ---- catching up from the store ---- */
+
+/* A stored event as the feed would have sent it (--json). */
+static void
+event_json(const struct mc_json *e)
+{
+	static const char *const keys[] = { "type", "agent", "from", "to",
+	    "detail" };
+	struct mc_buf b;
+	struct mc_jw jw;
+	double ts = 0;
+	int64_t id = 0;
+	size_t i;
+
+	mc_buf_init(&b, 64 * 1024);
+	mc_jw_init(&jw, &b);
+	mc_jw_obj(&jw, NULL);
+	mc_jw_str(&jw, "t", "event");
+	mc_jw_obj(&jw, "event");
+	mc_json_int(e, "id", 0, INT64_MAX, &id);
+	mc_json_num(e, "ts", &ts);
+	mc_jw_i64(&jw, "id", id);
+	mc_jw_dbl(&jw, "ts", ts);
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (mc_json_str(e, keys[i]) != NULL)
+			mc_jw_str(&jw, keys[i], mc_json_str(e, keys[i]));
+	mc_jw_obj_end(&jw);
+	mc_jw_obj_end(&jw);
+	if (mc_jw_done(&jw) == 0) {
+		fwrite(b.data, 1, b.len, stdout);
+		putchar('\n');
+	}
+	mc_buf_free(&b);
+}
+
+/*
+ * Show the stored events from "query" on (after=ID or since=TIME), oldest
+ * first, page by page; 0, or an exit status (c->lost: the hub is out of
+ * reach).  At most WATCH_PAGES pages: what is older than that is history.
+ */
+static int
+catch_up(struct watch *w, const char *query)
+{
+	const struct mc_json *l, *e;
+	char path[128];
+	struct ctl_resp r;
+	int more = 1, page, ret = 0;
+
+	snprintf(path, sizeof(path), "/api/events?limit=1000&%s", query);
+	for (page = 0; ret == 0 && more && page < WATCH_PAGES; page++) {
+		ctl_resp_init(&r);
+		if ((ret = ctl_api(w->c, "GET", path, NULL, &r)) == 0) {
+			l = mc_json_get(mc_json_root(r.doc), "events");
+			for (e = l ? l->child : NULL; e != NULL; e = e->next) {
+				if (!event_new(w, e))
+					continue;
+				if (w->c->o.json)
+					event_json(e);
+				else
+					on_event(e, 0);
+			}
+			if (mc_json_bool(mc_json_root(r.doc), "more",
+			    &more) == -1)
+				more = 0;
+		}
+		ctl_resp_free(&r);
+		snprintf(path, sizeof(path), "/api/events?limit=1000&after=%lld",
+		    (long long)w->last_id);
+	}
+	fflush(stdout);
+	return ret;
+}
+
+/* The newest stored event: where a watch that loses the hub resumes. */
+static int
+newest_id(struct watch *w)
+{
+	const struct mc_json *l;
+	struct ctl_resp r;
+	int ret;
+
+	ctl_resp_init(&r);
+	if ((ret = ctl_api(w->c, "GET", "/api/events?limit=1", NULL, &r)) ==
+	    0 && (l = mc_json_get(mc_json_root(r.doc), "events")) != NULL &&
+	    l->child != NULL)
+		mc_json_int(l->child, "id", 0, INT64_MAX, &w->last_id);
+	ctl_resp_free(&r);
+	return ret;
+}
+
+/* ---- the feed ---- */
+
+static void
+feed_close(struct watch *w)
+{
+	ctl_raw_close(w->raw);
+	w->raw = NULL;
+	w->off = w->len = 0;
+	w->idle = w->closed = 0;
+	mc_buf_reset(&w->msg);
+}
+
+static int
+feed_open(struct watch *w)
+{
+	int r = ctl_raw_open(w->c, &w->raw);
+
+	if (r == 0 && (upgrade(w) == -1 || send_auth(w) == -1)) {
+		w->c->lost = 1;		/* a hub that is starting, or gone */
+		r = CTL_EXIT_HUB;
+	}
+	return r;
+}
+
+/* The feed broke: connect again, then show what was missed.  The feed
+ * is open before the store is read, so an event in between is in one of
+ * the two, and the ids drop the one shown twice. */
+static int
+resume(struct watch *w)
+{
+	struct ctl_reattach ra;
+	char what[96], query[48];
+	int r;
+
+	memset(&ra, 0, sizeof(ra));
+	snprintf(what, sizeof(what), "resuming after event %lld",
+	    (long long)w->last_id);
+	w->c->lost = 1;
+	while (ctl_hub_wait(w->c, &ra, what) == 0) {
+		feed_close(w);
+		snprintf(query, sizeof(query), "after=%lld",
+		    (long long)w->last_id);
+		if ((r = feed_open(w)) == 0 && (r = catch_up(w, query)) == 0) {
+			ctl_hub_back(w->c, &ra);
+			return 0;
+		}
+		if (!w->c->lost)
+			return r;	/* refused, not gone */
+	}
+	return CTL_EXIT_HUB;
+}
+
+/* --since ID (an event id) or DURATION (e.g. 1h): the query to start. */
+static int
+since_query(const char *since, char *out, size_t outlen)
+{
+	double secs;
+	int64_t id;
+
+	if (mc_parse_i64(since, 0, INT64_MAX, &id) == 0)
+		snprintf(out, outlen, "after=%lld", (long long)id);
+	else if (mc_parse_duration(since, &secs) == 0 && secs > 0)
+		snprintf(out, outlen, "since=%lld",
+		    (long long)(mc_wall() - secs));
+	else
+		return ctl_usage("watch", "--since: '%s' is neither an event "
+		    "id nor a duration (e.g. 1h, 7d)", since);
+	return 0;
+}
+
 int
 ctl_cmd_watch(struct ctl *c, int argc, char **argv)
 {
+	const char *since = NULL;
+	const struct ctl_flag flags[] = { { "--since", 1, &since },
+	    { NULL, 0, NULL } };
+	char query[48];
 	struct ctl_args a;
 	struct watch *w;
 	int r;
 
-	if ((r = ctl_begin(c, "watch", argc, argv, NULL, &a, 0, 0)) != 0)
+	if ((r = ctl_begin(c, "watch", argc, argv, flags, &a, 0, 0)) != 0)
+		return r;
+	if (since != NULL && (r = since_query(since, query,
+	    sizeof(query))) != 0)
 		return r;
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return CTL_EXIT_FAIL;
 	w->c = c;
 	mc_buf_init(&w->msg, WATCH_MSG_MAX);
-	r = ctl_raw_open(c, &w->raw);
-	if (r == 0 && (upgrade(w) == -1 || send_auth(w) == -1))
-		r = CTL_EXIT_HUB;
+	r = feed_open(w);
+	if (r == 0)
+		r = since != NULL ? catch_up(w, query) : newest_id(w);
 	while (r == 0) {
 		if (read_message(w) == -1)
-			r = CTL_EXIT_HUB;
+			r = resume(w);
 		else
 			r = on_message(w);
 	}
