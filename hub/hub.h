@@ -47,6 +47,7 @@ struct hub_conf {
 	int	handshake_per_ip;	/* ... from one address */
 	int	connections_per_ip;	/* open, from one address */
 	double	handshake_timeout;	/* seconds to the first request */
+	char	trusted_proxies[512];	/* whose X-Forwarded-For counts */
 	/* alerts (hub_alert.c, hub_notify.c).  The channel settings are
 	 * config-only keys (or _file keys, or systemd credentials), never
 	 * flags, so no secret is ever on a command line. */
@@ -264,11 +265,25 @@ int64_t	hub_retain_db_bytes(void);
 
 /* ---- hub_guard.c: failed authentications per source address ---- */
 
-/* Before a token is checked: -1 (and the seconds to wait) when peer
- * ("ADDR:PORT") failed too often lately; the caller answers 429. */
-int	hub_guard_check(const char *peer, int *retry_after);
-/* peer presented a missing or wrong token. */
-void	hub_guard_fail(const char *peer);
+/* Before a token is checked: -1 (and the seconds to wait) when the
+ * client address addr failed too often lately; the caller answers 429. */
+int	hub_guard_check(const char *addr, int *retry_after);
+/* addr presented a wrong token. */
+void	hub_guard_fail(const char *addr);
+
+/* ---- hub_proxy.c: the client's address, also behind a proxy ---- */
+
+/* Check a trusted_proxies list (addresses, ADDRESS/BITS; commas or
+ * spaces); install it when install is set.  0, or -1 with err. */
+int	hub_proxy_parse(const char *list, int install, char *err,
+	    size_t errlen);
+/* "ADDR:PORT" -> "ADDR". */
+void	hub_peer_addr(const char *peer, char *out, size_t outlen);
+/* The client's address: the peer's, or, when the peer is a trusted
+ * proxy, the last address in X-Forwarded-For (xff, may be NULL) that is
+ * not one. */
+void	hub_proxy_client(const char *peer, const char *xff, char *out,
+	    size_t outlen);
 /* hub_cron: forget addresses that have calmed down. */
 void	hub_guard_cron(double now);
 /* Requests refused by the guard since the hub started. */
@@ -573,6 +588,7 @@ struct hub_http {
 	char		 query[512];
 	char		 auth[256];	/* Authorization header */
 	char		 host[256];	/* Host header */
+	char		 client[64];	/* the client's address (hub_proxy) */
 	struct mc_buf	 body;		/* owned */
 	int		 body_too_large;
 	int		 status;	/* reply status, 0 until chosen */

@@ -741,7 +741,7 @@ api_backup(struct hub_req *r)
 	uint64_t ticket = hub_http_defer(r);
 
 	if (ticket != 0) {
-		audit(r, "backup", "backup taken from %s", r->conn->peer);
+		audit(r, "backup", "backup taken from %s", r->http->client);
 		hub_db_backup(backup_done, (void *)(uintptr_t)ticket);
 	}
 }
@@ -1189,7 +1189,7 @@ authorize(struct hub_req *r, enum hub_role_level need)
 
 	if (need == 0)
 		return 0;
-	if (hub_guard_check(r->conn->peer, &wait) == -1) {
+	if (hub_guard_check(r->http->client, &wait) == -1) {
 		hub_http_error(r, 429, "auth_blocked", "too many failed "
 		    "authentications from this address; wait %d s and use a "
 		    "valid token", wait);
@@ -1200,12 +1200,12 @@ authorize(struct hub_req *r, enum hub_role_level need)
 	    (r->token = hub_auth_token(h + 7)) == NULL) {
 		/* a missing token is no guess: only a wrong one counts */
 		if (h[0])
-			hub_guard_fail(r->conn->peer);
+			hub_guard_fail(r->http->client);
 		hub_http_error(r, 401, "unauthorized", "%s", h[0] ?
 		    "the hub does not know this token" : "missing "
 		    "'Authorization: Bearer TOKEN'");
 		mc_info("%s: %s %s refused: bad or missing token",
-		    r->conn->peer, r->http->method, r->http->path);
+		    r->http->client, r->http->method, r->http->path);
 		return -1;
 	}
 	/* following a command's output is part of the request that made

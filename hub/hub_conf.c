@@ -155,6 +155,17 @@ conf_extra_key(void *arg, const char *key, const char *val, char *err,
 	}
 	if (strcmp(key, "rule") == 0)
 		return hub_rules_add(x->rules, val, err, errlen);
+	if (strcmp(key, "trusted_proxies") == 0) {
+		if (hub_proxy_parse(val, 0, err, errlen) == -1)
+			return -1;
+		if (mc_strlcpy(x->c->trusted_proxies, val,
+		    sizeof(x->c->trusted_proxies)) == -1) {
+			snprintf(err, errlen, "trusted_proxies: longer than "
+			    "%zu bytes", sizeof(x->c->trusted_proxies) - 1);
+			return -1;
+		}
+		return 0;
+	}
 	snprintf(err, errlen, "unknown setting '%s'", key);
 	return -1;
 }
@@ -419,7 +430,8 @@ hub_conf_load(struct hub_conf *c, int argc, char **argv, char *err,
 		    argv[1]);
 		goto fail;
 	}
-	if (conf_check(c, err, errlen) == -1)
+	if (conf_check(c, err, errlen) == -1 ||
+	    hub_proxy_parse(c->trusted_proxies, 1, err, errlen) == -1)
 		goto fail;
 	hub_rules_install(rules);
 	return 0;
@@ -489,6 +501,9 @@ hub_conf_reload(void)
 	hub.conf.handshake_per_ip = n.handshake_per_ip;
 	hub.conf.connections_per_ip = n.connections_per_ip;
 	hub.conf.handshake_timeout = n.handshake_timeout;
+	mc_strlcpy(hub.conf.trusted_proxies, n.trusted_proxies,
+	    sizeof(hub.conf.trusted_proxies));
+	hub_proxy_parse(hub.conf.trusted_proxies, 1, err, sizeof(err));
 	alert_reload(&n);
 	hub_rules_install(rules);
 	mc_info("SIGHUP: reloaded %s (heartbeat %gs, miss %d, log %s)",

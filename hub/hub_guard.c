@@ -41,19 +41,6 @@ static struct {
 	int		 full_logged;
 } gd;
 
-/* "1.2.3.4:5678" or "::1:5678" -> the address alone */
-static void
-peer_addr(const char *peer, char *out, size_t outlen)
-{
-	const char *colon = strrchr(peer, ':');
-	size_t n = colon ? (size_t)(colon - peer) : strlen(peer);
-
-	if (n >= outlen)
-		n = outlen - 1;
-	memcpy(out, peer, n);
-	out[n] = '\0';
-}
-
 static struct guard **
 slot(const char *addr)
 {
@@ -75,12 +62,10 @@ refill(struct guard *g, double now)
 }
 
 int
-hub_guard_check(const char *peer, int *retry_after)
+hub_guard_check(const char *addr, int *retry_after)
 {
-	char addr[64];
 	struct guard *g;
 
-	peer_addr(peer, addr, sizeof(addr));
 	if ((g = *slot(addr)) == NULL)
 		return 0;
 	refill(g, mc_now());
@@ -94,12 +79,10 @@ hub_guard_check(const char *peer, int *retry_after)
 }
 
 void
-hub_guard_fail(const char *peer)
+hub_guard_fail(const char *addr)
 {
-	char addr[64];
 	struct guard **pp, *g;
 
-	peer_addr(peer, addr, sizeof(addr));
 	pp = slot(addr);
 	if ((g = *pp) == NULL) {
 		if (gd.n >= GUARD_MAX || (g = calloc(1, sizeof(*g))) == NULL) {

@@ -317,7 +317,7 @@ hub_ws_http_ready(struct hub_conn *c)
 static int
 http_begin(struct lws *wsi, struct hub_conn *c, const char *path)
 {
-	char num[32];
+	char num[32], xff[512];
 	int64_t clen = 0;
 
 	if (c->role != CONN_HTTP) {
@@ -343,6 +343,11 @@ http_begin(struct lws *wsi, struct hub_conn *c, const char *path)
 	if (lws_hdr_copy(wsi, c->http->host, sizeof(c->http->host),
 	    WSI_TOKEN_HOST) < 0)
 		c->http->host[0] = '\0';
+	if (lws_hdr_copy(wsi, xff, sizeof(xff),
+	    WSI_TOKEN_X_FORWARDED_FOR) < 0)
+		xff[0] = '\0';
+	hub_proxy_client(c->peer, xff, c->http->client,
+	    sizeof(c->http->client));
 	if (lws_hdr_copy(wsi, num, sizeof(num),
 	    WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	    mc_parse_i64(num, 0, INT64_MAX, &clen) == -1)

@@ -7,7 +7,7 @@ import socket
 import subprocess
 import time
 
-from mtest import check, deadline, skip
+from mtest import binary, check, deadline, skip
 
 
 def test_nul_in_a_command_is_refused(t):
@@ -104,3 +104,44 @@ def test_wrong_tokens_are_limited_per_address(t):
     t.note("wrong guesses: %d tried, %d got past the limit in %.1fs "
            "(%.1f/s after the burst of 10)" % (sum(got.values()), passed,
                                                took, (passed - 10) / took))
+
+
+def guesses(hub, xff, n=15):
+    """n wrong tokens with this X-Forwarded-For; the statuses seen."""
+    got = {}
+    for i in range(n):
+        r = hub.request("GET", "/api/agents", token="t%07d.guess" % i,
+                        headers={"X-Forwarded-For": xff(i)})
+        got[r.status] = got.get(r.status, 0) + 1
+    return got
+
+
+def test_forwarded_for_counts_only_from_trusted_proxies(t):
+    # Not trusted (the default): the header changes nothing, so a client
+    # cannot escape the limit by writing it.
+    hub = t.hub(tls=False)
+    got = guesses(hub, lambda i: "10.0.0.%d" % (i + 1))
+    check(got.get(429, 0) > 0, "X-Forwarded-For escaped the limit: %r"
+          % got)
+
+    # Behind a trusted proxy: the client is the last address the proxy
+    # saw, so one bad client does not lock out the others, and what a
+    # client writes on the left of the header changes nothing.
+    conf = t.write("proxy.conf", "# nginx on this machine\n"
+                   "trusted_proxies = 127.0.0.1, ::1, 192.168.0.0/16\n")
+    hub2 = t.hub(tls=False, name="hub-proxied", extra=["--config", conf])
+    got = guesses(hub2, lambda i: "1.1.1.%d, 10.0.0.66" % (i + 1))
+    check(got.get(429, 0) > 0, "10.0.0.66 was not limited: %r" % got)
+    got = guesses(hub2, lambda i: "10.0.0.66, 192.168.1.1")
+    check(set(got) == {429}, "the client behind a second trusted proxy "
+          "was not the same client: %r" % got)
+    r = hub2.request("GET", "/api/agents",
+                     headers={"X-Forwarded-For": "10.0.0.77"})
+    check(r.status == 200, "another client behind the proxy: %r" % r)
+    check("10.0.0.66" in hub2.log(), "the log does not name the client")
+
+    bad = t.write("bad.conf", "\ntrusted_proxies = 10.0.0.0/33\n")
+    r = t.run([binary("maestro-hub"), "--config", bad, "--data",
+               t.mkdir("bad"), "--listen", "127.0.0.1:1"], timeout=10)
+    check(r.rc == 2 and "%s:2" % bad in r.err and "10.0.0.0/33" in r.err,
+          "bad trusted_proxies: %r" % r)
