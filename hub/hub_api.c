@@ -354,11 +354,11 @@ api_screenshot(struct hub_req *r)
 	api_kind(r, MC_KIND_SCREENSHOT);
 }
 
-/* Finish a deferred reply with data read from the store (taken), or with
- * a 404 naming what was missing. */
+/* Finish a deferred reply with data read from the store (taken), or,
+ * without data, with status and code and the words in missing. */
 static void
-deferred_reply(uint64_t ticket, char *data, size_t len, const char *ctype,
-    const char *missing)
+deferred_fail(uint64_t ticket, char *data, size_t len, const char *ctype,
+    int status, const char *code, const char *missing)
 {
 	struct hub_conn *c = hub_http_resume(ticket);
 	struct hub_req r;
@@ -372,7 +372,7 @@ deferred_reply(uint64_t ticket, char *data, size_t len, const char *ctype,
 	r.conn = c;
 	r.http = c->http;
 	if (data == NULL) {
-		hub_http_error(&r, 404, "not_found", "%s", missing);
+		hub_http_error(&r, status, code, "%s", missing);
 	} else {
 		mc_buf_adopt(&b, data, len);
 		hub_http_reply(&r, 200, &b);
@@ -380,6 +380,14 @@ deferred_reply(uint64_t ticket, char *data, size_t len, const char *ctype,
 		r.http->ctype = ctype;
 	}
 	hub_ws_http_ready(c);
+}
+
+/* ... where no data means there is no such thing: 404. */
+static void
+deferred_reply(uint64_t ticket, char *data, size_t len, const char *ctype,
+    const char *missing)
+{
+	deferred_fail(ticket, data, len, ctype, 404, "not_found", missing);
 }
 
 static void
@@ -730,17 +738,30 @@ api_download_sum(struct hub_req *r)
 static void
 backup_done(void *arg, char *bytes, size_t len)
 {
-	deferred_reply((uint64_t)(uintptr_t)arg, bytes, len,
-	    "application/vnd.sqlite3", "the hub could not copy its database");
+	deferred_fail((uint64_t)(uintptr_t)arg, bytes, len,
+	    "application/vnd.sqlite3", 500, "backup_failed", "the hub could "
+	    "not copy its database (over 1 GiB, or out of memory: see its "
+	    "log); copy DATA/hub.db with `sqlite3 hub.db .backup FILE`");
 }
 
 /* GET /api/backup: the whole database, consistent while the hub runs. */
 static void
 api_backup(struct hub_req *r)
 {
-	uint64_t ticket = hub_http_defer(r);
+	struct hub_db_health h;
+	uint64_t ticket;
 
-	if (ticket != 0) {
+	/* a copy now would miss what the hub holds in memory */
+	hub_db_health(&h);
+	if (h.failing) {
+		hub_http_error(r, 503, "store_failing", "the hub cannot write "
+		    "its database (%s) and holds %zu writes in memory: a "
+		    "backup now would miss them. Free space in the data "
+		    "directory, then try again", h.reason, h.queued);
+		r->http->retry_after = 5;
+		return;
+	}
+	if ((ticket = hub_http_defer(r)) != 0) {
 		audit(r, "backup", "backup taken from %s", r->http->client);
 		hub_db_backup(backup_done, (void *)(uintptr_t)ticket);
 	}

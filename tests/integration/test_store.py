@@ -120,6 +120,11 @@ def refused_writes(t, hub, key):
         check(r.status == 503 and r.json().get("code") == "store_failing",
               "%s %s during the fault: %r" % (method, path, r))
         check("full" in r.json().get("error", ""), "no reason: %r" % r)
+    # a backup would miss the writes held in memory: 5xx with the reason
+    r = hub.request("GET", "/api/backup")
+    check(r.status == 503 and r.json().get("code") == "store_failing"
+          and "backup" in r.json().get("error", ""),
+          "GET /api/backup during the fault: %r" % r)
     newbie = t.listener(hub, "disk-new", key=key)
     wait_until(lambda: "unavailable" in newbie.stderr_text(), 15,
                "the new listener to be told to try later")
