@@ -3,10 +3,12 @@
 # (it upgrades in place and keeps the agent's identity); --uninstall undoes it.
 #
 # From the hub (it fills in its own address and certificate fingerprint):
-#   curl -fsSLk https://HUB:8443/install.sh | sudo sh -s -- --enroll-key KEY
+#   curl -fsSLk https://HUB:8443/install.sh | sudo sh -s -- --enroll-key-file KEYFILE
 #   (check the fingerprint it prints against the hub's log)
 # From a checkout or a copied file:
-#   sudo ./install.sh --hub wss://HUB:8443 --enroll-key KEY --fingerprint sha256:HEX
+#   sudo ./install.sh --hub wss://HUB:8443 --enroll-key-file KEYFILE --fingerprint sha256:HEX
+# A key in a file (or in $MAESTRO_ENROLL_KEY) stays out of `ps`; --enroll-key
+# KEY works too, but every user of the machine can read it while this runs.
 set -eu
 
 # Filled in by the hub when it serves this file.
@@ -18,7 +20,7 @@ UNIT=maestro-listener.service
 
 usage() {
 	cat <<'USAGE'
-usage: install.sh [--hub wss://HOST:PORT] [--enroll-key KEY]
+usage: install.sh [--hub wss://HOST:PORT] [--enroll-key-file FILE]
                   [--fingerprint sha256:HEX | --ca FILE | --insecure]
                   [--name NAME] [--tags a,b] [--run-as USER] [--allow KINDS]
                   [--binary FILE] [--sha256 HEX] [--root DIR] [--no-start]
@@ -29,7 +31,10 @@ the state dir /var/lib/maestro-listener (0700) and maestro-listener.service,
 then enables and starts it and waits until the hub has welcomed the agent.
 
   --hub URL          the hub's agent address, wss://HOST:8443
-  --enroll-key KEY   from `hubctl enroll-key create` (needed the first time)
+  --enroll-key-file FILE
+                     a file holding the key from `hubctl enroll-key create`
+                     (needed the first time; $MAESTRO_ENROLL_KEY works too)
+  --enroll-key KEY   the key itself: visible in `ps` while this runs
   --fingerprint FP   pin the hub's certificate (sha256:HEX, printed by the hub)
   --ca FILE          or verify the hub with this CA certificate
   --insecure         accept any certificate (not recommended)
@@ -52,16 +57,21 @@ USAGE
 say() { echo "$PROG: $*"; }
 die() { echo "$PROG: $*" >&2; exit 1; }
 
-hub=$HUB_DEFAULT fp=$FINGERPRINT_DEFAULT key="" ca="" insecure="" name=""
+hub=$HUB_DEFAULT fp=$FINGERPRINT_DEFAULT key=${MAESTRO_ENROLL_KEY:-} ca=""
+insecure="" name=""
 tags="" run_as="" allow="" binary="" sum="" root="" start=1 uninstall=""
 purge=""
 while [ $# -gt 0 ]; do
 	case $1 in
-	--hub|--enroll-key|--fingerprint|--ca|--name|--tags|--run-as|--allow|\
-	--binary|--sha256|--root)
+	--hub|--enroll-key|--enroll-key-file|--fingerprint|--ca|--name|--tags|\
+	--run-as|--allow|--binary|--sha256|--root)
 		[ $# -ge 2 ] || { echo "$PROG: $1 needs a value" >&2; exit 2; }
 		case $1 in
 		--hub) hub=$2 ;; --enroll-key) key=$2 ;; --fingerprint) fp=$2 ;;
+		--enroll-key-file)
+			[ -r "$2" ] || { echo "$PROG: cannot read the key file $2" >&2; exit 2; }
+			key=$(head -n 1 "$2" | tr -d ' \t\r')
+			[ -n "$key" ] || { echo "$PROG: the key file $2 is empty" >&2; exit 2; } ;;
 		--ca) ca=$2 ;; --name) name=$2 ;; --tags) tags=$2 ;;
 		--run-as) run_as=$2 ;; --allow) allow=$2 ;; --binary) binary=$2 ;;
 		--sha256) sum=$2 ;; --root) root=$2 ;;

@@ -65,6 +65,9 @@
 /* a hub that went away (a restart) is waited for this long, seconds,
  * by send, fan-out and watch; they then pick up where they were */
 #define CTL_REATTACH_MAX	300
+/* enroll-key create without --uses / --expires */
+#define CTL_KEY_USES		10
+#define CTL_KEY_EXPIRES		86400.0
 /* --queue: the hub waits at most this long for an offline agent */
 #define CTL_QUEUE_MAX		(30 * 86400)
 /* history --limit, as the hub allows */

@@ -142,8 +142,10 @@ ctl_cmd_key_create(struct ctl *c, int argc, char **argv)
 	struct ctl_args a;
 	struct mc_buf body;
 	struct mc_jw w;
-	int64_t n = 0;
-	double secs = 0;
+	/* a key pasted into a script or a ticket should not enroll the
+	 * world forever: unless told otherwise, 10 machines within a day */
+	int64_t n = CTL_KEY_USES;
+	double secs = CTL_KEY_EXPIRES;
 	int ret;
 
 	ret = ctl_flags_parse("enroll-key", argc, argv, flags, &a);

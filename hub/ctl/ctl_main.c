@@ -50,7 +50,9 @@ static const struct ctl_cmd cmds[] = {
 	  "nothing is lost or shown twice; Ctrl-C stops" },
 	{ "enroll-key", "create", ctl_cmd_key_create,
 	  "enroll-key create [--uses N] [--expires DURATION]",
-	  "make a key listeners enroll with; prints the key alone" },
+	  "make a key listeners enroll with; prints the key alone; by\n"
+	  "      default it enrolls at most 10 machines within 1 day (0: no "
+	  "limit)" },
 	{ "enroll-key", "list", ctl_cmd_key_list, "enroll-key list",
 	  "enrollment keys, their uses and expiry" },
 	{ "enroll-key", "revoke", ctl_cmd_key_revoke, "enroll-key revoke ID",
@@ -199,9 +201,9 @@ static const char history_notes[] =
 "Example: hubctl history pc-gpu --limit 20\n";
 
 static const char key_notes[] =
-"  --uses N            how many listeners may enroll with it (default:\n"
-"                      unlimited)\n"
-"  --expires DURATION  e.g. 1h, 7d (default: never)\n"
+"  --uses N            how many listeners may enroll with it (default: 10;\n"
+"                      0: unlimited)\n"
+"  --expires DURATION  e.g. 1h, 7d (default: 1d; 0: never)\n"
 "Example: KEY=$(hubctl enroll-key create --uses 1 --expires 1h)\n";
 
 static const char token_notes[] =

@@ -254,3 +254,25 @@ def test_enrollment_welcome_waits_for_commit(t):
                "pc-early back online with its credential")
     check("unknown agent" not in lst.stderr_text(),
           "the credential was lost: %s" % lst.stderr_text()[-300:])
+
+
+def test_enroll_key_defaults_are_limited(t):
+    # a key made without --uses / --expires enrolls 10 machines in a day
+    hub = t.hub()
+    r = t.hubctl(hub, "enroll-key", "create")
+    check(r.rc == 0, "enroll-key create: %r" % r)
+    kid = r.out.strip().split(".")[0]
+    keys = hub.api("GET", "/api/enroll-keys")["keys"]
+    k = [k for k in keys if k["id"] == kid]
+    check(len(k) == 1, "key %s not listed: %r" % (kid, keys))
+    k = k[0]
+    check(k.get("uses") == 10, "default uses: %r" % k)
+    left = k.get("expires", 0) - time.time()
+    check(86000 < left <= 86400, "default expiry in %.0f s: %r" % (left, k))
+    r = t.hubctl(hub, "enroll-key", "create", "--uses", "0", "--expires",
+                 "0")
+    kid = r.out.strip().split(".")[0]
+    k = [k for k in hub.api("GET", "/api/enroll-keys")["keys"]
+         if k["id"] == kid][0]
+    check(not k.get("uses") and not k.get("expires"),
+          "--uses 0 --expires 0 is unlimited: %r" % k)

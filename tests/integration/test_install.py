@@ -87,12 +87,25 @@ def test_unit_in_install_sh_matches_systemd_dir(t):
               "install.sh writes")
 
 
+def test_install_key_file_errors(t):
+    hub, script = served_hub(t)
+    root = t.path("root")
+    empty = t.write("empty.key", "\n")
+    for args, want in ((["--enroll-key-file", t.path("nope.key")],
+                        "cannot read the key file"),
+                       (["--enroll-key-file", empty], "is empty")):
+        r = run_install(t, script, root, *args)
+        check(r.rc == 2 and want in r.err, "%r: %r" % (args, r))
+
+
 def test_install_upgrade_uninstall(t):
     hub, script = served_hub(t)
     key = hub.create_key()
     root = t.path("root")
-    r = run_install(t, script, root, "--enroll-key", key, "--name", "inst-1",
-                    "--tags", "lab")
+    # the key by file, so it is never on a command line (ps)
+    keyfile = t.write("enroll.key", key + "\n", mode=0o600)
+    r = run_install(t, script, root, "--enroll-key-file", keyfile, "--name",
+                    "inst-1", "--tags", "lab")
     check(r.rc == 0, "install: %r" % r)
     check("checksum ok" in r.out, "no checksum line: %r" % r.out)
     bin_ = os.path.join(root, "usr/local/bin/maestro-listener")
@@ -108,7 +121,8 @@ def test_install_upgrade_uninstall(t):
     with open(conf) as f:
         text = f.read()
     for want in ("hub = %s" % hub.ws_url, "fingerprint = %s" % hub.fingerprint,
-                 "name = inst-1", "tags = lab", "state_dir = %s" % state):
+                 "name = inst-1", "tags = lab", "state_dir = %s" % state,
+                 "enroll_key = %s" % key):
         check(want in text, "config lacks %r:\n%s" % (want, text))
 
     p = start_installed(t, hub, root, "inst-1")
