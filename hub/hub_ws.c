@@ -40,6 +40,28 @@ _Static_assert(HUB_PRE >= LWS_PRE, "HUB_PRE must cover LWS_PRE");
  */
 #define HUB_RX_PIECE	2048
 
+/*
+ * No lws pings from the hub.  By default (lws 4.1: ping 300 s after the
+ * last pong, hang up 10 s later) lws pings each connection every 300 s,
+ * whatever the peer sent meanwhile, and closed a listener that was
+ * SIGSTOPped across that ping for over 10 s: a stop of D s (10 to 310)
+ * with odds (D - 10) / 300, one 20 s stop in 30 (docs/protocol.md,
+ * "Connections").  A stopped process is not a dead peer: its kernel
+ * still answers TCP, and the missing heartbeats already make it late and
+ * critical.  A hangup of 0 turns the lws timer off; dead peers (host
+ * gone, path cut) are found by TCP keepalive instead, by the kernel at
+ * no cost to the loop: KA_PROBES probes KA_EVERY s apart after KA_IDLE s
+ * idle.  A live listener is never idle that long (heartbeats, and its own
+ * pings every LST_PING_SECS).
+ */
+static const lws_retry_bo_t no_pings = {
+	.secs_since_valid_ping = 0,
+	.secs_since_valid_hangup = 0,
+};
+#define KA_IDLE		300
+#define KA_EVERY	10
+#define KA_PROBES	3
+
 #define AEAD_SUITES	"ECDHE-ECDSA-AES128-GCM-SHA256:" \
 			"ECDHE-RSA-AES128-GCM-SHA256:" \
 			"ECDHE-ECDSA-AES256-GCM-SHA384:" \
@@ -709,6 +731,10 @@ hub_ws_start(void)
 	info.alpn = "http/1.1";
 	info.timeout_secs = 30;
 	info.keepalive_timeout = 30;
+	info.retry_and_idle_policy = &no_pings;
+	info.ka_time = KA_IDLE;
+	info.ka_interval = KA_EVERY;
+	info.ka_probes = KA_PROBES;
 	info.vhost_name = "maestro";
 	if (!hub.conf.insecure_no_tls) {
 		mc_strlcpy(cert, hub.conf.tls_cert, sizeof(cert));

@@ -9,7 +9,7 @@ import subprocess
 import time
 
 from mtest import (SLOW, binary, check, deadline, fail, procs_with_cmdline,
-                   wait_until)
+                   skip, wait_until)
 
 HB = 0.2
 MISS = 3
@@ -383,3 +383,84 @@ def test_heartbeat_misses_are_counted(t):
     low, high = int(stopped / HB) - 2, int(stopped / HB) + 2 + int(SLOW)
     check(low <= n <= high, "%d heartbeats counted missed after %.2fs "
           "stopped, expected %d to %d" % (n, stopped, low, high))
+
+
+# lws's default, which the hub used until hub_ws.c turned it off: ping a
+# connection 300 s after it opened (or after its last pong), close it 10 s
+# after a ping nobody answered.
+LWS_PING = 300
+LWS_HANGUP = 10
+
+
+def connects(hub, name):
+    return hub.log().count("agent '%s' connected (" % name)
+
+
+def test_stopped_listener_keeps_its_connection(t):
+    # A listener stopped for 20 s across the moment lws would have pinged
+    # its connection (and hung up on it 10 s later) keeps that connection,
+    # stopped and after SIGCONT, and is online again on it.  Before the
+    # fix the hub closed it at open + 310 s ("validity timeout") and the
+    # listener reconnected after SIGCONT.
+    hub = t.hub(heartbeat=1.0, miss=MISS)
+    key = hub.create_key()
+    t_start = time.monotonic()      # the connection opens after this...
+    lst = t.listener(hub, "pc-cont", key=key, wait_online=True)
+    t_online = time.monotonic()     # ...and before this
+    check(connects(hub, "pc-cont") == 1, "more than one connection")
+
+    def still_connected(what):
+        a = hub.agent("pc-cont")
+        check(a.get("connected") and connects(hub, "pc-cont") == 1 and
+              "disconnected" not in hub.log(),
+              "pc-cont lost its connection %s: %r" % (what, a))
+
+    # the ping was due in [t_start, t_online] + LWS_PING; stop 5 s before
+    # the earliest and continue 5 s after the latest hangup
+    stop_at = t_start + LWS_PING - 5
+    cont_at = t_online + LWS_PING + LWS_HANGUP + 5
+
+    def reached(when, what):
+        still_connected(what)
+        return time.monotonic() >= when
+
+    wait_until(lambda: reached(stop_at, "before the stop"), LWS_PING + 30,
+               "%.0f s after the connection opened" % (stop_at - t_start),
+               interval=1.0)
+    lst.signal(signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        hub.wait_status("pc-cont", "critical", 10)
+        wait_until(lambda: reached(cont_at, "while stopped"), 60,
+                   "the moment lws would have hung up", interval=1.0)
+    finally:
+        lst.signal(signal.SIGCONT)
+    t.note("stopped for %.1f s, from %.1f s after the connection opened"
+           % (time.monotonic() - stopped, stopped - t_start))
+    hub.wait_status("pc-cont", "online", 5)
+    watch_until = time.monotonic() + 30
+    wait_until(lambda: reached(watch_until, "after SIGCONT"), 40,
+               "30 s after SIGCONT", interval=0.5)
+    check("retrying" not in lst.stderr_text(), "the listener reconnected: %s"
+          % lst.stderr_text()[-2000:])
+
+
+test_stopped_listener_keeps_its_connection.time_limit = 420
+
+
+def test_hub_connections_have_tcp_keepalive(t):
+    # With no lws pings, the kernel finds dead peers (a host gone, a path
+    # cut): every connection the hub accepted has a keepalive timer.
+    import shutil
+    if shutil.which("ss") is None:
+        skip("ss (iproute2) is not installed")
+    hub = t.hub(heartbeat=HB, miss=MISS)
+    t.enrolled(hub, ["pc-ka"])
+    out = subprocess.run(["ss", "-tnoH", "state", "established",
+                          "( sport = :%d )" % hub.port],
+                         capture_output=True, text=True, timeout=10)
+    lines = out.stdout.splitlines()
+    check(out.returncode == 0 and lines, "ss found no connection to the hub:"
+          " %r %r" % (out.stdout, out.stderr))
+    check(all("keepalive" in ln for ln in lines),
+          "a hub connection without TCP keepalive: %r" % lines)
