@@ -48,6 +48,8 @@ struct hub_conf {
 	int	connections_per_ip;	/* open, from one address */
 	double	handshake_timeout;	/* seconds to the first request */
 	char	trusted_proxies[512];	/* whose X-Forwarded-For counts */
+	double	channel_failing_after;	/* an alert channel's outage that
+					 * is itself alerted, seconds */
 	/* alerts (hub_alert.c, hub_notify.c).  The channel settings are
 	 * config-only keys (or _file keys, or systemd credentials), never
 	 * flags, so no secret is ever on a command line. */
@@ -270,6 +272,17 @@ int64_t	hub_retain_db_bytes(void);
 int	hub_guard_check(const char *addr, int *retry_after);
 /* addr presented a wrong token. */
 void	hub_guard_fail(const char *addr);
+
+/* ---- hub_selfwatch.c: alert channels failing, the loop stalling ---- */
+
+/* A delivery's outcome on chan (sent, or retried/failed with detail). */
+void	hub_selfwatch_delivery(const char *chan, int sent, const char *detail);
+/* hub_cron, first: a late tick is a stall; long channel outages. */
+void	hub_selfwatch_tick(double now);
+/* Right after a stall: no agent changes status (its heartbeats wait
+ * unread in the sockets). */
+int	hub_selfwatch_settling(double now);
+uint64_t hub_selfwatch_stalls(void);
 
 /* ---- hub_proxy.c: the client's address, also behind a proxy ---- */
 

@@ -58,6 +58,8 @@ static const struct mc_opt hub_opts[] = {
 	OPT("handshake_per_ip", MC_OPT_INT, handshake_per_ip, 0, 1000000),
 	OPT("connections_per_ip", MC_OPT_INT, connections_per_ip, 0, 1000000),
 	OPT("handshake_timeout", MC_OPT_DUR, handshake_timeout, 0, 300),
+	OPT("channel_failing_after", MC_OPT_DUR, channel_failing_after, 1,
+	    86400),
 	OPT("alert_on_offline", MC_OPT_BOOL, alert_on_offline, 0, 1),
 	OPT("flap_count", MC_OPT_INT, flap_count, 1, 30),
 	OPT("flap_window", MC_OPT_DUR, flap_window, 1, 86400),
@@ -349,6 +351,7 @@ conf_defaults(struct hub_conf *c)
 	c->handshake_per_ip = 128;
 	c->connections_per_ip = 4096;
 	c->handshake_timeout = 10;
+	c->channel_failing_after = 600;
 	c->deadman_every = 60;
 	c->flap_count = 5;
 	c->flap_window = 600;
@@ -501,6 +504,7 @@ hub_conf_reload(void)
 	hub.conf.handshake_per_ip = n.handshake_per_ip;
 	hub.conf.connections_per_ip = n.connections_per_ip;
 	hub.conf.handshake_timeout = n.handshake_timeout;
+	hub.conf.channel_failing_after = n.channel_failing_after;
 	mc_strlcpy(hub.conf.trusted_proxies, n.trusted_proxies,
 	    sizeof(hub.conf.trusted_proxies));
 	hub_proxy_parse(hub.conf.trusted_proxies, 1, err, sizeof(err));

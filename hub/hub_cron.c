@@ -2,6 +2,8 @@
  * hub_cron.c - the hub's periodic jobs, run on the service thread.
  *
  * Jobs, in order, each tick:
+ *  - self-watch: a tick late by seconds is a stalled loop; alert channels
+ *    that delivered nothing for long (hub_selfwatch.c);
  *  - liveness: every agent against the clock (online/late/critical);
  *  - alerts: the batch leaves when due, storms close, flapping agents
  *    settle, silences end, alert tests past their deadline are answered
@@ -67,7 +69,9 @@ hub_cron_tick(double now)
 {
 	struct hub_agent *a;
 
-	for (a = hub_agent_first(); a != NULL; a = a->next)
+	hub_selfwatch_tick(now);
+	for (a = hub_agent_first(); a != NULL && !hub_selfwatch_settling(now);
+	    a = a->next)
 		hub_live_check(a, now);
 	hub_alert_tick(now);
 	hub_cmd_expire(now);

@@ -926,6 +926,7 @@ record(const struct result *r)
 		    r->attempt, r->detail);
 	hub_event("delivery", r->agent, chan, out, detail);
 	hub_prom_alert(chan, out);
+	hub_selfwatch_delivery(chan, r->out == OUT_SENT, r->detail);
 	if (r->out == OUT_RETRIED)
 		return;
 	snprintf(row, sizeof(row), "%s:%s", chan, out);

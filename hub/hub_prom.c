@@ -193,6 +193,9 @@ store_write(struct mc_buf *b)
 	one(b, "maestro_db_bytes", "gauge",
 	    "Bytes of hub.db in use (pages in use; read every 10 s).",
 	    (long long)hub_retain_db_bytes());
+	one(b, "maestro_loop_stalls_total", "counter",
+	    "Times the hub's event loop did not run for 5 s or more.",
+	    (long long)hub_selfwatch_stalls());
 }
 
 static void

@@ -809,3 +809,71 @@ def test_deadman_pings_stop_when_the_hub_stops(t):
     check(re.search(r'^maestro_deadman_pings_total\{outcome="ok"\} [1-9]', r,
                     re.M), "no ok pings in /metrics")
     check("SECRET-uuid" not in hub.log(), "deadman_url was logged")
+
+
+def hub_events(hub, to):
+    return [e for e in hub.events() if e["type"] == "hub" and e["to"] == to]
+
+
+def test_failing_channel_is_itself_alerted(t):
+    # Discord answers 500 to everything: after channel_failing_after the
+    # hub says so once, through the webhook; when Discord delivers again,
+    # once more.
+    fake = fakeapi.start(t)
+    hub = alert_hub(t, fake, channels=(DISCORD, WEBHOOK),
+                    extra="channel_failing_after = 2s\n")
+    fake.mode(DISCORD, "500")
+    t0 = time.monotonic()
+    hub.request("POST", "/api/alerts/test", timeout=40)
+    msgs = wait_msgs(fake, WEBHOOK, 1, t0, 30, "the webhook's fault alert")
+    msgs = wait_until(lambda: [m for m in fake.messages(WEBHOOK, t0)
+                               if m.get("event") == "hub_fault"], 30,
+                      "a hub_fault alert on the webhook")
+    check("discord" in msgs[0].get("text", ""),
+          "the fault alert does not name the channel: %r" % msgs[0])
+    ev = wait_until(lambda: hub_events(hub, "channel_failing"), 5,
+                    "the channel_failing event")
+    check(len(ev) == 1, "one event per outage: %r" % ev)
+    fake.mode(DISCORD, "ok")
+    wait_until(lambda: [m for m in fake.messages(WEBHOOK, t0)
+                        if m.get("event") == "hub_ok"], 60,
+               "the hub_ok alert once Discord delivers")
+    check(len([m for m in fake.messages(WEBHOOK, t0)
+               if m.get("event") == "hub_fault"]) == 1,
+          "the fault was alerted more than once")
+
+
+def test_stalled_loop_is_an_event_and_no_agent_goes_critical(t):
+    # The hub stopped for 6 s (SIGSTOP; to the agents it is a loop that
+    # did not run): one event, one alert, a counter, and the agents whose
+    # heartbeats waited unread in the sockets stay online.
+    fake = fakeapi.start(t)
+    hub = alert_hub(t, fake, channels=(WEBHOOK,), hb=1.0)
+    t.enrolled(hub, ["pc-stall"])
+    # a heartbeat after the hello: the hub's loop has run for a while
+    seen = hub.agent("pc-stall").get("last_seen")
+    wait_until(lambda: hub.agent("pc-stall").get("last_seen") != seen, 5,
+               "a heartbeat of pc-stall")
+    hub.proc.signal(signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        time.sleep(6)   # the stall itself: a pause the hub must notice
+    finally:
+        hub.proc.signal(signal.SIGCONT)
+    ev = wait_until(lambda: hub_events(hub, "loop_stalled"), 10,
+                    "the loop_stalled event")
+    check(re.search(r"did not run for [6-9]\.\d s", ev[0].get("detail", "")),
+          "stall event: %r" % ev)
+    wait_until(lambda: [m for m in fake.messages(WEBHOOK, stopped)
+                        if m.get("event") == "hub_fault"
+                        and "stalled" in m.get("title", "")], 10,
+               "the stall alert")
+    r = hub.request("GET", "/metrics").body.decode()
+    check(re.search(r"^maestro_loop_stalls_total 1$", r, re.M),
+          "maestro_loop_stalls_total is not 1")
+    wait_until(lambda: hub.status("pc-stall") == "online", 5,
+               "pc-stall online after the stall")
+    time.sleep(2.0)   # two heartbeats: long enough for a false late
+    bad = [e for e in hub.events() if e["type"] == "status"
+           and e["agent"] == "pc-stall" and e["to"] != "online"]
+    check(not bad, "the hub's stall made the agent change status: %r" % bad)
