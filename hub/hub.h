@@ -310,8 +310,8 @@ void	hub_guard_free_all(void);
 enum hub_status { ST_ONLINE, ST_LATE, ST_CRITICAL, ST_OFFLINE, ST_RESTARTING };
 #define HUB_STATUS_COUNT	(ST_RESTARTING + 1)
 
-/* The metric sums of the minute being recorded (hub_hist.c). */
-struct hub_hist_acc {
+/* The metric sums of the minute being recorded (hub_series.c). */
+struct hub_series_acc {
 	int64_t		 minute;	/* wall-clock minute start, seconds */
 	int		 n;		/* heartbeats summed; 0 = empty */
 	double		 cpu, mem, disk, rx, tx;
@@ -357,7 +357,7 @@ struct hub_agent {
 	int		 restarting;	/* said bye "restart"; back soon */
 	int		 running;	/* commands sent and not finished */
 	struct hub_cmd	*cmds;		/* unfinished commands, oldest first */
-	struct hub_hist_acc hist;	/* this minute's metrics (hub_hist.c) */
+	struct hub_series_acc hist;	/* this minute's metrics (hub_series.c) */
 	int		 ui_dirty;	/* metrics changed since the last push */
 	struct hub_alert_state *alert;	/* owned by hub_alert.c; NULL until
 					 * the agent's first incident */
@@ -697,18 +697,18 @@ void	hub_prom_alert(const char *channel, const char *outcome);
 /* One API request refused with 429. */
 void	hub_prom_rate_limited(void);
 
-/* ---- hub_hist.c: downsampled metric history in the store ---- */
+/* ---- hub_series.c: downsampled metric history in the store ---- */
 
 /* A heartbeat's figures join the agent's current minute. */
-void	hub_hist_sample(struct hub_agent *a);
+void	hub_series_sample(struct hub_agent *a);
 /* hub_cron: write finished minutes, roll up quarters, prune. */
-void	hub_hist_cron(double wall);
+void	hub_series_cron(double wall);
 /* Shutdown, before the store closes: write what was recorded so far. */
-void	hub_hist_shutdown(void);
+void	hub_series_shutdown(void);
 /* The history of one agent over range_s seconds (3600, 86400, 604800):
  * done(arg, json, len) on the service thread with {"points":[...]}
  * (json owned by the callee, NULL on failure). */
-void	hub_hist_read(struct hub_agent *a, int range_s,
+void	hub_series_read(struct hub_agent *a, int range_s,
 	    void (*done)(void *arg, char *json, size_t len), void *arg);
 
 /* ---- hub_install.c: install.sh and the listener, served ---- */

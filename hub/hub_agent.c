@@ -491,7 +491,7 @@ on_hb(struct hub_conn *c, const struct mc_msg *m)
 	count_missed(a);
 	hub_live_seen(a);
 	hub_rules_on_hb(a, &hb.m);
-	hub_hist_sample(a);
+	hub_series_sample(a);
 	hub_ui_agent(a, 0);
 }
 

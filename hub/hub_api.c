@@ -659,7 +659,7 @@ api_agent_history(struct hub_req *r)
 		return;
 	}
 	if ((ticket = hub_http_defer(r)) != 0)
-		hub_hist_read(a, ranges[i].secs, hist_points_done,
+		hub_series_read(a, ranges[i].secs, hist_points_done,
 		    (void *)(uintptr_t)ticket);
 }
 

@@ -16,7 +16,7 @@
  *  - ui: push the agents whose metrics changed (at most once a second),
  *    close UI sessions that did not sign in or whose token was revoked;
  *  - history: write the finished minute of every agent that reported, roll
- *    up finished quarters, prune past history_retention (hub_hist.c);
+ *    up finished quarters, prune past history_retention (hub_series.c);
  *  - store: an event and an alert when the store starts or stops failing
  *    (hub_db.c);
  *  - retention: a batch of expired events, alerts and commands deleted,
@@ -80,7 +80,7 @@ hub_cron_tick(double now)
 	hub_deadman_cron(now);
 	hub_retain_cron(now);
 	hub_ui_cron(now);
-	hub_hist_cron(mc_wall());
+	hub_series_cron(mc_wall());
 	hub_db_watch();
 	watchdog(now);
 	if (hub.reload) {

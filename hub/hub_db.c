@@ -107,7 +107,7 @@ static const char schema[] =
 "  out_bytes INTEGER, output BLOB, error TEXT, blob BLOB, timeout REAL,"
 "  cap INTEGER, expires REAL);"
 "CREATE INDEX IF NOT EXISTS commands_agent ON commands(agent, created);"
-/* metric history (hub_hist.c): minute and quarter-hour averages */
+/* metric history (hub_series.c): minute and quarter-hour averages */
 "CREATE TABLE IF NOT EXISTS metrics_1m(agent_id INTEGER NOT NULL, ts INTEGER"
 "  NOT NULL, cpu REAL, mem REAL, disk REAL, rx REAL, tx REAL,"
 "  PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;"

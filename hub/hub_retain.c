@@ -8,7 +8,7 @@
  * held by one long DELETE: every RETAIN_EVERY seconds one batch per table
  * (a backlog, after an upgrade or a lowered setting, is caught up at
  * 3,600 rows a minute a table).  Metric history has its own retention
- * (hub_hist.c).  The database's size is read on the writer thread at the
+ * (hub_series.c).  The database's size is read on the writer thread at the
  * same pace, for /metrics.
  */
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 /*
- * hub_hist.c - downsampled metric history, kept in the store.
+ * hub_series.c - downsampled metric history, kept in the store.
  *
  * Heartbeats are not written to disk.  Each one adds its summary figures
  * (CPU, memory, fullest disk, network in and out) to its agent's current
- * minute in memory (struct hub_hist_acc, O(1)).  Once a minute the cron
+ * minute in memory (struct hub_series_acc, O(1)).  Once a minute the cron
  * tick hands every finished minute to the database thread as one batch
  * (one job, one transaction: never a write per heartbeat), as the average
  * of that minute: table metrics_1m.  Every quarter of an hour the finished
@@ -64,7 +64,7 @@ floor_to(double wall, int64_t step)
 static void
 acc_take(struct hub_agent *a)
 {
-	struct hub_hist_acc *h = &a->hist;
+	struct hub_series_acc *h = &a->hist;
 	struct hist_batch *b = hs.ready;
 	struct hist_row *r;
 	size_t cap;
@@ -96,9 +96,9 @@ acc_take(struct hub_agent *a)
 }
 
 void
-hub_hist_sample(struct hub_agent *a)
+hub_series_sample(struct hub_agent *a)
 {
-	struct hub_hist_acc *h = &a->hist;
+	struct hub_series_acc *h = &a->hist;
 	int64_t m = floor_to(mc_wall(), HIST_MINUTE);
 
 	if (!a->have_metrics)
@@ -172,7 +172,7 @@ flush_minutes(void)
 }
 
 void
-hub_hist_shutdown(void)
+hub_series_shutdown(void)
 {
 	struct hub_agent *a;
 
@@ -208,7 +208,7 @@ prune(double wall)
 }
 
 void
-hub_hist_cron(double wall)
+hub_series_cron(double wall)
 {
 	int64_t m = floor_to(wall, HIST_MINUTE);
 	int64_t q = floor_to(wall, HIST_QUARTER);
@@ -327,10 +327,10 @@ read_run(struct sqlite3 *db, void *arg)
 }
 
 void
-hub_hist_read(struct hub_agent *a, int range_s,
+hub_series_read(struct hub_agent *a, int range_s,
     void (*done)(void *arg, char *json, size_t len), void *arg)
 {
-	const struct hub_hist_acc *h = &a->hist;
+	const struct hub_series_acc *h = &a->hist;
 	struct hist_read *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {

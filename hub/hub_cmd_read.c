@@ -1,5 +1,5 @@
 /*
- * hub_history.c - past commands, read from the store off the loop.
+ * hub_cmd_read.c - past commands, read from the store off the loop.
  *
  * The read runs on the database thread after every write queued before
  * it, so it sees each command as the hub last recorded it.  The JSON is
@@ -17,7 +17,7 @@
 
 #define HISTORY_JSON_MAX	(8 * 1024 * 1024)
 
-struct hist_job {
+struct past_job {
 	struct hub_db_answer ans;	/* first: hub_db_ask() */
 	char		 agent[MC_NAME_MAX + 1];	/* "" for all */
 	char		 id[MC_ID_MAX];		/* hub_cmd_read() */
@@ -82,7 +82,7 @@ row_write(struct mc_jw *w, sqlite3_stmt *st)
 }
 
 static int
-hist_run(struct sqlite3 *db, void *arg)
+past_run(struct sqlite3 *db, void *arg)
 {
 	static const char q_all[] = "SELECT id, agent, kind, cmd,"
 	    " requested_by, created, finished, status, exit_code, truncated,"
@@ -91,7 +91,7 @@ hist_run(struct sqlite3 *db, void *arg)
 	    " requested_by, created, finished, status, exit_code, truncated,"
 	    " error, arg FROM commands WHERE agent = ? ORDER BY created DESC"
 	    " LIMIT ?";
-	struct hist_job *j = arg;
+	struct past_job *j = arg;
 	sqlite3_stmt *st;
 	struct mc_jw w;
 	int n = 1;
@@ -120,7 +120,7 @@ void
 hub_cmd_history(const char *agent, int limit,
     void (*done)(void *arg, char *json, size_t len), void *arg)
 {
-	struct hist_job *j = calloc(1, sizeof(*j));
+	struct past_job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
 		done(arg, NULL, 0);
@@ -128,7 +128,7 @@ hub_cmd_history(const char *agent, int limit,
 	}
 	mc_strlcpy(j->agent, agent ? agent : "", sizeof(j->agent));
 	j->limit = limit;
-	hub_db_ask(hist_run, &j->ans, HISTORY_JSON_MAX, done, arg);
+	hub_db_ask(past_run, &j->ans, HISTORY_JSON_MAX, done, arg);
 }
 
 /* One command as GET /api/commands/{id} shows it; after the common
@@ -161,7 +161,7 @@ read_run(struct sqlite3 *db, void *arg)
 	    " error, arg, out_bytes, output, length(blob), started"
 	    " FROM commands WHERE id = ?";
 	static const char q_png[] = "SELECT blob FROM commands WHERE id = ?";
-	struct hist_job *j = arg;
+	struct past_job *j = arg;
 	sqlite3_stmt *st;
 	struct mc_jw w;
 
@@ -191,7 +191,7 @@ void
 hub_cmd_read(const char *id, int png,
     void (*done)(void *arg, char *data, size_t len), void *arg)
 {
-	struct hist_job *j = calloc(1, sizeof(*j));
+	struct past_job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
 		done(arg, NULL, 0);
