@@ -4,8 +4,10 @@
  * A route is {method, pattern, role, handler}; '*' in a pattern matches
  * one path segment and becomes a parameter.  Authentication and the role
  * check happen here, before any handler, from the table; handlers see a
- * validated request and only build their reply.  docs/api.md documents
- * every route with an example.
+ * validated request and only build their reply: the agents' and
+ * commands' in hub_api_cmd.c, the administration's in hub_api_admin.c,
+ * the few without a token (health, install, download, metrics) here.
+ * docs/api.md documents every route with an example.
  *
  * Every request with a token is rate-limited per token (a token bucket of
  * api_burst requests refilled at api_rate per second): past it the answer
@@ -19,10 +21,10 @@
 #include <string.h>
 
 #include "hub.h"
+#include "hub_api.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
-#define RESP_MAX	(64 * 1024 * 1024)
 #define RL_BUCKETS	256
 
 typedef void (*route_fn)(struct hub_req *);
@@ -35,15 +37,15 @@ struct route {
 };
 
 /* Start a JSON reply body. */
-static void
-body_begin(struct mc_buf *b, struct mc_jw *w)
+void
+hub_api_body_begin(struct mc_buf *b, struct mc_jw *w)
 {
-	mc_buf_init(b, RESP_MAX);
+	mc_buf_init(b, HUB_API_RESP_MAX);
 	mc_jw_init(w, b);
 }
 
-static void
-body_send(struct hub_req *r, int status, struct mc_buf *b, struct mc_jw *w)
+void
+hub_api_body_send(struct hub_req *r, int status, struct mc_buf *b, struct mc_jw *w)
 {
 	if (mc_jw_done(w) == -1) {
 		mc_buf_free(b);
@@ -73,8 +75,8 @@ has_nul(const struct mc_json *j, int depth)
 }
 
 /* Parse the request body as a JSON object; replies 400 itself on error. */
-static struct mc_jdoc *
-body_json(struct hub_req *r)
+struct mc_jdoc *
+hub_api_body_json(struct hub_req *r)
 {
 	char err[256];
 	struct mc_jdoc *d;
@@ -108,8 +110,8 @@ body_json(struct hub_req *r)
  * token or key made or revoked, a backup taken.  (Silences record their
  * own, hub_silence.c; a config reload, hub_conf.c.)
  */
-static void __attribute__((format(printf, 3, 4)))
-audit(const struct hub_req *r, const char *action, const char *fmt, ...)
+void
+hub_api_audit(const struct hub_req *r, const char *action, const char *fmt, ...)
 {
 	char what[MC_TEXT_MAX / 2], text[MC_TEXT_MAX];
 	va_list ap;
@@ -123,241 +125,10 @@ audit(const struct hub_req *r, const char *action, const char *fmt, ...)
 	hub_event("audit", "", "", action, text);
 }
 
-/* ---- handlers ---- */
-
-static void
-api_healthz(struct hub_req *r)
-{
-	struct hub_db_health h;
-	struct hub_agent *a;
-	struct mc_buf b;
-	struct mc_jw w;
-	size_t online = 0, connected = 0;
-
-	for (a = hub_agent_first(); a != NULL; a = a->next) {
-		online += a->status == ST_ONLINE;
-		connected += a->conn != NULL;
-	}
-	hub_db_health(&h);
-	body_begin(&b, &w);
-	mc_jw_obj(&w, NULL);
-	mc_jw_str(&w, "status", h.failing ? "degraded" : "ok");
-	mc_jw_str(&w, "version", MC_VERSION);
-	mc_jw_u64(&w, "agents", hub_agent_count());
-	mc_jw_u64(&w, "online", online);
-	mc_jw_u64(&w, "connected", connected);
-	if (h.failing) {
-		mc_jw_str(&w, "store", h.reason);
-		mc_jw_dbl(&w, "store_failing_since", h.failing_since);
-		mc_jw_u64(&w, "store_queued", h.queued);
-	}
-	mc_jw_obj_end(&w);
-	/* a monitor that checks the status code sees the fault */
-	body_send(r, h.failing ? 503 : 200, &b, &w);
-}
-
-static void
-api_agents(struct hub_req *r)
-{
-	struct hub_agent *a;
-	struct mc_buf b;
-	struct mc_jw w;
-
-	body_begin(&b, &w);
-	mc_jw_obj(&w, NULL);
-	mc_jw_arr(&w, "agents");
-	for (a = hub_agent_first(); a != NULL; a = a->next)
-		hub_agent_write(&w, a, 0);
-	mc_jw_arr_end(&w);
-	mc_jw_obj_end(&w);
-	body_send(r, 200, &b, &w);
-}
-
-static struct hub_agent *
-agent_param(struct hub_req *r)
-{
-	struct hub_agent *a = hub_agent_find(r->params[0]);
-
-	if (a == NULL)
-		hub_http_error(r, 404, "not_found", "unknown agent '%s' (see "
-		    "GET /api/agents)", r->params[0]);
-	return a;
-}
-
-static void
-api_agent(struct hub_req *r)
-{
-	struct hub_agent *a = agent_param(r);
-	struct mc_buf b;
-	struct mc_jw w;
-
-	if (a == NULL)
-		return;
-	body_begin(&b, &w);
-	hub_agent_write(&w, a, 1);
-	body_send(r, 200, &b, &w);
-}
-
-/* "queue": seconds, or a duration string such as "10m". */
-static int
-queue_parse(struct hub_req *r, const struct mc_json *o, double *out)
-{
-	const struct mc_json *q = mc_json_get(o, "queue");
-
-	*out = 0;
-	if (q == NULL || q->type == MC_JNULL)
-		return 0;
-	if ((q->type == MC_JNUM && q->num >= 0 && q->num <= 30 * 86400 &&
-	    (*out = q->num, 1)) || (q->type == MC_JSTR &&
-	    mc_parse_duration(q->str, out) == 0 && *out <= 30 * 86400))
-		return 0;
-	hub_http_error(r, 400, "bad_request", "queue must be seconds or a "
-	    "duration such as \"10m\", at most 30 days");
-	return -1;
-}
-
-/* Fill a command request from the body; replies 400 itself on error. */
-static int
-cmd_req_parse(struct hub_req *r, const struct mc_json *o,
-    struct hub_cmd_req *q)
-{
-	const char *type = mc_json_str(o, "type");
-	double d;
-	int64_t cap;
-
-	memset(q, 0, sizeof(*q));
-	if (type == NULL || mc_kind_parse(type, &q->kind) == -1) {
-		hub_http_error(r, 400, "bad_request", "type must be one of "
-		    "shell, docker_ps, docker_restart, restart, stop, "
-		    "screenshot, metrics");
-		return -1;
-	}
-	q->cmd = mc_json_str(o, "cmd");
-	q->arg = mc_json_str(o, "arg");
-	if (q->kind == MC_KIND_SHELL && (q->cmd == NULL || *q->cmd == '\0' ||
-	    strlen(q->cmd) > MC_CMD_MAX)) {
-		hub_http_error(r, 400, "bad_request", "shell needs \"cmd\", "
-		    "1 to %d bytes", MC_CMD_MAX);
-		return -1;
-	}
-	if (q->kind == MC_KIND_DOCKER_RESTART && (q->arg == NULL ||
-	    *q->arg == '\0' || strlen(q->arg) >= MC_TEXT_MAX)) {
-		hub_http_error(r, 400, "bad_request", "docker_restart needs "
-		    "\"arg\": the container name or id");
-		return -1;
-	}
-	q->timeout = MC_TIMEOUT_DEFAULT;
-	if (mc_json_get(o, "timeout") && (mc_json_num(o, "timeout", &d) ==
-	    -1 || d <= 0 || d > MC_TIMEOUT_MAX)) {
-		hub_http_error(r, 400, "bad_request", "timeout must be a "
-		    "number of seconds from 0 to %d", MC_TIMEOUT_MAX);
-		return -1;
-	}
-	if (mc_json_get(o, "timeout"))
-		q->timeout = d;
-	cap = MC_OUTPUT_CAP_DEFAULT;
-	if (mc_json_get(o, "cap") && mc_json_int(o, "cap", 0,
-	    MC_OUTPUT_CAP_MAX, &cap) == -1) {
-		hub_http_error(r, 400, "bad_request", "cap must be a whole "
-		    "number of bytes from 0 to %d", MC_OUTPUT_CAP_MAX);
-		return -1;
-	}
-	q->cap = (uint64_t)cap;
-	if (queue_parse(r, o, &q->queue) == -1)
-		return -1;
-	q->by = r->token->name;
-	return 0;
-}
-
-static void
-submit(struct hub_req *r, struct hub_agent *a, const struct hub_cmd_req *q)
-{
-	char why[256];
-	struct hub_cmd *c;
-	struct mc_buf b;
-	struct mc_jw w;
-	int status;
-
-	if ((c = hub_cmd_submit(a, q, &status, why, sizeof(why))) == NULL) {
-		hub_http_error(r, status, status == 409 ? "not_online" :
-		    "unavailable", "%s", why);
-		return;
-	}
-	body_begin(&b, &w);
-	mc_jw_obj(&w, NULL);
-	mc_jw_str(&w, "id", c->id);
-	mc_jw_obj_end(&w);
-	body_send(r, 202, &b, &w);
-}
-
-static void
-api_command(struct hub_req *r)
-{
-	struct hub_agent *a = agent_param(r);
-	struct hub_cmd_req q;
-	struct mc_jdoc *d;
-
-	if (a == NULL || (d = body_json(r)) == NULL)
-		return;
-	if (cmd_req_parse(r, mc_json_root(d), &q) == 0)
-		submit(r, a, &q);
-	mc_json_free(d);
-}
-
-/* The optional body of a command-by-path: {"queue": ...}. */
-static int
-queue_parse_body(struct hub_req *r, double *out)
-{
-	struct mc_jdoc *d = body_json(r);
-	int ret;
-
-	if (d == NULL)
-		return -1;
-	ret = queue_parse(r, mc_json_root(d), out);
-	mc_json_free(d);
-	return ret;
-}
-
-/* POST /api/agents/{name}/restart|stop|screenshot: a command by path. */
-static void
-api_kind(struct hub_req *r, enum mc_kind kind)
-{
-	struct hub_agent *a = agent_param(r);
-	struct hub_cmd_req q;
-
-	if (a == NULL)
-		return;
-	memset(&q, 0, sizeof(q));
-	q.kind = kind;
-	q.timeout = MC_TIMEOUT_DEFAULT;
-	q.cap = MC_OUTPUT_CAP_DEFAULT;
-	q.by = r->token->name;
-	if (queue_parse_body(r, &q.queue) == 0)
-		submit(r, a, &q);
-}
-
-static void
-api_restart(struct hub_req *r)
-{
-	api_kind(r, MC_KIND_RESTART);
-}
-
-static void
-api_stop(struct hub_req *r)
-{
-	api_kind(r, MC_KIND_STOP);
-}
-
-static void
-api_screenshot(struct hub_req *r)
-{
-	api_kind(r, MC_KIND_SCREENSHOT);
-}
-
 /* Finish a deferred reply with data read from the store (taken), or,
  * without data, with status and code and the words in missing. */
-static void
-deferred_fail(uint64_t ticket, char *data, size_t len, const char *ctype,
+void
+hub_api_deferred_fail(uint64_t ticket, char *data, size_t len, const char *ctype,
     int status, const char *code, const char *missing)
 {
 	struct hub_conn *c = hub_http_resume(ticket);
@@ -383,83 +154,15 @@ deferred_fail(uint64_t ticket, char *data, size_t len, const char *ctype,
 }
 
 /* ... where no data means there is no such thing: 404. */
-static void
-deferred_reply(uint64_t ticket, char *data, size_t len, const char *ctype,
+void
+hub_api_deferred_reply(uint64_t ticket, char *data, size_t len, const char *ctype,
     const char *missing)
 {
-	deferred_fail(ticket, data, len, ctype, 404, "not_found", missing);
+	hub_api_deferred_fail(ticket, data, len, ctype, 404, "not_found", missing);
 }
 
-static void
-history_done(void *arg, char *json, size_t len)
-{
-	deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
-	    "cannot read the history");
-}
-
-static void
-cmd_json_done(void *arg, char *json, size_t len)
-{
-	deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
-	    "unknown command");
-}
-
-static void
-cmd_png_done(void *arg, char *png, size_t len)
-{
-	deferred_reply((uint64_t)(uintptr_t)arg, png, len, "image/png",
-	    "this command has no picture");
-}
-
-/* Not in memory: look in the store, answer later. */
-static void
-cmd_from_store(struct hub_req *r, int png)
-{
-	uint64_t ticket = hub_http_defer(r);
-
-	if (ticket != 0)
-		hub_cmd_read(r->params[0], png, png ? cmd_png_done :
-		    cmd_json_done, (void *)(uintptr_t)ticket);
-}
-
-static struct hub_cmd *
-cmd_param(struct hub_req *r)
-{
-	struct hub_cmd *c = hub_cmd_find(r->params[0]);
-
-	if (c == NULL)
-		hub_http_error(r, 404, "not_found", "unknown command '%s'",
-		    r->params[0]);
-	return c;
-}
-
-static void
-api_cmd_get(struct hub_req *r)
-{
-	struct hub_cmd *c = hub_cmd_find(r->params[0]);
-	struct mc_buf b;
-	struct mc_jw w;
-
-	if (c == NULL) {
-		cmd_from_store(r, 0);
-		return;
-	}
-	body_begin(&b, &w);
-	hub_cmd_write(&w, c, 1);
-	body_send(r, 200, &b, &w);
-}
-
-static void
-api_cmd_stream(struct hub_req *r)
-{
-	struct hub_cmd *c = cmd_param(r);
-
-	if (c != NULL)
-		hub_http_stream(r, c);
-}
-
-static int
-query_int(struct hub_req *r, const char *name, int64_t min, int64_t max,
+int
+hub_api_query_int(struct hub_req *r, const char *name, int64_t min, int64_t max,
     int64_t *out)
 {
 	char key[32], num[24];
@@ -487,8 +190,8 @@ query_int(struct hub_req *r, const char *name, int64_t min, int64_t max,
 }
 
 /* A query parameter as text (no decoding beyond what lws did). */
-static void
-query_str(struct hub_req *r, const char *name, char *out, size_t outlen)
+void
+hub_api_query_str(struct hub_req *r, const char *name, char *out, size_t outlen)
 {
 	char key[32];
 	const char *q = r->http->query, *p;
@@ -509,158 +212,50 @@ query_str(struct hub_req *r, const char *name, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
-static void
-api_history(struct hub_req *r)
+void
+hub_api_reply_ok(struct hub_req *r)
 {
-	char agent[MC_NAME_MAX + 1];
-	int64_t limit = 50;
-	uint64_t ticket;
-
-	if (query_int(r, "limit", 1, 1000, &limit) == -1)
-		return;
-	query_str(r, "agent", agent, sizeof(agent));
-	if ((ticket = hub_http_defer(r)) == 0)
-		return;
-	hub_cmd_history(agent, (int)limit, history_done,
-	    (void *)(uintptr_t)ticket);
-}
-
-/* Does the agent match a fan-out target? */
-static int
-target_match(const struct hub_agent *a, const char *tag, int all)
-{
-	int i;
-
-	if (all)
-		return 1;
-	for (i = 0; i < a->ntags; i++)
-		if (strcmp(a->tags[i], tag) == 0)
-			return 1;
-	return 0;
-}
-
-static void
-fanout_one(struct mc_jw *w, struct hub_agent *a, const struct hub_cmd_req *q)
-{
-	char why[256];
-	struct hub_cmd *c;
-	int status;
-
-	mc_jw_obj(w, NULL);
-	mc_jw_str(w, "agent", a->name);
-	if ((c = hub_cmd_submit(a, q, &status, why, sizeof(why))) != NULL) {
-		mc_jw_str(w, "id", c->id);
-	} else {
-		mc_jw_null(w, "id");
-		mc_jw_str(w, "status", hub_status_name(a->status));
-		mc_jw_str(w, "error", why);
-	}
-	mc_jw_obj_end(w);
-}
-
-/* POST /api/commands {"target":{"tag":T}|{"all":true}, "type":...} */
-static void
-api_fanout(struct hub_req *r)
-{
-	const struct mc_json *o, *t;
-	struct hub_cmd_req q;
-	struct hub_agent *a;
-	struct mc_jdoc *d;
-	const char *tag;
 	struct mc_buf b;
 	struct mc_jw w;
-	int all = 0;
 
-	if ((d = body_json(r)) == NULL)
-		return;
-	o = mc_json_root(d);
-	t = mc_json_get(o, "target");
-	tag = mc_json_str(t, "tag");
-	if (t == NULL || ((tag == NULL || *tag == '\0') &&
-	    (mc_json_bool(t, "all", &all) == -1 || !all))) {
-		hub_http_error(r, 400, "bad_request", "target must be "
-		    "{\"tag\":\"TAG\"} or {\"all\":true}");
-		mc_json_free(d);
-		return;
-	}
-	if (cmd_req_parse(r, o, &q) == -1) {
-		mc_json_free(d);
-		return;
-	}
-	body_begin(&b, &w);
+	hub_api_body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
-	mc_jw_arr(&w, "commands");
-	for (a = hub_agent_first(); a != NULL; a = a->next)
-		if (target_match(a, tag, all))
-			fanout_one(&w, a, &q);
-	mc_jw_arr_end(&w);
+	mc_jw_bool(&w, "ok", 1);
 	mc_jw_obj_end(&w);
-	mc_json_free(d);
-	body_send(r, 202, &b, &w);
+	hub_api_body_send(r, 200, &b, &w);
 }
 
+/* ---- handlers ---- */
+
 static void
-api_cmd_png(struct hub_req *r)
+api_healthz(struct hub_req *r)
 {
-	struct hub_cmd *c = hub_cmd_find(r->params[0]);
+	struct hub_db_health h;
+	struct hub_agent *a;
 	struct mc_buf b;
+	struct mc_jw w;
+	size_t online = 0, connected = 0;
 
-	if (c == NULL) {
-		cmd_from_store(r, 1);
-		return;
+	for (a = hub_agent_first(); a != NULL; a = a->next) {
+		online += a->status == ST_ONLINE;
+		connected += a->conn != NULL;
 	}
-	if (c->blob.len == 0 || !hub_cmd_finished(c)) {
-		hub_http_error(r, 404, "not_found", "command %s has no "
-		    "picture%s", c->id, hub_cmd_finished(c) ? "" :
-		    " (yet: it is still running)");
-		return;
+	hub_db_health(&h);
+	hub_api_body_begin(&b, &w);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "status", h.failing ? "degraded" : "ok");
+	mc_jw_str(&w, "version", MC_VERSION);
+	mc_jw_u64(&w, "agents", hub_agent_count());
+	mc_jw_u64(&w, "online", online);
+	mc_jw_u64(&w, "connected", connected);
+	if (h.failing) {
+		mc_jw_str(&w, "store", h.reason);
+		mc_jw_dbl(&w, "store_failing_since", h.failing_since);
+		mc_jw_u64(&w, "store_queued", h.queued);
 	}
-	mc_buf_init(&b, c->blob.len);
-	if (mc_buf_append(&b, c->blob.data, c->blob.len) == -1) {
-		mc_buf_free(&b);
-		hub_http_error(r, 503, "unavailable", "out of memory");
-		return;
-	}
-	hub_http_reply(r, 200, &b);
-	mc_buf_free(&b);
-	r->http->ctype = "image/png";
-}
-
-static void
-hist_points_done(void *arg, char *json, size_t len)
-{
-	deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
-	    "cannot read the metric history");
-}
-
-/* GET /api/agents/{name}/history?range=1h|24h|7d */
-static void
-api_agent_history(struct hub_req *r)
-{
-	static const struct { const char *name; int secs; } ranges[] = {
-		{ "1h", 3600 }, { "24h", 86400 }, { "7d", 7 * 86400 },
-	};
-	struct hub_agent *a = agent_param(r);
-	char range[8];
-	uint64_t ticket;
-	size_t i;
-
-	if (a == NULL)
-		return;
-	query_str(r, "range", range, sizeof(range));
-	if (range[0] == '\0')
-		mc_strlcpy(range, "1h", sizeof(range));
-	for (i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
-		if (strcmp(range, ranges[i].name) == 0)
-			break;
-	if (i == sizeof(ranges) / sizeof(ranges[0])) {
-		hub_http_error(r, 400, "bad_request", "range must be 1h, 24h "
-		    "or 7d");
-		return;
-	}
-	if ((ticket = hub_http_defer(r)) != 0)
-		hub_series_read(a, ranges[i].secs, hist_points_done,
-		    (void *)(uintptr_t)ticket);
+	mc_jw_obj_end(&w);
+	/* a monitor that checks the status code sees the fault */
+	hub_api_body_send(r, h.failing ? 503 : 200, &b, &w);
 }
 
 /* GET /metrics: Prometheus text (hub_prom.c). */
@@ -669,7 +264,7 @@ api_metrics(struct hub_req *r)
 {
 	struct mc_buf b;
 
-	mc_buf_init(&b, RESP_MAX);
+	mc_buf_init(&b, HUB_API_RESP_MAX);
 	hub_prom_write(&b);
 	hub_http_reply(r, 200, &b);
 	mc_buf_free(&b);
@@ -735,343 +330,36 @@ api_download_sum(struct hub_req *r)
 	r->http->ctype = "text/plain; charset=utf-8";
 }
 
-static void
-backup_done(void *arg, char *bytes, size_t len)
-{
-	deferred_fail((uint64_t)(uintptr_t)arg, bytes, len,
-	    "application/vnd.sqlite3", 500, "backup_failed", "the hub could "
-	    "not copy its database (over 1 GiB, or out of memory: see its "
-	    "log); copy DATA/hub.db with `sqlite3 hub.db .backup FILE`");
-}
-
-/* GET /api/backup: the whole database, consistent while the hub runs. */
-static void
-api_backup(struct hub_req *r)
-{
-	struct hub_db_health h;
-	uint64_t ticket;
-
-	/* a copy now would miss what the hub holds in memory */
-	hub_db_health(&h);
-	if (h.failing) {
-		hub_http_error(r, 503, "store_failing", "the hub cannot write "
-		    "its database (%s) and holds %zu writes in memory: a "
-		    "backup now would miss them. Free space in the data "
-		    "directory, then try again", h.reason, h.queued);
-		r->http->retry_after = 5;
-		return;
-	}
-	if ((ticket = hub_http_defer(r)) != 0) {
-		audit(r, "backup", "backup taken from %s", r->http->client);
-		hub_db_backup(backup_done, (void *)(uintptr_t)ticket);
-	}
-}
-
-static void
-events_done(void *arg, char *json, size_t len)
-{
-	deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
-	    "cannot read the event log");
-}
-
-/* GET /api/events?limit=&before=ID|after=ID|since=TIME&agent=&type= */
-static void
-api_events(struct hub_req *r)
-{
-	struct hub_events_query q = { .limit = 100, .after = -1 };
-	int64_t limit = 100, since = 0;
-	uint64_t ticket;
-
-	if (query_int(r, "limit", 1, 1000, &limit) == -1 ||
-	    query_int(r, "before", 1, INT64_MAX, &q.before) == -1 ||
-	    query_int(r, "after", 0, INT64_MAX, &q.after) == -1 ||
-	    query_int(r, "since", 0, INT32_MAX, &since) == -1)
-		return;
-	if (q.before > 0 && (q.after >= 0 || since > 0)) {
-		hub_http_error(r, 400, "bad_request", "before pages back, after "
-		    "and since page forward: give one direction");
-		return;
-	}
-	q.limit = (int)limit;
-	q.since = (double)since;
-	query_str(r, "agent", q.agent, sizeof(q.agent));
-	query_str(r, "type", q.type, sizeof(q.type));
-	if ((ticket = hub_http_defer(r)) != 0)
-		hub_events_read(&q, events_done, (void *)(uintptr_t)ticket);
-}
-
-static void
-api_key_create(struct hub_req *r)
-{
-	const struct mc_json *o;
-	char key[128];
-	struct hub_key *k;
-	struct mc_jdoc *d;
-	struct mc_buf b;
-	struct mc_jw w;
-	int64_t uses = 0;
-	double expires = 0;
-
-	if ((d = body_json(r)) == NULL)
-		return;
-	o = mc_json_root(d);
-	if ((mc_json_get(o, "uses") && mc_json_int(o, "uses", 0, 1000000000,
-	    &uses) == -1) || (mc_json_get(o, "expires") &&
-	    (mc_json_num(o, "expires", &expires) == -1 || expires < 0))) {
-		mc_json_free(d);
-		hub_http_error(r, 400, "bad_request", "uses must be a whole "
-		    "number >= 0 and expires seconds >= 0 (0: never)");
-		return;
-	}
-	mc_json_free(d);
-	k = hub_auth_key_create(uses, expires > 0 ? mc_wall() + expires : 0,
-	    key, sizeof(key));
-	if (k == NULL) {
-		hub_http_error(r, 500, "internal", "cannot make a key");
-		return;
-	}
-	audit(r, "key_create", "enrollment key %s (%lld uses) created", k->id,
-	    (long long)k->uses);
-	body_begin(&b, &w);
-	mc_jw_obj(&w, NULL);
-	mc_jw_str(&w, "id", k->id);
-	mc_jw_str(&w, "key", key);
-	mc_jw_i64(&w, "uses", k->uses);
-	if (k->expires > 0)
-		mc_jw_dbl(&w, "expires", k->expires);
-	else
-		mc_jw_null(&w, "expires");
-	mc_jw_obj_end(&w);
-	body_send(r, 201, &b, &w);
-}
-
-static void
-api_keys(struct hub_req *r)
-{
-	struct mc_buf b;
-	struct mc_jw w;
-
-	body_begin(&b, &w);
-	hub_auth_write_keys(&w);
-	body_send(r, 200, &b, &w);
-}
-
-static void
-reply_ok(struct hub_req *r)
-{
-	struct mc_buf b;
-	struct mc_jw w;
-
-	body_begin(&b, &w);
-	mc_jw_obj(&w, NULL);
-	mc_jw_bool(&w, "ok", 1);
-	mc_jw_obj_end(&w);
-	body_send(r, 200, &b, &w);
-}
-
-static void
-api_key_revoke(struct hub_req *r)
-{
-	if (hub_auth_key_revoke(r->params[0]) == -1) {
-		hub_http_error(r, 404, "not_found", "no active enrollment key "
-		    "'%s'", r->params[0]);
-		return;
-	}
-	audit(r, "key_revoke", "enrollment key %.16s revoked", r->params[0]);
-	reply_ok(r);
-}
-
-static void
-api_token_create(struct hub_req *r)
-{
-	const struct mc_json *o;
-	enum hub_role_level role;
-	const char *rs, *name;
-	char tok[128];
-	struct hub_token *t;
-	struct mc_jdoc *d;
-	struct mc_buf b;
-	struct mc_jw w;
-
-	if ((d = body_json(r)) == NULL)
-		return;
-	o = mc_json_root(d);
-	rs = mc_json_str(o, "role");
-	name = mc_json_str(o, "name");
-	if (rs == NULL || hub_role_parse(rs, &role) == -1 ||
-	    (name && (strlen(name) > MC_NAME_MAX || !mc_name_valid(name)))) {
-		mc_json_free(d);
-		hub_http_error(r, 400, "bad_request", "role must be admin, "
-		    "operator or viewer; name at most %d bytes", MC_NAME_MAX);
-		return;
-	}
-	t = hub_auth_token_create(role, name ? name : rs, tok, sizeof(tok));
-	mc_json_free(d);
-	if (t == NULL) {
-		hub_http_error(r, 500, "internal", "cannot make a token");
-		return;
-	}
-	audit(r, "token_create", "token %s (%s, '%s') created", t->id,
-	    hub_role_name(t->role), t->name);
-	body_begin(&b, &w);
-	mc_jw_obj(&w, NULL);
-	mc_jw_str(&w, "id", t->id);
-	mc_jw_str(&w, "token", tok);
-	mc_jw_str(&w, "role", hub_role_name(t->role));
-	mc_jw_str(&w, "name", t->name);
-	mc_jw_obj_end(&w);
-	body_send(r, 201, &b, &w);
-}
-
-static void
-api_tokens(struct hub_req *r)
-{
-	struct mc_buf b;
-	struct mc_jw w;
-
-	body_begin(&b, &w);
-	hub_auth_write_tokens(&w);
-	body_send(r, 200, &b, &w);
-}
-
-static void
-api_token_revoke(struct hub_req *r)
-{
-	if (hub_auth_token_revoke(r->params[0]) == -1) {
-		hub_http_error(r, 404, "not_found", "no active token '%s'",
-		    r->params[0]);
-		return;
-	}
-	audit(r, "token_revoke", "token %.16s revoked", r->params[0]);
-	reply_ok(r);
-}
-
-/* ---- alerts and silences (hub_alert.c, hub_silence.c) ---- */
-
-static void
-api_alerts_test(struct hub_req *r)
-{
-	hub_alert_test(r);
-}
-
-static void
-api_silences(struct hub_req *r)
-{
-	struct mc_buf b;
-	struct mc_jw w;
-
-	body_begin(&b, &w);
-	hub_silence_write(&w);
-	body_send(r, 200, &b, &w);
-}
-
-/* {"agent":A | "tag":T, "for":"2h" | seconds, "reason":"..."}: exactly
- * one target, a known agent.  Replies itself on error. */
-static int
-silence_parse(struct hub_req *r, const struct mc_json *o, const char **agent,
-    const char **tag, double *secs)
-{
-	const struct mc_json *f = mc_json_get(o, "for");
-	const char *reason = mc_json_str(o, "reason");
-
-	*agent = mc_json_str(o, "agent");
-	*tag = mc_json_str(o, "tag");
-	if (!*agent == !*tag || (*agent && (strlen(*agent) > MC_NAME_MAX ||
-	    !mc_name_valid(*agent))) || (*tag && (strlen(*tag) > MC_TAG_MAX ||
-	    !mc_tag_valid(*tag)))) {
-		hub_http_error(r, 400, "bad_request", "give exactly one of "
-		    "\"agent\" (a name) or \"tag\"");
-		return -1;
-	}
-	if (f == NULL || !((f->type == MC_JNUM && (*secs = f->num, 1)) ||
-	    (f->type == MC_JSTR && mc_parse_duration(f->str, secs) == 0)) ||
-	    *secs <= 0 || *secs > MC_SILENCE_MAX_SECS) {
-		hub_http_error(r, 400, "bad_request", "\"for\" must be seconds "
-		    "or a duration such as \"2h\", at most 30 days");
-		return -1;
-	}
-	if (reason != NULL && strlen(reason) >= MC_TEXT_MAX) {
-		hub_http_error(r, 400, "bad_request", "\"reason\" is longer "
-		    "than %d bytes", MC_TEXT_MAX - 1);
-		return -1;
-	}
-	if (*agent && hub_agent_find(*agent) == NULL) {
-		hub_http_error(r, 404, "not_found", "unknown agent '%s' (see "
-		    "GET /api/agents)", *agent);
-		return -1;
-	}
-	return 0;
-}
-
-static void
-api_silence_create(struct hub_req *r)
-{
-	const struct hub_silence *s;
-	const char *agent, *tag;
-	struct mc_jdoc *d;
-	struct mc_buf b;
-	struct mc_jw w;
-	char why[256];
-	double secs;
-
-	if ((d = body_json(r)) == NULL)
-		return;
-	if (silence_parse(r, mc_json_root(d), &agent, &tag, &secs) == -1) {
-		mc_json_free(d);
-		return;
-	}
-	s = hub_silence_add(agent, tag, secs, mc_json_str(mc_json_root(d),
-	    "reason"), r->token->name, why, sizeof(why));
-	mc_json_free(d);
-	if (s == NULL) {
-		hub_http_error(r, 503, "unavailable", "%s", why);
-		return;
-	}
-	body_begin(&b, &w);
-	hub_silence_write_one(&w, s);
-	body_send(r, 201, &b, &w);
-}
-
-static void
-api_silence_clear(struct hub_req *r)
-{
-	if (hub_silence_clear(r->params[0], r->token->name) == -1)
-		hub_http_error(r, 404, "not_found", "no running silence '%s' "
-		    "(see GET /api/silences)", r->params[0]);
-	else
-		reply_ok(r);
-}
-
 static const struct route routes[] = {
 	{ "GET", "/healthz", 0, api_healthz },
 	{ "GET", "/install.sh", 0, api_install_sh },
 	{ "GET", "/download/maestro-listener", 0, api_download },
 	{ "GET", "/download/maestro-listener.sha256", 0, api_download_sum },
 	{ "GET", "/metrics", ROLE_VIEWER, api_metrics },
-	{ "GET", "/api/agents", ROLE_VIEWER, api_agents },
-	{ "GET", "/api/agents/*", ROLE_VIEWER, api_agent },
-	{ "GET", "/api/agents/*/history", ROLE_VIEWER, api_agent_history },
-	{ "POST", "/api/agents/*/command", ROLE_OPERATOR, api_command },
-	{ "POST", "/api/agents/*/restart", ROLE_OPERATOR, api_restart },
-	{ "POST", "/api/agents/*/stop", ROLE_OPERATOR, api_stop },
-	{ "POST", "/api/agents/*/screenshot", ROLE_OPERATOR, api_screenshot },
-	{ "GET", "/api/commands", ROLE_VIEWER, api_history },
-	{ "POST", "/api/commands", ROLE_OPERATOR, api_fanout },
-	{ "GET", "/api/commands/*", ROLE_VIEWER, api_cmd_get },
-	{ "GET", "/api/commands/*/stream", ROLE_VIEWER, api_cmd_stream },
-	{ "GET", "/api/commands/*/png", ROLE_VIEWER, api_cmd_png },
-	{ "GET", "/api/events", ROLE_VIEWER, api_events },
-	{ "GET", "/api/backup", ROLE_ADMIN, api_backup },
-	{ "POST", "/api/enroll-keys", ROLE_ADMIN, api_key_create },
-	{ "GET", "/api/enroll-keys", ROLE_ADMIN, api_keys },
-	{ "DELETE", "/api/enroll-keys/*", ROLE_ADMIN, api_key_revoke },
-	{ "POST", "/api/tokens", ROLE_ADMIN, api_token_create },
-	{ "GET", "/api/tokens", ROLE_ADMIN, api_tokens },
-	{ "DELETE", "/api/tokens/*", ROLE_ADMIN, api_token_revoke },
-	{ "POST", "/api/alerts/test", ROLE_ADMIN, api_alerts_test },
-	{ "GET", "/api/silences", ROLE_VIEWER, api_silences },
-	{ "POST", "/api/silences", ROLE_OPERATOR, api_silence_create },
-	{ "DELETE", "/api/silences/*", ROLE_OPERATOR, api_silence_clear },
+	{ "GET", "/api/agents", ROLE_VIEWER, hub_api_agents },
+	{ "GET", "/api/agents/*", ROLE_VIEWER, hub_api_agent },
+	{ "GET", "/api/agents/*/history", ROLE_VIEWER, hub_api_agent_history },
+	{ "POST", "/api/agents/*/command", ROLE_OPERATOR, hub_api_command },
+	{ "POST", "/api/agents/*/restart", ROLE_OPERATOR, hub_api_restart },
+	{ "POST", "/api/agents/*/stop", ROLE_OPERATOR, hub_api_stop },
+	{ "POST", "/api/agents/*/screenshot", ROLE_OPERATOR, hub_api_screenshot },
+	{ "GET", "/api/commands", ROLE_VIEWER, hub_api_history },
+	{ "POST", "/api/commands", ROLE_OPERATOR, hub_api_fanout },
+	{ "GET", "/api/commands/*", ROLE_VIEWER, hub_api_cmd_get },
+	{ "GET", "/api/commands/*/stream", ROLE_VIEWER, hub_api_cmd_stream },
+	{ "GET", "/api/commands/*/png", ROLE_VIEWER, hub_api_cmd_png },
+	{ "GET", "/api/events", ROLE_VIEWER, hub_api_events },
+	{ "GET", "/api/backup", ROLE_ADMIN, hub_api_backup },
+	{ "POST", "/api/enroll-keys", ROLE_ADMIN, hub_api_key_create },
+	{ "GET", "/api/enroll-keys", ROLE_ADMIN, hub_api_keys },
+	{ "DELETE", "/api/enroll-keys/*", ROLE_ADMIN, hub_api_key_revoke },
+	{ "POST", "/api/tokens", ROLE_ADMIN, hub_api_token_create },
+	{ "GET", "/api/tokens", ROLE_ADMIN, hub_api_tokens },
+	{ "DELETE", "/api/tokens/*", ROLE_ADMIN, hub_api_token_revoke },
+	{ "POST", "/api/alerts/test", ROLE_ADMIN, hub_api_alerts_test },
+	{ "GET", "/api/silences", ROLE_VIEWER, hub_api_silences },
+	{ "POST", "/api/silences", ROLE_OPERATOR, hub_api_silence_create },
+	{ "DELETE", "/api/silences/*", ROLE_OPERATOR, hub_api_silence_clear },
 	{ NULL, NULL, 0, NULL }
 };
 
@@ -1253,7 +541,7 @@ store_writable(struct hub_req *r, const struct route *rt)
 {
 	struct hub_db_health h;
 
-	if (strcmp(rt->method, "GET") == 0 || rt->fn == api_alerts_test)
+	if (strcmp(rt->method, "GET") == 0 || rt->fn == hub_api_alerts_test)
 		return 0;
 	hub_db_health(&h);
 	if (!h.failing)
