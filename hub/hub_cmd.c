@@ -724,60 +724,6 @@ hub_cmd_expire(double now)
 	}
 }
 
-/* ---- views ---- */
-
-static void
-write_opt_time(struct mc_jw *w, const char *key, double t)
-{
-	if (t > 0)
-		mc_jw_dbl(w, key, t);
-	else
-		mc_jw_null(w, key);
-}
-
-void
-hub_cmd_write_outcome(struct mc_jw *w, const struct hub_cmd *c)
-{
-	mc_jw_str(w, "status", hub_cmd_status_name(c->status));
-	if (c->exit_code >= 0 && hub_cmd_finished(c))
-		mc_jw_i64(w, "exit", c->exit_code);
-	else
-		mc_jw_null(w, "exit");
-	mc_jw_bool(w, "truncated", c->truncated);
-	mc_jw_u64(w, "out_bytes", c->out_bytes);
-	mc_jw_str(w, "error", c->error[0] ? c->error : NULL);
-}
-
-void
-hub_cmd_write(struct mc_jw *w, const struct hub_cmd *c, int with_output)
-{
-	char link[MC_ID_MAX + 32];
-
-	mc_jw_obj(w, NULL);
-	mc_jw_str(w, "id", c->id);
-	mc_jw_str(w, "agent", c->agent);
-	mc_jw_str(w, "type", mc_kind_name(c->kind));
-	if (c->cmd)
-		mc_jw_str(w, "cmd", c->cmd);
-	if (c->arg[0])
-		mc_jw_str(w, "arg", c->arg);
-	mc_jw_dbl(w, "timeout", c->timeout);
-	hub_cmd_write_outcome(w, c);
-	if (with_output)
-		mc_jw_strn(w, "output", c->out.data ? c->out.data : "",
-		    c->out.len);
-	if (c->blob.len > 0 && hub_cmd_finished(c)) {
-		snprintf(link, sizeof(link), "/api/commands/%s/png", c->id);
-		mc_jw_str(w, "png", link);
-		mc_jw_u64(w, "png_bytes", c->blob.len);
-	}
-	mc_jw_str(w, "requested_by", c->by);
-	write_opt_time(w, "created", c->created);
-	write_opt_time(w, "started", c->started);
-	write_opt_time(w, "finished", c->finished);
-	mc_jw_obj_end(w);
-}
-
 void
 hub_cmd_subscribe(struct hub_cmd *c, struct hub_conn *conn)
 {
