@@ -45,7 +45,8 @@ hub_api_body_begin(struct mc_buf *b, struct mc_jw *w)
 }
 
 void
-hub_api_body_send(struct hub_req *r, int status, struct mc_buf *b, struct mc_jw *w)
+hub_api_body_send(struct hub_req *r, int status, struct mc_buf *b,
+    struct mc_jw *w)
 {
 	if (mc_jw_done(w) == -1) {
 		mc_buf_free(b);
@@ -128,8 +129,8 @@ hub_api_audit(const struct hub_req *r, const char *action, const char *fmt, ...)
 /* Finish a deferred reply with data read from the store (taken), or,
  * without data, with status and code and the words in missing. */
 void
-hub_api_deferred_fail(uint64_t ticket, char *data, size_t len, const char *ctype,
-    int status, const char *code, const char *missing)
+hub_api_deferred_fail(uint64_t ticket, char *data, size_t len,
+    const char *ctype, int status, const char *code, const char *missing)
 {
 	struct hub_conn *c = hub_http_resume(ticket);
 	struct hub_req r;
@@ -153,12 +154,22 @@ hub_api_deferred_fail(uint64_t ticket, char *data, size_t len, const char *ctype
 	hub_ws_http_ready(c);
 }
 
+/* A list read from the store: no data means the read failed (the log
+ * says why), not that something is missing. */
+void
+hub_api_read_done(void *arg, char *json, size_t len)
+{
+	hub_api_deferred_fail((uint64_t)(uintptr_t)arg, json, len, NULL, 500,
+	    "internal", "the hub could not read its store (see its log)");
+}
+
 /* ... where no data means there is no such thing: 404. */
 void
-hub_api_deferred_reply(uint64_t ticket, char *data, size_t len, const char *ctype,
-    const char *missing)
+hub_api_deferred_reply(uint64_t ticket, char *data, size_t len,
+    const char *ctype, const char *missing)
 {
-	hub_api_deferred_fail(ticket, data, len, ctype, 404, "not_found", missing);
+	hub_api_deferred_fail(ticket, data, len, ctype, 404, "not_found",
+	    missing);
 }
 
 int

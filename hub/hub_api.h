@@ -30,6 +30,8 @@ void	hub_api_deferred_fail(uint64_t ticket, char *data, size_t len,
 	    const char *missing);
 void	hub_api_deferred_reply(uint64_t ticket, char *data, size_t len,
 	    const char *ctype, const char *missing);
+/* hub_db_ask()'s done for a list (JSON): 200, or 500 without data. */
+void	hub_api_read_done(void *arg, char *json, size_t len);
 /* Query parameters: 0 (out untouched when absent), or -1 after a 400. */
 int	hub_api_query_int(struct hub_req *r, const char *name, int64_t min,
 	    int64_t max, int64_t *out);

@@ -45,13 +45,6 @@ hub_api_backup(struct hub_req *r)
 	}
 }
 
-static void
-events_done(void *arg, char *json, size_t len)
-{
-	hub_api_deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
-	    "cannot read the event log");
-}
-
 /* GET /api/events?limit=&before=ID|after=ID|since=TIME&agent=&type= */
 void
 hub_api_events(struct hub_req *r)
@@ -75,7 +68,8 @@ hub_api_events(struct hub_req *r)
 	hub_api_query_str(r, "agent", q.agent, sizeof(q.agent));
 	hub_api_query_str(r, "type", q.type, sizeof(q.type));
 	if ((ticket = hub_http_defer(r)) != 0)
-		hub_events_read(&q, events_done, (void *)(uintptr_t)ticket);
+		hub_events_read(&q, hub_api_read_done,
+		    (void *)(uintptr_t)ticket);
 }
 
 void

@@ -212,13 +212,6 @@ hub_api_screenshot(struct hub_req *r)
 }
 
 static void
-history_done(void *arg, char *json, size_t len)
-{
-	hub_api_deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
-	    "cannot read the history");
-}
-
-static void
 cmd_json_done(void *arg, char *json, size_t len)
 {
 	hub_api_deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
@@ -291,7 +284,7 @@ hub_api_history(struct hub_req *r)
 	hub_api_query_str(r, "agent", agent, sizeof(agent));
 	if ((ticket = hub_http_defer(r)) == 0)
 		return;
-	hub_cmd_history(agent, (int)limit, history_done,
+	hub_cmd_history(agent, (int)limit, hub_api_read_done,
 	    (void *)(uintptr_t)ticket);
 }
 
@@ -396,13 +389,6 @@ hub_api_cmd_png(struct hub_req *r)
 	r->http->ctype = "image/png";
 }
 
-static void
-hist_points_done(void *arg, char *json, size_t len)
-{
-	hub_api_deferred_reply((uint64_t)(uintptr_t)arg, json, len, NULL,
-	    "cannot read the metric history");
-}
-
 /* GET /api/agents/{name}/history?range=1h|24h|7d */
 void
 hub_api_agent_history(struct hub_req *r)
@@ -429,6 +415,6 @@ hub_api_agent_history(struct hub_req *r)
 		return;
 	}
 	if ((ticket = hub_http_defer(r)) != 0)
-		hub_series_read(a, ranges[i].secs, hist_points_done,
+		hub_series_read(a, ranges[i].secs, hub_api_read_done,
 		    (void *)(uintptr_t)ticket);
 }
