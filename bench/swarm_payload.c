@@ -126,6 +126,7 @@ sw_payload_metrics(const struct sw *s, const struct sw_agent *a,
 	double busy = pick(h, 1, 0.5, 60);
 
 	memset(m, 0, sizeof(*m));
+	m->has_cpu = 1;
 	m->cpu_user = busy * 0.8;
 	m->cpu_system = busy * pick(h, 2, 0.1, 0.3);
 	m->cpu_iowait = pick(h, 3, 0, 2);

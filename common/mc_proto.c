@@ -6,6 +6,7 @@
  * (ranges, lengths).  Handlers therefore never see a message that lacks a
  * field they need.  Optional fields are listed in docs/protocol.md.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -439,11 +440,13 @@ mc_metrics_write(struct mc_jw *w, const char *key, const struct mc_metrics *m)
 	int i;
 
 	mc_jw_obj(w, key);
-	mc_jw_obj(w, "cpu");
-	mc_jw_dbl(w, "user", m->cpu_user);
-	mc_jw_dbl(w, "system", m->cpu_system);
-	mc_jw_dbl(w, "iowait", m->cpu_iowait);
-	mc_jw_obj_end(w);
+	if (m->has_cpu) {
+		mc_jw_obj(w, "cpu");
+		mc_jw_dbl(w, "user", m->cpu_user);
+		mc_jw_dbl(w, "system", m->cpu_system);
+		mc_jw_dbl(w, "iowait", m->cpu_iowait);
+		mc_jw_obj_end(w);
+	}
 	mc_jw_arr(w, "load");
 	for (i = 0; i < 3; i++)
 		mc_jw_dbl(w, NULL, m->load[i]);
@@ -566,6 +569,10 @@ mc_metrics_read(const struct mc_json *o, struct mc_metrics *m, char *err,
 	int i = 0;
 
 	memset(m, 0, sizeof(*m));
+	if (cpu != NULL && cpu->type != MC_JOBJ) {
+		snprintf(err, errlen, "cpu must be an object");
+		return -1;
+	}
 	if (cpu != NULL && (get_dbl(cpu, "user", 0, 100, 0, &m->cpu_user,
 	    err, errlen) == -1 ||
 	    get_dbl(cpu, "system", 0, 100, 0, &m->cpu_system, err,
@@ -573,6 +580,7 @@ mc_metrics_read(const struct mc_json *o, struct mc_metrics *m, char *err,
 	    get_dbl(cpu, "iowait", 0, 100, 0, &m->cpu_iowait, err,
 	    errlen) == -1))
 		return -1;
+	m->has_cpu = cpu != NULL;
 	if (load != NULL) {
 		if (load->type != MC_JARR || load->len != 3) {
 			snprintf(err, errlen, "load must be 3 numbers");
@@ -602,7 +610,7 @@ mc_metrics_read(const struct mc_json *o, struct mc_metrics *m, char *err,
 double
 mc_metrics_cpu_pct(const struct mc_metrics *m)
 {
-	return m->cpu_user + m->cpu_system + m->cpu_iowait;
+	return m->has_cpu ? m->cpu_user + m->cpu_system + m->cpu_iowait : NAN;
 }
 
 double

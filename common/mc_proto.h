@@ -114,6 +114,7 @@ struct mc_net {
 };
 
 struct mc_metrics {
+	int		has_cpu;	/* 0: not measured yet ("cpu" absent) */
 	double		cpu_user, cpu_system, cpu_iowait;	/* percent */
 	double		load[3];
 	uint64_t	mem_used, mem_total, swap_used, swap_total;
@@ -246,6 +247,7 @@ void	mc_metrics_write(struct mc_jw *w, const char *key,
 int	mc_metrics_read(const struct mc_json *obj, struct mc_metrics *m,
 	    char *err, size_t errlen);
 /* Summary figures: CPU busy %, memory used %, fullest filesystem %. */
+/* NAN when the sample has no CPU figure (has_cpu 0) */
 double	mc_metrics_cpu_pct(const struct mc_metrics *m);
 double	mc_metrics_mem_pct(const struct mc_metrics *m);
 double	mc_metrics_disk_pct(const struct mc_metrics *m);

@@ -314,6 +314,7 @@ enum hub_status { ST_ONLINE, ST_LATE, ST_CRITICAL, ST_OFFLINE, ST_RESTARTING };
 struct hub_series_acc {
 	int64_t		 minute;	/* wall-clock minute start, seconds */
 	int		 n;		/* heartbeats summed; 0 = empty */
+	int		 ncpu;		/* of those, the ones with a CPU figure */
 	double		 cpu, mem, disk, rx, tx;
 };
 

@@ -31,6 +31,7 @@
  * O(batch + storms + flapping agents), and O(agents) only while a batch
  * of criticals waits.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,8 +198,12 @@ metrics_words(const struct hub_agent *a, char *out, size_t outlen)
 		snprintf(out, outlen, "No metrics received yet.");
 		return;
 	}
-	snprintf(out, outlen, "Last metrics: cpu %.0f%%, mem %.0f%%, disk "
-	    "%.0f%%.", a->g.cpu, a->g.mem, a->g.disk);
+	if (isnan(a->g.cpu))
+		snprintf(out, outlen, "Last metrics: cpu not measured yet, mem "
+		    "%.0f%%, disk %.0f%%.", a->g.mem, a->g.disk);
+	else
+		snprintf(out, outlen, "Last metrics: cpu %.0f%%, mem %.0f%%, "
+		    "disk %.0f%%.", a->g.cpu, a->g.mem, a->g.disk);
 }
 
 /* "pc-gpu is CRITICAL: no heartbeat for 31s (last seen 12:00:01 UTC).

@@ -16,6 +16,7 @@
  * metrics_public (default: a viewer token, because the per-agent series
  * name every machine; docs/api.md).
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -289,6 +290,7 @@ static void
 write_agent_gauges(struct mc_buf *b)
 {
 	struct hub_agent *a;
+	double v;
 	int g;
 
 	for (g = 0; g < G_COUNT; g++) {
@@ -298,10 +300,12 @@ write_agent_gauges(struct mc_buf *b)
 				continue;
 			if (g == G_SEEN && a->last_seen <= 0)
 				continue;
+			/* not measured yet: no sample, rather than a 0 */
+			if (isnan(v = gauge_value(a, (enum gauge)g)))
+				continue;
 			mc_buf_printf(b, "%s{agent=\"", gauges[g].name);
 			put_label(b, a->name);
-			mc_buf_printf(b, "\"} %.15g\n", gauge_value(a,
-			    (enum gauge)g));
+			mc_buf_printf(b, "\"} %.15g\n", v);
 		}
 	}
 }

@@ -15,6 +15,7 @@
  * change (O(agents x rules) once), so a rule that fired does not fire
  * again; a rule that was removed ends without a message.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -388,6 +389,8 @@ eval(struct hub_agent *a, const struct mc_metrics *m, int i,
 	const char *mount;
 	double v = metric_value(m, r->m, &mount);
 
+	if (isnan(v))		/* not measured (CPU in a first heartbeat) */
+		return;
 	if (!holds(r, v)) {
 		if (s->fired)
 			clear(a, i, r, v, mount, now - s->since);

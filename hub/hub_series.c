@@ -16,6 +16,7 @@
  * every write queued before them and build the JSON there; the minute in
  * progress is added from memory, so the last point is never a minute old.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,7 +88,7 @@ acc_take(struct hub_agent *a)
 	r = &b->rows[b->n++];
 	r->agent_id = a->id;
 	r->ts = h->minute;
-	r->cpu = h->cpu / h->n;
+	r->cpu = h->ncpu > 0 ? h->cpu / h->ncpu : NAN;
 	r->mem = h->mem / h->n;
 	r->disk = h->disk / h->n;
 	r->rx = h->rx / h->n;
@@ -107,7 +108,10 @@ hub_series_sample(struct hub_agent *a)
 		acc_take(a);	/* the cron tick has not run since */
 	h->minute = m;
 	h->n++;
-	h->cpu += a->g.cpu;
+	if (!isnan(a->g.cpu)) {		/* NAN: not measured yet */
+		h->ncpu++;
+		h->cpu += a->g.cpu;
+	}
 	h->mem += a->g.mem;
 	h->disk += a->g.disk;
 	h->rx += a->g.rx;
@@ -133,7 +137,10 @@ write_run(struct sqlite3 *db, void *arg)
 	for (i = 0, rc = SQLITE_DONE; i < b->n && rc == SQLITE_DONE; i++) {
 		sqlite3_bind_int64(st, 1, b->rows[i].agent_id);
 		sqlite3_bind_int64(st, 2, b->rows[i].ts);
-		sqlite3_bind_double(st, 3, b->rows[i].cpu);
+		if (isnan(b->rows[i].cpu))	/* avg() skips NULL */
+			sqlite3_bind_null(st, 3);
+		else
+			sqlite3_bind_double(st, 3, b->rows[i].cpu);
 		sqlite3_bind_double(st, 4, b->rows[i].mem);
 		sqlite3_bind_double(st, 5, b->rows[i].disk);
 		sqlite3_bind_double(st, 6, b->rows[i].rx);
@@ -278,8 +285,9 @@ points_query(sqlite3 *db, struct hist_read *j, const char *sql,
 	while (sqlite3_step(st) == SQLITE_ROW && !w->err) {
 		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
 			continue;
-		for (i = 0; i < 5; i++)
-			v[i] = sqlite3_column_double(st, i + 1);
+		for (i = 0; i < 5; i++)		/* NULL: not measured */
+			v[i] = sqlite3_column_type(st, i + 1) == SQLITE_NULL ?
+			    NAN : sqlite3_column_double(st, i + 1);
 		*last = sqlite3_column_int64(st, 0);
 		point_write(w, *last, v);
 	}
@@ -343,7 +351,7 @@ hub_series_read(struct hub_agent *a, int range_s,
 	if (h->n > 0) {
 		j->have_now = 1;
 		j->now.ts = h->minute;
-		j->now.cpu = h->cpu / h->n;
+		j->now.cpu = h->ncpu > 0 ? h->cpu / h->ncpu : NAN;
 		j->now.mem = h->mem / h->n;
 		j->now.disk = h->disk / h->n;
 		j->now.rx = h->rx / h->n;

@@ -216,6 +216,19 @@ struct lst_held {
 	char		 mime[32];
 };
 
+/*
+ * CPU use is a share of the ticks between two readings of the kernel's
+ * cumulative counters (lst_metrics.c).  The window starts at the last
+ * heartbeat's reading (the first at start).
+ */
+struct lst_cpu_window {
+	unsigned long long user, kernel, iowait, total;	/* ticks at start */
+	double		 start;		/* mc_now() at start; 0 = none yet */
+	int		 have_last;
+	double		 last[3];	/* user, system, iowait % of the last
+					 * full window */
+};
+
 /* Commands not yet acknowledged, and the ids of recent ones. */
 struct lst_hold {
 	struct lst_held	 h[LST_HOLD_MAX];
@@ -257,6 +270,7 @@ struct lst {
 	struct lst_hold	 hold;
 	struct mc_hb	 hb;			/* heartbeat scratch */
 	double		 net_last;		/* mc_now() of last net sample */
+	struct lst_cpu_window cpu;
 
 	/* restart: our own executable and arguments, read at start */
 	char		 self_exe[MC_PATH_MAX];
@@ -365,14 +379,18 @@ void	lst_hold_pump(struct lst *l);
 void	lst_hold_pending(struct lst *l, struct mc_hello *h);
 
 /* lst_metrics.c */
-/* Start libstatgrab. 0 or -1 (logged). */
-int	lst_metrics_init(void);
+/* Start libstatgrab and take the first CPU reading. 0 or -1 (logged). */
+int	lst_metrics_init(struct lst_cpu_window *cw);
 void	lst_metrics_shutdown(void);
 /* Fill the hello's host facts: hostname, os, kernel, arch, cpus, mem. */
 void	lst_metrics_facts(struct mc_hello *h);
-/* Sample everything a heartbeat carries; last is the previous sample's
- * mc_now() (updated) for network rates. */
-void	lst_metrics_collect(struct mc_metrics *m, double *last);
+/* Sample everything a heartbeat carries; net_last is the previous
+ * sample's mc_now() (updated) for network rates.  A heartbeat (LST_SAMPLE_HB)
+ * starts the next CPU window; the metrics command (LST_SAMPLE_PEEK) reads
+ * up to now and leaves the window alone. */
+enum lst_sample { LST_SAMPLE_HB, LST_SAMPLE_PEEK };
+void	lst_metrics_collect(struct mc_metrics *m, struct lst_cpu_window *cw,
+	    double *net_last, enum lst_sample how);
 
 /* lst_exec.c */
 /* The lws protocol callback of adopted output pipes. */

@@ -19,7 +19,8 @@ lst_cmd_metrics(struct lst *l, const struct mc_cmd *c)
 	double t0 = mc_now();
 
 	lst_cmd_started(l, c->id, getpid());
-	lst_metrics_collect(&l->hb.m, &l->net_last);
+	lst_metrics_collect(&l->hb.m, &l->cpu, &l->net_last,
+	    LST_SAMPLE_PEEK);
 	mc_buf_init(&json, 4 * MC_OUT_CHUNK);
 	mc_jw_init(&w, &json);
 	mc_metrics_write(&w, NULL, &l->hb.m);

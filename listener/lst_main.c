@@ -321,7 +321,7 @@ main(int argc, char **argv)
 		return 1;
 	}
 	lst_restart_init(&l, argv);
-	lst_metrics_init();
+	lst_metrics_init(&l.cpu);
 	lst_metrics_facts(&l.hello);
 	l.net_last = mc_now();
 	home_setup(&l);

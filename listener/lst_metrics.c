@@ -29,8 +29,18 @@ static const char *real_fs[] = {
 	"fuseblk", "hfsplus", "ufs", NULL
 };
 
+/*
+ * A CPU figure needs a window long enough to mean something: the first
+ * heartbeat follows the start by milliseconds, where the few ticks
+ * counted read as 0 % or 100 %.  A window shorter than this gives the
+ * last full window's figure, or none (the heartbeat leaves "cpu" out).
+ */
+#define CPU_WINDOW_MIN	1.0	/* seconds */
+
+static void cpu_window_start(struct lst_cpu_window *cw);
+
 int
-lst_metrics_init(void)
+lst_metrics_init(struct lst_cpu_window *cw)
 {
 	size_t n;
 
@@ -39,8 +49,8 @@ lst_metrics_init(void)
 		    sg_str_error(sg_get_error()));
 	if (sg_set_valid_filesystems(real_fs) != SG_ERROR_NONE)
 		mc_warn("libstatgrab: cannot restrict filesystem types");
-	/* first samples: later calls report differences from these */
-	sg_get_cpu_percents(&n);
+	/* first readings: later samples report differences from these */
+	cpu_window_start(cw);
 	sg_get_network_io_stats_diff(&n);
 	return 0;
 }
@@ -111,27 +121,71 @@ lst_metrics_facts(struct mc_hello *h)
 
 /* ---- metrics ---- */
 
-/* NaN becomes lo: libstatgrab divides by the ticks since its last call,
- * which are 0 when a heartbeat follows the start within one tick. */
+/* NaN becomes lo, so that no rounding can get a heartbeat refused. */
 static double
 clamp(double v, double lo, double hi)
 {
 	return !(v >= lo) ? lo : v > hi ? hi : v;
 }
 
-static void
-sample_cpu(struct mc_metrics *m)
+/* The kernel's cumulative ticks now, or NULL (logged by libstatgrab). */
+static const sg_cpu_stats *
+cpu_read(void)
 {
-	sg_cpu_percents *c;
 	size_t n;
 
-	/* libstatgrab 0.92 leaves n at 0 here even with a valid sample */
-	c = sg_get_cpu_percents(&n);
+	/* libstatgrab 0.92 leaves n at 0 here even with a valid reading */
+	return sg_get_cpu_stats(&n);
+}
+
+static void
+cpu_window_start(struct lst_cpu_window *cw)
+{
+	const sg_cpu_stats *c = cpu_read();
+
 	if (c == NULL)
 		return;
-	m->cpu_user = clamp(c->user + c->nice, 0, 100);
-	m->cpu_system = clamp(c->kernel, 0, 100);
-	m->cpu_iowait = clamp(c->iowait, 0, 100);
+	cw->user = c->user + c->nice;
+	cw->kernel = c->kernel;
+	cw->iowait = c->iowait;
+	cw->total = c->total;
+	cw->start = mc_now();
+}
+
+/* Percent of the window's ticks; counters that went back (a CPU taken
+ * offline) count as none. */
+static double
+cpu_share(unsigned long long now, unsigned long long then, double ticks)
+{
+	return now > then ? clamp(100.0 * (double)(now - then) / ticks, 0,
+	    100) : 0;
+}
+
+static void
+sample_cpu(struct mc_metrics *m, struct lst_cpu_window *cw,
+    enum lst_sample how)
+{
+	const sg_cpu_stats *c = cpu_read();
+	double ticks;
+
+	if (c != NULL && cw->start > 0 && c->total > cw->total &&
+	    mc_now() - cw->start >= CPU_WINDOW_MIN) {
+		ticks = (double)(c->total - cw->total);
+		cw->last[0] = cpu_share(c->user + c->nice, cw->user, ticks);
+		cw->last[1] = cpu_share(c->kernel, cw->kernel, ticks);
+		cw->last[2] = cpu_share(c->iowait, cw->iowait, ticks);
+		cw->have_last = 1;
+		if (how == LST_SAMPLE_HB)
+			cpu_window_start(cw);
+	} else if (c != NULL && cw->start == 0) {
+		cpu_window_start(cw);	/* no reading at start */
+	}
+	if (!cw->have_last)
+		return;
+	m->has_cpu = 1;
+	m->cpu_user = cw->last[0];
+	m->cpu_system = cw->last[1];
+	m->cpu_iowait = cw->last[2];
 }
 
 static void
@@ -244,16 +298,17 @@ count_procs(void)
 }
 
 void
-lst_metrics_collect(struct mc_metrics *m, double *last)
+lst_metrics_collect(struct mc_metrics *m, struct lst_cpu_window *cw,
+    double *net_last, enum lst_sample how)
 {
 	sg_host_info *h;
 	size_t n;
 
 	memset(m, 0, sizeof(*m));
-	sample_cpu(m);
+	sample_cpu(m, cw, how);
 	sample_memory(m);
 	sample_fs(m);
-	sample_net(m, last);
+	sample_net(m, net_last);
 	h = sg_get_host_info(&n);
 	if (h != NULL && n > 0 && h->uptime > 0)
 		m->uptime = (uint64_t)h->uptime;

@@ -193,7 +193,7 @@ hb_cb(lws_sorted_usec_list_t *sul)
 	if (l->q.nhb > 0)
 		lst_queue_drop(&l->q, LST_Q_HB);
 	l->hb.seq = ++l->seq;
-	lst_metrics_collect(&l->hb.m, &l->net_last);
+	lst_metrics_collect(&l->hb.m, &l->cpu, &l->net_last, LST_SAMPLE_HB);
 	if (mc_hb_encode(lst_ws_buf(l), &l->hb) == -1 ||
 	    lst_ws_send(l, LST_Q_HB) == -1)
 		mc_warn("heartbeat %llu dropped: send queue full",

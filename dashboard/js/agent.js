@@ -110,7 +110,7 @@ export class AgentPage {
       h("span", {}, "CPU " + pct(a.cpu)), h("span", {}, "Memory " + pct(a.mem)),
       h("span", {}, "Disk " + pct(a.disk)),
       h("span", {}, "Net ↓ " + rate(a.rx) + " ↑ " + rate(a.tx)));
-    if (a.cpu !== null && a.last_seen && (!this.live.length ||
+    if (a.mem !== null && a.last_seen && (!this.live.length ||
         this.live[this.live.length - 1].ts < a.last_seen)) {
       this.live.push({ ts: a.last_seen, cpu: a.cpu, mem: a.mem, disk: a.disk,
         rx: a.rx, tx: a.tx });

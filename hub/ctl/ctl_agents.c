@@ -245,9 +245,12 @@ show_metrics(const struct mc_json *a)
 		return;
 	}
 	printf("\nlast heartbeat:\n");
-	printf("%-12s %.0f%% (user %.1f%%, system %.1f%%, iowait %.1f%%)\n",
-	    "cpu:", mc_metrics_cpu_pct(&m), m.cpu_user, m.cpu_system,
-	    m.cpu_iowait);
+	if (m.has_cpu)
+		printf("%-12s %.0f%% (user %.1f%%, system %.1f%%, iowait "
+		    "%.1f%%)\n", "cpu:", mc_metrics_cpu_pct(&m), m.cpu_user,
+		    m.cpu_system, m.cpu_iowait);
+	else
+		kv("cpu:", "not measured yet (first heartbeat after a start)");
 	printf("%-12s %.2f %.2f %.2f\n", "load:", m.load[0], m.load[1],
 	    m.load[2]);
 	used_of("memory:", m.mem_used, m.mem_total);

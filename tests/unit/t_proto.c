@@ -3,6 +3,7 @@
  * with all its fields, mc_msg_parse refuses bad shapes with the right
  * error code, and the decoders refuse bad values.
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -352,6 +353,7 @@ fill_metrics(struct mc_metrics *mm, int nfs, int nnet)
 	int i;
 
 	memset(mm, 0, sizeof(*mm));
+	mm->has_cpu = 1;
 	mm->cpu_user = 3.25;
 	mm->cpu_system = 1.5;
 	mm->cpu_iowait = 0.125;
@@ -385,6 +387,7 @@ check_metrics(const struct mc_metrics *a, const struct mc_metrics *e)
 {
 	int i;
 
+	CHECK_EQ_INT(a->has_cpu, e->has_cpu);
 	CHECK_EQ_DBL(a->cpu_user, e->cpu_user);
 	CHECK_EQ_DBL(a->cpu_system, e->cpu_system);
 	CHECK_EQ_DBL(a->cpu_iowait, e->cpu_iowait);
@@ -426,6 +429,11 @@ t_proto_hb_round_trip(void)
 		memset(&hb, 0, sizeof(hb));
 		hb.seq = 42 + i;
 		fill_metrics(&hb.m, sizes[i][0], sizes[i][1]);
+		if (sizes[i][0] == 0) {
+			/* the first heartbeat after a start: no CPU figure */
+			hb.m.has_cpu = 0;
+			hb.m.cpu_user = hb.m.cpu_system = hb.m.cpu_iowait = 0;
+		}
 		mc_buf_reset(&b);
 		REQUIRE(mc_hb_encode(&b, &hb) == 0);
 		REQUIRE(reparse(&b, MC_TO_HUB, MC_MSG_HB, &m) == 0);
@@ -1076,6 +1084,7 @@ t_proto_hb_rejects(void)
 	CHECK_DECODE_FAILS(MC_TO_HUB, "{\"t\":\"hb\",\"seq\":-1,\"m\":{}}");
 	CHECK_DECODE_FAILS(MC_TO_HUB, "{\"t\":\"hb\",\"seq\":1.5,\"m\":{}}");
 	CHECK_DECODE_FAILS(MC_TO_HUB, HB_PRE "{\"cpu\":{\"user\":101}}}");
+	CHECK_DECODE_FAILS(MC_TO_HUB, HB_PRE "{\"cpu\":5}}");
 	CHECK_DECODE_FAILS(MC_TO_HUB, HB_PRE "{\"cpu\":{\"system\":-1}}}");
 	CHECK_DECODE_FAILS(MC_TO_HUB, HB_PRE "{\"cpu\":{\"iowait\":\"x\"}}}");
 	CHECK_DECODE_FAILS(MC_TO_HUB, HB_PRE "{\"load\":[1,2]}}");
@@ -1282,9 +1291,10 @@ t_proto_metrics_summaries(void)
 	static struct mc_metrics m;
 
 	memset(&m, 0, sizeof(m));
-	CHECK_EQ_DBL(mc_metrics_cpu_pct(&m), 0);
+	CHECK(isnan(mc_metrics_cpu_pct(&m)));	/* not measured is not 0 % */
 	CHECK_EQ_DBL(mc_metrics_mem_pct(&m), 0);
 	CHECK_EQ_DBL(mc_metrics_disk_pct(&m), 0);
+	m.has_cpu = 1;
 	m.cpu_user = 3;
 	m.cpu_system = 1.5;
 	m.cpu_iowait = 0.5;
