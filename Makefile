@@ -100,14 +100,19 @@ $(BUILD)/hubctl: $(CTL_OBJ) $(LIBMC)
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(CTL_OBJ) $(LIBMC) $(CTL_LIBS)
 
 # glibc 2.36 has the files and dns resolvers built in, so the static
-# getaddrinfo() needs no NSS module at run time; ld still warns about it.
+# getaddrinfo() needs no NSS module at run time; ld still warns about it and
+# about the NSS and dlopen calls in libwebsockets and libcrypto that the
+# listener never makes.  .dev/ld-quiet.awk drops exactly those warnings.
 # Without unwind tables an unwinder would abort the process, so the static link
 # fails if anything that starts one made it into the static image.
+STATIC_EXPECTED := dlopen|initgroups|getgrgid|getgrnam|getpwnam|getpwuid|getaddrinfo|gethostbyname
 UNWINDERS := pthread_exit|pthread_cancel|thrd_exit|__pthread_unwind|backtrace|__cxa_throw
 $(BUILD)/maestro-listener: $(LISTENER_OBJ) $(LIBMC) listener/static.ld
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(LISTENER_STATIC) -o $@ \
-		$(LISTENER_OBJ) $(LIBMC) $(LISTENER_LIBS)
+		$(LISTENER_OBJ) $(LIBMC) $(LISTENER_LIBS) 2>$@.ld-log; \
+		rc=$$?; awk -v ok='$(STATIC_EXPECTED)' -f .dev/ld-quiet.awk \
+		$@.ld-log >&2; rm -f $@.ld-log; exit $$rc
 	$(if $(findstring static.ld,$(LISTENER_STATIC)),$(Q)if nm $@ | \
 		grep -Ew '$(UNWINDERS)'; then echo "$@: links an unwinder" \
 		"but has no unwind tables (listener/static.ld)" >&2; \
