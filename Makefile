@@ -130,7 +130,7 @@ deps-test:
 
 run: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q).dev/demo.sh
+	$(Q)MAESTRO_BUILD=$(BUILD) .dev/demo.sh
 
 test: deps-test
 	$(Q)$(MAKE) --no-print-directory all

@@ -1,12 +1,20 @@
 #!/bin/sh
 # `make run`: a hub on 127.0.0.1 with its data in ./.maestro/, one local
-# listener enrolled to it, and what to type next.  Ctrl-C stops both.
+# listener named "demo" enrolled to it, .maestro/env for hubctl, and what
+# to type next.  Ctrl-C stops both.
+#   MAESTRO_PORT      the hub's port (default 8443)
+#   MAESTRO_DEMO_DIR  where its files go (default ./.maestro)
 set -eu
 
-B=${MAESTRO_BUILD:-build}
+B=$(cd "${MAESTRO_BUILD:-build}" && pwd)
 PORT=${MAESTRO_PORT:-8443}
-DATA=$PWD/.maestro/hub
-STATE=$PWD/.maestro/listener
+DIR=${MAESTRO_DEMO_DIR:-$PWD/.maestro}
+case $DIR in /*) ;; *) DIR=$PWD/$DIR ;; esac
+# what to tell the user to type: short when it is the usual place
+SHOW=$DIR
+[ "$DIR" = "$PWD/.maestro" ] && SHOW=.maestro
+DATA=$DIR/hub
+STATE=$DIR/demo-listener
 HUB=https://127.0.0.1:$PORT
 hub_pid=""
 lst_pid=""
@@ -25,9 +33,9 @@ stop() {
 trap stop INT TERM EXIT
 
 mkdir -p "$DATA" "$STATE"
-chmod 700 "$PWD/.maestro"
+chmod 700 "$DIR"
 "$B/maestro-hub" --listen "127.0.0.1:$PORT" --data "$DATA" \
-	2>>"$PWD/.maestro/hub.log" &
+	2>>"$DIR/hub.log" &
 hub_pid=$!
 
 # Wait (bounded) for the hub to answer.
@@ -35,8 +43,8 @@ i=0
 until curl -fsk "$HUB/healthz" >/dev/null 2>&1; do
 	i=$((i + 1))
 	if [ $i -gt 100 ] || ! kill -0 "$hub_pid" 2>/dev/null; then
-		echo "maestro: the hub did not start; see .maestro/hub.log:" >&2
-		tail -5 "$PWD/.maestro/hub.log" >&2
+		echo "maestro: the hub did not start; see $SHOW/hub.log:" >&2
+		tail -5 "$DIR/hub.log" >&2
 		exit 1
 	fi
 	sleep 0.1
@@ -44,13 +52,17 @@ done
 
 FP=sha256:$(openssl x509 -in "$DATA/tls/cert.pem" -noout -fingerprint -sha256 |
 	sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
-cat >"$PWD/.maestro/hubctl.conf" <<CONF
-hub = $HUB
-fingerprint = $FP
-token_file = $DATA/admin.token
-CONF
-chmod 600 "$PWD/.maestro/hubctl.conf"
-CTL="$B/hubctl --config $PWD/.maestro/hubctl.conf"
+# hubctl finds the hub, its certificate and the token in the environment
+cat >"$DIR/env" <<ENV
+# . $SHOW/env - hubctl on PATH, pointed at the hub of \`make run\`
+export PATH="$B:\$PATH"
+export MAESTRO_HUB=$HUB
+export MAESTRO_FINGERPRINT=$FP
+export MAESTRO_TOKEN_FILE=$DATA/admin.token
+ENV
+export MAESTRO_HUB="$HUB" MAESTRO_FINGERPRINT="$FP" \
+	MAESTRO_TOKEN_FILE="$DATA/admin.token"
+CTL=$B/hubctl
 
 if [ ! -f "$STATE/credential" ]; then
 	KEY=$($CTL enroll-key create --uses 1 --expires 10m)
@@ -58,17 +70,17 @@ if [ ! -f "$STATE/credential" ]; then
 else
 	set --
 fi
-"$B/maestro-listener" --hub "wss://127.0.0.1:$PORT" --name "$(hostname)-demo" \
+"$B/maestro-listener" --hub "wss://127.0.0.1:$PORT" --name demo \
 	--tags demo --state-dir "$STATE" --fingerprint "$FP" "$@" \
-	2>>"$PWD/.maestro/listener.log" &
+	2>>"$DIR/listener.log" &
 lst_pid=$!
 
 i=0
 until $CTL agents 2>/dev/null | grep -q " online "; do
 	i=$((i + 1))
 	if [ $i -gt 100 ] || ! kill -0 "$lst_pid" 2>/dev/null; then
-		echo "maestro: the listener did not come online; see .maestro/listener.log:" >&2
-		tail -5 "$PWD/.maestro/listener.log" >&2
+		echo "maestro: the listener did not come online; see $SHOW/listener.log:" >&2
+		tail -5 "$DIR/listener.log" >&2
 		exit 1
 	fi
 	sleep 0.1
@@ -77,13 +89,16 @@ done
 cat <<MSG
 
 Maestro is running.
-  Dashboard:    $HUB/   (self-signed certificate $FP)
-  Admin token:  $DATA/admin.token
-  Logs:         .maestro/hub.log, .maestro/listener.log
+  Dashboard:    $HUB/
+                sign in with the token in $SHOW/hub/admin.token; the certificate
+                is self-signed, so the browser warns once: its fingerprint is
+                $FP
+  Logs:         $SHOW/hub.log, $SHOW/listener.log
 
-Try:
-  $CTL agents
-  $CTL send $(hostname)-demo shell -- uname -a
+In another terminal, in this directory (the README's tour goes on from here):
+  . $SHOW/env
+  hubctl agents
+  hubctl send demo shell -- uname -a
 
 Ctrl-C stops the hub and the listener.
 MSG

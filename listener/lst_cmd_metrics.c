@@ -1,7 +1,7 @@
 /*
  * lst_cmd_metrics.c - the "metrics" command: take a fresh sample and
  * return it as the command's output, one JSON object in the heartbeat's
- * "m" format, then a result "done".  Like a shell command it reports
+ * "m" format and a newline, then a result "done".  Like a shell command it reports
  * started (with the listener's pid), out and result, in that order.
  */
 #include <string.h>
@@ -24,7 +24,9 @@ lst_cmd_metrics(struct lst *l, const struct mc_cmd *c)
 	mc_buf_init(&json, 4 * MC_OUT_CHUNK);
 	mc_jw_init(&w, &json);
 	mc_metrics_write(&w, NULL, &l->hb.m);
-	if (mc_jw_done(&w) == -1 ||
+	/* one line, like any program's output: a terminal's prompt (or the
+	 * next command's output) starts on the next line */
+	if (mc_jw_done(&w) == -1 || mc_buf_append(&json, "\n", 1) == -1 ||
 	    lst_cmd_output(l, c->id, json.data, json.len, c->cap) == -1) {
 		mc_buf_free(&json);
 		lst_cmd_fail(l, c->id, "cannot send the metrics");

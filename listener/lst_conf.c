@@ -53,8 +53,9 @@ static const char usage_text[] =
 "this machine's metrics and runs the commands the hub sends.\n"
 "\n"
 "  --hub URL            the hub: wss://HOST:PORT (ws:// only for a hub run\n"
-"                       with --insecure-no-tls); the path defaults to\n"
-"                       " LST_WS_PATH "\n"
+"                       with --insecure-no-tls; https:// and http://, as\n"
+"                       hubctl has it, mean the same); the path defaults\n"
+"                       to " LST_WS_PATH "\n"
 "  --name NAME          this agent's name (default: the hostname)\n"
 "  --tags a,b,c         tags, for commands sent to a whole tag\n"
 "  --enroll-key KEY     enrollment key from `hubctl enroll-key create`;\n"
@@ -97,6 +98,11 @@ check_hub(struct lst *l, char *err, size_t errlen)
 		return 0;
 	if (mc_url_parse(l->conf.hub, &l->url, err, errlen) == -1)
 		return -1;
+	/* the address hubctl and the browser use names the same hub */
+	if (strcmp(l->url.scheme, "https") == 0)
+		mc_strlcpy(l->url.scheme, "wss", sizeof(l->url.scheme));
+	else if (strcmp(l->url.scheme, "http") == 0)
+		mc_strlcpy(l->url.scheme, "ws", sizeof(l->url.scheme));
 	if (strcmp(l->url.scheme, "ws") != 0 &&
 	    strcmp(l->url.scheme, "wss") != 0) {
 		snprintf(err, errlen, "'%s' must start with wss:// (or ws:// "

@@ -3,7 +3,8 @@
  *
  * Settings come in three layers, each overriding the one before: the
  * config file (--config FILE, else ~/.config/maestro/hubctl.conf when it
- * exists), then MAESTRO_HUB and MAESTRO_TOKEN, then the global flags,
+ * exists), then MAESTRO_HUB, MAESTRO_TOKEN, MAESTRO_TOKEN_FILE and
+ * MAESTRO_FINGERPRINT, then the global flags,
  * which may stand before or after the command words (but not after "--").
  * Within a layer a token and a token file, or a fingerprint and
  * --insecure, exclude each other; a later layer's choice replaces the
@@ -116,13 +117,17 @@ load_conf(struct ctl *c, int argc, char **argv)
 static int
 load_env(struct ctl *c)
 {
+	/* in this order: with both, MAESTRO_TOKEN wins */
 	static const char *const vars[][2] = {
-		{ "MAESTRO_HUB", "hub" }, { "MAESTRO_TOKEN", "token" } };
+		{ "MAESTRO_HUB", "hub" },
+		{ "MAESTRO_TOKEN_FILE", "token_file" },
+		{ "MAESTRO_TOKEN", "token" },
+		{ "MAESTRO_FINGERPRINT", "fingerprint" } };
 	char err[256];
 	const char *v;
 	size_t i;
 
-	for (i = 0; i < 2; i++) {
+	for (i = 0; i < sizeof(vars) / sizeof(vars[0]); i++) {
 		v = getenv(vars[i][0]);
 		if (v == NULL || *v == '\0')
 			continue;

@@ -177,7 +177,7 @@ def procs_with_cmdline(marker):
 class Proc:
     """A child process with its output in files under the test's dir."""
 
-    def __init__(self, t, name, argv, env=None, stdout_pipe=False):
+    def __init__(self, t, name, argv, env=None, stdout_pipe=False, cwd=None):
         self.t = t
         self.name = name
         self.argv = list(argv)
@@ -190,7 +190,7 @@ class Proc:
             self.argv, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if stdout_pipe else self._out,
             stderr=self._err, env=env if env is not None else t.env,
-            start_new_session=True)
+            start_new_session=True, cwd=cwd)
         self.pid = self.p.pid
         t.procs.append(self)
 
@@ -613,7 +613,8 @@ class T:
 
     def _clean_env(self):
         env = dict(os.environ)
-        for k in ("MAESTRO_HUB", "MAESTRO_TOKEN", "XDG_CONFIG_HOME",
+        for k in ("MAESTRO_HUB", "MAESTRO_TOKEN", "MAESTRO_TOKEN_FILE",
+                  "MAESTRO_FINGERPRINT", "XDG_CONFIG_HOME",
                   "XDG_STATE_HOME", "XDG_DATA_HOME"):
             env.pop(k, None)
         home = os.path.join(self.dir, "home")
