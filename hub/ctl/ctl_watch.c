@@ -429,7 +429,8 @@ on_snapshot(const struct mc_json *o)
 		for (i = 0; i < 5; i++)
 			if (strcmp(ctl_jstr(a, "status", ""), st[i]) == 0)
 				n[i]++;
-	off = (size_t)snprintf(text, sizeof(text), "%zu agents", total);
+	off = (size_t)snprintf(text, sizeof(text), "%zu agent%s", total,
+	    total == 1 ? "" : "s");
 	for (i = 0; i < 5 && off < sizeof(text); i++)
 		if (n[i])
 			off += (size_t)snprintf(text + off, sizeof(text) - off,
