@@ -206,7 +206,7 @@ conf_file(struct hub_conf *c, const char *path, struct hub_rules **rules,
 		return -1;
 	}
 	if ((path != NULL && mc_conf_load(path, hub_opts, c, conf_extra_key,
-	    &x, err, errlen) == -1) ||
+	    &x, NULL, err, errlen) == -1) ||
 	    conf_credentials(&x, err, errlen) == -1) {
 		hub_rules_free(x.rules);
 		return -1;
@@ -426,7 +426,8 @@ hub_conf_load(struct hub_conf *c, int argc, char **argv, char *err,
 		mc_strlcpy(c->config, path, sizeof(c->config));
 	if (conf_file(c, path, &rules, err, errlen) == -1)
 		return -1;
-	if (mc_args_apply(argc, argv, hub_opts, c, &npos, err, errlen) == -1)
+	if (mc_args_apply(argc, argv, hub_opts, c, &npos, NULL, err,
+	    errlen) == -1)
 		goto fail;
 	if (npos > 0) {
 		snprintf(err, errlen, "unexpected argument '%s' (see --help)",

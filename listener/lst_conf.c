@@ -282,7 +282,7 @@ load_file(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 		path = LST_CONF_DEFAULT;
 	}
 	mc_strlcpy(l->conf_path, path, sizeof(l->conf_path));
-	return mc_conf_load(path, no_keys, &l->conf, conf_extra, l, err,
+	return mc_conf_load(path, no_keys, &l->conf, conf_extra, l, NULL, err,
 	    errlen);
 }
 
@@ -332,7 +332,7 @@ lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 	l->conf.reconnect_min = 1;
 	l->allow = (1u << MC_KIND_COUNT) - 1;
 	if (load_file(l, argc, argv, err, errlen) == -1 ||
-	    mc_args_apply(argc, argv, conf_tab, &l->conf, &npos, err,
+	    mc_args_apply(argc, argv, conf_tab, &l->conf, &npos, NULL, err,
 	    errlen) == -1)
 		return -1;
 	if (npos > 0) {
