@@ -3,8 +3,8 @@
  *
  * hubctl talks to the hub's REST API (docs/api.md) over libcurl and shares
  * only common/ with the daemon; nothing here includes hub/hub.h.  Only
- * ctl_http.c sees curl.h; only ctl_http.c, ctl_pin.c and ctl_watch.c (the
- * SHA-1 of the WebSocket handshake) see OpenSSL.
+ * ctl_http.c and ctl_raw.c see curl.h; only ctl_http.c, ctl_pin.c and
+ * ctl_watch.c (the SHA-1 of the WebSocket handshake) see OpenSSL.
  *
  * Exit statuses are the contract's (shared/contract.md): the remote status
  * for a single-agent shell command, 0/1 for the others, 2 for usage, 3
@@ -230,6 +230,10 @@ struct ctl_reattach {
 int	ctl_hub_wait(struct ctl *c, struct ctl_reattach *ra, const char *what);
 /* A request reached the hub again: say so if it had been lost. */
 void	ctl_hub_back(struct ctl *c, struct ctl_reattach *ra);
+/* Set up an easy handle's certificate checks as every request has them
+ * (curl is a CURL *): --insecure, the pin, --ca.  0, or -1 if this
+ * libcurl cannot pin. */
+int	ctl_http_tls(const struct ctl *c, void *curl);
 /* ctl_http() that also wants a 2xx JSON object: 0, or an exit status after
  * printing the hub's error (ctl_api_fail). */
 int	ctl_api(struct ctl *c, const char *method, const char *path,
@@ -239,6 +243,8 @@ int	ctl_api(struct ctl *c, const char *method, const char *path,
 int	ctl_api_fail(const struct ctl *c, const struct ctl_resp *r);
 /* The "error" text of an answer, or a stand-in; never NULL. */
 const char *ctl_resp_error(const struct ctl_resp *r);
+
+/* ---- ctl_raw.c ---- */
 
 /*
  * A raw byte stream to the hub (TLS and pinning as for every request),
