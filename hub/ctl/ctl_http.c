@@ -388,6 +388,32 @@ closed_before_request(const struct xfer *x, CURLcode rc)
 	    strstr(x->errbuf, "reset by peer") != NULL);
 }
 
+int
+ctl_http_no_tls_answer(const struct ctl *c, const char *errbuf)
+{
+	return c->tls && strstr(errbuf, "wrong version number") != NULL;
+}
+
+/*
+ * A hub of the other scheme fails a request the same way: over http://
+ * a TLS hub closes on the request (closed_before_request() too), over
+ * https:// a plain hub's answer is no TLS.  The first such failure asks
+ * that scheme (ctl_probe.c): 1 with why replaced if that was it, and the
+ * hub is then not "lost" - no retry or wait would help.
+ */
+static int
+wrong_scheme(struct ctl *c, struct xfer *x, CURLcode rc, char *why,
+    size_t whylen)
+{
+	if (!closed_before_request(x, rc) &&
+	    !ctl_http_no_tls_answer(c, x->errbuf))
+		return 0;
+	if (ctl_probe_scheme(c, why, whylen) == 0)
+		return 0;
+	x->lost = 0;
+	return 1;
+}
+
 static void
 sleep_ms(long ms)
 {
@@ -413,6 +439,10 @@ perform(struct ctl *c, const char *method, const char *path,
 		if (ret == 0) {
 			rc = curl_easy_perform(x->h);
 			ret = xfer_end(c, x, rc, why, sizeof(why));
+		}
+		if (ret != 0 && wrong_scheme(c, x, rc, why, sizeof(why))) {
+			xfer_close(x);
+			break;
 		}
 		wait_ms = tries < CTL_RETRY_MAX ? rate_wait(x, ret) * 1000 : 0;
 		if (ret != 0 && wait_ms == 0 && busy < CTL_BUSY_TRIES &&

@@ -23,6 +23,7 @@ int
 ctl_raw_open(struct ctl *c, struct ctl_raw **out)
 {
 	char url[CTL_URL_MAX + 2], errbuf[CURL_ERROR_SIZE], seen[CTL_FP_TEXT_MAX];
+	char why[CTL_WHY_MAX];
 	struct ctl_raw *r = calloc(1, sizeof(*r));
 	CURLcode rc;
 
@@ -55,6 +56,9 @@ ctl_raw_open(struct ctl *c, struct ctl_raw **out)
 			fprintf(stderr, "hubctl: the hub at %s presented "
 			    "certificate %s, which is not the --fingerprint "
 			    "given; the token was not sent\n", c->base, seen);
+		else if (ctl_http_no_tls_answer(c, errbuf) &&
+		    ctl_probe_scheme(c, why, sizeof(why)) == 1)
+			fprintf(stderr, "hubctl: %s\n", why);
 		else
 			c->lost = 1;
 		if (c->lost && !c->patient)
