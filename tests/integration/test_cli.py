@@ -4,7 +4,7 @@ a config error names file:line)."""
 
 import os
 
-from mtest import MC_VERSION, binary, check, free_port
+from mtest import MC_VERSION, binary, check, deadline, free_port
 
 PROGRAMS = ("maestro-hub", "maestro-listener", "hubctl")
 
@@ -231,6 +231,48 @@ def test_hubctl_bad_config_lines(t):
     r = t.run([binary("hubctl"), "--config", other, "agents"], timeout=10)
     check_usage_error(r, "hubctl --config with a line without '='",
                       ["%s:3" % other])
+
+
+def test_hubctl_wrong_scheme_fails_at_once(t):
+    """--hub http:// to a TLS hub (which closes on a plain request, as its
+    admission control does in a reconnect storm) and https:// to a hub
+    without TLS: exit 3 at once, saying which scheme the hub speaks - no
+    retries, no waiting for a hub that is not gone."""
+    tls = t.hub(name="hub-tls")
+    plain = t.hub(tls=False, name="hub-plain")
+    cases = [
+        (tls, "http://%s" % tls.hostport, "speaks TLS",
+         "--hub https://%s" % tls.hostport),
+        (plain, "https://%s" % plain.hostport, "speaks plain HTTP",
+         "--hub http://%s" % plain.hostport),
+    ]
+    for hub, url, says, fix in cases:
+        for args in (["agents"], ["watch"],
+                     ["send", "pc-x", "shell", "--", "true"],
+                     ["send", "--all", "shell", "--", "true"]):
+            r = t.run([binary("hubctl"), "--hub", url, "--token", hub.token]
+                      + args, timeout=20)
+            what = "hubctl --hub %s %s" % (url, " ".join(args))
+            check(r.rc == 3, "%s: exit %s, expected 3 (%r)" % (what, r.rc, r))
+            check(says in r.err and fix in r.err,
+                  "%s: stderr does not say %r and %r: %r"
+                  % (what, says, fix, r.err))
+            check("storm" not in r.err and "lost the hub" not in r.err,
+                  "%s: taken for a busy or restarting hub: %r" % (what, r.err))
+            check(r.elapsed < deadline(3), "%s: took %.1f s"
+                  % (what, r.elapsed))
+
+
+def test_hubctl_messages_name_hubctl_commands(t):
+    # the hub's API says "see GET /api/silences"; hubctl says what to type
+    hub = t.hub()
+    r = t.hubctl(hub, "silence", "clear", "no-such-silence")
+    check(r.rc == 1 and "no running silence 'no-such-silence'" in r.err and
+          "hubctl silence list" in r.err and "/api/" not in r.err,
+          "silence clear of an unknown id: %r" % r)
+    r = t.hubctl(hub, "show", "no-such-agent")
+    check(r.rc == 4 and "hubctl agents" in r.err and "/api/" not in r.err,
+          "show of an unknown agent: %r" % r)
 
 
 def test_missing_config_file_exits_2(t):
