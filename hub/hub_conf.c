@@ -413,10 +413,33 @@ hub_conf_usage(void)
 "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP re-reads the config file.\n");
 }
 
+void
+hub_conf_prefix(char *out, size_t outlen)
+{
+	char exe[MC_PATH_MAX], *slash = NULL;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	/* PREFIX/bin/maestro-hub: cut the last two components */
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+	}
+	if (slash != NULL) {
+		*slash = '\0';
+		slash = strrchr(exe, '/');
+	}
+	if (slash != NULL && slash != exe) {
+		*slash = '\0';
+		mc_strlcpy(out, exe, outlen);
+	} else
+		mc_strlcpy(out, "/usr/local", outlen);
+}
+
 static void
 conf_defaults(struct hub_conf *c)
 {
 	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	char prefix[MC_PATH_MAX - 32];
 
 	memset(c, 0, sizeof(*c));
 	mc_strlcpy(c->listen, "0.0.0.0:8443", sizeof(c->listen));
@@ -452,11 +475,12 @@ conf_defaults(struct hub_conf *c)
 	c->storm_window = 0.5;
 	mc_strlcpy(c->telegram_api, "https://api.telegram.org",
 	    sizeof(c->telegram_api));
+	hub_conf_prefix(prefix, sizeof(prefix));
 	if (access("dashboard/index.html", R_OK) == 0)
 		mc_strlcpy(c->dashboard, "dashboard", sizeof(c->dashboard));
 	else
-		mc_strlcpy(c->dashboard, "/usr/local/share/maestro/dashboard",
-		    sizeof(c->dashboard));
+		snprintf(c->dashboard, sizeof(c->dashboard),
+		    "%s/share/maestro/dashboard", prefix);
 	mc_strlcpy(c->log_level, "info", sizeof(c->log_level));
 }
 
