@@ -561,6 +561,17 @@ fail:
 	return -1;
 }
 
+/* A TLS file as it was configured: when none was, the running value is
+ * the self-signed one tls_setup() made, which is no setting. */
+static const char *
+tls_configured(const char *key, const char *running)
+{
+	char where[8];
+
+	return mc_origin_name(&start_origin, key, where, sizeof(where))[0] ?
+	    running : "";
+}
+
 /* SIGHUP: the settings that apply only at start, each said once with
  * the line that changed it. */
 static void
@@ -570,9 +581,11 @@ restart_only(const struct hub_conf *n, const struct mc_origin *o)
 		restart_note(o, "listen");
 	if (strcmp(n->data, hub.conf.data) != 0)
 		restart_note(o, "data");
-	if (strcmp(n->tls_cert, hub.conf.tls_cert) != 0)
+	if (strcmp(n->tls_cert, tls_configured("tls_cert",
+	    hub.conf.tls_cert)) != 0)
 		restart_note(o, "tls_cert");
-	if (strcmp(n->tls_key, hub.conf.tls_key) != 0)
+	if (strcmp(n->tls_key, tls_configured("tls_key",
+	    hub.conf.tls_key)) != 0)
 		restart_note(o, "tls_key");
 	if (n->insecure_no_tls != hub.conf.insecure_no_tls)
 		restart_note(o, "insecure_no_tls");
@@ -608,6 +621,10 @@ hub_conf_reload(void)
 	mc_strlcpy(n.telegram_api, "https://api.telegram.org",
 	    sizeof(n.telegram_api));
 	n.discord_webhook_url[0] = n.webhook_url[0] = n.deadman_url[0] = '\0';
+	mc_strlcpy(n.tls_cert, tls_configured("tls_cert", hub.conf.tls_cert),
+	    sizeof(n.tls_cert));
+	mc_strlcpy(n.tls_key, tls_configured("tls_key", hub.conf.tls_key),
+	    sizeof(n.tls_key));
 	/* about 4 KiB: not on the service thread's stack */
 	if ((o = malloc(sizeof(*o))) == NULL) {
 		mc_err("SIGHUP: out of memory; the settings stay as they are");
