@@ -189,6 +189,21 @@ def test_hub_sighup_with_a_bad_listen_keeps_serving(t):
                "the reload of the fixed file")
     check("miss 4" in hub.proc.log_since(mark), "the fixed file's miss: %r"
           % hub.proc.log_since(mark))
+    # a setting that needs a restart is named with its line, and the rest
+    # of the file applies (the self-signed certificate the hub made is no
+    # tls_cert setting that insecure_no_tls would contradict)
+    with open(conf, "w") as f:
+        f.write("miss = 5\ninsecure_no_tls = true\n")
+    mark = hub.proc.log_size()
+    hub.proc.signal(signal.SIGHUP)
+    log = wait_until(lambda: (lambda s: s if "SIGHUP: reloaded" in s
+                              else None)(hub.proc.log_since(mark)), 5,
+                     "the reload with a restart-only change")
+    check("%s:2: insecure_no_tls changed, which takes effect only when the "
+          "hub restarts" % conf in log and "miss 5" in log,
+          "the restart-only change is not named with its line: %r" % log)
+    check(hub.request("GET", "/healthz", token=None).status == 200,
+          "the hub stopped serving TLS before a restart")
 
 
 def test_listener_bad_settings_name_where(t):
