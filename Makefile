@@ -164,8 +164,15 @@ install: all
 	install -m 0755 install.sh $(DESTDIR)$(PREFIX)/share/maestro/install.sh
 	strip -o $(DESTDIR)$(PREFIX)/share/maestro/maestro-listener $(BUILD)/maestro-listener
 	chmod 0755 $(DESTDIR)$(PREFIX)/share/maestro/maestro-listener
+	# the docs the hub unit's Documentation= names
+	install -d $(DESTDIR)$(PREFIX)/share/doc/maestro
+	install -m 0644 README.md docs/*.md $(DESTDIR)$(PREFIX)/share/doc/maestro/
+	# the units are templates: their paths follow PREFIX
 	install -d $(DESTDIR)$(PREFIX)/lib/systemd/system
-	install -m 0644 systemd/*.service $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	for u in systemd/*.service.in; do \
+		out=$(DESTDIR)$(PREFIX)/lib/systemd/system/$$(basename $$u .in); \
+		sed 's|@PREFIX@|$(PREFIX)|g' $$u >$$out && chmod 0644 $$out || exit 1; \
+	done
 
 clean:
 	rm -rf build build-asan $(VENDOR)

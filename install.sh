@@ -230,6 +230,7 @@ if [ ! -f "$conf" ] || [ -n "$name$tags$key$run_as$allow$ca$insecure" ] ||
 	mv -f "$conf.new" "$conf"
 fi
 
+# systemd/maestro-listener.service.in with /usr/local for its PREFIX
 cat >"$unit" <<'UNIT'
 # maestro-listener, installed by install.sh.  Restart=on-failure: a stop
 # command (exit 0) keeps it stopped, a crash brings it back; exit status 75

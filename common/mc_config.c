@@ -6,6 +6,7 @@
  * in double quotes to keep leading or trailing spaces.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,8 +25,8 @@ opt_find(const struct mc_opt *tab, const char *key)
 }
 
 static int
-opt_enum(const struct mc_opt *o, char *field, const char *key,
-    const char *val, char *err, size_t errlen)
+opt_enum(const struct mc_opt *o, char *field, const char *val, char *why,
+    size_t whylen)
 {
 	char list[256] = "";
 	size_t i, off = 0;
@@ -38,7 +39,66 @@ opt_enum(const struct mc_opt *o, char *field, const char *key,
 		if (off >= sizeof(list))
 			off = sizeof(list) - 1;
 	}
-	snprintf(err, errlen, "%s: '%s' is not one of %s", key, val, list);
+	snprintf(why, whylen, "'%s' is not one of %s", val, list);
+	return -1;
+}
+
+/* Set o's field in base from val: 0, or -1 with why (which does not name
+ * the setting: a file line and a flag name it differently). */
+static int
+opt_value(const struct mc_opt *o, void *base, const char *val, char *why,
+    size_t whylen)
+{
+	char *field = (char *)base + o->off;
+	int64_t i;
+	double d;
+	int b;
+
+	switch (o->type) {
+	case MC_OPT_STR:
+		if (mc_strlcpy(field, val, o->size) == -1) {
+			snprintf(why, whylen, "value longer than %zu bytes",
+			    o->size - 1);
+			return -1;
+		}
+		return 0;
+	case MC_OPT_ENUM:
+		return opt_enum(o, field, val, why, whylen);
+	case MC_OPT_INT:
+		if (mc_parse_i64(val, (int64_t)o->min, (int64_t)o->max,
+		    &i) == -1) {
+			snprintf(why, whylen, "'%s' is not a whole number from "
+			    "%.0f to %.0f", val, o->min, o->max);
+			return -1;
+		}
+		*(int *)(void *)field = (int)i;
+		return 0;
+	case MC_OPT_DBL:
+		if (mc_parse_dbl(val, o->min, o->max, &d) == -1) {
+			snprintf(why, whylen, "'%s' is not a number from %g to "
+			    "%g", val, o->min, o->max);
+			return -1;
+		}
+		*(double *)(void *)field = d;
+		return 0;
+	case MC_OPT_DUR:
+		if (mc_parse_duration(val, &d) == -1 || d < o->min ||
+		    d > o->max) {
+			snprintf(why, whylen, "'%s' is not a duration from %gs "
+			    "to %gs (e.g. 30s, 5m, 2h)", val, o->min, o->max);
+			return -1;
+		}
+		*(double *)(void *)field = d;
+		return 0;
+	case MC_OPT_BOOL:
+	case MC_OPT_FLAG:
+		if (mc_parse_bool(val, &b) == -1) {
+			snprintf(why, whylen, "'%s' is not true or false", val);
+			return -1;
+		}
+		*(int *)(void *)field = b;
+		return 0;
+	}
 	return -1;
 }
 
@@ -47,63 +107,117 @@ mc_opt_set(const struct mc_opt *tab, void *base, const char *key,
     const char *val, char *err, size_t errlen)
 {
 	const struct mc_opt *o = opt_find(tab, key);
-	char *field;
-	int64_t i;
-	double d;
-	int b;
+	char why[400];
 
 	if (o == NULL) {
 		snprintf(err, errlen, "unknown setting '%s'", key);
 		return -1;
 	}
-	field = (char *)base + o->off;
-	switch (o->type) {
-	case MC_OPT_STR:
-		if (mc_strlcpy(field, val, o->size) == -1) {
-			snprintf(err, errlen, "%s: value longer than %zu bytes",
-			    key, o->size - 1);
-			return -1;
-		}
-		return 0;
-	case MC_OPT_ENUM:
-		return opt_enum(o, field, key, val, err, errlen);
-	case MC_OPT_INT:
-		if (mc_parse_i64(val, (int64_t)o->min, (int64_t)o->max,
-		    &i) == -1) {
-			snprintf(err, errlen, "%s: '%s' is not a whole number "
-			    "from %.0f to %.0f", key, val, o->min, o->max);
-			return -1;
-		}
-		*(int *)(void *)field = (int)i;
-		return 0;
-	case MC_OPT_DBL:
-		if (mc_parse_dbl(val, o->min, o->max, &d) == -1) {
-			snprintf(err, errlen, "%s: '%s' is not a number from "
-			    "%g to %g", key, val, o->min, o->max);
-			return -1;
-		}
-		*(double *)(void *)field = d;
-		return 0;
-	case MC_OPT_DUR:
-		if (mc_parse_duration(val, &d) == -1 || d < o->min ||
-		    d > o->max) {
-			snprintf(err, errlen, "%s: '%s' is not a duration from "
-			    "%gs to %gs (e.g. 30s, 5m, 2h)", key, val, o->min,
-			    o->max);
-			return -1;
-		}
-		*(double *)(void *)field = d;
-		return 0;
-	case MC_OPT_BOOL:
-	case MC_OPT_FLAG:
-		if (mc_parse_bool(val, &b) == -1) {
-			snprintf(err, errlen, "%s: '%s' is not true or false",
-			    key, val);
-			return -1;
-		}
-		*(int *)(void *)field = b;
-		return 0;
+	if (opt_value(o, base, val, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "%s: %s", key, why);
+		return -1;
 	}
+	return 0;
+}
+
+/* ---- where settings came from ---- */
+
+void
+mc_origin_init(struct mc_origin *o)
+{
+	o->file = NULL;
+	o->n = 0;
+}
+
+static int
+origin_find(const struct mc_origin *o, const char *key)
+{
+	size_t i;
+
+	for (i = 0; o != NULL && i < o->n; i++)
+		if (strcmp(o->set[i].key, key) == 0)
+			return (int)i;
+	return -1;
+}
+
+void
+mc_origin_note(struct mc_origin *o, const char *key, int line)
+{
+	int i = origin_find(o, key);
+
+	if (i == -1 && (o->n == MC_ORIGIN_KEYS ||
+	    strlen(key) >= MC_ORIGIN_KEY_MAX))
+		return;
+	if (i == -1) {
+		i = (int)o->n++;
+		mc_strlcpy(o->set[i].key, key, MC_ORIGIN_KEY_MAX);
+	}
+	o->set[i].line = line;
+}
+
+const char *
+mc_origin_name(const struct mc_origin *o, const char *key, char *buf,
+    size_t size)
+{
+	int i = origin_find(o, key);
+	size_t j;
+
+	buf[0] = '\0';
+	if (i == -1)
+		return buf;
+	if (o->set[i].line > 0) {
+		snprintf(buf, size, "%s:%d", o->file ? o->file : "config",
+		    o->set[i].line);
+		return buf;
+	}
+	snprintf(buf, size, "--%s", key);
+	for (j = 2; buf[j] != '\0'; j++)
+		if (buf[j] == '_')
+			buf[j] = '-';
+	return buf;
+}
+
+const char *
+mc_origin_what(const struct mc_origin *o, const char *key, char *buf,
+    size_t size)
+{
+	char where[MC_PATH_MAX + 64];
+
+	mc_origin_name(o, key, where, sizeof(where));
+	if (mc_origin_is_flag(o, key))
+		mc_strlcpy(buf, where, size);
+	else if (where[0] != '\0')
+		snprintf(buf, size, "%s (%s)", key, where);
+	else
+		mc_strlcpy(buf, key, size);
+	return buf;
+}
+
+int
+mc_origin_is_flag(const struct mc_origin *o, const char *key)
+{
+	int i = origin_find(o, key);
+
+	return i != -1 && o->set[i].line == 0;
+}
+
+int
+mc_origin_fail(const struct mc_origin *o, const char *key, char *err,
+    size_t errlen, const char *fmt, ...)
+{
+	char where[MC_PATH_MAX + 64], why[768];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	mc_origin_name(o, key, where, sizeof(where));
+	if (mc_origin_is_flag(o, key))
+		snprintf(err, errlen, "%s: %s", where, why);
+	else if (where[0] != '\0')
+		snprintf(err, errlen, "%s: %s: %s", where, key, why);
+	else
+		snprintf(err, errlen, "%s: %s", key, why);
 	return -1;
 }
 
@@ -140,13 +254,16 @@ split_line(char *line, char **keyp, char **valp, char *err, size_t errlen)
 
 int
 mc_conf_parse(const char *name, const char *text, const struct mc_opt *tab,
-    void *base, mc_conf_extra_fn extra, void *arg, char *err, size_t errlen)
+    void *base, mc_conf_extra_fn extra, void *arg, struct mc_origin *orig,
+    char *err, size_t errlen)
 {
 	char line[MC_CONF_LINE_MAX], why[512], *key, *val;
 	const char *p = text, *nl;
 	size_t n;
 	int lineno = 0, r;
 
+	if (orig != NULL)
+		orig->file = name;
 	while (*p != '\0') {
 		lineno++;
 		nl = strchr(p, '\n');
@@ -160,6 +277,8 @@ mc_conf_parse(const char *name, const char *text, const struct mc_opt *tab,
 		line[n] = '\0';
 		p += n + (nl != NULL);
 		r = split_line(line, &key, &val, why, sizeof(why));
+		if (r == 1 && orig != NULL)
+			mc_origin_note(orig, key, lineno);
 		if (r == 1) {
 			if (opt_find(tab, key) != NULL &&
 			    opt_find(tab, key)->type != MC_OPT_FLAG)
@@ -183,7 +302,8 @@ mc_conf_parse(const char *name, const char *text, const struct mc_opt *tab,
 
 int
 mc_conf_load(const char *path, const struct mc_opt *tab, void *base,
-    mc_conf_extra_fn extra, void *arg, char *err, size_t errlen)
+    mc_conf_extra_fn extra, void *arg, struct mc_origin *orig, char *err,
+    size_t errlen)
 {
 	char *text;
 	size_t len;
@@ -200,7 +320,8 @@ mc_conf_load(const char *path, const struct mc_opt *tab, void *base,
 		free(text);
 		return -1;
 	}
-	r = mc_conf_parse(path, text, tab, base, extra, arg, err, errlen);
+	r = mc_conf_parse(path, text, tab, base, extra, arg, orig, err,
+	    errlen);
 	free(text);
 	return r;
 }
@@ -237,11 +358,11 @@ flag_key(const char *arg, char *key, size_t size)
 
 int
 mc_args_apply(int argc, char **argv, const struct mc_opt *tab, void *base,
-    int *npos, char *err, size_t errlen)
+    int *npos, struct mc_origin *orig, char *err, size_t errlen)
 {
 	const struct mc_opt *o;
-	const char *val, *eq;
-	char key[64];
+	const char *val, *eq, *flag;
+	char key[64], why[400];
 	int i, pos = 1;
 
 	for (i = 1; i < argc; i++) {
@@ -266,6 +387,7 @@ mc_args_apply(int argc, char **argv, const struct mc_opt *tab, void *base,
 			    argv[i]);
 			return -1;
 		}
+		flag = argv[i];
 		if (o->type == MC_OPT_BOOL || o->type == MC_OPT_FLAG)
 			val = eq ? eq + 1 : "true";
 		else if (eq)
@@ -277,8 +399,13 @@ mc_args_apply(int argc, char **argv, const struct mc_opt *tab, void *base,
 			    argv[i]);
 			return -1;
 		}
-		if (mc_opt_set(tab, base, key, val, err, errlen) == -1)
+		if (opt_value(o, base, val, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "%.*s: %s", (int)(eq ?
+			    (size_t)(eq - flag) : strlen(flag)), flag, why);
 			return -1;
+		}
+		if (orig != NULL)
+			mc_origin_note(orig, key, 0);
 	}
 	*npos = pos - 1;
 	return 0;

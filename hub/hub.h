@@ -74,6 +74,10 @@ int	hub_conf_load(struct hub_conf *c, int argc, char **argv, char *err,
 /* Re-read the config file on SIGHUP; applies what can change live. */
 void	hub_conf_reload(void);
 void	hub_conf_usage(void);
+/* The PREFIX the hub is installed under, found from where this program
+ * is (PREFIX/bin/maestro-hub), so a hub installed under any PREFIX finds
+ * its PREFIX/share/maestro/; /usr/local when that cannot be told. */
+void	hub_conf_prefix(char *out, size_t outlen);
 
 /* ---- hub_tls.c ---- */
 

@@ -3,7 +3,11 @@
  *
  * One table describes every setting; the config file and the flags are
  * read through it (mc_config.c), so a flag and its key never disagree.
- * Precedence: defaults < config file < flags.
+ * Precedence: defaults < config file < flags.  Every bad value is
+ * reported where it was given - "FILE:LINE: key: why" or "--flag: why" -
+ * at start (exit 2) and on SIGHUP (logged; the running settings stay):
+ * the checks that need more than one key, or the final value, find that
+ * place through the settings' origins (struct mc_origin).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -91,6 +95,10 @@ static const struct {
 };
 
 #define NALERT_KEYS	(sizeof(alert_keys) / sizeof(alert_keys[0]))
+
+/* Where the settings in force came from: a SIGHUP leaves a setting that
+ * a flag gave at start alone when it says what needs a restart. */
+static struct mc_origin start_origin;
 
 /* What a config file sets beyond hub_opts. */
 struct conf_extra {
@@ -193,11 +201,49 @@ conf_credentials(struct conf_extra *x, char *err, size_t errlen)
 	return 0;
 }
 
-/* Read the config file (path may be NULL) with the alert keys; its rules
- * go to *rules (the caller installs or frees them). */
+/* ADDR:PORT with ADDR a literal address and PORT 1-65535: the hub binds
+ * exactly it (hub_ws.c), and a name could resolve to anything. */
+static int
+listen_valid(const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	unsigned char a[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN + 2];
+	int64_t port;
+	size_t n;
+
+	if (colon == NULL || (n = (size_t)(colon - listen)) >= sizeof(host) ||
+	    mc_parse_i64(colon + 1, 1, 65535, &port) == -1)
+		return 0;
+	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
+		memcpy(host, listen + 1, n - 2);
+		host[n - 2] = '\0';
+		return inet_pton(AF_INET6, host, a) == 1;
+	}
+	memcpy(host, listen, n);
+	host[n] = '\0';
+	return n == 0 || strcmp(host, "localhost") == 0 ||
+	    inet_pton(AF_INET, host, a) == 1;
+}
+
+static int
+listen_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
+    size_t errlen)
+{
+	if (listen_valid(c->listen))
+		return 0;
+	return mc_origin_fail(o, "listen", err, errlen, "'%s' is not ADDR:PORT "
+	    "with ADDR an IP address or localhost and PORT from 1 to 65535 "
+	    "(e.g. 0.0.0.0:8443, 127.0.0.1:8443, [::]:8443)", c->listen);
+}
+
+/* Read the config file (path may be NULL) with the alert keys, noting
+ * where each key was set in o; its rules go to *rules (the caller
+ * installs or frees them).  listen is checked here, so that a bad line
+ * fails even when a flag overrides it. */
 static int
 conf_file(struct hub_conf *c, const char *path, struct hub_rules **rules,
-    char *err, size_t errlen)
+    struct mc_origin *o, char *err, size_t errlen)
 {
 	struct conf_extra x = { c, hub_rules_new(), 0 };
 
@@ -206,8 +252,9 @@ conf_file(struct hub_conf *c, const char *path, struct hub_rules **rules,
 		return -1;
 	}
 	if ((path != NULL && mc_conf_load(path, hub_opts, c, conf_extra_key,
-	    &x, err, errlen) == -1) ||
-	    conf_credentials(&x, err, errlen) == -1) {
+	    &x, o, err, errlen) == -1) ||
+	    conf_credentials(&x, err, errlen) == -1 ||
+	    listen_check(c, o, err, errlen) == -1) {
 		hub_rules_free(x.rules);
 		return -1;
 	}
@@ -215,43 +262,89 @@ conf_file(struct hub_conf *c, const char *path, struct hub_rules **rules,
 	return 0;
 }
 
+/* The key under which an alert setting was given: KEY, or KEY_file when
+ * only that was (a credential has no line to name). */
+static const char *
+alert_key_given(const struct mc_origin *o, const char *key, char *buf,
+    size_t size)
+{
+	char where[8];
+
+	snprintf(buf, size, "%s_file", key);
+	if (mc_origin_name(o, key, where, sizeof(where))[0] == '\0' &&
+	    mc_origin_name(o, buf, where, sizeof(where))[0] != '\0')
+		return buf;
+	return key;
+}
+
 static int
-alert_check(const struct hub_conf *c, char *err, size_t errlen)
+alert_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
+    size_t errlen)
 {
 	const char *urls[] = { "telegram_api", "discord_webhook_url",
 	    "webhook_url", "deadman_url" };
 	const char *vals[] = { c->telegram_api, c->discord_webhook_url,
 	    c->webhook_url, c->deadman_url };
+	const char *have, *lack;
+	char key[64];
 	size_t i;
 
 	if (!!c->telegram_bot_token[0] != !!c->telegram_chat_id[0]) {
-		snprintf(err, errlen, "telegram_bot_token and telegram_chat_id "
-		    "go together");
-		return -1;
+		have = c->telegram_bot_token[0] ? "telegram_bot_token" :
+		    "telegram_chat_id";
+		lack = c->telegram_bot_token[0] ? "telegram_chat_id" :
+		    "telegram_bot_token";
+		return mc_origin_fail(o, alert_key_given(o, have, key,
+		    sizeof(key)), err, errlen, "needs %s too: Telegram alerts "
+		    "take both (docs/alerts.md)", lack);
 	}
-	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+	for (i = 0; i < sizeof(urls) / sizeof(urls[0]); i++)
 		if (vals[i][0] != '\0' &&
 		    strncmp(vals[i], "https://", 8) != 0 &&
-		    strncmp(vals[i], "http://", 7) != 0) {
-			snprintf(err, errlen, "%s must be an http:// or "
-			    "https:// URL", urls[i]);
-			return -1;
-		}
-	}
+		    strncmp(vals[i], "http://", 7) != 0)
+			return mc_origin_fail(o, alert_key_given(o, urls[i],
+			    key, sizeof(key)), err, errlen, "must be an "
+			    "http:// or https:// URL");
 	return 0;
 }
 
-/* SIGHUP: the alert numbers apply at once, channels on restart. */
+/*
+ * SIGHUP read a new value of key that applies only when the hub starts:
+ * say where, and that the running one stays.  A flag given at start
+ * overrides the file then too, so its key is left alone.
+ */
 static void
-alert_reload(const struct hub_conf *n)
+restart_note(const struct mc_origin *o, const char *key)
 {
+	char where[MC_PATH_MAX + 64];
+
+	if (mc_origin_is_flag(&start_origin, key))
+		return;
+	if (mc_origin_name(o, key, where, sizeof(where))[0] == '\0')
+		mc_strlcpy(where, hub.conf.config, sizeof(where));
+	mc_warn("SIGHUP: %s: %s changed, which takes effect only when the hub "
+	    "restarts (systemctl restart maestro-hub); the running value "
+	    "stays until then", where, key);
+}
+
+/* SIGHUP: alert channels change only on restart. */
+static void
+alert_reload(const struct hub_conf *n, const struct mc_origin *o)
+{
+	char key[64];
 	size_t i;
 
 	for (i = 0; i < NALERT_KEYS; i++)
 		if (strcmp((const char *)n + alert_keys[i].off,
 		    (const char *)&hub.conf + alert_keys[i].off) != 0)
-			mc_warn("SIGHUP: alert channels change only on "
-			    "restart");
+			restart_note(o, alert_key_given(o, alert_keys[i].key,
+			    key, sizeof(key)));
+}
+
+/* SIGHUP: the alert numbers apply at once. */
+static void
+alert_settings(const struct hub_conf *n)
+{
 	hub.conf.alert_on_offline = n->alert_on_offline;
 	hub.conf.flap_count = n->flap_count;
 	hub.conf.flap_window = n->flap_window;
@@ -320,10 +413,33 @@ hub_conf_usage(void)
 "Signals: SIGTERM/SIGINT stop gracefully, SIGHUP re-reads the config file.\n");
 }
 
+void
+hub_conf_prefix(char *out, size_t outlen)
+{
+	char exe[MC_PATH_MAX], *slash = NULL;
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	/* PREFIX/bin/maestro-hub: cut the last two components */
+	if (n > 0) {
+		exe[n] = '\0';
+		slash = strrchr(exe, '/');
+	}
+	if (slash != NULL) {
+		*slash = '\0';
+		slash = strrchr(exe, '/');
+	}
+	if (slash != NULL && slash != exe) {
+		*slash = '\0';
+		mc_strlcpy(out, exe, outlen);
+	} else
+		mc_strlcpy(out, "/usr/local", outlen);
+}
+
 static void
 conf_defaults(struct hub_conf *c)
 {
 	const char *xdg = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	char prefix[MC_PATH_MAX - 32];
 
 	memset(c, 0, sizeof(*c));
 	mc_strlcpy(c->listen, "0.0.0.0:8443", sizeof(c->listen));
@@ -359,56 +475,56 @@ conf_defaults(struct hub_conf *c)
 	c->storm_window = 0.5;
 	mc_strlcpy(c->telegram_api, "https://api.telegram.org",
 	    sizeof(c->telegram_api));
+	hub_conf_prefix(prefix, sizeof(prefix));
 	if (access("dashboard/index.html", R_OK) == 0)
 		mc_strlcpy(c->dashboard, "dashboard", sizeof(c->dashboard));
 	else
-		mc_strlcpy(c->dashboard, "/usr/local/share/maestro/dashboard",
-		    sizeof(c->dashboard));
+		snprintf(c->dashboard, sizeof(c->dashboard),
+		    "%s/share/maestro/dashboard", prefix);
 	mc_strlcpy(c->log_level, "info", sizeof(c->log_level));
 }
 
-/* ADDR:PORT with ADDR a literal address: the hub binds exactly it
- * (hub_ws.c), and a name could resolve to anything. */
+/* A PEM file the hub will need: readable now, so a typo is a config
+ * error and not a failed start later. */
 static int
-listen_check(const char *listen)
+tls_file_check(const char *key, const char *path, const struct mc_origin *o,
+    char *err, size_t errlen)
 {
-	const char *colon = strrchr(listen, ':');
-	unsigned char a[sizeof(struct in6_addr)];
-	char host[INET6_ADDRSTRLEN + 2];
-	size_t n;
-
-	if (colon == NULL || (n = (size_t)(colon - listen)) >= sizeof(host))
-		return -1;
-	if (n >= 2 && listen[0] == '[' && listen[n - 1] == ']') {
-		memcpy(host, listen + 1, n - 2);
-		host[n - 2] = '\0';
-		return inet_pton(AF_INET6, host, a) == 1 ? 0 : -1;
-	}
-	memcpy(host, listen, n);
-	host[n] = '\0';
-	return n == 0 || strcmp(host, "localhost") == 0 ||
-	    inet_pton(AF_INET, host, a) == 1 ? 0 : -1;
+	if (path[0] == '\0' || access(path, R_OK) == 0)
+		return 0;
+	return mc_origin_fail(o, key, err, errlen, "cannot read '%s': %s "
+	    "(a PEM file the hub's user can read)", path, strerror(errno));
 }
 
+/* Checks of the settings together, once the file and the flags are in;
+ * each names where the setting at fault was given. */
 static int
-conf_check(const struct hub_conf *c, char *err, size_t errlen)
+conf_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
+    size_t errlen)
 {
+	char where[MC_PATH_MAX + 64];
+	int flag;
+
 	if (!!c->tls_cert[0] != !!c->tls_key[0]) {
-		snprintf(err, errlen, "--tls-cert and --tls-key go together");
-		return -1;
+		flag = mc_origin_is_flag(o, c->tls_cert[0] ? "tls_cert" :
+		    "tls_key");
+		return mc_origin_fail(o, c->tls_cert[0] ? "tls_cert" :
+		    "tls_key", err, errlen, "needs %s too: give the "
+		    "certificate and its private key (PEM), or neither for a "
+		    "self-signed certificate made in DATA/tls/",
+		    c->tls_cert[0] ? (flag ? "--tls-key" : "tls_key") :
+		    (flag ? "--tls-cert" : "tls_cert"));
 	}
-	if (c->insecure_no_tls && c->tls_cert[0]) {
-		snprintf(err, errlen, "--insecure-no-tls contradicts "
-		    "--tls-cert/--tls-key; choose one");
+	if (c->insecure_no_tls && c->tls_cert[0])
+		return mc_origin_fail(o, "insecure_no_tls", err, errlen,
+		    "contradicts %s: no TLS, or TLS with that certificate; "
+		    "drop one", mc_origin_what(o, "tls_cert", where,
+		    sizeof(where)));
+	if (listen_check(c, o, err, errlen) == -1 ||
+	    tls_file_check("tls_cert", c->tls_cert, o, err, errlen) == -1 ||
+	    tls_file_check("tls_key", c->tls_key, o, err, errlen) == -1)
 		return -1;
-	}
-	if (listen_check(c->listen) == -1) {
-		snprintf(err, errlen, "listen must be ADDR:PORT with ADDR an IP "
-		    "address (127.0.0.1, 0.0.0.0, [::1], [::]) or localhost, "
-		    "not '%s'", c->listen);
-		return -1;
-	}
-	return alert_check(c, err, errlen);
+	return alert_check(c, o, err, errlen);
 }
 
 int
@@ -420,20 +536,22 @@ hub_conf_load(struct hub_conf *c, int argc, char **argv, char *err,
 	int npos;
 
 	conf_defaults(c);
+	mc_origin_init(&start_origin);
 	if (path == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
 		path = DEFAULT_CONFIG;
 	if (path != NULL)
 		mc_strlcpy(c->config, path, sizeof(c->config));
-	if (conf_file(c, path, &rules, err, errlen) == -1)
+	if (conf_file(c, path, &rules, &start_origin, err, errlen) == -1)
 		return -1;
-	if (mc_args_apply(argc, argv, hub_opts, c, &npos, err, errlen) == -1)
+	if (mc_args_apply(argc, argv, hub_opts, c, &npos, &start_origin, err,
+	    errlen) == -1)
 		goto fail;
 	if (npos > 0) {
 		snprintf(err, errlen, "unexpected argument '%s' (see --help)",
 		    argv[1]);
 		goto fail;
 	}
-	if (conf_check(c, err, errlen) == -1 ||
+	if (conf_check(c, &start_origin, err, errlen) == -1 ||
 	    hub_proxy_parse(c->trusted_proxies, 1, err, errlen) == -1)
 		goto fail;
 	hub_rules_install(rules);
@@ -443,18 +561,52 @@ fail:
 	return -1;
 }
 
+/* A TLS file as it was configured: when none was, the running value is
+ * the self-signed one tls_setup() made, which is no setting. */
+static const char *
+tls_configured(const char *key, const char *running)
+{
+	char where[8];
+
+	return mc_origin_name(&start_origin, key, where, sizeof(where))[0] ?
+	    running : "";
+}
+
+/* SIGHUP: the settings that apply only at start, each said once with
+ * the line that changed it. */
+static void
+restart_only(const struct hub_conf *n, const struct mc_origin *o)
+{
+	if (strcmp(n->listen, hub.conf.listen) != 0)
+		restart_note(o, "listen");
+	if (strcmp(n->data, hub.conf.data) != 0)
+		restart_note(o, "data");
+	if (strcmp(n->tls_cert, tls_configured("tls_cert",
+	    hub.conf.tls_cert)) != 0)
+		restart_note(o, "tls_cert");
+	if (strcmp(n->tls_key, tls_configured("tls_key",
+	    hub.conf.tls_key)) != 0)
+		restart_note(o, "tls_key");
+	if (n->insecure_no_tls != hub.conf.insecure_no_tls)
+		restart_note(o, "insecure_no_tls");
+	alert_reload(n, o);
+}
+
 /*
- * SIGHUP: re-read the file.  Only what can change without re-binding takes
- * effect (log level, heartbeat, miss); the rest is reported as needing a
- * restart.  Flags given at start are not re-applied, so a flag-only
- * deployment keeps its values.
+ * SIGHUP: re-read the file.  A bad line (or a bad pair of lines) changes
+ * nothing: it is logged with its file:line and the running settings stay.
+ * Only what can change without re-binding takes effect (log level,
+ * heartbeat, miss, ...); the rest is reported as needing a restart.
+ * Flags given at start are not re-applied, so a flag-only deployment
+ * keeps its values.
  */
 void
 hub_conf_reload(void)
 {
 	struct hub_conf n;
 	struct hub_rules *rules;
-	char err[512];
+	struct mc_origin *o;
+	char err[MC_PATH_MAX + 768];
 	enum mc_log_level l;
 
 	if (hub.conf.config[0] == '\0') {
@@ -468,19 +620,29 @@ hub_conf_reload(void)
 	memset(n.telegram_chat_id, 0, sizeof(n.telegram_chat_id));
 	mc_strlcpy(n.telegram_api, "https://api.telegram.org",
 	    sizeof(n.telegram_api));
-	n.discord_webhook_url[0] = n.webhook_url[0] = '\0';
-	if (conf_file(&n, hub.conf.config, &rules, err, sizeof(err)) == -1)
-		rules = NULL;
-	if (rules == NULL || conf_check(&n, err, sizeof(err)) == -1) {
-		hub_rules_free(rules);
-		mc_err("SIGHUP: keeping the running settings: %s", err);
+	n.discord_webhook_url[0] = n.webhook_url[0] = n.deadman_url[0] = '\0';
+	mc_strlcpy(n.tls_cert, tls_configured("tls_cert", hub.conf.tls_cert),
+	    sizeof(n.tls_cert));
+	mc_strlcpy(n.tls_key, tls_configured("tls_key", hub.conf.tls_key),
+	    sizeof(n.tls_key));
+	/* about 4 KiB: not on the service thread's stack */
+	if ((o = malloc(sizeof(*o))) == NULL) {
+		mc_err("SIGHUP: out of memory; the settings stay as they are");
 		return;
 	}
-	if (strcmp(n.listen, hub.conf.listen) || strcmp(n.data, hub.conf.data) ||
-	    strcmp(n.tls_cert, hub.conf.tls_cert) ||
-	    n.insecure_no_tls != hub.conf.insecure_no_tls)
-		mc_warn("SIGHUP: listen, data and TLS settings change only on "
-		    "restart");
+	mc_origin_init(o);
+	if (conf_file(&n, hub.conf.config, &rules, o, err, sizeof(err)) == -1)
+		rules = NULL;
+	if (rules == NULL || conf_check(&n, o, err, sizeof(err)) == -1) {
+		hub_rules_free(rules);
+		free(o);
+		mc_err("SIGHUP: %s; nothing was changed: the hub runs on with "
+		    "its previous settings (fix the file, then send SIGHUP "
+		    "again)", err);
+		return;
+	}
+	restart_only(&n, o);
+	free(o);
 	mc_log_level_parse(n.log_level, &l);
 	mc_log_setup("maestro-hub", l);
 	mc_strlcpy(hub.conf.log_level, n.log_level, sizeof(hub.conf.log_level));
@@ -508,7 +670,7 @@ hub_conf_reload(void)
 	mc_strlcpy(hub.conf.trusted_proxies, n.trusted_proxies,
 	    sizeof(hub.conf.trusted_proxies));
 	hub_proxy_parse(hub.conf.trusted_proxies, 1, err, sizeof(err));
-	alert_reload(&n);
+	alert_settings(&n);
 	hub_rules_install(rules);
 	mc_info("SIGHUP: reloaded %s (heartbeat %gs, miss %d, log %s)",
 	    hub.conf.config, hub.conf.heartbeat, hub.conf.miss,

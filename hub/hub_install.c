@@ -43,15 +43,24 @@ first_readable(const char *const *paths)
 void
 hub_install_load(void)
 {
-	static const char *const scripts[] = { "install.sh",
-	    "/usr/local/share/maestro/install.sh", NULL };
-	static const char *const bins[] = { "build/maestro-listener",
-	    "/usr/local/share/maestro/maestro-listener",
-	    "/usr/local/bin/maestro-listener", NULL };
-	const char *s = hub.conf.install_script[0] ? hub.conf.install_script :
+	char prefix[MC_PATH_MAX], share_sh[MC_PATH_MAX + 32],
+	    share_bin[MC_PATH_MAX + 32], bin[MC_PATH_MAX + 32];
+	const char *const scripts[] = { "install.sh", share_sh, NULL };
+	const char *const bins[] = { "build/maestro-listener", share_bin, bin,
+	    NULL };
+	const char *s, *b;
+
+	/* the repository's files when run from it, else the installed ones */
+	hub_conf_prefix(prefix, sizeof(prefix));
+	snprintf(share_sh, sizeof(share_sh), "%s/share/maestro/install.sh",
+	    prefix);
+	snprintf(share_bin, sizeof(share_bin),
+	    "%s/share/maestro/maestro-listener", prefix);
+	snprintf(bin, sizeof(bin), "%s/bin/maestro-listener", prefix);
+	s = hub.conf.install_script[0] ? hub.conf.install_script :
 	    first_readable(scripts);
-	const char *b = hub.conf.listener_binary[0] ?
-	    hub.conf.listener_binary : first_readable(bins);
+	b = hub.conf.listener_binary[0] ? hub.conf.listener_binary :
+	    first_readable(bins);
 
 	hub_install_free();
 	if (s && (inst.script = mc_read_file(s, SCRIPT_MAX,

@@ -6,9 +6,12 @@
  * Every value is checked where it was given: a bad config value fails as
  * "file:line: key: reason" (the config file is fed through the extra-key
  * hook so mc_conf_parse() adds the line), a bad flag as "--flag: reason".
- * Both make the program exit 2.  The flags override the file.
+ * Checks of several keys together run once the flags are in and name the
+ * place each key came from (struct mc_origin).  All make the program exit
+ * 2.  The flags override the file.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
@@ -128,6 +131,9 @@ check_name(struct lst *l, char *err, size_t errlen)
 	return 0;
 }
 
+/* A comma list of tags.  A tag with a space in it is refused although
+ * the protocol would carry it: it is nearly always "a b" meant as "a,b",
+ * and a rule's tag=TAG could not name it. */
 static int
 check_tags(struct lst *l, char *err, size_t errlen)
 {
@@ -142,6 +148,11 @@ check_tags(struct lst *l, char *err, size_t errlen)
 		t = mc_trim(p);
 		if (*t == '\0')
 			continue;
+		if (strpbrk(t, " \t") != NULL) {
+			snprintf(err, errlen, "'%s' is not a tag: tags are a "
+			    "comma list without spaces, e.g. gpu,lab", t);
+			return -1;
+		}
 		if (!mc_tag_valid(t)) {
 			snprintf(err, errlen, "'%s' is not a valid tag (1-%d "
 			    "bytes, no '/', ',' or control characters)", t,
@@ -191,6 +202,31 @@ check_allow(struct lst *l, char *err, size_t errlen)
 	return lst_cmd_allow_parse(l->conf.allow, &l->allow, err, errlen);
 }
 
+/* Read from /etc/passwd as the commands will be (lst_user.c). */
+static int
+check_run_as(struct lst *l, char *err, size_t errlen)
+{
+	struct lst_user u;
+
+	if (l->conf.run_as[0] == '\0' ||
+	    lst_user_find(l->conf.run_as, 0, &u) == 0)
+		return 0;
+	snprintf(err, errlen, "no user '%s' in /etc/passwd: name a local "
+	    "user for shell commands, or leave run_as out to run them as the "
+	    "listener's own user", l->conf.run_as);
+	return -1;
+}
+
+static int
+check_ca(struct lst *l, char *err, size_t errlen)
+{
+	if (l->conf.ca[0] == '\0' || access(l->conf.ca, R_OK) == 0)
+		return 0;
+	snprintf(err, errlen, "cannot read '%s': %s (the CA certificate, PEM, "
+	    "that signed the hub's)", l->conf.ca, strerror(errno));
+	return -1;
+}
+
 static const struct {
 	const char	*key;
 	int		(*check)(struct lst *, char *, size_t);
@@ -201,6 +237,8 @@ static const struct {
 	{ "fingerprint", check_fingerprint },
 	{ "log_level", check_log_level },
 	{ "allow", check_allow },
+	{ "run_as", check_run_as },
+	{ "ca", check_ca },
 };
 
 static int
@@ -274,7 +312,8 @@ answer_info(int argc, char **argv)
 }
 
 static int
-load_file(struct lst *l, int argc, char **argv, char *err, size_t errlen)
+load_file(struct lst *l, int argc, char **argv, struct mc_origin *o,
+    char *err, size_t errlen)
 {
 	const char *path = mc_args_config(argc, argv);
 
@@ -288,31 +327,44 @@ load_file(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 		path = LST_CONF_DEFAULT;
 	}
 	mc_strlcpy(l->conf_path, path, sizeof(l->conf_path));
-	return mc_conf_load(path, no_keys, &l->conf, conf_extra, l, err,
+	return mc_conf_load(path, no_keys, &l->conf, conf_extra, l, o, err,
 	    errlen);
+}
+
+/* fingerprint, ca and insecure are three ways to trust the hub: more
+ * than one is refused where the second was given. */
+static int
+check_trust(const struct lst *l, const struct mc_origin *o, char *err,
+    size_t errlen)
+{
+	const char *given[3], *key[] = { "fingerprint", "ca", "insecure" };
+	char first[MC_PATH_MAX + 96];
+	int n = 0;
+
+	if (l->fp[0] != '\0')
+		given[n++] = key[0];
+	if (l->conf.ca[0] != '\0')
+		given[n++] = key[1];
+	if (l->conf.insecure)
+		given[n++] = key[2];
+	if (n < 2)
+		return 0;
+	return mc_origin_fail(o, given[1], err, errlen, "cannot go with %s: "
+	    "fingerprint, ca and insecure are three ways to trust the hub; "
+	    "keep one", mc_origin_what(o, given[0], first, sizeof(first)));
 }
 
 /* Settings that depend on several keys or on the machine. */
 static int
-finish(struct lst *l, char *err, size_t errlen)
+finish(struct lst *l, const struct mc_origin *o, char *err, size_t errlen)
 {
-	int modes = (l->fp[0] != '\0') + (l->conf.ca[0] != '\0') +
-	    (l->conf.insecure != 0);
-
 	if (l->conf.hub[0] == '\0') {
 		snprintf(err, errlen, "missing --hub wss://HOST:PORT (the hub's "
 		    "address; see --help)");
 		return -1;
 	}
-	if (modes > 1) {
-		snprintf(err, errlen, "--fingerprint, --ca and --insecure "
-		    "exclude each other; give one");
+	if (check_trust(l, o, err, errlen) == -1)
 		return -1;
-	}
-	if (l->conf.ca[0] != '\0' && access(l->conf.ca, R_OK) == -1) {
-		snprintf(err, errlen, "--ca: cannot read '%s'", l->conf.ca);
-		return -1;
-	}
 	if (l->conf.name[0] == '\0' &&
 	    (gethostname(l->conf.name, sizeof(l->conf.name)) == -1 ||
 	    !mc_name_valid(l->conf.name))) {
@@ -327,6 +379,7 @@ finish(struct lst *l, char *err, size_t errlen)
 int
 lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 {
+	struct mc_origin o;
 	int npos;
 
 	if (answer_info(argc, argv))
@@ -337,8 +390,9 @@ lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 	    sizeof(l->conf.docker_socket));
 	l->conf.reconnect_min = 1;
 	l->allow = (1u << MC_KIND_COUNT) - 1;
-	if (load_file(l, argc, argv, err, errlen) == -1 ||
-	    mc_args_apply(argc, argv, conf_tab, &l->conf, &npos, err,
+	mc_origin_init(&o);
+	if (load_file(l, argc, argv, &o, err, errlen) == -1 ||
+	    mc_args_apply(argc, argv, conf_tab, &l->conf, &npos, &o, err,
 	    errlen) == -1)
 		return -1;
 	if (npos > 0) {
@@ -348,5 +402,5 @@ lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 	}
 	if (check_flags(l, err, errlen) == -1)
 		return -1;
-	return finish(l, err, errlen);
+	return finish(l, &o, err, errlen);
 }

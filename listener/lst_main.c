@@ -186,18 +186,17 @@ context_create(struct lst *l)
 	return l->vh != NULL ? 0 : -1;
 }
 
-/* Say now, not only at the first command, if run_as cannot work. */
+/* Say now, not only at the first command, if run_as cannot work (an
+ * unknown user was refused with the config). */
 static void
 log_run_as(const struct lst *l)
 {
 	struct lst_user u;
 
-	if (l->conf.run_as[0] == '\0')
+	if (l->conf.run_as[0] == '\0' ||
+	    lst_user_find(l->conf.run_as, 0, &u) == -1)
 		return;
-	if (lst_user_find(l->conf.run_as, 0, &u) == -1)
-		mc_warn("run_as user '%s' not found; shell commands will fail",
-		    l->conf.run_as);
-	else if (geteuid() != 0 && u.uid != geteuid())
+	if (geteuid() != 0 && u.uid != geteuid())
 		mc_warn("run_as user '%s' needs the listener to run as root; "
 		    "shell commands will fail", l->conf.run_as);
 	else

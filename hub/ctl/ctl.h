@@ -3,8 +3,9 @@
  *
  * hubctl talks to the hub's REST API (docs/api.md) over libcurl and shares
  * only common/ with the daemon; nothing here includes hub/hub.h.  Only
- * ctl_http.c sees curl.h; only ctl_http.c, ctl_pin.c and ctl_watch.c (the
- * SHA-1 of the WebSocket handshake) see OpenSSL.
+ * ctl_http.c, ctl_raw.c and ctl_probe.c see curl.h; only ctl_http.c,
+ * ctl_pin.c and ctl_watch.c (the SHA-1 of the WebSocket handshake) see
+ * OpenSSL.
  *
  * Exit statuses are the contract's (shared/contract.md): the remote status
  * for a single-agent shell command, 0/1 for the others, 2 for usage, 3
@@ -39,6 +40,8 @@
 /* the longest ndjson line of a command stream */
 #define CTL_LINE_MAX		(1024 * 1024)
 #define CTL_CONNECT_TIMEOUT	10	/* seconds */
+/* asking the other scheme (ctl_probe.c) gives up after this, seconds */
+#define CTL_PROBE_TIMEOUT	3
 #define CTL_REQUEST_TIMEOUT	30	/* seconds, except command streams */
 /* a reason hubctl words for one request */
 #define CTL_WHY_MAX		(CTL_URL_MAX + 1024)
@@ -98,6 +101,7 @@ struct ctl {
 					 * the hub (not a refusal) */
 	int		patient;	/* retrying: such failures are not
 					 * printed each time */
+	int		probed;		/* ctl_probe_scheme() has asked */
 };
 
 /* A command's own flags, for ctl_flags_parse(). */
@@ -230,6 +234,13 @@ struct ctl_reattach {
 int	ctl_hub_wait(struct ctl *c, struct ctl_reattach *ra, const char *what);
 /* A request reached the hub again: say so if it had been lost. */
 void	ctl_hub_back(struct ctl *c, struct ctl_reattach *ra);
+/* Set up an easy handle's certificate checks as every request has them
+ * (curl is a CURL *): --insecure, the pin, --ca.  0, or -1 if this
+ * libcurl cannot pin. */
+int	ctl_http_tls(const struct ctl *c, void *curl);
+/* 1 if a failed TLS connection's libcurl error (errbuf) says the hub's
+ * answer was no TLS at all, as a plain HTTP server's is. */
+int	ctl_http_no_tls_answer(const struct ctl *c, const char *errbuf);
 /* ctl_http() that also wants a 2xx JSON object: 0, or an exit status after
  * printing the hub's error (ctl_api_fail). */
 int	ctl_api(struct ctl *c, const char *method, const char *path,
@@ -239,6 +250,8 @@ int	ctl_api(struct ctl *c, const char *method, const char *path,
 int	ctl_api_fail(const struct ctl *c, const struct ctl_resp *r);
 /* The "error" text of an answer, or a stand-in; never NULL. */
 const char *ctl_resp_error(const struct ctl_resp *r);
+
+/* ---- ctl_raw.c ---- */
 
 /*
  * A raw byte stream to the hub (TLS and pinning as for every request),
@@ -252,6 +265,17 @@ int	ctl_raw_open(struct ctl *c, struct ctl_raw **out);
 int	ctl_raw_send(struct ctl_raw *r, const void *buf, size_t n);
 long	ctl_raw_recv(struct ctl_raw *r, void *buf, size_t n, int timeout_ms);
 void	ctl_raw_close(struct ctl_raw *r);
+
+/* ---- ctl_probe.c ---- */
+
+/*
+ * The hub closed the connection before answering (or, over https, gave an
+ * answer that is no TLS): 1 if it speaks the other scheme than c->base -
+ * the URL is wrong, and waiting for the hub would not mend it - with the
+ * reason and the fix in why (without "hubctl: "); else 0.  Asks once per
+ * process and sends no token.
+ */
+int	ctl_probe_scheme(struct ctl *c, char *why, size_t whylen);
 
 /* ---- ctl_pin.c ---- */
 

@@ -251,8 +251,15 @@ silence_clear(struct ctl *c, int argc, char **argv)
 		return ctl_usage("silence", "ID too long");
 	snprintf(path, sizeof(path), "/api/silences/%s", enc);
 	ctl_resp_init(&r);
-	ret = ctl_api(c, "DELETE", path, NULL, &r);
-	if (ret == 0 && c->o.json) {
+	ret = ctl_http(c, "DELETE", path, NULL, &r);
+	if (ret == 0 && r.status == 404) {
+		fputs("hubctl: no running silence '", stderr);
+		ctl_put_safe(stderr, a.v[0]);
+		fputs("' (see `hubctl silence list`)\n", stderr);
+		ret = CTL_EXIT_FAIL;
+	} else if (ret == 0 && (r.status < 200 || r.status > 299)) {
+		ret = ctl_api_fail(c, &r);
+	} else if (ret == 0 && c->o.json) {
 		ctl_print_body(&r);
 	} else if (ret == 0) {
 		fputs("cleared silence ", stdout);

@@ -398,20 +398,20 @@ docker_record(struct fan *fan, struct target *t, const struct mc_json *rec)
 	flush_parts(t);
 }
 
+/* Where a screenshot is, in hubctl's terms: -o takes one agent only. */
 static void
 png_record(const struct target *t, const struct mc_json *rec)
 {
-	const char *link = mc_json_str(rec, "png");
-	char safe[MC_ID_MAX + 64];
 	int64_t bytes;
 
-	if (link == NULL)
+	if (mc_json_str(rec, "png") == NULL)
 		return;
-	ctl_safe(link, safe, sizeof(safe));
-	printf("%s: saved on the hub: GET %s", t->safe, safe);
+	printf("%s: the screenshot stays on the hub with command %s", t->safe,
+	    t->id);
 	if (mc_json_int(rec, "png_bytes", 0, INT64_MAX, &bytes) == 0)
 		printf(" (%lld bytes)", (long long)bytes);
-	putchar('\n');
+	printf("; hubctl send %s screenshot -o FILE.png takes one here\n",
+	    t->safe);
 }
 
 /* One final record (r NULL: none could be had). */
@@ -614,8 +614,9 @@ post(struct fan *fan, struct ctl_resp *r)
 	if (ret != 0)
 		return ret;
 	if (r->status == 404 || r->status == 405) {
-		fprintf(stderr, "hubctl: this hub cannot send to many agents "
-		    "at once (POST /api/commands: HTTP %ld)\n", r->status);
+		fprintf(stderr, "hubctl: this hub is older than hubctl and "
+		    "cannot send to a tag or to all agents (HTTP %ld); upgrade "
+		    "it, or send to each agent by name\n", r->status);
 		return CTL_EXIT_FAIL;
 	}
 	if (!is_2xx(r->status))

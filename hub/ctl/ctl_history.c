@@ -115,8 +115,9 @@ ctl_cmd_history(struct ctl *c, int argc, char **argv)
 	ret = ctl_http(c, "GET", path, NULL, &r);
 	/* an unknown agent is an empty list, so 404 means an older hub */
 	if (ret == 0 && (r.status == 404 || r.status == 405)) {
-		fprintf(stderr, "hubctl: command history is not supported by "
-		    "this hub (GET /api/commands: HTTP %ld)\n", r.status);
+		fprintf(stderr, "hubctl: this hub is older than hubctl and "
+		    "keeps no command history it can read (HTTP %ld); upgrade "
+		    "it\n", r.status);
 		ret = CTL_EXIT_FAIL;
 	} else if (ret == 0 && (r.status < 200 || r.status > 299)) {
 		ret = ctl_api_fail(c, &r);

@@ -15,7 +15,6 @@
  * and authentication failures map to exit status 3 here, in one place.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,10 +131,11 @@ on_ssl_ctx(CURL *h, void *ssl_ctx, void *pin)
 	    CURLE_ABORTED_BY_CALLBACK;
 }
 
-/* Certificate checks; -1 if pinning is not possible with this libcurl. */
-static int
-setup_tls(const struct ctl *c, CURL *h)
+int
+ctl_http_tls(const struct ctl *c, void *curl)
 {
+	CURL *h = curl;
+
 	if (!c->tls)
 		return 0;
 	if (c->o.insecure || c->pinned) {
@@ -315,7 +315,7 @@ xfer_open(struct ctl *c, struct xfer *x, const char *method,
 	setup_method(x->h, method, body);
 	curl_easy_setopt(x->h, CURLOPT_HTTPHEADER, x->hdrs);
 	curl_easy_setopt(x->h, CURLOPT_PRIVATE, (void *)x);
-	if (setup_tls(c, x->h) == -1) {
+	if (ctl_http_tls(c, x->h) == -1) {
 		snprintf(why, whylen, "this libcurl cannot pin a certificate "
 		    "(it needs the OpenSSL backend); use --ca FILE");
 		xfer_close(x);
@@ -388,6 +388,32 @@ closed_before_request(const struct xfer *x, CURLcode rc)
 	    strstr(x->errbuf, "reset by peer") != NULL);
 }
 
+int
+ctl_http_no_tls_answer(const struct ctl *c, const char *errbuf)
+{
+	return c->tls && strstr(errbuf, "wrong version number") != NULL;
+}
+
+/*
+ * A hub of the other scheme fails a request the same way: over http://
+ * a TLS hub closes on the request (closed_before_request() too), over
+ * https:// a plain hub's answer is no TLS.  The first such failure asks
+ * that scheme (ctl_probe.c): 1 with why replaced if that was it, and the
+ * hub is then not "lost" - no retry or wait would help.
+ */
+static int
+wrong_scheme(struct ctl *c, struct xfer *x, CURLcode rc, char *why,
+    size_t whylen)
+{
+	if (!closed_before_request(x, rc) &&
+	    !ctl_http_no_tls_answer(c, x->errbuf))
+		return 0;
+	if (ctl_probe_scheme(c, why, whylen) == 0)
+		return 0;
+	x->lost = 0;
+	return 1;
+}
+
 static void
 sleep_ms(long ms)
 {
@@ -413,6 +439,10 @@ perform(struct ctl *c, const char *method, const char *path,
 		if (ret == 0) {
 			rc = curl_easy_perform(x->h);
 			ret = xfer_end(c, x, rc, why, sizeof(why));
+		}
+		if (ret != 0 && wrong_scheme(c, x, rc, why, sizeof(why))) {
+			xfer_close(x);
+			break;
 		}
 		wait_ms = tries < CTL_RETRY_MAX ? rate_wait(x, ret) * 1000 : 0;
 		if (ret != 0 && wait_ms == 0 && busy < CTL_BUSY_TRIES &&
@@ -749,124 +779,4 @@ ctl_hub_back(struct ctl *c, struct ctl_reattach *ra)
 		    mc_now() - ra->since);
 	memset(ra, 0, sizeof(*ra));
 	c->patient = 0;
-}
-
-/* ---- a raw connection: hubctl watch speaks WebSocket over it ---- */
-
-struct ctl_raw {
-	CURL		*h;
-	curl_socket_t	 fd;
-};
-
-int
-ctl_raw_open(struct ctl *c, struct ctl_raw **out)
-{
-	char url[CTL_URL_MAX + 2], errbuf[CURL_ERROR_SIZE], seen[CTL_FP_TEXT_MAX];
-	struct ctl_raw *r = calloc(1, sizeof(*r));
-	CURLcode rc;
-
-	errbuf[0] = '\0';
-	snprintf(url, sizeof(url), "%s/", c->base);
-	if (r == NULL || (r->h = curl_easy_init()) == NULL) {
-		free(r);
-		fprintf(stderr, "hubctl: out of memory\n");
-		return CTL_EXIT_FAIL;
-	}
-	curl_easy_setopt(r->h, CURLOPT_URL, url);
-	curl_easy_setopt(r->h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(r->h, CURLOPT_CONNECT_ONLY, 1L);
-	curl_easy_setopt(r->h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->h, CURLOPT_CONNECTTIMEOUT, (long)CTL_CONNECT_TIMEOUT);
-	curl_easy_setopt(r->h, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(r->h, CURLOPT_ERRORBUFFER, errbuf);
-	if (setup_tls(c, r->h) == -1) {
-		fprintf(stderr, "hubctl: this libcurl cannot pin a certificate "
-		    "(it needs the OpenSSL backend); use --ca FILE\n");
-		ctl_raw_close(r);
-		return CTL_EXIT_HUB;
-	}
-	rc = curl_easy_perform(r->h);
-	if (rc == CURLE_OK)
-		rc = curl_easy_getinfo(r->h, CURLINFO_ACTIVESOCKET, &r->fd);
-	c->lost = 0;
-	if (rc != CURLE_OK) {
-		if (ctl_pin_mismatch(seen, sizeof(seen)))
-			fprintf(stderr, "hubctl: the hub at %s presented "
-			    "certificate %s, which is not the --fingerprint "
-			    "given; the token was not sent\n", c->base, seen);
-		else
-			c->lost = 1;
-		if (c->lost && !c->patient)
-			fprintf(stderr, "hubctl: cannot reach hub at %s: %s\n",
-			    c->base, errbuf[0] ? errbuf :
-			    curl_easy_strerror(rc));
-		ctl_raw_close(r);
-		return CTL_EXIT_HUB;
-	}
-	*out = r;
-	return 0;
-}
-
-static int
-raw_wait(const struct ctl_raw *r, short events, int timeout_ms)
-{
-	struct pollfd p;
-
-	p.fd = r->fd;
-	p.events = events;
-	p.revents = 0;
-	return poll(&p, 1, timeout_ms);
-}
-
-int
-ctl_raw_send(struct ctl_raw *r, const void *buf, size_t n)
-{
-	const char *p = buf;
-	size_t sent;
-	CURLcode rc;
-
-	while (n > 0) {
-		rc = curl_easy_send(r->h, p, n, &sent);
-		if (rc == CURLE_AGAIN) {
-			if (raw_wait(r, POLLOUT, CTL_REQUEST_TIMEOUT * 1000) <= 0)
-				return -1;
-			continue;
-		}
-		if (rc != CURLE_OK)
-			return -1;
-		p += sent;
-		n -= sent;
-	}
-	return 0;
-}
-
-long
-ctl_raw_recv(struct ctl_raw *r, void *buf, size_t n, int timeout_ms)
-{
-	size_t got = 0;
-	CURLcode rc;
-	int w;
-
-	for (;;) {
-		/* TLS may hold decrypted bytes: ask curl before polling */
-		rc = curl_easy_recv(r->h, buf, n, &got);
-		if (rc == CURLE_OK)
-			return (long)got;
-		if (rc != CURLE_AGAIN)
-			return -1;
-		w = raw_wait(r, POLLIN, timeout_ms);
-		if (w == 0)
-			return -2;
-		if (w < 0)
-			return -1;
-	}
-}
-
-void
-ctl_raw_close(struct ctl_raw *r)
-{
-	if (r == NULL)
-		return;
-	curl_easy_cleanup(r->h);
-	free(r);
 }

@@ -106,7 +106,7 @@ load_conf(struct ctl *c, int argc, char **argv)
 	} else if (default_conf(path, sizeof(path)) == -1) {
 		return 0;
 	}
-	if (mc_conf_load(path, none, &c->o, conf_key, &c->o, err,
+	if (mc_conf_load(path, none, &c->o, conf_key, &c->o, NULL, err,
 	    sizeof(err)) == -1) {
 		fprintf(stderr, "hubctl: %s\n", err);
 		return CTL_EXIT_USAGE;

@@ -778,10 +778,12 @@ where_png(struct ctl *c, const struct run *u)
 	ret = png_link(c, u->id, link, sizeof(link), &bytes);
 	if (ret != 0)
 		return ret;
-	printf("saved on the hub: GET %s", link);
+	printf("the screenshot stays on the hub with command %s", u->id);
 	if (bytes >= 0)
 		printf(" (%lld bytes)", (long long)bytes);
-	printf("; use -o FILE.png\n");
+	printf("; to have it here: hubctl send ");
+	ctl_put_safe(stdout, u->q->agent);
+	printf(" screenshot -o FILE.png\n");
 	return CTL_EXIT_OK;
 }
 
@@ -803,8 +805,8 @@ save_png(struct ctl *c, const struct run *u)
 	ret = ctl_api(c, "GET", link, NULL, &r);
 	if (ret == 0 && (r.body.len < 8 || memcmp(r.body.data, PNG_MAGIC,
 	    8) != 0)) {
-		fprintf(stderr, "hubctl: the hub's answer to GET %s is not a "
-		    "PNG picture\n", link);
+		fprintf(stderr, "hubctl: the hub's picture for command %s is "
+		    "not a PNG file; nothing was saved\n", u->id);
 		ret = CTL_EXIT_FAIL;
 	}
 	if (ret == 0 && mc_write_file(u->q->out_file, r.body.data, r.body.len,

@@ -52,6 +52,9 @@ struct watch {
 	struct mc_buf	 msg;		/* owned: the message being joined */
 	int		 idle;		/* read timeouts in a row */
 	int		 closed;	/* the hub sent close */
+	int		 opening;	/* in the upgrade: a dropped connection
+					 * is feed_open()'s to explain */
+	int		 dropped;	/* ... and it was dropped */
 	int64_t		 last_id;	/* the newest event shown */
 };
 
@@ -87,8 +90,10 @@ fill(struct watch *w)
 		if (send_frame(w, OP_TEXT, ping, sizeof(ping) - 1) == -1)
 			break;
 	}
-	fprintf(stderr, "hubctl: the hub at %s closed the connection\n",
-	    w->c->base);
+	w->dropped = w->opening;
+	if (!w->opening)
+		fprintf(stderr, "hubctl: the hub at %s closed the "
+		    "connection\n", w->c->base);
 	return -1;
 }
 
@@ -645,16 +650,43 @@ feed_close(struct watch *w)
 	mc_buf_reset(&w->msg);
 }
 
+/* The hub dropped the connection during the upgrade, as a hub that
+ * speaks TLS does to a plain request (--hub http://), which no wait
+ * mends; otherwise it is a hub that is starting, or gone. */
+static int
+feed_dropped(struct watch *w)
+{
+	char why[CTL_WHY_MAX];
+
+	if (ctl_probe_scheme(w->c, why, sizeof(why)) == 1) {
+		fprintf(stderr, "hubctl: %s\n", why);
+		w->c->lost = 0;
+		return CTL_EXIT_HUB;
+	}
+	fprintf(stderr, "hubctl: the hub at %s closed the connection\n",
+	    w->c->base);
+	w->c->lost = 1;
+	return CTL_EXIT_HUB;
+}
+
 static int
 feed_open(struct watch *w)
 {
 	int r = ctl_raw_open(w->c, &w->raw);
 
-	if (r == 0 && (upgrade(w) == -1 || send_auth(w) == -1)) {
+	if (r != 0)
+		return r;
+	w->opening = 1;
+	w->dropped = 0;
+	r = upgrade(w);
+	w->opening = 0;
+	if (r == -1 && w->dropped)
+		return feed_dropped(w);
+	if (r == -1 || send_auth(w) == -1) {
 		w->c->lost = 1;		/* a hub that is starting, or gone */
-		r = CTL_EXIT_HUB;
+		return CTL_EXIT_HUB;
 	}
-	return r;
+	return 0;
 }
 
 /* The feed broke: connect again, then show what was missed.  The feed

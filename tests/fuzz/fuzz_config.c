@@ -38,7 +38,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(text, data, size);
 	text[size] = '\0';
 	memset(&st, 0, sizeof(st));
-	mc_conf_parse("fuzz.conf", text, opts, &st, NULL, NULL, err,
+	mc_conf_parse("fuzz.conf", text, opts, &st, NULL, NULL, NULL, err,
 	    sizeof(err));
 	free(text);
 	return 0;

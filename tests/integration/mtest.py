@@ -177,7 +177,8 @@ def procs_with_cmdline(marker):
 class Proc:
     """A child process with its output in files under the test's dir."""
 
-    def __init__(self, t, name, argv, env=None, stdout_pipe=False, cwd=None):
+    def __init__(self, t, name, argv, env=None, stdout_pipe=False,
+                 cwd=None):
         self.t = t
         self.name = name
         self.argv = list(argv)
@@ -390,6 +391,8 @@ class Hub:
         self.data = data or t.mkdir("hubdata")
         self.extra = list(extra)
         self.name = name
+        self.exe = binary("maestro-hub")
+        self.cwd = None         # the runner's (the repository) if None
         self.proc = None
         self.starts = 0
         self.fingerprint = None
@@ -410,7 +413,7 @@ class Hub:
         return "%s://%s" % ("wss" if self.tls else "ws", self.hostport)
 
     def argv(self):
-        a = [binary("maestro-hub"), "--listen", self.hostport,
+        a = [self.exe, "--listen", self.hostport,
              "--data", self.data, "--heartbeat", str(self.heartbeat),
              "--miss", str(self.miss),
              "--restart-grace", str(self.restart_grace),
@@ -427,7 +430,7 @@ class Hub:
         for attempt in range(3):
             self.starts += 1
             self.proc = Proc(self.t, "%s-%d" % (self.name, self.starts),
-                             self.argv())
+                             self.argv(), cwd=self.cwd)
             self.started_at = time.monotonic()
             try:
                 wait_until(self._healthy, timeout, "%s /healthz on port %d"

@@ -13,7 +13,8 @@ import signal
 import stat
 import time
 
-from mtest import (ROOT, binary, check, deadline, skip, wait_until)
+from mtest import (ROOT, binary, build_dir, check, deadline, skip,
+                   wait_until)
 
 SCRIPT = os.path.join(ROOT, "install.sh")
 
@@ -59,6 +60,12 @@ def test_install_shellcheck(t):
     check(r.rc == 0, "shellcheck install.sh:\n%s" % r.out)
 
 
+def unit_template(name, prefix):
+    """systemd/NAME.in as make install writes it for PREFIX."""
+    with open(os.path.join(ROOT, "systemd", name + ".in")) as f:
+        return f.read().replace("@PREFIX@", prefix)
+
+
 def test_systemd_units_verify(t):
     """systemd-analyze verify on both units; ExecStart is pointed at the
     built binaries, since verify insists that the program exists."""
@@ -66,10 +73,8 @@ def test_systemd_units_verify(t):
         skip("systemd-analyze is not installed")
     units = []
     for u in ("maestro-hub.service", "maestro-listener.service"):
-        with open(os.path.join(ROOT, "systemd", u)) as f:
-            text = f.read().replace("/usr/local/bin/",
-                                    os.path.dirname(binary("maestro-hub"))
-                                    + "/")
+        text = unit_template(u, "/usr/local").replace(
+            "/usr/local/bin/", os.path.dirname(binary("maestro-hub")) + "/")
         units.append(t.write(u, text))
     r = t.run(["systemd-analyze", "verify"] + units)
     check(r.rc == 0 and r.err.strip() == "",
@@ -77,14 +82,88 @@ def test_systemd_units_verify(t):
 
 
 def test_unit_in_install_sh_matches_systemd_dir(t):
+    # install.sh always installs under /usr/local
     with open(SCRIPT) as f:
         s = f.read()
     m = re.search(r"cat >\"\$unit\" <<'UNIT'\n(.*?)\nUNIT\n", s, re.S)
     check(m, "install.sh has no embedded unit")
-    with open(os.path.join(ROOT, "systemd", "maestro-listener.service")) as f:
-        check(f.read().rstrip("\n") == m.group(1).rstrip("\n"),
-              "systemd/maestro-listener.service differs from the unit "
-              "install.sh writes")
+    check(unit_template("maestro-listener.service", "/usr/local")
+          .rstrip("\n") == m.group(1).rstrip("\n"),
+          "systemd/maestro-listener.service.in (for /usr/local) differs "
+          "from the unit install.sh writes")
+
+
+# paths a unit may name outside PREFIX: the system's, and the state and
+# config the hub and listener keep there whatever PREFIX is
+SYSTEM_PATHS = ("/bin/kill", "/var/lib/maestro", "/etc/maestro/")
+
+
+def unit_paths(text):
+    """(key, path) for every absolute path in the unit's settings."""
+    out = []
+    for line in text.splitlines():
+        if line.startswith("#") or "=" not in line:
+            continue
+        key, val = line.split("=", 1)
+        for word in val.split():
+            if word.startswith("file://"):
+                word = word[len("file://"):]
+            if word.startswith("/"):
+                out.append((key, word))
+    return out
+
+
+def test_make_install_paths_follow_prefix(t):
+    """make install PREFIX=/opt/... DESTDIR=...: every path the installed
+    units name (ExecStart=, Documentation=, ...) is under that PREFIX and
+    was installed there, or is a system path; and the installed hub,
+    started from there, finds its dashboard, install.sh and listener."""
+    prefix = "/opt/maestro-test"
+    dest = t.mkdir("destdir")
+    # -o all: install what is built, never build (MAESTRO_BUILD may be
+    # a sanitizer build made with other flags)
+    r = t.run(["make", "--no-print-directory", "-C", ROOT, "-o", "all",
+               "install", "PREFIX=" + prefix, "DESTDIR=" + dest,
+               "BUILD=" + os.path.relpath(build_dir(), ROOT)], timeout=120)
+    check(r.rc == 0, "make install: %r" % r)
+    unitdir = os.path.join(dest + prefix, "lib/systemd/system")
+    units = sorted(os.listdir(unitdir))
+    check(units == ["maestro-hub.service", "maestro-listener.service"],
+          "installed units: %r" % units)
+    for u in units:
+        with open(os.path.join(unitdir, u)) as f:
+            text = f.read()
+        check("@PREFIX@" not in text and "/usr/local" not in text,
+              "%s still names a path that is not PREFIX's:\n%s" % (u, text))
+        paths = unit_paths(text)
+        check(any(k == "ExecStart" and p.startswith(prefix + "/")
+                  for k, p in paths), "%s: no ExecStart under %s: %r"
+              % (u, prefix, paths))
+        for key, p in paths:
+            if p.startswith(prefix + "/"):
+                check(os.path.exists(dest + p), "%s: %s=%s was not "
+                      "installed (no %s)" % (u, key, p, dest + p))
+            else:
+                check(p.startswith(SYSTEM_PATHS), "%s: %s=%s is neither "
+                      "under %s nor a system path" % (u, key, p, prefix))
+    with open(os.path.join(unitdir, "maestro-hub.service")) as f:
+        docs = [p for k, p in unit_paths(f.read()) if k == "Documentation"]
+    check(docs, "the hub unit has no Documentation=")
+    # the hub finds what it serves under its own PREFIX, not the
+    # repository's (it runs from elsewhere) nor /usr/local's
+    hub = t.hub(start=False, tls=False)
+    hub.exe = os.path.join(dest + prefix, "bin", "maestro-hub")
+    hub.cwd = t.path()
+    hub.start()
+    for path, want in (("/", b"<html"), ("/install.sh", b"#!/bin/sh"),
+                       ("/download/maestro-listener", b"\x7fELF")):
+        r = hub.request("GET", path, token=None)
+        check(r.status == 200 and want in r.body[:64],
+              "the installed hub's %s: %r" % (path, r))
+    log = hub.log()
+    check(dest + prefix + "/share/maestro" in log,
+          "the installed hub does not say it serves from its PREFIX:\n%s"
+          % log[-2000:])
 
 
 def test_install_key_file_errors(t):

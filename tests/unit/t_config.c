@@ -55,7 +55,8 @@ conf(const char *text, struct settings *s, char *err, size_t errlen)
 {
 	defaults(s);
 	err[0] = '\0';
-	return mc_conf_parse("hub.conf", text, tab, s, NULL, NULL, err, errlen);
+	return mc_conf_parse("hub.conf", text, tab, s, NULL, NULL, NULL, err,
+	    errlen);
 }
 
 #define CHECK_CONF_ERROR(text, prefix, why) do {			\
@@ -204,7 +205,7 @@ t_conf_error_other(void)
 	    "hub.conf:3: ", "port");
 	/* a small err buffer is filled safely */
 	CHECK_EQ_INT(mc_conf_parse("hub.conf", "bogus = 1", tab, &s, NULL,
-	    NULL, err, 8), -1);
+	    NULL, NULL, err, 8), -1);
 	CHECK(strlen(err) < 8);
 }
 
@@ -255,17 +256,17 @@ t_conf_extra_callback(void)
 	memset(&seen, 0, sizeof(seen));
 	defaults(&s);
 	CHECK_EQ_INT(mc_conf_parse("l.conf", "port = 2\nallow = shell,metrics\n",
-	    tab, &s, extra, &seen, err, sizeof(err)), 0);
+	    tab, &s, extra, &seen, NULL, err, sizeof(err)), 0);
 	CHECK_EQ_INT(seen.n, 1);
 	CHECK_EQ_STR(seen.last, "shell,metrics");
 	CHECK_EQ_INT(s.port, 2);
 	CHECK_EQ_INT(mc_conf_parse("l.conf", "allow = x\n\nother = y\n", tab,
-	    &s, extra, &seen, err, sizeof(err)), -1);
+	    &s, extra, &seen, NULL, err, sizeof(err)), -1);
 	CHECK_PREFIX(err, "l.conf:3: ");
 	CHECK_CONTAINS(err, "extra does not know 'other'");
 	/* table keys do not reach the callback, bad values still fail */
 	CHECK_EQ_INT(mc_conf_parse("l.conf", "port = x\n", tab, &s, extra,
-	    &seen, err, sizeof(err)), -1);
+	    &seen, NULL, err, sizeof(err)), -1);
 	CHECK_PREFIX(err, "l.conf:1: ");
 }
 
@@ -279,7 +280,7 @@ t_conf_load_file(void)
 	snprintf(path, sizeof(path), "%s/hub.conf", unit_tmpdir());
 	REQUIRE(mc_write_file(path, text, strlen(text), 0644) == 0);
 	defaults(&s);
-	CHECK_EQ_INT(mc_conf_load(path, tab, &s, NULL, NULL, err,
+	CHECK_EQ_INT(mc_conf_load(path, tab, &s, NULL, NULL, NULL, err,
 	    sizeof(err)), -1);
 	{
 		char want[600];
@@ -289,18 +290,18 @@ t_conf_load_file(void)
 	}
 	CHECK_EQ_INT(s.port, 7000);
 	REQUIRE(mc_write_file(path, "port = 7001\n", 12, 0644) == 0);
-	CHECK_EQ_INT(mc_conf_load(path, tab, &s, NULL, NULL, err,
+	CHECK_EQ_INT(mc_conf_load(path, tab, &s, NULL, NULL, NULL, err,
 	    sizeof(err)), 0);
 	CHECK_EQ_INT(s.port, 7001);
 	/* a missing file names the path */
 	snprintf(path, sizeof(path), "%s/nope.conf", unit_tmpdir());
-	CHECK_EQ_INT(mc_conf_load(path, tab, &s, NULL, NULL, err,
+	CHECK_EQ_INT(mc_conf_load(path, tab, &s, NULL, NULL, NULL, err,
 	    sizeof(err)), -1);
 	CHECK_PREFIX(err, path);
 	/* a NUL byte: not a text file */
 	snprintf(path, sizeof(path), "%s/nul.conf", unit_tmpdir());
 	REQUIRE(mc_write_file(path, "port = 1\n\0x\n", 12, 0644) == 0);
-	CHECK_EQ_INT(mc_conf_load(path, tab, &s, NULL, NULL, err,
+	CHECK_EQ_INT(mc_conf_load(path, tab, &s, NULL, NULL, NULL, err,
 	    sizeof(err)), -1);
 	CHECK_PREFIX(err, path);
 }
@@ -316,7 +317,7 @@ args(struct settings *s, char **argv, int *npos, char *err, size_t errlen)
 	defaults(s);
 	err[0] = '\0';
 	*npos = -1;
-	return mc_args_apply(argc, argv, tab, s, npos, err, errlen);
+	return mc_args_apply(argc, argv, tab, s, npos, NULL, err, errlen);
 }
 
 void
@@ -452,4 +453,58 @@ t_args_config(void)
 	CHECK_EQ_INT(npos, 0);
 	CHECK_MSG(args(&s, v2, &npos, err, sizeof(err)) == 0, "%s", err);
 	CHECK_EQ_INT(npos, 0);
+}
+
+void
+t_args_error_names_the_flag(void)
+{
+	char a0[] = "prog", p1[] = "--port=x", p2[] = "--heartbeat",
+	    p3[] = "soon";
+	char *v1[] = { a0, p1, NULL };
+	char *v2[] = { a0, p2, p3, NULL };
+	struct settings s;
+	char err[256];
+	int npos;
+
+	/* "--flag: reason", the flag as it is typed, not the config key */
+	CHECK_EQ_INT(args(&s, v1, &npos, err, sizeof(err)), -1);
+	CHECK_PREFIX(err, "--port: 'x' is not a whole number");
+	CHECK_EQ_INT(args(&s, v2, &npos, err, sizeof(err)), -1);
+	CHECK_PREFIX(err, "--heartbeat: 'soon' is not a duration");
+}
+
+void
+t_origin_file_and_flags(void)
+{
+	char a0[] = "prog", f1[] = "--port", f2[] = "9", f3[] = "--verbose",
+	    f4[] = "--insecure-no-tls";
+	char *argv[] = { a0, f1, f2, f3, f4, NULL };
+	struct mc_origin o;
+	struct settings s;
+	char err[256], where[64];
+	int npos;
+
+	mc_origin_init(&o);
+	defaults(&s);
+	CHECK_MSG(mc_conf_parse("hub.conf", "# c\nport = 1\n\nname = x\n"
+	    "port = 2\n", tab, &s, NULL, NULL, &o, err, sizeof(err)) == 0,
+	    "%s", err);
+	/* the last line of a key is where it was set */
+	CHECK_EQ_STR(mc_origin_name(&o, "port", where, sizeof(where)),
+	    "hub.conf:5");
+	CHECK_EQ_STR(mc_origin_name(&o, "name", where, sizeof(where)),
+	    "hub.conf:4");
+	CHECK_EQ_STR(mc_origin_name(&o, "url", where, sizeof(where)), "");
+	CHECK(!mc_origin_is_flag(&o, "port"));
+	/* a flag after the file wins, and is named as a flag */
+	CHECK_MSG(mc_args_apply(5, argv, tab, &s, &npos, &o, err,
+	    sizeof(err)) == 0, "%s", err);
+	CHECK_EQ_STR(mc_origin_name(&o, "port", where, sizeof(where)),
+	    "--port");
+	CHECK_EQ_STR(mc_origin_name(&o, "insecure_no_tls", where,
+	    sizeof(where)), "--insecure-no-tls");
+	CHECK(mc_origin_is_flag(&o, "verbose"));
+	CHECK_EQ_STR(mc_origin_name(&o, "name", where, sizeof(where)),
+	    "hub.conf:4");
+	CHECK_EQ_STR(mc_origin_name(NULL, "name", where, sizeof(where)), "");
 }

@@ -200,6 +200,8 @@ const char *unit_show(const char *s, size_t n);
 	X(args_errors)							\
 	X(args_positional)						\
 	X(args_config)							\
+	X(args_error_names_the_flag)					\
+	X(origin_file_and_flags)					\
 	/* t_util.c */							\
 	X(util_parse_duration)						\
 	X(util_parse_duration_rejects)					\
