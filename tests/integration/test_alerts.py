@@ -31,7 +31,8 @@ RED, ORANGE, GREEN, BLUE = 0xE53935, 0xFB8C00, 0x43A047, 0x1E88E5
 ODD = "<b>_x_*"
 
 CRIT_RE = (r"%s is CRITICAL: no heartbeat for [0-9.]+s \(last seen "
-           r"\d\d:\d\d:\d\d UTC\)\. Last metrics: cpu \d+%%, mem \d+%%, "
+           r"\d\d:\d\d:\d\d UTC\)\. Last metrics: cpu (\d+%%|not measured "
+           r"yet), mem \d+%%, "
            r"disk \d+%%\.")
 
 
