@@ -388,6 +388,10 @@ void	hub_agent_free_all(void);
 
 /* ---- hub_live.c: liveness and status events ---- */
 
+/* The detail of the status event offline -> online that is an agent's
+ * first connection ever (hub_alert.c words its notice from it). */
+#define HUB_FIRST_CONNECTION	"first connection"
+
 const char *hub_status_name(enum hub_status s);
 /* A sign of life arrived (hello or heartbeat). */
 void	hub_live_seen(struct hub_agent *a);
