@@ -393,6 +393,10 @@ void	hub_agent_free_all(void);
 
 /* ---- hub_live.c: liveness and status events ---- */
 
+/* The detail of the status event offline -> online that is an agent's
+ * first connection ever (hub_alert.c words its notice from it). */
+#define HUB_FIRST_CONNECTION	"first connection"
+
 const char *hub_status_name(enum hub_status s);
 /* A sign of life arrived (hello or heartbeat). */
 void	hub_live_seen(struct hub_agent *a);
@@ -405,11 +409,13 @@ void	hub_live_restore(struct hub_agent *a, const char *status,
 	    double last_seen);
 /* ---- hub_events.c: the event log ---- */
 
-/* One event; the strings are borrowed. */
+/* One event; the strings are borrowed.  cmd: a command event's text (the
+ * shell line or docker_restart's container), NULL or "" for others. */
 struct hub_event_rec {
 	int64_t		 id;
 	double		 ts;
 	const char	*type, *agent, *from, *to, *detail;
+	const char	*cmd;
 };
 /* What GET /api/events asks for: before > 0, after >= 0 and since > 0
  * are off at 0, -1 and 0; agent and type filter when not empty. */
@@ -425,6 +431,11 @@ struct hub_events_query {
  * to the live feed and queued to the store. */
 void	hub_event(const char *type, const char *agent, const char *from,
 	    const char *to, const char *detail);
+/* A command's outcome: hub_event("command", agent, by, to, detail) that
+ * also carries the command's text, cut to MC_TEXT_MAX - 1 bytes ("…"
+ * then ends it); text may be NULL. */
+void	hub_event_command(const char *agent, const char *by, const char *to,
+	    const char *detail, const char *text);
 /* Used by hub_db_load(): the newest stored event's id. */
 void	hub_events_restore(int64_t newest);
 /* One event as the API and the live feed show it. */

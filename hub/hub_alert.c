@@ -10,7 +10,8 @@
  *    flapping, and an incident that ends before its alert left sends
  *    neither.
  *  - An intended stop or a clean shutdown (a goodbye) is never critical;
- *    with alert_on_offline it is an info notice.
+ *    with alert_on_offline it is an info notice, and so are the return
+ *    and a new agent's first connection (first_online, never "again").
  *  - Flapping: more than flap_count critical onsets within flap_window make
  *    one "flapping" alert instead of the next critical.  The agent's
  *    criticals and recoveries are then held until it keeps one state for
@@ -71,7 +72,7 @@ struct kind {
 
 enum {
 	K_CRITICAL, K_NOT_BACK, K_RECOVERED, K_FLAPPING, K_SETTLED, K_RULE,
-	K_RULE_CLEAR, K_OFFLINE, K_ONLINE, K_SILENCE, K_SILENCE_END,
+	K_RULE_CLEAR, K_OFFLINE, K_ONLINE, K_FIRST, K_SILENCE, K_SILENCE_END,
 	K_HUB_FAULT, K_HUB_OK, K_TEST
 };
 
@@ -92,6 +93,8 @@ static const struct kind kinds[] = {
 	[K_OFFLINE] = { "offline", SEV_INFO, "OFFLINE",
 	    "went offline (they said goodbye)" },
 	[K_ONLINE] = { "online", SEV_INFO, "ONLINE", "are online again" },
+	[K_FIRST] = { "first_online", SEV_INFO, "NEW", "connected for the "
+	    "first time" },
 	[K_SILENCE] = { "silence", SEV_INFO, "SILENCED", "are silenced" },
 	[K_SILENCE_END] = { "silence_end", SEV_INFO, "SILENCE ENDED",
 	    "are no longer silenced" },
@@ -731,14 +734,17 @@ on_goodbye(struct hub_agent *a, const char *detail)
 	batch_add(e);
 }
 
+/* Back after a goodbye, or (detail HUB_FIRST_CONNECTION) a new agent. */
 static void
-on_back(struct hub_agent *a)
+on_back(struct hub_agent *a, const char *detail)
 {
-	struct entry *e = entry_new(K_ONLINE, a, NULL);
+	int first = strcmp(detail, HUB_FIRST_CONNECTION) == 0;
+	struct entry *e = entry_new(first ? K_FIRST : K_ONLINE, a, NULL);
 
 	if (e == NULL)
 		return;
-	snprintf(e->text, sizeof(e->text), "%s is online again.", a->name);
+	snprintf(e->text, sizeof(e->text), first ? "%s connected for the "
+	    "first time." : "%s is online again.", a->name);
 	batch_add(e);
 }
 
@@ -754,7 +760,7 @@ hub_alert_status(struct hub_agent *a, enum hub_status from,
 		on_goodbye(a, detail);
 	else if (from == ST_OFFLINE && to == ST_ONLINE &&
 	    hub.conf.alert_on_offline)
-		on_back(a);
+		on_back(a, detail);
 }
 
 static void

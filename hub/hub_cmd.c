@@ -443,8 +443,8 @@ cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
 	else
 		snprintf(detail, sizeof(detail), "%s %s %s", c->id,
 		    mc_kind_name(c->kind), hub_cmd_status_name(st));
-	hub_event("command", c->agent, c->by, hub_cmd_status_name(st),
-	    detail);
+	hub_event_command(c->agent, c->by, hub_cmd_status_name(st), detail,
+	    c->cmd != NULL ? c->cmd : c->arg);
 	hub_prom_command(st);
 	cmd_save(c);
 	cmd_notify(c);

@@ -99,7 +99,8 @@ static const char schema[] =
 "CREATE TABLE IF NOT EXISTS tokens(id TEXT PRIMARY KEY, hash TEXT NOT NULL,"
 "  role INTEGER, name TEXT, created REAL, revoked INTEGER NOT NULL DEFAULT 0);"
 "CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, ts REAL, type"
-"  TEXT, agent TEXT, from_status TEXT, to_status TEXT, detail TEXT);"
+"  TEXT, agent TEXT, from_status TEXT, to_status TEXT, detail TEXT,"
+"  cmd TEXT);"
 "CREATE INDEX IF NOT EXISTS events_ts ON events(ts);"
 "CREATE TABLE IF NOT EXISTS commands(id TEXT PRIMARY KEY, agent TEXT, kind"
 "  TEXT, cmd TEXT, arg TEXT, requested_by TEXT, created REAL, started REAL,"
@@ -114,6 +115,15 @@ static const char schema[] =
 "CREATE TABLE IF NOT EXISTS metrics_15m(agent_id INTEGER NOT NULL, ts INTEGER"
 "  NOT NULL, cpu REAL, mem REAL, disk REAL, rx REAL, tx REAL,"
 "  PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;";
+
+/* Columns added to a table after it was first made: a hub.db from an older
+ * hub gets them at open (each is looked for first, so this runs once). */
+static const struct {
+	const char	*probe, *add;
+} added[] = {
+	{ "SELECT cmd FROM events LIMIT 0",
+	  "ALTER TABLE events ADD COLUMN cmd TEXT" },
+};
 
 static void
 list_add(struct db_list *l, struct db_job *j)
@@ -433,6 +443,25 @@ drop_held(void)
 	post_done(&done);
 }
 
+static int
+add_columns(sqlite3 *db, char **err)
+{
+	sqlite3_stmt *st;
+	size_t i;
+
+	for (i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
+		if (sqlite3_prepare_v2(db, added[i].probe, -1, &st, NULL) ==
+		    SQLITE_OK) {
+			sqlite3_finalize(st);
+			continue;
+		}
+		if (sqlite3_exec(db, added[i].add, NULL, NULL, err) !=
+		    SQLITE_OK)
+			return -1;
+	}
+	return 0;
+}
+
 int
 hub_db_open(const char *path)
 {
@@ -447,7 +476,8 @@ hub_db_open(const char *path)
 		return -1;
 	}
 	sqlite3_busy_timeout(dbs.db, 5000);
-	if (sqlite3_exec(dbs.db, schema, NULL, NULL, &err) != SQLITE_OK) {
+	if (sqlite3_exec(dbs.db, schema, NULL, NULL, &err) != SQLITE_OK ||
+	    add_columns(dbs.db, &err) == -1) {
 		mc_err("%s: cannot set up the schema: %s", path, err);
 		sqlite3_free(err);
 		sqlite3_close(dbs.db);

@@ -2,7 +2,9 @@
  * hub_events.c - the event log: recorded once, read from the store.
  *
  * Every status change, command outcome, alert, silence, audit entry and
- * fault of the hub is one event.  The hub numbers events itself (the id
+ * fault of the hub is one event.  A command's event also carries the
+ * command's text (cut short), so a reader of the log sees what ran without
+ * asking for each command.  The hub numbers events itself (the id
  * after the largest stored at start), so the live feed can carry the id
  * before the row is committed, and a client that lost its feed (a hub
  * restart, a dropped connection) asks for what came after the last id it
@@ -45,20 +47,44 @@ hub_event_write(struct mc_jw *w, const struct hub_event_rec *e)
 	mc_jw_str(w, "to", e->to);
 	if (e->detail != NULL && e->detail[0])
 		mc_jw_str(w, "detail", e->detail);
+	if (e->cmd != NULL && e->cmd[0])
+		mc_jw_str(w, "cmd", e->cmd);
 	mc_jw_obj_end(w);
+}
+
+static void
+record(const char *type, const char *agent, const char *from,
+    const char *to, const char *detail, const char *cmd)
+{
+	struct hub_event_rec e = { ++last_id, mc_wall(), type, agent, from,
+	    to, detail, cmd };
+
+	hub_ui_event(&e);
+	hub_db_exec("INSERT INTO events(id, ts, type, agent, from_status,"
+	    " to_status, detail, cmd) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    "idtttttt", e.id, e.ts, type, agent, from, to, detail,
+	    cmd != NULL && cmd[0] ? cmd : NULL);
 }
 
 void
 hub_event(const char *type, const char *agent, const char *from,
     const char *to, const char *detail)
 {
-	struct hub_event_rec e = { ++last_id, mc_wall(), type, agent, from,
-	    to, detail };
+	record(type, agent, from, to, detail, NULL);
+}
 
-	hub_ui_event(&e);
-	hub_db_exec("INSERT INTO events(id, ts, type, agent, from_status,"
-	    " to_status, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", "idttttt",
-	    e.id, e.ts, type, agent, from, to, detail);
+void
+hub_event_command(const char *agent, const char *by, const char *to,
+    const char *detail, const char *text)
+{
+	static const char more[] = "\xe2\x80\xa6";	/* U+2026 ... */
+	char cmd[MC_TEXT_MAX];
+
+	if (text == NULL)
+		text = "";
+	if (mc_strlcpy(cmd, text, sizeof(cmd) - (sizeof(more) - 1)) == -1)
+		memcpy(cmd + strlen(cmd), more, sizeof(more));
+	record("command", agent, by, to, detail, cmd);
 }
 
 /* ---- reading a page ---- */
@@ -88,7 +114,7 @@ page_prepare(sqlite3 *db, const struct hub_events_query *q)
 	int n = 1, asc = q->after >= 0 || q->since > 0;
 
 	snprintf(sql, sizeof(sql), "SELECT id, ts, type, agent, from_status,"
-	    " to_status, detail FROM events WHERE 1%s%s%s%s%s ORDER BY id %s"
+	    " to_status, detail, cmd FROM events WHERE 1%s%s%s%s%s ORDER BY id %s"
 	    " LIMIT ?", q->before > 0 ? " AND id < ?" : "",
 	    q->after >= 0 ? " AND id > ?" : "",
 	    q->since > 0 ? " AND ts >= ?" : "",
@@ -138,6 +164,7 @@ page_run(struct sqlite3 *db, void *arg)
 		e.from = col(st, 4);
 		e.to = col(st, 5);
 		e.detail = col(st, 6);
+		e.cmd = col(st, 7);
 		hub_event_write(&w, &e);
 	}
 	sqlite3_finalize(st);

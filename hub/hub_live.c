@@ -15,7 +15,9 @@
  * heard since the start is critical miss x heartbeat after its last sign
  * of life, like any other.
  *
- * Every change is one event (hub_events.c).
+ * Every change is one event (hub_events.c).  An agent's very first sign of
+ * life (it was never seen, by this hub run or one before) says so in the
+ * event's detail: offline -> online there is no return.
  */
 #include <string.h>
 
@@ -78,11 +80,13 @@ set_status(struct hub_agent *a, enum hub_status to, const char *detail)
 void
 hub_live_seen(struct hub_agent *a)
 {
+	int first = a->last_seen <= 0;	/* never seen, by any hub run */
+
 	a->last_hb = mc_now();
 	a->last_seen = mc_wall();
 	a->heard = 1;
 	if (a->status != ST_ONLINE) {
-		set_status(a, ST_ONLINE, "");
+		set_status(a, ST_ONLINE, first ? HUB_FIRST_CONNECTION : "");
 		return;
 	}
 	if (a->last_seen - a->saved_seen >= SEEN_SAVE_EVERY) {

@@ -9,7 +9,7 @@ import * as api from "./api.js";
 import { $ } from "./dom.js";
 import { Feed } from "./feed.js";
 import { Grid } from "./grid.js";
-import { AgentPage } from "./agent.js";
+import { AgentPage, MissingPage } from "./agent.js";
 import { Events } from "./events.js";
 
 const app = {
@@ -38,10 +38,11 @@ function route() {
   }
   if (hash.startsWith("#/agent/")) {
     const name = decodeURIComponent(hash.slice(8));
-    if (!app.page || app.page.name !== name) {
+    const known = app.agents.has(name);
+    if (!app.page || app.page.name !== name || app.page.missing === known) {
       if (app.page) app.page.destroy();
       show("agent-view");
-      app.page = new AgentPage(name, app);
+      app.page = known ? new AgentPage(name, app) : new MissingPage(name);
     }
     show("agent-view");
     document.title = name + " · Maestro";
@@ -63,7 +64,10 @@ function route() {
 function onAgent(a) {
   app.agents.set(a.name, a);
   app.grid.update(a);
-  if (app.page && app.page.name === a.name) app.page.onAgent(a);
+  if (app.page && app.page.name === a.name) {
+    if (app.page.missing) route();    // it enrolled while its page was open
+    else app.page.onAgent(a);
+  }
 }
 
 function onMessage(m) {
@@ -97,6 +101,8 @@ function onState(s) {
 function signOut(msg) {
   if (app.feed) app.feed.stop();
   app.feed = null;
+  onState("signed out");
+  $("live").dataset.state = "off";
   api.token.clear();
   if (app.page) app.page.destroy();
   app.page = null;

@@ -1,6 +1,9 @@
 // charts.js - time charts with uPlot (installed from npm by the build and
 // served by the hub from /vendor/; no CDN).  Two kinds: percentages
 // (CPU, memory, disk) on a 0-100 axis, and network rates in bytes/s.
+// Times are 24-hour, as everywhere else on the dashboard (uPlot's own
+// defaults are 12-hour).  The legend shows the values under the cursor,
+// and the latest ones while the cursor is elsewhere (uPlot shows "--").
 "use strict";
 
 import { bytes } from "./dom.js";
@@ -18,6 +21,19 @@ function fmtPct(v) {
   return v === null || v === undefined ? "–" : v.toFixed(1) + "%";
 }
 
+// uPlot's time axis formats, 24-hour: [tick step, label, label when the
+// year / month / day / hour / minute / second rolls over, 1 = append]
+const NL_DAY = "\n{MMM} {D}", NL_YEAR = "\n{YYYY}-{MM}-{DD}";
+const AXIS_24H = [
+  [86400 * 365, "{YYYY}", null, null, null, null, null, null, 1],
+  [86400 * 28, "{MMM}", "\n{YYYY}", null, null, null, null, null, 1],
+  [86400, "{MMM} {D}", "\n{YYYY}", null, null, null, null, null, 1],
+  [3600, "{HH}:{mm}", NL_YEAR, null, NL_DAY, null, null, null, 1],
+  [60, "{HH}:{mm}", NL_YEAR, null, NL_DAY, null, null, null, 1],
+  [1, "{HH}:{mm}:{ss}", NL_YEAR, null, NL_DAY, null, null, null, 1],
+];
+const stamp = (tpl) => window.uPlot.fmtDate(tpl);
+
 export class Chart {
   // keys: ["cpu","mem","disk"] or ["rx","tx"]; span: seconds shown, up
   // to now
@@ -27,6 +43,8 @@ export class Chart {
     this.container = container;
     const percent = keys[0] !== "rx";
     const fmt = percent ? fmtPct : fmtRate;
+    const when = stamp(span > 86400 ? "{MMM} {D} {HH}:{mm}" : "{HH}:{mm}:{ss}");
+    this.latest = null;        // index of the newest point with a value
     const opts = {
       title,
       width: Math.max(200, container.clientWidth || 300),
@@ -35,12 +53,15 @@ export class Chart {
       scales: Object.assign({ x: { time: true, range: () => this.window() } },
         { y: percent ? { range: [0, 100] } :
           { range: (u, min, max) => [0, Math.max(1024, (max || 0) * 1.15)] } }),
-      series: [{}].concat(keys.map((k) => ({
-        label: LABELS[k], stroke: COLORS[k], width: 1.5,
-        value: (u, v) => fmt(v),
-      }))),
-      axes: [{}, { size: percent ? 50 : 80,
+      series: [{ value: (u, v) => (v === null || v === undefined ? "–" : when(new Date(v * 1000))) }]
+        .concat(keys.map((k) => ({
+          label: LABELS[k], stroke: COLORS[k], width: 1.5,
+          value: (u, v) => fmt(v),
+        }))),
+      axes: [{ values: AXIS_24H }, { size: percent ? 50 : 80,
         values: (u, vals) => vals.map((v) => (percent ? v + "%" : fmtRate(v))) }],
+      // the cursor left the chart (or new data came): the latest values
+      hooks: { setLegend: [(u) => this.legendLatest(u)] },
     };
     this.u = new window.uPlot(opts, this.empty(), container);
     this.ro = new ResizeObserver(() => {
@@ -63,14 +84,24 @@ export class Chart {
     return [[]].concat(this.keys.map(() => []));
   }
 
+  // While the cursor is off the chart, the legend shows the newest point.
+  legendLatest(u, again) {
+    if (this.latest === null || u.cursor.left >= 0) return;
+    if (!again && u.legend.idxs.every((i) => i === this.latest)) return;
+    u.setLegend({ idx: this.latest });
+  }
+
   // points: [{ts, cpu, mem, disk, rx, tx}] in time order
   set(points) {
     const d = this.empty();
+    this.latest = null;
     for (const p of points) {
       d[0].push(p.ts);
       this.keys.forEach((k, i) => d[i + 1].push(p[k] === undefined ? null : p[k]));
+      if (this.keys.some((k) => p[k] !== undefined && p[k] !== null)) this.latest = d[0].length - 1;
     }
     this.u.setData(d);
+    this.legendLatest(this.u, true);     // the same index may hold new values
   }
 
   destroy() {

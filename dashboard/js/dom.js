@@ -27,6 +27,11 @@ export function h(tag, props, ...children) {
 
 export const $ = (id) => document.getElementById(id);
 
+// A titled panel of a page.
+export function panel(title, ...body) {
+  return h("section", { class: "panel" }, h("h3", {}, title), ...body);
+}
+
 export function clear(e) {
   e.replaceChildren();
   return e;

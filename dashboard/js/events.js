@@ -7,12 +7,25 @@ import { h, $, clear, clock } from "./dom.js";
 
 const KEEP = 500;
 
+const FIRST = "first connection";    // the hub's detail for a new agent
+
+// A command's event: who ran what, and how it ended, once.  detail is
+// "ID KIND exit N" when it is done, "ID KIND STATUS" otherwise; cmd (when
+// the hub has it) is the command line or container.
+function command(e) {
+  const [, kind, ...rest] = (e.detail || "").split(" ");
+  const exit = rest[0] === "exit" ? ", exit " + rest[1] : "";
+  const what = e.cmd ? (kind || "command") + " \u201c" + e.cmd + "\u201d" : kind || "a command";
+  return (e.from || "?") + " ran " + what + ": " + e.to + exit;
+}
+
 // A line of text for an event (fields as /api/events gives them).
 export function describe(e) {
   const d = e.detail ? " (" + e.detail + ")" : "";
   switch (e.type) {
-    case "status": return e.from + " → " + e.to + d;
-    case "command": return (e.from || "?") + " ran " + (e.detail || "a command") + ": " + e.to;
+    case "status":
+      return e.detail === FIRST ? "first connection: " + e.to : e.from + " → " + e.to + d;
+    case "command": return command(e);
     // alert: from = what happened, to = severity, detail = the message
     case "alert": return e.from + " alert (" + e.to + ")" + (e.detail ? ": " + e.detail : "");
     // delivery: from = channel, to = outcome
@@ -57,13 +70,15 @@ export class Events {
     const t = $("ev-type").value;
     if (t && e.type !== t) return false;
     return !q || (e.agent || "").toLowerCase().includes(q) ||
-      describe(e).toLowerCase().includes(q);
+      describe(e).toLowerCase().includes(q) || (e.detail || "").toLowerCase().includes(q);
   }
 
   row(e) {
-    return h("tr", { class: "ev-" + e.type + (e.to ? " to-" + e.to : "") },
-      h("td", { class: "when" }, clock(e.ts)), h("td", {}, e.type),
-      h("td", {}, e.agent || ""), h("td", {}, describe(e)));
+    const id = e.type === "command" && e.detail ? e.detail.split(" ")[0] : null;
+    return h("tr", { class: "ev-" + e.type + (e.to ? " to-" + e.to : ""),
+      title: id ? "command " + id : null },
+    h("td", { class: "when" }, clock(e.ts)), h("td", { class: "type" }, e.type),
+    h("td", { class: "agent" }, e.agent || ""), h("td", { class: "prose" }, describe(e)));
   }
 
   fillTypes() {

@@ -2,17 +2,24 @@
 //
 //   node tests/browser/e2e.mjs CONFIG.json
 //
-// Driven by tests/integration/test_browser.py, which starts the hub and
-// the listeners and writes CONFIG: {url, token, agents: [names], shell:
-// agent to run commands on, xss: the agent named like HTML, victim: agent
-// to stop, victim_pid: its listener's pid, artifact: PNG path,
-// phone_artifact, agent_artifact}.  Prints one JSON line of results; exit status 0 when
-// every check passed, 1 with "FAIL: why" on stderr otherwise.
+// Driven by tests/integration/test_browser.py, which starts the hub (with
+// alert_on_offline, so first connections are alerted too) and the
+// listeners and writes CONFIG: {url, token, agents: [names], shell: agent
+// to run commands on, xss: the agent named like HTML, victim: agent to
+// stop, victim_pid: its listener's pid, artifact: PNG path,
+// phone_artifact, agent_artifact}.  Prints one JSON line of results; exit
+// status 0 when every check passed, 1 with "FAIL: why" on stderr otherwise.
+//
+// A second browser context is a phone (390 x 844): there nothing may be
+// wider than the screen unless it is inside a box that scrolls sideways,
+// and no word in a table may be cut across lines.
 //
 // Chromium is Debian's (/usr/bin/chromium), driven by playwright-core from
 // npm; no browser is downloaded.
 import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
+import * as phone from "./phone.mjs";
+import * as polish from "./polish.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const result = { checks: [] };
@@ -82,11 +89,13 @@ async function openAgent(page, name) {
   }, name, { timeout: 5000 });
 }
 
+const SHELL_CMD = "echo first-$((6*7)); echo oops >&2; sleep 2; echo second";
+
 async function shell(page) {
   await openAgent(page, cfg.shell);
   await page.waitForSelector("#agent-view .facts dd", { timeout: 5000 });
   // the first line must be on screen while the command still runs
-  await page.fill("#shell-cmd", "echo first-$((6*7)); echo oops >&2; sleep 2; echo second");
+  await page.fill("#shell-cmd", SHELL_CMD);
   await page.click("#shell-run");
   await page.waitForFunction(() =>
     document.getElementById("shell-out").textContent.includes("first-42"), null,
@@ -140,19 +149,18 @@ async function screenshot(page) {
 // here, so the browser gets the hub's answers from page.route(): a 202 for
 // the command and the ndjson stream with docker_ps output (JSON text, as
 // the listener sends it), including a container named like HTML.
-async function docker(page) {
+async function mockDocker(page, restarted) {
   const ps = JSON.stringify([
     { id: "a1b2c3", name: "web", image: "nginx:1.25", state: "running",
       status: "Up 2 hours", ports: "0.0.0.0:80->80/tcp" },
     { id: "d4e5f6", name: "<script>alert(2)</script>", image: "evil", state: "exited",
       status: "Exited (0)", ports: "" }]);
-  const restarted = [];
   await page.route("**/api/agents/*/command", async (route) => {
     const body = JSON.parse(route.request().postData() || "{}");
     if (body.type === "docker_ps") {
       await route.fulfill({ status: 202, contentType: "application/json", body: '{"id":"c-fakeps"}' });
     } else if (body.type === "docker_restart") {
-      restarted.push(body.arg);
+      if (restarted) restarted.push(body.arg);
       await route.fulfill({ status: 202, contentType: "application/json", body: '{"id":"c-fakerestart"}' });
     } else {
       await route.continue();
@@ -164,6 +172,15 @@ async function docker(page) {
       JSON.stringify({ t: "out", stream: "stdout", data: ps }) + "\n" +
       '{"t":"end","status":"done","exit":0,"truncated":false,"out_bytes":10,"error":null}\n' :
       '{"t":"end","status":"done","exit":0,"truncated":false,"out_bytes":0,"error":null}\n' }));
+  return async () => {
+    await page.unroute("**/api/agents/*/command");
+    await page.unroute("**/api/commands/c-fake*/stream");
+  };
+}
+
+async function docker(page) {
+  const restarted = [];
+  const unroute = await mockDocker(page, restarted);
   await page.click("#btn-docker");
   await page.waitForSelector("#docker tbody tr:nth-child(2)", { timeout: 5000 });
   const rows = await page.$$eval("#docker tbody tr", (l) => l.map((r) => r.children[0].textContent));
@@ -174,8 +191,7 @@ async function docker(page) {
     document.querySelector("#docker tbody tr td:nth-child(3)").textContent === "restarted", null,
   { timeout: 5000 });
   check(restarted.length === 1 && restarted[0] === "a1b2c3", "a row's Restart sends docker_restart for it");
-  await page.unroute("**/api/agents/*/command");
-  await page.unroute("**/api/commands/c-fake*/stream");
+  await unroute();
 }
 
 async function critical(page) {
@@ -218,6 +234,9 @@ async function stopListener(page) {
   await waitCardStatus(page, cfg.shell, "offline", 5000);
 }
 
+// what the other test files use
+const t = { cfg, check, note, openAgent, problems };
+
 async function main() {
   const browser = await chromium.launch({
     executablePath: cfg.chromium || "/usr/bin/chromium",
@@ -228,6 +247,7 @@ async function main() {
   try {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 },
       ignoreHTTPSErrors: true });
+    await ctx.addInitScript(polish.recordCanvasText);
     const page = await ctx.newPage();
     page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
     page.on("pageerror", (e) => problems.push("page error: " + e.message));
@@ -235,25 +255,34 @@ async function main() {
     await signIn(page);
     await xssIsText(page, dialogs);
     await shell(page);
+    await polish.manyCommands(page, t);
+    await polish.historyInPlace(page, t);
+    await polish.charts(page, t);
     await screenshot(page);
     await docker(page);
+    await polish.restartAsks(page, t);
+    await polish.unknownAgent(page, t);
+    await phone.run(browser, t, (p) => mockDocker(p, null));
     await critical(page);
+    await polish.criticalPage(page, t);
     await stopListener(page);
+    await polish.queueOffline(page, t);
+    await polish.eventLog(page, t, SHELL_CMD);
+    await page.evaluate(() => { location.hash = "#/"; });
+    await page.waitForSelector("#grid-view:not([hidden])");
     await xssIsText(page, dialogs);
     await page.screenshot({ path: cfg.artifact, fullPage: true });
     note("artifact", cfg.artifact);
     if (cfg.phone_artifact) {
-      await page.setViewportSize({ width: 390, height: 844 });
-      await page.waitForTimeout(200);
-      const wide = await page.evaluate(() =>
-        document.documentElement.scrollWidth > window.innerWidth + 1);
-      check(!wide, "on a phone-sized screen nothing is wider than the screen");
+      await page.setViewportSize({ width: phone.WIDTH, height: phone.HEIGHT });
+      await phone.fits(page, t, "the agent cards, the window made narrow");
       await page.screenshot({ path: cfg.phone_artifact, fullPage: true });
     }
     await page.click("#signout");
     await page.waitForSelector("#signin:not([hidden])");
     const left = await page.evaluate(() => sessionStorage.getItem("maestro-token"));
     check(left === null, "signing out forgets the token");
+    await polish.refusedToken(browser, t);
     check(problems.length === 0, "no page errors: " + problems.join("; "));
     result.ok = true;
   } finally {

@@ -744,6 +744,35 @@ def test_goodbye_is_no_alert_and_a_notice_after_sighup(t):
     stays(fake, since, 2, 1.5, "after the notice")
 
 
+def test_first_connection_is_no_return(t):
+    # with alert_on_offline a new agent's first connection is told as such
+    # (event first_online), its return after a goodbye as "online again";
+    # the status events say which one it was
+    fake = fakeapi.start(t)
+    hub = alert_hub(t, fake, channels=(WEBHOOK,),
+                    extra="alert_on_offline = true\n")
+    since = time.monotonic()
+    (lst,) = t.enrolled(hub, ["pc-new"])
+    (w,) = wait_msgs(fake, WEBHOOK, 1, since, 5, "the first connection")
+    check(w["event"] == "first_online" and w["severity"] == "info" and
+          w["title"] == "NEW: pc-new" and
+          w["text"] == "pc-new connected for the first time.",
+          "first connection notice: %r" % w)
+    lst.signal(signal.SIGTERM)
+    lst.wait(5)
+    hub.wait_status("pc-new", "offline", 5)
+    t.listener(hub, "pc-new", state_dir=lst.state_dir, wait_online=True)
+    got = wait_msgs(fake, WEBHOOK, 3, since, 5, "the return")
+    check([m["event"] for m in got] == ["first_online", "offline", "online"]
+          and got[2]["text"] == "pc-new is online again.",
+          "notices: %r" % got)
+    ev = [(e["from"], e["to"], e.get("detail", "")) for e in hub.events()
+          if e["type"] == "status" and e["agent"] == "pc-new"]
+    check(ev[-1] == ("offline", "online", "first connection") and
+          ev[0] == ("offline", "online", ""),
+          "status events (newest first): %r" % ev)
+
+
 def test_restart_that_does_not_come_back(t):
     fake = fakeapi.start(t)
     hub = alert_hub(t, fake, channels=(WEBHOOK,))

@@ -5,8 +5,13 @@ browser signs in, sees the agents live, runs a shell command and watches
 its output stream in, takes a screenshot (shown inline, or a clear "not
 available" while the listener cannot take one), then one listener is
 stopped with SIGSTOP and its card must turn critical within a second of
-the hub deciding it.  The page is saved as tests/artifacts/dashboard.png
-(with dashboard-phone.png and dashboard-agent.png), which git ignores.
+the hub deciding it.  A second browser context is a phone (390 x 844),
+where nothing may stick out of the screen and tables scroll instead of
+cutting words (tests/browser/phone.mjs); tests/browser/polish.mjs checks
+the agent page and the event log say what is true.  The page is saved as
+tests/artifacts/dashboard.png (with dashboard-phone.png,
+dashboard-phone-agent.png, dashboard-phone-events.png and
+dashboard-agent.png), which git ignores.
 """
 
 import json
@@ -57,7 +62,11 @@ def test_dashboard_in_chromium(t):
     display = start_xvfb(t)
     if display:
         t.env["DISPLAY"] = display
+    # alert_on_offline: a first connection is alerted too, and the event
+    # log must not call it a return
+    conf = t.write("hub.conf", "alert_on_offline = true\n")
     hub = t.hub(heartbeat=0.5, miss=3, extra=[
+        "--config", conf,
         "--dashboard", os.path.join(mtest.ROOT, "dashboard")])
     names = ["pc-shell", XSS, "victim"]
     key = hub.create_key()
@@ -128,7 +137,8 @@ def test_dashboard_files_are_served_with_csp(t):
 def test_node_script_syntax(t):
     if shutil.which("node") is None:
         fail("node is missing: run .dev/deps.sh test")
-    for f in ("tests/browser/e2e.mjs", "dashboard/js/app.js"):
+    for f in ("tests/browser/e2e.mjs", "tests/browser/phone.mjs",
+              "tests/browser/polish.mjs", "dashboard/js/app.js"):
         p = subprocess.run(["node", "--check", os.path.join(mtest.ROOT, f)],
                            capture_output=True, text=True)
         check(p.returncode == 0, "node --check %s: %s" % (f, p.stderr))

@@ -112,6 +112,35 @@ def test_ui_command_changes(t):
           "command statuses pushed: %r" % seen)
     check(event["from"] == "admin" and cid in event.get("detail", ""),
           "the event does not say who ran it: %r" % event)
+    check(event.get("cmd") == "echo hi", "the event does not say what ran:"
+          " %r" % event)
+
+
+def test_command_events_carry_the_command_text(t):
+    # GET /api/events has the command's text too, cut to 255 bytes; a
+    # hub.db made before the events had it gets the column at start
+    hub = t.hub()
+    hub.stop()
+    db = sqlite3.connect(os.path.join(hub.data, "hub.db"))
+    db.execute("ALTER TABLE events DROP COLUMN cmd")
+    db.commit()
+    db.close()
+    hub.start()
+    t.enrolled(hub, ["pc-a"])
+    long_cmd = "echo " + "\u00e9" * 300
+    ids = [hub.command("pc-a", {"type": "shell", "cmd": c})
+           for c in ("echo hi", long_cmd)]
+    for cid in ids:
+        hub.wait_command(cid)
+    ev = {e["detail"].split()[0]: e for e in hub.events()
+          if e["type"] == "command"}
+    check(ev[ids[0]].get("cmd") == "echo hi", "event: %r" % ev[ids[0]])
+    cut = ev[ids[1]].get("cmd", "")
+    check(len(cut.encode()) <= 255 and cut.endswith("\u2026") and
+          long_cmd.startswith(cut[:-1]) and len(cut) > 100,
+          "a long command in its event: %r" % cut)
+    check(not [e for e in hub.events() if e["type"] == "status" and
+               "cmd" in e], "a status event with a cmd")
 
 
 def test_ui_refuses_bad_sessions(t):
