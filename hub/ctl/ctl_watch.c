@@ -458,6 +458,23 @@ event_new(struct watch *w, const struct mc_json *e)
 	return 1;
 }
 
+/* A stored command event ("ID KIND exit N" or "ID KIND STATUS" in its
+ * detail), worded like the live feed's command lines. */
+static void
+command_text(const struct mc_json *e, char *text, size_t size)
+{
+	const char *detail = ctl_jstr(e, "detail", "");
+	const char *cmd = ctl_jstr(e, "cmd", "");
+	const char *sp = strchr(detail, ' ');
+	const char *rest = sp != NULL ? strchr(sp + 1, ' ') : NULL;
+	int head = rest != NULL ? (int)(rest - detail) : (int)strlen(detail);
+
+	snprintf(text, size, "%.*s%s%s by %s: %s%s", head, detail,
+	    *cmd ? " " : "", cmd, ctl_jstr(e, "from", "?"),
+	    ctl_jstr(e, "to", "?"), rest != NULL &&
+	    strncmp(rest, " exit ", 6) == 0 ? rest : "");
+}
+
 /* live: the feed also sends a command message, which says more */
 static void
 on_event(const struct mc_json *e, int live)
@@ -471,7 +488,9 @@ on_event(const struct mc_json *e, int live)
 	if (live && strcmp(type, "command") == 0)
 		return;
 	mc_json_num(e, "ts", &ts);
-	if (strcmp(type, "alert") == 0)		/* what, severity, message */
+	if (strcmp(type, "command") == 0)
+		command_text(e, text, sizeof(text));
+	else if (strcmp(type, "alert") == 0)	/* what, severity, message */
 		snprintf(text, sizeof(text), "%s (%s)%s%s", from, to,
 		    *detail ? ": " : "", detail);
 	else if (strcmp(type, "delivery") == 0)	/* channel, outcome */
@@ -555,7 +574,7 @@ static void
 event_json(const struct mc_json *e)
 {
 	static const char *const keys[] = { "type", "agent", "from", "to",
-	    "detail" };
+	    "detail", "cmd" };
 	struct mc_buf b;
 	struct mc_jw jw;
 	double ts = 0;

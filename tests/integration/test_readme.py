@@ -76,7 +76,7 @@ def test_readme_tour_runs_as_printed(t):
         if not tour.alive():
             fail("the tour stopped (status %s) at:\n%s\nits output:\n%s"
                  % (tour.returncode, mtest.tail(tour.err_path, 15), out))
-        return re.search(r"\sstatus\s+pc-2\s+.*-> online$", out, re.M)
+        return re.search(r"\sstatus\s+pc-2\s+.*-> online\b", out, re.M)
     wait_until(pc2_arrives, 60, "hubctl watch to show pc-2 online")
     out = text_of(tour.out_path)
     stop_group(tour, signal.SIGTERM, 10)
@@ -89,6 +89,10 @@ def test_readme_tour_runs_as_printed(t):
           "the shell command's output (df -h /):\n%s" % out)
     check(re.search(r'^\{.*"mem":\{"used":.*\}$', out, re.M),
           "hubctl send demo metrics, one line of JSON:\n%s" % out)
+    # --since replays the stored events, commands worded as live ones
+    check(re.search(r"\scommand\s+demo\s+c-[0-9a-f]+ shell df -h / by "
+                    r"admin: done exit 0$", out, re.M),
+          "hubctl watch --since does not show the shell command:\n%s" % out)
     check(re.search(r"^t[0-9a-f]+\.[0-9a-f]{32,}$", out, re.M),
           "hubctl token create printed no token:\n%s" % out)
 
