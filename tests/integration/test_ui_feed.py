@@ -291,6 +291,9 @@ def test_metrics(t):
     t.enrolled(hub, ["pc-a", odd])
     cid = hub.command("pc-a", {"type": "shell", "cmd": "true"})
     hub.wait_command(cid)
+    # CPU once the listener has measured a full second (test_metrics)
+    wait_until(lambda: hub.agent("pc-a")["cpu"] is not None, 10,
+               "pc-a's first CPU figure")
     r = hub.request("GET", "/metrics", token=None)
     check(r.status == 401, "/metrics without a token: %r" % r)
     viewer = hub.create_token("viewer")
