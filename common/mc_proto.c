@@ -932,6 +932,8 @@ mc_error_encode(struct mc_buf *b, const struct mc_error *e)
 	begin(&w, b, MC_MSG_ERROR);
 	mc_jw_str(&w, "code", e->code);
 	mc_jw_str(&w, "msg", e->msg);
+	if (e->warning)
+		mc_jw_bool(&w, "fatal", 0);
 	return end(&w);
 }
 
@@ -939,11 +941,15 @@ int
 mc_error_decode(const struct mc_msg *m, struct mc_error *e, char *err,
     size_t errlen)
 {
+	int fatal;
+
 	memset(e, 0, sizeof(*e));
 	if (get_text(m->root, "code", e->code, sizeof(e->code), 1, err,
 	    errlen) == -1)
 		return -1;
 	/* a long message from a newer hub is cut, not refused */
 	mc_strlcpy(e->msg, mc_json_str(m->root, "msg"), sizeof(e->msg));
+	if (mc_json_bool(m->root, "fatal", &fatal) == 0)
+		e->warning = !fatal;
 	return 0;
 }

@@ -182,6 +182,8 @@ struct mc_blob {
 struct mc_error {
 	char		code[32];
 	char		msg[MC_TEXT_MAX];
+	int		warning;	/* 1: the connection stays open
+					 * ("fatal": false) */
 };
 
 /* A parsed, validated message.  Owns the JSON document. */

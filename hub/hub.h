@@ -186,6 +186,7 @@ struct hub_conn {
 	size_t		 outq_bytes;
 	int		 closing;	/* close after the queue drains */
 	int		 close_code;
+	double		 warned;	/* mc_now() of the last warning sent */
 	struct hub_agent *agent;	/* set after a good hello */
 	struct hub_http	*http;		/* owned, CONN_HTTP */
 	struct hub_ui	*ui;		/* owned, CONN_UI */
@@ -204,6 +205,10 @@ int	hub_conn_send(struct hub_conn *c, const char *buf, size_t len);
 /* Send an error message, log why, then close with close_code. */
 void	hub_conn_fail(struct hub_conn *c, int close_code, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* Send an error message that closes nothing ("fatal": false) and log
+ * it; at most one a minute per connection. */
+void	hub_conn_warn(struct hub_conn *c, const char *code,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The oldest queued message (HUB_PRE bytes of headroom before *buf), or
  * -1 when the queue is empty.  hub_conn_pop() drops it once written. */
 int	hub_conn_peek(struct hub_conn *c, unsigned char **buf, size_t *len);
@@ -861,7 +866,8 @@ void	hub_silence_free_all(void);
 struct hub_stats {
 	uint64_t	heartbeats;
 	uint64_t	agent_msgs;
-	uint64_t	refused;
+	uint64_t	refused;	/* peers refused and closed */
+	uint64_t	hb_bad;		/* heartbeats with a bad metric */
 	uint64_t	acks;	/* results acknowledged (after their commit) */
 	uint64_t	hb_missed;	/* heartbeats that did not come */
 };

@@ -334,7 +334,7 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 	struct mc_hello h;
 
 	if (mc_hello_decode(m, &h, err, sizeof(err)) == -1) {
-		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "hello: %s", err);
+		hub_conn_fail(c, 1007, MC_ERR_BAD_MESSAGE, "hello: %s", err);
 		return;
 	}
 	if (h.v != MC_PROTO_VERSION) {
@@ -472,26 +472,36 @@ count_missed(const struct hub_agent *a)
 		hub.stats.hb_missed += (uint64_t)(gap / hb + 0.5) - 1;
 }
 
+/*
+ * A heartbeat with a field the protocol does not accept (a CPU share over
+ * 100, a count of the wrong type) is a sign of life all the same: closing
+ * the connection would make a machine with one broken sensor look dead
+ * and reconnect every heartbeat.  Its metrics are dropped, the previous
+ * ones stay, and the listener is told without closing.
+ */
 static void
 on_hb(struct hub_conn *c, const struct mc_msg *m)
 {
 	struct hub_agent *a = c->agent;
 	char err[MC_TEXT_MAX];
 	struct mc_hb hb;
+	int ok = mc_hb_decode(m, &hb, err, sizeof(err)) == 0;
 
-	if (mc_hb_decode(m, &hb, err, sizeof(err)) == -1) {
-		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "hb: %s", err);
-		return;
-	}
-	/* a sign of life all the same */
-	if (metrics_keep(a, &hb.m) == -1)
+	if (!ok) {
+		hub.stats.hb_bad++;
+		hub_conn_warn(c, MC_ERR_BAD_MESSAGE, "hb: %s; its metrics "
+		    "were dropped (the previous ones stay)", err);
+	} else if (metrics_keep(a, &hb.m) == -1) {
 		mc_err("agent '%s': out of memory for its metrics; the "
 		    "previous ones stay", a->name);
+	}
 	hub.stats.heartbeats++;
 	count_missed(a);
 	hub_live_seen(a);
-	hub_rules_on_hb(a, &hb.m);
-	hub_series_sample(a);
+	if (ok) {
+		hub_rules_on_hb(a, &hb.m);
+		hub_series_sample(a);
+	}
 	hub_ui_agent(a, 0);
 }
 
@@ -502,7 +512,7 @@ on_started(struct hub_conn *c, const struct mc_msg *m)
 	struct mc_started s;
 
 	if (mc_started_decode(m, &s, err, sizeof(err)) == -1) {
-		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "started: %s", err);
+		hub_conn_fail(c, 1007, MC_ERR_BAD_MESSAGE, "started: %s", err);
 		return;
 	}
 	hub_cmd_on_started(c->agent, &s);
@@ -515,7 +525,7 @@ on_out(struct hub_conn *c, const struct mc_msg *m)
 	struct mc_out o;
 
 	if (mc_out_decode(m, &o, err, sizeof(err)) == -1) {
-		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "out: %s", err);
+		hub_conn_fail(c, 1007, MC_ERR_BAD_MESSAGE, "out: %s", err);
 		return;
 	}
 	hub_cmd_on_out(c->agent, &o);
@@ -528,7 +538,7 @@ on_result(struct hub_conn *c, const struct mc_msg *m)
 	struct mc_result r;
 
 	if (mc_result_decode(m, &r, err, sizeof(err)) == -1) {
-		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "result: %s", err);
+		hub_conn_fail(c, 1007, MC_ERR_BAD_MESSAGE, "result: %s", err);
 		return;
 	}
 	hub_cmd_on_result(c, &r);
@@ -542,7 +552,7 @@ on_blob(struct hub_conn *c, const struct mc_msg *m)
 	struct mc_blob b;
 
 	if (mc_blob_decode(m, &b, piece, err, sizeof(err)) == -1) {
-		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "%s", err);
+		hub_conn_fail(c, 1007, MC_ERR_BAD_MESSAGE, "%s", err);
 		return;
 	}
 	hub_cmd_on_blob(c->agent, &b);
@@ -555,7 +565,7 @@ on_bye(struct hub_conn *c, const struct mc_msg *m)
 	struct mc_bye b;
 
 	if (mc_bye_decode(m, &b, err, sizeof(err)) == -1) {
-		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "bye: %s", err);
+		hub_conn_fail(c, 1007, MC_ERR_BAD_MESSAGE, "bye: %s", err);
 		return;
 	}
 	mc_info("%s: agent '%s' says goodbye (%s)", c->peer, c->agent->name,
@@ -587,14 +597,14 @@ hub_agent_handle(struct hub_conn *c, const char *buf, size_t len)
 	hub.stats.agent_msgs++;
 	if (mc_msg_parse(&m, MC_TO_HUB, buf, len, &code, err,
 	    sizeof(err)) == -1) {
-		hub_conn_fail(c, 1008, code, "%s", err);
+		hub_conn_fail(c, 1007, code, "%s", err);
 		return;
 	}
 	if (c->agent == NULL && m.type != MC_MSG_HELLO)
 		hub_conn_fail(c, 1008, MC_ERR_NOT_HELLO, "'%s' before hello; "
 		    "the first message must be hello", mc_msg_name(m.type));
 	else if (c->agent != NULL && m.type == MC_MSG_HELLO)
-		hub_conn_fail(c, 1008, MC_ERR_BAD_MESSAGE, "a second hello on "
+		hub_conn_fail(c, 1007, MC_ERR_BAD_MESSAGE, "a second hello on "
 		    "one connection");
 	else
 		handlers[m.type](c, &m);

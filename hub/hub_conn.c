@@ -4,7 +4,7 @@
  *
  * Rules kept here: a peer's queue never exceeds MC_PEER_QUEUE_MAX bytes (a
  * peer that does not read is dropped, never buffered forever); a message
- * over MC_MSG_MAX closes that peer with 1008; a refused peer gets an
+ * over MC_MSG_MAX closes that peer with 1009; a refused peer gets an
  * "error" message saying why, the hub log says why with its address, and
  * only then is it closed.  Nothing here frees a connection: the adapter
  * closes it from its own callback.
@@ -140,6 +140,31 @@ hub_conn_fail(struct hub_conn *c, int close_code, const char *code,
 	hub_ws_want_write(c->wsi);
 }
 
+void
+hub_conn_warn(struct hub_conn *c, const char *code, const char *fmt, ...)
+{
+	struct mc_error e;
+	struct mc_buf b;
+	va_list ap;
+
+	if (c->closing || (c->warned > 0 && mc_now() - c->warned < 60))
+		return;
+	c->warned = mc_now();
+	memset(&e, 0, sizeof(e));
+	mc_strlcpy(e.code, code, sizeof(e.code));
+	e.warning = 1;
+	va_start(ap, fmt);
+	vsnprintf(e.msg, sizeof(e.msg), fmt, ap);
+	va_end(ap);
+	mc_warn("%s%s%s: %s: %s (told the peer; at most once a minute)",
+	    c->peer, c->agent ? " agent " : "", c->agent ? c->agent->name : "",
+	    code, e.msg);
+	mc_buf_init(&b, MC_TEXT_MAX * 4);
+	if (mc_error_encode(&b, &e) == 0)
+		hub_conn_send(c, b.data, b.len);
+	mc_buf_free(&b);
+}
+
 static void
 deliver(struct hub_conn *c, const char *buf, size_t len)
 {
@@ -167,7 +192,7 @@ hub_conn_on_receive(struct hub_conn *c, const void *in, size_t len,
 	}
 	if (mc_buf_append(&c->rx, in, len) == -1) {
 		mc_buf_free(&c->rx);
-		hub_conn_fail(c, 1008, MC_ERR_TOO_LARGE, "message over the %d "
+		hub_conn_fail(c, 1009, MC_ERR_TOO_LARGE, "message over the %d "
 		    "byte limit", MC_MSG_MAX);
 		return 0;
 	}

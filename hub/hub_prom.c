@@ -219,6 +219,14 @@ write_counters(struct mc_buf *b)
 	    "Messages received from agents since the hub started.");
 	mc_buf_printf(b, "maestro_agent_messages_total %llu\n",
 	    (unsigned long long)hub.stats.agent_msgs);
+	one(b, "maestro_peers_refused_total", "counter",
+	    "Connections refused and closed (a bad message, a wrong "
+	    "credential, ...); the hub log says why.",
+	    (long long)hub.stats.refused);
+	one(b, "maestro_heartbeats_bad_total", "counter",
+	    "Heartbeats with a metric the protocol does not accept: the agent "
+	    "stays connected and online, its previous metrics stay.",
+	    (long long)hub.stats.hb_bad);
 	admit_write(b);
 	deadman_write(b);
 	one(b, "maestro_results_acked_total", "counter",

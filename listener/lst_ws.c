@@ -320,6 +320,10 @@ on_error(struct lst *l, const struct mc_msg *m)
 
 	if (mc_error_decode(m, &e, err, sizeof(err)) == -1)
 		return 0;
+	if (e.warning) {	/* the connection stays: say it now */
+		mc_warn("the hub says (%s): %s", e.code, e.msg);
+		return 0;
+	}
 	/* ws_down() logs it with the retry delay once the hub closes */
 	mc_debug("hub error %s: %s", e.code, e.msg);
 	snprintf(l->why, sizeof(l->why), "hub refused us (%s): %s", e.code,

@@ -92,7 +92,7 @@ def test_malformed_json(t):
     s = Setup(t)
     ws = s.session("probe", s.probe())
     ws.send_text('{"t":"hb","seq":1,"m":{')
-    s.expect_refusal(ws, "bad_json")
+    s.expect_refusal(ws, "bad_json", close_code=1007)
     s.expect_log(r"bad_json|malformed|json", "the malformed JSON")
     s.still_healthy()
 
@@ -110,7 +110,7 @@ def test_not_an_object(t):
     s = Setup(t)
     ws = s.session("probe", s.probe())
     ws.send_text('[1,2,3]')
-    s.expect_refusal(ws, "bad_message")
+    s.expect_refusal(ws, "bad_message", close_code=1007)
     s.expect_log(r"object|bad_message", "the non-object message")
     s.still_healthy()
 
@@ -119,7 +119,7 @@ def test_unknown_message_type(t):
     s = Setup(t)
     ws = s.session("probe", s.probe())
     ws.send_json({"t": "frobnicate", "x": 1})
-    s.expect_refusal(ws, "unknown_type")
+    s.expect_refusal(ws, "unknown_type", close_code=1007)
     s.expect_log(r"frobnicate|unknown", "the unknown type")
     s.still_healthy()
 
@@ -137,7 +137,7 @@ def test_message_before_hello(t):
     s = Setup(t)
     ws = t.ws(s.hub)
     ws.send_json({"t": "hb", "seq": 1, "m": {}})
-    s.expect_refusal(ws, "hello_first")
+    s.expect_refusal(ws, "hello_first", close_code=1008)
     s.expect_log(r"hello", "the missing hello")
     s.still_healthy()
 
@@ -146,7 +146,7 @@ def test_hello_missing_field(t):
     s = Setup(t)
     ws = t.ws(s.hub)
     ws.send_json({"t": "hello", "v": 1})
-    s.expect_refusal(ws, "bad_message")
+    s.expect_refusal(ws, "bad_message", close_code=1007)
     s.expect_log(r"name|missing|bad_message", "the missing field")
     s.still_healthy()
 
@@ -156,8 +156,8 @@ def test_oversized_frame(t):
     ws = s.session("probe", s.probe())
     big = '{"t":"hb","seq":1,"m":{},"pad":"' + "x" * (MSG_MAX + 4096) + '"}'
     ws.send_text(big)
-    s.expect_refusal(ws, None, close_code=1008)
-    s.expect_log(r"too.?large|limit|1008|over", "the oversized message")
+    s.expect_refusal(ws, None, close_code=1009)
+    s.expect_log(r"too.?large|limit|over", "the oversized message")
     s.still_healthy()
 
 
@@ -166,8 +166,42 @@ def test_oversized_fragmented_message(t):
     ws = s.session("probe", s.probe())
     big = '{"t":"hb","seq":1,"m":{},"pad":"' + "y" * (MSG_MAX + 4096) + '"}'
     ws.send_fragmented(big, [16 * 1024] * 20)
-    s.expect_refusal(ws, None, close_code=1008)
-    s.expect_log(r"too.?large|limit|1008|over", "the oversized message")
+    s.expect_refusal(ws, None, close_code=1009)
+    s.expect_log(r"too.?large|limit|over", "the oversized message")
+    s.still_healthy()
+
+
+def test_bad_metric_keeps_the_connection(t):
+    # a heartbeat with a value out of range is still a sign of life: the
+    # agent is told (fatal false), stays connected and online, and keeps
+    # its previous metrics; a later good heartbeat is taken
+    s = Setup(t)
+    ws = s.session("probe", s.probe())
+    ws.send_json({"t": "hb", "seq": 1, "m": {"uptime": 7}})
+    wait_until(lambda: ((s.hub.agent("probe") or {}).get("metrics") or
+                        {}).get("uptime") == 7, 3, "the good heartbeat")
+    seen = s.hub.agent("probe")["last_seen"]
+    ws.send_json({"t": "hb", "seq": 2, "m": {"cpu": {"user": 250},
+                                             "uptime": 8}})
+    m = ws.recv_json()
+    check(m.get("t") == "error" and m.get("code") == "bad_message" and
+          m.get("fatal") is False and "user" in m.get("msg", ""),
+          "a bad heartbeat's answer: %r" % m)
+    a = s.hub.agent("probe")
+    check(a["status"] == "online" and a["connected"] and
+          a["last_seen"] > seen and a["metrics"]["uptime"] == 7,
+          "after a bad heartbeat: %r" % a)
+    s.expect_log(r"probe: bad_message: hb: .*user", "the bad heartbeat")
+    ws.send_json({"t": "hb", "seq": 3, "m": {"cpu": {"user": 250}}})
+    ws.send_json({"t": "hb", "seq": 4, "m": {"uptime": 9}})
+    wait_until(lambda: s.hub.agent("probe")["metrics"]["uptime"] == 9, 3,
+               "the next good heartbeat")
+    m = ws.recv(timeout=0.3)
+    check(m[0] == "timeout", "a second bad heartbeat within a minute is "
+          "answered again: %r" % (m,))
+    text = s.hub.request("GET", "/metrics").body.decode()
+    check(re.search(r"^maestro_heartbeats_bad_total 2$", text, re.M),
+          "/metrics does not count the two bad heartbeats")
     s.still_healthy()
 
 

@@ -712,13 +712,16 @@ t_proto_error_round_trip(void)
 		mc_strlcpy(e.code, codes[i], sizeof(e.code));
 		mc_strlcpy(e.msg, "credential does not match agent 'pc-gpu'",
 		    sizeof(e.msg));
+		e.warning = i % 2;	/* "fatal": false, or absent */
 		mc_buf_reset(&b);
 		REQUIRE(mc_error_encode(&b, &e) == 0);
+		CHECK(e.warning == (strstr(b.data, "\"fatal\":false") != NULL));
 		REQUIRE(reparse(&b, MC_TO_AGENT, MC_MSG_ERROR, &m) == 0);
 		CHECK_MSG(mc_error_decode(&m, &d, err, sizeof(err)) == 0,
 		    "decode: %s", err);
 		CHECK_EQ_STR(d.code, e.code);
 		CHECK_EQ_STR(d.msg, e.msg);
+		CHECK_EQ_INT(d.warning, e.warning);
 		mc_msg_free(&m);
 	}
 	mc_buf_free(&b);
