@@ -139,6 +139,7 @@ const char *unit_show(const char *s, size_t n);
 	X(json_error_names_offset)					\
 	X(json_lookup_helpers)						\
 	X(json_int_ranges)						\
+	/* t_jw.c */							\
 	X(json_writer_structure)					\
 	X(json_writer_escaping)						\
 	X(json_writer_invalid_utf8)					\
