@@ -28,9 +28,9 @@ LDFLAGS  += $(EXTRA_LDFLAGS)
 # --gc-sections the functions nothing calls.
 LISTENER_STATIC ?= -static -Wl,--gc-sections -Wl,-T,listener/static.ld
 LISTENER_LIBS := -lwebsockets -lssl -lcrypto -lz -lcap -lstatgrab -lpthread -ldl -lm
-HUB_LIBS      := -lwebsockets -lsqlite3 -lcurl -lssl -lcrypto -lpthread -lm
-CTL_LIBS      := -lcurl -lssl -lcrypto -lm
-UNIT_LIBS     := -lssl -lcrypto -lm
+HUB_LIBS      := -lcjson -lwebsockets -lsqlite3 -lcurl -lssl -lcrypto -lpthread -lm
+CTL_LIBS      := -lcjson -lcurl -lssl -lcrypto -lm
+UNIT_LIBS     := -lcjson -lssl -lcrypto -lm
 
 ifeq ($(V),1)
 Q :=
@@ -99,7 +99,10 @@ $(LIBMC): $(COMMON_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # common/ is compiled against the installed cJSON.h and linked with this
-# copy in the listener, so the two headers must be the same.
+# copy in the listener, so the two headers must be the same.  A section per
+# function lets --gc-sections drop what the listener never calls (cJSON's
+# printer, its tree editing).
+$(CJSON_OBJ): CFLAGS += -ffunction-sections -fdata-sections
 $(CJSON_A): $(CJSON_OBJ) listener/cjson/VERSION
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)if ! cmp -s listener/cjson/cJSON.h $(CJSON_SYSHDR); then \

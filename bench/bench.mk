@@ -17,7 +17,7 @@ WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wundef -Wwrite-strings -Werror
 BENCH_CPPFLAGS := -D_GNU_SOURCE -Icommon -Ibench -MMD -MP
 BENCH_CFLAGS   := $(OPT) $(WARN) $(EXTRA_CFLAGS)
-BENCH_LIBS     := -lwebsockets -lssl -lcrypto -lm -lpthread
+BENCH_LIBS     := -lcjson -lwebsockets -lssl -lcrypto -lm -lpthread
 
 ifeq ($(V),1)
 Q :=
@@ -46,7 +46,7 @@ $(BUILD)/swarm: $(BENCH_OBJ)
 # the REST round-trip client (bench/run's command figures)
 $(BUILD)/rtt: $(RTT_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(BENCH_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(RTT_OBJ) -lssl -lcrypto -lm
+	$(Q)$(CC) $(BENCH_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(RTT_OBJ) -lcjson -lssl -lcrypto -lm
 
 # the JSON code's cost per heartbeat (bench/jsonbench.c)
 $(BUILD)/jsonbench: $(JSONBENCH_OBJ) $(COMMON_OBJ)

@@ -9,7 +9,7 @@
  * streaming writer), beside building the same document as a cJSON tree
  * and printing it with cJSON's printer (unformatted, into a preallocated
  * buffer, then freeing the tree): the writer stays only while it is the
- * faster of the two (common/mc_json.c says so with these figures).
+ * faster of the two (common/mc_jw.c says so with these figures).
  *
  *   jsonbench [N [RUNS]]    N operations per run (200000), RUNS runs (7)
  *

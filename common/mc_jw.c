@@ -5,6 +5,13 @@
  * NUL becomes \u0000) and replaces invalid UTF-8 with U+FFFD, so command
  * output can never produce a document a browser refuses.  Errors are
  * sticky (mc_json.h).
+ *
+ * Why not cJSON's printer, now that cJSON reads: it prints a tree, so
+ * every value is first a malloc'd node, and its strings are C strings
+ * (no NUL inside) copied out as they are (invalid UTF-8 included).  And it
+ * is slower: bench/jsonbench.c, writing a 626-byte heartbeat, median of 3
+ * runs of 200000: mc_jw (mc_hb_encode) 3,789 ns; the same document as a
+ * cJSON tree printed with cJSON_PrintPreallocated() 10,515 ns.
  */
 #include <inttypes.h>
 #include <math.h>
