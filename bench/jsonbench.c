@@ -11,7 +11,9 @@
  * buffer, then freeing the tree): the writer stays only while it is the
  * faster of the two (common/mc_jw.c says so with these figures).
  *
- *   jsonbench [N [RUNS]]    N operations per run (200000), RUNS runs (7)
+ *   jsonbench [N [RUNS [OP]]]   N operations per run (200000), RUNS runs
+ *                               (7); OP parse, write or cjson-write alone
+ *                               (for a profiler), else all three
  *
  * Each figure is the median over the runs of the mean ns per operation in
  * one run, with the fastest and slowest run beside it.  Run it on an idle
@@ -185,14 +187,26 @@ op_cjson_write(const struct mc_buf *json, const struct mc_hb *hb)
 }
 
 static void
-run(const char *name, op_fn fn, const struct mc_buf *json,
+run(const char *only, const char *op, op_fn fn, const struct mc_buf *json,
     const struct mc_hb *hb, long n, int runs)
 {
+	static const char *const names[] = {
+		"parse", "parse+decode (mc_msg_parse)",
+		"write", "write (mc_jw, mc_hb_encode)",
+		"cjson-write", "write (cJSON tree + print)",
+	};
+	const char *name = op;
 	double ns[RUNS_MAX], t0;
 	volatile size_t sink = 0;
+	size_t k;
 	long i;
 	int r;
 
+	if (only != NULL && strcmp(only, op) != 0)
+		return;
+	for (k = 0; k < sizeof(names) / sizeof(names[0]); k += 2)
+		if (strcmp(names[k], op) == 0)
+			name = names[k + 1];
 	for (i = 0; i < n / 10; i++)	/* warm caches and the allocator */
 		sink += fn(json, hb);
 	for (r = 0; r < runs; r++) {
@@ -212,12 +226,13 @@ main(int argc, char **argv)
 {
 	long n = argc > 1 ? strtol(argv[1], NULL, 10) : 200000;
 	int runs = argc > 2 ? (int)strtol(argv[2], NULL, 10) : 7;
+	const char *only = argc > 3 ? argv[3] : NULL;
 	struct mc_buf json;
 	struct mc_hb hb;
 
 	if (n < 10 || runs < 1 || runs > RUNS_MAX) {
-		fprintf(stderr, "usage: jsonbench [N [RUNS]] (N >= 10, "
-		    "RUNS 1-%d)\n", RUNS_MAX);
+		fprintf(stderr, "usage: jsonbench [N [RUNS [parse|write|"
+		    "cjson-write]]] (N >= 10, RUNS 1-%d)\n", RUNS_MAX);
 		return 2;
 	}
 	fill(&hb);
@@ -225,10 +240,9 @@ main(int argc, char **argv)
 	if (mc_hb_encode(&json, &hb) == -1)
 		return 1;
 	printf("heartbeat: %zu bytes of JSON\n", json.len);
-	run("parse+decode (mc_msg_parse)", op_parse, &json, &hb, n, runs);
-	run("write (mc_jw, mc_hb_encode)", op_write, &json, &hb, n, runs);
-	run("write (cJSON tree + print)", op_cjson_write, &json, &hb, n,
-	    runs);
+	run(only, "parse", op_parse, &json, &hb, n, runs);
+	run(only, "write", op_write, &json, &hb, n, runs);
+	run(only, "cjson-write", op_cjson_write, &json, &hb, n, runs);
 	mc_buf_free(&json);
 	return 0;
 }
