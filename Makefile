@@ -28,9 +28,9 @@ LDFLAGS  += $(EXTRA_LDFLAGS)
 # --gc-sections the functions nothing calls.
 LISTENER_STATIC ?= -static -Wl,--gc-sections -Wl,-T,listener/static.ld
 LISTENER_LIBS := -lwebsockets -lssl -lcrypto -lz -lcap -lstatgrab -lpthread -ldl -lm
-HUB_LIBS      := -lwebsockets -lsqlite3 -lcurl -lssl -lcrypto -lpthread -lm
-CTL_LIBS      := -lcurl -lssl -lcrypto -lm
-UNIT_LIBS     := -lssl -lcrypto -lm
+HUB_LIBS      := -lcjson -lwebsockets -lsqlite3 -lcurl -lssl -lcrypto -lpthread -lm
+CTL_LIBS      := -lcjson -lcurl -lssl -lcrypto -lm
+UNIT_LIBS     := -lcjson -lssl -lcrypto -lm
 
 ifeq ($(V),1)
 Q :=
@@ -52,6 +52,13 @@ CTL_OBJ      := $(call obj,$(CTL_SRC))
 LISTENER_OBJ := $(call obj,$(LISTENER_SRC))
 UNIT_OBJ     := $(call obj,$(UNIT_SRC))
 LIBMC        := $(BUILD)/libmaestro-common.a
+
+# Debian's libcjson-dev has only the shared library; the static listener
+# links the same cJSON built from Debian's source (listener/cjson/README.md).
+CJSON_OBJ    := $(call obj,listener/cjson/cJSON.c)
+CJSON_A      := $(BUILD)/libcjson.a
+CJSON_SYSHDR := $(shell pkg-config --variable=includedir libcjson 2>/dev/null)/cjson/cJSON.h
+CJSON_DEBVER := $(shell dpkg-query -W -f='$${Version}' libcjson-dev 2>/dev/null)
 
 PROGRAMS := $(BUILD)/maestro-hub $(BUILD)/hubctl $(BUILD)/maestro-listener
 
@@ -91,6 +98,21 @@ $(LIBMC): $(COMMON_OBJ)
 	@$(if $(Q),echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
 
+# common/ is compiled against the installed cJSON.h and linked with this
+# copy in the listener, so the two headers must be the same.  A section per
+# function lets --gc-sections drop what the listener never calls (cJSON's
+# printer, its tree editing).
+$(CJSON_OBJ): CFLAGS += -ffunction-sections -fdata-sections
+$(CJSON_A): $(CJSON_OBJ) listener/cjson/VERSION
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)if ! cmp -s listener/cjson/cJSON.h $(CJSON_SYSHDR); then \
+		echo "listener/cjson/cJSON.h differs from $(CJSON_SYSHDR):" \
+		"refresh listener/cjson (its README.md)" >&2; exit 1; fi
+	$(Q)v=$$(cat listener/cjson/VERSION); [ "$$v" = "$(CJSON_DEBVER)" ] || \
+		echo "warning: listener/cjson is cJSON $$v but libcjson-dev is" \
+		"$(CJSON_DEBVER): refresh it (listener/cjson/README.md)" >&2
+	$(Q)rm -f $@ && ar rcs $@ $(CJSON_OBJ)
+
 $(BUILD)/maestro-hub: $(HUB_OBJ) $(LIBMC)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(HUB_OBJ) $(LIBMC) $(HUB_LIBS)
@@ -107,10 +129,10 @@ $(BUILD)/hubctl: $(CTL_OBJ) $(LIBMC)
 # fails if anything that starts one made it into the static image.
 STATIC_EXPECTED := dlopen|initgroups|getgrgid|getgrnam|getpwnam|getpwuid|getaddrinfo|gethostbyname
 UNWINDERS := pthread_exit|pthread_cancel|thrd_exit|__pthread_unwind|backtrace|__cxa_throw
-$(BUILD)/maestro-listener: $(LISTENER_OBJ) $(LIBMC) listener/static.ld
+$(BUILD)/maestro-listener: $(LISTENER_OBJ) $(LIBMC) $(CJSON_A) listener/static.ld
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) $(LISTENER_STATIC) -o $@ \
-		$(LISTENER_OBJ) $(LIBMC) $(LISTENER_LIBS) 2>$@.ld-log; \
+		$(LISTENER_OBJ) $(LIBMC) $(CJSON_A) $(LISTENER_LIBS) 2>$@.ld-log; \
 		rc=$$?; awk -v ok='$(STATIC_EXPECTED)' -f .dev/ld-quiet.awk \
 		$@.ld-log >&2; rm -f $@.ld-log; exit $$rc
 	$(if $(findstring static.ld,$(LISTENER_STATIC)),$(Q)if nm $@ | \

@@ -1,7 +1,7 @@
 # bench/bench.mk - build the load generator and the round-trip client:
 # make -f bench/bench.mk
 #
-#   make -f bench/bench.mk               build/swarm, build/rtt
+#   make -f bench/bench.mk               build/swarm, build/rtt, build/jsonbench
 #   make -f bench/bench.mk BUILD=/tmp/b  /tmp/b/swarm
 #   make -f bench/bench.mk clean-bench
 #   V=1                                  show the commands
@@ -17,7 +17,7 @@ WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wundef -Wwrite-strings -Werror
 BENCH_CPPFLAGS := -D_GNU_SOURCE -Icommon -Ibench -MMD -MP
 BENCH_CFLAGS   := $(OPT) $(WARN) $(EXTRA_CFLAGS)
-BENCH_LIBS     := -lwebsockets -lssl -lcrypto -lm -lpthread
+BENCH_LIBS     := -lcjson -lwebsockets -lssl -lcrypto -lm -lpthread
 
 ifeq ($(V),1)
 Q :=
@@ -26,12 +26,13 @@ Q := @
 endif
 
 BENCH_SRC := $(wildcard bench/swarm*.c) $(wildcard common/*.c)
+JSONBENCH_OBJ := $(BUILD)/bench-obj/bench/jsonbench.o
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/bench-obj/%.o,$(BENCH_SRC))
 COMMON_OBJ := $(patsubst %.c,$(BUILD)/bench-obj/%.o,$(wildcard common/*.c))
 RTT_OBJ := $(BUILD)/bench-obj/bench/rtt.o $(COMMON_OBJ)
 
 .PHONY: all clean-bench
-all: $(BUILD)/swarm $(BUILD)/rtt
+all: $(BUILD)/swarm $(BUILD)/rtt $(BUILD)/jsonbench
 
 $(BUILD)/bench-obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -45,9 +46,14 @@ $(BUILD)/swarm: $(BENCH_OBJ)
 # the REST round-trip client (bench/run's command figures)
 $(BUILD)/rtt: $(RTT_OBJ)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(BENCH_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(RTT_OBJ) -lssl -lcrypto -lm
+	$(Q)$(CC) $(BENCH_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(RTT_OBJ) -lcjson -lssl -lcrypto -lm
+
+# the JSON code's cost per heartbeat (bench/jsonbench.c)
+$(BUILD)/jsonbench: $(JSONBENCH_OBJ) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BENCH_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(JSONBENCH_OBJ) $(COMMON_OBJ) -lcjson -lssl -lcrypto -lm
 
 clean-bench:
-	rm -rf $(BUILD)/bench-obj $(BUILD)/swarm $(BUILD)/rtt
+	rm -rf $(BUILD)/bench-obj $(BUILD)/swarm $(BUILD)/rtt $(BUILD)/jsonbench
 
 -include $(shell find $(BUILD)/bench-obj -name '*.d' 2>/dev/null)

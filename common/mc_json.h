@@ -1,13 +1,19 @@
 /*
- * mc_json.h - a small bounded JSON reader and an escaping JSON writer.
+ * mc_json.h - reading JSON with cJSON behind Maestro's limits, and an
+ * escaping JSON writer.
  *
- * Written for Maestro's own messages: the whole document is parsed into a
- * read-only tree held in one arena (one free releases it), nesting is
- * limited to MC_JSON_DEPTH_MAX, and strings are unescaped into the arena.
- * The writer appends to an mc_buf, escapes everything JSON requires and
- * replaces invalid UTF-8 so that command output can never produce a
- * document a browser rejects.  docs/architecture.md says why Maestro has
- * its own JSON code instead of cJSON.
+ * The reader (mc_json.c) hands the length-delimited input to cJSON and
+ * keeps the rules cJSON does not: RFC 8259 exactly (no BOM, no stray
+ * bytes between tokens, JSON's number grammar), nesting at most
+ * MC_JSON_DEPTH_MAX, numbers within a double's range.  The result is a
+ * read-only tree of struct mc_json held in one arena (one free releases
+ * it).  Strings are bytes as sent: invalid UTF-8 passes, \u0000 is a real
+ * NUL counted in len (compare strlen(str) with len to refuse it), and of
+ * duplicate keys mc_json_get() finds the first.  The writer (mc_jw.c)
+ * appends to an mc_buf, escapes everything JSON requires and replaces
+ * invalid UTF-8 so that command output can never produce a document a
+ * browser rejects.  docs/architecture.md says why cJSON reads and our own
+ * code writes.
  */
 #ifndef MC_JSON_H
 #define MC_JSON_H
@@ -34,7 +40,8 @@ struct mc_jdoc;
 
 /*
  * Parse n bytes.  Returns the document (caller frees with mc_json_free) or
- * NULL with a one-line reason, naming the byte offset, in err.
+ * NULL with a one-line reason, naming the byte offset, in err.  Any thread
+ * may call it (cJSON's own state is kept under a lock).
  */
 struct mc_jdoc		*mc_json_parse(const char *s, size_t n, char *err,
 			    size_t errlen);
@@ -46,7 +53,7 @@ const struct mc_json	*mc_json_get(const struct mc_json *obj, const char *key);
 const char		*mc_json_str(const struct mc_json *obj, const char *key);
 int			 mc_json_num(const struct mc_json *obj, const char *key,
 			    double *out);
-/* Integral numbers only, within [min, max]. */
+/* Integral numbers only, within [min, max] (compared as int64_t: exact). */
 int			 mc_json_int(const struct mc_json *obj, const char *key,
 			    int64_t min, int64_t max, int64_t *out);
 int			 mc_json_bool(const struct mc_json *obj, const char *key,

@@ -139,6 +139,13 @@ const char *unit_show(const char *s, size_t n);
 	X(json_error_names_offset)					\
 	X(json_lookup_helpers)						\
 	X(json_int_ranges)						\
+	X(json_invalid_utf8_kept)					\
+	X(json_nul_escapes)						\
+	X(json_duplicate_keys)						\
+	X(json_huge_numbers)						\
+	X(json_reject_what_cjson_takes)					\
+	X(json_error_reasons)						\
+	/* t_jw.c */							\
 	X(json_writer_structure)					\
 	X(json_writer_escaping)						\
 	X(json_writer_invalid_utf8)					\

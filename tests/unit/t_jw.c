@@ -1,0 +1,277 @@
+/*
+ * t_jw.c - the mc_jw writer always produces valid JSON: escaping, invalid
+ * UTF-8 replaced, structure, limits; checked by reading its output back.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mc_json.h"
+#include "unit.h"
+
+/* 1 if the reader accepts the text. */
+static int
+accepts(const char *s, size_t n)
+{
+	char err[256];
+	struct mc_jdoc *d = mc_json_parse(s, n, err, sizeof(err));
+
+	mc_json_free(d);
+	return d != NULL;
+}
+
+/* Write with w into a fresh buffer, compare with want. */
+#define CHECK_WRITES(b, want) do {					\
+	CHECK_EQ_MEM((b)->data ? (b)->data : "", (b)->len, (want),	\
+	    strlen(want));						\
+} while (0)
+
+void
+t_json_writer_structure(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+
+	mc_buf_init(&b, 4096);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	mc_jw_arr(&w, "a");
+	mc_jw_i64(&w, NULL, 1);
+	mc_jw_i64(&w, NULL, -2);
+	mc_jw_obj(&w, NULL);
+	mc_jw_null(&w, "b");
+	mc_jw_obj_end(&w);
+	mc_jw_arr(&w, NULL);
+	mc_jw_arr_end(&w);
+	mc_jw_arr_end(&w);
+	mc_jw_bool(&w, "c", 1);
+	mc_jw_bool(&w, "d", 0);
+	mc_jw_i64(&w, "e", INT64_MIN);
+	mc_jw_u64(&w, "f", UINT64_MAX);
+	mc_jw_dbl(&w, "g", 1.5);
+	mc_jw_dbl(&w, "h", 0.2);
+	mc_jw_str(&w, "i", "x");
+	mc_jw_str(&w, "j", NULL);
+	mc_jw_strn(&w, "k", "abcdef", 3);
+	mc_jw_raw(&w, "l", "{\"r\":[1]}", 9);
+	mc_jw_obj(&w, "m");
+	mc_jw_obj_end(&w);
+	mc_jw_obj_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "{\"a\":[1,-2,{\"b\":null},[]],\"c\":true,"
+	    "\"d\":false,\"e\":-9223372036854775808,"
+	    "\"f\":18446744073709551615,\"g\":1.5,\"h\":0.2,\"i\":\"x\","
+	    "\"j\":null,\"k\":\"abc\",\"l\":{\"r\":[1]},\"m\":{}}");
+	CHECK(accepts(b.data, b.len));
+	/* a top-level scalar */
+	mc_buf_reset(&b);
+	mc_jw_init(&w, &b);
+	mc_jw_str(&w, NULL, "only");
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "\"only\"");
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_escaping(void)
+{
+	static const char in[] = "q\"b\\n\nr\rt\tc\x01\x1f" "d\x7f/e\b\f";
+	struct mc_buf b;
+	struct mc_jw w;
+
+	mc_buf_init(&b, 4096);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	mc_jw_strn(&w, "k\"\n", in, sizeof(in) - 1);
+	mc_jw_strn(&w, "nul", "a\0b", 3);
+	mc_jw_obj_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "{\"k\\\"\\n\":\"q\\\"b\\\\n\\nr\\rt\\tc\\u0001"
+	    "\\u001fd\x7f/e\\u0008\\u000c\",\"nul\":\"a\\u0000b\"}");
+	CHECK(accepts(b.data, b.len));
+	mc_buf_free(&b);
+}
+
+static void
+write_one(struct mc_buf *b, const char *s, size_t n)
+{
+	struct mc_jw w;
+
+	mc_buf_reset(b);
+	mc_jw_init(&w, b);
+	mc_jw_strn(&w, NULL, s, n);
+}
+
+#define FFFD	"\xef\xbf\xbd"
+
+void
+t_json_writer_invalid_utf8(void)
+{
+	static const struct {
+		const char	*in;
+		size_t		 n;
+		const char	*out;
+	} cases[] = {
+		{ "a\xff" "b", 3, "\"a" FFFD "b\"" },
+		{ "\xfe", 1, "\"" FFFD "\"" },
+		/* overlong encodings */
+		{ "\xc0\x80", 2, "\"" FFFD FFFD "\"" },
+		{ "\xc1\xbf", 2, "\"" FFFD FFFD "\"" },
+		{ "\xe0\x80\xaf", 3, "\"" FFFD FFFD FFFD "\"" },
+		{ "\xf0\x80\x80\xaf", 4, "\"" FFFD FFFD FFFD FFFD "\"" },
+		/* UTF-16 surrogates encoded in UTF-8 */
+		{ "\xed\xa0\x80", 3, "\"" FFFD FFFD FFFD "\"" },
+		/* above U+10FFFF */
+		{ "\xf4\x90\x80\x80", 4, "\"" FFFD FFFD FFFD FFFD "\"" },
+		/* truncated sequences, at the end and before ASCII */
+		{ "x\xe2\x82", 3, "\"x" FFFD FFFD "\"" },
+		{ "\xe2\x82z", 3, "\"" FFFD FFFD "z\"" },
+		{ "\xf0\x9f\x98", 3, "\"" FFFD FFFD FFFD "\"" },
+		/* a lone continuation byte */
+		{ "\x80", 1, "\"" FFFD "\"" },
+		/* valid sequences pass unchanged */
+		{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf", 13,
+		    "\"\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\"" },
+		{ "\xef\xbf\xbd", 3, "\"" FFFD "\"" },
+	};
+	struct mc_buf b;
+	size_t i;
+
+	mc_buf_init(&b, 4096);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		write_one(&b, cases[i].in, cases[i].n);
+		CHECK_MSG(b.len == strlen(cases[i].out) &&
+		    memcmp(b.data, cases[i].out, b.len) == 0,
+		    "case %zu: \"%s\" wrote \"%s\"", i,
+		    unit_show(cases[i].in, cases[i].n),
+		    unit_show(b.data, b.len));
+		CHECK(accepts(b.data, b.len));
+	}
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_round_trip(void)
+{
+	unsigned char all[256];
+	struct mc_buf b;
+	char err[256];
+	struct mc_jdoc *d;
+	size_t i;
+
+	/* every ASCII byte survives writing then parsing */
+	for (i = 0; i < 128; i++)
+		all[i] = (unsigned char)i;
+	mc_buf_init(&b, 4096);
+	write_one(&b, (const char *)all, 128);
+	d = mc_json_parse(b.data, b.len, err, sizeof(err));
+	CHECK_MSG(d != NULL, "%s", err);
+	if (d != NULL) {
+		CHECK_EQ_MEM(mc_json_root(d)->str, mc_json_root(d)->len, all,
+		    128);
+		mc_json_free(d);
+	}
+	/* every high byte alone becomes one U+FFFD and the result parses */
+	for (i = 128; i < 256; i++)
+		all[i] = (unsigned char)i;
+	write_one(&b, (const char *)all + 128, 128);
+	d = mc_json_parse(b.data, b.len, err, sizeof(err));
+	CHECK_MSG(d != NULL, "%s", err);
+	mc_json_free(d);
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_limit(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+	size_t len;
+
+	mc_buf_init(&b, 16);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "k", "0123456789abcdef");
+	len = b.len;
+	CHECK(b.len <= 16);
+	/* sticky: later calls that would fit are no-ops */
+	mc_jw_obj_end(&w);
+	mc_jw_i64(&w, NULL, 1);
+	CHECK_EQ_INT(b.len, len);
+	CHECK_EQ_INT(mc_jw_done(&w), -1);
+	mc_buf_free(&b);
+	/* exactly at the limit is fine */
+	mc_buf_init(&b, 11);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "k", "abc");
+	mc_jw_obj_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "{\"k\":\"abc\"}");
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_unbalanced(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+
+	mc_buf_init(&b, 256);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	CHECK_EQ_INT(mc_jw_done(&w), -1);
+	mc_buf_reset(&b);
+	mc_jw_init(&w, &b);
+	mc_jw_arr(&w, NULL);
+	mc_jw_arr_end(&w);
+	mc_jw_arr_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), -1);
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_depth(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+	int i;
+
+	mc_buf_init(&b, 4096);
+	mc_jw_init(&w, &b);
+	for (i = 0; i < MC_JSON_DEPTH_MAX; i++)
+		mc_jw_arr(&w, NULL);
+	for (i = 0; i < MC_JSON_DEPTH_MAX; i++)
+		mc_jw_arr_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK(accepts(b.data, b.len));
+	mc_buf_reset(&b);
+	mc_jw_init(&w, &b);
+	for (i = 0; i < MC_JSON_DEPTH_MAX + 1; i++)
+		mc_jw_arr(&w, NULL);
+	for (i = 0; i < MC_JSON_DEPTH_MAX + 1; i++)
+		mc_jw_arr_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), -1);
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_nonfinite(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+	double zero = 0;
+
+	mc_buf_init(&b, 256);
+	mc_jw_init(&w, &b);
+	mc_jw_arr(&w, NULL);
+	mc_jw_dbl(&w, NULL, 1.0 / zero);
+	mc_jw_dbl(&w, NULL, zero / zero);
+	mc_jw_dbl(&w, NULL, -2.25);
+	mc_jw_dbl(&w, NULL, 1e300);
+	mc_jw_arr_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "[null,null,-2.25,1e+300]");
+	CHECK(accepts(b.data, b.len));
+	mc_buf_free(&b);
+}
