@@ -54,10 +54,11 @@ UNIT_OBJ     := $(call obj,$(UNIT_SRC))
 LIBMC        := $(BUILD)/libmaestro-common.a
 
 # Debian's libcjson-dev has only the shared library; the static listener
-# links the same cJSON built from Debian's source (listener/cjson/README.md).
-CJSON_OBJ    := $(call obj,listener/cjson/cJSON.c)
+# links the same cJSON built from Debian's source package, which
+# .dev/cjson-src.sh fetches (apt-get source) into the build tree.
+CJSON_SRC    := $(BUILD)/cjson-src
+CJSON_OBJ    := $(BUILD)/obj/cjson/cJSON.o
 CJSON_A      := $(BUILD)/libcjson.a
-CJSON_SYSHDR := $(shell pkg-config --variable=includedir libcjson 2>/dev/null)/cjson/cJSON.h
 CJSON_DEBVER := $(shell dpkg-query -W -f='$${Version}' libcjson-dev 2>/dev/null)
 
 PROGRAMS := $(BUILD)/maestro-hub $(BUILD)/hubctl $(BUILD)/maestro-listener
@@ -99,19 +100,23 @@ $(LIBMC): $(COMMON_OBJ)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
 # common/ is compiled against the installed cJSON.h and linked with this
-# copy in the listener, so the two headers must be the same.  A section per
-# function lets --gc-sections drop what the listener never calls (cJSON's
-# printer, its tree editing).
-$(CJSON_OBJ): CFLAGS += -ffunction-sections -fdata-sections
-$(CJSON_A): $(CJSON_OBJ) listener/cjson/VERSION
+# build of the same version in the listener (the script checks that the two
+# headers are one file).  A section per function lets --gc-sections drop
+# what the listener never calls (cJSON's printer, its tree editing).
+$(CJSON_SRC)/cJSON.c: $(CJSON_SRC)/.version-$(CJSON_DEBVER)
+$(CJSON_SRC)/.version-$(CJSON_DEBVER):
+	$(Q).dev/cjson-src.sh $(CJSON_SRC)
+	$(Q)touch $@
+
+$(CJSON_OBJ): $(CJSON_SRC)/cJSON.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(OPT) -std=c99 -ffunction-sections \
+		-fdata-sections $(EXTRA_CFLAGS) -c -o $@ $<
+
+$(CJSON_A): $(CJSON_OBJ)
 	@$(if $(Q),echo "  AR      $@")
-	$(Q)if ! cmp -s listener/cjson/cJSON.h $(CJSON_SYSHDR); then \
-		echo "listener/cjson/cJSON.h differs from $(CJSON_SYSHDR):" \
-		"refresh listener/cjson (its README.md)" >&2; exit 1; fi
-	$(Q)v=$$(cat listener/cjson/VERSION); [ "$$v" = "$(CJSON_DEBVER)" ] || \
-		echo "warning: listener/cjson is cJSON $$v but libcjson-dev is" \
-		"$(CJSON_DEBVER): refresh it (listener/cjson/README.md)" >&2
-	$(Q)rm -f $@ && ar rcs $@ $(CJSON_OBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/maestro-hub: $(HUB_OBJ) $(LIBMC)
 	@$(if $(Q),echo "  LD      $@")
