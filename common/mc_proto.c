@@ -1,5 +1,7 @@
 /*
- * mc_proto.c - the message table, validation, encoders and decoders.
+ * mc_proto.c - the message table, validation, the field readers every
+ * decoder uses, and the session's messages (hello, welcome, hb, ack, bye,
+ * error).  Metrics are in mc_metrics.c, command messages in mc_proto_cmd.c.
  *
  * mc_msg_parse() checks shape (required fields and their JSON types, from
  * the table below) before any handler runs; the decoders then check values
@@ -11,6 +13,7 @@
 #include <string.h>
 
 #include "mc_proto.h"
+#include "mc_proto_field.h"
 #include "mc_util.h"
 
 struct field {
@@ -195,8 +198,8 @@ mc_msg_free(struct mc_msg *m)
 /* ---- value helpers for decoders ---- */
 
 /* Copy an optional string field; a required one was checked by parse. */
-static int
-get_text(const struct mc_json *o, const char *key, char *dst, size_t size,
+int
+mc_field_text(const struct mc_json *o, const char *key, char *dst, size_t size,
     int required, char *err, size_t errlen)
 {
 	const struct mc_json *f = mc_json_get(o, key);
@@ -221,8 +224,8 @@ get_text(const struct mc_json *o, const char *key, char *dst, size_t size,
 	return 0;
 }
 
-static int
-get_int(const struct mc_json *o, const char *key, int64_t min, int64_t max,
+int
+mc_field_int(const struct mc_json *o, const char *key, int64_t min, int64_t max,
     int64_t def, int64_t *out, char *err, size_t errlen)
 {
 	if (mc_json_get(o, key) == NULL) {
@@ -237,8 +240,8 @@ get_int(const struct mc_json *o, const char *key, int64_t min, int64_t max,
 	return 0;
 }
 
-static int
-get_dbl(const struct mc_json *o, const char *key, double min, double max,
+int
+mc_field_dbl(const struct mc_json *o, const char *key, double min, double max,
     double def, double *out, char *err, size_t errlen)
 {
 	if (mc_json_get(o, key) == NULL) {
@@ -253,19 +256,42 @@ get_dbl(const struct mc_json *o, const char *key, double min, double max,
 	return 0;
 }
 
-static void
-begin(struct mc_jw *w, struct mc_buf *b, enum mc_msg_type t)
+void
+mc_msg_begin(struct mc_jw *w, struct mc_buf *b, enum mc_msg_type t)
 {
 	mc_jw_init(w, b);
 	mc_jw_obj(w, NULL);
-	mc_jw_str(w, "t", msg_defs[t].name);
+	mc_jw_str(w, "t", mc_msg_name(t));
 }
 
-static int
-end(struct mc_jw *w)
+int
+mc_msg_end(struct mc_jw *w)
 {
 	mc_jw_obj_end(w);
 	return mc_jw_done(w);
+}
+
+int
+mc_field_u64(const struct mc_json *o, const char *key, uint64_t *out, char *err,
+    size_t errlen)
+{
+	int64_t v;
+
+	if (mc_field_int(o, key, 0, INT64_MAX / 2, 0, &v, err, errlen) == -1)
+		return -1;
+	*out = (uint64_t)v;
+	return 0;
+}
+
+int
+mc_field_id(const struct mc_json *o, char *id, char *err, size_t errlen)
+{
+	if (mc_field_text(o, "id", id, MC_ID_MAX, 1, err, errlen) == -1 ||
+	    id[0] == '\0') {
+		snprintf(err, errlen, "id must be 1-%d bytes", MC_ID_MAX - 1);
+		return -1;
+	}
+	return 0;
 }
 
 /* ---- hello ---- */
@@ -276,7 +302,7 @@ mc_hello_encode(struct mc_buf *b, const struct mc_hello *h)
 	struct mc_jw w;
 	int i;
 
-	begin(&w, b, MC_MSG_HELLO);
+	mc_msg_begin(&w, b, MC_MSG_HELLO);
 	mc_jw_i64(&w, "v", h->v);
 	mc_jw_str(&w, "name", h->name);
 	if (h->cred[0])
@@ -300,7 +326,7 @@ mc_hello_encode(struct mc_buf *b, const struct mc_hello *h)
 	for (i = 0; i < h->npending; i++)
 		mc_jw_str(&w, NULL, h->pending[i]);
 	mc_jw_arr_end(&w);
-	return end(&w);
+	return mc_msg_end(&w);
 }
 
 static int
@@ -362,35 +388,35 @@ mc_hello_decode(const struct mc_msg *m, struct mc_hello *h, char *err,
 	int64_t v;
 
 	memset(h, 0, sizeof(*h));
-	if (get_int(o, "v", 0, 1000000, 0, &v, err, errlen) == -1)
+	if (mc_field_int(o, "v", 0, 1000000, 0, &v, err, errlen) == -1)
 		return -1;
 	h->v = (int)v;
-	if (get_text(o, "name", h->name, sizeof(h->name), 1, err, errlen) ||
+	if (mc_field_text(o, "name", h->name, sizeof(h->name), 1, err, errlen) ||
 	    !mc_name_valid(h->name)) {
 		snprintf(err, errlen, "bad agent name (1-%d bytes, no '/' or "
 		    "control characters)", MC_NAME_MAX);
 		return -1;
 	}
-	if (get_text(o, "cred", h->cred, sizeof(h->cred), 0, err, errlen) ||
-	    get_text(o, "enroll_key", h->enroll_key, sizeof(h->enroll_key),
+	if (mc_field_text(o, "cred", h->cred, sizeof(h->cred), 0, err, errlen) ||
+	    mc_field_text(o, "enroll_key", h->enroll_key, sizeof(h->enroll_key),
 	    0, err, errlen) ||
-	    get_text(o, "hostname", h->hostname, sizeof(h->hostname), 0, err,
+	    mc_field_text(o, "hostname", h->hostname, sizeof(h->hostname), 0, err,
 	    errlen) ||
-	    get_text(o, "os", h->os, sizeof(h->os), 0, err, errlen) ||
-	    get_text(o, "kernel", h->kernel, sizeof(h->kernel), 0, err,
+	    mc_field_text(o, "os", h->os, sizeof(h->os), 0, err, errlen) ||
+	    mc_field_text(o, "kernel", h->kernel, sizeof(h->kernel), 0, err,
 	    errlen) ||
-	    get_text(o, "arch", h->arch, sizeof(h->arch), 0, err, errlen) ||
-	    get_text(o, "version", h->version, sizeof(h->version), 0, err,
+	    mc_field_text(o, "arch", h->arch, sizeof(h->arch), 0, err, errlen) ||
+	    mc_field_text(o, "version", h->version, sizeof(h->version), 0, err,
 	    errlen))
 		return -1;
-	if (get_int(o, "cpus", 0, 1 << 20, 0, &v, err, errlen) == -1)
+	if (mc_field_int(o, "cpus", 0, 1 << 20, 0, &v, err, errlen) == -1)
 		return -1;
 	h->cpus = (int)v;
-	if (get_int(o, "mem_total", 0, INT64_MAX / 2, 0, &v, err,
+	if (mc_field_int(o, "mem_total", 0, INT64_MAX / 2, 0, &v, err,
 	    errlen) == -1)
 		return -1;
 	h->mem_total = (uint64_t)v;
-	if (get_text(o, "boot", h->boot, sizeof(h->boot), 0, err,
+	if (mc_field_text(o, "boot", h->boot, sizeof(h->boot), 0, err,
 	    errlen) == -1 ||
 	    decode_pending(mc_json_get(o, "pending"), h, err, errlen) == -1)
 		return -1;
@@ -404,13 +430,13 @@ mc_welcome_encode(struct mc_buf *b, const struct mc_welcome *w)
 {
 	struct mc_jw j;
 
-	begin(&j, b, MC_MSG_WELCOME);
+	mc_msg_begin(&j, b, MC_MSG_WELCOME);
 	mc_jw_i64(&j, "v", w->v);
 	mc_jw_str(&j, "name", w->name);
 	mc_jw_dbl(&j, "hb", w->hb);
 	if (w->cred[0])
 		mc_jw_str(&j, "cred", w->cred);
-	return end(&j);
+	return mc_msg_end(&j);
 }
 
 int
@@ -420,220 +446,16 @@ mc_welcome_decode(const struct mc_msg *m, struct mc_welcome *w, char *err,
 	int64_t v;
 
 	memset(w, 0, sizeof(*w));
-	if (get_int(m->root, "v", 0, 1000000, 0, &v, err, errlen) == -1 ||
-	    get_text(m->root, "name", w->name, sizeof(w->name), 1, err,
+	if (mc_field_int(m->root, "v", 0, 1000000, 0, &v, err, errlen) == -1 ||
+	    mc_field_text(m->root, "name", w->name, sizeof(w->name), 1, err,
 	    errlen) == -1 ||
-	    get_dbl(m->root, "hb", 0.01, 86400, 10, &w->hb, err,
+	    mc_field_dbl(m->root, "hb", 0.01, 86400, 10, &w->hb, err,
 	    errlen) == -1 ||
-	    get_text(m->root, "cred", w->cred, sizeof(w->cred), 0, err,
+	    mc_field_text(m->root, "cred", w->cred, sizeof(w->cred), 0, err,
 	    errlen) == -1)
 		return -1;
 	w->v = (int)v;
 	return 0;
-}
-
-/* ---- metrics ---- */
-
-void
-mc_metrics_write(struct mc_jw *w, const char *key, const struct mc_metrics *m)
-{
-	int i;
-
-	mc_jw_obj(w, key);
-	if (m->has_cpu) {
-		mc_jw_obj(w, "cpu");
-		mc_jw_dbl(w, "user", m->cpu_user);
-		mc_jw_dbl(w, "system", m->cpu_system);
-		mc_jw_dbl(w, "iowait", m->cpu_iowait);
-		mc_jw_obj_end(w);
-	}
-	mc_jw_arr(w, "load");
-	for (i = 0; i < 3; i++)
-		mc_jw_dbl(w, NULL, m->load[i]);
-	mc_jw_arr_end(w);
-	mc_jw_obj(w, "mem");
-	mc_jw_u64(w, "used", m->mem_used);
-	mc_jw_u64(w, "total", m->mem_total);
-	mc_jw_obj_end(w);
-	mc_jw_obj(w, "swap");
-	mc_jw_u64(w, "used", m->swap_used);
-	mc_jw_u64(w, "total", m->swap_total);
-	mc_jw_obj_end(w);
-	mc_jw_arr(w, "fs");
-	for (i = 0; i < m->nfs; i++) {
-		mc_jw_obj(w, NULL);
-		mc_jw_str(w, "mount", m->fs[i].mount);
-		mc_jw_u64(w, "used", m->fs[i].used);
-		mc_jw_u64(w, "total", m->fs[i].total);
-		mc_jw_obj_end(w);
-	}
-	mc_jw_arr_end(w);
-	mc_jw_arr(w, "net");
-	for (i = 0; i < m->nnet; i++) {
-		mc_jw_obj(w, NULL);
-		mc_jw_str(w, "iface", m->net[i].iface);
-		mc_jw_dbl(w, "rx_bps", m->net[i].rx_bps);
-		mc_jw_dbl(w, "tx_bps", m->net[i].tx_bps);
-		mc_jw_obj_end(w);
-	}
-	mc_jw_arr_end(w);
-	mc_jw_u64(w, "uptime", m->uptime);
-	mc_jw_u64(w, "procs", m->procs);
-	mc_jw_obj_end(w);
-}
-
-static int
-get_u64(const struct mc_json *o, const char *key, uint64_t *out, char *err,
-    size_t errlen)
-{
-	int64_t v;
-
-	if (get_int(o, key, 0, INT64_MAX / 2, 0, &v, err, errlen) == -1)
-		return -1;
-	*out = (uint64_t)v;
-	return 0;
-}
-
-static int
-read_pair(const struct mc_json *o, const char *key, uint64_t *used,
-    uint64_t *total, char *err, size_t errlen)
-{
-	const struct mc_json *p = mc_json_get(o, key);
-
-	*used = *total = 0;
-	if (p == NULL)
-		return 0;
-	return get_u64(p, "used", used, err, errlen) == -1 ||
-	    get_u64(p, "total", total, err, errlen) == -1 ? -1 : 0;
-}
-
-static int
-read_fs(const struct mc_json *arr, struct mc_metrics *m, char *err,
-    size_t errlen)
-{
-	const struct mc_json *e;
-	struct mc_fs *f;
-
-	m->nfs = 0;
-	if (arr == NULL)
-		return 0;
-	if (arr->type != MC_JARR || arr->len > MC_FS_MAX) {
-		snprintf(err, errlen, "fs: at most %d entries", MC_FS_MAX);
-		return -1;
-	}
-	for (e = arr->child; e != NULL; e = e->next) {
-		f = &m->fs[m->nfs++];
-		if (get_text(e, "mount", f->mount, sizeof(f->mount), 1, err,
-		    errlen) == -1 ||
-		    get_u64(e, "used", &f->used, err, errlen) == -1 ||
-		    get_u64(e, "total", &f->total, err, errlen) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-static int
-read_net(const struct mc_json *arr, struct mc_metrics *m, char *err,
-    size_t errlen)
-{
-	const struct mc_json *e;
-	struct mc_net *n;
-
-	m->nnet = 0;
-	if (arr == NULL)
-		return 0;
-	if (arr->type != MC_JARR || arr->len > MC_NET_MAX) {
-		snprintf(err, errlen, "net: at most %d entries", MC_NET_MAX);
-		return -1;
-	}
-	for (e = arr->child; e != NULL; e = e->next) {
-		n = &m->net[m->nnet++];
-		if (get_text(e, "iface", n->iface, sizeof(n->iface), 1, err,
-		    errlen) == -1 ||
-		    get_dbl(e, "rx_bps", 0, 1e15, 0, &n->rx_bps, err,
-		    errlen) == -1 ||
-		    get_dbl(e, "tx_bps", 0, 1e15, 0, &n->tx_bps, err,
-		    errlen) == -1)
-			return -1;
-	}
-	return 0;
-}
-
-int
-mc_metrics_read(const struct mc_json *o, struct mc_metrics *m, char *err,
-    size_t errlen)
-{
-	const struct mc_json *cpu = mc_json_get(o, "cpu");
-	const struct mc_json *load = mc_json_get(o, "load"), *e;
-	uint64_t procs;
-	int i = 0;
-
-	memset(m, 0, sizeof(*m));
-	if (cpu != NULL && cpu->type != MC_JOBJ) {
-		snprintf(err, errlen, "cpu must be an object");
-		return -1;
-	}
-	if (cpu != NULL && (get_dbl(cpu, "user", 0, 100, 0, &m->cpu_user,
-	    err, errlen) == -1 ||
-	    get_dbl(cpu, "system", 0, 100, 0, &m->cpu_system, err,
-	    errlen) == -1 ||
-	    get_dbl(cpu, "iowait", 0, 100, 0, &m->cpu_iowait, err,
-	    errlen) == -1))
-		return -1;
-	m->has_cpu = cpu != NULL;
-	if (load != NULL) {
-		if (load->type != MC_JARR || load->len != 3) {
-			snprintf(err, errlen, "load must be 3 numbers");
-			return -1;
-		}
-		for (e = load->child; e != NULL; e = e->next) {
-			if (e->type != MC_JNUM || e->num < 0) {
-				snprintf(err, errlen, "load must be 3 numbers");
-				return -1;
-			}
-			m->load[i++] = e->num;
-		}
-	}
-	if (read_pair(o, "mem", &m->mem_used, &m->mem_total, err,
-	    errlen) == -1 ||
-	    read_pair(o, "swap", &m->swap_used, &m->swap_total, err,
-	    errlen) == -1 ||
-	    read_fs(mc_json_get(o, "fs"), m, err, errlen) == -1 ||
-	    read_net(mc_json_get(o, "net"), m, err, errlen) == -1 ||
-	    get_u64(o, "uptime", &m->uptime, err, errlen) == -1 ||
-	    get_u64(o, "procs", &procs, err, errlen) == -1)
-		return -1;
-	m->procs = (uint32_t)procs;
-	return 0;
-}
-
-double
-mc_metrics_cpu_pct(const struct mc_metrics *m)
-{
-	return m->has_cpu ? m->cpu_user + m->cpu_system + m->cpu_iowait : NAN;
-}
-
-double
-mc_metrics_mem_pct(const struct mc_metrics *m)
-{
-	return m->mem_total ? 100.0 * (double)m->mem_used /
-	    (double)m->mem_total : 0;
-}
-
-double
-mc_metrics_disk_pct(const struct mc_metrics *m)
-{
-	double worst = 0, p;
-	int i;
-
-	for (i = 0; i < m->nfs; i++) {
-		if (m->fs[i].total == 0)
-			continue;
-		p = 100.0 * (double)m->fs[i].used / (double)m->fs[i].total;
-		if (p > worst)
-			worst = p;
-	}
-	return worst;
 }
 
 /* ---- hb ---- */
@@ -643,10 +465,10 @@ mc_hb_encode(struct mc_buf *b, const struct mc_hb *hb)
 {
 	struct mc_jw w;
 
-	begin(&w, b, MC_MSG_HB);
+	mc_msg_begin(&w, b, MC_MSG_HB);
 	mc_jw_u64(&w, "seq", hb->seq);
 	mc_metrics_write(&w, "m", &hb->m);
-	return end(&w);
+	return mc_msg_end(&w);
 }
 
 int
@@ -654,184 +476,9 @@ mc_hb_decode(const struct mc_msg *m, struct mc_hb *hb, char *err,
     size_t errlen)
 {
 	memset(hb, 0, sizeof(*hb));
-	if (get_u64(m->root, "seq", &hb->seq, err, errlen) == -1)
+	if (mc_field_u64(m->root, "seq", &hb->seq, err, errlen) == -1)
 		return -1;
 	return mc_metrics_read(mc_json_get(m->root, "m"), &hb->m, err, errlen);
-}
-
-/* ---- cmd ---- */
-
-int
-mc_cmd_encode(struct mc_buf *b, const struct mc_cmd *c)
-{
-	struct mc_jw w;
-
-	begin(&w, b, MC_MSG_CMD);
-	mc_jw_str(&w, "id", c->id);
-	mc_jw_str(&w, "kind", mc_kind_name(c->kind));
-	if (c->cmd[0])
-		mc_jw_str(&w, "cmd", c->cmd);
-	if (c->arg[0])
-		mc_jw_str(&w, "arg", c->arg);
-	mc_jw_dbl(&w, "timeout", c->timeout);
-	mc_jw_u64(&w, "cap", c->cap);
-	return end(&w);
-}
-
-static int
-get_id(const struct mc_json *o, char *id, char *err, size_t errlen)
-{
-	if (get_text(o, "id", id, MC_ID_MAX, 1, err, errlen) == -1 ||
-	    id[0] == '\0') {
-		snprintf(err, errlen, "id must be 1-%d bytes", MC_ID_MAX - 1);
-		return -1;
-	}
-	return 0;
-}
-
-int
-mc_cmd_decode(const struct mc_msg *m, struct mc_cmd *c, char *err,
-    size_t errlen)
-{
-	const char *kind = mc_json_str(m->root, "kind");
-	int64_t cap;
-
-	memset(c, 0, sizeof(*c));
-	if (get_id(m->root, c->id, err, errlen) == -1)
-		return -1;
-	if (mc_kind_parse(kind, &c->kind) == -1) {
-		snprintf(err, errlen, "unknown command kind '%.32s'", kind);
-		return -1;
-	}
-	if (get_text(m->root, "cmd", c->cmd, sizeof(c->cmd), 0, err,
-	    errlen) == -1 ||
-	    get_text(m->root, "arg", c->arg, sizeof(c->arg), 0, err,
-	    errlen) == -1 ||
-	    get_dbl(m->root, "timeout", 0.01, MC_TIMEOUT_MAX,
-	    MC_TIMEOUT_DEFAULT, &c->timeout, err, errlen) == -1 ||
-	    get_int(m->root, "cap", 0, MC_OUTPUT_CAP_MAX,
-	    MC_OUTPUT_CAP_DEFAULT, &cap, err, errlen) == -1)
-		return -1;
-	c->cap = (uint64_t)cap;
-	return 0;
-}
-
-/* ---- started ---- */
-
-int
-mc_started_encode(struct mc_buf *b, const struct mc_started *s)
-{
-	struct mc_jw w;
-
-	begin(&w, b, MC_MSG_STARTED);
-	mc_jw_str(&w, "id", s->id);
-	mc_jw_i64(&w, "pid", s->pid);
-	return end(&w);
-}
-
-int
-mc_started_decode(const struct mc_msg *m, struct mc_started *s, char *err,
-    size_t errlen)
-{
-	int64_t pid;
-
-	memset(s, 0, sizeof(*s));
-	if (get_id(m->root, s->id, err, errlen) == -1 ||
-	    get_int(m->root, "pid", 0, INT32_MAX, 0, &pid, err, errlen) == -1)
-		return -1;
-	s->pid = (int)pid;
-	return 0;
-}
-
-/* ---- out ---- */
-
-int
-mc_out_encode(struct mc_buf *b, const struct mc_out *o)
-{
-	struct mc_jw w;
-
-	begin(&w, b, MC_MSG_OUT);
-	mc_jw_str(&w, "id", o->id);
-	mc_jw_str(&w, "stream", o->stream == MC_STDERR ? "stderr" : "stdout");
-	mc_jw_strn(&w, "data", o->data, o->len);
-	return end(&w);
-}
-
-int
-mc_out_decode(const struct mc_msg *m, struct mc_out *o, char *err,
-    size_t errlen)
-{
-	const char *stream = mc_json_str(m->root, "stream");
-	const struct mc_json *d = mc_json_get(m->root, "data");
-
-	memset(o, 0, sizeof(*o));
-	if (get_id(m->root, o->id, err, errlen) == -1)
-		return -1;
-	if (strcmp(stream, "stdout") == 0)
-		o->stream = MC_STDOUT;
-	else if (strcmp(stream, "stderr") == 0)
-		o->stream = MC_STDERR;
-	else {
-		snprintf(err, errlen, "stream must be stdout or stderr");
-		return -1;
-	}
-	if (d->len > MC_OUT_CHUNK * 6) {
-		snprintf(err, errlen, "output chunk over the limit");
-		return -1;
-	}
-	o->data = d->str;
-	o->len = d->len;
-	return 0;
-}
-
-/* ---- result ---- */
-
-int
-mc_result_encode(struct mc_buf *b, const struct mc_result *r)
-{
-	struct mc_jw w;
-
-	begin(&w, b, MC_MSG_RESULT);
-	mc_jw_str(&w, "id", r->id);
-	mc_jw_str(&w, "status", mc_outcome_name(r->outcome));
-	mc_jw_i64(&w, "exit", r->exit_code);
-	mc_jw_bool(&w, "truncated", r->truncated);
-	mc_jw_u64(&w, "out_bytes", r->out_bytes);
-	mc_jw_dbl(&w, "duration", r->duration);
-	if (r->error[0])
-		mc_jw_str(&w, "error", r->error);
-	return end(&w);
-}
-
-int
-mc_result_decode(const struct mc_msg *m, struct mc_result *r, char *err,
-    size_t errlen)
-{
-	const char *st = mc_json_str(m->root, "status");
-	int64_t v;
-
-	memset(r, 0, sizeof(*r));
-	if (get_id(m->root, r->id, err, errlen) == -1)
-		return -1;
-	if (mc_outcome_parse(st, &r->outcome) == -1) {
-		snprintf(err, errlen, "status must be done, failed or timeout");
-		return -1;
-	}
-	if (get_int(m->root, "exit", -1, 255 + 128, -1, &v, err,
-	    errlen) == -1)
-		return -1;
-	r->exit_code = (int)v;
-	if (mc_json_get(m->root, "truncated") != NULL &&
-	    mc_json_bool(m->root, "truncated", &r->truncated) == -1) {
-		snprintf(err, errlen, "truncated must be true or false");
-		return -1;
-	}
-	if (get_u64(m->root, "out_bytes", &r->out_bytes, err, errlen) == -1 ||
-	    get_dbl(m->root, "duration", 0, 1e9, 0, &r->duration, err,
-	    errlen) == -1)
-		return -1;
-	return get_text(m->root, "error", r->error, sizeof(r->error), 0, err,
-	    errlen);
 }
 
 /* ---- ack, bye, error ---- */
@@ -841,9 +488,9 @@ mc_ack_encode(struct mc_buf *b, const struct mc_ack *a)
 {
 	struct mc_jw w;
 
-	begin(&w, b, MC_MSG_ACK);
+	mc_msg_begin(&w, b, MC_MSG_ACK);
 	mc_jw_str(&w, "id", a->id);
-	return end(&w);
+	return mc_msg_end(&w);
 }
 
 int
@@ -851,7 +498,7 @@ mc_ack_decode(const struct mc_msg *m, struct mc_ack *a, char *err,
     size_t errlen)
 {
 	memset(a, 0, sizeof(*a));
-	return get_id(m->root, a->id, err, errlen);
+	return mc_field_id(m->root, a->id, err, errlen);
 }
 
 int
@@ -859,9 +506,9 @@ mc_bye_encode(struct mc_buf *b, const struct mc_bye *bye)
 {
 	struct mc_jw w;
 
-	begin(&w, b, MC_MSG_BYE);
+	mc_msg_begin(&w, b, MC_MSG_BYE);
 	mc_jw_str(&w, "reason", bye->reason);
-	return end(&w);
+	return mc_msg_end(&w);
 }
 
 int
@@ -869,59 +516,8 @@ mc_bye_decode(const struct mc_msg *m, struct mc_bye *b, char *err,
     size_t errlen)
 {
 	memset(b, 0, sizeof(*b));
-	return get_text(m->root, "reason", b->reason, sizeof(b->reason), 1,
+	return mc_field_text(m->root, "reason", b->reason, sizeof(b->reason), 1,
 	    err, errlen);
-}
-
-/* ---- blob ---- */
-
-int
-mc_blob_encode(struct mc_buf *b, const struct mc_blob *blob)
-{
-	struct mc_jw w;
-
-	begin(&w, b, MC_MSG_BLOB);
-	mc_jw_str(&w, "id", blob->id);
-	mc_jw_str(&w, "mime", blob->mime);
-	mc_jw_u64(&w, "total", blob->total);
-	mc_jw_u64(&w, "off", blob->off);
-	mc_jw_raw(&w, "data", "\"", 1);
-	if (!w.err && mc_b64_encode(b, blob->data, blob->len) == -1)
-		w.err = 1;
-	if (!w.err && mc_buf_append(b, "\"", 1) == -1)
-		w.err = 1;
-	return end(&w);
-}
-
-int
-mc_blob_decode(const struct mc_msg *m, struct mc_blob *b, void *buf,
-    char *err, size_t errlen)
-{
-	const struct mc_json *d = mc_json_get(m->root, "data");
-	long n;
-
-	memset(b, 0, sizeof(*b));
-	if (get_id(m->root, b->id, err, errlen) == -1 ||
-	    get_text(m->root, "mime", b->mime, sizeof(b->mime), 0, err,
-	    errlen) == -1 ||
-	    get_u64(m->root, "total", &b->total, err, errlen) == -1 ||
-	    get_u64(m->root, "off", &b->off, err, errlen) == -1)
-		return -1;
-	n = mc_b64_decode(d->str, d->len, buf, MC_BLOB_CHUNK);
-	if (n < 0) {
-		snprintf(err, errlen, "blob: data is not base64 of at most %d "
-		    "bytes", MC_BLOB_CHUNK);
-		return -1;
-	}
-	if (b->total > MC_BLOB_MAX || b->off > b->total ||
-	    (uint64_t)n > b->total - b->off) {
-		snprintf(err, errlen, "blob: piece outside the file (or file "
-		    "over %d bytes)", MC_BLOB_MAX);
-		return -1;
-	}
-	b->data = buf;
-	b->len = (size_t)n;
-	return 0;
 }
 
 int
@@ -929,12 +525,12 @@ mc_error_encode(struct mc_buf *b, const struct mc_error *e)
 {
 	struct mc_jw w;
 
-	begin(&w, b, MC_MSG_ERROR);
+	mc_msg_begin(&w, b, MC_MSG_ERROR);
 	mc_jw_str(&w, "code", e->code);
 	mc_jw_str(&w, "msg", e->msg);
 	if (e->warning)
 		mc_jw_bool(&w, "fatal", 0);
-	return end(&w);
+	return mc_msg_end(&w);
 }
 
 int
@@ -944,7 +540,7 @@ mc_error_decode(const struct mc_msg *m, struct mc_error *e, char *err,
 	int fatal;
 
 	memset(e, 0, sizeof(*e));
-	if (get_text(m->root, "code", e->code, sizeof(e->code), 1, err,
+	if (mc_field_text(m->root, "code", e->code, sizeof(e->code), 1, err,
 	    errlen) == -1)
 		return -1;
 	/* a long message from a newer hub is cut, not refused */
