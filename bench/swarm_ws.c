@@ -156,7 +156,7 @@ sw_ws_due(struct sw *s, struct sw_agent *a)
 	if (a->state != SW_READY || (a->pending & SW_P_BYE))
 		return;
 	want(a, SW_P_HB);
-	sw_timer_set(s, a, s->hb_every * sw_rand(s, 0.9, 1.1));
+	sw_timer_hb(s, a, 0);
 }
 
 void
@@ -411,16 +411,17 @@ on_welcome(struct sw *s, struct sw_agent *a, const struct mc_msg *m)
 	a->state = SW_READY;
 	a->backoff = 1;
 	s->st.connected++;
-	s->hb_every = w.hb >= SW_TICK_MS / 1000.0 ? w.hb : SW_TICK_MS / 1000.0;
+	s->hb_every = w.hb >= SW_HB_MIN ? w.hb : SW_HB_MIN;
 	if (s->leaving) {
 		sw_timer_cancel(s, a);
 		want(a, SW_P_BYE);
 		s->leave_owed++;
 		return 0;
 	}
-	/* the first heartbeat now, as a listener sends it */
+	/* the first heartbeat now, as a listener sends it; the timing
+	 * says when the next is (swarm_timer.c) */
 	want(a, SW_P_HB);
-	sw_timer_set(s, a, s->hb_every * sw_rand(s, 0.9, 1.1));
+	sw_timer_hb(s, a, 1);
 	return 0;
 }
 
