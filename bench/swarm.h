@@ -40,6 +40,9 @@
 /* the one outgoing buffer: the largest message we write (hello, a
  * heartbeat with the real payload, a result) is well under this */
 #define SW_TX_MAX		(16 * 1024)
+/* seconds without a pong before an agent pings the hub: a listener's lws
+ * does so (LST_PING_SECS in listener/lst.h), and the hub answers each */
+#define SW_PING_SECS		30
 /* seconds a TCP connect and each handshake step may take */
 #define SW_CONNECT_TIMEOUT	20
 /* goodbyes started per tick at exit (see sw_ws_leave_step), and the
@@ -82,6 +85,7 @@ enum sw_state {
 #define SW_P_HELLO	0x01
 #define SW_P_HB		0x02
 #define SW_P_BYE	0x04
+#define SW_P_PING	0x08
 
 /* Where a command's answer stands. */
 enum sw_phase { SW_CMD_FREE, SW_CMD_STARTED, SW_CMD_OUT, SW_CMD_RESULT };
@@ -100,6 +104,7 @@ union sw_tlink {
 	struct {			/* swarm_timer_heap.c */
 		int64_t		 at;		/* due, microseconds */
 		uint32_t	 pos;		/* heap slot + 1; 0: none */
+		uint32_t	 ping;		/* its ping timer's, the same */
 	} h;
 };
 
@@ -133,6 +138,8 @@ struct sw_stats {
 	uint64_t	 errors;	/* failed connects, hub errors, ... */
 	uint64_t	 enrolled;	/* credentials issued by the hub */
 	uint64_t	 byes;		/* goodbyes written */
+	uint64_t	 pings;		/* WebSocket pings written */
+	uint64_t	 pongs;		/* and answers to them */
 	int		 log_budget;	/* error lines left this second */
 	uint64_t	 log_dropped;
 };
@@ -156,6 +163,9 @@ struct sw_timing {
 	 * 1), or from sw_ws_due() for the one after a heartbeat (0) */
 	void	(*hb)(struct sw *s, struct sw_agent *a, int welcome);
 	void	(*cancel)(struct sw *s, struct sw_agent *a);
+	/* arm (secs >= 0) or cancel (secs < 0) a's second timer, its next
+	 * ping; when it fires, sw_ws_ping_due() runs.  NULL: no pings */
+	void	(*ping)(struct sw *s, struct sw_agent *a, double secs);
 	/* every SW_TICK_MS (may be NULL) */
 	void	(*tick)(struct sw *s);
 	/* cancel every timer (the loop is ending) */
@@ -266,6 +276,9 @@ void	sw_timer_start(struct sw *s);
 void	sw_timer_set(struct sw *s, struct sw_agent *a, double secs);
 void	sw_timer_hb(struct sw *s, struct sw_agent *a, int welcome);
 void	sw_timer_cancel(struct sw *s, struct sw_agent *a);
+/* (Re)arm a's ping timer secs from now, or cancel it (secs < 0); a no-op
+ * with a timing that sends no pings.  Service thread only. */
+void	sw_timer_ping(struct sw *s, struct sw_agent *a, double secs);
 void	sw_timer_stop(struct sw *s);
 void	sw_timer_free(struct sw *s);
 /* Count an error and log it within the per-second budget. */
@@ -278,6 +291,8 @@ int	sw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	    void *user, void *in, size_t len);
 /* a's timer fired: connect when idle, owe a heartbeat when ready. */
 void	sw_ws_due(struct sw *s, struct sw_agent *a);
+/* a's ping timer fired: owe the hub a ping. */
+void	sw_ws_ping_due(struct sw *s, struct sw_agent *a);
 /* Handle one whole message from the hub for a.  0, or -1 to close. */
 int	sw_ws_handle(struct sw *s, struct sw_agent *a, const char *buf,
 	    size_t len);

@@ -217,9 +217,12 @@ teardown(struct sw *s, int code)
 			free(s->agents[i].rx);
 		}
 	}
-	mc_info("stopped: heartbeats=%llu commands=%llu results=%llu "
-	    "acks=%llu enrolled=%llu byes=%llu reconnects=%llu errors=%llu",
+	mc_info("stopped: heartbeats=%llu pings=%llu pongs=%llu "
+	    "commands=%llu results=%llu acks=%llu enrolled=%llu byes=%llu "
+	    "reconnects=%llu errors=%llu",
 	    (unsigned long long)s->st.heartbeats,
+	    (unsigned long long)s->st.pings,
+	    (unsigned long long)s->st.pongs,
 	    (unsigned long long)s->st.commands,
 	    (unsigned long long)s->st.results,
 	    (unsigned long long)s->st.acks,

@@ -7,11 +7,13 @@
  *   do.  Every agent's timer fires at its own time, to the microsecond
  *   lws's loop gives; heartbeats come exactly welcome.hb apart, with no
  *   jitter (listener/lst_ws.c's hb_cb has none), at a phase of their
- *   own, so the hub sees them one by one as it does a real fleet.
+ *   own, so the hub sees them one by one as it does a real fleet; and
+ *   each agent pings the hub SW_PING_SECS after its last pong, as a
+ *   listener's lws does.
  * - wheel (swarm_timer_wheel.c): the old 50 ms tick and timer wheel
  *   with +-10 % jitter.  Every timer of a tick fires in one burst, so the
  *   hub handles many heartbeats per wake-up: cheaper for the hub than a
- *   real fleet.  Batched: not a capacity figure.
+ *   real fleet.  No pings.  Batched: not a capacity figure.
  *
  * The tick itself is one lws_sul every SW_TICK_MS in both.
  */
@@ -85,6 +87,13 @@ sw_timer_cancel(struct sw *s, struct sw_agent *a)
 {
 	if (a->linked)
 		s->timing->cancel(s, a);
+}
+
+void
+sw_timer_ping(struct sw *s, struct sw_agent *a, double secs)
+{
+	if (s->timing->ping != NULL)
+		s->timing->ping(s, a, secs);
 }
 
 /* The status line: one a second on stdout. */

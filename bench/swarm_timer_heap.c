@@ -22,11 +22,20 @@
  * reconnect times (1 s +-25 % backoff) and stay so, having no jitter; a
  * swarm agent draws a fresh phase on every welcome.
  *
+ * A listener also pings: its lws connection has an idle policy
+ * (LST_PING_SECS) that sends a WebSocket ping 30 s after the connection
+ * came up and 30 s after each pong, whatever else goes to and fro - one
+ * more message every 30 s that the hub reads and answers.  So an agent
+ * has a second timer, its ping (SW_PING_SECS, armed by swarm_ws.c), here
+ * and not as lws's own validity timer, which lives in the same O(n)
+ * list.
+ *
  * Why a heap, not an lws_sul per agent: lws 4.1 keeps scheduled suls in
  * one sorted linked list and inserts by walking it from the head, and a
  * re-armed heartbeat belongs near the tail - 20,000 agents at 1 s would
  * walk 20,000 x 20,000 links a second.  So the agents' timers are a
- * binary min-heap of (time, agent), O(log n) to arm, re-arm or cancel,
+ * binary min-heap of (time, agent, which timer) in one array of two per
+ * agent, O(log n) to arm, re-arm or cancel,
  * and one sul is scheduled for the earliest.  When it fires, every timer
  * due by then fires, and the sul is scheduled again for the new earliest.
  * Timers are kept in microseconds of mc_now(); they fire as precisely as
@@ -38,14 +47,18 @@
 
 #include "swarm.h"
 
+/* An agent's two timers: the one of struct sw_timing.set and its ping. */
+enum { T_MAIN, T_PING };
+
 struct hent {
 	int64_t		 at;		/* due, microseconds of mc_now() */
 	uint32_t	 agent;		/* index into s->agents */
+	uint32_t	 kind;		/* T_MAIN or T_PING */
 };
 
 struct heap {
 	struct sw	*s;
-	struct hent	*e;		/* owned: n used of s->n */
+	struct hent	*e;		/* owned: n used of 2 * s->n */
 	uint32_t	 n;
 	int		 running;	/* fire() is walking the heap */
 	int64_t		 armed;		/* when the sul fires; 0: never */
@@ -60,11 +73,18 @@ now_us(void)
 	return (int64_t)(mc_now() * 1e6);
 }
 
+/* Where agent a keeps the heap slot (+ 1) of its timer of this kind. */
+static uint32_t *
+slot_of(struct sw_agent *a, uint32_t kind)
+{
+	return kind == T_PING ? &a->t.h.ping : &a->t.h.pos;
+}
+
 static void
 place(struct heap *h, uint32_t i, struct hent e)
 {
 	h->e[i] = e;
-	h->s->agents[e.agent].t.h.pos = i + 1;
+	*slot_of(&h->s->agents[e.agent], e.kind) = i + 1;
 }
 
 static void
@@ -112,13 +132,14 @@ settle(struct heap *h, uint32_t i, struct hent e)
 }
 
 static void
-take_out(struct heap *h, struct sw_agent *a)
+take_out(struct heap *h, struct sw_agent *a, uint32_t kind)
 {
-	uint32_t i = a->t.h.pos - 1;
+	uint32_t *slot = slot_of(a, kind), i = *slot - 1;
 	struct hent last = h->e[--h->n];
 
-	a->t.h.pos = 0;
-	a->linked = 0;
+	*slot = 0;
+	if (kind == T_MAIN)
+		a->linked = 0;
 	if (i < h->n)
 		settle(h, i, last);
 }
@@ -147,20 +168,23 @@ schedule(struct heap *h)
 }
 
 static void
-arm(struct sw *s, struct sw_agent *a, int64_t at)
+arm(struct sw *s, struct sw_agent *a, uint32_t kind, int64_t at)
 {
 	struct heap *h = s->tdata;
+	uint32_t *slot = slot_of(a, kind);
 	struct hent e;
 
 	e.at = at;
 	e.agent = (uint32_t)(a - s->agents);
-	a->t.h.at = at;
-	if (a->linked) {
-		settle(h, a->t.h.pos - 1, e);
-	} else {
+	e.kind = kind;
+	if (kind == T_MAIN) {
+		a->t.h.at = at;
 		a->linked = 1;
-		sift_up(h, h->n++, e);
 	}
+	if (*slot != 0)
+		settle(h, *slot - 1, e);
+	else
+		sift_up(h, h->n++, e);
 	schedule(h);
 }
 
@@ -172,6 +196,7 @@ fire(lws_sorted_usec_list_t *sul)
 	int64_t now = now_us();
 	uint32_t budget = h->n;
 	struct sw_agent *a;
+	uint32_t kind;
 
 	h->armed = 0;
 	h->running = 1;
@@ -179,8 +204,12 @@ fire(lws_sorted_usec_list_t *sul)
 	 * the next */
 	while (h->n > 0 && h->e[0].at <= now && budget-- > 0) {
 		a = &s->agents[h->e[0].agent];
-		take_out(h, a);
-		sw_ws_due(s, a);
+		kind = h->e[0].kind;
+		take_out(h, a, kind);
+		if (kind == T_PING)
+			sw_ws_ping_due(s, a);
+		else
+			sw_ws_due(s, a);
 	}
 	h->running = 0;
 	schedule(h);
@@ -193,7 +222,7 @@ heap_init(struct sw *s)
 
 	if (h == NULL)
 		return -1;
-	if ((h->e = calloc((size_t)s->n, sizeof(*h->e))) == NULL) {
+	if ((h->e = calloc((size_t)s->n * 2, sizeof(*h->e))) == NULL) {
 		free(h);
 		return -1;
 	}
@@ -205,7 +234,7 @@ heap_init(struct sw *s)
 static void
 heap_set(struct sw *s, struct sw_agent *a, double secs)
 {
-	arm(s, a, now_us() + (int64_t)(secs * 1e6));
+	arm(s, a, T_MAIN, now_us() + (int64_t)(secs * 1e6));
 }
 
 static void
@@ -222,7 +251,7 @@ heap_hb(struct sw *s, struct sw_agent *a, int welcome)
 		if (at <= now)
 			at = now + every;
 	}
-	arm(s, a, at);
+	arm(s, a, T_MAIN, at);
 }
 
 static void
@@ -230,8 +259,21 @@ heap_cancel(struct sw *s, struct sw_agent *a)
 {
 	struct heap *h = s->tdata;
 
-	take_out(h, a);
+	take_out(h, a, T_MAIN);
 	schedule(h);
+}
+
+static void
+heap_ping(struct sw *s, struct sw_agent *a, double secs)
+{
+	struct heap *h = s->tdata;
+
+	if (secs >= 0) {
+		arm(s, a, T_PING, now_us() + (int64_t)(secs * 1e6));
+	} else if (a->t.h.ping != 0) {
+		take_out(h, a, T_PING);
+		schedule(h);
+	}
 }
 
 static void
@@ -244,7 +286,7 @@ heap_stop(struct sw *s)
 	h->armed = 0;
 	for (i = 0; i < h->n; i++) {
 		s->agents[h->e[i].agent].linked = 0;
-		s->agents[h->e[i].agent].t.h.pos = 0;
+		*slot_of(&s->agents[h->e[i].agent], h->e[i].kind) = 0;
 	}
 	h->n = 0;
 }
@@ -265,6 +307,7 @@ const struct sw_timing sw_timer_heap = {
 	.set = heap_set,
 	.hb = heap_hb,
 	.cancel = heap_cancel,
+	.ping = heap_ping,
 	.tick = NULL,
 	.stop = heap_stop,
 	.free = heap_free,

@@ -1,7 +1,7 @@
 /*
  * swarm_timer_wheel.c - --timing wheel: agent timers on a 50 ms tick and
- * a timer wheel, heartbeats hb +-10 % apart.  Batched: not a capacity
- * figure.
+ * a timer wheel, heartbeats hb +-10 % apart, no pings.  Batched: not a
+ * capacity figure.
  *
  * This was swarm's only timing until the wake-up check (bench/wakeups.sh)
  * showed what it does to the hub: every timer that falls in a tick fires
@@ -165,6 +165,7 @@ const struct sw_timing sw_timer_wheel = {
 	.set = wheel_set,
 	.hb = wheel_hb,
 	.cancel = wheel_cancel,
+	.ping = NULL,
 	.tick = wheel_tick,
 	.stop = wheel_stop,
 	.free = wheel_free,
