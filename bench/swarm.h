@@ -25,11 +25,11 @@
 
 #define SW_PROG			"swarm"
 #define SW_WS_PATH		"/ws/agent"
-/* the timer tick: every agent timer is rounded up to a multiple of it */
+/* the tick: status line, --duration, goodbyes; with --timing wheel every
+ * agent timer is rounded up to a multiple of it */
 #define SW_TICK_MS		50
-/* timer wheel slots (a power of two): 4096 x 50 ms = 204.8 s per turn;
- * longer timers simply stay put for another turn */
-#define SW_WHEEL_SLOTS		4096
+/* the shortest heartbeat interval we keep, whatever the welcome says */
+#define SW_HB_MIN		0.05
 /* commands one agent answers at the same time */
 #define SW_CMD_SLOTS		4
 /* loopback source addresses connections are spread over */
@@ -40,6 +40,9 @@
 /* the one outgoing buffer: the largest message we write (hello, a
  * heartbeat with the real payload, a result) is well under this */
 #define SW_TX_MAX		(16 * 1024)
+/* seconds without a pong before an agent pings the hub: a listener's lws
+ * does so (LST_PING_SECS in listener/lst.h), and the hub answers each */
+#define SW_PING_SECS		30
 /* seconds a TCP connect and each handshake step may take */
 #define SW_CONNECT_TIMEOUT	20
 /* goodbyes started per tick at exit (see sw_ws_leave_step), and the
@@ -67,6 +70,7 @@ struct sw_conf {
 	char	payload[16];		/* real or small */
 	int	first;			/* index of the first agent */
 	char	log_level[16];
+	char	timing[16];		/* independent or wheel */
 };
 
 enum sw_state {
@@ -81,6 +85,7 @@ enum sw_state {
 #define SW_P_HELLO	0x01
 #define SW_P_HB		0x02
 #define SW_P_BYE	0x04
+#define SW_P_PING	0x08
 
 /* Where a command's answer stands. */
 enum sw_phase { SW_CMD_FREE, SW_CMD_STARTED, SW_CMD_OUT, SW_CMD_RESULT };
@@ -90,18 +95,30 @@ struct sw_cmd {
 	uint8_t		phase;		/* enum sw_phase: the next to send */
 };
 
+/* An agent's one timer, as the timing in use keeps it. */
+union sw_tlink {
+	struct {			/* swarm_timer_wheel.c */
+		struct sw_agent	*next, *prev;	/* slot list */
+		uint32_t	 due;		/* tick it fires at */
+	} w;
+	struct {			/* swarm_timer_heap.c */
+		int64_t		 at;		/* due, microseconds */
+		uint32_t	 pos;		/* heap slot + 1; 0: none */
+		uint32_t	 ping;		/* its ping timer's, the same */
+	} h;
+};
+
 /* One simulated agent.  Its name is prefix-index, built when needed. */
 struct sw_agent {
-	struct sw_agent	*tnext, *tprev;	/* timer wheel slot list */
+	union sw_tlink	 t;		/* its timer */
 	struct lws	*wsi;		/* its connection or NULL */
 	struct mc_buf	*rx;		/* owned: a split message, or NULL */
 	uint32_t	 index;
-	uint32_t	 due;		/* wheel tick its timer fires at */
 	uint32_t	 seq;		/* heartbeats on this connection */
 	uint16_t	 backoff;	/* next reconnect delay, seconds */
 	uint8_t		 state;		/* enum sw_state */
 	uint8_t		 pending;	/* SW_P_* */
-	uint8_t		 linked;	/* on a wheel slot list */
+	uint8_t		 linked;	/* its timer is armed */
 	uint8_t		 tried;		/* has tried to connect before */
 	char		 cred[MC_SECRET_MAX];	/* "" until enrolled */
 	struct sw_cmd	 cmds[SW_CMD_SLOTS];
@@ -121,9 +138,46 @@ struct sw_stats {
 	uint64_t	 errors;	/* failed connects, hub errors, ... */
 	uint64_t	 enrolled;	/* credentials issued by the hub */
 	uint64_t	 byes;		/* goodbyes written */
+	uint64_t	 pings;		/* WebSocket pings written */
+	uint64_t	 pongs;		/* and answers to them */
 	int		 log_budget;	/* error lines left this second */
 	uint64_t	 log_dropped;
 };
+
+/*
+ * When agent timers fire and how heartbeats are spaced (--timing): one
+ * implementation per file, chosen once from the flags, called only
+ * through swarm_timer.c.  Each agent has one timer (reconnect while idle,
+ * next heartbeat while ready); when it fires, sw_ws_due() runs.
+ */
+struct sw;
+
+struct sw_timing {
+	const char	*name;		/* --timing */
+	const char	*about;		/* for the start's log line */
+	/* allocate what it keeps in s->tdata; 0 or -1 */
+	int	(*init)(struct sw *s);
+	/* arm (or re-arm) a's timer secs from now */
+	void	(*set)(struct sw *s, struct sw_agent *a, double secs);
+	/* arm a's timer for its next heartbeat: after a welcome (welcome
+	 * 1), or from sw_ws_due() for the one after a heartbeat (0) */
+	void	(*hb)(struct sw *s, struct sw_agent *a, int welcome);
+	void	(*cancel)(struct sw *s, struct sw_agent *a);
+	/* arm (secs >= 0) or cancel (secs < 0) a's second timer, its next
+	 * ping; when it fires, sw_ws_ping_due() runs.  NULL: no pings */
+	void	(*ping)(struct sw *s, struct sw_agent *a, double secs);
+	/* every SW_TICK_MS (may be NULL) */
+	void	(*tick)(struct sw *s);
+	/* cancel every timer (the loop is ending) */
+	void	(*stop)(struct sw *s);
+	/* free s->tdata; NULL is fine */
+	void	(*free)(struct sw *s);
+};
+
+/* swarm_timer_heap.c: --timing independent (the default) */
+extern const struct sw_timing sw_timer_heap;
+/* swarm_timer_wheel.c: --timing wheel (batched; not a capacity figure) */
+extern const struct sw_timing sw_timer_wheel;
 
 struct sw {
 	struct sw_conf	 conf;
@@ -149,10 +203,10 @@ struct sw {
 	struct mc_hb	 hb;			/* scratch for encoding */
 	uint64_t	 rng;			/* xorshift state */
 
-	/* timer wheel (swarm_timer.c) */
-	struct sw_agent	*wheel[SW_WHEEL_SLOTS];
+	/* timers (swarm_timer*.c) */
+	const struct sw_timing *timing;		/* --timing */
+	void		*tdata;			/* owned by the timing */
 	double		 t0;			/* mc_now() at start */
-	uint32_t	 tick_done;		/* last tick processed */
 	double		 next_report;		/* seconds since t0 */
 	lws_sorted_usec_list_t sul_tick;
 
@@ -209,13 +263,24 @@ void	sw_payload_metrics(const struct sw *s, const struct sw_agent *a,
 /* swarm_timer.c */
 /* A uniform random number in [lo, hi). */
 double	sw_rand(struct sw *s, double lo, double hi);
+/* s->conf.timing's implementation, or NULL. */
+const struct sw_timing *sw_timer_find(const char *name);
+/* Allocate the timing's state (after the agents).  0, or -1. */
+int	sw_timer_init(struct sw *s);
 /* Start the tick: timers, the status line, --duration and exit. */
 void	sw_timer_start(struct sw *s);
-/* (Re)arm a's one timer to fire in secs (rounded up to a tick); when it
- * does, sw_ws_due() runs.  Cancel it.  Cancel everything. */
+/* (Re)arm a's one timer to fire in secs; when it does, sw_ws_due() runs.
+ * Arm it for the next heartbeat (welcome: the first timer after a
+ * welcome).  Cancel it.  Cancel everything.  Free the timing's state.
+ * Service thread only. */
 void	sw_timer_set(struct sw *s, struct sw_agent *a, double secs);
+void	sw_timer_hb(struct sw *s, struct sw_agent *a, int welcome);
 void	sw_timer_cancel(struct sw *s, struct sw_agent *a);
+/* (Re)arm a's ping timer secs from now, or cancel it (secs < 0); a no-op
+ * with a timing that sends no pings.  Service thread only. */
+void	sw_timer_ping(struct sw *s, struct sw_agent *a, double secs);
 void	sw_timer_stop(struct sw *s);
+void	sw_timer_free(struct sw *s);
 /* Count an error and log it within the per-second budget. */
 void	sw_error(struct sw *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
@@ -226,6 +291,8 @@ int	sw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	    void *user, void *in, size_t len);
 /* a's timer fired: connect when idle, owe a heartbeat when ready. */
 void	sw_ws_due(struct sw *s, struct sw_agent *a);
+/* a's ping timer fired: owe the hub a ping. */
+void	sw_ws_ping_due(struct sw *s, struct sw_agent *a);
 /* Handle one whole message from the hub for a.  0, or -1 to close. */
 int	sw_ws_handle(struct sw *s, struct sw_agent *a, const char *buf,
 	    size_t len);

@@ -1,7 +1,7 @@
 /*
  * swarm_conf.c - swarm's flags: one mc_config table, then the checks that
  * turn the values into a hub URL, a certificate pin, the list of source
- * addresses and the payload shape.
+ * addresses, the payload shape and the timing.
  *
  * Every value is checked here, before anything connects: a bad flag
  * prints one line and swarm exits 2.  Source addresses are IPv4 only
@@ -44,6 +44,7 @@ static const struct mc_opt conf_tab[] = {
 	STR("payload", payload),
 	NUM("first", MC_OPT_INT, first, 0, SW_INDEX_MAX),
 	STR("log_level", log_level),
+	STR("timing", timing),
 	{ .key = NULL }
 };
 
@@ -78,6 +79,13 @@ static const char usage_text[] =
 "                       until SIGINT or SIGTERM)\n"
 "  --payload real|small heartbeat metrics of a real listener's size\n"
 "                       (about 600 bytes, default) or the bare minimum\n"
+"  --timing independent|wheel\n"
+"                       independent (default): each agent on its own\n"
+"                       timer, heartbeats exactly welcome.hb apart at a\n"
+"                       random phase and a ping 30 s after each pong,\n"
+"                       as real listeners do; wheel: the old 50 ms\n"
+"                       tick, hb +-10 %, heartbeats sent in bursts, no\n"
+"                       pings - batched: not a capacity figure\n"
 "  --log-level LEVEL    debug, info, warn or error (default info)\n"
 "  --help, --version\n"
 "\n"
@@ -95,6 +103,7 @@ conf_defaults(struct sw_conf *c)
 	mc_strlcpy(c->payload, "real", sizeof(c->payload));
 	c->first = 1;
 	mc_strlcpy(c->log_level, "info", sizeof(c->log_level));
+	mc_strlcpy(c->timing, "independent", sizeof(c->timing));
 }
 
 /* "sha256:AB:CD..." in any case -> 64 lowercase hex digits in s->fp. */
@@ -247,6 +256,10 @@ check_payload(struct sw *s, char *err, size_t errlen)
 	if (mc_log_level_parse(s->conf.log_level, &lv) == -1) {
 		snprintf(err, errlen, "--log-level: debug, info, warn or "
 		    "error");
+		return -1;
+	}
+	if ((s->timing = sw_timer_find(s->conf.timing)) == NULL) {
+		snprintf(err, errlen, "--timing: independent or wheel");
 		return -1;
 	}
 	return 0;

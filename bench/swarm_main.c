@@ -3,7 +3,7 @@
  * limit, signals, the one event loop and an orderly exit.
  *
  * Everything runs on one thread in one lws_service() loop: N agent
- * connections, the tick that drives every timer (swarm_timer.c) and the
+ * connections, the agents' timers and the tick (swarm_timer*.c) and the
  * signal descriptor.  The loop is lws's libev backend (epoll), as in the
  * hub: poll() would scan every one of 10,000 descriptors at each wake-up
  * and add that to the round trips we measure.  Without the evlib plugin
@@ -178,10 +178,11 @@ static void
 log_start(const struct sw *s)
 {
 	mc_info("%s %s: %d agents to %s (%s), %g new connections/s, %s "
-	    "payload, %s%s%s", SW_PROG, MC_VERSION, s->n, s->conf.hub,
+	    "payload, %s timing (%s), %s%s%s", SW_PROG, MC_VERSION, s->n,
+	    s->conf.hub,
 	    !s->url.tls ? "no TLS" : s->fp[0] ? "pinned certificate" :
 	    "certificate NOT verified", s->conf.ramp, s->small ? "small" :
-	    "real", s->nsrc > 0 ? "sources " : "kernel-chosen sources",
+	    "real", s->timing->name, s->timing->about, s->nsrc > 0 ? "sources " : "kernel-chosen sources",
 	    s->nsrc > 0 ? s->src[0] : "", s->nsrc > 1 ? "..." : "");
 	if (s->nsrc > 1)
 		mc_info("%d source addresses, %s to %s", s->nsrc, s->src[0],
@@ -216,9 +217,12 @@ teardown(struct sw *s, int code)
 			free(s->agents[i].rx);
 		}
 	}
-	mc_info("stopped: heartbeats=%llu commands=%llu results=%llu "
-	    "acks=%llu enrolled=%llu byes=%llu reconnects=%llu errors=%llu",
+	mc_info("stopped: heartbeats=%llu pings=%llu pongs=%llu "
+	    "commands=%llu results=%llu acks=%llu enrolled=%llu byes=%llu "
+	    "reconnects=%llu errors=%llu",
 	    (unsigned long long)s->st.heartbeats,
+	    (unsigned long long)s->st.pings,
+	    (unsigned long long)s->st.pongs,
 	    (unsigned long long)s->st.commands,
 	    (unsigned long long)s->st.results,
 	    (unsigned long long)s->st.acks,
@@ -230,6 +234,7 @@ teardown(struct sw *s, int code)
 	free(s->agents);
 	s->agents = NULL;
 	mc_buf_free(&s->tx);
+	sw_timer_free(s);
 	sw_cred_close(s);
 	return code;
 }
@@ -258,6 +263,10 @@ run(struct sw *s)
 	log_start(s);
 	mc_buf_init(&s->tx, SW_TX_MAX + LWS_PRE);
 	s->hb_every = 10;
+	if (sw_timer_init(s) == -1) {
+		mc_err("out of memory for %d timers", s->n);
+		return teardown(s, 1);
+	}
 	sw_timer_start(s);
 	/* the ramp: agent i connects i / ramp seconds from now */
 	for (i = 0; i < s->n; i++)

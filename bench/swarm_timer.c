@@ -1,31 +1,35 @@
 /*
- * swarm_timer.c - every agent timer, the status line and the end of a run,
- * all driven by one periodic tick.
+ * swarm_timer.c - the tick (status line, --duration, the goodbyes, the
+ * end of a run) and the front of the agent timers, which one of two
+ * timings keeps (--timing, struct sw_timing in swarm.h):
  *
- * Why not an lws_sul per agent: lws 4.1 keeps scheduled suls in a sorted
- * linked list, so every schedule walks it - O(n) per insert - and 20,000
- * agents re-arming a heartbeat timer every second would spend the loop
- * walking that list.  Instead one sul fires every SW_TICK_MS and walks a
- * timer wheel: SW_WHEEL_SLOTS lists indexed by tick number modulo the
- * slot count.  Each agent has exactly one timer (reconnect while idle,
- * next heartbeat while ready), embedded in the agent as list links, so
- * arming, re-arming and cancelling are O(1) and a tick visits only the
- * slots that came due.  A timer more than one turn (204.8 s) away stays
- * in its slot until its own turn comes.  A timer fires within a tick
- * (50 ms) of its time and right on average (1000 agents at hb 1 s make
- * 1000 heartbeats a second), plenty for heartbeats measured in seconds.
- * If the loop falls behind, the next tick catches up on every slot it
- * missed.
+ * - independent (swarm_timer_heap.c, the default): what real listeners
+ *   do.  Every agent's timer fires at its own time, to the microsecond
+ *   lws's loop gives; heartbeats come exactly welcome.hb apart, with no
+ *   jitter (listener/lst_ws.c's hb_cb has none), at a phase of their
+ *   own, so the hub sees them one by one as it does a real fleet; and
+ *   each agent pings the hub SW_PING_SECS after its last pong, as a
+ *   listener's lws does.
+ * - wheel (swarm_timer_wheel.c): the old 50 ms tick and timer wheel
+ *   with +-10 % jitter.  Every timer of a tick fires in one burst, so the
+ *   hub handles many heartbeats per wake-up: cheaper for the hub than a
+ *   real fleet.  No pings.  Batched: not a capacity figure.
+ *
+ * The tick itself is one lws_sul every SW_TICK_MS in both.
  */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/random.h>
 
 #include "mc_log.h"
 #include "swarm.h"
 
-#define SLOT(t)		((t) & (SW_WHEEL_SLOTS - 1))
+static const struct sw_timing *const timings[] = {
+	&sw_timer_heap,
+	&sw_timer_wheel,
+};
 
 double
 sw_rand(struct sw *s, double lo, double hi)
@@ -41,101 +45,55 @@ sw_rand(struct sw *s, double lo, double hi)
 	return lo + (hi - lo) * ((double)(x >> 11) / 9007199254740992.0);
 }
 
-/* Ticks since start, with the fraction. */
-static double
-ticks_exact(const struct sw *s)
+const struct sw_timing *
+sw_timer_find(const char *name)
 {
-	return (mc_now() - s->t0) * 1000.0 / SW_TICK_MS;
+	size_t i;
+
+	for (i = 0; i < sizeof(timings) / sizeof(timings[0]); i++)
+		if (strcmp(timings[i]->name, name) == 0)
+			return timings[i];
+	return NULL;
 }
 
-static uint32_t
-tick_now(const struct sw *s)
+int
+sw_timer_init(struct sw *s)
 {
-	return (uint32_t)ticks_exact(s);
-}
-
-static void
-wheel_unlink(struct sw *s, struct sw_agent *a)
-{
-	if (a->tprev != NULL)
-		a->tprev->tnext = a->tnext;
-	else
-		s->wheel[SLOT(a->due)] = a->tnext;
-	if (a->tnext != NULL)
-		a->tnext->tprev = a->tprev;
-	a->tnext = NULL;
-	a->tprev = NULL;
-	a->linked = 0;
-}
-
-static void
-wheel_link(struct sw *s, struct sw_agent *a)
-{
-	struct sw_agent **head = &s->wheel[SLOT(a->due)];
-
-	a->tprev = NULL;
-	a->tnext = *head;
-	if (*head != NULL)
-		(*head)->tprev = a;
-	*head = a;
-	a->linked = 1;
+	if (getrandom(&s->rng, sizeof(s->rng), 0) != (ssize_t)sizeof(s->rng)
+	    || s->rng == 0)
+		s->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)mc_wall();
+	s->t0 = mc_now();
+	return s->timing->init(s);
 }
 
 void
 sw_timer_set(struct sw *s, struct sw_agent *a, double secs)
 {
-	double now = ticks_exact(s), ticks;
-
-	if (a->linked)
-		wheel_unlink(s, a);
 	if (!(secs >= 0))
 		secs = 0;
 	if (secs > 1e6)
 		secs = 1e6;
-	/* the last tick boundary before the wanted time: the tick that
-	 * walks it runs on average half a tick after the boundary, so
-	 * intervals come out right on average.  At least the next tick,
-	 * never a slot being walked right now. */
-	ticks = floor(now + secs * 1000.0 / SW_TICK_MS) - floor(now);
-	if (ticks < 1)
-		ticks = 1;
-	a->due = (uint32_t)now + (uint32_t)ticks;
-	wheel_link(s, a);
+	s->timing->set(s, a, secs);
+}
+
+void
+sw_timer_hb(struct sw *s, struct sw_agent *a, int welcome)
+{
+	s->timing->hb(s, a, welcome);
 }
 
 void
 sw_timer_cancel(struct sw *s, struct sw_agent *a)
 {
 	if (a->linked)
-		wheel_unlink(s, a);
+		s->timing->cancel(s, a);
 }
 
-/* Fire every timer of one slot that is due by tick now. */
-static void
-run_slot(struct sw *s, uint32_t slot, uint32_t now)
+void
+sw_timer_ping(struct sw *s, struct sw_agent *a, double secs)
 {
-	struct sw_agent *a, *next;
-
-	for (a = s->wheel[slot]; a != NULL; a = next) {
-		/* sw_ws_due() re-arms only a itself, always to a later tick */
-		next = a->tnext;
-		if ((int32_t)(a->due - now) > 0)
-			continue;
-		wheel_unlink(s, a);
-		sw_ws_due(s, a);
-	}
-}
-
-static void
-run_due(struct sw *s)
-{
-	uint32_t now = tick_now(s), n = now - s->tick_done, t;
-
-	if (n > SW_WHEEL_SLOTS)
-		n = SW_WHEEL_SLOTS;
-	for (t = now - n + 1; n > 0; t++, n--)
-		run_slot(s, SLOT(t), now);
-	s->tick_done = now;
+	if (s->timing->ping != NULL)
+		s->timing->ping(s, a, secs);
 }
 
 /* The status line: one a second on stdout. */
@@ -171,7 +129,8 @@ tick_cb(lws_sorted_usec_list_t *sul)
 	struct sw *s = lws_container_of(sul, struct sw, sul_tick);
 	double el;
 
-	run_due(s);
+	if (s->timing->tick != NULL)
+		s->timing->tick(s);
 	el = mc_now() - s->t0;
 	if (el >= s->next_report)
 		report(s, el);
@@ -198,11 +157,6 @@ tick_cb(lws_sorted_usec_list_t *sul)
 void
 sw_timer_start(struct sw *s)
 {
-	if (getrandom(&s->rng, sizeof(s->rng), 0) != (ssize_t)sizeof(s->rng)
-	    || s->rng == 0)
-		s->rng = 0x9e3779b97f4a7c15ULL ^ (uint64_t)mc_wall();
-	s->t0 = mc_now();
-	s->tick_done = 0;
 	s->next_report = 1;
 	s->st.log_budget = SW_LOG_PER_SEC;
 	lws_sul_schedule(s->ctx, 0, &s->sul_tick, tick_cb,
@@ -212,11 +166,17 @@ sw_timer_start(struct sw *s)
 void
 sw_timer_stop(struct sw *s)
 {
-	int i;
-
 	lws_sul_cancel(&s->sul_tick);
-	for (i = 0; i < s->n; i++)
-		sw_timer_cancel(s, &s->agents[i]);
+	if (s->tdata != NULL)
+		s->timing->stop(s);
+}
+
+void
+sw_timer_free(struct sw *s)
+{
+	if (s->timing != NULL && s->tdata != NULL)
+		s->timing->free(s);
+	s->tdata = NULL;
 }
 
 void

@@ -21,6 +21,9 @@
  *   callback to bind in anyway).  The context disables IPv6 when
  *   sources are used, so a hub name that also resolves to IPv6 still
  *   gets an AF_INET socket an IPv4 source can be bound to.
+ * - Pings as the listener's lws does: SW_PING_SECS after the connection
+ *   is up and after each pong (with timings that keep a ping timer;
+ *   lws's own pings are off).
  * - Reconnects as the listener does: 1 s doubling to MC_BACKOFF_CAP with
  *   +-25% jitter, back to 1 s after a welcome.  A failed connect and a
  *   hub error count as errors; a dropped connection counts only as the
@@ -40,9 +43,18 @@
 #include "swarm.h"
 
 /* What compose() put into the outgoing buffer. */
-enum sw_msg { SW_M_NONE, SW_M_FAIL, SW_M_HELLO, SW_M_BYE, SW_M_CMD, SW_M_HB };
+enum sw_msg { SW_M_NONE, SW_M_FAIL, SW_M_HELLO, SW_M_BYE, SW_M_CMD, SW_M_HB,
+    SW_M_PING };
 
 static const unsigned char headroom[LWS_PRE];
+
+/* lws's own pings off: an agent pings as a listener does, on its own
+ * timer (sw_ws_ping_due); lws's validity timer per connection would sit
+ * in lws 4.1's O(n) sul list and be re-armed by every pong */
+static const lws_retry_bo_t no_lws_pings = {
+	.secs_since_valid_ping = 0,
+	.secs_since_valid_hangup = 0,
+};
 
 /* ---- connecting and reconnecting ---- */
 
@@ -86,6 +98,7 @@ agent_down(struct sw *s, struct sw_agent *a, const char *why)
 	a->pending = 0;
 	rx_drop(a);
 	sw_timer_cancel(s, a);
+	sw_timer_ping(s, a, -1);
 	if (s->leaving) {
 		a->state = SW_GONE;
 		return;
@@ -130,6 +143,7 @@ ws_connect(struct sw *s, struct sw_agent *a)
 	i.local_protocol_name = "maestro-swarm";
 	i.opaque_user_data = a;
 	i.pwsi = &a->wsi;
+	i.retry_and_idle_policy = &no_lws_pings;
 	if (s->nsrc > 0)
 		i.iface = s->src[a->index % (uint32_t)s->nsrc];
 	if (a->tried)
@@ -156,7 +170,15 @@ sw_ws_due(struct sw *s, struct sw_agent *a)
 	if (a->state != SW_READY || (a->pending & SW_P_BYE))
 		return;
 	want(a, SW_P_HB);
-	sw_timer_set(s, a, s->hb_every * sw_rand(s, 0.9, 1.1));
+	sw_timer_hb(s, a, 0);
+}
+
+void
+sw_ws_ping_due(struct sw *s, struct sw_agent *a)
+{
+	(void)s;
+	if (a->wsi != NULL && (a->state == SW_OPEN || a->state == SW_READY))
+		want(a, SW_P_PING);
 }
 
 void
@@ -216,7 +238,7 @@ static int
 owes(struct sw_agent *a)
 {
 	if (a->state == SW_OPEN)
-		return (a->pending & SW_P_HELLO) != 0;
+		return (a->pending & (SW_P_HELLO | SW_P_PING)) != 0;
 	if (a->state != SW_READY)
 		return 0;
 	return a->pending != 0 || cmd_owed(a) != NULL;
@@ -300,6 +322,11 @@ compose(struct sw *s, struct sw_agent *a, struct sw_cmd **cp)
 	if (mc_buf_append(&s->tx, headroom, sizeof(headroom)) == -1)
 		return SW_M_FAIL;
 	*cp = NULL;
+	/* lws writes its pings before anything the protocol has to say;
+	 * an empty payload, as lws's */
+	if ((a->state == SW_OPEN || a->state == SW_READY) &&
+	    (a->pending & SW_P_PING))
+		return SW_M_PING;
 	if (a->state == SW_OPEN && (a->pending & SW_P_HELLO)) {
 		m = SW_M_HELLO;
 		r = encode_hello(s, a);
@@ -348,6 +375,10 @@ commit(struct sw *s, struct sw_agent *a, enum sw_msg m, struct sw_cmd *c)
 		a->seq++;
 		s->st.heartbeats++;
 		break;
+	case SW_M_PING:
+		a->pending &= (uint8_t)~SW_P_PING;
+		s->st.pings++;
+		break;
 	default:
 		break;
 	}
@@ -369,7 +400,7 @@ ws_writeable(struct sw *s, struct sw_agent *a, struct lws *wsi)
 	}
 	len = s->tx.len - LWS_PRE;
 	if (lws_write(wsi, (unsigned char *)s->tx.data + LWS_PRE, len,
-	    LWS_WRITE_TEXT) < (int)len) {
+	    m == SW_M_PING ? LWS_WRITE_PING : LWS_WRITE_TEXT) < (int)len) {
 		sw_error(s, "agent %u: write to hub failed",
 		    (unsigned)a->index);
 		return -1;
@@ -411,16 +442,17 @@ on_welcome(struct sw *s, struct sw_agent *a, const struct mc_msg *m)
 	a->state = SW_READY;
 	a->backoff = 1;
 	s->st.connected++;
-	s->hb_every = w.hb >= SW_TICK_MS / 1000.0 ? w.hb : SW_TICK_MS / 1000.0;
+	s->hb_every = w.hb >= SW_HB_MIN ? w.hb : SW_HB_MIN;
 	if (s->leaving) {
 		sw_timer_cancel(s, a);
 		want(a, SW_P_BYE);
 		s->leave_owed++;
 		return 0;
 	}
-	/* the first heartbeat now, as a listener sends it */
+	/* the first heartbeat now, as a listener sends it; the timing
+	 * says when the next is (swarm_timer.c) */
 	want(a, SW_P_HB);
-	sw_timer_set(s, a, s->hb_every * sw_rand(s, 0.9, 1.1));
+	sw_timer_hb(s, a, 1);
 	return 0;
 }
 
@@ -567,6 +599,8 @@ ws_established(struct sw *s, struct sw_agent *a, struct lws *wsi)
 	a->state = SW_OPEN;
 	a->seq = 0;
 	want(a, SW_P_HELLO);
+	/* a listener's lws arms its ping here, and again at each pong */
+	sw_timer_ping(s, a, SW_PING_SECS);
 	return 0;
 }
 
@@ -635,6 +669,10 @@ sw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return ws_established(s, a, wsi);
 	case LWS_CALLBACK_CLIENT_RECEIVE:
 		return ws_receive(s, a, wsi, in, len);
+	case LWS_CALLBACK_CLIENT_RECEIVE_PONG:
+		s->st.pongs++;
+		sw_timer_ping(s, a, SW_PING_SECS);
+		break;
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		return ws_writeable(s, a, wsi);
 	case LWS_CALLBACK_CLIENT_CLOSED:
