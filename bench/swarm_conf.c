@@ -295,7 +295,7 @@ sw_conf_read(struct sw *s, int argc, char **argv, char *err, size_t errlen)
 	if (answer_info(argc, argv))
 		return 1;
 	conf_defaults(&s->conf);
-	if (mc_args_apply(argc, argv, conf_tab, &s->conf, &npos, err,
+	if (mc_args_apply(argc, argv, conf_tab, &s->conf, &npos, NULL, err,
 	    errlen) == -1)
 		return -1;
 	if (npos > 0) {
