@@ -252,7 +252,7 @@ setup(struct rtt *r, int argc, char **argv)
 
 	r->conf.count = 500;
 	mc_strlcpy(r->conf.prefix, "swarm", sizeof(r->conf.prefix));
-	if (mc_args_apply(argc, argv, opts, &r->conf, &npos, err,
+	if (mc_args_apply(argc, argv, opts, &r->conf, &npos, NULL, err,
 	    sizeof(err)) == -1 || r->conf.hub[0] == '\0' ||
 	    r->conf.agents == 0 || r->conf.token_file[0] == '\0') {
 		fprintf(stderr, "rtt: %s\nusage: rtt --hub http://ADDR:PORT "
