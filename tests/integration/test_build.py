@@ -33,3 +33,16 @@ def test_static_link_prints_no_warnings(t):
     check("warning:" not in (r.stdout + r.stderr).lower(),
           "the static link printed warnings:\n%s" % r.stderr[-3000:])
     t.note("link output: %r" % (r.stdout + r.stderr))
+
+
+def test_bench_tools_build(t):
+    # bench/ is built by its own makefile from common/; nothing else in
+    # the suite compiles it, and its figures are the project's
+    r = subprocess.run(["make", "--no-print-directory", "bench",
+                        "BUILD=" + mtest.build_dir()], cwd=mtest.ROOT,
+                       capture_output=True, text=True, timeout=600,
+                       check=False)
+    check(r.returncode == 0, "make bench failed:\n%s" % r.stderr[-3000:])
+    for tool in ("swarm", "rtt", "jsonbench"):
+        check(os.access(os.path.join(mtest.build_dir(), tool), os.X_OK),
+              "make bench did not build %s" % tool)
