@@ -407,8 +407,13 @@ const char *hub_status_name(enum hub_status s);
 void	hub_live_seen(struct hub_agent *a);
 /* The agent said goodbye. */
 void	hub_live_bye(struct hub_agent *a, const char *reason);
-/* Re-evaluate one agent against the clock (called by hub_cron). */
+/* Re-evaluate one agent against the clock (called by hub_cron); an agent
+ * whose last_seen is due to be saved joins the tick's batch, which
+ * hub_live_save_seen() then hands to the store in one job. */
 void	hub_live_check(struct hub_agent *a, double now);
+void	hub_live_save_seen(void);
+/* Stopping: every agent's last_seen not saved yet goes to the store. */
+void	hub_live_shutdown(void);
 /* After loading from disk: agents that were up start their clock now. */
 void	hub_live_restore(struct hub_agent *a, const char *status,
 	    double last_seen);

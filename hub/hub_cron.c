@@ -4,7 +4,8 @@
  * Jobs, in order, each tick:
  *  - self-watch: a tick late by seconds is a stalled loop; alert channels
  *    that delivered nothing for long (hub_selfwatch.c);
- *  - liveness: every agent against the clock (online/late/critical);
+ *  - liveness: every agent against the clock (online/late/critical), and
+ *    the last_seen of those due written in one job (hub_live.c);
  *  - alerts: the batch leaves when due, storms close, flapping agents
  *    settle, silences end, alert tests past their deadline are answered
  *    (hub_alert.c; right after liveness, so a critical's alert can leave
@@ -73,6 +74,7 @@ hub_cron_tick(double now)
 	for (a = hub_agent_first(); a != NULL && !hub_selfwatch_settling(now);
 	    a = a->next)
 		hub_live_check(a, now);
+	hub_live_save_seen();
 	hub_alert_tick(now);
 	hub_cmd_expire(now);
 	hub_admit_cron(now);

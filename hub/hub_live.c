@@ -19,13 +19,35 @@
  * life (it was never seen, by this hub run or one before) says so in the
  * event's detail: offline -> online there is no return.
  */
+#include <stdlib.h>
 #include <string.h>
+
+#include <sqlite3.h>
 
 #include "hub.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
 #define SEEN_SAVE_EVERY	60.0	/* seconds between last_seen writes */
+
+/*
+ * last_seen is written at most once a minute per agent, and not from the
+ * heartbeat: agents beat at independent times, so one write per due agent
+ * would be one store transaction each (about 300 a second at 19,000
+ * agents).  The liveness scan that runs every cron tick anyway collects
+ * the due ones, and one job per tick writes them together.
+ */
+struct seen_row {
+	int64_t		 id;
+	double		 seen;
+};
+
+struct seen_batch {
+	size_t		 n, cap;
+	struct seen_row	 rows[];
+};
+
+static struct seen_batch *seen;	/* owned until handed to the store */
 
 static const char *const status_names[] = {
 	"online", "late", "critical", "offline", "restarting"
@@ -85,15 +107,81 @@ hub_live_seen(struct hub_agent *a)
 	a->last_hb = mc_now();
 	a->last_seen = mc_wall();
 	a->heard = 1;
-	if (a->status != ST_ONLINE) {
+	if (a->status != ST_ONLINE)
 		set_status(a, ST_ONLINE, first ? HUB_FIRST_CONNECTION : "");
+}
+
+/* Add the agent to this tick's last_seen writes. */
+static void
+seen_add(struct hub_agent *a)
+{
+	struct seen_batch *b = seen;
+	size_t cap;
+
+	if (b == NULL || b->n == b->cap) {
+		cap = b != NULL ? b->cap * 2 : 64;
+		if ((b = realloc(b, sizeof(*b) + cap * sizeof(b->rows[0]))) ==
+		    NULL)
+			return;		/* tried again next tick */
+		if (seen == NULL)
+			b->n = 0;
+		b->cap = cap;
+		seen = b;
+	}
+	b->rows[b->n].id = a->id;
+	b->rows[b->n++].seen = a->last_seen;
+	a->saved_seen = a->last_seen;
+}
+
+/* Writer thread. */
+static int
+seen_write(struct sqlite3 *db, void *arg)
+{
+	static const char sql[] = "UPDATE agents SET last_seen = ? WHERE id = ?";
+	struct seen_batch *b = arg;
+	sqlite3_stmt *st;
+	size_t i;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+		return rc;
+	for (i = 0, rc = SQLITE_DONE; i < b->n && rc == SQLITE_DONE; i++) {
+		sqlite3_bind_double(st, 1, b->rows[i].seen);
+		sqlite3_bind_int64(st, 2, b->rows[i].id);
+		rc = sqlite3_step(st);
+		sqlite3_reset(st);
+	}
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void
+seen_done(void *arg, int stored)
+{
+	(void)stored;	/* not stored: the next minute's write says more */
+	free(arg);
+}
+
+void
+hub_live_shutdown(void)
+{
+	struct hub_agent *a;
+
+	for (a = hub_agent_first(); a != NULL; a = a->next)
+		if (a->last_seen > a->saved_seen)
+			seen_add(a);
+	hub_live_save_seen();
+}
+
+void
+hub_live_save_seen(void)
+{
+	struct seen_batch *b = seen;
+
+	if (b == NULL || b->n == 0)
 		return;
-	}
-	if (a->last_seen - a->saved_seen >= SEEN_SAVE_EVERY) {
-		a->saved_seen = a->last_seen;
-		hub_db_exec("UPDATE agents SET last_seen = ? WHERE id = ?",
-		    "di", a->last_seen, a->id);
-	}
+	seen = NULL;
+	hub_db_call(seen_write, seen_done, b);
 }
 
 void
@@ -117,6 +205,8 @@ hub_live_check(struct hub_agent *a, double now)
 
 	if (a->status == ST_OFFLINE || a->status == ST_CRITICAL)
 		return;
+	if (a->last_seen - a->saved_seen >= SEEN_SAVE_EVERY)
+		seen_add(a);
 	/* a restored agent's clock starts with the hub (quiet == up) */
 	if (quiet >= window && up >= window && !grace)
 		set_status(a, ST_CRITICAL, a->status == ST_RESTARTING ?

@@ -119,6 +119,7 @@ shutdown_all(void)
 	hub_deadman_stop();
 	hub_admit_free_all();
 	hub_guard_free_all();
+	hub_live_shutdown();
 	hub_series_shutdown();
 	hub_cmd_shutdown();
 	hub_alert_shutdown();

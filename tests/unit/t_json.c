@@ -18,9 +18,8 @@ parse(const char *s, char *err, size_t errlen)
 	return mc_json_parse(s, strlen(s), err, errlen);
 }
 
-/* 1 if the text is accepted. */
-static int
-accepts(const char *s, size_t n)
+int
+unit_json_accepts(const char *s, size_t n)
 {
 	char err[256];
 	struct mc_jdoc *d = mc_json_parse(s, n, err, sizeof(err));
@@ -29,9 +28,9 @@ accepts(const char *s, size_t n)
 	return d != NULL;
 }
 
-#define CHECK_REJECTS(s) CHECK_MSG(!accepts((s), strlen(s)),		\
+#define CHECK_REJECTS(s) CHECK_MSG(!unit_json_accepts((s), strlen(s)),	\
 	"accepted malformed JSON \"%s\"", unit_show((s), strlen(s)))
-#define CHECK_ACCEPTS(s) CHECK_MSG(accepts((s), strlen(s)),		\
+#define CHECK_ACCEPTS(s) CHECK_MSG(unit_json_accepts((s), strlen(s)),	\
 	"rejected valid JSON \"%s\"", unit_show((s), strlen(s)))
 
 /* The string value of a one-string document. */
@@ -173,24 +172,24 @@ t_json_parse_length_delimited(void)
 	REQUIRE(d != NULL);
 	CHECK_EQ_INT(mc_json_root(d)->len, 2);
 	mc_json_free(d);
-	CHECK(!accepts(text, 4));
-	CHECK(!accepts(text, 0));
+	CHECK(!unit_json_accepts(text, 4));
+	CHECK(!unit_json_accepts(text, 0));
 	/* an exact-size heap copy without NUL: ASan catches overreads */
 	heap = malloc(7);
 	REQUIRE(heap != NULL);
 	memcpy(heap, "\"abcde\"", 7);
-	CHECK(accepts(heap, 7));
-	CHECK(!accepts(heap, 6));
+	CHECK(unit_json_accepts(heap, 7));
+	CHECK(!unit_json_accepts(heap, 6));
 	memcpy(heap, "\"\\u00e", 6);
-	CHECK(!accepts(heap, 6));
+	CHECK(!unit_json_accepts(heap, 6));
 	memcpy(heap, "123456", 6);
-	CHECK(accepts(heap, 6));
+	CHECK(unit_json_accepts(heap, 6));
 	memcpy(heap, "[true]", 6);
-	CHECK(!accepts(heap, 4));
+	CHECK(!unit_json_accepts(heap, 4));
 	free(heap);
 	/* a NUL byte inside a document is not JSON */
-	CHECK(!accepts("[1]\0", 4));
-	CHECK(!accepts("\"a\0b\"", 5));
+	CHECK(!unit_json_accepts("[1]\0", 4));
+	CHECK(!unit_json_accepts("\"a\0b\"", 5));
 }
 
 void
@@ -303,9 +302,9 @@ t_json_reject_number_without_fraction_digits(void)
 void
 t_json_reject_nul_after_number(void)
 {
-	CHECK_MSG(!accepts("1\0", 2), "accepted \"1\\0\" (2 bytes)");
-	CHECK_MSG(!accepts("[1\0]", 4), "accepted \"[1\\0]\" (4 bytes)");
-	CHECK_MSG(!accepts("{\"a\":7\0}", 8),
+	CHECK_MSG(!unit_json_accepts("1\0", 2), "accepted \"1\\0\" (2 bytes)");
+	CHECK_MSG(!unit_json_accepts("[1\0]", 4), "accepted \"[1\\0]\" (4 bytes)");
+	CHECK_MSG(!unit_json_accepts("{\"a\":7\0}", 8),
 	    "accepted \"{\\\"a\\\":7\\0}\" (8 bytes)");
 }
 
@@ -429,7 +428,7 @@ t_json_depth_limit(void)
 
 	mc_buf_init(&b, 1 << 18);
 	nest(&b, MC_JSON_DEPTH_MAX, "[", "]", "1");
-	CHECK_MSG(accepts(b.data, b.len), "rejected %d levels",
+	CHECK_MSG(unit_json_accepts(b.data, b.len), "rejected %d levels",
 	    MC_JSON_DEPTH_MAX);
 	nest(&b, MC_JSON_DEPTH_MAX + 1, "[", "]", "1");
 	d = mc_json_parse(b.data, b.len, err, sizeof(err));
@@ -437,15 +436,15 @@ t_json_depth_limit(void)
 	CHECK_CONTAINS(err, "nested");
 	mc_json_free(d);
 	nest(&b, MC_JSON_DEPTH_MAX, "{\"a\":", "}", "null");
-	CHECK(accepts(b.data, b.len));
+	CHECK(unit_json_accepts(b.data, b.len));
 	nest(&b, MC_JSON_DEPTH_MAX + 1, "{\"a\":", "}", "null");
-	CHECK(!accepts(b.data, b.len));
+	CHECK(!unit_json_accepts(b.data, b.len));
 	/* far deeper than the limit: must fail cleanly, not blow the stack */
 	nest(&b, 20000, "[", "]", "");
-	CHECK(!accepts(b.data, b.len));
+	CHECK(!unit_json_accepts(b.data, b.len));
 	/* unbalanced deep opening only */
 	nest(&b, 20000, "{\"k\":[", "", "");
-	CHECK(!accepts(b.data, b.len));
+	CHECK(!unit_json_accepts(b.data, b.len));
 	/* depth is nesting, not count: many siblings at depth 2 are fine */
 	mc_buf_reset(&b);
 	mc_buf_puts(&b, "[");
@@ -456,7 +455,7 @@ t_json_depth_limit(void)
 			mc_buf_puts(&b, i ? ",[1]" : "[1]");
 	}
 	mc_buf_puts(&b, "]");
-	CHECK(accepts(b.data, b.len));
+	CHECK(unit_json_accepts(b.data, b.len));
 	mc_buf_free(&b);
 }
 
@@ -673,7 +672,7 @@ t_json_reject_what_cjson_takes(void)
 	CHECK_REJECTS("[1,\x01 2]");
 	CHECK_REJECTS("\x0b" "1");
 	CHECK_REJECTS("[1]\x7f");
-	CHECK(!accepts("[1,\0 2]", 7));
+	CHECK(!unit_json_accepts("[1,\0 2]", 7));
 	/* cJSON reads a bad hex digit as 0, i.e. a NUL */
 	CHECK_REJECTS("\"\\u00zz\"");
 	CHECK_REJECTS("\"\\u000\"");
@@ -686,7 +685,7 @@ t_json_reject_what_cjson_takes(void)
 
 		mc_buf_init(&b, 4096);
 		nest(&b, MC_JSON_DEPTH_MAX + 1, "[", "]", "");
-		CHECK(!accepts(b.data, b.len));
+		CHECK(!unit_json_accepts(b.data, b.len));
 		mc_buf_free(&b);
 	}
 }

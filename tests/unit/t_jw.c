@@ -9,17 +9,6 @@
 #include "mc_json.h"
 #include "unit.h"
 
-/* 1 if the reader accepts the text. */
-static int
-accepts(const char *s, size_t n)
-{
-	char err[256];
-	struct mc_jdoc *d = mc_json_parse(s, n, err, sizeof(err));
-
-	mc_json_free(d);
-	return d != NULL;
-}
-
 /* Write with w into a fresh buffer, compare with want. */
 #define CHECK_WRITES(b, want) do {					\
 	CHECK_EQ_MEM((b)->data ? (b)->data : "", (b)->len, (want),	\
@@ -62,7 +51,7 @@ t_json_writer_structure(void)
 	    "\"d\":false,\"e\":-9223372036854775808,"
 	    "\"f\":18446744073709551615,\"g\":1.5,\"h\":0.2,\"i\":\"x\","
 	    "\"j\":null,\"k\":\"abc\",\"l\":{\"r\":[1]},\"m\":{}}");
-	CHECK(accepts(b.data, b.len));
+	CHECK(unit_json_accepts(b.data, b.len));
 	/* a top-level scalar */
 	mc_buf_reset(&b);
 	mc_jw_init(&w, &b);
@@ -88,7 +77,7 @@ t_json_writer_escaping(void)
 	CHECK_EQ_INT(mc_jw_done(&w), 0);
 	CHECK_WRITES(&b, "{\"k\\\"\\n\":\"q\\\"b\\\\n\\nr\\rt\\tc\\u0001"
 	    "\\u001fd\x7f/e\\u0008\\u000c\",\"nul\":\"a\\u0000b\"}");
-	CHECK(accepts(b.data, b.len));
+	CHECK(unit_json_accepts(b.data, b.len));
 	mc_buf_free(&b);
 }
 
@@ -145,7 +134,7 @@ t_json_writer_invalid_utf8(void)
 		    "case %zu: \"%s\" wrote \"%s\"", i,
 		    unit_show(cases[i].in, cases[i].n),
 		    unit_show(b.data, b.len));
-		CHECK(accepts(b.data, b.len));
+		CHECK(unit_json_accepts(b.data, b.len));
 	}
 	mc_buf_free(&b);
 }
@@ -244,7 +233,7 @@ t_json_writer_depth(void)
 	for (i = 0; i < MC_JSON_DEPTH_MAX; i++)
 		mc_jw_arr_end(&w);
 	CHECK_EQ_INT(mc_jw_done(&w), 0);
-	CHECK(accepts(b.data, b.len));
+	CHECK(unit_json_accepts(b.data, b.len));
 	mc_buf_reset(&b);
 	mc_jw_init(&w, &b);
 	for (i = 0; i < MC_JSON_DEPTH_MAX + 1; i++)
@@ -272,6 +261,6 @@ t_json_writer_nonfinite(void)
 	mc_jw_arr_end(&w);
 	CHECK_EQ_INT(mc_jw_done(&w), 0);
 	CHECK_WRITES(&b, "[null,null,-2.25,1e+300]");
-	CHECK(accepts(b.data, b.len));
+	CHECK(unit_json_accepts(b.data, b.len));
 	mc_buf_free(&b);
 }

@@ -21,6 +21,8 @@ void	unit_fail(const char *file, int line, const char *fmt, ...)
 const char *unit_tmpdir(void);
 /* Printable, bounded form of a byte string for failure messages. */
 const char *unit_show(const char *s, size_t n);
+/* 1 if mc_json_parse() accepts the n bytes at s (t_json.c). */
+int	unit_json_accepts(const char *s, size_t n);
 
 #define CHECK(cond) do {						\
 	if (!(cond))							\
