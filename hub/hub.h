@@ -354,6 +354,8 @@ struct hub_agent {
 	double		 saved_seen;	/* last_seen as last written to disk */
 	int		 heard;		/* a sign of life since the hub started
 					 * (restart_grace no longer covers it) */
+	int		 watched;	/* in hub_live.c's list, by last_hb */
+	struct hub_agent *wnext, *wprev;
 	int		 have_metrics;
 	struct hub_gauges g;		/* from the last heartbeat */
 	unsigned char	*metrics;	/* owned: the last heartbeat, packed
@@ -407,11 +409,9 @@ const char *hub_status_name(enum hub_status s);
 void	hub_live_seen(struct hub_agent *a);
 /* The agent said goodbye. */
 void	hub_live_bye(struct hub_agent *a, const char *reason);
-/* Re-evaluate one agent against the clock (called by hub_cron); an agent
- * whose last_seen is due to be saved joins the tick's batch, which
- * hub_live_save_seen() then hands to the store in one job. */
-void	hub_live_check(struct hub_agent *a, double now);
-void	hub_live_save_seen(void);
+/* Every agent overdue against the clock, re-evaluated (called by
+ * hub_cron); then the last_seen writes due, in one job. */
+void	hub_live_tick(double now);
 /* Stopping: every agent's last_seen not saved yet goes to the store. */
 void	hub_live_shutdown(void);
 /* After loading from disk: agents that were up start their clock now. */

@@ -4,8 +4,8 @@
  * Jobs, in order, each tick:
  *  - self-watch: a tick late by seconds is a stalled loop; alert channels
  *    that delivered nothing for long (hub_selfwatch.c);
- *  - liveness: every agent against the clock (online/late/critical), and
- *    the last_seen of those due written in one job (hub_live.c);
+ *  - liveness: the agents overdue against the clock (online/late/
+ *    critical), and the last_seen writes due, in one job (hub_live.c);
  *  - alerts: the batch leaves when due, storms close, flapping agents
  *    settle, silences end, alert tests past their deadline are answered
  *    (hub_alert.c; right after liveness, so a critical's alert can leave
@@ -32,8 +32,8 @@
  * an alert leaves within 1 s of its agent's critical moment even with a
  * long heartbeat (250 ms to decide, at most storm_window in the batch,
  * 250 ms to flush).
- * Scanning all agents costs O(agents) per tick, never per message: about
- * 20 us per 1,000 agents.
+ * No job looks at every agent per tick: at 19,000 agents a scan cost a
+ * fifth of the hub's CPU (hub_live.c keeps its agents in order instead).
  */
 #include "hub.h"
 #include "mc_sd.h"
@@ -68,13 +68,8 @@ hub_cron_period(void)
 void
 hub_cron_tick(double now)
 {
-	struct hub_agent *a;
-
 	hub_selfwatch_tick(now);
-	for (a = hub_agent_first(); a != NULL && !hub_selfwatch_settling(now);
-	    a = a->next)
-		hub_live_check(a, now);
-	hub_live_save_seen();
+	hub_live_tick(now);
 	hub_alert_tick(now);
 	hub_cmd_expire(now);
 	hub_admit_cron(now);
