@@ -42,7 +42,7 @@
 #define SW_TX_MAX		(16 * 1024)
 /* seconds without a pong before an agent pings the hub: a listener's lws
  * does so (LST_PING_SECS in listener/lst.h), and the hub answers each */
-#define SW_PING_SECS		30
+#define SW_PING_SECS		300
 /* seconds a TCP connect and each handshake step may take */
 #define SW_CONNECT_TIMEOUT	20
 /* goodbyes started per tick at exit (see sw_ws_leave_step), and the

@@ -23,9 +23,9 @@
  * swarm agent draws a fresh phase on every welcome.
  *
  * A listener also pings: its lws connection has an idle policy
- * (LST_PING_SECS) that sends a WebSocket ping 30 s after the connection
- * came up and 30 s after each pong, whatever else goes to and fro - one
- * more message every 30 s that the hub reads and answers.  So an agent
+ * (LST_PING_SECS) that sends a WebSocket ping 300 s after the connection
+ * came up and 300 s after each pong, whatever else goes to and fro - one
+ * more message every 300 s that the hub reads and answers.  So an agent
  * has a second timer, its ping (SW_PING_SECS, armed by swarm_ws.c), here
  * and not as lws's own validity timer, which lives in the same O(n)
  * list.

@@ -66,9 +66,17 @@
 #define LST_CONNECT_TIMEOUT	20
 /* highest fd number the loop handles: hub, signals, 2 pipes a command, docker */
 #define LST_FDS_MAX		256
-/* idle seconds before lws pings the hub, and before it gives up on it */
-#define LST_PING_SECS		30
-#define LST_HANGUP_SECS		50
+/* idle seconds before lws pings the hub, and before it gives up on it: a
+ * safety net only, for a hub whose kernel still answers TCP but whose
+ * process does not; a hub that is gone is found by TCP_USER_TIMEOUT on
+ * the heartbeats (LST_UNACKED_BEATS), and pings cost the hub a pong, a
+ * write and two epoll changes each */
+#define LST_PING_SECS		300
+#define LST_HANGUP_SECS		330
+/* heartbeats the hub's kernel may leave unacknowledged before the
+ * connection is given up (at least LST_UNACKED_MIN seconds) */
+#define LST_UNACKED_BEATS	3
+#define LST_UNACKED_MIN		10
 
 /* Settings from the config file and the flags (one table, lst_conf.c). */
 struct lst_conf {

@@ -20,6 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/random.h>
 #include <sys/socket.h>
 
@@ -240,6 +242,28 @@ lst_ws_leave(struct lst *l, const char *reason, int code)
 
 /* ---- the hub's messages ---- */
 
+/*
+ * A hub that is gone (powered off, its path cut) answers nothing, not
+ * even TCP: the heartbeats stay unacknowledged, and the kernel gives the
+ * connection up once LST_UNACKED_BEATS of them are (instead of after its
+ * retransmissions, about 15 minutes).  So the listener needs no frequent
+ * pings to notice, and the hub answers none.
+ */
+static void
+unacked_limit(struct lst *l)
+{
+	double s = l->hb_every * LST_UNACKED_BEATS;
+	unsigned int ms = (unsigned int)((s > LST_UNACKED_MIN ? s :
+	    LST_UNACKED_MIN) * 1000);
+	int fd = l->wsi != NULL ? lws_get_socket_fd(l->wsi) : -1;
+
+	if (fd >= 0 && setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &ms,
+	    sizeof(ms)) == -1)
+		mc_warn("TCP_USER_TIMEOUT: %s; a hub that vanishes is noticed "
+		    "only after %d s without a pong", strerror(errno),
+		    LST_HANGUP_SECS);
+}
+
 static int
 on_welcome(struct lst *l, const struct mc_msg *m)
 {
@@ -268,6 +292,7 @@ on_welcome(struct lst *l, const struct mc_msg *m)
 	explicit_bzero(w.cred, sizeof(w.cred));
 	l->conn = LST_READY;
 	l->hb_every = w.hb;
+	unacked_limit(l);
 	l->backoff = l->conf.reconnect_min;
 	mc_info("hub %s welcomed us as '%s'; heartbeat every %g s",
 	    l->conf.hub, w.name, w.hb);
