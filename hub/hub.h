@@ -800,7 +800,9 @@ void	hub_alert_dur(double secs, char *out, size_t outlen);
 /* "12:00:01 UTC" (today) or "2026-01-02 12:00:01 UTC" */
 void	hub_alert_time(double wall, char *out, size_t outlen);
 
-/* ---- hub_notify.c: delivery to Telegram, Discord and a webhook ---- */
+/* ---- hub_notify.c: delivery to Telegram, Discord and a webhook (the
+ * request bodies in hub_notify_render.c, one request and its answer in
+ * hub_notify_http.c, what they share in hub_notify.h) ---- */
 
 /* main(), before any thread exists: curl_global_init().  0 / -1. */
 int	hub_notify_init(void);
