@@ -179,6 +179,8 @@ int	ctl_http_init(void);
 void	ctl_http_cleanup(void);
 void	ctl_resp_init(struct ctl_resp *r);
 void	ctl_resp_free(struct ctl_resp *r);
+/* 1 if status is a success (2xx), else 0. */
+int	ctl_http_2xx(long status);
 /*
  * One request; path starts with '/'.  body is NULL or JSON.  Returns 0
  * when the hub answered, whatever the status (r->status, r->body, r->doc

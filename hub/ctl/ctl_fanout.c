@@ -64,12 +64,6 @@ struct fan {
 	char			 said[CTL_WHY_MAX];	/* not said again */
 };
 
-static int
-is_2xx(long status)
-{
-	return status >= 200 && status < 300;
-}
-
 /* ---- output lines ---- */
 
 static void
@@ -234,7 +228,7 @@ reopen(void *arg, const struct ctl_mreq *q)
 	struct target *t = arg;
 	double now = mc_now();
 
-	if (t->ended || q->ret != 0 || !is_2xx(q->r.status))
+	if (t->ended || q->ret != 0 || !ctl_http_2xx(q->r.status))
 		return 0;
 	t->quick = now - t->opened < 1.0 ? t->quick + 1 : 0;
 	if (t->quick >= CTL_REOPEN_QUICK)
@@ -268,7 +262,7 @@ stream_done(struct fan *fan, struct ctl_mreq *q)
 		return;		/* waiting for the hub, which said so */
 	if (q->ret != 0 && q->why[0] != '\0') {
 		say(fan, t, q->why);
-	} else if (q->ret == 0 && !is_2xx(q->r.status)) {
+	} else if (q->ret == 0 && !ctl_http_2xx(q->r.status)) {
 		ctl_safe(ctl_resp_error(&q->r), text, sizeof(text));
 		snprintf(why, sizeof(why), "cannot follow command %s: %s "
 		    "(HTTP %ld)", t->id, text, q->r.status);
@@ -464,7 +458,7 @@ fetch_batch(struct fan *fan, struct target **batch, size_t m)
 		fprintf(stderr, "hubctl: libcurl failed while reading the "
 		    "commands\n");
 	for (i = 0; i < m; i++) {
-		ok = q[i].ret == 0 && is_2xx(q[i].r.status) &&
+		ok = q[i].ret == 0 && ctl_http_2xx(q[i].r.status) &&
 		    q[i].r.doc != NULL;
 		if (ok || q[i].ret == CTL_EXIT_HUB)
 			batch[i]->hub_err = !ok;
@@ -619,7 +613,7 @@ post(struct fan *fan, struct ctl_resp *r)
 		    "it, or send to each agent by name\n", r->status);
 		return CTL_EXIT_FAIL;
 	}
-	if (!is_2xx(r->status))
+	if (!ctl_http_2xx(r->status))
 		return ctl_api_fail(fan->c, r);
 	return 0;
 }
