@@ -358,7 +358,7 @@ int	ctl_id_valid(const char *id);
 /* The JSON body of a command request (with "target" for a fan-out).
  * 0, or -1 if it is over b's limit. */
 int	ctl_send_body(const struct ctl_send *q, struct mc_buf *b);
-/* ctl_fanout.c */
+/* ctl_fanout.c (with ctl_fanout_follow.c; what they share: ctl_fanout.h) */
 /* send --tag TAG | --all: q parsed and the settings finished. */
 int	ctl_fanout(struct ctl *c, const struct ctl_send *q);
 /* ctl_docker.c */
