@@ -748,11 +748,34 @@ int	hub_install_script(const char *host, struct mc_buf *out);
 int	hub_install_binary(const char **data, size_t *len);
 const char *hub_install_sha256(void);
 
-/* ---- hub_alert.c: events to messages, with noise control ---- */
-
-enum hub_sev { SEV_CRITICAL, SEV_WARNING, SEV_RECOVERY, SEV_INFO };
+/* ---- hub_alert.c: events to messages, with noise control (the batch and
+ * storms in hub_alert_storm.c, what they share in hub_alert.h) ---- */
 
 struct hub_alert_state;
+
+/* After the store is loaded, before the loop: the alerts table, the state
+ * of agents already critical, silences, the channel threads.  0 / -1. */
+int	hub_alert_start(void);
+/* Shutdown, after the loop and before the store closes: stop the channel
+ * threads, record their last outcomes, free every agent's state. */
+void	hub_alert_shutdown(void);
+/* hub_live.c: an agent's status changed (service thread). */
+void	hub_alert_status(struct hub_agent *a, enum hub_status from,
+	    enum hub_status to, const char *detail);
+/* hub_rules.c: rule number rule (its text in rule_text) started (fired 1)
+ * or stopped (0) holding on a; text says so in words. */
+void	hub_alert_rule(struct hub_agent *a, int rule, const char *rule_text,
+	    int fired, const char *text);
+/* hub_silence.c: a silence ended; agents it covered that are still
+ * critical and were never alerted are alerted now. */
+struct hub_silence;
+void	hub_alert_unmuted(const struct hub_silence *s);
+/* hub_cron: flush the batch when due, close storms, settle flapping. */
+void	hub_alert_tick(double now);
+
+/* ---- hub_alert_send.c: an alert worded, recorded and sent ---- */
+
+enum hub_sev { SEV_CRITICAL, SEV_WARNING, SEV_RECOVERY, SEV_INFO };
 
 /* One message for every channel.  Built on the service thread; the
  * pointers are borrowed for the duration of hub_notify_send(). */
@@ -769,39 +792,22 @@ struct hub_msg {
 	uint64_t		 test;		/* a test's id, or 0 */
 };
 
-/* After the store is loaded, before the loop: the alerts table, the state
- * of agents already critical, silences, the channel threads.  0 / -1. */
-int	hub_alert_start(void);
-/* Shutdown, after the loop and before the store closes: stop the channel
- * threads, record their last outcomes, free every agent's state. */
-void	hub_alert_shutdown(void);
-/* hub_live.c: an agent's status changed (service thread). */
-void	hub_alert_status(struct hub_agent *a, enum hub_status from,
-	    enum hub_status to, const char *detail);
-/* hub_rules.c: rule number rule (its text in rule_text) started (fired 1)
- * or stopped (0) holding on a; text says so in words. */
-void	hub_alert_rule(struct hub_agent *a, int rule, const char *rule_text,
-	    int fired, const char *text);
 /* A message that is sent at once, never batched nor silenced (silences
  * starting and ending).  agent may be "". */
 void	hub_alert_notice(const char *event, const char *agent,
 	    const char *title, const char *text);
-/* hub_silence.c: a silence ended; agents it covered that are still
- * critical and were never alerted are alerted now. */
-struct hub_silence;
-void	hub_alert_unmuted(const struct hub_silence *s);
 /* POST /api/alerts/test: a test message to every channel; the reply is
  * deferred until each channel has answered (hub_notify.c). */
 void	hub_alert_test(struct hub_req *r);
-/* hub_cron: flush the batch when due, close storms, settle flapping. */
-void	hub_alert_tick(double now);
 const char *hub_sev_name(enum hub_sev s);
 /* "31s", "5m 12s", "2h 3m", "3d 4h" */
 void	hub_alert_dur(double secs, char *out, size_t outlen);
 /* "12:00:01 UTC" (today) or "2026-01-02 12:00:01 UTC" */
 void	hub_alert_time(double wall, char *out, size_t outlen);
 
-/* ---- hub_notify.c: delivery to Telegram, Discord and a webhook ---- */
+/* ---- hub_notify.c: delivery to Telegram, Discord and a webhook (the
+ * request bodies in hub_notify_render.c, one request and its answer in
+ * hub_notify_http.c, what they share in hub_notify.h) ---- */
 
 /* main(), before any thread exists: curl_global_init().  0 / -1. */
 int	hub_notify_init(void);

@@ -205,7 +205,7 @@ hub_api_token_revoke(struct hub_req *r)
 	hub_api_reply_ok(r);
 }
 
-/* ---- alerts and silences (hub_alert.c, hub_silence.c) ---- */
+/* ---- alerts and silences (hub_alert_send.c, hub_silence.c) ---- */
 
 void
 hub_api_alerts_test(struct hub_req *r)

@@ -6,14 +6,17 @@
  * queue, so a slow or dead channel delays nothing but itself: neither the
  * service thread (heartbeats, commands, the API) nor the other channels.
  * The service thread renders a message once per channel, escaping what
- * that format needs, and queues it; the worker POSTs it with timeouts,
- * retries network errors and 5xx answers with backoff, and honours the
- * services' own rate-limit answers (429 with retry_after, in the body as
- * Telegram and Discord send it, or a Retry-After header): nothing more
- * goes to that channel before the time it names.  Every outcome (sent,
- * retried, failed) goes back to the service thread on a mutex-protected
- * list and a hub_ws_wake(); hub_notify_drain() records it as a "delivery"
- * event, in the alerts table and in the Prometheus counters.
+ * that format needs (hub_notify_render.c), and queues it; the worker POSTs
+ * it with timeouts, retries network errors and 5xx answers with backoff,
+ * and honours the services' own rate-limit answers (429 with retry_after,
+ * in the body as Telegram and Discord send it, or a Retry-After header):
+ * nothing more goes to that channel before the time it names
+ * (hub_notify_http.c says what an answer means; this file holds the
+ * channels, their threads and queues, and how many tries a message gets).
+ * Every outcome (sent, retried, failed) goes back to the service thread on
+ * a mutex-protected list and a hub_ws_wake(); hub_notify_drain() records
+ * it as a "delivery" event, in the alerts table and in the Prometheus
+ * counters.
  *
  * Secrets: the bot token and the webhook URLs are only ever in a channel's
  * url, which goes to libcurl and nowhere else.  Logs and events name the
@@ -27,65 +30,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
 #include <curl/curl.h>
 
-#include "hub.h"
+#include "hub_notify.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
 #define CHANNELS_MAX	3
-#define CONNECT_TIMEOUT	5L	/* seconds */
-#define REQUEST_TIMEOUT	10L	/* seconds for one whole request */
 #define TRIES_MAX	5	/* network errors and 5xx, per message */
 #define LIMITED_MAX	10	/* 429 answers honoured per message */
-#define BACKOFF_FIRST	1.0	/* seconds; doubles with every try */
-#define BACKOFF_CAP	30.0
-#define RETRY_AFTER_CAP	300.0	/* a longer rate limit fails the message */
-#define ANSWER_MAX	(16 * 1024)	/* response bytes kept to parse */
 #define TEST_WAIT	25.0	/* seconds; inside hubctl's 30 s timeout */
 #define DETAIL_MAX	160
-#define DESC_MAX	100	/* bytes of a service's error description */
-/* rendered text limits: Telegram takes 4096 characters, a Discord
- * description 4096 and a title 256 */
-#define TG_TEXT_MAX	4000
-#define DC_TITLE_MAX	250
-#define DC_DESC_MAX	4000
 
-enum chan_kind { CH_TELEGRAM, CH_DISCORD, CH_WEBHOOK };
 enum outcome { OUT_SENT, OUT_RETRIED, OUT_FAILED };
 
 static const char *const outcome_names[] = { "sent", "retried", "failed" };
-
-/* Embed colours by severity: critical red, warning orange, recovery
- * green, info blue. */
-static const long sev_colour[] = { 0xE53935, 0xFB8C00, 0x43A047, 0x1E88E5 };
-
-struct job {
-	char		 id[MC_ID_MAX];		/* the alert's id */
-	char		 agent[MC_NAME_MAX + 1];
-	uint64_t	 test;
-	char		*body;			/* owned: the request body */
-	size_t		 len;
-	struct job	*next;
-};
-
-struct chan {
-	enum chan_kind	 kind;
-	const char	*name;
-	char		 url[2048];	/* secret: for libcurl only */
-	char		 chat_id[128];	/* telegram */
-	pthread_t	 thread;
-	int		 running;
-	pthread_mutex_t	 mu;
-	pthread_cond_t	 cv;		/* on CLOCK_MONOTONIC */
-	struct job	*head, *tail;	/* owned, under mu */
-	size_t		 queued;	/* under mu */
-	int		 stop;		/* under mu */
-	atomic_int	 stopping;	/* read by the transfer's callback */
-};
 
 struct result {
 	char		 id[MC_ID_MAX];
@@ -109,16 +70,8 @@ struct test {
 	struct test	*next;
 };
 
-/* One answer from a service. */
-struct answer {
-	CURLcode	 rc;
-	long		 status;	/* HTTP status; 0: none */
-	struct mc_buf	 body;		/* owned, at most ANSWER_MAX */
-	double		 retry_after;	/* Retry-After header; -1: none */
-};
-
 static struct {
-	struct chan	 ch[CHANNELS_MAX];
+	struct hub_notify_chan ch[CHANNELS_MAX];
 	int		 nch;
 	int		 curl_ok;
 	pthread_mutex_t	 mu;		/* guards head, tail */
@@ -127,167 +80,12 @@ static struct {
 	uint64_t	 next_test;
 } nt = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
-/* ---- rendering (service thread) ---- */
-
-/* Append s to b with each byte passed through esc (which appends what
- * the byte becomes), stopping at a character boundary before limit bytes
- * and then adding "...". */
-typedef void (*esc_fn)(struct mc_buf *b, unsigned char c);
-
-static void
-esc_append(struct mc_buf *b, const char *s, esc_fn esc, size_t limit)
-{
-	size_t start = b->len;
-
-	for (; *s != '\0'; s++) {
-		if (b->len - start >= limit &&
-		    ((unsigned char)*s & 0xc0) != 0x80) {
-			mc_buf_puts(b, "...");
-			return;
-		}
-		esc(b, (unsigned char)*s);
-	}
-}
-
-static void
-esc_html(struct mc_buf *b, unsigned char c)
-{
-	if (c == '&')
-		mc_buf_puts(b, "&amp;");
-	else if (c == '<')
-		mc_buf_puts(b, "&lt;");
-	else if (c == '>')
-		mc_buf_puts(b, "&gt;");
-	else
-		mc_buf_append(b, &c, 1);
-}
-
-/* Discord markdown: every character that can start formatting, a link
- * or a heading is shown literally. */
-static void
-esc_md(struct mc_buf *b, unsigned char c)
-{
-	if (c != '\0' && strchr("\\*_~`|>#[]()", c) != NULL)
-		mc_buf_append(b, "\\", 1);
-	mc_buf_append(b, &c, 1);
-}
-
-static void
-render_telegram(const struct chan *ch, const struct hub_msg *m,
-    struct mc_jw *w)
-{
-	struct mc_buf t;
-
-	mc_buf_init(&t, 2 * TG_TEXT_MAX);
-	mc_buf_puts(&t, "<b>");
-	esc_append(&t, m->title, esc_html, 400);
-	mc_buf_puts(&t, "</b>\n");
-	esc_append(&t, m->text, esc_html, TG_TEXT_MAX - t.len);
-	mc_jw_obj(w, NULL);
-	mc_jw_str(w, "chat_id", ch->chat_id);
-	mc_jw_str(w, "text", t.data ? t.data : "");
-	mc_jw_str(w, "parse_mode", "HTML");
-	mc_jw_bool(w, "disable_web_page_preview", 1);
-	mc_jw_obj_end(w);
-	mc_buf_free(&t);
-}
-
-static void
-render_discord(const struct hub_msg *m, struct mc_jw *w)
-{
-	struct mc_buf t, d;
-
-	mc_buf_init(&t, 2 * DC_TITLE_MAX);
-	mc_buf_init(&d, 2 * DC_DESC_MAX);
-	esc_append(&t, m->title, esc_md, DC_TITLE_MAX - 4);
-	esc_append(&d, m->text, esc_md, DC_DESC_MAX - 4);
-	mc_jw_obj(w, NULL);
-	mc_jw_arr(w, "embeds");
-	mc_jw_obj(w, NULL);
-	mc_jw_str(w, "title", t.data ? t.data : "");
-	mc_jw_str(w, "description", d.data ? d.data : "");
-	mc_jw_i64(w, "color", sev_colour[m->sev]);
-	mc_jw_obj_end(w);
-	mc_jw_arr_end(w);
-	mc_jw_obj(w, "allowed_mentions");
-	mc_jw_arr(w, "parse");
-	mc_jw_arr_end(w);
-	mc_jw_obj_end(w);
-	mc_jw_obj_end(w);
-	mc_buf_free(&t);
-	mc_buf_free(&d);
-}
-
-static void
-render_webhook(const struct hub_msg *m, struct mc_jw *w)
-{
-	int i;
-
-	mc_jw_obj(w, NULL);
-	mc_jw_str(w, "event", m->event);
-	mc_jw_str(w, "severity", hub_sev_name(m->sev));
-	if (m->agent[0] != '\0')
-		mc_jw_str(w, "agent", m->agent);
-	else
-		mc_jw_null(w, "agent");
-	if (m->nagents > 0) {
-		mc_jw_arr(w, "agents");
-		for (i = 0; i < m->nagents; i++)
-			mc_jw_str(w, NULL, m->agents[i]);
-		mc_jw_arr_end(w);
-	}
-	mc_jw_str(w, "title", m->title);
-	mc_jw_str(w, "text", m->text);
-	mc_jw_dbl(w, "ts", m->ts);
-	mc_jw_str(w, "id", m->id);
-	mc_jw_obj_end(w);
-}
-
-/* The request body for one channel, as a job.  NULL if out of memory. */
-static struct job *
-job_new(const struct chan *ch, const struct hub_msg *m)
-{
-	struct job *j = calloc(1, sizeof(*j));
-	struct mc_buf b;
-	struct mc_jw w;
-
-	if (j == NULL)
-		return NULL;
-	mc_buf_init(&b, 64 * 1024);
-	mc_jw_init(&w, &b);
-	if (ch->kind == CH_TELEGRAM)
-		render_telegram(ch, m, &w);
-	else if (ch->kind == CH_DISCORD)
-		render_discord(m, &w);
-	else
-		render_webhook(m, &w);
-	if (mc_jw_done(&w) == -1 || b.data == NULL) {
-		mc_buf_free(&b);
-		free(j);
-		return NULL;
-	}
-	mc_strlcpy(j->id, m->id, sizeof(j->id));
-	mc_strlcpy(j->agent, m->agent, sizeof(j->agent));
-	j->test = m->test;
-	j->body = mc_buf_take(&b, &j->len);
-	return j;
-}
-
-static void
-job_free(struct job *j)
-{
-	if (j == NULL)
-		return;
-	free(j->body);
-	free(j);
-}
-
 /* ---- outcomes: worker -> service thread ---- */
 
 /* Any thread. */
 static void
-post_result(int chan, const struct job *j, enum outcome out, int attempt,
-    const char *detail)
+post_result(int chan, const struct hub_notify_job *j, enum outcome out,
+    int attempt, const char *detail)
 {
 	struct result *r = calloc(1, sizeof(*r));
 
@@ -314,182 +112,9 @@ post_result(int chan, const struct job *j, enum outcome out, int attempt,
 
 /* ---- the worker: one per channel ---- */
 
-static size_t
-on_body(char *p, size_t size, size_t n, void *arg)
-{
-	struct answer *a = arg;
-
-	/* past ANSWER_MAX the rest is not needed: keep reading, drop it */
-	mc_buf_append(&a->body, p, size * n);
-	return size * n;
-}
-
-static size_t
-on_header(char *p, size_t size, size_t n, void *arg)
-{
-	struct answer *a = arg;
-	size_t len = size * n;
-	char v[32];
-	double d;
-
-	if (len > 12 && len - 12 < sizeof(v) &&
-	    strncasecmp(p, "retry-after:", 12) == 0) {
-		memcpy(v, p + 12, len - 12);
-		v[len - 12] = '\0';
-		if (mc_parse_dbl(mc_trim(v), 0, 1e7, &d) == 0)
-			a->retry_after = d;
-	}
-	return len;
-}
-
-/* Abort a transfer in flight when the hub stops. */
-static int
-on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
-{
-	struct chan *ch = arg;
-
-	(void)dt;
-	(void)dn;
-	(void)ut;
-	(void)un;
-	return atomic_load(&ch->stopping) ? 1 : 0;
-}
-
-static void
-transfer(struct chan *ch, CURL *h, const struct job *j, struct answer *a)
-{
-	struct curl_slist *hdr, *more;
-
-	hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	more = hdr ? curl_slist_append(hdr, "Expect:") : NULL;
-	if (more == NULL) {
-		curl_slist_free_all(hdr);
-		a->rc = CURLE_OUT_OF_MEMORY;
-		return;
-	}
-	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, ch->url);
-	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(h, CURLOPT_HTTPHEADER, more);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)j->len);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "maestro-hub/" MC_VERSION);
-	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, REQUEST_TIMEOUT);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
-	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, ch);
-	a->rc = curl_easy_perform(h);
-	if (a->rc == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
-	curl_slist_free_all(more);
-}
-
-/* The service's error description (Telegram "description", Discord
- * "message") as printable ASCII, and its retry_after (Telegram puts it in
- * "parameters", Discord at the top), or -1. */
-static double
-answer_parse(const struct answer *a, char *desc, size_t desclen)
-{
-	const struct mc_json *root, *par;
-	const char *s;
-	struct mc_jdoc *d;
-	char err[64];
-	double ra = -1;
-	size_t n = 0;
-
-	desc[0] = '\0';
-	if (a->body.len == 0 || (d = mc_json_parse(a->body.data, a->body.len,
-	    err, sizeof(err))) == NULL)
-		return -1;
-	root = mc_json_root(d);
-	par = mc_json_get(root, "parameters");
-	if (mc_json_num(par, "retry_after", &ra) == -1 &&
-	    mc_json_num(root, "retry_after", &ra) == -1)
-		ra = -1;
-	s = mc_json_str(root, "description");
-	if (s == NULL)
-		s = mc_json_str(root, "message");
-	for (; s != NULL && *s != '\0' && n + 1 < desclen && n < DESC_MAX; s++)
-		if ((unsigned char)*s >= ' ' && (unsigned char)*s < 0x7f)
-			desc[n++] = *s;
-	desc[n] = '\0';
-	mc_json_free(d);
-	return ra;
-}
-
-static double
-backoff(int tries)
-{
-	double d = BACKOFF_FIRST;
-
-	while (--tries > 0 && d < BACKOFF_CAP)
-		d *= 2;
-	return d < BACKOFF_CAP ? d : BACKOFF_CAP;
-}
-
-enum verdict { V_SENT, V_RETRY, V_FAIL };
-
-/*
- * One try: sent, retry after *wait seconds, or fail (retrying cannot
- * help); detail says what happened.
- */
-static enum verdict
-try_once(struct chan *ch, CURL *h, const struct job *j, int *tries,
-    int *limited, double *wait, char *detail, size_t dlen)
-{
-	enum verdict v = V_FAIL;
-	struct answer a;
-	char desc[DESC_MAX + 1];
-	double ra;
-
-	memset(&a, 0, sizeof(a));
-	a.retry_after = -1;
-	mc_buf_init(&a.body, ANSWER_MAX);
-	transfer(ch, h, j, &a);
-	ra = answer_parse(&a, desc, sizeof(desc));
-	if (ra < 0)
-		ra = a.retry_after;
-	if (a.rc == CURLE_ABORTED_BY_CALLBACK) {
-		snprintf(detail, dlen, "the hub is stopping");
-	} else if (a.rc != CURLE_OK) {
-		/* libcurl's generic text: never the URL */
-		snprintf(detail, dlen, "%s", curl_easy_strerror(a.rc));
-		*wait = backoff(++*tries);
-		v = V_RETRY;
-	} else if (a.status >= 200 && a.status < 300) {
-		snprintf(detail, dlen, "HTTP %ld", a.status);
-		v = V_SENT;
-	} else if (a.status == 429 && ra > RETRY_AFTER_CAP) {
-		++*limited;
-		snprintf(detail, dlen, "HTTP 429: rate limited for %.0fs", ra);
-	} else if (a.status == 429) {
-		++*limited;
-		*wait = ra >= 0 ? ra : backoff(*limited);
-		snprintf(detail, dlen, "HTTP 429: rate limited, retry after "
-		    "%gs", *wait);
-		v = V_RETRY;
-	} else {
-		if (a.status >= 500) {
-			*wait = backoff(++*tries);
-			v = V_RETRY;
-		}
-		snprintf(detail, dlen, "HTTP %ld%s%s", a.status,
-		    desc[0] ? ": " : "", desc);
-	}
-	mc_buf_free(&a.body);
-	return v;
-}
-
 /* Wait secs, or less if the hub stops: 0, or -1 when stopping. */
 static int
-chan_sleep(struct chan *ch, double secs)
+chan_sleep(struct hub_notify_chan *ch, double secs)
 {
 	struct timespec ts;
 	int stop, rc = 0;
@@ -512,16 +137,16 @@ chan_sleep(struct chan *ch, double secs)
 /* Try until sent, until retrying cannot help or the tries run out.  A
  * test gets one try: its answer is what the operator asked for. */
 static void
-deliver(struct chan *ch, CURL *h, const struct job *j)
+deliver(struct hub_notify_chan *ch, CURL *h, const struct hub_notify_job *j)
 {
 	char detail[DETAIL_MAX], more[DETAIL_MAX + 32];
 	int tries = 0, limited = 0, attempt = 0, idx = (int)(ch - nt.ch);
-	enum verdict v;
+	enum hub_notify_verdict v;
 	double wait = 0;
 
 	for (;;) {
 		attempt++;
-		v = try_once(ch, h, j, &tries, &limited, &wait, detail,
+		v = hub_notify_try(ch, h, j, &tries, &limited, &wait, detail,
 		    sizeof(detail));
 		if (v == V_SENT) {
 			post_result(idx, j, OUT_SENT, attempt, detail);
@@ -544,10 +169,10 @@ deliver(struct chan *ch, CURL *h, const struct job *j)
 }
 
 /* The next job, or NULL when the hub stops. */
-static struct job *
-chan_pop(struct chan *ch)
+static struct hub_notify_job *
+chan_pop(struct hub_notify_chan *ch)
 {
-	struct job *j = NULL;
+	struct hub_notify_job *j = NULL;
 
 	pthread_mutex_lock(&ch->mu);
 	while (ch->head == NULL && !ch->stop)
@@ -566,8 +191,8 @@ chan_pop(struct chan *ch)
 static void *
 chan_main(void *arg)
 {
-	struct chan *ch = arg;
-	struct job *j;
+	struct hub_notify_chan *ch = arg;
+	struct hub_notify_job *j;
 	CURL *h = curl_easy_init();
 
 	if (h == NULL) {
@@ -577,7 +202,7 @@ chan_main(void *arg)
 	}
 	while ((j = chan_pop(ch)) != NULL) {
 		deliver(ch, h, j);
-		job_free(j);
+		hub_notify_job_free(j);
 	}
 	curl_easy_cleanup(h);
 	return NULL;
@@ -585,7 +210,7 @@ chan_main(void *arg)
 
 /* Queue j (taken) on ch.  0, or -1 (j not taken) when the queue is full. */
 static int
-chan_push(struct chan *ch, struct job *j)
+chan_push(struct hub_notify_chan *ch, struct hub_notify_job *j)
 {
 	pthread_mutex_lock(&ch->mu);
 	if (ch->queued >= MC_ALERT_QUEUE_MAX) {
@@ -636,10 +261,10 @@ hub_notify_cleanup(void)
 	nt.curl_ok = 0;
 }
 
-static struct chan *
-chan_add(enum chan_kind kind, const char *name)
+static struct hub_notify_chan *
+chan_add(enum hub_notify_kind kind, const char *name)
 {
-	struct chan *ch = &nt.ch[nt.nch++];
+	struct hub_notify_chan *ch = &nt.ch[nt.nch++];
 
 	memset(ch, 0, sizeof(*ch));
 	ch->kind = kind;
@@ -652,7 +277,7 @@ static int
 chans_configure(void)
 {
 	const struct hub_conf *c = &hub.conf;
-	struct chan *ch;
+	struct hub_notify_chan *ch;
 	size_t n;
 
 	if (c->telegram_bot_token[0] != '\0') {
@@ -679,7 +304,7 @@ chans_configure(void)
 }
 
 static int
-chan_start(struct chan *ch)
+chan_start(struct hub_notify_chan *ch)
 {
 	pthread_condattr_t ca;
 
@@ -724,9 +349,9 @@ hub_notify_start(void)
 }
 
 static void
-chan_stop(struct chan *ch)
+chan_stop(struct hub_notify_chan *ch)
 {
-	struct job *j;
+	struct hub_notify_job *j;
 	size_t dropped = 0;
 
 	if (!ch->running)
@@ -742,7 +367,7 @@ chan_stop(struct chan *ch)
 		ch->head = j->next;
 		post_result((int)(ch - nt.ch), j, OUT_FAILED, 0, "not sent: "
 		    "the hub stopped");
-		job_free(j);
+		hub_notify_job_free(j);
 		dropped++;
 	}
 	ch->tail = NULL;
@@ -774,11 +399,11 @@ void
 hub_notify_send(const struct hub_msg *m)
 {
 	char why[DETAIL_MAX];
-	struct job *j;
+	struct hub_notify_job *j;
 	int i;
 
 	for (i = 0; i < nt.nch; i++) {
-		if ((j = job_new(&nt.ch[i], m)) == NULL) {
+		if ((j = hub_notify_job_new(&nt.ch[i], m)) == NULL) {
 			mc_err("alerts: %s: cannot render alert %s",
 			    nt.ch[i].name, m->id);
 			continue;
@@ -788,7 +413,7 @@ hub_notify_send(const struct hub_msg *m)
 		snprintf(why, sizeof(why), "not sent: %d messages already wait "
 		    "for this channel", MC_ALERT_QUEUE_MAX);
 		post_result(i, j, OUT_FAILED, 0, why);
-		job_free(j);
+		hub_notify_job_free(j);
 	}
 }
 

@@ -179,6 +179,8 @@ int	ctl_http_init(void);
 void	ctl_http_cleanup(void);
 void	ctl_resp_init(struct ctl_resp *r);
 void	ctl_resp_free(struct ctl_resp *r);
+/* 1 if status is a success (2xx), else 0. */
+int	ctl_http_2xx(long status);
 /*
  * One request; path starts with '/'.  body is NULL or JSON.  Returns 0
  * when the hub answered, whatever the status (r->status, r->body, r->doc
@@ -348,14 +350,15 @@ int	ctl_agent_path(const char *name, const char *suffix, char *out,
 int	ctl_agent_unknown(const char *name);
 int	ctl_cmd_agents(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_show(struct ctl *c, int argc, char **argv);
-/* ctl_send.c */
+/* ctl_send.c (with ctl_send_follow.c; what they share: ctl_send.h) */
 int	ctl_cmd_send(struct ctl *c, int argc, char **argv);
+/* Is id a command id hubctl may put into a path? 1 or 0. */
+int	ctl_id_valid(const char *id);
+/* ctl_send_args.c */
 /* The JSON body of a command request (with "target" for a fan-out).
  * 0, or -1 if it is over b's limit. */
 int	ctl_send_body(const struct ctl_send *q, struct mc_buf *b);
-/* Is id a command id hubctl may put into a path? 1 or 0. */
-int	ctl_id_valid(const char *id);
-/* ctl_fanout.c */
+/* ctl_fanout.c (with ctl_fanout_follow.c; what they share: ctl_fanout.h) */
 /* send --tag TAG | --all: q parsed and the settings finished. */
 int	ctl_fanout(struct ctl *c, const struct ctl_send *q);
 /* ctl_docker.c */

@@ -69,8 +69,8 @@ ctl_resp_free(struct ctl_resp *r)
 	r->doc = NULL;
 }
 
-static int
-is_2xx(long status)
+int
+ctl_http_2xx(long status)
 {
 	return status >= 200 && status < 300;
 }
@@ -114,7 +114,7 @@ on_body(char *p, size_t size, size_t nmemb, void *arg)
 	long status = 0;
 
 	curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
-	if (x->fn != NULL && is_2xx(status))
+	if (x->fn != NULL && ctl_http_2xx(status))
 		return feed_lines(x, p, n) == 0 ? n : 0;
 	if (mc_buf_append(&x->r->body, p, n) == -1) {
 		x->overflow = 1;
@@ -228,7 +228,7 @@ transport_why(const struct ctl *c, struct xfer *x, CURLcode rc,
 	const char *e = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
 	char seen[CTL_FP_TEXT_MAX];
 
-	if (x->overflow && x->fn != NULL && is_2xx(x->r->status)) {
+	if (x->overflow && x->fn != NULL && ctl_http_2xx(x->r->status)) {
 		snprintf(why, whylen, "a line of the hub's stream is over "
 		    "hubctl's limit of %d MiB", CTL_LINE_MAX >> 20);
 		return CTL_EXIT_FAIL;
@@ -337,7 +337,7 @@ xfer_end(const struct ctl *c, struct xfer *x, CURLcode rc, char *why,
 	if (rc != CURLE_OK)
 		return transport_why(c, x, rc, why, whylen);
 	/* a last stream line without its newline */
-	if (x->fn != NULL && is_2xx(x->r->status) && x->line.len > 0 &&
+	if (x->fn != NULL && ctl_http_2xx(x->r->status) && x->line.len > 0 &&
 	    x->fn(x->arg, x->line.data, x->line.len) == -1)
 		return CTL_EXIT_FAIL;
 	finish_resp(x->h, x->r);
@@ -739,7 +739,7 @@ ctl_api(struct ctl *c, const char *method, const char *path,
 
 	if (ret != 0)
 		return ret;
-	if (!is_2xx(r->status))
+	if (!ctl_http_2xx(r->status))
 		return ctl_api_fail(c, r);
 	return 0;
 }

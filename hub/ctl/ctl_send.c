@@ -1,6 +1,8 @@
 /*
- * ctl_send.c - "hubctl send AGENT KIND ...", and the parsing of a fan-out
- * (send --tag TAG | --all), which ctl_fanout.c runs.
+ * ctl_send.c - "hubctl send AGENT KIND ...": the command from its request
+ * to hubctl's exit status.  The words are read in ctl_send_args.c (a
+ * fan-out, send --tag TAG | --all, goes on to ctl_fanout.c), and the
+ * output is followed in ctl_send_follow.c.
  *
  * send posts the command (POST /api/agents/NAME/command), then follows
  * GET /api/commands/ID/stream, writing each output chunk to stdout or
@@ -22,225 +24,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ctl.h"
+#include "ctl_send.h"
 #include "mc_util.h"
 
-#define PATH_LEN	(MC_PATH_MAX * 4)
 #define PNG_MAGIC	"\x89PNG\r\n\x1a\n"
-
-/* What the stream said at its end. */
-struct follow {
-	int		 quiet;		/* --json: print no output */
-	struct mc_buf	*collect;	/* stdout kept here; NULL: printed */
-	/* A stream replays the output from its first byte, so when one
-	 * is opened again only what lies past "done" is new. */
-	size_t		 pos;		/* output bytes of this stream */
-	size_t		 done;		/* output bytes handled */
-	int		 ended;
-	char		 status[16];
-	int64_t		 exit_code;
-	int		 truncated;
-	char		 error[MC_TEXT_MAX];
-};
-
-/* One agent's command as it goes. */
-struct run {
-	const struct ctl_send	*q;
-	char			 id[MC_ID_MAX];
-	struct follow		 f;
-	struct mc_buf		 out;	/* owned; docker_ps: its stdout */
-};
-
-/* ---- building the request ---- */
-
-static int
-needs_quote(const char *s)
-{
-	if (*s == '\0')
-		return 1;
-	for (; *s; s++)
-		if (!isalnum((unsigned char)*s) &&
-		    strchr("@%+=:,./_-", *s) == NULL)
-			return 1;
-	return 0;
-}
-
-/* Append s as one /bin/sh word: 'it'\''s'. */
-static int
-append_word(struct mc_buf *b, const char *s)
-{
-	int r = 0;
-
-	if (!needs_quote(s))
-		return mc_buf_puts(b, s);
-	r |= mc_buf_puts(b, "'");
-	for (; *s && r == 0; s++)
-		r |= *s == '\'' ? mc_buf_puts(b, "'\\''") :
-		    mc_buf_append(b, s, 1);
-	r |= mc_buf_puts(b, "'");
-	return r;
-}
-
-/* One word is a command line as it is; several are quoted and joined. */
-static int
-join_command(struct mc_buf *b, int n, char **words)
-{
-	int i, r = 0;
-
-	if (n == 1)
-		return mc_buf_puts(b, words[0]);
-	for (i = 0; i < n && r == 0; i++) {
-		if (i > 0)
-			r = mc_buf_puts(b, " ");
-		if (r == 0)
-			r = append_word(b, words[i]);
-	}
-	return r;
-}
-
-static int
-parse_kind_args(struct ctl_send *q, const struct ctl_args *a, int first)
-{
-	int extra = a->n - first;
-
-	if (q->kind == MC_KIND_SHELL) {
-		if (extra == 0)
-			return ctl_usage("send", "shell needs a command: "
-			    "send %s shell -- CMD [ARG...]", q->agent ?
-			    "AGENT" : "--tag TAG|--all");
-		if (join_command(&q->cmd, extra, a->v + first) == -1)
-			return ctl_usage("send", "the command line is longer "
-			    "than %d bytes", MC_CMD_MAX);
-		return 0;
-	}
-	if (q->kind == MC_KIND_DOCKER_RESTART) {
-		if (extra != 1)
-			return ctl_usage("send", "docker_restart needs one "
-			    "CONTAINER");
-		q->arg = a->v[first];
-		return 0;
-	}
-	if (extra > 0)
-		return ctl_usage("send", "%s takes no arguments (got '%s')",
-		    mc_kind_name(q->kind), a->v[first]);
-	return 0;
-}
-
-static int
-parse_numbers(struct ctl_send *q, const char *timeout, const char *cap,
-    const char *queue)
-{
-	if (timeout != NULL && (mc_parse_duration(timeout, &q->timeout) == -1
-	    || q->timeout <= 0 || q->timeout > MC_TIMEOUT_MAX))
-		return ctl_usage("send", "--timeout: '%s' is not a duration "
-		    "up to 7d (e.g. 30, 90s, 5m)", timeout);
-	if (cap != NULL && mc_parse_i64(cap, 1, MC_OUTPUT_CAP_MAX,
-	    &q->cap) == -1)
-		return ctl_usage("send", "--cap: '%s' is not a byte count "
-		    "from 1 to %d", cap, MC_OUTPUT_CAP_MAX);
-	if (queue != NULL && (mc_parse_duration(queue, &q->queue) == -1 ||
-	    q->queue <= 0 || q->queue > CTL_QUEUE_MAX))
-		return ctl_usage("send", "--queue: '%s' is not a duration "
-		    "up to 30d (e.g. 90s, 10m, 2h)", queue);
-	if (queue != NULL)
-		ctl_duration(q->queue, q->queue_text, sizeof(q->queue_text));
-	return 0;
-}
-
-/* Who the command is for: sets q->agent (none for a fan-out), q->kind
- * and *first, the index of the kind's first argument. */
-static int
-parse_target(struct ctl_send *q, const struct ctl_args *a, int *first)
-{
-	int fan = q->tag != NULL || q->all, base = fan ? 0 : 1;
-	enum mc_kind k;
-
-	if (q->tag != NULL && q->all)
-		return ctl_usage("send", "give --tag TAG or --all, not both");
-	if (q->tag != NULL && !mc_tag_valid(q->tag))
-		return ctl_usage("send", "--tag: '%s' is not a tag", q->tag);
-	if (fan && a->n >= 2 && mc_kind_parse(a->v[0], &k) == -1 &&
-	    mc_kind_parse(a->v[1], &k) == 0)
-		return ctl_usage("send", "--tag and --all pick the agents; "
-		    "give no AGENT ('%s')", a->v[0]);
-	if (a->n < base + 1 || (a->dashdash != -1 && a->dashdash < base + 1))
-		return ctl_usage("send", fan ? "expected send --tag TAG|--all "
-		    "KIND ..." : "expected send AGENT KIND ...");
-	if (fan && a->dashdash != -1 && a->dashdash != base + 1)
-		return ctl_usage("send", "with --tag or --all, '--' goes right "
-		    "after the kind");
-	q->agent = fan ? NULL : a->v[0];
-	if (mc_kind_parse(a->v[base], &q->kind) == -1)
-		return ctl_usage("send", "unknown kind '%s' (shell, metrics, "
-		    "stop, restart, docker_ps, docker_restart, screenshot)",
-		    a->v[base]);
-	*first = base + 1;
-	return 0;
-}
-
-static int
-parse_send(struct ctl *c, struct ctl_send *q, int argc, char **argv)
-{
-	const char *timeout = NULL, *cap = NULL, *queue = NULL, *all = NULL;
-	const struct ctl_flag flags[] = { { "--timeout", 1, &timeout },
-	    { "--cap", 1, &cap }, { "-o", 1, &q->out_file },
-	    { "--output", 1, &q->out_file }, { "--queue", 1, &queue },
-	    { "--tag", 1, &q->tag }, { "--all", 0, &all },
-	    { NULL, 0, NULL } };
-	struct ctl_args a;
-	int r, first = 0;
-
-	r = ctl_flags_parse("send", argc, argv, flags, &a);
-	if (r != 0)
-		return r;
-	q->all = all != NULL;
-	r = parse_target(q, &a, &first);
-	if (r != 0)
-		return r;
-	if (q->out_file != NULL && q->kind != MC_KIND_SCREENSHOT)
-		return ctl_usage("send", "-o is for screenshot only");
-	if (q->out_file != NULL && q->agent == NULL)
-		return ctl_usage("send", "-o needs one AGENT; the screenshots "
-		    "of a fan-out stay on the hub");
-	if (q->out_file != NULL && q->out_file[0] == '\0')
-		return ctl_usage("send", "-o needs a file name");
-	r = parse_kind_args(q, &a, first);
-	if (r == 0)
-		r = parse_numbers(q, timeout, cap, queue);
-	if (r == 0)
-		r = ctl_opts_finish(c);
-	return r;
-}
-
-int
-ctl_send_body(const struct ctl_send *q, struct mc_buf *b)
-{
-	struct mc_jw w;
-
-	mc_jw_init(&w, b);
-	mc_jw_obj(&w, NULL);
-	if (q->agent == NULL) {
-		mc_jw_obj(&w, "target");
-		if (q->all)
-			mc_jw_bool(&w, "all", 1);
-		else
-			mc_jw_str(&w, "tag", q->tag);
-		mc_jw_obj_end(&w);
-	}
-	mc_jw_str(&w, "type", mc_kind_name(q->kind));
-	if (q->kind == MC_KIND_SHELL)
-		mc_jw_strn(&w, "cmd", q->cmd.data, q->cmd.len);
-	if (q->arg != NULL)
-		mc_jw_str(&w, "arg", q->arg);
-	if (q->timeout > 0)
-		mc_jw_dbl(&w, "timeout", q->timeout);
-	if (q->cap > 0)
-		mc_jw_i64(&w, "cap", q->cap);
-	if (q->queue > 0)
-		mc_jw_dbl(&w, "queue", q->queue);
-	mc_jw_obj_end(&w);
-	return mc_jw_done(&w);
-}
 
 /* -o FILE: find out before the command runs whether FILE can be made. */
 static int
@@ -276,7 +63,7 @@ out_dir_ok(const char *file)
 static int
 not_online(struct ctl *c, const char *agent)
 {
-	char path[PATH_LEN], status[64];
+	char path[CTL_SEND_PATH_LEN], status[64];
 	struct ctl_resp r;
 	const char *s = NULL;
 
@@ -309,7 +96,7 @@ ctl_id_valid(const char *id)
 }
 
 static int
-take_id(struct run *u, const struct ctl_resp *r)
+take_id(struct ctl_run *u, const struct ctl_resp *r)
 {
 	const char *id = NULL;
 
@@ -325,9 +112,9 @@ take_id(struct run *u, const struct ctl_resp *r)
 }
 
 static int
-submit(struct ctl *c, struct run *u)
+submit(struct ctl *c, struct ctl_run *u)
 {
-	char path[PATH_LEN];
+	char path[CTL_SEND_PATH_LEN];
 	struct ctl_resp r;
 	struct mc_buf body;
 	int ret;
@@ -363,7 +150,7 @@ submit(struct ctl *c, struct run *u)
 static int
 agent_online(struct ctl *c, const char *agent)
 {
-	char path[PATH_LEN];
+	char path[CTL_SEND_PATH_LEN];
 	struct ctl_resp r;
 	const struct mc_json *a;
 	const char *s;
@@ -387,9 +174,9 @@ agent_online(struct ctl *c, const char *agent)
 /* The hub holds the command as "queued": say why, so that a quiet wait
  * is not taken for a hang. */
 static void
-announce(struct ctl *c, const struct run *u)
+announce(struct ctl *c, const struct ctl_run *u)
 {
-	char path[PATH_LEN];
+	char path[CTL_SEND_PATH_LEN];
 	struct ctl_resp r;
 	const char *s = NULL;
 	int queued;
@@ -415,201 +202,6 @@ announce(struct ctl *c, const struct run *u)
 	fprintf(stderr, " (command %s)\n", u->id);
 }
 
-/* ---- following the output ---- */
-
-static void
-take_end(struct follow *f, const struct mc_json *m)
-{
-	const char *s = mc_json_str(m, "status");
-	const char *e = mc_json_str(m, "error");
-
-	f->ended = 1;
-	ctl_safe(s ? s : "?", f->status, sizeof(f->status));
-	if (mc_json_int(m, "exit", INT32_MIN, INT32_MAX, &f->exit_code) == -1)
-		f->exit_code = -1;
-	if (mc_json_bool(m, "truncated", &f->truncated) == -1)
-		f->truncated = 0;
-	ctl_safe(e ? e : "", f->error, sizeof(f->error));
-}
-
-/* Print (or keep) output bytes; the caller has skipped old ones. */
-static void
-put_bytes(struct follow *f, FILE *fp, const char *p, size_t n)
-{
-	if (f->quiet || n == 0)
-		return;
-	if (f->collect != NULL && fp == stdout) {
-		if (mc_buf_append(f->collect, p, n) == 0)
-			return;
-		/* more than any cap: give up the table, print it all */
-		fwrite(f->collect->data, 1, f->collect->len, stdout);
-		mc_buf_reset(f->collect);
-		f->collect = NULL;
-	}
-	fwrite(p, 1, n, fp);
-	fflush(fp);
-}
-
-static void
-put_out(struct follow *f, const struct mc_json *m)
-{
-	const struct mc_json *d = mc_json_get(m, "data");
-	const char *stream = mc_json_str(m, "stream");
-	FILE *fp = stream && strcmp(stream, "stderr") == 0 ? stderr : stdout;
-	size_t start = f->pos, skip;
-
-	if (d == NULL || d->type != MC_JSTR)
-		return;
-	f->pos += d->len;
-	if (f->pos <= f->done)
-		return;
-	skip = f->done > start ? f->done - start : 0;
-	f->done = f->pos;
-	put_bytes(f, fp, d->str + skip, d->len - skip);
-}
-
-static int
-on_line(void *arg, const char *line, size_t len)
-{
-	struct follow *f = arg;
-	struct mc_jdoc *doc;
-	const char *t;
-	char err[128];
-
-	if (len == 0)
-		return 0;
-	doc = mc_json_parse(line, len, err, sizeof(err));
-	if (doc == NULL) {
-		fprintf(stderr, "hubctl: unreadable line in the hub's "
-		    "stream: %s\n", err);
-		return -1;
-	}
-	t = mc_json_str(mc_json_root(doc), "t");
-	if (t != NULL && strcmp(t, "out") == 0)
-		put_out(f, mc_json_root(doc));
-	else if (t != NULL && strcmp(t, "end") == 0)
-		take_end(f, mc_json_root(doc));
-	mc_json_free(doc);
-	return 0;
-}
-
-/* The output in the record past what the streams gave (to stdout: the
- * record does not say which stream it came from). */
-static void
-put_rest(struct follow *f, const struct mc_json *rec)
-{
-	const struct mc_json *d = mc_json_get(rec, "output");
-
-	if (d != NULL && d->type == MC_JSTR && d->len > f->done) {
-		put_bytes(f, stdout, d->str + f->done, d->len - f->done);
-		f->done = d->len;
-	}
-}
-
-/* The stream closed before its end line: how is the command?  0 with
- * f->ended set when it has ended, 0 when it is still queued or running,
- * else an exit status after saying why. */
-static int
-fetch_end(struct ctl *c, struct run *u)
-{
-	char path[PATH_LEN];
-	struct ctl_resp r;
-	const struct mc_json *rec = NULL;
-	const char *s = NULL;
-	int ret;
-
-	snprintf(path, sizeof(path), "/api/commands/%s", u->id);
-	ctl_resp_init(&r);
-	ret = ctl_api(c, "GET", path, NULL, &r);
-	if (ret == 0 && r.doc != NULL) {
-		rec = mc_json_root(r.doc);
-		s = mc_json_str(rec, "status");
-	}
-	if (ret == 0 && s == NULL) {
-		fprintf(stderr, "hubctl: the hub's record of command %s has "
-		    "no status\n", u->id);
-		ret = CTL_EXIT_FAIL;
-	} else if (ret == 0 && strcmp(s, "queued") != 0 &&
-	    strcmp(s, "sent") != 0 && strcmp(s, "running") != 0) {
-		put_rest(&u->f, rec);
-		take_end(&u->f, rec);
-	}
-	ctl_resp_free(&r);
-	return ret;
-}
-
-/* One stream, from the start; 0 when the hub answered it. */
-static int
-follow_once(struct ctl *c, struct run *u, const char *path)
-{
-	struct ctl_resp r;
-	int ret;
-
-	u->f.pos = 0;
-	ctl_resp_init(&r);
-	ret = ctl_http_stream(c, path, on_line, &u->f, &r);
-	if (ret == 0 && (r.status < 200 || r.status > 299))
-		ret = ctl_api_fail(c, &r);
-	ctl_resp_free(&r);
-	return ret;
-}
-
-/* The hub went away (restarted, a network drop): wait for it, then ask
- * how the command is.  The command and its output live in the hub's
- * store, so nothing is lost and nothing runs twice. */
-static int
-reattach(struct ctl *c, struct run *u)
-{
-	struct ctl_reattach ra;
-	char what[MC_ID_MAX + 32];
-	int ret = CTL_EXIT_HUB;
-
-	memset(&ra, 0, sizeof(ra));
-	snprintf(what, sizeof(what), "following command %s again", u->id);
-	while (ret == CTL_EXIT_HUB && c->lost &&
-	    ctl_hub_wait(c, &ra, what) == 0)
-		ret = fetch_end(c, u);
-	if (ret != CTL_EXIT_HUB)
-		ctl_hub_back(c, &ra);
-	return ret;
-}
-
-/* Follow the output to the end line, opening the stream again when the
- * hub ends it early (a proxy or an idle timeout may) or comes back. */
-static int
-follow(struct ctl *c, struct run *u)
-{
-	char path[PATH_LEN];
-	double t0;
-	int ret, quick = 0;
-
-	snprintf(path, sizeof(path), "/api/commands/%s/stream", u->id);
-	for (;;) {
-		t0 = mc_now();
-		ret = follow_once(c, u, path);
-		if (ret == 0 && !u->f.ended)
-			ret = fetch_end(c, u);
-		if (ret == CTL_EXIT_HUB && c->lost)
-			ret = reattach(c, u);
-		if (ret != 0 || u->f.ended)
-			break;
-		quick = mc_now() - t0 < 1.0 ? quick + 1 : 0;
-		if (quick >= CTL_REOPEN_QUICK) {
-			fprintf(stderr, "hubctl: the hub keeps ending the "
-			    "output of command %s before the command ends; it "
-			    "may still be queued or running\n", u->id);
-			ret = CTL_EXIT_FAIL;
-			break;
-		}
-		if (quick > 0)
-			sleep(1);
-	}
-	if (ret == CTL_EXIT_HUB)
-		fprintf(stderr, "hubctl: command %s may still be queued or "
-		    "running on the agent\n", u->id);
-	return ret;
-}
-
 /* ---- ending ---- */
 
 static int
@@ -621,7 +213,7 @@ shell_status(int64_t code)
 }
 
 static int
-expired(const struct run *u)
+expired(const struct ctl_run *u)
 {
 	fprintf(stderr, "hubctl: command %s expired: ", u->id);
 	if (u->q->queue_text[0] != '\0') {
@@ -638,10 +230,10 @@ expired(const struct run *u)
 
 /* The exit status for how the command ended, said on stderr. */
 static int
-conclude(const struct run *u)
+conclude(const struct ctl_run *u)
 {
 	const struct ctl_send *q = u->q;
-	const struct follow *f = &u->f;
+	const struct ctl_follow *f = &u->f;
 	const char *kind = mc_kind_name(q->kind);
 	int shell = q->kind == MC_KIND_SHELL;
 
@@ -684,7 +276,7 @@ conclude(const struct run *u)
 static int
 print_record(struct ctl *c, const char *id)
 {
-	char path[PATH_LEN];
+	char path[CTL_SEND_PATH_LEN];
 	struct ctl_resp r;
 	int ret;
 
@@ -699,7 +291,7 @@ print_record(struct ctl *c, const char *id)
 
 /* docker_ps: its JSON as a table, or the output as it is. */
 static int
-show_docker(const struct run *u)
+show_docker(const struct ctl_run *u)
 {
 	static const char *const head[] = { "NAME", "IMAGE", "STATE",
 	    "STATUS", "PORTS" };
@@ -744,7 +336,7 @@ static int
 png_link(struct ctl *c, const char *id, char *link, size_t size,
     int64_t *bytes)
 {
-	char path[PATH_LEN];
+	char path[CTL_SEND_PATH_LEN];
 	struct ctl_resp r;
 	const char *s = NULL;
 	int ret;
@@ -769,9 +361,9 @@ png_link(struct ctl *c, const char *id, char *link, size_t size,
 
 /* screenshot without -o: where the picture is. */
 static int
-where_png(struct ctl *c, const struct run *u)
+where_png(struct ctl *c, const struct ctl_run *u)
 {
-	char link[PATH_LEN];
+	char link[CTL_SEND_PATH_LEN];
 	int64_t bytes;
 	int ret;
 
@@ -789,9 +381,9 @@ where_png(struct ctl *c, const struct run *u)
 
 /* screenshot -o FILE: fetch the PNG the command's record links to. */
 static int
-save_png(struct ctl *c, const struct run *u)
+save_png(struct ctl *c, const struct ctl_run *u)
 {
-	char link[PATH_LEN];
+	char link[CTL_SEND_PATH_LEN];
 	struct ctl_resp r;
 	int64_t bytes;
 	int ret;
@@ -825,7 +417,7 @@ save_png(struct ctl *c, const struct run *u)
 }
 
 static int
-after(struct ctl *c, const struct run *u)
+after(struct ctl *c, const struct ctl_run *u)
 {
 	const struct ctl_send *q = u->q;
 	int shown = 0, ret, r;
@@ -851,7 +443,7 @@ after(struct ctl *c, const struct run *u)
 static int
 send_one(struct ctl *c, const struct ctl_send *q)
 {
-	struct run u;
+	struct ctl_run u;
 	int ret = 0;
 
 	memset(&u, 0, sizeof(u));
@@ -866,7 +458,7 @@ send_one(struct ctl *c, const struct ctl_send *q)
 		ret = submit(c, &u);
 	if (ret == 0) {
 		announce(c, &u);
-		ret = follow(c, &u);
+		ret = ctl_send_follow(c, &u);
 	}
 	if (ret == 0)
 		ret = after(c, &u);
@@ -882,7 +474,7 @@ ctl_cmd_send(struct ctl *c, int argc, char **argv)
 
 	memset(&q, 0, sizeof(q));
 	mc_buf_init(&q.cmd, MC_CMD_MAX);
-	ret = parse_send(c, &q, argc, argv);
+	ret = ctl_send_parse(c, &q, argc, argv);
 	if (ret == 0 && q.agent == NULL)
 		ret = ctl_fanout(c, &q);
 	else if (ret == 0)

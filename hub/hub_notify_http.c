@@ -1,0 +1,204 @@
+/*
+ * hub_notify_http.c - one try of a message on its channel's worker
+ * thread: the POST through libcurl with timeouts, and what the answer
+ * means: sent, retry later, or fail.
+ *
+ * A network error or a 5xx answer means retry after a doubling backoff;
+ * a 429 means retry after the time the service names (retry_after in the
+ * body as Telegram and Discord send it, or a Retry-After header), and a
+ * rate limit longer than RETRY_AFTER_CAP fails the message.  How many
+ * tries a message gets is hub_notify.c's.  Details say the HTTP status,
+ * libcurl's generic error text or the service's own error description,
+ * never the URL, which holds the secret.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "hub_notify.h"
+#include "mc_util.h"
+
+#define CONNECT_TIMEOUT	5L	/* seconds */
+#define REQUEST_TIMEOUT	10L	/* seconds for one whole request */
+#define BACKOFF_FIRST	1.0	/* seconds; doubles with every try */
+#define BACKOFF_CAP	30.0
+#define RETRY_AFTER_CAP	300.0	/* a longer rate limit fails the message */
+#define ANSWER_MAX	(16 * 1024)	/* response bytes kept to parse */
+#define DESC_MAX	100	/* bytes of a service's error description */
+
+/* One answer from a service. */
+struct answer {
+	CURLcode	 rc;
+	long		 status;	/* HTTP status; 0: none */
+	struct mc_buf	 body;		/* owned, at most ANSWER_MAX */
+	double		 retry_after;	/* Retry-After header; -1: none */
+};
+
+static size_t
+on_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct answer *a = arg;
+
+	/* past ANSWER_MAX the rest is not needed: keep reading, drop it */
+	mc_buf_append(&a->body, p, size * n);
+	return size * n;
+}
+
+static size_t
+on_header(char *p, size_t size, size_t n, void *arg)
+{
+	struct answer *a = arg;
+	size_t len = size * n;
+	char v[32];
+	double d;
+
+	if (len > 12 && len - 12 < sizeof(v) &&
+	    strncasecmp(p, "retry-after:", 12) == 0) {
+		memcpy(v, p + 12, len - 12);
+		v[len - 12] = '\0';
+		if (mc_parse_dbl(mc_trim(v), 0, 1e7, &d) == 0)
+			a->retry_after = d;
+	}
+	return len;
+}
+
+/* Abort a transfer in flight when the hub stops. */
+static int
+on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+    curl_off_t un)
+{
+	struct hub_notify_chan *ch = arg;
+
+	(void)dt;
+	(void)dn;
+	(void)ut;
+	(void)un;
+	return atomic_load(&ch->stopping) ? 1 : 0;
+}
+
+static void
+transfer(struct hub_notify_chan *ch, CURL *h, const struct hub_notify_job *j,
+    struct answer *a)
+{
+	struct curl_slist *hdr, *more;
+
+	hdr = curl_slist_append(NULL, "Content-Type: application/json");
+	more = hdr ? curl_slist_append(hdr, "Expect:") : NULL;
+	if (more == NULL) {
+		curl_slist_free_all(hdr);
+		a->rc = CURLE_OUT_OF_MEMORY;
+		return;
+	}
+	curl_easy_reset(h);
+	curl_easy_setopt(h, CURLOPT_URL, ch->url);
+	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_HTTPHEADER, more);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)j->len);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "maestro-hub/" MC_VERSION);
+	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, REQUEST_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
+	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, ch);
+	a->rc = curl_easy_perform(h);
+	if (a->rc == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
+	curl_slist_free_all(more);
+}
+
+/* The service's error description (Telegram "description", Discord
+ * "message") as printable ASCII, and its retry_after (Telegram puts it in
+ * "parameters", Discord at the top), or -1. */
+static double
+answer_parse(const struct answer *a, char *desc, size_t desclen)
+{
+	const struct mc_json *root, *par;
+	const char *s;
+	struct mc_jdoc *d;
+	char err[64];
+	double ra = -1;
+	size_t n = 0;
+
+	desc[0] = '\0';
+	if (a->body.len == 0 || (d = mc_json_parse(a->body.data, a->body.len,
+	    err, sizeof(err))) == NULL)
+		return -1;
+	root = mc_json_root(d);
+	par = mc_json_get(root, "parameters");
+	if (mc_json_num(par, "retry_after", &ra) == -1 &&
+	    mc_json_num(root, "retry_after", &ra) == -1)
+		ra = -1;
+	s = mc_json_str(root, "description");
+	if (s == NULL)
+		s = mc_json_str(root, "message");
+	for (; s != NULL && *s != '\0' && n + 1 < desclen && n < DESC_MAX; s++)
+		if ((unsigned char)*s >= ' ' && (unsigned char)*s < 0x7f)
+			desc[n++] = *s;
+	desc[n] = '\0';
+	mc_json_free(d);
+	return ra;
+}
+
+static double
+backoff(int tries)
+{
+	double d = BACKOFF_FIRST;
+
+	while (--tries > 0 && d < BACKOFF_CAP)
+		d *= 2;
+	return d < BACKOFF_CAP ? d : BACKOFF_CAP;
+}
+
+enum hub_notify_verdict
+hub_notify_try(struct hub_notify_chan *ch, CURL *h,
+    const struct hub_notify_job *j, int *tries, int *limited, double *wait,
+    char *detail, size_t dlen)
+{
+	enum hub_notify_verdict v = V_FAIL;
+	struct answer a;
+	char desc[DESC_MAX + 1];
+	double ra;
+
+	memset(&a, 0, sizeof(a));
+	a.retry_after = -1;
+	mc_buf_init(&a.body, ANSWER_MAX);
+	transfer(ch, h, j, &a);
+	ra = answer_parse(&a, desc, sizeof(desc));
+	if (ra < 0)
+		ra = a.retry_after;
+	if (a.rc == CURLE_ABORTED_BY_CALLBACK) {
+		snprintf(detail, dlen, "the hub is stopping");
+	} else if (a.rc != CURLE_OK) {
+		/* libcurl's generic text: never the URL */
+		snprintf(detail, dlen, "%s", curl_easy_strerror(a.rc));
+		*wait = backoff(++*tries);
+		v = V_RETRY;
+	} else if (a.status >= 200 && a.status < 300) {
+		snprintf(detail, dlen, "HTTP %ld", a.status);
+		v = V_SENT;
+	} else if (a.status == 429 && ra > RETRY_AFTER_CAP) {
+		++*limited;
+		snprintf(detail, dlen, "HTTP 429: rate limited for %.0fs", ra);
+	} else if (a.status == 429) {
+		++*limited;
+		*wait = ra >= 0 ? ra : backoff(*limited);
+		snprintf(detail, dlen, "HTTP 429: rate limited, retry after "
+		    "%gs", *wait);
+		v = V_RETRY;
+	} else {
+		if (a.status >= 500) {
+			*wait = backoff(++*tries);
+			v = V_RETRY;
+		}
+		snprintf(detail, dlen, "HTTP %ld%s%s", a.status,
+		    desc[0] ? ": " : "", desc);
+	}
+	mc_buf_free(&a.body);
+	return v;
+}
