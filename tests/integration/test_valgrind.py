@@ -21,8 +21,8 @@ import time
 
 from mtest import ASAN, binary, build_dir, check, fail, skip, tail, wait_until
 
-LIBS = ["-lwebsockets", "-lssl", "-lcrypto", "-lz", "-lcap", "-lstatgrab",
-        "-lpthread", "-ldl", "-lm"]
+LIBS = ["-lcjson", "-lwebsockets", "-lssl", "-lcrypto", "-lz", "-lcap",
+        "-lstatgrab", "-lpthread", "-ldl", "-lm"]
 
 
 def dynamic_listener(t):
