@@ -51,6 +51,20 @@ static const struct msg_def {
 	    { "data", MC_JSTR } } },
 	[MC_MSG_ERROR] = { "error", MC_TO_AGENT,
 	    { { "code", MC_JSTR }, { "msg", MC_JSTR } } },
+	[MC_MSG_TERM_OPEN] = { "term_open", MC_TO_AGENT,
+	    { { "ch", MC_JNUM }, { "cols", MC_JNUM }, { "rows", MC_JNUM } } },
+	[MC_MSG_TERM_RESIZE] = { "term_resize", MC_TO_AGENT,
+	    { { "ch", MC_JNUM }, { "cols", MC_JNUM }, { "rows", MC_JNUM } } },
+	[MC_MSG_TERM_CLOSE] = { "term_close", MC_TO_AGENT,
+	    { { "ch", MC_JNUM } } },
+	[MC_MSG_TERM_ACK] = { "term_ack", MC_TO_AGENT,
+	    { { "ch", MC_JNUM }, { "n", MC_JNUM } } },
+	[MC_MSG_TERM_STARTED] = { "term_started", MC_TO_HUB,
+	    { { "ch", MC_JNUM } } },
+	[MC_MSG_TERM_END] = { "term_end", MC_TO_HUB,
+	    { { "ch", MC_JNUM }, { "reason", MC_JSTR } } },
+	[MC_MSG_TERM_INACK] = { "term_ack", MC_TO_HUB,
+	    { { "ch", MC_JNUM }, { "n", MC_JNUM } } },
 };
 
 static const char *const kind_names[MC_KIND_COUNT] = {
@@ -326,6 +340,10 @@ mc_hello_encode(struct mc_buf *b, const struct mc_hello *h)
 	for (i = 0; i < h->npending; i++)
 		mc_jw_str(&w, NULL, h->pending[i]);
 	mc_jw_arr_end(&w);
+	mc_jw_arr(&w, "caps");
+	if (h->caps & MC_CAP_TERM)
+		mc_jw_str(&w, NULL, "term");
+	mc_jw_arr_end(&w);
 	return mc_msg_end(&w);
 }
 
@@ -380,6 +398,28 @@ decode_tags(const struct mc_json *arr, struct mc_hello *h, char *err,
 	return 0;
 }
 
+/* Capabilities this hub knows; the names of others are ignored, so a
+ * newer listener can announce more. */
+static int
+decode_caps(const struct mc_json *arr, struct mc_hello *h, char *err,
+    size_t errlen)
+{
+	const struct mc_json *c;
+
+	h->caps = 0;
+	if (arr == NULL)
+		return 0;
+	if (arr->type != MC_JARR || arr->len > 32) {
+		snprintf(err, errlen, "caps must be an array of at most 32 "
+		    "strings");
+		return -1;
+	}
+	for (c = arr->child; c != NULL; c = c->next)
+		if (c->type == MC_JSTR && strcmp(c->str, "term") == 0)
+			h->caps |= MC_CAP_TERM;
+	return 0;
+}
+
 int
 mc_hello_decode(const struct mc_msg *m, struct mc_hello *h, char *err,
     size_t errlen)
@@ -418,7 +458,8 @@ mc_hello_decode(const struct mc_msg *m, struct mc_hello *h, char *err,
 	h->mem_total = (uint64_t)v;
 	if (mc_field_text(o, "boot", h->boot, sizeof(h->boot), 0, err,
 	    errlen) == -1 ||
-	    decode_pending(mc_json_get(o, "pending"), h, err, errlen) == -1)
+	    decode_pending(mc_json_get(o, "pending"), h, err, errlen) == -1 ||
+	    decode_caps(mc_json_get(o, "caps"), h, err, errlen) == -1)
 		return -1;
 	return decode_tags(mc_json_get(o, "tags"), h, err, errlen);
 }

@@ -37,6 +37,14 @@ enum mc_msg_type {
 	MC_MSG_BYE,		/* agent -> hub: going away on purpose */
 	MC_MSG_BLOB,		/* agent -> hub: a piece of a file result */
 	MC_MSG_ERROR,		/* hub -> agent: refused; the hub closes next */
+	/* terminal sessions (mc_term.h) */
+	MC_MSG_TERM_OPEN,	/* hub -> agent: start a shell on a PTY */
+	MC_MSG_TERM_RESIZE,	/* hub -> agent: the window's new size */
+	MC_MSG_TERM_CLOSE,	/* hub -> agent: end it */
+	MC_MSG_TERM_ACK,	/* hub -> agent: output taken */
+	MC_MSG_TERM_STARTED,	/* agent -> hub: the shell runs */
+	MC_MSG_TERM_END,	/* agent -> hub: the session is over */
+	MC_MSG_TERM_INACK,	/* agent -> hub: input written ("term_ack") */
 	MC_MSG_COUNT
 };
 
@@ -92,9 +100,14 @@ struct mc_hello {
 	int		ntags;
 	char		tags[MC_TAGS_MAX][MC_TAG_MAX + 1];
 	char		boot[MC_ID_MAX];	/* this listener process */
+	unsigned	caps;			/* MC_CAP_*: what it can do */
 	int		npending;		/* commands it still holds */
 	char		pending[MC_PENDING_MAX][MC_ID_MAX];
 };
+
+/* Capabilities a listener announces in hello's "caps" (beyond commands,
+ * which every listener has). */
+#define MC_CAP_TERM	0x1	/* "term": terminal sessions */
 
 struct mc_welcome {
 	int		v;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "mc_proto.h"
+#include "mc_term.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,6 +28,7 @@ decode_all(const struct mc_msg *m)
 		struct mc_ack a;
 		struct mc_bye bye;
 		struct mc_error e;
+		struct mc_term term;
 	} u;
 
 	mc_buf_init(&b, MC_MSG_MAX * 2);
@@ -70,6 +72,16 @@ decode_all(const struct mc_msg *m)
 	case MC_MSG_ERROR:
 		if (mc_error_decode(m, &u.e, err, sizeof(err)) == 0)
 			mc_error_encode(&b, &u.e);
+		break;
+	case MC_MSG_TERM_OPEN:
+	case MC_MSG_TERM_RESIZE:
+	case MC_MSG_TERM_CLOSE:
+	case MC_MSG_TERM_ACK:
+	case MC_MSG_TERM_STARTED:
+	case MC_MSG_TERM_END:
+	case MC_MSG_TERM_INACK:
+		if (mc_term_decode(m, &u.term, err, sizeof(err)) == 0)
+			mc_term_encode(&b, m->type, &u.term);
 		break;
 	default:
 		break;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "mc_proto.h"
+#include "mc_term.h"
 #include "mc_util.h"
 #include "unit.h"
 
@@ -80,6 +81,7 @@ static struct mc_bye	 s_bye;
 static struct mc_error	 s_error;
 static struct mc_blob	 s_blob;
 static char		 s_blob_buf[MC_BLOB_CHUNK];
+static struct mc_term	 s_term;
 
 /* Decode a parsed message with the decoder for its type. */
 static int
@@ -108,6 +110,14 @@ decode_any(const struct mc_msg *m, char *err, size_t errlen)
 		return mc_error_decode(m, &s_error, err, errlen);
 	case MC_MSG_BLOB:
 		return mc_blob_decode(m, &s_blob, s_blob_buf, err, errlen);
+	case MC_MSG_TERM_OPEN:
+	case MC_MSG_TERM_RESIZE:
+	case MC_MSG_TERM_CLOSE:
+	case MC_MSG_TERM_ACK:
+	case MC_MSG_TERM_STARTED:
+	case MC_MSG_TERM_END:
+	case MC_MSG_TERM_INACK:
+		return mc_term_decode(m, &s_term, err, errlen);
 	case MC_MSG_COUNT:
 		break;
 	}
@@ -230,6 +240,7 @@ hello_round_trip(const struct mc_hello *h)
 	for (i = 0; i < h->ntags && i < d.ntags; i++)
 		CHECK_EQ_STR(d.tags[i], h->tags[i]);
 	CHECK_EQ_STR(d.boot, h->boot);
+	CHECK_EQ_INT((int)d.caps, (int)h->caps);
 	CHECK_EQ_INT(d.npending, h->npending);
 	for (i = 0; i < h->npending && i < d.npending; i++)
 		CHECK_EQ_STR(d.pending[i], h->pending[i]);
@@ -259,6 +270,7 @@ t_proto_hello_round_trip(void)
 	mc_strlcpy(h.tags[0], "gpu", sizeof(h.tags[0]));
 	mc_strlcpy(h.tags[1], "lab \"two\"", sizeof(h.tags[1]));
 	mc_strlcpy(h.boot, "b-1a2b3c", sizeof(h.boot));
+	h.caps = MC_CAP_TERM;
 	h.npending = 2;
 	mc_strlcpy(h.pending[0], "c-0001", sizeof(h.pending[0]));
 	mc_strlcpy(h.pending[1], "c-0002", sizeof(h.pending[1]));

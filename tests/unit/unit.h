@@ -192,6 +192,10 @@ int	unit_json_accepts(const char *s, size_t n);
 	X(proto_bye_error_rejects)					\
 	X(proto_kind_and_outcome_names)					\
 	X(proto_metrics_summaries)					\
+	/* t_term.c */							\
+	X(term_round_trips)						\
+	X(term_rejects)							\
+	X(term_frames)							\
 	/* t_config.c */						\
 	X(conf_good_file)						\
 	X(conf_error_unknown_key)					\
