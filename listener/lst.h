@@ -85,6 +85,9 @@
 /* seconds a shell that exited may leave its PTY busy (a background job
  * still writing) before its session ends anyway */
 #define LST_TERM_LINGER		2.0
+/* session slots: MC_TERM_SESSIONS_MAX open ones, and as many whose
+ * term_end went while their process group waits for its SIGKILL */
+#define LST_TERM_SLOTS		(2 * MC_TERM_SESSIONS_MAX)
 /* send queue room for terminals past the control reserve: a window of
  * output and a few control messages per session */
 #define LST_TERM_QUEUE		(MC_TERM_SESSIONS_MAX * \
@@ -326,7 +329,7 @@ struct lst {
 	lws_sorted_usec_list_t sul_exit;
 
 	struct lst_job	 jobs[MC_LST_RUNNING_MAX];
-	struct lst_tsess term[MC_TERM_SESSIONS_MAX];	/* lst_term.c */
+	struct lst_tsess term[LST_TERM_SLOTS];	/* lst_term.c */
 	char		 kernel_boot[40];	/* /proc's boot_id, "" unknown */
 	struct lst_hold	 hold;
 	struct mc_hb	 hb;			/* heartbeat scratch */

@@ -41,6 +41,14 @@
 
 /* ---- sessions ---- */
 
+/* 1 while the session has a channel (see term_find). */
+static int
+term_is_open(const struct lst_tsess *s)
+{
+	return s->state == LST_T_RUNNING || (s->state == LST_T_ENDING &&
+	    s->notify);
+}
+
 /* The session open on channel ch: running, or ending with its term_end
  * still to come.  One whose term_end went (or whose connection was lost)
  * has no channel any more, though its slot may wait for a kill. */
@@ -50,23 +58,11 @@ term_find(struct lst *l, uint32_t ch)
 	struct lst_tsess *s;
 	int i;
 
-	for (i = 0; i < MC_TERM_SESSIONS_MAX; i++) {
+	for (i = 0; i < LST_TERM_SLOTS; i++) {
 		s = &l->term[i];
-		if (s->ch == ch && (s->state == LST_T_RUNNING ||
-		    (s->state == LST_T_ENDING && s->notify)))
+		if (s->ch == ch && term_is_open(s))
 			return s;
 	}
-	return NULL;
-}
-
-static struct lst_tsess *
-term_free_slot(struct lst *l)
-{
-	int i;
-
-	for (i = 0; i < MC_TERM_SESSIONS_MAX; i++)
-		if (l->term[i].state == LST_T_FREE)
-			return &l->term[i];
 	return NULL;
 }
 
@@ -116,20 +112,26 @@ term_release(struct lst_tsess *s)
 	s->state = LST_T_FREE;
 }
 
+/* SIGKILL what is left of the group; free the slot if nothing else
+ * holds it. */
 static void
-kill_cb(lws_sorted_usec_list_t *sul)
+term_kill_now(struct lst_tsess *s)
 {
-	struct lst_tsess *s = lws_container_of(sul, struct lst_tsess, sul_kill);
-
+	lws_sul_cancel(&s->sul_kill);
 	s->kill_pending = 0;
 	if (kill(-s->pid, 0) == 0) {
-		mc_warn("terminal %u: process group %d still there %.0f s after "
-		    "SIGHUP; killing it", s->ch, (int)s->pid,
-		    LST_TERM_KILL_WAIT);
+		mc_warn("terminal %u: process group %d still there after "
+		    "SIGHUP; killing it", s->ch, (int)s->pid);
 		kill(-s->pid, SIGKILL);
 	}
 	if (s->reaped && s->wsi == NULL)
 		term_release(s);
+}
+
+static void
+kill_cb(lws_sorted_usec_list_t *sul)
+{
+	term_kill_now(lws_container_of(sul, struct lst_tsess, sul_kill));
 }
 
 /* SIGHUP the shell's process group, and SIGKILL it later if anything of
@@ -406,6 +408,38 @@ idle_cb(lws_sorted_usec_list_t *sul)
 
 /* ---- the hub's messages ---- */
 
+static int
+term_open_count(const struct lst *l)
+{
+	int i, n = 0;
+
+	for (i = 0; i < LST_TERM_SLOTS; i++)
+		n += term_is_open(&l->term[i]);
+	return n;
+}
+
+/* A free slot; one whose ended session only waits to SIGKILL its group
+ * does so now when none is. */
+static struct lst_tsess *
+term_slot(struct lst *l)
+{
+	struct lst_tsess *s;
+	int i;
+
+	for (i = 0; i < LST_TERM_SLOTS; i++)
+		if (l->term[i].state == LST_T_FREE)
+			return &l->term[i];
+	for (i = 0; i < LST_TERM_SLOTS; i++) {
+		s = &l->term[i];
+		if (s->state == LST_T_ENDING && !s->notify && s->reaped &&
+		    s->wsi == NULL) {
+			term_kill_now(s);
+			return s;
+		}
+	}
+	return NULL;
+}
+
 /* 1 with the reason in err if a new session must be refused. */
 static int
 term_refuse(struct lst *l, char *err, size_t errlen)
@@ -422,9 +456,14 @@ term_refuse(struct lst *l, char *err, size_t errlen)
 		snprintf(err, errlen, "the listener is stopping");
 		return 1;
 	}
-	if (term_free_slot(l) == NULL) {
+	if (term_open_count(l) >= MC_TERM_SESSIONS_MAX) {
 		snprintf(err, errlen, "this agent already runs %d terminal "
 		    "sessions", MC_TERM_SESSIONS_MAX);
+		return 1;
+	}
+	if (term_slot(l) == NULL) {
+		snprintf(err, errlen, "the terminal sessions before are still "
+		    "ending; try again in a few seconds");
 		return 1;
 	}
 	return 0;
@@ -464,7 +503,7 @@ term_open(struct lst *l, const struct mc_term *m)
 		term_send_end(l, m->ch, MC_TERM_REFUSED, -1, err);
 		return;
 	}
-	s = term_free_slot(l);
+	s = term_slot(l);
 	memset(s, 0, sizeof(*s));
 	s->l = l;
 	s->ch = m->ch;
@@ -591,7 +630,7 @@ lst_term_reap(struct lst *l)
 	struct lst_tsess *s;
 	int i, st;
 
-	for (i = 0; i < MC_TERM_SESSIONS_MAX; i++) {
+	for (i = 0; i < LST_TERM_SLOTS; i++) {
 		s = &l->term[i];
 		if (s->state == LST_T_FREE || s->reaped ||
 		    waitpid(s->pid, &st, WNOHANG) != s->pid)
@@ -610,7 +649,7 @@ lst_term_lost(struct lst *l)
 	struct lst_tsess *s;
 	int i;
 
-	for (i = 0; i < MC_TERM_SESSIONS_MAX; i++) {
+	for (i = 0; i < LST_TERM_SLOTS; i++) {
 		s = &l->term[i];
 		if (s->state == LST_T_FREE)
 			continue;
@@ -628,7 +667,7 @@ lst_term_kill_all(struct lst *l)
 	struct lst_tsess *s;
 	int i;
 
-	for (i = 0; i < MC_TERM_SESSIONS_MAX; i++) {
+	for (i = 0; i < LST_TERM_SLOTS; i++) {
 		s = &l->term[i];
 		if (s->state == LST_T_FREE)
 			continue;
@@ -650,7 +689,7 @@ lst_term_free_all(struct lst *l)
 {
 	int i;
 
-	for (i = 0; i < MC_TERM_SESSIONS_MAX; i++)
+	for (i = 0; i < LST_TERM_SLOTS; i++)
 		if (l->term[i].state != LST_T_FREE) {
 			if (l->term[i].sfd != -1)
 				close(l->term[i].sfd);
