@@ -2,8 +2,9 @@
  * hub.h - maestro-hub's internal interface, grouped by file.
  *
  * One thread (the lws service thread) owns every structure declared here.
- * The only other threads are the SQLite writer (hub_db.c), which sees
- * copies of the values it writes, and nothing else.  The logic files never
+ * The other threads - the SQLite writer (hub_db.c), the recordings'
+ * writer (hub_rec.c), the alert channels' and the deadman's workers - see
+ * copies of the values they work on, and nothing else.  The logic files never
  * see struct lws: hub_ws.c adapts lws callbacks to hub_conn, and every
  * handler takes plain bytes, so tests and fuzzers can call them directly.
  */
@@ -39,6 +40,11 @@ struct hub_conf {
 	double	history_retention;	/* seconds of metric history kept */
 	double	events_retention;	/* events and alerts (hub_retain.c) */
 	double	commands_retention;	/* finished commands and output */
+	/* terminal recordings (hub_rec.c); a change applies to the sessions
+	 * opened after it */
+	int	record_input;		/* keep what was typed too */
+	int64_t	record_max;		/* bytes of one session's cast */
+	double	record_retention;	/* casts and their rows kept */
 	int	metrics_public;		/* GET /metrics without a token */
 	int	api_rate;		/* API requests per second per token */
 	int	api_burst;		/* ... and the burst above that rate */
@@ -285,6 +291,35 @@ int	hub_deadman_stats(uint64_t *ok, uint64_t *failed);
 void	hub_retain_cron(double now);
 /* Bytes the database uses (pages in use), as last read; 0 before. */
 int64_t	hub_retain_db_bytes(void);
+
+/* ---- hub_rec.c, hub_rec_store.c: terminal recordings (what the relay
+ * calls is in hub_rec.h) ---- */
+
+/* record_max's range (hub_conf.c); a cast is read whole to be served */
+#define HUB_RECORD_MAX_MIN	(64.0 * 1024)
+#define HUB_RECORD_MAX_MAX	(1024.0 * 1024 * 1024)
+
+/* DATA/sessions, where the casts are (set by hub_rec_init(), read-only
+ * after it: any thread). */
+const char *hub_rec_dir(void);
+/* A session id as hub_rec_new_sid() makes them: 1, else 0. */
+int	hub_rec_sid_valid(const char *sid);
+/* hub_rec_init(), before any session: rows a killed hub left open are
+ * closed with reason "shutdown", their casts kept as they are. */
+void	hub_rec_recover(void);
+/* hub_retain_cron: a batch of the sessions closed before cutoff (wall
+ * clock), casts and rows, deleted on the store's thread. */
+void	hub_rec_retain(double cutoff);
+/* GET /api/sessions: {"sessions":[...]}, newest first, agent "" for all;
+ * done(arg, json, len) as hub_db_ask(). */
+void	hub_rec_list(const char *agent, int limit,
+	    void (*done)(void *arg, char *json, size_t len), void *arg);
+/* GET /api/sessions/{id}/cast: done(arg, found, data, len) on the service
+ * thread, data malloc'd (owned by done) when found is REC_FOUND. */
+enum hub_rec_found { REC_FOUND, REC_NO_SESSION, REC_NO_CAST, REC_UNREADABLE };
+void	hub_rec_cast_read(const char *sid,
+	    void (*done)(void *arg, enum hub_rec_found found, char *data,
+	    size_t len), void *arg);
 
 /* ---- hub_guard.c: failed authentications per source address ---- */
 

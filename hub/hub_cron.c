@@ -21,8 +21,9 @@
  *    up finished quarters, prune past history_retention (hub_series.c);
  *  - store: an event and an alert when the store starts or stops failing
  *    (hub_db.c);
- *  - retention: a batch of expired events, alerts and commands deleted,
- *    the database's size read (hub_retain.c, every 10 s);
+ *  - retention: a batch of expired events, alerts, commands and terminal
+ *    recordings deleted, the database's size read (hub_retain.c, every
+ *    10 s);
  *  - deadman: ask for a ping of deadman_url every deadman_every
  *    (hub_deadman.c; from the loop, so a stalled loop stops them);
  *  - watchdog: ping systemd (WatchdogSec=) from the loop itself;
