@@ -149,6 +149,7 @@ int	unit_json_accepts(const char *s, size_t n);
 	X(json_error_reasons)						\
 	/* t_jw.c */							\
 	X(json_writer_structure)					\
+	X(json_writer_fixed)						\
 	X(json_writer_escaping)						\
 	X(json_writer_invalid_utf8)					\
 	X(json_writer_round_trip)					\
