@@ -233,6 +233,19 @@ void	hub_conn_pop(struct hub_conn *c);
 int	hub_conn_on_receive(struct hub_conn *c, const void *in, size_t len,
 	    int final, int binary);
 
+/* ---- hub_listen.c: the address served on ---- */
+
+/* --listen as host (brackets removed) and port: 0, or -1 if malformed. */
+int	hub_listen_split(const char *listen, char *host, size_t hostlen,
+	    int *port);
+/* host's family (AF_INET, AF_INET6) and whether it is every address; an
+ * empty host or "localhost" is rewritten to its literal.  -1 and logged
+ * if host is not an IP address. */
+int	hub_listen_family(char *host, int *family, int *any);
+/* The listening socket is bound to host:port and nothing wider: 0, or -1
+ * and logged. */
+int	hub_listen_verify(const char *host, int port);
+
 /* ---- hub_ws.c: the lws adapter ---- */
 
 int	hub_ws_start(void);

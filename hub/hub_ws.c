@@ -596,107 +596,25 @@ lws_to_mc_log(int level, const char *line)
 	    (int)n, line);
 }
 
-static int
-split_listen(const char *listen, char *host, size_t hostlen, int *port)
-{
-	const char *colon = strrchr(listen, ':');
-	int64_t p;
-	size_t n;
-
-	if (colon == NULL || mc_parse_i64(colon + 1, 1, 65535, &p) == -1)
-		return -1;
-	n = (size_t)(colon - listen);
-	if (n > 1 && listen[0] == '[' && listen[n - 1] == ']') {
-		listen++;
-		n -= 2;
-	}
-	if (n >= hostlen)
-		return -1;
-	memcpy(host, listen, n);
-	host[n] = '\0';
-	*port = (int)p;
-	return 0;
-}
-
 /*
  * Bind exactly the address asked for.  lws 4.1 takes it as iface: on an
  * IPv6-enabled vhost it parses an IPv4 literal and then binds an IPv6
  * socket with the family overwritten, which is "::" - every interface.
  * So an IPv4 address (0.0.0.0 too) gets an IPv4-only vhost, and only an
- * IPv6 literal keeps IPv6 on.  A name is refused: it could resolve to
- * anything, and the hub should not look it up at start.
+ * IPv6 literal keeps IPv6 on (hub_listen.c checks the address).
  */
 static int
 listen_iface(char *host, struct lws_context_creation_info *info)
 {
-	struct in6_addr a6;
-	struct in_addr a4;
+	int family, any;
 
-	if (host[0] == '\0')
-		mc_strlcpy(host, "0.0.0.0", 8);
-	else if (strcmp(host, "localhost") == 0)
-		mc_strlcpy(host, "127.0.0.1", 10);
-	if (inet_pton(AF_INET, host, &a4) == 1) {
-		info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
-		info->iface = a4.s_addr == htonl(INADDR_ANY) ? NULL : host;
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &a6) == 1) {
-		info->iface = host;
-		return 0;
-	}
-	mc_err("--listen: '%s' is not an IP address (use 127.0.0.1:PORT, "
-	    "0.0.0.0:PORT, [::1]:PORT or [::]:PORT)", host);
-	return -1;
-}
-
-/* Does ss hold the address host (a literal) and port? */
-static int
-same_addr(const struct sockaddr_storage *ss, const char *host, int port)
-{
-	const struct sockaddr_in *s4 = (const struct sockaddr_in *)ss;
-	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)ss;
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	if (ss->ss_family == AF_INET)
-		return inet_pton(AF_INET, host, &a4) == 1 &&
-		    s4->sin_addr.s_addr == a4.s_addr && ntohs(s4->sin_port) ==
-		    port;
-	if (ss->ss_family == AF_INET6)
-		return inet_pton(AF_INET6, host, &a6) == 1 &&
-		    memcmp(&s6->sin6_addr, &a6, sizeof(a6)) == 0 &&
-		    ntohs(s6->sin6_port) == port;
-	return 0;
-}
-
-/*
- * The listening socket really is where it was told (listen_iface()): a
- * hub asked for loopback must never answer on the LAN.  lws 4.1 has no
- * getter for a vhost's listening socket, so look at this process's
- * listening sockets, which at start are only that one.
- */
-static int
-listen_verify(const char *host, int port)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	int fd, on;
-
-	for (fd = 3; fd < 1024; fd++) {
-		sl = sizeof(on);
-		if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &sl) == -1 ||
-		    !on)
-			continue;
-		sl = sizeof(ss);
-		if (getsockname(fd, (struct sockaddr *)&ss, &sl) == -1)
-			continue;
-		if (same_addr(&ss, host, port))
-			return 0;
-		mc_err("--listen %s: lws bound another address; refusing to "
-		    "serve on more than asked", hub.conf.listen);
+	if (hub_listen_family(host, &family, &any) == -1)
 		return -1;
-	}
+	if (family == AF_INET) {
+		info->options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+		info->iface = any ? NULL : host;
+	} else
+		info->iface = host;
 	return 0;
 }
 
@@ -738,7 +656,7 @@ hub_ws_start(void)
 	struct lws_context_creation_info info;
 	int port;
 
-	if (split_listen(hub.conf.listen, host, sizeof(host), &port) == -1) {
+	if (hub_listen_split(hub.conf.listen, host, sizeof(host), &port) == -1) {
 		mc_err("--listen: '%s' is not ADDR:PORT", hub.conf.listen);
 		return -1;
 	}
@@ -789,7 +707,7 @@ hub_ws_start(void)
 		    "certificate?)", hub.conf.listen);
 		return -1;
 	}
-	if (listen_verify(host, port) == -1) {
+	if (hub_listen_verify(host, port) == -1) {
 		hub_ws_stop();
 		return -1;
 	}
