@@ -66,7 +66,8 @@ export class Replay {
   async open(s) {
     this.stop();
     const token = ++this.token;
-    this.title = h("span", { class: "replay-title" }, "Replay of " + s.id + " (" + s.user + ")");
+    this.title = h("span", { class: "replay-title" }, "Replay of " + s.id +
+      (s.user ? " (" + s.user + ")" : ""));
     this.status = h("span", { id: "replay-status", class: "muted" }, "loading…");
     this.el.hidden = false;
     clear(this.el).append(h("div", { class: "term-bar" }, this.title,
