@@ -81,11 +81,11 @@ export class TerminalTab {
     this.button = h("button", { id: "term-connect", type: "button", onclick: () => this.connect() },
       "Connect");
     this.box = h("div", { id: "term", class: "term-box" });
-    const help = h("p", { class: "muted hint" }, "Copy: select, then Ctrl+Shift+C. " +
+    this.help = h("p", { class: "muted hint" }, "Copy: select, then Ctrl+Shift+C. " +
       "Paste: Ctrl+Shift+V. Every session is recorded; replay it below.");
     this.update();
     return panel("Terminal", this.note, h("div", { class: "term-bar" }, this.button, this.status),
-      this.box, help);
+      this.box, this.help);
   }
 
   // Why this tab cannot open a session now, or "".
@@ -107,6 +107,7 @@ export class TerminalTab {
     this.button.disabled = live || !!why;
     this.button.textContent = this.state === "idle" ? "Connect" : "Reconnect";
     this.box.hidden = this.state === "idle" && !!why;
+    this.help.hidden = this.box.hidden;
   }
 
   say(text, state) {
