@@ -371,6 +371,8 @@ int	ctl_docker_rows(struct ctl_table *t, const char *agent,
 int	ctl_cmd_history(struct ctl *c, int argc, char **argv);
 /* ctl_watch.c */
 int	ctl_cmd_watch(struct ctl *c, int argc, char **argv);
+/* ctl_sessions.c: "sessions [AGENT]", "sessions play ID" */
+int	ctl_cmd_sessions(struct ctl *c, int argc, char **argv);
 /* ctl_admin.c */
 int	ctl_cmd_key_create(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_key_list(struct ctl *c, int argc, char **argv);
