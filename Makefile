@@ -63,14 +63,17 @@ CJSON_DEBVER := $(shell dpkg-query -W -f='$${Version}' libcjson-dev 2>/dev/null)
 
 PROGRAMS := $(BUILD)/maestro-hub $(BUILD)/hubctl $(BUILD)/maestro-listener
 
-# The dashboard's charting library (uPlot) comes from npm, pinned in
-# package.json and package-lock.json; `npm ci` installs it (and the test's
-# playwright-core) once, and the build copies its files into
+# The dashboard's charting library (uPlot) and its terminal (xterm.js and
+# its fit addon) come from npm, pinned in package.json and
+# package-lock.json; `npm ci` installs them (and the test's playwright-core)
+# once, and the build copies their files, licences included, into
 # dashboard/vendor/, which the hub serves like the rest of the dashboard.
 NPM_STAMP  := node_modules/.maestro-installed
 VENDOR     := dashboard/vendor
 VENDOR_OUT := $(VENDOR)/uPlot.iife.min.js $(VENDOR)/uPlot.min.css \
-              $(VENDOR)/uPlot.LICENSE.txt
+              $(VENDOR)/uPlot.LICENSE.txt \
+              $(VENDOR)/xterm.mjs $(VENDOR)/xterm.css $(VENDOR)/xterm.LICENSE.txt \
+              $(VENDOR)/addon-fit.mjs $(VENDOR)/addon-fit.LICENSE.txt
 
 .PHONY: all run test asan fuzz lint install clean deps deps-test unit bench
 
@@ -89,6 +92,31 @@ $(VENDOR)/uPlot.%: $(NPM_STAMP)
 $(VENDOR)/uPlot.LICENSE.txt: $(NPM_STAMP)
 	@mkdir -p $(VENDOR)
 	$(Q)cp node_modules/uplot/LICENSE $@
+
+# xterm.js as an ES module (the dashboard imports it when a terminal is
+# first shown) and the stylesheet it needs, linked from index.html
+$(VENDOR)/xterm.mjs: $(NPM_STAMP)
+	@mkdir -p $(VENDOR)
+	@$(if $(Q),echo "  COPY    $@")
+	$(Q)cp node_modules/@xterm/xterm/lib/xterm.mjs $@
+
+$(VENDOR)/xterm.css: $(NPM_STAMP)
+	@mkdir -p $(VENDOR)
+	@$(if $(Q),echo "  COPY    $@")
+	$(Q)cp node_modules/@xterm/xterm/css/xterm.css $@
+
+$(VENDOR)/xterm.LICENSE.txt: $(NPM_STAMP)
+	@mkdir -p $(VENDOR)
+	$(Q)cp node_modules/@xterm/xterm/LICENSE $@
+
+$(VENDOR)/addon-fit.mjs: $(NPM_STAMP)
+	@mkdir -p $(VENDOR)
+	@$(if $(Q),echo "  COPY    $@")
+	$(Q)cp node_modules/@xterm/addon-fit/lib/addon-fit.mjs $@
+
+$(VENDOR)/addon-fit.LICENSE.txt: $(NPM_STAMP)
+	@mkdir -p $(VENDOR)
+	$(Q)cp node_modules/@xterm/addon-fit/LICENSE $@
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)

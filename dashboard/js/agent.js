@@ -1,8 +1,10 @@
 // agent.js - one agent's page: facts, live charts of the last hour,
 // history charts (24 h, 7 days) from the hub's downsampled store, the
 // Commands panel (commands.js) and the agent's command history
-// (history.js).  An agent the hub does not know gets a plain "no such
-// agent" page (MissingPage), without a button that could not work.
+// (history.js) on its Overview tab; a shell on the agent (terminal.js) and
+// its recorded sessions (sessions.js) on its Terminal tab.  An agent the
+// hub does not know gets a plain "no such agent" page (MissingPage),
+// without a button that could not work.
 "use strict";
 
 import * as api from "./api.js";
@@ -10,6 +12,8 @@ import { h, $, clear, ago, pct, bytes, rate, duration, clock, panel } from "./do
 import { Chart } from "./charts.js";
 import { Commands } from "./commands.js";
 import { History } from "./history.js";
+import { TerminalTab } from "./terminal.js";
+import { Sessions } from "./sessions.js";
 
 const HOUR = 3600;
 const SPANS = { "24h": 86400, "7d": 7 * 86400 };
@@ -42,6 +46,9 @@ export class AgentPage {
     this.histRange = "24h";
     this.commands = new Commands(name, app);
     this.history = new History(name);
+    this.sessions = new Sessions(name, app);
+    this.terminal = new TerminalTab(name, app, () => this.sessions.load());
+    this.tab = "overview";
     this.root = clear($("agent-view"));
     this.build();
     const a = app.agents.get(name);
@@ -59,6 +66,8 @@ export class AgentPage {
     clearInterval(this.timer);
     for (const c of this.charts) c.destroy();
     this.commands.destroy();
+    this.terminal.destroy();
+    this.sessions.destroy();
     this.charts = [];
     clear(this.root);
   }
@@ -83,13 +92,20 @@ export class AgentPage {
         onclick: (e) => this.setRange(e.target.dataset.range) },
         r === "24h" ? "24 hours" : "7 days")));
     this.tabs = tabs;
-    this.root.append(this.head,
+    this.pageTabs = h("div", { class: "tabs page-tabs", role: "tablist" },
+      [["overview", "Overview"], ["terminal", "Terminal"]].map(([t, label]) =>
+        h("button", { id: "tab-" + t, type: "button", dataset: { tab: t },
+          "aria-pressed": String(t === this.tab), onclick: () => this.setTab(t) }, label)));
+    this.overview = h("div", { id: "agent-overview" },
       h("div", { class: "cols" },
         panel("Facts", this.facts, this.now),
         panel("Last hour (live)", liveUse, liveNet)),
       panel("History", tabs, histUse, histNet, this.histNote),
       this.commands.panel(),
       panel("Command history", this.history.el));
+    this.termTab = h("div", { id: "agent-terminal", hidden: true },
+      this.terminal.panel(), panel("Terminal sessions", this.sessions.el));
+    this.root.append(this.head, this.pageTabs, this.overview, this.termTab);
     // charts need their containers in the document to know their width
     const span = SPANS[this.histRange];
     this.liveUse = new Chart(liveUse, "CPU, memory, disk", ["cpu", "mem", "disk"], HOUR);
@@ -97,6 +113,20 @@ export class AgentPage {
     this.histUse = new Chart(histUse, "CPU, memory, disk", ["cpu", "mem", "disk"], span);
     this.histNet = new Chart(histNet, "Network", ["rx", "tx"], span);
     this.charts.push(this.liveUse, this.liveNet, this.histUse, this.histNet);
+  }
+
+  // Overview (facts, charts, commands) or Terminal (a shell, sessions).
+  setTab(t) {
+    this.tab = t;
+    for (const b of this.pageTabs.children) b.setAttribute("aria-pressed", String(b.dataset.tab === t));
+    this.overview.hidden = t !== "overview";
+    this.termTab.hidden = t !== "terminal";
+    if (t === "terminal") {
+      this.terminal.show();
+      this.sessions.load();
+    } else {
+      this.terminal.hide();
+    }
   }
 
   // ---- facts and live data ----
@@ -108,6 +138,7 @@ export class AgentPage {
     this.root.dataset.status = a.status;
     this.seen.textContent = presence(a);
     this.commands.onAgent(a);
+    this.terminal.onAgent(a);
     clear(this.tags);
     for (const t of a.tags) this.tags.appendChild(h("span", { class: "tag" }, t));
     clear(this.facts);
@@ -176,6 +207,11 @@ export class AgentPage {
   onCommand(c) {
     this.history.onCommand(c);
   }
+
+  // A terminal session with this agent opened or closed (anyone's).
+  onEvent(e) {
+    if (e.type === "terminal" && e.agent === this.name) this.sessions.load();
+  }
 }
 
 // The page for a name the hub does not know (a stale link, a typo).
@@ -199,4 +235,6 @@ export class MissingPage {
   onAgent() {}
 
   onCommand() {}
+
+  onEvent() {}
 }

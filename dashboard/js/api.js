@@ -50,6 +50,13 @@ export async function get(path) {
   return r.json();
 }
 
+// A body that is not JSON (a session's recording), as text.
+export async function text(path) {
+  const r = await call("GET", path);
+  if (!r.ok) throw await fail(r);
+  return r.text();
+}
+
 export async function post(path, body) {
   const r = await call("POST", path, body === undefined ? {} : body);
   if (!r.ok) throw await fail(r);

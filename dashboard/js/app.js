@@ -86,7 +86,10 @@ function onMessage(m) {
       break;
     case "agent": onAgent(m.agent); break;
     case "agents": for (const a of m.agents) onAgent(a); break;
-    case "event": if (app.loadedEvents) app.events.add(m.event); break;
+    case "event":
+      if (app.loadedEvents) app.events.add(m.event);
+      if (app.page) app.page.onEvent(m.event);
+      break;
     case "command": if (app.page) app.page.onCommand(m.command); break;
     default: break;
   }

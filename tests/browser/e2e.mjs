@@ -5,10 +5,14 @@
 // Driven by tests/integration/test_browser.py, which starts the hub (with
 // alert_on_offline, so first connections are alerted too) and the
 // listeners and writes CONFIG: {url, token, agents: [names], shell: agent
-// to run commands on, xss: the agent named like HTML, victim: agent to
-// stop, victim_pid: its listener's pid, artifact: PNG path,
-// phone_artifact, agent_artifact}.  Prints one JSON line of results; exit
-// status 0 when every check passed, 1 with "FAIL: why" on stderr otherwise.
+// to run commands on (and open terminals on), xss: the agent named like
+// HTML, victim: agent to stop, victim_pid: its listener's pid,
+// viewer_token: a viewer's token, artifact: PNG path, phone_artifact,
+// agent_artifact}.  Prints one JSON line of results; exit status 0 when
+// every check passed, 1 with "FAIL: why" on stderr otherwise.
+//
+// The Terminal tab (a shell over /ws/term, copy and paste, the CSP, the
+// replay of a recorded session) is tested in terminal.mjs.
 //
 // A second browser context is a phone (390 x 844): there nothing may be
 // wider than the screen unless it is inside a box that scrolls sideways,
@@ -20,6 +24,7 @@ import { readFileSync } from "node:fs";
 import { chromium } from "playwright-core";
 import * as phone from "./phone.mjs";
 import * as polish from "./polish.mjs";
+import * as terminal from "./terminal.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const result = { checks: [] };
@@ -230,6 +235,7 @@ async function stopListener(page) {
   await page.waitForFunction(() =>
     document.getElementById("agent-view").dataset.status === "offline", null, { timeout: 10000 });
   check(true, "after the confirmation the listener stops and shows offline");
+  await terminal.afterStop(page, t);
   await page.evaluate(() => { location.hash = "#/"; });
   await waitCardStatus(page, cfg.shell, "offline", 5000);
 }
@@ -248,6 +254,7 @@ async function main() {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 },
       ignoreHTTPSErrors: true });
     await ctx.addInitScript(polish.recordCanvasText);
+    await ctx.addInitScript(terminal.recordCspViolations);
     const page = await ctx.newPage();
     page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss(); });
     page.on("pageerror", (e) => problems.push("page error: " + e.message));
@@ -261,10 +268,13 @@ async function main() {
     await screenshot(page);
     await docker(page);
     await polish.restartAsks(page, t);
+    await terminal.run(page, t);
+    await terminal.viewer(browser, t);
     await polish.unknownAgent(page, t);
     await phone.run(browser, t, (p) => mockDocker(p, null));
     await critical(page);
     await polish.criticalPage(page, t);
+    await terminal.beforeStop(page, t);
     await stopListener(page);
     await polish.queueOffline(page, t);
     await polish.eventLog(page, t, SHELL_CMD);

@@ -8,7 +8,11 @@ stopped with SIGSTOP and its card must turn critical within a second of
 the hub deciding it.  A second browser context is a phone (390 x 844),
 where nothing may stick out of the screen and tables scroll instead of
 cutting words (tests/browser/phone.mjs); tests/browser/polish.mjs checks
-the agent page and the event log say what is true.  The page is saved as
+the agent page and the event log say what is true.  The agent page's
+Terminal tab opens a shell on a listener over /ws/term: `echo $((6*7))`
+typed in it shows 42 in the xterm.js buffer, under the hub's CSP with no
+violation, and the session's recording replays it (tests/browser/
+terminal.mjs).  The page is saved as
 tests/artifacts/dashboard.png (with dashboard-phone.png,
 dashboard-phone-agent.png, dashboard-phone-events.png and
 dashboard-agent.png), which git ignores.
@@ -36,10 +40,11 @@ def need_tools():
         fail("node_modules/playwright-core is missing: run make (npm ci)")
     if shutil.which("node") is None:
         fail("node is missing: run .dev/deps.sh test")
-    vendor = os.path.join(mtest.ROOT, "dashboard", "vendor",
-                          "uPlot.iife.min.js")
-    if not os.path.exists(vendor):
-        fail("%s is missing: run make (it copies uPlot from npm)" % vendor)
+    for f in ("uPlot.iife.min.js", "xterm.mjs", "addon-fit.mjs"):
+        vendor = os.path.join(mtest.ROOT, "dashboard", "vendor", f)
+        if not os.path.exists(vendor):
+            fail("%s is missing: run make (it copies uPlot and xterm.js "
+                 "from npm)" % vendor)
 
 
 def start_xvfb(t):
@@ -80,13 +85,14 @@ def test_dashboard_in_chromium(t):
         "url": hub.url, "token": hub.token, "agents": names,
         "shell": "pc-shell", "xss": XSS, "victim": "victim",
         "victim_pid": procs["victim"].pid, "chromium": CHROMIUM,
+        "viewer_token": hub.create_token("viewer", "browser-viewer"),
         "artifact": os.path.join(art, "dashboard.png"),
         "phone_artifact": os.path.join(art, "dashboard-phone.png"),
         "agent_artifact": os.path.join(art, "dashboard-agent.png"),
     }
     cfg_path = t.write("e2e.json", json.dumps(cfg), mode=0o600)
     script = os.path.join(mtest.ROOT, "tests", "browser", "e2e.mjs")
-    r = t.run(["node", script, cfg_path], timeout=150)
+    r = t.run(["node", script, cfg_path], timeout=200)
     procs["victim"].signal(signal.SIGCONT)
     try:
         doc = json.loads(r.out.strip().splitlines()[-1])
@@ -106,7 +112,7 @@ def test_dashboard_in_chromium(t):
     check(hub.token not in hub.log(), "the hub logged the token")
 
 
-test_dashboard_in_chromium.time_limit = 200
+test_dashboard_in_chromium.time_limit = 250
 
 
 def test_dashboard_files_are_served_with_csp(t):
@@ -120,7 +126,9 @@ def test_dashboard_files_are_served_with_csp(t):
     check("<script>" not in body and " style=" not in body and
           "onclick" not in body, "index.html has inline script or style")
     for path in ("/js/app.js", "/app.css", "/vendor/uPlot.iife.min.js",
-                 "/vendor/uPlot.min.css"):
+                 "/vendor/uPlot.min.css", "/js/terminal.js",
+                 "/vendor/xterm.mjs", "/vendor/xterm.css",
+                 "/vendor/addon-fit.mjs", "/vendor/xterm.LICENSE.txt"):
         r = hub.request("GET", path, token=None)
         check(r.status == 200 and len(r.body) > 100, "GET %s: %r"
               % (path, r))
@@ -137,8 +145,10 @@ def test_dashboard_files_are_served_with_csp(t):
 def test_node_script_syntax(t):
     if shutil.which("node") is None:
         fail("node is missing: run .dev/deps.sh test")
-    for f in ("tests/browser/e2e.mjs", "tests/browser/phone.mjs",
-              "tests/browser/polish.mjs", "dashboard/js/app.js"):
+    js = os.path.join(mtest.ROOT, "dashboard", "js")
+    for f in ["tests/browser/e2e.mjs", "tests/browser/phone.mjs",
+              "tests/browser/polish.mjs", "tests/browser/terminal.mjs"] + \
+            ["dashboard/js/" + n for n in sorted(os.listdir(js))]:
         p = subprocess.run(["node", "--check", os.path.join(mtest.ROOT, f)],
                            capture_output=True, text=True)
         check(p.returncode == 0, "node --check %s: %s" % (f, p.stderr))
