@@ -10,7 +10,7 @@
  * Exit statuses are the contract's (shared/contract.md): the remote status
  * for a single-agent shell command, 0/1 for the others, 2 for usage, 3
  * when the hub cannot be reached or refuses the token, 4 when the agent is
- * unknown or not online.
+ * unknown or not online; hubctl term adds 5 and 6.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -28,6 +28,10 @@
 #define CTL_EXIT_USAGE		2
 #define CTL_EXIT_HUB		3
 #define CTL_EXIT_AGENT		4
+/* hubctl term: the agent refused the terminal or could not start it */
+#define CTL_EXIT_REFUSED	5
+/* hubctl term: the session was cut (agent gone, idle, hub stopping) */
+#define CTL_EXIT_CUT		6
 #define CTL_EXIT_TIMEOUT	124	/* a shell command hit its timeout */
 
 #define CTL_DEFAULT_HUB		"https://127.0.0.1:8443"
@@ -454,6 +458,27 @@ int	ctl_docker_rows(struct ctl_table *t, const char *agent,
 int	ctl_cmd_history(struct ctl *c, int argc, char **argv);
 /* ctl_watch.c */
 int	ctl_cmd_watch(struct ctl *c, int argc, char **argv);
+/* ctl_term.c (with ctl_tty.c) */
+int	ctl_cmd_term(struct ctl *c, int argc, char **argv);
+
+/* ---- ctl_tty.c: the local terminal of hubctl term ---- */
+
+/* Catch SIGWINCH, SIGTERM, SIGHUP, SIGINT and SIGQUIT as bytes on a pipe
+ * and ignore SIGPIPE: the pipe's read end to poll, or -1 (errno). */
+int	ctl_tty_signals(void);
+/* Put back what ctl_tty_signals() changed. */
+void	ctl_tty_signals_end(void);
+/* The next signal caught, or 0 when none is waiting. */
+int	ctl_tty_signal(void);
+/* Non-zero once a signal that ends hubctl term was caught. */
+int	ctl_tty_ending(void);
+/* Put stdin (a terminal) in raw mode: 0, or -1 after printing why. */
+int	ctl_tty_raw(void);
+/* Undo ctl_tty_raw(), if it was done; safe to call more than once. */
+void	ctl_tty_restore(void);
+/* The window's size from the first of stdin, stdout, stderr that is a
+ * terminal (at most MC_TERM_DIM_MAX), else 80 x 24. */
+void	ctl_tty_size(int *cols, int *rows);
 /* ctl_admin.c */
 int	ctl_cmd_key_create(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_key_list(struct ctl *c, int argc, char **argv);
