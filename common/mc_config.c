@@ -43,13 +43,29 @@ opt_enum(const struct mc_opt *o, char *field, const char *val, char *why,
 	return -1;
 }
 
+/* A size limit as it would be typed: "64K", "1G", or bytes. */
+static void
+size_text(double v, char *out, size_t outlen)
+{
+	static const char units[] = "TGMK";
+	double mult = 1024.0 * 1024 * 1024 * 1024;
+	size_t u;
+
+	for (u = 0; units[u] != '\0'; u++, mult /= 1024)
+		if (v >= mult && v / mult == (double)(int64_t)(v / mult)) {
+			snprintf(out, outlen, "%.0f%c", v / mult, units[u]);
+			return;
+		}
+	snprintf(out, outlen, "%.0f", v);
+}
+
 /* Set o's field in base from val: 0, or -1 with why (which does not name
  * the setting: a file line and a flag name it differently). */
 static int
 opt_value(const struct mc_opt *o, void *base, const char *val, char *why,
     size_t whylen)
 {
-	char *field = (char *)base + o->off;
+	char *field = (char *)base + o->off, lo[32], hi[32];
 	int64_t i;
 	double d;
 	int b;
@@ -89,6 +105,17 @@ opt_value(const struct mc_opt *o, void *base, const char *val, char *why,
 			return -1;
 		}
 		*(double *)(void *)field = d;
+		return 0;
+	case MC_OPT_SIZE:
+		if (mc_parse_size(val, &i) == -1 || (double)i < o->min ||
+		    (double)i > o->max) {
+			size_text(o->min, lo, sizeof(lo));
+			size_text(o->max, hi, sizeof(hi));
+			snprintf(why, whylen, "'%s' is not a size from %s to %s "
+			    "(bytes, or with K, M, G: 64K, 16M)", val, lo, hi);
+			return -1;
+		}
+		*(int64_t *)(void *)field = i;
 		return 0;
 	case MC_OPT_BOOL:
 	case MC_OPT_FLAG:

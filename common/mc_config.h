@@ -16,6 +16,7 @@ enum mc_opt_type {
 	MC_OPT_INT,	/* int, within [min, max] */
 	MC_OPT_DBL,	/* double, within [min, max] */
 	MC_OPT_DUR,	/* double seconds from "30s", "5m", within [min, max] */
+	MC_OPT_SIZE,	/* int64_t bytes from "64K", "16M", within [min, max] */
 	MC_OPT_BOOL,	/* int 0/1; as a flag it takes no value */
 	MC_OPT_ENUM,	/* char[size], one of choices */
 	MC_OPT_FLAG	/* flag only (no config key), like BOOL */

@@ -81,6 +81,10 @@ void	mc_jw_strn(struct mc_jw *w, const char *key, const char *s, size_t n);
 void	mc_jw_i64(struct mc_jw *w, const char *key, int64_t v);
 void	mc_jw_u64(struct mc_jw *w, const char *key, uint64_t v);
 void	mc_jw_dbl(struct mc_jw *w, const char *key, double v);
+/* v with at most decimals digits after the point, trailing zeros left
+ * out: a measurement written no finer than it means anything, which keeps
+ * it short to send and cheap to read back (strtod slows with each digit). */
+void	mc_jw_fixed(struct mc_jw *w, const char *key, double v, int decimals);
 void	mc_jw_bool(struct mc_jw *w, const char *key, int v);
 void	mc_jw_null(struct mc_jw *w, const char *key);
 /* Insert an already valid JSON value verbatim. */

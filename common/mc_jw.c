@@ -229,6 +229,36 @@ mc_jw_dbl(struct mc_jw *w, const char *key, double v)
 }
 
 void
+mc_jw_fixed(struct mc_jw *w, const char *key, double v, int decimals)
+{
+	char tmp[64];
+	int n;
+
+	if (!isfinite(v)) {
+		mc_jw_null(w, key);
+		return;
+	}
+	n = snprintf(tmp, sizeof(tmp), "%.*f", decimals, v);
+	if (n < 0 || (size_t)n >= sizeof(tmp)) {
+		w->err = 1;
+		return;
+	}
+	/* 12.50 -> 12.5, 3.00 -> 3, -0.00 -> 0 */
+	if (decimals > 0) {
+		while (tmp[n - 1] == '0')
+			n--;
+		if (tmp[n - 1] == '.')
+			n--;
+	}
+	if (n == 2 && tmp[0] == '-' && tmp[1] == '0') {
+		tmp[0] = '0';
+		n = 1;
+	}
+	jw_key(w, key);
+	jw_put(w, tmp, (size_t)n);
+}
+
+void
 mc_jw_bool(struct mc_jw *w, const char *key, int v)
 {
 	jw_key(w, key);

@@ -11,6 +11,13 @@
 #include "mc_proto_field.h"
 #include "mc_util.h"
 
+/* Metrics are written no finer than they mean anything: percentages and
+ * load to 1/100, rates to a whole byte per second.  At 15 significant
+ * digits, reading a heartbeat's numbers back was the hub's largest cost
+ * after the kernel (strtod, docs/benchmarks.md). */
+#define PCT_DECIMALS	2
+#define LOAD_DECIMALS	2
+
 void
 mc_metrics_write(struct mc_jw *w, const char *key, const struct mc_metrics *m)
 {
@@ -19,14 +26,14 @@ mc_metrics_write(struct mc_jw *w, const char *key, const struct mc_metrics *m)
 	mc_jw_obj(w, key);
 	if (m->has_cpu) {
 		mc_jw_obj(w, "cpu");
-		mc_jw_dbl(w, "user", m->cpu_user);
-		mc_jw_dbl(w, "system", m->cpu_system);
-		mc_jw_dbl(w, "iowait", m->cpu_iowait);
+		mc_jw_fixed(w, "user", m->cpu_user, PCT_DECIMALS);
+		mc_jw_fixed(w, "system", m->cpu_system, PCT_DECIMALS);
+		mc_jw_fixed(w, "iowait", m->cpu_iowait, PCT_DECIMALS);
 		mc_jw_obj_end(w);
 	}
 	mc_jw_arr(w, "load");
 	for (i = 0; i < 3; i++)
-		mc_jw_dbl(w, NULL, m->load[i]);
+		mc_jw_fixed(w, NULL, m->load[i], LOAD_DECIMALS);
 	mc_jw_arr_end(w);
 	mc_jw_obj(w, "mem");
 	mc_jw_u64(w, "used", m->mem_used);
@@ -49,8 +56,8 @@ mc_metrics_write(struct mc_jw *w, const char *key, const struct mc_metrics *m)
 	for (i = 0; i < m->nnet; i++) {
 		mc_jw_obj(w, NULL);
 		mc_jw_str(w, "iface", m->net[i].iface);
-		mc_jw_dbl(w, "rx_bps", m->net[i].rx_bps);
-		mc_jw_dbl(w, "tx_bps", m->net[i].tx_bps);
+		mc_jw_fixed(w, "rx_bps", m->net[i].rx_bps, 0);
+		mc_jw_fixed(w, "tx_bps", m->net[i].tx_bps, 0);
 		mc_jw_obj_end(w);
 	}
 	mc_jw_arr_end(w);

@@ -97,6 +97,32 @@ mc_parse_duration(const char *s, double *out)
 }
 
 int
+mc_parse_size(const char *s, int64_t *out)
+{
+	char num[64];
+	size_t n;
+	double v, mult = 1;
+
+	if (s == NULL || (n = strlen(s)) == 0 || n >= sizeof(num))
+		return -1;
+	memcpy(num, s, n + 1);
+	switch (num[n - 1]) {
+	case 'K': case 'k': mult = 1024.0; break;
+	case 'M': case 'm': mult = 1024.0 * 1024; break;
+	case 'G': case 'g': mult = 1024.0 * 1024 * 1024; break;
+	case 'T': case 't': mult = 1024.0 * 1024 * 1024 * 1024; break;
+	default: break;
+	}
+	if (mult > 1)
+		num[n - 1] = '\0';
+	/* 2^53: every whole number of bytes below it is exact */
+	if (mc_parse_dbl(num, 0, 9007199254740992.0 / mult, &v) == -1)
+		return -1;
+	*out = (int64_t)(v * mult + 0.5);
+	return 0;
+}
+
+int
 mc_parse_bool(const char *s, int *out)
 {
 	static const char *const yes[] = { "1", "true", "yes", "on" };

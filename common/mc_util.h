@@ -23,6 +23,8 @@ int	mc_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 int	mc_parse_dbl(const char *s, double min, double max, double *out);
 /* "90", "90s", "5m", "2h", "1d", "0.2s" -> seconds. 0 or -1. */
 int	mc_parse_duration(const char *s, double *out);
+/* "65536", "64K", "64M", "1.5G" (binary: K is 1024) -> bytes. 0 or -1. */
+int	mc_parse_size(const char *s, int64_t *out);
 /* "1", "true", "yes", "on" / "0", "false", "no", "off". 0 or -1. */
 int	mc_parse_bool(const char *s, int *out);
 

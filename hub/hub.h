@@ -2,8 +2,9 @@
  * hub.h - maestro-hub's internal interface, grouped by file.
  *
  * One thread (the lws service thread) owns every structure declared here.
- * The only other threads are the SQLite writer (hub_db.c), which sees
- * copies of the values it writes, and nothing else.  The logic files never
+ * The other threads - the SQLite writer (hub_db.c), the recordings'
+ * writer (hub_rec.c), the alert channels' and the deadman's workers - see
+ * copies of the values they work on, and nothing else.  The logic files never
  * see struct lws: hub_ws.c adapts lws callbacks to hub_conn, and every
  * handler takes plain bytes, so tests and fuzzers can call them directly.
  */
@@ -39,6 +40,11 @@ struct hub_conf {
 	double	history_retention;	/* seconds of metric history kept */
 	double	events_retention;	/* events and alerts (hub_retain.c) */
 	double	commands_retention;	/* finished commands and output */
+	/* terminal recordings (hub_rec.c); a change applies to the sessions
+	 * opened after it */
+	int	record_input;		/* keep what was typed too */
+	int64_t	record_max;		/* bytes of one session's cast */
+	double	record_retention;	/* casts and their rows kept */
 	int	metrics_public;		/* GET /metrics without a token */
 	int	api_rate;		/* API requests per second per token */
 	int	api_burst;		/* ... and the burst above that rate */
@@ -169,12 +175,13 @@ int	hub_db_load_state(struct sqlite3 *db);
 
 /* ---- hub_conn.c: one peer connection, whatever its role ---- */
 
-enum hub_role { CONN_NEW, CONN_AGENT, CONN_UI, CONN_HTTP };
+enum hub_role { CONN_NEW, CONN_AGENT, CONN_UI, CONN_HTTP, CONN_TERM };
 
 struct hub_outq;
 struct hub_agent;
 struct hub_cmd;
 struct hub_http;
+struct hub_tclient;
 
 struct hub_conn {
 	enum hub_role	 role;
@@ -190,6 +197,7 @@ struct hub_conn {
 	struct hub_agent *agent;	/* set after a good hello */
 	struct hub_http	*http;		/* owned, CONN_HTTP */
 	struct hub_ui	*ui;		/* owned, CONN_UI */
+	struct hub_tclient *tclient;	/* owned, CONN_TERM (hub_term_client.c) */
 };
 
 /* Headroom kept before every queued message for the WebSocket framing
@@ -202,6 +210,10 @@ void	hub_conn_destroy(struct hub_conn *c);
 /* Queue one WebSocket message (copied). -1 and the peer is dropped if
  * its queue is over MC_PEER_QUEUE_MAX. */
 int	hub_conn_send(struct hub_conn *c, const char *buf, size_t len);
+/* Queue one binary message: head (hlen bytes, may be 0) then data, copied
+ * (a terminal's data frame).  -1 as hub_conn_send(). */
+int	hub_conn_send_bin(struct hub_conn *c, const void *head, size_t hlen,
+	    const void *data, size_t len);
 /* Send an error message, log why, then close with close_code. */
 void	hub_conn_fail(struct hub_conn *c, int close_code, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
@@ -209,13 +221,17 @@ void	hub_conn_fail(struct hub_conn *c, int close_code, const char *code,
  * it; at most one a minute per connection. */
 void	hub_conn_warn(struct hub_conn *c, const char *code,
 	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* The oldest queued message (HUB_PRE bytes of headroom before *buf), or
- * -1 when the queue is empty.  hub_conn_pop() drops it once written. */
-int	hub_conn_peek(struct hub_conn *c, unsigned char **buf, size_t *len);
+/* The oldest queued message (HUB_PRE bytes of headroom before *buf;
+ * *binary says which kind), or -1 when the queue is empty.
+ * hub_conn_pop() drops it once written (and tells a terminal client's
+ * session its output went). */
+int	hub_conn_peek(struct hub_conn *c, unsigned char **buf, size_t *len,
+	    int *binary);
 void	hub_conn_pop(struct hub_conn *c);
-/* Append a received fragment; when the message is complete, dispatch it. */
+/* Append a received fragment; when the message is complete, dispatch it
+ * (binary: an agent's terminal data frame). */
 int	hub_conn_on_receive(struct hub_conn *c, const void *in, size_t len,
-	    int final);
+	    int final, int binary);
 
 /* ---- hub_ws.c: the lws adapter ---- */
 
@@ -228,6 +244,8 @@ void	hub_ws_http_ready(struct hub_conn *c);
 /* Any thread: wake the service thread (lws_cancel_service). */
 void	hub_ws_wake(void);
 void	hub_ws_close_soon(void *wsi);
+/* Stop (paused 1) or resume reading a connection (lws_rx_flow_control). */
+void	hub_ws_rx_pause(void *wsi, int paused);
 
 /* ---- hub_admit.c: admission control ---- */
 
@@ -273,6 +291,35 @@ int	hub_deadman_stats(uint64_t *ok, uint64_t *failed);
 void	hub_retain_cron(double now);
 /* Bytes the database uses (pages in use), as last read; 0 before. */
 int64_t	hub_retain_db_bytes(void);
+
+/* ---- hub_rec.c, hub_rec_store.c: terminal recordings (what the relay
+ * calls is in hub_rec.h) ---- */
+
+/* record_max's range (hub_conf.c); a cast is read whole to be served */
+#define HUB_RECORD_MAX_MIN	(64.0 * 1024)
+#define HUB_RECORD_MAX_MAX	(1024.0 * 1024 * 1024)
+
+/* DATA/sessions, where the casts are (set by hub_rec_init(), read-only
+ * after it: any thread). */
+const char *hub_rec_dir(void);
+/* A session id as hub_rec_new_sid() makes them: 1, else 0. */
+int	hub_rec_sid_valid(const char *sid);
+/* hub_rec_init(), before any session: rows a killed hub left open are
+ * closed with reason "shutdown", their casts kept as they are. */
+void	hub_rec_recover(void);
+/* hub_retain_cron: a batch of the sessions closed before cutoff (wall
+ * clock), casts and rows, deleted on the store's thread. */
+void	hub_rec_retain(double cutoff);
+/* GET /api/sessions: {"sessions":[...]}, newest first, agent "" for all;
+ * done(arg, json, len) as hub_db_ask(). */
+void	hub_rec_list(const char *agent, int limit,
+	    void (*done)(void *arg, char *json, size_t len), void *arg);
+/* GET /api/sessions/{id}/cast: done(arg, found, data, len) on the service
+ * thread, data malloc'd (owned by done) when found is REC_FOUND. */
+enum hub_rec_found { REC_FOUND, REC_NO_SESSION, REC_NO_CAST, REC_UNREADABLE };
+void	hub_rec_cast_read(const char *sid,
+	    void (*done)(void *arg, enum hub_rec_found found, char *data,
+	    size_t len), void *arg);
 
 /* ---- hub_guard.c: failed authentications per source address ---- */
 
@@ -366,6 +413,7 @@ struct hub_agent {
 					 * enrolled it, until the new row is
 					 * committed and it is welcomed */
 	char		 boot[MC_ID_MAX];	/* the listener process's id */
+	unsigned	 caps;		/* MC_CAP_* of its last hello */
 	int		 restarting;	/* said bye "restart"; back soon */
 	int		 running;	/* commands sent and not finished */
 	struct hub_cmd	*cmds;		/* unfinished commands, oldest first */
@@ -454,6 +502,33 @@ void	hub_event_write(struct mc_jw *w, const struct hub_event_rec *e);
  * off the loop; done(arg, json, len) as hub_db_ask(). */
 void	hub_events_read(const struct hub_events_query *q,
 	    void (*done)(void *arg, char *json, size_t len), void *arg);
+
+/* ---- hub_term.c, hub_term_client.c: terminal sessions (the two halves
+ * share hub_term.h) ---- */
+
+/* An agent's term_started, term_end or term_ack. */
+void	hub_term_agent_msg(struct hub_conn *c, const struct mc_msg *m);
+/* An agent's binary message: a data frame of an open channel, or the
+ * agent is refused (close 1003). */
+void	hub_term_agent_data(struct hub_conn *c, const void *buf, size_t len);
+/* The agent's connection is gone: its sessions end (agent_gone). */
+void	hub_term_agent_gone(struct hub_conn *c);
+/* A /ws/term connection opened; its first message must sign in. */
+void	hub_term_client_open(struct hub_conn *c);
+/* It closed (hub_conn_destroy): its session gets term_close. */
+void	hub_term_client_close(struct hub_conn *c);
+/* A fragment from a /ws/term client (joined here, with its own bounds). */
+void	hub_term_client_receive(struct hub_conn *c, const void *in, size_t len,
+	    int final, int binary);
+/* len bytes of output were written to the client (hub_conn_pop). */
+void	hub_term_client_wrote(struct hub_conn *c, size_t len);
+/* hub_cron: close clients that did not sign in, or whose token was
+ * revoked. */
+void	hub_term_cron(double now);
+/* The hub is stopping: the first call ends every session (end
+ * "shutdown" to each client, term_close to each agent); 1 once the
+ * clients are gone or have had their time, when the loop may end. */
+int	hub_term_stopped(double now);
 
 /* ---- hub_cron.c ---- */
 

@@ -355,6 +355,7 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 	if (a == NULL)
 		return;
 	agent_take_facts(a, &h);
+	a->caps = h.caps;
 	j = welcome_job(&h, cred);
 	explicit_bzero(cred, sizeof(cred));
 	if (j == NULL) {
@@ -583,6 +584,9 @@ static const agent_handler handlers[MC_MSG_COUNT] = {
 	[MC_MSG_RESULT] = on_result,
 	[MC_MSG_BYE] = on_bye,
 	[MC_MSG_BLOB] = on_blob,
+	[MC_MSG_TERM_STARTED] = hub_term_agent_msg,
+	[MC_MSG_TERM_END] = hub_term_agent_msg,
+	[MC_MSG_TERM_INACK] = hub_term_agent_msg,
 };
 
 void

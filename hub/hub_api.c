@@ -6,6 +6,7 @@
  * check happen here, before any handler, from the table; handlers see a
  * validated request and only build their reply: the agents' and
  * commands' in hub_api_cmd.c, the administration's in hub_api_admin.c,
+ * the terminal recordings' in hub_api_sessions.c,
  * the few without a token (health, install, download, metrics) here.
  * docs/api.md documents every route with an example.
  *
@@ -360,6 +361,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/commands/*/stream", ROLE_VIEWER, hub_api_cmd_stream },
 	{ "GET", "/api/commands/*/png", ROLE_VIEWER, hub_api_cmd_png },
 	{ "GET", "/api/events", ROLE_VIEWER, hub_api_events },
+	{ "GET", "/api/sessions", ROLE_VIEWER, hub_api_sessions },
+	{ "GET", "/api/sessions/*/cast", ROLE_OPERATOR, hub_api_session_cast },
 	{ "GET", "/api/backup", ROLE_ADMIN, hub_api_backup },
 	{ "POST", "/api/enroll-keys", ROLE_ADMIN, hub_api_key_create },
 	{ "GET", "/api/enroll-keys", ROLE_ADMIN, hub_api_keys },

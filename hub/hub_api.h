@@ -1,6 +1,7 @@
 /*
  * hub_api.h - what the REST API's files share (hub_api.c routes and
- * authenticates; hub_api_cmd.c and hub_api_admin.c hold handlers).
+ * authenticates; hub_api_cmd.c, hub_api_admin.c and hub_api_sessions.c
+ * hold handlers).
  */
 #ifndef HUB_API_H
 #define HUB_API_H
@@ -58,6 +59,8 @@ void	hub_api_key_revoke(struct hub_req *r);
 void	hub_api_keys(struct hub_req *r);
 void	hub_api_restart(struct hub_req *r);
 void	hub_api_screenshot(struct hub_req *r);
+void	hub_api_session_cast(struct hub_req *r);
+void	hub_api_sessions(struct hub_req *r);
 void	hub_api_silence_clear(struct hub_req *r);
 void	hub_api_silence_create(struct hub_req *r);
 void	hub_api_silences(struct hub_req *r);

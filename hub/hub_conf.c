@@ -54,6 +54,11 @@ static const struct mc_opt hub_opts[] = {
 	    3650.0 * 86400),
 	OPT("commands_retention", MC_OPT_DUR, commands_retention, 1,
 	    3650.0 * 86400),
+	OPT("record_input", MC_OPT_BOOL, record_input, 0, 1),
+	OPT("record_max", MC_OPT_SIZE, record_max, HUB_RECORD_MAX_MIN,
+	    HUB_RECORD_MAX_MAX),
+	OPT("record_retention", MC_OPT_DUR, record_retention, 1,
+	    3650.0 * 86400),
 	OPT("metrics_public", MC_OPT_BOOL, metrics_public, 0, 1),
 	OPT("api_rate", MC_OPT_INT, api_rate, 1, 1000000),
 	OPT("api_burst", MC_OPT_INT, api_burst, 1, 1000000),
@@ -387,6 +392,11 @@ hub_conf_usage(void)
 "  --history-retention D  metric history kept (default 7d)\n"
 "  --events-retention D   events and alerts kept in hub.db (365d)\n"
 "  --commands-retention D finished commands and their output kept (90d)\n"
+"  --record-input     terminal recordings keep what was typed too (default:\n"
+"                     output only; input holds passwords typed unechoed)\n"
+"  --record-max SIZE  bytes of one terminal recording; past it the recording\n"
+"                     stops and says so, the session goes on (64M; 64K-1G)\n"
+"  --record-retention D  terminal recordings kept in DATA/sessions/ (90d)\n"
 "  --metrics-public   serve /metrics without a token (default: viewer)\n"
 "  --api-rate N       API requests per second per token (default 20)\n"
 "  --api-burst N      requests a token may make at once above it (100)\n"
@@ -459,6 +469,8 @@ conf_defaults(struct hub_conf *c)
 	c->history_retention = 7 * 86400;
 	c->events_retention = 365.0 * 86400;
 	c->commands_retention = 90.0 * 86400;
+	c->record_max = 64 * 1024 * 1024;
+	c->record_retention = 90.0 * 86400;
 	c->api_rate = 20;
 	c->api_burst = 100;
 	/* admission (hub_admit.c): a reconnect storm of thousands gets in
@@ -659,6 +671,9 @@ hub_conf_reload(void)
 	hub.conf.history_retention = n.history_retention;
 	hub.conf.events_retention = n.events_retention;
 	hub.conf.commands_retention = n.commands_retention;
+	hub.conf.record_input = n.record_input;
+	hub.conf.record_max = n.record_max;
+	hub.conf.record_retention = n.record_retention;
 	hub.conf.metrics_public = n.metrics_public;
 	hub.conf.api_rate = n.api_rate;
 	hub.conf.api_burst = n.api_burst;

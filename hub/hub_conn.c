@@ -21,6 +21,7 @@
 struct hub_outq {
 	struct hub_outq	*next;
 	size_t		 len;
+	int		 binary;	/* a terminal's data, else JSON text */
 	unsigned char	 data[];	/* HUB_PRE headroom, then len bytes */
 };
 
@@ -38,10 +39,14 @@ hub_conn_destroy(struct hub_conn *c)
 {
 	struct hub_outq *q, *next;
 
-	if (c->role == CONN_AGENT)
+	if (c->role == CONN_AGENT) {
+		hub_term_agent_gone(c);
 		hub_agent_detach(c);
+	}
 	if (c->role == CONN_UI)
 		hub_ui_close(c);
+	if (c->role == CONN_TERM)
+		hub_term_client_close(c);
 	if (c->http) {
 		hub_http_forget(c);
 		if (c->http->stream)
@@ -58,11 +63,14 @@ hub_conn_destroy(struct hub_conn *c)
 	mc_buf_free(&c->rx);
 }
 
-int
-hub_conn_send(struct hub_conn *c, const char *buf, size_t len)
+/* Queue head and data as one message. */
+static int
+conn_queue(struct hub_conn *c, int binary, const void *head, size_t hlen,
+    const void *data, size_t len)
 {
 	struct hub_outq *q;
 
+	len += hlen;
 	if (c->closing)
 		return -1;
 	if (c->outq_bytes + len > MC_PEER_QUEUE_MAX) {
@@ -77,7 +85,10 @@ hub_conn_send(struct hub_conn *c, const char *buf, size_t len)
 		return -1;
 	q->next = NULL;
 	q->len = len;
-	memcpy(q->data + HUB_PRE, buf, len);
+	q->binary = binary;
+	if (hlen > 0)
+		memcpy(q->data + HUB_PRE, head, hlen);
+	memcpy(q->data + HUB_PRE + hlen, data, len - hlen);
 	if (c->outq_tail)
 		c->outq_tail->next = q;
 	else
@@ -89,12 +100,27 @@ hub_conn_send(struct hub_conn *c, const char *buf, size_t len)
 }
 
 int
-hub_conn_peek(struct hub_conn *c, unsigned char **buf, size_t *len)
+hub_conn_send(struct hub_conn *c, const char *buf, size_t len)
+{
+	return conn_queue(c, 0, NULL, 0, buf, len);
+}
+
+int
+hub_conn_send_bin(struct hub_conn *c, const void *head, size_t hlen,
+    const void *data, size_t len)
+{
+	return conn_queue(c, 1, head, hlen, data, len);
+}
+
+int
+hub_conn_peek(struct hub_conn *c, unsigned char **buf, size_t *len,
+    int *binary)
 {
 	if (c->outq == NULL)
 		return -1;
 	*buf = c->outq->data + HUB_PRE;
 	*len = c->outq->len;
+	*binary = c->outq->binary;
 	return 0;
 }
 
@@ -109,6 +135,9 @@ hub_conn_pop(struct hub_conn *c)
 	if (c->outq == NULL)
 		c->outq_tail = NULL;
 	c->outq_bytes -= q->len;
+	/* a terminal client took this much output: its window opens */
+	if (q->binary && c->role == CONN_TERM)
+		hub_term_client_wrote(c, q->len);
 	free(q);
 }
 
@@ -166,9 +195,11 @@ hub_conn_warn(struct hub_conn *c, const char *code, const char *fmt, ...)
 }
 
 static void
-deliver(struct hub_conn *c, const char *buf, size_t len)
+deliver(struct hub_conn *c, const char *buf, size_t len, int binary)
 {
-	if (c->role == CONN_AGENT)
+	if (c->role == CONN_AGENT && binary)
+		hub_term_agent_data(c, buf, len);
+	else if (c->role == CONN_AGENT)
 		hub_agent_handle(c, buf, len);
 	else if (c->role == CONN_UI)
 		hub_ui_handle(c, buf, len);
@@ -182,12 +213,12 @@ deliver(struct hub_conn *c, const char *buf, size_t len)
  */
 int
 hub_conn_on_receive(struct hub_conn *c, const void *in, size_t len,
-    int final)
+    int final, int binary)
 {
 	if (c->closing)
 		return 0;
 	if (final && c->rx.len == 0) {
-		deliver(c, in, len);
+		deliver(c, in, len, binary);
 		return 0;
 	}
 	if (mc_buf_append(&c->rx, in, len) == -1) {
@@ -198,7 +229,7 @@ hub_conn_on_receive(struct hub_conn *c, const void *in, size_t len,
 	}
 	if (!final)
 		return 0;
-	deliver(c, c->rx.data, c->rx.len);
+	deliver(c, c->rx.data, c->rx.len, binary);
 	mc_buf_free(&c->rx);
 	return 0;
 }

@@ -16,12 +16,14 @@
  *    (hub_guard.c);
  *  - ui: push the agents whose metrics changed (at most once a second),
  *    close UI sessions that did not sign in or whose token was revoked;
+ *  - terminals: the same for /ws/term clients (hub_term_client.c);
  *  - history: write the finished minute of every agent that reported, roll
  *    up finished quarters, prune past history_retention (hub_series.c);
  *  - store: an event and an alert when the store starts or stops failing
  *    (hub_db.c);
- *  - retention: a batch of expired events, alerts and commands deleted,
- *    the database's size read (hub_retain.c, every 10 s);
+ *  - retention: a batch of expired events, alerts, commands and terminal
+ *    recordings deleted, the database's size read (hub_retain.c, every
+ *    10 s);
  *  - deadman: ask for a ping of deadman_url every deadman_every
  *    (hub_deadman.c; from the loop, so a stalled loop stops them);
  *  - watchdog: ping systemd (WatchdogSec=) from the loop itself;
@@ -77,6 +79,7 @@ hub_cron_tick(double now)
 	hub_deadman_cron(now);
 	hub_retain_cron(now);
 	hub_ui_cron(now);
+	hub_term_cron(now);
 	hub_series_cron(mc_wall());
 	hub_db_watch();
 	watchdog(now);

@@ -108,6 +108,14 @@ static const char schema[] =
 "  out_bytes INTEGER, output BLOB, error TEXT, blob BLOB, timeout REAL,"
 "  cap INTEGER, expires REAL);"
 "CREATE INDEX IF NOT EXISTS commands_agent ON commands(agent, created);"
+/* terminal sessions (hub_rec.c): the casts are files in DATA/sessions/ */
+"CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, agent TEXT, user"
+"  TEXT, opened REAL, closed REAL, duration REAL, reason TEXT, exit INTEGER,"
+"  bytes_in INTEGER, bytes_out INTEGER, cast_bytes INTEGER,"
+"  truncated INTEGER);"
+"CREATE INDEX IF NOT EXISTS sessions_opened ON sessions(opened);"
+"CREATE INDEX IF NOT EXISTS sessions_agent ON sessions(agent, opened);"
+"CREATE INDEX IF NOT EXISTS sessions_closed ON sessions(closed);"
 /* metric history (hub_series.c): minute and quarter-hour averages */
 "CREATE TABLE IF NOT EXISTS metrics_1m(agent_id INTEGER NOT NULL, ts INTEGER"
 "  NOT NULL, cpu REAL, mem REAL, disk REAL, rx REAL, tx REAL,"

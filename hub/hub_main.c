@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "hub.h"
+#include "hub_rec.h"
 #include "mc_log.h"
 #include "mc_sd.h"
 #include "mc_util.h"
@@ -123,6 +124,7 @@ shutdown_all(void)
 	hub_series_shutdown();
 	hub_cmd_shutdown();
 	hub_alert_shutdown();
+	hub_rec_shutdown();	/* its last rows go to the store */
 	hub_db_close();
 	hub_static_free();
 	hub_install_free();
@@ -175,7 +177,8 @@ main(int argc, char **argv)
 	raise_nofile();
 	hub_static_load(hub.conf.dashboard);
 	hub_install_load();
-	if (store_setup() == -1 || hub_alert_start() == -1 ||
+	if (store_setup() == -1 || hub_rec_init(hub.conf.data) == -1 ||
+	    hub_alert_start() == -1 ||
 	    tls_setup() == -1 || hub_ws_start() == -1 ||
 	    hub_deadman_start() == -1) {
 		shutdown_all();

@@ -1,9 +1,11 @@
 /*
  * hub_retain.c - the store does not grow without end.
  *
- * Events and alerts older than events_retention (default 365 days), and
+ * Events and alerts older than events_retention (default 365 days),
  * finished commands with their output older than commands_retention
- * (default 90 days), are deleted in batches of RETAIN_BATCH rows, each a
+ * (default 90 days), and terminal sessions closed before
+ * record_retention (default 90 days; hub_rec_store.c deletes their casts
+ * with the rows) are deleted in batches of RETAIN_BATCH rows, each a
  * job for the writer thread, so neither the loop nor the writer is ever
  * held by one long DELETE: every RETAIN_EVERY seconds one batch per table
  * (a backlog, after an upgrade or a lowered setting, is caught up at
@@ -92,6 +94,7 @@ hub_retain_cron(double now)
 	    " commands WHERE created < ? AND status NOT IN ('queued', 'sent',"
 	    " 'running') LIMIT " RETAIN_BATCH ")", "d",
 	    wall - hub.conf.commands_retention);
+	hub_rec_retain(wall - hub.conf.record_retention);
 	read_size();
 }
 

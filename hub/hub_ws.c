@@ -6,9 +6,9 @@
  * few lines that call into hub_conn/hub_agent/hub_api with plain bytes.
  * One protocol serves everything: HTTP requests (API, health, dashboard)
  * and WebSocket upgrades, told apart by path (/ws/agent for listeners,
- * /ws/ui for the dashboard and hubctl watch; anything else is refused
- * before the upgrade).  Writes happen only in WRITEABLE, one
- * lws_write per callback, with LWS_PRE headroom.
+ * /ws/ui for the dashboard and hubctl watch, /ws/term for terminals;
+ * anything else is refused before the upgrade).  Writes happen only in
+ * WRITEABLE, one lws_write per callback, with LWS_PRE headroom.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -98,6 +98,13 @@ hub_ws_wake(void)
 }
 
 void
+hub_ws_rx_pause(void *wsi, int paused)
+{
+	if (wsi != NULL)
+		lws_rx_flow_control(wsi, !paused);
+}
+
+void
 hub_ws_close_soon(void *wsi)
 {
 	if (wsi != NULL)
@@ -146,6 +153,8 @@ ws_path_role(struct lws *wsi, char *uri, size_t urilen)
 		return CONN_AGENT;
 	if (strcmp(uri, "/ws/ui") == 0)
 		return CONN_UI;
+	if (strcmp(uri, "/ws/term") == 0)
+		return CONN_TERM;
 	return CONN_NEW;
 }
 
@@ -158,7 +167,7 @@ ws_path_ok(struct lws *wsi)
 		return 1;
 	peer_name(wsi, peer, sizeof(peer));
 	mc_info("%s: WebSocket upgrade to '%s' refused: agents use /ws/agent,"
-	    " browsers /ws/ui", peer, uri);
+	    " browsers /ws/ui and /ws/term", peer, uri);
 	return 0;
 }
 
@@ -174,6 +183,8 @@ ws_established(struct lws *wsi, struct hub_conn *c)
 	peer_name(wsi, c->peer, sizeof(c->peer));
 	if (role == CONN_UI)
 		hub_ui_open(c);
+	else if (role == CONN_TERM)
+		hub_term_client_open(c);
 	else
 		mc_debug("%s: agent connection opened", c->peer);
 	return 0;
@@ -182,14 +193,23 @@ ws_established(struct lws *wsi, struct hub_conn *c)
 static int
 ws_receive(struct lws *wsi, struct hub_conn *c, const void *in, size_t len)
 {
-	/* every message is JSON text (docs/protocol.md); RFC 6455 closes
-	 * with 1003 on a type of data the endpoint does not accept */
-	if (lws_frame_is_binary(wsi)) {
+	int binary = lws_frame_is_binary(wsi);
+
+	if (c->role == CONN_TERM) {
+		hub_term_client_receive(c, in, len, lws_is_final_fragment(wsi),
+		    binary);
+		return 0;
+	}
+	/* every message is JSON text (docs/protocol.md) but an agent's
+	 * terminal data; RFC 6455 closes with 1003 on a type of data the
+	 * endpoint does not accept */
+	if (binary && c->role != CONN_AGENT) {
 		hub_conn_fail(c, 1003, MC_ERR_BAD_MESSAGE, "binary frames are "
 		    "not accepted; messages are JSON text");
 		return 0;
 	}
-	return hub_conn_on_receive(c, in, len, lws_is_final_fragment(wsi));
+	return hub_conn_on_receive(c, in, len, lws_is_final_fragment(wsi),
+	    binary);
 }
 
 static int
@@ -197,9 +217,11 @@ ws_writeable(struct lws *wsi, struct hub_conn *c)
 {
 	unsigned char *buf;
 	size_t len;
+	int binary;
 
-	if (hub_conn_peek(c, &buf, &len) == 0) {
-		if (lws_write(wsi, buf, len, LWS_WRITE_TEXT) < (int)len)
+	if (hub_conn_peek(c, &buf, &len, &binary) == 0) {
+		if (lws_write(wsi, buf, len, binary ? LWS_WRITE_BINARY :
+		    LWS_WRITE_TEXT) < (int)len)
 			return -1;
 		hub_conn_pop(c);
 		if (c->outq != NULL) {
@@ -690,7 +712,7 @@ static void
 cron_fire(lws_sorted_usec_list_t *sul)
 {
 	hub_cron_tick(mc_now());
-	if (hub.stop && ws.evlib) {
+	if (hub.stop && hub_term_stopped(mc_now()) && ws.evlib) {
 		/* libev runs until the context goes: end it from inside */
 		forget_wake_ctx();
 		lws_context_destroy(ws.ctx);
@@ -786,8 +808,10 @@ hub_ws_run(void)
 {
 	int n = 0;
 
-	/* poll(): one wait per call; libev: runs until the context ends */
-	while (n >= 0 && !hub.stop && ws.ctx != NULL)
+	/* poll(): one wait per call; libev: runs until the context ends.
+	 * Stopping waits for the terminal clients to be told (hub_term). */
+	while (n >= 0 && !(hub.stop && hub_term_stopped(mc_now())) &&
+	    ws.ctx != NULL)
 		n = lws_service(ws.ctx, 0);
 	return 0;
 }

@@ -24,6 +24,7 @@
 #include "mc_buf.h"
 #include "mc_limits.h"
 #include "mc_proto.h"
+#include "mc_term.h"
 #include "mc_util.h"
 
 #define LST_PROG		"maestro-listener"
@@ -77,6 +78,20 @@
  * connection is given up (at least LST_UNACKED_MIN seconds) */
 #define LST_UNACKED_BEATS	3
 #define LST_UNACKED_MIN		10
+/* the allow bit of terminal sessions, past those of the command kinds */
+#define LST_ALLOW_TERMINAL	(1u << MC_KIND_COUNT)
+/* seconds from a terminal's SIGHUP to the SIGKILL of what is left */
+#define LST_TERM_KILL_WAIT	2.0
+/* seconds a shell that exited may leave its PTY busy (a background job
+ * still writing) before its session ends anyway */
+#define LST_TERM_LINGER		2.0
+/* session slots: MC_TERM_SESSIONS_MAX open ones, and as many whose
+ * term_end went while their process group waits for its SIGKILL */
+#define LST_TERM_SLOTS		(2 * MC_TERM_SESSIONS_MAX)
+/* send queue room for terminals past the control reserve: a window of
+ * output and a few control messages per session */
+#define LST_TERM_QUEUE		(MC_TERM_SESSIONS_MAX * \
+				    (MC_TERM_WINDOW + MC_TERM_CHUNK))
 
 /* Settings from the config file and the flags (one table, lst_conf.c). */
 struct lst_conf {
@@ -94,6 +109,8 @@ struct lst_conf {
 	char	docker_socket[MC_PATH_MAX];	/* Docker Engine API */
 	char	display[64];		/* X display, "" = found */
 	double	reconnect_min;		/* first reconnect delay, seconds */
+	double	terminal_idle;		/* seconds without a byte that end a
+					 * terminal session */
 };
 
 /* What a queued message is, which decides when it may go and whether it
@@ -104,6 +121,9 @@ enum lst_qclass {
 	LST_Q_CTRL,	/* started, blob: kept across reconnects */
 	LST_Q_RESULT,	/* a result: kept; lst_hold learns when it is written */
 	LST_Q_OUT,	/* command output: kept, refused past the bound */
+	LST_Q_TERM,	/* terminal control: dropped when the connection
+			 * closes (its sessions end with it) */
+	LST_Q_TDATA,	/* a terminal's binary data frame: dropped likewise */
 	LST_Q_BYE	/* the last message; the connection closes after it */
 };
 
@@ -139,6 +159,7 @@ struct lst_user {
 	uid_t	uid;
 	gid_t	gid;
 	char	home[MC_PATH_MAX];
+	char	shell[256];			/* login shell, "" if none */
 	int	ngroups;			/* supplementary, with gid */
 	gid_t	groups[LST_GROUPS_MAX];
 };
@@ -246,11 +267,45 @@ struct lst_hold {
 	char		 seen[LST_SEEN_MAX][MC_ID_MAX];
 };
 
+/* Where a terminal session is; see lst_term.c. */
+enum lst_tstate {
+	LST_T_FREE,
+	LST_T_RUNNING,		/* the shell runs, or exited and its PTY is
+				 * being read to the end */
+	LST_T_ENDING		/* ended: its PTY closed or closing, its
+				 * process group hung up */
+};
+
+/* One terminal session: a login shell on a PTY, on channel ch. */
+struct lst_tsess {
+	struct lst	*l;
+	enum lst_tstate	 state;
+	uint32_t	 ch;
+	char		 sid[MC_ID_MAX];	/* the hub's id, for the log */
+	pid_t		 pid;		/* the shell: its session and group */
+	int		 reaped;	/* waitpid() collected it */
+	int		 wstatus;
+	struct lws	*wsi;		/* the PTY master; NULL once closed */
+	int		 sfd;		/* owned: the slave, held while the
+					 * shell runs; -1 */
+	int		 paused;	/* reading stopped: the window is full */
+	int		 notify;	/* term_end still to be sent */
+	enum mc_term_reason why;	/* LST_T_ENDING: the reason */
+	uint64_t	 out_unacked;	/* output sent, not acknowledged */
+	struct mc_buf	 in;		/* owned: input not written yet */
+	double		 active;	/* mc_now() of the last byte */
+	int		 kill_pending;	/* sul_kill is armed */
+	lws_sorted_usec_list_t sul_idle;
+	lws_sorted_usec_list_t sul_kill;	/* SIGKILL after the SIGHUP */
+	lws_sorted_usec_list_t sul_linger;	/* the shell exited */
+};
+
 struct lst {
 	struct lst_conf	 conf;
 	struct mc_url	 url;
 	char		 fp[MC_SHA256_HEX];	/* pinned cert, "" if none */
-	unsigned	 allow;			/* bit per enum mc_kind */
+	unsigned	 allow;			/* bit per enum mc_kind, and
+						 * LST_ALLOW_TERMINAL */
 	char		 cred_path[MC_PATH_MAX];
 	char		 conf_path[MC_PATH_MAX];	/* the file read, "" */
 	char		 home[MC_PATH_MAX];	/* HOME for commands */
@@ -274,6 +329,7 @@ struct lst {
 	lws_sorted_usec_list_t sul_exit;
 
 	struct lst_job	 jobs[MC_LST_RUNNING_MAX];
+	struct lst_tsess term[LST_TERM_SLOTS];	/* lst_term.c */
 	char		 kernel_boot[40];	/* /proc's boot_id, "" unknown */
 	struct lst_hold	 hold;
 	struct mc_hb	 hb;			/* heartbeat scratch */
@@ -425,6 +481,13 @@ int	lst_child_fail(const char *fmt, ...)
 	    __attribute__((format(printf, 1, 2)));
 /* In a function child: write all of buf to fd.  0 or -1. */
 int	lst_write_all(int fd, const void *buf, size_t n);
+/* In a forked child, before exec (async-signal-safe): default signal
+ * dispositions and an empty mask; become user u (NULL: stay) or write a
+ * reason to stderr and return -1; die with the listener (parent is its
+ * pid), or -1 if it is already gone. */
+void	lst_child_signals(void);
+int	lst_child_user(const struct lst_user *u);
+int	lst_child_tied(pid_t parent);
 
 /* lst_orphans.c */
 /* Once at start, before connecting: kill what is left in the sessions of
@@ -440,7 +503,8 @@ unsigned long long lst_orphans_start_time(pid_t pid);
 /* lst_cmd.c */
 /* Decode and run one cmd message; every outcome is answered. */
 void	lst_cmd_handle(struct lst *l, const struct mc_msg *m);
-/* Parse an allow list ("shell,metrics", "" or "all" for every kind). */
+/* Parse an allow list ("shell,metrics,terminal", "" or "all" for every
+ * kind and terminals) into a mask of kind bits and LST_ALLOW_TERMINAL. */
 int	lst_cmd_allow_parse(const char *list, unsigned *mask, char *err,
 	    size_t errlen);
 /* Queue a result for id (held until the hub's ack). */
@@ -454,6 +518,12 @@ void	lst_cmd_started(struct lst *l, const char *id, pid_t pid);
  * bound).  0 or -1. */
 int	lst_cmd_output(struct lst *l, const char *id, const void *data,
 	    size_t len, uint64_t cap);
+
+/* The user shell commands and terminals run as (run_as, else ours) into
+ * u; *sw says whether the child must switch to it.  0, or -1 with the
+ * reason in err (lst_cmd_shell.c). */
+int	lst_shell_user(struct lst *l, struct lst_user *u, int *sw, char *err,
+	    size_t errlen);
 
 /* One module per command kind: run c and answer it. */
 void	lst_cmd_shell(struct lst *l, const struct mc_cmd *c);
@@ -474,6 +544,36 @@ void	lst_restart_acked(struct lst *l, const char *id);
  * program (systemd: exit LST_EXIT_RESTART; else fork and exec it with
  * the same arguments).  Returns the exit status for main. */
 int	lst_restart_exec(struct lst *l);
+
+/* lst_term.c */
+/* The lws protocol callback of adopted PTY masters. */
+int	lst_term_callback(struct lws *wsi, enum lws_callback_reasons reason,
+	    void *user, void *in, size_t len);
+/* One term_* message from the hub (term_open, term_resize, term_close,
+ * term_ack); every term_open is answered with term_started or term_end. */
+void	lst_term_handle(struct lst *l, const struct mc_msg *m);
+/* One binary message from the hub: a data frame of input.  Frames of a
+ * channel that is not open are skipped (they crossed its term_end). */
+void	lst_term_data(struct lst *l, const void *buf, size_t len);
+/* Collect exited shells (called on SIGCHLD, beside lst_exec_reap()). */
+void	lst_term_reap(struct lst *l);
+/* The hub connection is gone: end every session, saying nothing. */
+void	lst_term_lost(struct lst *l);
+/* On exit: SIGKILL every session's process group; then, after the
+ * context is gone, free what the sessions own. */
+void	lst_term_kill_all(struct lst *l);
+void	lst_term_free_all(struct lst *l);
+
+/* lst_term_pty.c */
+/* Open a PTY of cols x rows and start the login shell of the run_as user
+ * on it in a session of its own.  Sets s->pid and s->sfd (the slave, kept
+ * by the caller) and returns the master (non-blocking, close-on-exec), or
+ * -1 with the reason in err (nothing was started). */
+int	lst_term_pty_start(struct lst *l, struct lst_tsess *s, int cols,
+	    int rows, char *err, size_t errlen);
+/* Set the window size of the PTY whose master is fd (the shell gets
+ * SIGWINCH).  0 or -1. */
+int	lst_term_pty_resize(int fd, int cols, int rows);
 
 /* lst_docker.c (in a forked child: blocking I/O is fine there) */
 /* One HTTP/1.1 request to the Docker Engine API on the unix socket at

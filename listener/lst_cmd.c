@@ -106,7 +106,7 @@ lst_cmd_allow_parse(const char *list, unsigned *mask, char *err,
 	char copy[256], *p, *next, *t;
 	enum mc_kind k;
 
-	*mask = (1u << MC_KIND_COUNT) - 1;
+	*mask = ((1u << MC_KIND_COUNT) - 1) | LST_ALLOW_TERMINAL;
 	if (mc_strlcpy(copy, list, sizeof(copy)) == -1) {
 		snprintf(err, errlen, "list too long");
 		return -1;
@@ -121,10 +121,15 @@ lst_cmd_allow_parse(const char *list, unsigned *mask, char *err,
 		t = mc_trim(p);
 		if (*t == '\0')
 			continue;
+		/* terminal sessions are no command kind, but allowed alike */
+		if (strcmp(t, "terminal") == 0) {
+			*mask |= LST_ALLOW_TERMINAL;
+			continue;
+		}
 		if (mc_kind_parse(t, &k) == -1) {
 			snprintf(err, errlen, "unknown command kind '%s' (shell, "
 			    "docker_ps, docker_restart, restart, stop, "
-			    "screenshot, metrics)", t);
+			    "screenshot, metrics, terminal)", t);
 			return -1;
 		}
 		*mask |= 1u << k;

@@ -19,10 +19,8 @@
 #define SAFE_PATH	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:" \
 			"/sbin:/bin"
 
-/* The user the command runs as into u; *sw says whether the child must
- * switch to it.  0, or -1 with the reason in err. */
-static int
-shell_user(struct lst *l, struct lst_user *u, int *sw, char *err,
+int
+lst_shell_user(struct lst *l, struct lst_user *u, int *sw, char *err,
     size_t errlen)
 {
 	const char *name = l->conf.run_as;
@@ -68,7 +66,7 @@ lst_cmd_shell(struct lst *l, const struct mc_cmd *c)
 		lst_cmd_fail(l, c->id, "shell command line is empty");
 		return;
 	}
-	if (shell_user(l, &u, &sw, err, sizeof(err)) == -1) {
+	if (lst_shell_user(l, &u, &sw, err, sizeof(err)) == -1) {
 		lst_cmd_fail(l, c->id, err);
 		return;
 	}

@@ -42,6 +42,8 @@ static const struct mc_opt conf_tab[] = {
 	STR("display", display),
 	{ "reconnect_min", MC_OPT_DUR, OFF(reconnect_min), sizeof(double),
 	    0.05, MC_BACKOFF_CAP, NULL },
+	{ "terminal_idle", MC_OPT_DUR, OFF(terminal_idle), sizeof(double),
+	    10, 7 * 86400, NULL },
 	MC_OPT_END
 };
 
@@ -75,13 +77,16 @@ static const char usage_text[] =
 "  --config FILE        config file (default " LST_CONF_DEFAULT "\n"
 "                       if it exists): the same keys with '_', one\n"
 "                       'key = value' a line, plus allow (command kinds\n"
-"                       this agent accepts, default all), run_as,\n"
-"                       docker_socket and display\n"
+"                       this agent accepts, and terminal; default all),\n"
+"                       run_as, docker_socket and display\n"
 "  --log-level LEVEL    debug, info, warn or error (default info)\n"
 "  --reconnect-min DURATION\n"
 "                       first delay before reconnecting after a lost\n"
 "                       connection (default 1s); it doubles, with jitter,\n"
 "                       up to 60s, and starts over after a welcome\n"
+"  --terminal-idle DURATION\n"
+"                       end a terminal session after this long without a\n"
+"                       byte typed or printed (10s to 7d, default 30m)\n"
 "  --help, --version\n"
 "\n"
 "Example (first start; later starts need no --enroll-key):\n"
@@ -389,7 +394,8 @@ lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 	mc_strlcpy(l->conf.docker_socket, LST_DOCKER_SOCKET,
 	    sizeof(l->conf.docker_socket));
 	l->conf.reconnect_min = 1;
-	l->allow = (1u << MC_KIND_COUNT) - 1;
+	l->conf.terminal_idle = MC_TERM_IDLE_DEFAULT;
+	l->allow = ((1u << MC_KIND_COUNT) - 1) | LST_ALLOW_TERMINAL;
 	mc_origin_init(&o);
 	if (load_file(l, argc, argv, &o, err, errlen) == -1 ||
 	    mc_args_apply(argc, argv, conf_tab, &l->conf, &npos, &o, err,

@@ -57,8 +57,8 @@ struct child_fds {
 
 /* Default dispositions and an empty mask: ignored signals (SIGPIPE ours,
  * SIGINT/SIGQUIT from a shell's background job) would survive exec. */
-static void
-child_signals(void)
+void
+lst_child_signals(void)
 {
 	struct sigaction sa;
 	sigset_t none;
@@ -84,8 +84,8 @@ child_say(const char *msg)
 
 /* Become the run_as user: groups first, then gid, then uid (after which
  * none of it could be changed back). */
-static int
-child_user(const struct lst_user *u)
+int
+lst_child_user(const struct lst_user *u)
 {
 	if (u == NULL)
 		return 0;
@@ -106,8 +106,8 @@ child_user(const struct lst_user *u)
  * This ties the first process only; the rest of its session is killed
  * at the listener's next start (lst_orphans.c).
  */
-static int
-child_tied(pid_t parent)
+int
+lst_child_tied(pid_t parent)
 {
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1)
 		return 0;	/* not fatal: the old behaviour */
@@ -120,7 +120,7 @@ child_run(struct lst *l, const struct mc_cmd *c, const struct lst_spawn *s,
 {
 	int fd;
 
-	child_signals();
+	lst_child_signals();
 	setsid();
 	if (dup2(f->in, 0) == -1 || dup2(f->out, 1) == -1 ||
 	    dup2(f->err, 2) == -1)
@@ -128,9 +128,9 @@ child_run(struct lst *l, const struct mc_cmd *c, const struct lst_spawn *s,
 	if (close_range(3, ~0U, 0) == -1)
 		for (fd = 3; fd < f->maxfd; fd++)
 			close(fd);
-	if (child_user(s->user) == -1)
+	if (lst_child_user(s->user) == -1)
 		_exit(126);
-	if (child_tied(f->parent) == -1)
+	if (lst_child_tied(f->parent) == -1)
 		_exit(127);
 	if (chdir(s->cwd != NULL ? s->cwd : "/") == -1 && chdir("/") == -1)
 		_exit(127);

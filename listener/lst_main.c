@@ -35,6 +35,7 @@ static const struct lws_protocols protocols[] = {
 	/* first: lws also calls it for events of no protocol */
 	{ .name = "maestro-agent", .callback = lst_ws_callback },
 	{ .name = "lst-pipe", .callback = lst_exec_callback },
+	{ .name = "lst-term", .callback = lst_term_callback },
 	{ .name = "lst-signal", .callback = sig_callback },
 	{ .name = NULL, .callback = NULL }
 };
@@ -48,7 +49,9 @@ sig_read(struct lst *l, int fd)
 
 	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD) {
+			/* each waits for its own children by pid */
 			lst_exec_reap(l);
+			lst_term_reap(l);
 			continue;
 		}
 		if (l->leaving)
@@ -230,11 +233,13 @@ teardown(struct lst *l)
 		lws_sul_cancel(&l->sul_watchdog);
 	mc_sd_notify("STOPPING=1");
 	lst_exec_kill_all(l);
+	lst_term_kill_all(l);
 	lst_ws_stop(l);
 	if (l->ctx != NULL)
 		lws_context_destroy(l->ctx);
 	l->ctx = NULL;
 	lst_exec_free_all(l);
+	lst_term_free_all(l);
 	lst_hold_free(l);
 	lst_queue_free(&l->q);
 	mc_buf_free(&l->rx);
@@ -322,6 +327,7 @@ main(int argc, char **argv)
 	lst_restart_init(&l, argv);
 	lst_metrics_init(&l.cpu);
 	lst_metrics_facts(&l.hello);
+	l.hello.caps = MC_CAP_TERM;	/* lst_term.c */
 	l.net_last = mc_now();
 	home_setup(&l);
 	return run(&l);

@@ -7,7 +7,9 @@
  * command then reports truncated output); control messages get
  * LST_QUEUE_RESERVE more so a full queue never loses a result.  The hello
  * goes to the head (it must be the first message on a connection), and
- * so do heartbeats, so that a command's queued output never delays one.
+ * so do heartbeats, so that a command's queued output never delays one
+ * (and terminal output, in frames of at most MC_TERM_CHUNK bytes, delays
+ * one by a frame at most).
  * A result carries its command id so the writer can tell lst_hold.c it
  * went out.
  */
@@ -34,6 +36,11 @@ queue_limit(enum lst_qclass cls)
 {
 	if (cls == LST_Q_OUT)
 		return MC_PEER_QUEUE_MAX;
+	/* terminals bound themselves by their windows: command output
+	 * filling the queue must not stop a session */
+	if (cls == LST_Q_TERM || cls == LST_Q_TDATA)
+		return (size_t)MC_PEER_QUEUE_MAX + LST_QUEUE_RESERVE +
+		    LST_TERM_QUEUE;
 	return (size_t)MC_PEER_QUEUE_MAX + LST_QUEUE_RESERVE;
 }
 

@@ -47,15 +47,22 @@ passwd_entry(const char *line, struct lst_user *u)
 {
 	char copy[1024], *f[7];
 	uint32_t uid, gid;
+	int n;
 
 	memset(u, 0, sizeof(*u));
-	if (mc_strlcpy(copy, line, sizeof(copy)) == -1 ||
-	    split(copy, f, 7) < 6 || f[0][0] == '\0' ||
+	if (mc_strlcpy(copy, line, sizeof(copy)) == -1)
+		return -1;
+	n = split(copy, f, 7);
+	if (n < 6 || f[0][0] == '\0' ||
 	    parse_id(f[2], &uid) == -1 || parse_id(f[3], &gid) == -1 ||
 	    f[5][0] != '/' ||
 	    mc_strlcpy(u->name, f[0], sizeof(u->name)) == -1 ||
 	    mc_strlcpy(u->home, f[5], sizeof(u->home)) == -1)
 		return -1;
+	/* a shell that does not fit is no shell: /bin/sh then */
+	if (n == 7 && f[6][0] == '/' &&
+	    mc_strlcpy(u->shell, f[6], sizeof(u->shell)) == -1)
+		u->shell[0] = '\0';
 	u->uid = (uid_t)uid;
 	u->gid = (gid_t)gid;
 	return 0;

@@ -10,7 +10,9 @@
  *   CLIENT_ESTABLISHED, before the hello, so no credential or key ever
  *   reaches a hub that does not hold the pinned certificate.
  * - The hello is the first message on every connection; nothing else is
- *   written before the welcome.  One lws_write() per WRITEABLE.
+ *   written before the welcome.  One lws_write() per WRITEABLE.  Every
+ *   message is JSON text but a terminal's data frames (binary), which go
+ *   only on a connection where the hub opened a session.
  * - Reconnects go on forever: 1 s doubling to MC_BACKOFF_CAP with +-25%
  *   jitter, back to 1 s after a welcome.  Each failure is logged once
  *   with its reason and the delay.
@@ -87,6 +89,10 @@ ws_down(struct lst *l, const char *what)
 	lws_sul_cancel(&l->sul_hb);
 	lst_queue_drop(&l->q, LST_Q_HELLO);
 	lst_queue_drop(&l->q, LST_Q_HB);
+	/* a terminal session never outlives its connection */
+	lst_queue_drop(&l->q, LST_Q_TERM);
+	lst_queue_drop(&l->q, LST_Q_TDATA);
+	lst_term_lost(l);
 	if (l->leaving || l->done) {
 		l->done = 1;
 		return;
@@ -363,12 +369,27 @@ on_error(struct lst *l, const struct mc_msg *m)
 	return 0;
 }
 
+static int
+on_term(struct lst *l, const struct mc_msg *m)
+{
+	if (l->conn != LST_READY) {
+		mc_warn("%s before welcome; ignored", mc_msg_name(m->type));
+		return 0;
+	}
+	lst_term_handle(l, m);
+	return 0;
+}
+
 static int (*const handlers[MC_MSG_COUNT])(struct lst *,
     const struct mc_msg *) = {
 	[MC_MSG_WELCOME] = on_welcome,
 	[MC_MSG_CMD] = on_cmd,
 	[MC_MSG_ACK] = on_ack,
 	[MC_MSG_ERROR] = on_error,
+	[MC_MSG_TERM_OPEN] = on_term,
+	[MC_MSG_TERM_RESIZE] = on_term,
+	[MC_MSG_TERM_CLOSE] = on_term,
+	[MC_MSG_TERM_ACK] = on_term,
 };
 
 int
@@ -465,6 +486,12 @@ ws_receive(struct lst *l, struct lws *wsi, const void *in, size_t len)
 	    lws_remaining_packet_payload(wsi) > 0;
 	if (l->rx_partial)
 		return 0;
+	/* binary messages are terminal input (mc_term.h) */
+	if (lws_frame_is_binary(wsi)) {
+		if (l->conn == LST_READY)
+			lst_term_data(l, l->rx.data, l->rx.len);
+		return 0;
+	}
 	return lst_ws_handle(l, l->rx.data, l->rx.len);
 }
 
@@ -477,8 +504,8 @@ ws_writeable(struct lst *l, struct lws *wsi)
 
 	if (m == NULL || (m->cls != LST_Q_HELLO && l->conn != LST_READY))
 		return 0;
-	if (lws_write(wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT) <
-	    (int)m->len) {
+	if (lws_write(wsi, m->buf + LWS_PRE, m->len, m->cls == LST_Q_TDATA ?
+	    LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)m->len) {
 		snprintf(l->why, sizeof(l->why), "write to hub failed");
 		return -1;
 	}

@@ -458,6 +458,8 @@ int	ctl_docker_rows(struct ctl_table *t, const char *agent,
 int	ctl_cmd_history(struct ctl *c, int argc, char **argv);
 /* ctl_watch.c */
 int	ctl_cmd_watch(struct ctl *c, int argc, char **argv);
+/* ctl_sessions.c: "sessions [AGENT]", "sessions play ID" */
+int	ctl_cmd_sessions(struct ctl *c, int argc, char **argv);
 /* ctl_term.c (with ctl_tty.c) */
 int	ctl_cmd_term(struct ctl *c, int argc, char **argv);
 

@@ -52,6 +52,11 @@ static const struct ctl_cmd cmds[] = {
 	  "line each\n      (time, kind, agent, text); --since 1h first shows "
 	  "the stored ones; a hub\n      restart is waited for (5 min) and "
 	  "nothing is lost or shown twice; Ctrl-C stops" },
+	{ "sessions", NULL, ctl_cmd_sessions,
+	  "sessions [AGENT] [--limit N]\n"
+	  "sessions play ID [--speed N]",
+	  "recorded terminal sessions, newest first; play one back in this\n"
+	  "      terminal with its timing (pauses over 2 s cut to 2 s)" },
 	{ "enroll-key", "create", ctl_cmd_key_create,
 	  "enroll-key create [--uses N] [--expires DURATION]",
 	  "make a key listeners enroll with; prints the key alone; by\n"
@@ -123,6 +128,7 @@ static const char usage_examples[] =
 "  hubctl send pc-gpu screenshot -o gpu.png\n"
 "  hubctl term pc-gpu\n"
 "  hubctl history pc-gpu --limit 20\n"
+"  hubctl sessions play s-1a2b3c4d5e6f7a8b\n"
 "  hubctl show pc-gpu\n"
 "  KEY=$(hubctl enroll-key create --uses 10 --expires 1d)\n"
 "  hubctl token create operator --name ci\n";
@@ -243,6 +249,28 @@ static const char history_notes[] =
 "With --json hubctl prints the API's answer.\n"
 "Example: hubctl history pc-gpu --limit 20\n";
 
+static const char sessions_notes[] =
+"Every terminal session is recorded on the hub (asciicast v2: what the\n"
+"shell printed, and what was typed only if the hub has record_input = yes).\n"
+"  --limit N   how many sessions, newest first (default 100, at most 1000)\n"
+"Columns: ID (for play), AGENT, USER (the token's name), OPENED (local\n"
+"time), DURATION, END (exit STATUS, closed, idle, agent_gone, shutdown,\n"
+"refused, failed; open while it runs), OUTPUT (bytes the shell printed;\n"
+"'(cut)': the recording stopped at the hub's record_max).\n"
+"play ID writes the session's output to stdout as it came: the pauses as\n"
+"recorded, divided by --speed N (default 1; 2 is twice as fast, 0.5 half),\n"
+"and a pause longer than 2 s shortened to 2 s (like asciinema's idle\n"
+"limit).  It sets no terminal mode, so there is nothing to restore; a\n"
+"full-screen program shows best in a terminal at least as large as the\n"
+"recorded one.  Ctrl-C stops it.  Playing needs an operator token.\n"
+"With --json, sessions prints the API's answer and play prints the\n"
+"recording itself, at once (asciinema play FILE plays it too).\n"
+"An agent called 'play': hubctl sessions -- play.\n"
+"Examples:\n"
+"  hubctl sessions pc-gpu\n"
+"  hubctl sessions play s-1a2b3c4d5e6f7a8b --speed 4\n"
+"  hubctl --json sessions play s-1a2b3c4d5e6f7a8b > session.cast\n";
+
 static const char key_notes[] =
 "  --uses N            how many listeners may enroll with it (default: 10;\n"
 "                      0: unlimited)\n"
@@ -268,6 +296,8 @@ noun_help(const char *noun)
 		fputs(term_notes, stdout);
 	else if (strcmp(noun, "history") == 0)
 		fputs(history_notes, stdout);
+	else if (strcmp(noun, "sessions") == 0)
+		fputs(sessions_notes, stdout);
 	else if (strcmp(noun, "enroll-key") == 0)
 		fputs(key_notes, stdout);
 	else if (strcmp(noun, "token") == 0)

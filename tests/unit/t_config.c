@@ -21,6 +21,7 @@ struct settings {
 	double	ratio;
 	int	verbose;
 	int	insecure_no_tls;
+	int64_t	cap;
 };
 
 static const struct mc_opt tab[] = {
@@ -36,6 +37,8 @@ static const struct mc_opt tab[] = {
 	    NULL },
 	{ "insecure_no_tls", MC_OPT_FLAG,
 	    offsetof(struct settings, insecure_no_tls), 0, 0, 0, NULL },
+	{ "cap", MC_OPT_SIZE, offsetof(struct settings, cap), 0, 65536,
+	    1073741824.0, NULL },
 	MC_OPT_END
 };
 
@@ -507,4 +510,24 @@ t_origin_file_and_flags(void)
 	CHECK_EQ_STR(mc_origin_name(&o, "name", where, sizeof(where)),
 	    "hub.conf:4");
 	CHECK_EQ_STR(mc_origin_name(NULL, "name", where, sizeof(where)), "");
+}
+
+void
+t_conf_size(void)
+{
+	struct settings s;
+	char err[512];
+
+	CHECK_MSG(conf("cap = 64M\n", &s, err, sizeof(err)) == 0, "%s", err);
+	CHECK_EQ_INT(s.cap, 64 * 1024 * 1024);
+	CHECK_MSG(conf("cap = 1G\n", &s, err, sizeof(err)) == 0, "%s", err);
+	CHECK_EQ_INT(s.cap, 1024 * 1024 * 1024);
+	CHECK_MSG(conf("cap = 100000\n", &s, err, sizeof(err)) == 0, "%s",
+	    err);
+	CHECK_EQ_INT(s.cap, 100000);
+	CHECK_CONF_ERROR("# x\ncap = lots\n", "hub.conf:2: ", "cap: 'lots' is "
+	    "not a size from 64K to 1G");
+	CHECK_CONF_ERROR("cap = 1K\n", "hub.conf:1: ", "from 64K to 1G");
+	CHECK_CONF_ERROR("cap = 2G\n", "hub.conf:1: ", "cap");
+	CHECK_CONF_ERROR("cap = -64M\n", "hub.conf:1: ", "cap");
 }

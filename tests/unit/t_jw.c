@@ -2,6 +2,7 @@
  * t_jw.c - the mc_jw writer always produces valid JSON: escaping, invalid
  * UTF-8 replaced, structure, limits; checked by reading its output back.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -262,5 +263,37 @@ t_json_writer_nonfinite(void)
 	CHECK_EQ_INT(mc_jw_done(&w), 0);
 	CHECK_WRITES(&b, "[null,null,-2.25,1e+300]");
 	CHECK(unit_json_accepts(b.data, b.len));
+	mc_buf_free(&b);
+}
+
+void
+t_json_writer_fixed(void)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+
+	mc_buf_init(&b, 4096);
+	mc_jw_init(&w, &b);
+	mc_jw_arr(&w, NULL);
+	mc_jw_fixed(&w, NULL, 31.0947264193847, 2);
+	mc_jw_fixed(&w, NULL, 12.5, 2);
+	mc_jw_fixed(&w, NULL, 3.0, 2);
+	mc_jw_fixed(&w, NULL, 100.0, 2);
+	mc_jw_fixed(&w, NULL, 0.004, 2);
+	mc_jw_fixed(&w, NULL, -0.004, 2);
+	mc_jw_fixed(&w, NULL, 0.995, 2);	/* not exactly .995: 0.99 */
+	mc_jw_fixed(&w, NULL, 1283377.52391044, 0);
+	mc_jw_fixed(&w, NULL, 1e15, 0);
+	mc_jw_fixed(&w, NULL, NAN, 2);
+	mc_jw_arr_end(&w);
+	CHECK_EQ_INT(mc_jw_done(&w), 0);
+	CHECK_WRITES(&b, "[31.09,12.5,3,100,0,0,0.99,1283378,"
+	    "1000000000000000,null]");
+	CHECK(unit_json_accepts(b.data, b.len));
+	/* a number too long for any measurement is an error, not a cut */
+	mc_buf_reset(&b);
+	mc_jw_init(&w, &b);
+	mc_jw_fixed(&w, NULL, 1e300, 0);
+	CHECK_EQ_INT(mc_jw_done(&w), -1);
 	mc_buf_free(&b);
 }

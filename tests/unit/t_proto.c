@@ -394,17 +394,27 @@ fill_metrics(struct mc_metrics *mm, int nfs, int nnet)
 	mm->procs = 412;
 }
 
+/* v as it reads back after the writer gave it decimals digits. */
+static double
+written(double v, int decimals)
+{
+	char s[64];
+
+	snprintf(s, sizeof(s), "%.*f", decimals, v);
+	return strtod(s, NULL);
+}
+
 static void
 check_metrics(const struct mc_metrics *a, const struct mc_metrics *e)
 {
 	int i;
 
 	CHECK_EQ_INT(a->has_cpu, e->has_cpu);
-	CHECK_EQ_DBL(a->cpu_user, e->cpu_user);
-	CHECK_EQ_DBL(a->cpu_system, e->cpu_system);
-	CHECK_EQ_DBL(a->cpu_iowait, e->cpu_iowait);
+	CHECK_EQ_DBL(a->cpu_user, written(e->cpu_user, 2));
+	CHECK_EQ_DBL(a->cpu_system, written(e->cpu_system, 2));
+	CHECK_EQ_DBL(a->cpu_iowait, written(e->cpu_iowait, 2));
 	for (i = 0; i < 3; i++)
-		CHECK_EQ_DBL(a->load[i], e->load[i]);
+		CHECK_EQ_DBL(a->load[i], written(e->load[i], 2));
 	CHECK_EQ_U64(a->mem_used, e->mem_used);
 	CHECK_EQ_U64(a->mem_total, e->mem_total);
 	CHECK_EQ_U64(a->swap_used, e->swap_used);
@@ -418,8 +428,8 @@ check_metrics(const struct mc_metrics *a, const struct mc_metrics *e)
 	CHECK_EQ_INT(a->nnet, e->nnet);
 	for (i = 0; i < e->nnet && i < a->nnet; i++) {
 		CHECK_EQ_STR(a->net[i].iface, e->net[i].iface);
-		CHECK_EQ_DBL(a->net[i].rx_bps, e->net[i].rx_bps);
-		CHECK_EQ_DBL(a->net[i].tx_bps, e->net[i].tx_bps);
+		CHECK_EQ_DBL(a->net[i].rx_bps, written(e->net[i].rx_bps, 0));
+		CHECK_EQ_DBL(a->net[i].tx_bps, written(e->net[i].tx_bps, 0));
 	}
 	CHECK_EQ_U64(a->uptime, e->uptime);
 	CHECK_EQ_U64(a->procs, e->procs);

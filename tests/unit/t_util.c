@@ -64,6 +64,37 @@ t_util_parse_duration_rejects(void)
 }
 
 void
+t_util_parse_size(void)
+{
+	static const struct {
+		const char	*text;
+		int64_t		 bytes;
+	} ok[] = {
+		{ "0", 0 }, { "65536", 65536 }, { "64K", 65536 },
+		{ "64k", 65536 }, { "64M", 67108864 }, { "1G", 1073741824 },
+		{ "1.5K", 1536 }, { "2T", 2199023255552LL }, { "0.5m", 524288 },
+	};
+	static const char *const bad[] = {
+		"", "K", "-1", "-64M", "64 M", " 64M", "64MB", "64KiB", "1e999",
+		"nan", "inf", "abc", "64X", "9e15T",
+	};
+	int64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		v = -1;
+		CHECK_MSG(mc_parse_size(ok[i].text, &v) == 0, "\"%s\" refused",
+		    ok[i].text);
+		CHECK_MSG(v == ok[i].bytes, "\"%s\" = %lld, want %lld",
+		    ok[i].text, (long long)v, (long long)ok[i].bytes);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		CHECK_MSG(mc_parse_size(bad[i], &v) == -1, "\"%s\" accepted "
+		    "as %lld", bad[i], (long long)v);
+	CHECK_EQ_INT(mc_parse_size(NULL, &v), -1);
+}
+
+void
 t_util_parse_i64(void)
 {
 	int64_t v = 0;

@@ -149,6 +149,7 @@ int	unit_json_accepts(const char *s, size_t n);
 	X(json_error_reasons)						\
 	/* t_jw.c */							\
 	X(json_writer_structure)					\
+	X(json_writer_fixed)						\
 	X(json_writer_escaping)						\
 	X(json_writer_invalid_utf8)					\
 	X(json_writer_round_trip)					\
@@ -196,6 +197,14 @@ int	unit_json_accepts(const char *s, size_t n);
 	X(term_round_trips)						\
 	X(term_rejects)							\
 	X(term_frames)							\
+	/* t_cast.c */							\
+	X(cast_utf8_tail)						\
+	X(cast_text_split)						\
+	X(cast_text_limit)						\
+	X(cast_time)							\
+	X(cast_lines)							\
+	X(cast_round_trip)						\
+	X(cast_limit)							\
 	/* t_config.c */						\
 	X(conf_good_file)						\
 	X(conf_error_unknown_key)					\
@@ -215,9 +224,11 @@ int	unit_json_accepts(const char *s, size_t n);
 	X(args_config)							\
 	X(args_error_names_the_flag)					\
 	X(origin_file_and_flags)					\
+	X(conf_size)							\
 	/* t_util.c */							\
 	X(util_parse_duration)						\
 	X(util_parse_duration_rejects)					\
+	X(util_parse_size)						\
 	X(util_parse_i64)						\
 	X(util_parse_dbl_and_bool)					\
 	X(util_url_parse)						\

@@ -1,0 +1,378 @@
+/*
+ * hub_rec_store.c - terminal sessions in hub.db and their casts on disk,
+ * read, recovered and pruned on the store's thread (hub_db.c).
+ *
+ * hub_rec.c writes the rows (inserted at open, finished at close); this
+ * file is everything else that touches them: the list and the cast the
+ * API serves, the rows a killed hub left open, and retention.  Each runs
+ * as a job on the store's thread, after every write queued before it, so
+ * a list never misses a session whose "opened" event was already sent,
+ * and the loop never waits for the disk.  A cast is read whole (at most
+ * record_max, which is at most 1 GiB), like a backup.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "hub.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+#define LIST_JSON_MAX	(1024 * 1024)
+/* sessions deleted per retention round (hub_retain.c's pace) */
+#define RETAIN_BATCH	600
+/* a cast served: record_max at most, and the marker's line */
+#define CAST_READ_MAX	((size_t)HUB_RECORD_MAX_MAX + 4096)
+
+static void
+cast_path(const char *sid, char *out, size_t outlen)
+{
+	snprintf(out, outlen, "%s/%s.cast", hub_rec_dir(), sid);
+}
+
+/* ---- a killed hub's sessions ---- */
+
+/* Close one open row: it ended when its cast was last written (its
+ * mtime), or, with no cast, when it opened. */
+static int
+recover_one(sqlite3 *db, const char *sid, double opened)
+{
+	static const char q[] = "UPDATE sessions SET closed = ?, duration = ?,"
+	    " reason = 'shutdown', cast_bytes = ? WHERE id = ?";
+	char path[MC_PATH_MAX + MC_ID_MAX + 16];
+	double closed = opened;
+	sqlite3_stmt *st;
+	int64_t size = 0;
+	struct stat sb;
+	int rc;
+
+	cast_path(sid, path, sizeof(path));
+	if (hub_rec_sid_valid(sid) && stat(path, &sb) == 0) {
+		size = (int64_t)sb.st_size;
+		if ((double)sb.st_mtime > opened)
+			closed = (double)sb.st_mtim.tv_sec +
+			    (double)sb.st_mtim.tv_nsec / 1e9;
+	}
+	if ((rc = sqlite3_prepare_v2(db, q, -1, &st, NULL)) != SQLITE_OK)
+		return rc;
+	sqlite3_bind_double(st, 1, closed);
+	sqlite3_bind_double(st, 2, closed - opened);
+	sqlite3_bind_int64(st, 3, size);
+	sqlite3_bind_text(st, 4, sid, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(db);
+}
+
+static int
+recover_run(struct sqlite3 *db, void *arg)
+{
+	static const char q[] = "SELECT id, opened FROM sessions WHERE closed"
+	    " IS NULL LIMIT 1";
+	char sid[MC_ID_MAX];
+	sqlite3_stmt *st;
+	double opened;
+	int rc = SQLITE_OK, n = 0;
+
+	(void)arg;
+	/* one at a time: each UPDATE takes its row out of the query */
+	for (;;) {
+		if ((rc = sqlite3_prepare_v2(db, q, -1, &st, NULL)) !=
+		    SQLITE_OK)
+			break;
+		if (sqlite3_step(st) != SQLITE_ROW) {
+			sqlite3_finalize(st);
+			break;
+		}
+		mc_strlcpy(sid, (const char *)sqlite3_column_text(st, 0) ?
+		    (const char *)sqlite3_column_text(st, 0) : "", sizeof(sid));
+		opened = sqlite3_column_double(st, 1);
+		sqlite3_finalize(st);
+		if ((rc = recover_one(db, sid, opened)) != SQLITE_OK)
+			break;
+		n++;
+	}
+	if (rc != SQLITE_OK)
+		mc_err("sessions: cannot close the rows left open: %s",
+		    sqlite3_errmsg(db));
+	else if (n > 0)
+		mc_info("sessions: %d terminal sessions were open when the hub "
+		    "last stopped without closing them; they are closed now "
+		    "(reason shutdown), their recordings kept as they are", n);
+	return rc;
+}
+
+void
+hub_rec_recover(void)
+{
+	hub_db_call(recover_run, NULL, NULL);
+}
+
+/* ---- retention ---- */
+
+struct retain_job {
+	double	cutoff;
+};
+
+static void
+retain_cast(const char *sid)
+{
+	char path[MC_PATH_MAX + MC_ID_MAX + 16];
+
+	/* the id comes from the database: it names a file only if it has
+	 * the shape the hub gives ids */
+	if (!hub_rec_sid_valid(sid))
+		return;
+	cast_path(sid, path, sizeof(path));
+	if (unlink(path) == -1 && errno != ENOENT)
+		mc_warn("sessions: cannot delete %s: %s", path,
+		    strerror(errno));
+}
+
+static int
+retain_run(struct sqlite3 *db, void *arg)
+{
+	static const char q_old[] = "SELECT id FROM sessions WHERE closed < ?"
+	    " ORDER BY closed LIMIT ?";
+	static const char q_del[] = "DELETE FROM sessions WHERE id = ?";
+	struct retain_job *j = arg;
+	sqlite3_stmt *st, *del;
+	const char *sid;
+	int rc;
+
+	if ((rc = sqlite3_prepare_v2(db, q_old, -1, &st, NULL)) != SQLITE_OK)
+		return rc;
+	if ((rc = sqlite3_prepare_v2(db, q_del, -1, &del, NULL)) !=
+	    SQLITE_OK) {
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_bind_double(st, 1, j->cutoff);
+	sqlite3_bind_int(st, 2, RETAIN_BATCH);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sid = (const char *)sqlite3_column_text(st, 0);
+		if (sid == NULL)
+			continue;
+		retain_cast(sid);
+		sqlite3_bind_text(del, 1, sid, -1, SQLITE_TRANSIENT);
+		rc = sqlite3_step(del);
+		sqlite3_reset(del);
+		if (rc != SQLITE_DONE)
+			break;
+	}
+	rc = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(db);
+	sqlite3_finalize(del);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static void
+retain_done(void *arg, int stored)
+{
+	(void)stored;
+	free(arg);
+}
+
+void
+hub_rec_retain(double cutoff)
+{
+	struct retain_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return;
+	j->cutoff = cutoff;
+	hub_db_call(retain_run, retain_done, j);
+}
+
+/* ---- the list ---- */
+
+struct list_job {
+	struct hub_db_answer	 ans;	/* first: hub_db_ask() */
+	char			 agent[MC_NAME_MAX + 1];	/* "": all */
+	int			 limit;
+};
+
+static void
+col_time(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
+{
+	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+		mc_jw_null(w, key);
+	else
+		mc_jw_dbl(w, key, sqlite3_column_double(st, i));
+}
+
+static void
+col_str(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	if (t == NULL)
+		mc_jw_null(w, key);
+	else
+		mc_jw_str(w, key, (const char *)t);
+}
+
+/* One row: id, agent, user, opened, closed, duration, reason, exit,
+ * bytes_in, bytes_out, cast_bytes, truncated. */
+static void
+row_write(struct mc_jw *w, sqlite3_stmt *st)
+{
+	mc_jw_obj(w, NULL);
+	col_str(w, st, "id", 0);
+	col_str(w, st, "agent", 1);
+	col_str(w, st, "user", 2);
+	col_time(w, st, "opened", 3);
+	col_time(w, st, "closed", 4);
+	col_time(w, st, "duration", 5);
+	col_str(w, st, "reason", 6);
+	if (sqlite3_column_type(st, 7) == SQLITE_NULL)
+		mc_jw_null(w, "exit");
+	else
+		mc_jw_i64(w, "exit", sqlite3_column_int64(st, 7));
+	mc_jw_i64(w, "bytes_in", sqlite3_column_int64(st, 8));
+	mc_jw_i64(w, "bytes_out", sqlite3_column_int64(st, 9));
+	mc_jw_i64(w, "cast_bytes", sqlite3_column_int64(st, 10));
+	mc_jw_bool(w, "truncated", sqlite3_column_int(st, 11));
+	mc_jw_obj_end(w);
+}
+
+static int
+list_run(struct sqlite3 *db, void *arg)
+{
+	static const char q_all[] = "SELECT id, agent, user, opened, closed,"
+	    " duration, reason, exit, bytes_in, bytes_out, cast_bytes,"
+	    " truncated FROM sessions ORDER BY opened DESC LIMIT ?";
+	static const char q_agent[] = "SELECT id, agent, user, opened, closed,"
+	    " duration, reason, exit, bytes_in, bytes_out, cast_bytes,"
+	    " truncated FROM sessions WHERE agent = ? ORDER BY opened DESC"
+	    " LIMIT ?";
+	struct list_job *j = arg;
+	sqlite3_stmt *st;
+	struct mc_jw w;
+	int n = 1;
+
+	if (sqlite3_prepare_v2(db, j->agent[0] ? q_agent : q_all, -1, &st,
+	    NULL) != SQLITE_OK) {
+		mc_err("sessions: %s", sqlite3_errmsg(db));
+		return SQLITE_OK;	/* nothing written: the caller's 500 */
+	}
+	if (j->agent[0])
+		sqlite3_bind_text(st, n++, j->agent, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, n, j->limit);
+	mc_jw_init(&w, &j->ans.out);
+	mc_jw_obj(&w, NULL);
+	mc_jw_arr(&w, "sessions");
+	while (sqlite3_step(st) == SQLITE_ROW && !w.err)
+		row_write(&w, st);
+	sqlite3_finalize(st);
+	mc_jw_arr_end(&w);
+	mc_jw_obj_end(&w);
+	if (mc_jw_done(&w) == -1)
+		mc_buf_reset(&j->ans.out);
+	return SQLITE_OK;
+}
+
+void
+hub_rec_list(const char *agent, int limit,
+    void (*done)(void *arg, char *json, size_t len), void *arg)
+{
+	struct list_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		done(arg, NULL, 0);
+		return;
+	}
+	mc_strlcpy(j->agent, agent, sizeof(j->agent));
+	j->limit = limit;
+	hub_db_ask(list_run, &j->ans, LIST_JSON_MAX, done, arg);
+}
+
+/* ---- one cast ---- */
+
+struct cast_job {
+	char			 sid[MC_ID_MAX];
+	enum hub_rec_found	 found;
+	char			*data;		/* owned until done */
+	size_t			 len;
+	void			(*done)(void *arg, enum hub_rec_found found,
+				    char *data, size_t len);
+	void			*arg;
+};
+
+static int
+session_exists(sqlite3 *db, const char *sid)
+{
+	static const char q[] = "SELECT 1 FROM sessions WHERE id = ?";
+	sqlite3_stmt *st;
+	int found;
+
+	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
+		mc_err("sessions: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
+	found = sqlite3_step(st) == SQLITE_ROW;
+	sqlite3_finalize(st);
+	return found;
+}
+
+static int
+cast_run(struct sqlite3 *db, void *arg)
+{
+	char path[MC_PATH_MAX + MC_ID_MAX + 16];
+	struct cast_job *j = arg;
+	int found = session_exists(db, j->sid);
+
+	if (found != 1) {
+		j->found = found == 0 ? REC_NO_SESSION : REC_UNREADABLE;
+		return SQLITE_OK;
+	}
+	cast_path(j->sid, path, sizeof(path));
+	j->data = mc_read_file(path, CAST_READ_MAX, &j->len);
+	if (j->data == NULL) {
+		j->found = errno == ENOENT ? REC_NO_CAST : REC_UNREADABLE;
+		if (errno != ENOENT)
+			mc_err("sessions: cannot read %s: %s", path,
+			    strerror(errno));
+		return SQLITE_OK;
+	}
+	/* a session still open may be in the middle of a line */
+	while (j->len > 0 && j->data[j->len - 1] != '\n')
+		j->len--;
+	j->data[j->len] = '\0';
+	j->found = REC_FOUND;
+	return SQLITE_OK;
+}
+
+static void
+cast_done(void *arg, int stored)
+{
+	struct cast_job *j = arg;
+
+	(void)stored;	/* a read: it ran */
+	j->done(j->arg, j->found, j->data, j->len);
+	free(j);
+}
+
+void
+hub_rec_cast_read(const char *sid,
+    void (*done)(void *arg, enum hub_rec_found found, char *data,
+    size_t len), void *arg)
+{
+	struct cast_job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL) {
+		done(arg, REC_UNREADABLE, NULL, 0);
+		return;
+	}
+	mc_strlcpy(j->sid, sid, sizeof(j->sid));
+	j->found = REC_UNREADABLE;
+	j->done = done;
+	j->arg = arg;
+	hub_db_read(cast_run, cast_done, j);
+}
