@@ -231,7 +231,7 @@ static const char term_notes[] =
 "Exit status:\n"
 "  the remote shell's (0 when it exits 0); 0 after ~.\n"
 "  3  the hub cannot be reached, refused the token, or the token is not\n"
-"     operator; or the hub went away during the session\n"
+"     operator; or the hub is stopping or went away during the session\n"
 "  4  the agent is unknown or not online\n"
 "  5  the agent refused the terminal (no `terminal` in its allow =, 4\n"
 "     sessions open, a listener older than terminals) or the shell could\n"

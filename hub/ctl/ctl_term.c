@@ -260,8 +260,9 @@ on_end(struct term *t, const struct mc_json *o)
 	    sizeof(end_reasons[0]) ? end_reasons[i].what : "no reason given"),
 	    msg, sizeof(msg));
 	finish(t, i < sizeof(end_reasons) / sizeof(end_reasons[0]) ?
-	    end_reasons[i].status : CTL_EXIT_CUT, "hubctl: the session on %s "
-	    "ended (%s): %s", t->name, reason, msg);
+	    end_reasons[i].status : CTL_EXIT_CUT, "hubctl: %s %s (%s): %s",
+	    t->opened ? "the session ended on" : "no terminal on", t->name,
+	    reason, msg);
 }
 
 static const struct {
@@ -274,6 +275,7 @@ static const struct {
 	{ "offline", CTL_EXIT_AGENT },
 	{ "unsupported", CTL_EXIT_REFUSED },
 	{ "busy", CTL_EXIT_REFUSED },
+	{ "unavailable", CTL_EXIT_HUB },	/* the hub is stopping */
 };
 
 static void
