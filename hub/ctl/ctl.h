@@ -4,13 +4,13 @@
  * hubctl talks to the hub's REST API (docs/api.md) over libcurl and shares
  * only common/ with the daemon; nothing here includes hub/hub.h.  Only
  * ctl_http.c, ctl_raw.c and ctl_probe.c see curl.h; only ctl_http.c,
- * ctl_pin.c and ctl_watch.c (the SHA-1 of the WebSocket handshake) see
+ * ctl_pin.c and ctl_ws.c (the SHA-1 of the WebSocket handshake) see
  * OpenSSL.
  *
  * Exit statuses are the contract's (shared/contract.md): the remote status
  * for a single-agent shell command, 0/1 for the others, 2 for usage, 3
  * when the hub cannot be reached or refuses the token, 4 when the agent is
- * unknown or not online.
+ * unknown or not online; hubctl term adds 5 and 6.
  */
 #ifndef CTL_H
 #define CTL_H
@@ -28,6 +28,10 @@
 #define CTL_EXIT_USAGE		2
 #define CTL_EXIT_HUB		3
 #define CTL_EXIT_AGENT		4
+/* hubctl term: the agent refused the terminal or could not start it */
+#define CTL_EXIT_REFUSED	5
+/* hubctl term: the session was cut (agent gone, idle, hub stopping) */
+#define CTL_EXIT_CUT		6
 #define CTL_EXIT_TIMEOUT	124	/* a shell command hit its timeout */
 
 #define CTL_DEFAULT_HUB		"https://127.0.0.1:8443"
@@ -257,16 +261,99 @@ const char *ctl_resp_error(const struct ctl_resp *r);
 
 /*
  * A raw byte stream to the hub (TLS and pinning as for every request),
- * for protocols curl does not speak itself: hubctl watch's WebSocket.
- * ctl_raw_open: 0, or an exit status after printing why.  send: 0 / -1.
+ * for the protocol curl does not speak itself: the WebSocket (ctl_ws.c).
+ * ctl_raw_open: 0, or an exit status after printing why.
+ * send_some: the bytes the connection took now, without waiting (0 when
+ * it would block), or -1 on error; after a 0 the next call must offer
+ * the same bytes at the same address again, and maybe more after them
+ * (TLS sends the record it made from there).
  * recv: bytes (> 0), 0 at the end of the stream, -1 on error, -2 when
  * timeout_ms passed with nothing to read.
+ * fd: the socket, for poll(2); bytes TLS has already decrypted do not
+ * show there, so read until recv says -2 before polling for more.
  */
 struct ctl_raw;
 int	ctl_raw_open(struct ctl *c, struct ctl_raw **out);
-int	ctl_raw_send(struct ctl_raw *r, const void *buf, size_t n);
+long	ctl_raw_send_some(struct ctl_raw *r, const void *buf, size_t n);
 long	ctl_raw_recv(struct ctl_raw *r, void *buf, size_t n, int timeout_ms);
+int	ctl_raw_fd(const struct ctl_raw *r);
 void	ctl_raw_close(struct ctl_raw *r);
+
+/* ---- ctl_ws.c ---- */
+
+/* WebSocket opcodes (RFC 6455) */
+#define CTL_WS_CONT		0
+#define CTL_WS_TEXT		1
+#define CTL_WS_BINARY		2
+#define CTL_WS_CLOSE		8
+#define CTL_WS_PING		9
+#define CTL_WS_PONG		10
+/* bytes of frames waiting to be sent (control frames may use a little
+ * more): what a client that stops reading its input holds at most */
+#define CTL_WS_OUT_MAX		(64 * 1024)
+/* the largest client frame header */
+#define CTL_WS_FRAME_HEAD	14
+
+/* A WebSocket to the hub. */
+struct ctl_ws;
+/* A message read: valid until the next ctl_ws_recv(). */
+struct ctl_ws_msg {
+	int			 op;	/* CTL_WS_TEXT or CTL_WS_BINARY */
+	const unsigned char	*data;
+	size_t			 len;
+};
+/* What ctl_ws_recv() got. */
+enum ctl_ws_got {
+	CTL_WS_ERR = -1,	/* the hub broke the protocol (said why) */
+	CTL_WS_NONE = 0,	/* no whole message within the time */
+	CTL_WS_MSG,		/* a message, in *m */
+	CTL_WS_CLOSED,		/* the hub closed the WebSocket (answered) */
+	CTL_WS_EOF		/* the connection ended without a close */
+};
+
+/*
+ * Connect to the hub and upgrade to the WebSocket at path ("/ws/ui");
+ * what names it in messages ("the live feed").  Messages of up to
+ * msg_max bytes are accepted.  0 and *out, or an exit status after
+ * printing why, with c->lost set when the hub may only be restarting.
+ */
+int	ctl_ws_open(struct ctl *c, const char *path, const char *what,
+	    size_t msg_max, struct ctl_ws **out);
+/* Drop the connection; w may be NULL. */
+void	ctl_ws_close(struct ctl_ws *w);
+/* Sign in with the first message, {"t":"auth","token":...}, with
+ * "agent", "cols" and "rows" too when agent is not NULL (/ws/term);
+ * waits until it is sent.  0 or -1. */
+int	ctl_ws_auth(struct ctl_ws *w, const char *agent, int cols, int rows);
+/* Queue a frame of opcode op and send what the socket takes now without
+ * waiting.  0, or -1 when the queue has no room for it (data frames:
+ * ctl_ws_room()) or the connection broke. */
+int	ctl_ws_queue(struct ctl_ws *w, int op, const void *data, size_t n);
+/* Send what is queued as far as the socket takes it now.  0 or -1. */
+int	ctl_ws_flush(struct ctl_ws *w);
+/* Bytes still queued (poll the socket for POLLOUT while there are). */
+size_t	ctl_ws_queued(const struct ctl_ws *w);
+/* The payload a data frame queued now may have; 0 when the queue is
+ * full: stop reading what is sent until it drains. */
+size_t	ctl_ws_room(const struct ctl_ws *w);
+/* The socket, for poll(2): see ctl_raw_fd(). */
+int	ctl_ws_fd(const struct ctl_ws *w);
+/*
+ * The next message, waiting up to timeout_ms for bytes (0: not at all;
+ * a caller that then polls ctl_ws_fd() has everything already read).
+ * Pings are answered, pongs dropped, fragments joined.
+ */
+enum ctl_ws_got ctl_ws_recv(struct ctl_ws *w, struct ctl_ws_msg *m,
+	    int timeout_ms);
+/* The code of the hub's close frame (0 when it had none). */
+int	ctl_ws_close_code(const struct ctl_ws *w);
+/*
+ * A quiet hub: once nothing has come for quiet_s seconds, queue a
+ * {"t":"ping"} (/ws/ui and /ws/term answer it); quiet_s later still with
+ * nothing, the hub is gone.  Returns the milliseconds until it should be
+ * asked again, or -1 when the hub is gone.
+ */
+long	ctl_ws_idle(struct ctl_ws *w, double quiet_s);
 
 /* ---- ctl_probe.c ---- */
 
@@ -373,6 +460,27 @@ int	ctl_cmd_history(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_watch(struct ctl *c, int argc, char **argv);
 /* ctl_sessions.c: "sessions [AGENT]", "sessions play ID" */
 int	ctl_cmd_sessions(struct ctl *c, int argc, char **argv);
+/* ctl_term.c (with ctl_tty.c) */
+int	ctl_cmd_term(struct ctl *c, int argc, char **argv);
+
+/* ---- ctl_tty.c: the local terminal of hubctl term ---- */
+
+/* Catch SIGWINCH, SIGTERM, SIGHUP, SIGINT and SIGQUIT as bytes on a pipe
+ * and ignore SIGPIPE: the pipe's read end to poll, or -1 (errno). */
+int	ctl_tty_signals(void);
+/* Put back what ctl_tty_signals() changed. */
+void	ctl_tty_signals_end(void);
+/* The next signal caught, or 0 when none is waiting. */
+int	ctl_tty_signal(void);
+/* Non-zero once a signal that ends hubctl term was caught. */
+int	ctl_tty_ending(void);
+/* Put stdin (a terminal) in raw mode: 0, or -1 after printing why. */
+int	ctl_tty_raw(void);
+/* Undo ctl_tty_raw(), if it was done; safe to call more than once. */
+void	ctl_tty_restore(void);
+/* The window's size from the first of stdin, stdout, stderr that is a
+ * terminal (at most MC_TERM_DIM_MAX), else 80 x 24. */
+void	ctl_tty_size(int *cols, int *rows);
 /* ctl_admin.c */
 int	ctl_cmd_key_create(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_key_list(struct ctl *c, int argc, char **argv);

@@ -41,6 +41,10 @@ static const struct ctl_cmd cmds[] = {
 	  "as it\n      comes and hubctl exits with its status (124 on "
 	  "timeout); --tag and\n      --all run it on many agents at once "
 	  "and end with a summary" },
+	{ "term", NULL, ctl_cmd_term, "term AGENT",
+	  "an interactive shell on the agent in this terminal, like ssh "
+	  "(operator);\n      ~. at the start of a line disconnects; exit "
+	  "status: the shell's; recorded" },
 	{ "history", NULL, ctl_cmd_history, "history [AGENT] [--limit N]",
 	  "past commands, newest first, with status and exit codes" },
 	{ "watch", NULL, ctl_cmd_watch, "watch [--since ID|DURATION]",
@@ -110,7 +114,8 @@ static const char usage_options[] =
 "0 or 1 for the others (a fan-out: 0 only if every agent ran it and\n"
 "exited 0); 2 usage; 3 cannot reach or authenticate to the hub (send and\n"
 "watch wait up to 5 min for a hub that went away while they ran); 4 agent\n"
-"unknown or not online, no agent matched, or a queued command expired.\n";
+"unknown or not online, no agent matched, or a queued command expired;\n"
+"term: the remote shell's status, and 5 and 6 (see 'hubctl term --help').\n";
 
 static const char usage_examples[] =
 "Examples:\n"
@@ -121,6 +126,7 @@ static const char usage_examples[] =
 "  hubctl send --tag lab shell -- uptime\n"
 "  hubctl send --queue 1h pc-laptop shell -- 'apt-get -y update'\n"
 "  hubctl send pc-gpu screenshot -o gpu.png\n"
+"  hubctl term pc-gpu\n"
 "  hubctl history pc-gpu --limit 20\n"
 "  hubctl sessions play s-1a2b3c4d5e6f7a8b\n"
 "  hubctl show pc-gpu\n"
@@ -203,6 +209,41 @@ static const char send_notes[] =
 "  hubctl send pc-gpu docker_ps\n"
 "  hubctl send pc-gpu screenshot -o gpu.png\n";
 
+static const char term_notes[] =
+"Opens a shell on AGENT - the login shell of the listener's run_as user,\n"
+"TERM=xterm-256color - and connects this terminal to it, as ssh does: the\n"
+"terminal is raw while the session runs (every key goes to the remote\n"
+"shell, Ctrl-C too), window size changes follow, and the terminal is\n"
+"restored however the session ends.  Full-screen programs (top, vi) work.\n"
+"  ~.   at the start of a line (after Enter): disconnect\n"
+"  ~~   at the start of a line: send one ~\n"
+"Without a terminal on stdin (a pipe, a file) there is no raw mode and no\n"
+"~ escape: stdin is sent as it comes and its end sends ^D (again each\n"
+"second until the session ends: a shell that was busy or starting may miss\n"
+"one), so a script can drive the shell:\n"
+"  printf 'uptime\\nexit\\n' | hubctl term pc-gpu\n"
+"It needs a token with the operator role (a viewer token is refused), a\n"
+"listener that allows `terminal` (allow = in its config), and at most 4\n"
+"sessions open on the agent.  The hub records every session (its output;\n"
+"what was typed too only with the hub's record_input = yes): 'hubctl\n"
+"sessions' lists the recordings and plays them back.\n"
+"At the end one line on stderr says why (\"Connection to AGENT closed.\").\n"
+"Exit status:\n"
+"  the remote shell's (0 when it exits 0); 0 after ~.\n"
+"  3  the hub cannot be reached, refused the token, or the token is not\n"
+"     operator; or the hub is stopping or went away during the session\n"
+"  4  the agent is unknown or not online\n"
+"  5  the agent refused the terminal (no `terminal` in its allow =, 4\n"
+"     sessions open, a listener older than terminals) or the shell could\n"
+"     not start\n"
+"  6  the session was cut: the agent went away, the listener's\n"
+"     terminal_idle passed, or the hub is stopping\n"
+"  128+N  hubctl got signal N (SIGTERM, SIGHUP, SIGINT, SIGQUIT)\n"
+"  1  anything else (a broken stdout, a protocol error)\n"
+"Examples:\n"
+"  hubctl term pc-gpu\n"
+"  printf 'df -h /\\nexit\\n' | hubctl term pc-gpu > df.txt\n";
+
 static const char history_notes[] =
 "  --limit N   how many commands, newest first (default 50, at most 1000)\n"
 "With --json hubctl prints the API's answer.\n"
@@ -251,6 +292,8 @@ noun_help(const char *noun)
 			print_cmd(&cmds[i]);
 	if (strcmp(noun, "send") == 0)
 		fputs(send_notes, stdout);
+	else if (strcmp(noun, "term") == 0)
+		fputs(term_notes, stdout);
 	else if (strcmp(noun, "history") == 0)
 		fputs(history_notes, stdout);
 	else if (strcmp(noun, "sessions") == 0)

@@ -1,10 +1,12 @@
 /*
  * ctl_raw.c - a raw byte stream to the hub, for the protocol curl does
- * not speak itself: hubctl watch's WebSocket (ctl_watch.c).
+ * not speak itself: the WebSocket of hubctl watch and hubctl term
+ * (ctl_ws.c).
  *
  * libcurl connects (CONNECT_ONLY), with TLS and the certificate pin set
  * up exactly as for every request (ctl_http_tls()), and then only moves
- * bytes; the WebSocket framing is ctl_watch.c's.
+ * bytes, without waiting when sending (the caller keeps what is not
+ * taken yet, and polls); the WebSocket framing is ctl_ws.c's.
  */
 #include <poll.h>
 #include <stdio.h>
@@ -83,26 +85,22 @@ raw_wait(const struct ctl_raw *r, short events, int timeout_ms)
 	return poll(&p, 1, timeout_ms);
 }
 
-int
-ctl_raw_send(struct ctl_raw *r, const void *buf, size_t n)
+long
+ctl_raw_send_some(struct ctl_raw *r, const void *buf, size_t n)
 {
-	const char *p = buf;
-	size_t sent;
+	size_t sent = 0;
 	CURLcode rc;
 
-	while (n > 0) {
-		rc = curl_easy_send(r->h, p, n, &sent);
-		if (rc == CURLE_AGAIN) {
-			if (raw_wait(r, POLLOUT, CTL_REQUEST_TIMEOUT * 1000) <= 0)
-				return -1;
-			continue;
-		}
-		if (rc != CURLE_OK)
-			return -1;
-		p += sent;
-		n -= sent;
-	}
-	return 0;
+	rc = curl_easy_send(r->h, buf, n, &sent);
+	if (rc == CURLE_AGAIN)
+		return 0;
+	return rc == CURLE_OK ? (long)sent : -1;
+}
+
+int
+ctl_raw_fd(const struct ctl_raw *r)
+{
+	return (int)r->fd;
 }
 
 long

@@ -1,12 +1,9 @@
 /*
  * ctl_watch.c - hubctl watch: the hub's live feed (/ws/ui) as lines.
  *
- * A small WebSocket client (RFC 6455) over the raw connection of
- * ctl_http.c, so TLS and the certificate pin are curl's as for every other
- * request: the upgrade request, a check of the hub's Sec-WebSocket-Accept,
- * masked client frames, and text messages read back (fragments joined,
- * pings answered, at most WATCH_MSG_MAX bytes).  The token goes in the
- * first message, {"t":"auth"}, never in the URL.
+ * The feed is a WebSocket (ctl_ws.c: TLS and the pin as for every
+ * request, the token in the first message, never in the URL) whose
+ * messages of up to WATCH_MSG_MAX bytes are JSON.
  *
  * Each item prints as one line: local time, kind, agent, text.  Kinds are
  * the event types (status, alert, delivery, silence, ...) and "command"
@@ -22,374 +19,54 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <sys/random.h>
 #include <time.h>
-
-#include <openssl/evp.h>
 
 #include "ctl.h"
 #include "mc_util.h"
 
 /* the largest message accepted (a snapshot of many agents) */
 #define WATCH_MSG_MAX		(16 * 1024 * 1024)
-/* the hub's answer to the upgrade */
-#define WATCH_HEAD_MAX		8192
-/* a ping after this long without a message; twice: the hub is gone */
+/* a ping after this long without a byte; twice: the hub is gone */
 #define WATCH_IDLE_MS		30000
 /* --since and a resume read at most this many pages of 1,000 events */
 #define WATCH_PAGES		100
-#define WS_GUID			"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#define WS_KEY_LEN		16
-
-enum { OP_CONT = 0, OP_TEXT = 1, OP_CLOSE = 8, OP_PING = 9 };
 
 struct watch {
 	struct ctl	*c;
-	struct ctl_raw	*raw;
-	unsigned char	 in[16384];	/* bytes read, not yet used */
-	size_t		 off, len;
-	struct mc_buf	 msg;		/* owned: the message being joined */
-	int		 idle;		/* read timeouts in a row */
-	int		 closed;	/* the hub sent close */
-	int		 opening;	/* in the upgrade: a dropped connection
-					 * is feed_open()'s to explain */
-	int		 dropped;	/* ... and it was dropped */
+	struct ctl_ws	*ws;		/* owned */
 	int64_t		 last_id;	/* the newest event shown */
 };
 
-static int	send_frame(struct watch *w, int op, const void *data,
-		    size_t n);
-
-/* ---- bytes ---- */
-
-/* Read more into w->in; a quiet hub gets a ping.  0, or -1 (said why). */
+/* The next message into *m.  0, or -1 when the feed ended (said why). */
 static int
-fill(struct watch *w)
+read_message(struct watch *w, struct ctl_ws_msg *m)
 {
-	static const char ping[] = "{\"t\":\"ping\"}";
-	long n;
+	long wait;
 
-	if (w->off == w->len)
-		w->off = w->len = 0;
 	for (;;) {
-		n = ctl_raw_recv(w->raw, w->in + w->len, sizeof(w->in) - w->len,
-		    WATCH_IDLE_MS);
-		if (n > 0) {
-			w->len += (size_t)n;
-			w->idle = 0;
-			return 0;
-		}
-		if (n != -2)
-			break;
-		if (++w->idle == 2) {
+		wait = ctl_ws_idle(w->ws, WATCH_IDLE_MS / 1000.0);
+		if (wait < 0) {
 			fprintf(stderr, "hubctl: the hub has not answered for "
 			    "%d s; giving up\n", WATCH_IDLE_MS / 1000);
 			return -1;
 		}
-		if (send_frame(w, OP_TEXT, ping, sizeof(ping) - 1) == -1)
+		switch (ctl_ws_recv(w->ws, m, (int)wait)) {
+		case CTL_WS_MSG:
+			return 0;
+		case CTL_WS_NONE:
+			continue;
+		case CTL_WS_CLOSED:
+			fprintf(stderr, "hubctl: the hub closed the feed\n");
+			return -1;
+		case CTL_WS_EOF:
+			fprintf(stderr, "hubctl: the hub at %s closed the "
+			    "connection\n", w->c->base);
+			return -1;
+		case CTL_WS_ERR:
 			break;
-	}
-	w->dropped = w->opening;
-	if (!w->opening)
-		fprintf(stderr, "hubctl: the hub at %s closed the "
-		    "connection\n", w->c->base);
-	return -1;
-}
-
-/* Take exactly n bytes (n <= sizeof(w->in)). */
-static int
-take(struct watch *w, void *out, size_t n)
-{
-	unsigned char *o = out;
-	size_t k;
-
-	while (n > 0) {
-		if (w->off == w->len && fill(w) == -1)
-			return -1;
-		k = w->len - w->off < n ? w->len - w->off : n;
-		memcpy(o, w->in + w->off, k);
-		w->off += k;
-		o += k;
-		n -= k;
-	}
-	return 0;
-}
-
-/* ---- frames ---- */
-
-static int
-send_frame(struct watch *w, int op, const void *data, size_t n)
-{
-	const unsigned char *d = data;
-	unsigned char mask[4], *buf;
-	size_t h = 0, i;
-	int r;
-
-	if (getrandom(mask, sizeof(mask), 0) != (ssize_t)sizeof(mask) ||
-	    (buf = malloc(n + 14)) == NULL)
-		return -1;
-	buf[h++] = (unsigned char)(0x80 | op);
-	if (n < 126) {
-		buf[h++] = (unsigned char)(0x80 | n);
-	} else if (n < 65536) {
-		buf[h++] = 0x80 | 126;
-		buf[h++] = (unsigned char)(n >> 8);
-		buf[h++] = (unsigned char)n;
-	} else {
-		buf[h++] = 0x80 | 127;
-		for (i = 0; i < 8; i++)
-			buf[h++] = (unsigned char)((uint64_t)n >> (56 - 8 * i));
-	}
-	memcpy(buf + h, mask, 4);
-	h += 4;
-	for (i = 0; i < n; i++)
-		buf[h + i] = d[i] ^ mask[i & 3];
-	r = ctl_raw_send(w->raw, buf, h + n);
-	memset(buf, 0, h + n);	/* the auth message holds the token */
-	free(buf);
-	return r;
-}
-
-/* A frame's header: opcode, FIN and payload length. */
-static int
-read_head(struct watch *w, int *op, int *fin, uint64_t *len)
-{
-	unsigned char b[2], ext[8];
-	size_t k, i;
-
-	if (take(w, b, 2) == -1)
-		return -1;
-	*fin = b[0] >> 7;
-	*op = b[0] & 0x0f;
-	if (b[1] & 0x80) {
-		fprintf(stderr, "hubctl: the hub sent a masked frame\n");
-		return -1;
-	}
-	*len = b[1] & 0x7f;
-	if (*len >= 126) {
-		k = *len == 126 ? 2 : 8;
-		if (take(w, ext, k) == -1)
-			return -1;
-		for (*len = 0, i = 0; i < k; i++)
-			*len = *len << 8 | ext[i];
-	}
-	return 0;
-}
-
-static int
-read_payload(struct watch *w, uint64_t n, struct mc_buf *to)
-{
-	unsigned char chunk[4096];
-	size_t k;
-
-	while (n > 0) {
-		k = n < sizeof(chunk) ? (size_t)n : sizeof(chunk);
-		if (take(w, chunk, k) == -1)
-			return -1;
-		if (mc_buf_append(to, chunk, k) == -1) {
-			fprintf(stderr, "hubctl: a message from the hub is "
-			    "over %d MiB\n", WATCH_MSG_MAX >> 20);
-			return -1;
 		}
-		n -= k;
-	}
-	return 0;
-}
-
-/* A control frame: answer a ping, note a close. */
-static int
-control(struct watch *w, int op, uint64_t n)
-{
-	struct mc_buf b;
-	int r;
-
-	if (n > 125) {
-		fprintf(stderr, "hubctl: the hub sent a bad control frame\n");
 		return -1;
 	}
-	mc_buf_init(&b, 125);
-	r = read_payload(w, n, &b);
-	if (r == 0 && op == OP_PING)
-		r = send_frame(w, 0xA, b.data, b.len);
-	if (r == 0 && op == OP_CLOSE) {
-		send_frame(w, OP_CLOSE, b.data, b.len);
-		w->closed = 1;
-	}
-	mc_buf_free(&b);
-	return r;
-}
-
-/* The next complete data message into w->msg.  0, or -1 when the feed
- * ended (said why). */
-static int
-read_message(struct watch *w)
-{
-	uint64_t n;
-	int op, fin;
-
-	mc_buf_reset(&w->msg);
-	for (;;) {
-		if (read_head(w, &op, &fin, &n) == -1)
-			return -1;
-		if (op >= OP_CLOSE) {
-			if (control(w, op, n) == -1)
-				return -1;
-			if (w->closed) {
-				fprintf(stderr, "hubctl: the hub closed the "
-				    "feed\n");
-				return -1;
-			}
-			continue;
-		}
-		if (read_payload(w, n, &w->msg) == -1)
-			return -1;
-		if (fin)
-			return 0;
-	}
-}
-
-/* ---- the upgrade ---- */
-
-/* base64(SHA-1(key + GUID)), what the hub must answer. */
-static int
-expected_accept(const char *key, char *out, size_t outlen)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
-	char text[128];
-	struct mc_buf b;
-	int r = -1;
-
-	snprintf(text, sizeof(text), "%s%s", key, WS_GUID);
-	if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha1(), NULL) != 1)
-		return -1;
-	mc_buf_init(&b, 64);
-	if (mc_b64_encode(&b, md, mdlen) == 0 && b.len < outlen) {
-		memcpy(out, b.data, b.len + 1);
-		r = 0;
-	}
-	mc_buf_free(&b);
-	return r;
-}
-
-/* The value of header name in head (NUL-terminated), or NULL. */
-static const char *
-header(const char *head, const char *name, char *out, size_t outlen)
-{
-	const char *p = head, *v;
-	size_t nlen = strlen(name), n;
-
-	while ((p = strstr(p, "\r\n")) != NULL) {
-		p += 2;
-		if (strncasecmp(p, name, nlen) != 0 || p[nlen] != ':')
-			continue;
-		v = p + nlen + 1;
-		v += strspn(v, " \t");
-		n = strcspn(v, "\r\n");
-		while (n > 0 && (v[n - 1] == ' ' || v[n - 1] == '\t'))
-			n--;
-		if (n >= outlen)
-			return NULL;
-		memcpy(out, v, n);
-		out[n] = '\0';
-		return out;
-	}
-	return NULL;
-}
-
-/* Read the answer to the upgrade up to its blank line; the bytes after
- * it stay in w->in. */
-static int
-read_head_block(struct watch *w, char *head, size_t headlen)
-{
-	char *end;
-	size_t n;
-
-	for (;;) {
-		n = w->len < headlen - 1 ? w->len : headlen - 1;
-		memcpy(head, w->in, n);
-		head[n] = '\0';
-		if ((end = strstr(head, "\r\n\r\n")) != NULL) {
-			w->off = (size_t)(end - head) + 4;
-			end[2] = '\0';
-			return 0;
-		}
-		if (w->len >= headlen - 1) {
-			fprintf(stderr, "hubctl: the hub's answer to the "
-			    "upgrade is too long\n");
-			return -1;
-		}
-		if (fill(w) == -1)
-			return -1;
-	}
-}
-
-static int
-upgrade(struct watch *w)
-{
-	char req[1024], key[64], want[64], got[128], head[WATCH_HEAD_MAX];
-	unsigned char raw[WS_KEY_LEN];
-	char err[128];
-	struct mc_buf b;
-	struct mc_url u;
-	int n;
-
-	if (mc_url_parse(w->c->base, &u, err, sizeof(err)) == -1 ||
-	    getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
-		return -1;
-	mc_buf_init(&b, sizeof(key) - 1);
-	if (mc_b64_encode(&b, raw, sizeof(raw)) == -1) {
-		mc_buf_free(&b);
-		return -1;
-	}
-	memcpy(key, b.data, b.len + 1);
-	mc_buf_free(&b);
-	n = snprintf(req, sizeof(req), "GET /ws/ui HTTP/1.1\r\nHost: %s%s%s:%d"
-	    "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-	    "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n"
-	    "User-Agent: hubctl/" MC_VERSION "\r\n\r\n",
-	    strchr(u.host, ':') ? "[" : "", u.host,
-	    strchr(u.host, ':') ? "]" : "", u.port, key);
-	if (n < 0 || (size_t)n >= sizeof(req) ||
-	    ctl_raw_send(w->raw, req, (size_t)n) == -1 ||
-	    read_head_block(w, head, sizeof(head)) == -1)
-		return -1;
-	if (strncmp(head, "HTTP/1.1 101", 12) != 0) {
-		n = (int)strcspn(head, "\r\n");
-		fprintf(stderr, "hubctl: the hub refused the live feed: %.*s\n",
-		    n > 80 ? 80 : n, head);
-		return -1;
-	}
-	if (expected_accept(key, want, sizeof(want)) == -1 ||
-	    header(head, "Sec-WebSocket-Accept", got, sizeof(got)) == NULL ||
-	    strcmp(want, got) != 0) {
-		fprintf(stderr, "hubctl: the hub's WebSocket handshake is not "
-		    "valid\n");
-		return -1;
-	}
-	return 0;
-}
-
-static int
-send_auth(struct watch *w)
-{
-	struct mc_buf b;
-	struct mc_jw jw;
-	int r = -1;
-
-	mc_buf_init(&b, CTL_TOKEN_MAX + 64);
-	mc_jw_init(&jw, &b);
-	mc_jw_obj(&jw, NULL);
-	mc_jw_str(&jw, "t", "auth");
-	mc_jw_str(&jw, "token", w->c->o.token);
-	mc_jw_obj_end(&jw);
-	if (mc_jw_done(&jw) == 0)
-		r = send_frame(w, OP_TEXT, b.data, b.len);
-	if (b.data != NULL)
-		memset(b.data, 0, b.cap);
-	mc_buf_free(&b);
-	return r;
 }
 
 /* ---- printing ---- */
@@ -526,7 +203,7 @@ on_command(const struct mc_json *c)
 
 /* One message.  0 to go on, or an exit status. */
 static int
-on_message(struct watch *w)
+on_message(struct watch *w, const struct ctl_ws_msg *m)
 {
 	const struct mc_json *o;
 	struct mc_jdoc *d;
@@ -534,8 +211,8 @@ on_message(struct watch *w)
 	char err[128], why[512];
 	int r = 0;
 
-	if ((d = mc_json_parse(w->msg.data, w->msg.len, err, sizeof(err))) ==
-	    NULL)
+	if ((d = mc_json_parse((const char *)m->data, m->len, err,
+	    sizeof(err))) == NULL)
 		return 0;
 	o = mc_json_root(d);
 	t = ctl_jstr(o, "t", "");
@@ -545,7 +222,7 @@ on_message(struct watch *w)
 	}
 	if (w->c->o.json) {
 		/* the hub's JSON escapes every control character */
-		fwrite(w->msg.data, 1, w->msg.len, stdout);
+		fwrite(m->data, 1, m->len, stdout);
 		putchar('\n');
 		fflush(stdout);
 	}
@@ -662,50 +339,22 @@ newest_id(struct watch *w)
 static void
 feed_close(struct watch *w)
 {
-	ctl_raw_close(w->raw);
-	w->raw = NULL;
-	w->off = w->len = 0;
-	w->idle = w->closed = 0;
-	mc_buf_reset(&w->msg);
+	ctl_ws_close(w->ws);
+	w->ws = NULL;
 }
 
-/* The hub dropped the connection during the upgrade, as a hub that
- * speaks TLS does to a plain request (--hub http://), which no wait
- * mends; otherwise it is a hub that is starting, or gone. */
-static int
-feed_dropped(struct watch *w)
-{
-	char why[CTL_WHY_MAX];
-
-	if (ctl_probe_scheme(w->c, why, sizeof(why)) == 1) {
-		fprintf(stderr, "hubctl: %s\n", why);
-		w->c->lost = 0;
-		return CTL_EXIT_HUB;
-	}
-	fprintf(stderr, "hubctl: the hub at %s closed the connection\n",
-	    w->c->base);
-	w->c->lost = 1;
-	return CTL_EXIT_HUB;
-}
-
+/* 0, or an exit status (said why; c->lost: the hub may be restarting) */
 static int
 feed_open(struct watch *w)
 {
-	int r = ctl_raw_open(w->c, &w->raw);
+	int r = ctl_ws_open(w->c, "/ws/ui", "the live feed", WATCH_MSG_MAX,
+	    &w->ws);
 
-	if (r != 0)
-		return r;
-	w->opening = 1;
-	w->dropped = 0;
-	r = upgrade(w);
-	w->opening = 0;
-	if (r == -1 && w->dropped)
-		return feed_dropped(w);
-	if (r == -1 || send_auth(w) == -1) {
+	if (r == 0 && ctl_ws_auth(w->ws, NULL, 0, 0) == -1) {
 		w->c->lost = 1;		/* a hub that is starting, or gone */
-		return CTL_EXIT_HUB;
+		r = CTL_EXIT_HUB;
 	}
-	return 0;
+	return r;
 }
 
 /* The feed broke: connect again, then show what was missed.  The feed
@@ -761,6 +410,7 @@ ctl_cmd_watch(struct ctl *c, int argc, char **argv)
 	const struct ctl_flag flags[] = { { "--since", 1, &since },
 	    { NULL, 0, NULL } };
 	char query[48];
+	struct ctl_ws_msg m;
 	struct ctl_args a;
 	struct watch *w;
 	int r;
@@ -773,18 +423,16 @@ ctl_cmd_watch(struct ctl *c, int argc, char **argv)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		return CTL_EXIT_FAIL;
 	w->c = c;
-	mc_buf_init(&w->msg, WATCH_MSG_MAX);
 	r = feed_open(w);
 	if (r == 0)
 		r = since != NULL ? catch_up(w, query) : newest_id(w);
 	while (r == 0) {
-		if (read_message(w) == -1)
+		if (read_message(w, &m) == -1)
 			r = resume(w);
 		else
-			r = on_message(w);
+			r = on_message(w, &m);
 	}
-	ctl_raw_close(w->raw);
-	mc_buf_free(&w->msg);
+	feed_close(w);
 	free(w);
 	return r;
 }
