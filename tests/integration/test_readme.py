@@ -93,6 +93,11 @@ def test_readme_tour_runs_as_printed(t):
     check(re.search(r"\scommand\s+demo\s+c-[0-9a-f]+ shell df -h / by "
                     r"admin: done exit 0$", out, re.M),
           "hubctl watch --since does not show the shell command:\n%s" % out)
+    check(re.search(r"^Linux \d", out, re.M),
+          "hubctl term demo did not run uname -sr on demo:\n%s" % out)
+    check(re.search(r"^s-[0-9a-f]{16}\s+demo\s", out, re.M),
+          "hubctl sessions demo does not list the terminal session:\n%s"
+          % out)
     check(re.search(r"^t[0-9a-f]+\.[0-9a-f]{32,}$", out, re.M),
           "hubctl token create printed no token:\n%s" % out)
 
