@@ -424,6 +424,17 @@ void	ctl_table_init(struct ctl_table *t, int ncols);
 void	ctl_table_add(struct ctl_table *t, const char *cell);
 /* Print aligned to stdout and free; 0, or -1 if a cell did not fit. */
 int	ctl_table_print(struct ctl_table *t);
+/* One table row from one object of a list. */
+typedef void (*ctl_row_fn)(struct ctl_table *t, const struct mc_json *e);
+/*
+ * Print the array member key of the hub's answer r as a table with the
+ * column heads head[ncols], a row per object by row().  CTL_EXIT_OK, or
+ * CTL_EXIT_FAIL when the answer has no such array (said: "no WHAT list")
+ * or a cell did not fit.  *count (if not NULL) gets the array's length.
+ */
+int	ctl_print_list(const struct ctl_resp *r, const char *key,
+	    const char *what, const char *const *head, int ncols, ctl_row_fn row,
+	    size_t *count);
 
 /* ---- command handlers: argv holds the words after the noun (and verb) */
 

@@ -70,41 +70,24 @@ revoke(struct ctl *c, const char *noun, const char *collection,
 	return ret;
 }
 
-typedef void (*row_fn)(struct ctl_table *t, const struct mc_json *e);
-
 /* GET path and print the array member key as a table. */
 static int
 list(struct ctl *c, const char *noun, const char *path, const char *key,
-    const char *const *head, int ncols, row_fn row, int argc, char **argv)
+    const char *const *head, int ncols, ctl_row_fn row, int argc, char **argv)
 {
-	const struct mc_json *arr = NULL, *e;
-	struct ctl_table t;
 	struct ctl_resp r;
 	struct ctl_args a;
-	int ret, i;
+	int ret;
 
 	ret = ctl_begin(c, noun, argc, argv, NULL, &a, 0, 0);
 	if (ret != 0)
 		return ret;
 	ctl_resp_init(&r);
 	ret = ctl_api(c, "GET", path, NULL, &r);
-	if (ret == 0 && r.doc != NULL)
-		arr = mc_json_get(mc_json_root(r.doc), key);
-	if (ret == 0 && c->o.json) {
+	if (ret == 0 && c->o.json)
 		ctl_print_body(&r);
-	} else if (ret == 0 && (arr == NULL || arr->type != MC_JARR)) {
-		fprintf(stderr, "hubctl: the hub's answer has no %s list\n",
-		    key);
-		ret = CTL_EXIT_FAIL;
-	} else if (ret == 0) {
-		ctl_table_init(&t, ncols);
-		for (i = 0; i < ncols; i++)
-			ctl_table_add(&t, head[i]);
-		for (e = arr->child; e != NULL; e = e->next)
-			if (e->type == MC_JOBJ)
-				row(&t, e);
-		ret = ctl_table_print(&t) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
-	}
+	else if (ret == 0)
+		ret = ctl_print_list(&r, key, key, head, ncols, row, NULL);
 	ctl_resp_free(&r);
 	return ret;
 }

@@ -47,23 +47,9 @@ print_history(const struct ctl_resp *r)
 {
 	static const char *const head[HISTORY_COLS] = { "ID", "AGENT", "TYPE",
 	    "STATUS", "EXIT", "BY", "WHEN", "COMMAND" };
-	const struct mc_json *list, *e;
-	struct ctl_table t;
-	size_t i;
 
-	list = r->doc ? mc_json_get(mc_json_root(r->doc), "commands") : NULL;
-	if (list == NULL || list->type != MC_JARR) {
-		fprintf(stderr, "hubctl: the hub's answer has no command "
-		    "list\n");
-		return CTL_EXIT_FAIL;
-	}
-	ctl_table_init(&t, HISTORY_COLS);
-	for (i = 0; i < HISTORY_COLS; i++)
-		ctl_table_add(&t, head[i]);
-	for (e = list->child; e != NULL; e = e->next)
-		if (e->type == MC_JOBJ)
-			history_row(&t, e);
-	return ctl_table_print(&t) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+	return ctl_print_list(r, "commands", "command", head, HISTORY_COLS,
+	    history_row, NULL);
 }
 
 /* "/api/commands?agent=NAME&limit=N"; -1 (said) if it does not fit. */

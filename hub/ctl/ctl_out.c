@@ -337,6 +337,31 @@ ctl_table_print(struct ctl_table *t)
 	return 0;
 }
 
+int
+ctl_print_list(const struct ctl_resp *r, const char *key, const char *what,
+    const char *const *head, int ncols, ctl_row_fn row, size_t *count)
+{
+	const struct mc_json *arr, *e;
+	struct ctl_table t;
+	int i;
+
+	arr = r->doc != NULL ? mc_json_get(mc_json_root(r->doc), key) : NULL;
+	if (arr == NULL || arr->type != MC_JARR) {
+		fprintf(stderr, "hubctl: the hub's answer has no %s list\n",
+		    what);
+		return CTL_EXIT_FAIL;
+	}
+	if (count != NULL)
+		*count = arr->len;
+	ctl_table_init(&t, ncols);
+	for (i = 0; i < ncols; i++)
+		ctl_table_add(&t, head[i]);
+	for (e = arr->child; e != NULL; e = e->next)
+		if (e->type == MC_JOBJ)
+			row(&t, e);
+	return ctl_table_print(&t) == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+}
+
 const char *
 ctl_jstr(const struct mc_json *o, const char *key, const char *dflt)
 {

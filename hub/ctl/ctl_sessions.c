@@ -98,25 +98,12 @@ print_sessions(const struct ctl_resp *r, const char *agent)
 {
 	static const char *const head[SESSIONS_COLS] = { "ID", "AGENT",
 	    "USER", "OPENED", "DURATION", "END", "OUTPUT" };
-	const struct mc_json *list, *e;
-	struct ctl_table t;
-	size_t i;
+	size_t n;
 
-	list = r->doc ? mc_json_get(mc_json_root(r->doc), "sessions") : NULL;
-	if (list == NULL || list->type != MC_JARR) {
-		fprintf(stderr, "hubctl: the hub's answer has no session "
-		    "list\n");
+	if (ctl_print_list(r, "sessions", "session", head, SESSIONS_COLS,
+	    session_row, &n) != CTL_EXIT_OK)
 		return CTL_EXIT_FAIL;
-	}
-	ctl_table_init(&t, SESSIONS_COLS);
-	for (i = 0; i < SESSIONS_COLS; i++)
-		ctl_table_add(&t, head[i]);
-	for (e = list->child; e != NULL; e = e->next)
-		if (e->type == MC_JOBJ)
-			session_row(&t, e);
-	if (ctl_table_print(&t) == -1)
-		return CTL_EXIT_FAIL;
-	if (list->len == 0) {
+	if (n == 0) {
 		fputs("hubctl: no terminal sessions recorded", stderr);
 		if (agent != NULL) {
 			fputs(" on ", stderr);
