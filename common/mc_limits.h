@@ -23,6 +23,14 @@
 #define MC_NET_MAX		32
 #define MC_MOUNT_MAX		128
 #define MC_IFACE_MAX		32
+/* protocol: GPUs, temperature sensors and fans per heartbeat, and their
+ * names (a GPU's uuid is 40 bytes on NVIDIA) */
+#define MC_GPU_MAX		16
+#define MC_TEMP_MAX		64
+#define MC_FAN_MAX		32
+#define MC_GPU_NAME_MAX		64
+#define MC_GPU_UUID_MAX		64
+#define MC_SENSOR_NAME_MAX	64
 /* protocol: command ids a listener lists in hello as still held */
 #define MC_PENDING_MAX		64
 /* protocol: raw bytes of a file (screenshot) in one "blob" message; base64

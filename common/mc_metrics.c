@@ -4,6 +4,7 @@
  * the three summaries the hub works with (CPU, memory, fullest disk).
  */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -63,6 +64,7 @@ mc_metrics_write(struct mc_jw *w, const char *key, const struct mc_metrics *m)
 	mc_jw_arr_end(w);
 	mc_jw_u64(w, "uptime", m->uptime);
 	mc_jw_u64(w, "procs", m->procs);
+	mc_metrics_hw_write(w, m);
 	mc_jw_obj_end(w);
 }
 
@@ -140,7 +142,10 @@ mc_metrics_read(const struct mc_json *o, struct mc_metrics *m, char *err,
 	uint64_t procs;
 	int i = 0;
 
-	memset(m, 0, sizeof(*m));
+	/* The struct is 17 KiB of mostly empty arrays, read at every
+	 * heartbeat: only the figures before them are cleared, and every
+	 * array is valid up to its count, which the readers below set. */
+	memset(m, 0, offsetof(struct mc_metrics, fs));
 	if (cpu != NULL && cpu->type != MC_JOBJ) {
 		snprintf(err, errlen, "cpu must be an object");
 		return -1;
@@ -173,7 +178,8 @@ mc_metrics_read(const struct mc_json *o, struct mc_metrics *m, char *err,
 	    read_fs(mc_json_get(o, "fs"), m, err, errlen) == -1 ||
 	    read_net(mc_json_get(o, "net"), m, err, errlen) == -1 ||
 	    mc_field_u64(o, "uptime", &m->uptime, err, errlen) == -1 ||
-	    mc_field_u64(o, "procs", &procs, err, errlen) == -1)
+	    mc_field_u64(o, "procs", &procs, err, errlen) == -1 ||
+	    mc_metrics_hw_read(o, m, err, errlen) == -1)
 		return -1;
 	m->procs = (uint32_t)procs;
 	return 0;

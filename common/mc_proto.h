@@ -126,6 +126,39 @@ struct mc_net {
 	double		rx_bps, tx_bps;
 };
 
+/*
+ * A GPU as its driver reports it.  A figure the card does not report
+ * ("[N/A]", "[Not Supported]", no sysfs file) is NAN, written as an absent
+ * field, never as 0: a passively cooled card has no fan speed, not 0 %.
+ */
+struct mc_gpu {
+	int		index;			/* the driver's numbering */
+	char		vendor[8];		/* "nvidia", "amd" */
+	char		name[MC_GPU_NAME_MAX];	/* "NVIDIA H200" */
+	char		uuid[MC_GPU_UUID_MAX];	/* "" when unknown */
+	double		util, mem_util;		/* percent busy (core, memory) */
+	double		mem_used, mem_total;	/* bytes */
+	double		temp;			/* degrees Celsius */
+	double		power, power_limit;	/* watts */
+	double		fan;			/* percent */
+	double		sm_clock;		/* MHz */
+};
+
+/* What a temperature sensor measures; the hottest "cpu" one is the
+ * machine's summary figure (mc_metrics_cpu_temp). */
+enum mc_temp_kind { MC_TEMP_OTHER, MC_TEMP_CPU, MC_TEMP_DISK };
+
+struct mc_temp {
+	char		name[MC_SENSOR_NAME_MAX];	/* "coretemp/Package id 0" */
+	enum mc_temp_kind kind;
+	double		c;				/* degrees Celsius */
+};
+
+struct mc_fan {
+	char		name[MC_SENSOR_NAME_MAX];	/* "nct6798/fan2" */
+	double		rpm;
+};
+
 struct mc_metrics {
 	int		has_cpu;	/* 0: not measured yet ("cpu" absent) */
 	double		cpu_user, cpu_system, cpu_iowait;	/* percent */
@@ -137,6 +170,14 @@ struct mc_metrics {
 	struct mc_net	net[MC_NET_MAX];
 	uint64_t	uptime;		/* seconds */
 	uint32_t	procs;
+	/* the machine's hardware (mc_metrics_hw.c); each array is absent
+	 * from the heartbeat when it is empty */
+	int		ngpu;
+	struct mc_gpu	gpu[MC_GPU_MAX];
+	int		ntemp;
+	struct mc_temp	temp[MC_TEMP_MAX];
+	int		nfan;
+	struct mc_fan	fan[MC_FAN_MAX];
 };
 
 struct mc_hb {
@@ -266,6 +307,16 @@ int	mc_metrics_read(const struct mc_json *obj, struct mc_metrics *m,
 double	mc_metrics_cpu_pct(const struct mc_metrics *m);
 double	mc_metrics_mem_pct(const struct mc_metrics *m);
 double	mc_metrics_disk_pct(const struct mc_metrics *m);
+/* Hardware summaries, NAN when nothing reports them: the busiest GPU's
+ * util %, the highest GPU memory used %, the hottest GPU and the hottest
+ * CPU sensor in degrees Celsius. */
+double	mc_metrics_gpu_util(const struct mc_metrics *m);
+double	mc_metrics_gpu_mem_pct(const struct mc_metrics *m);
+double	mc_metrics_gpu_temp(const struct mc_metrics *m);
+double	mc_metrics_cpu_temp(const struct mc_metrics *m);
+/* The busiest GPU (highest util, then hottest), or NULL when none. */
+const struct mc_gpu *mc_metrics_busiest_gpu(const struct mc_metrics *m);
+const char *mc_temp_kind_name(enum mc_temp_kind k);
 
 /* Command kinds by name ("shell", "docker_ps", ...). -1 if unknown. */
 int		 mc_kind_parse(const char *s, enum mc_kind *out);

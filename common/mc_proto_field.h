@@ -25,6 +25,12 @@ int	mc_field_u64(const struct mc_json *o, const char *key, uint64_t *out,
 int	mc_field_id(const struct mc_json *o, char *id, char *err,
 	    size_t errlen);
 
+/* The hardware arrays of a metrics object (mc_metrics_hw.c): written
+ * into the object w has open, read from the object o. */
+void	mc_metrics_hw_write(struct mc_jw *w, const struct mc_metrics *m);
+int	mc_metrics_hw_read(const struct mc_json *o, struct mc_metrics *m,
+	    char *err, size_t errlen);
+
 /* {"t":"NAME", ... : open a message of type t in b, then close it; 0 or
  * -1 when b's limit was hit. */
 void	mc_msg_begin(struct mc_jw *w, struct mc_buf *b, enum mc_msg_type t);

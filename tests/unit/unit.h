@@ -193,6 +193,12 @@ int	unit_json_accepts(const char *s, size_t n);
 	X(proto_bye_error_rejects)					\
 	X(proto_kind_and_outcome_names)					\
 	X(proto_metrics_summaries)					\
+	/* t_metrics_hw.c */						\
+	X(metrics_hw_round_trip)					\
+	X(metrics_hw_absent)						\
+	X(metrics_hw_sparse_gpu)					\
+	X(metrics_hw_rejects)						\
+	X(metrics_hw_summaries)						\
 	/* t_term.c */							\
 	X(term_round_trips)						\
 	X(term_rejects)							\
