@@ -376,60 +376,92 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 
 /*
  * The last heartbeat is kept packed.  struct mc_metrics has room for
- * MC_FS_MAX filesystems and MC_NET_MAX interfaces, 6 KiB, where a
- * workstation reports a handful: kept whole, the empty slots would be
- * most of what an agent costs the hub.  Packed, it is the struct with the
- * unused slots cut out, in three runs around the two arrays.
+ * MC_FS_MAX filesystems, MC_NET_MAX interfaces, MC_GPU_MAX GPUs and the
+ * sensors, 17 KiB, where a workstation reports a handful: kept whole, the
+ * empty slots would be most of what an agent costs the hub.  Packed, it is
+ * the struct with each array cut to its count, the runs between them kept.
  */
 #define M_OFF(f)	offsetof(struct mc_metrics, f)
 #define M_END(f)	(M_OFF(f) + sizeof(((struct mc_metrics *)0)->f))
+#define M_ARR(n, f)	{ M_OFF(n), M_OFF(f), M_END(f),			\
+			  sizeof(((struct mc_metrics *)0)->f[0]) }
+
+struct m_arr {
+	size_t	count_off;	/* its int count, before it */
+	size_t	off, end;	/* the array */
+	size_t	size;		/* one entry */
+};
+
+static const struct m_arr m_arrs[] = {
+	M_ARR(nfs, fs), M_ARR(nnet, net), M_ARR(ngpu, gpu), M_ARR(ntemp, temp),
+	M_ARR(nfan, fan),
+};
+
 _Static_assert(M_OFF(nfs) < M_OFF(fs) && M_END(fs) <= M_OFF(nnet) &&
-    M_OFF(nnet) < M_OFF(net), "mc_metrics: counts before their arrays");
+    M_OFF(nnet) < M_OFF(net) && M_END(net) <= M_OFF(ngpu) &&
+    M_OFF(ngpu) < M_OFF(gpu) && M_END(gpu) <= M_OFF(ntemp) &&
+    M_OFF(ntemp) < M_OFF(temp) && M_END(temp) <= M_OFF(nfan) &&
+    M_OFF(nfan) < M_OFF(fan), "mc_metrics: each count before its array, "
+    "the arrays in m_arrs' order");
+
+#define M_NARR	(sizeof(m_arrs) / sizeof(m_arrs[0]))
+
+static size_t
+m_used(const unsigned char *m, const struct m_arr *r)
+{
+	int n;
+
+	memcpy(&n, m + r->count_off, sizeof(n));
+	return (size_t)n * r->size;
+}
 
 static size_t
 metrics_packed_len(const struct mc_metrics *m)
 {
-	return M_OFF(fs) + (size_t)m->nfs * sizeof(m->fs[0]) +
-	    (M_OFF(net) - M_END(fs)) + (size_t)m->nnet * sizeof(m->net[0]) +
-	    (sizeof(*m) - M_END(net));
+	const unsigned char *s = (const unsigned char *)m;
+	size_t len = sizeof(*m), i;
+
+	for (i = 0; i < M_NARR; i++)
+		len -= (m_arrs[i].end - m_arrs[i].off) - m_used(s, &m_arrs[i]);
+	return len;
 }
 
 static void
 metrics_pack(const struct mc_metrics *m, unsigned char *p)
 {
 	const unsigned char *s = (const unsigned char *)m;
-	size_t n;
+	size_t pos = 0, n, i;
 
-	memcpy(p, s, M_OFF(fs));
-	p += M_OFF(fs);
-	memcpy(p, m->fs, n = (size_t)m->nfs * sizeof(m->fs[0]));
-	p += n;
-	memcpy(p, s + M_END(fs), n = M_OFF(net) - M_END(fs));
-	p += n;
-	memcpy(p, m->net, n = (size_t)m->nnet * sizeof(m->net[0]));
-	p += n;
-	memcpy(p, s + M_END(net), sizeof(*m) - M_END(net));
+	for (i = 0; i < M_NARR; i++) {
+		memcpy(p, s + pos, n = m_arrs[i].off - pos);
+		p += n;
+		memcpy(p, s + m_arrs[i].off, n = m_used(s, &m_arrs[i]));
+		p += n;
+		pos = m_arrs[i].end;
+	}
+	memcpy(p, s + pos, sizeof(*m) - pos);
 }
 
+/* Every array of m is valid up to its count; the slots past it are not
+ * cleared (17 KiB for each agent an API answer lists). */
 int
 hub_agent_metrics(const struct hub_agent *a, struct mc_metrics *m)
 {
 	const unsigned char *p = a->metrics;
 	unsigned char *d = (unsigned char *)m;
-	size_t n;
+	size_t pos = 0, n, i;
 
 	if (!a->have_metrics)
 		return -1;
-	memset(m, 0, sizeof(*m));
-	memcpy(d, p, M_OFF(fs));
-	p += M_OFF(fs);
-	memcpy(m->fs, p, n = (size_t)m->nfs * sizeof(m->fs[0]));
-	p += n;
-	memcpy(d + M_END(fs), p, n = M_OFF(net) - M_END(fs));
-	p += n;
-	memcpy(m->net, p, n = (size_t)m->nnet * sizeof(m->net[0]));
-	p += n;
-	memcpy(d + M_END(net), p, sizeof(*m) - M_END(net));
+	for (i = 0; i < M_NARR; i++) {
+		memcpy(d + pos, p, n = m_arrs[i].off - pos);
+		p += n;
+		/* the count came with the run just copied */
+		memcpy(d + m_arrs[i].off, p, n = m_used(d, &m_arrs[i]));
+		p += n;
+		pos = m_arrs[i].end;
+	}
+	memcpy(d + pos, p, sizeof(*m) - pos);
 	return 0;
 }
 

@@ -738,7 +738,8 @@ def test_goodbye_is_no_alert_and_a_notice_after_sighup(t):
     check(w["event"] == "offline" and w["severity"] == "info" and
           w["text"] == "pc-stop went offline: it said goodbye (stop). That "
           "is not an incident; no critical alert follows.", "notice: %r" % w)
-    (d,) = fake.messages(DISCORD, since)
+    # the channels are sent in parallel: Discord's may land after the webhook's
+    (d,) = wait_msgs(fake, DISCORD, 1, since, 5, "the Discord notice")
     check(d["embeds"][0]["color"] == BLUE and d["embeds"][0]["title"] ==
           "OFFLINE: pc-stop", "discord notice: %r" % d)
     stays(fake, since, 2, 1.5, "after the notice")
