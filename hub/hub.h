@@ -259,6 +259,9 @@ void	hub_ws_wake(void);
 void	hub_ws_close_soon(void *wsi);
 /* Stop (paused 1) or resume reading a connection (lws_rx_flow_control). */
 void	hub_ws_rx_pause(void *wsi, int paused);
+/* The peer closed its side (FIN or RST), as the kernel knows even of a
+ * connection we do not read. */
+int	hub_ws_peer_closed(void *wsi);
 
 /* ---- hub_admit.c: admission control ---- */
 

@@ -19,6 +19,8 @@
  * - The client is read only while its session's input window has room
  *   (hub_tclient_pause); its output waits on its connection's queue, a
  *   window at most, and each write is reported back (hub_term_written).
+ *   A paused client that closes is found by the kernel's TCP state at
+ *   the next hub_term_cron, not when its window opens.
  * - No auth within TERM_AUTH_TIMEOUT, or a token revoked meanwhile:
  *   closed.  Failed sign-ins count against the address (hub_guard.c).
  * - When the hub stops, every client is told (end "shutdown") and given
@@ -440,6 +442,13 @@ hub_term_cron(double now)
 		else if (tc->token != NULL && tc->token->revoked)
 			client_fail(tc->conn, 1008, "unauthorized", "token %s "
 			    "was revoked", tc->token->id);
+		else if (tc->paused && hub_ws_peer_closed(tc->conn->wsi)) {
+			/* unread, its close would wait for the window to
+			 * open, which a shell not reading may never do */
+			mc_info("%s: terminal client went away while its "
+			    "input waited; ending its session", tc->conn->peer);
+			hub_ws_close_soon(tc->conn->wsi);
+		}
 	}
 }
 

@@ -12,6 +12,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +103,21 @@ hub_ws_rx_pause(void *wsi, int paused)
 {
 	if (wsi != NULL)
 		lws_rx_flow_control(wsi, !paused);
+}
+
+/* TCP_INFO's state: a paused connection's FIN waits behind the data we
+ * do not read, so reading cannot tell, but the kernel's state can. */
+int
+hub_ws_peer_closed(void *wsi)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int fd;
+
+	if (wsi == NULL || (fd = lws_get_socket_fd(wsi)) < 0 ||
+	    getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) == -1)
+		return 0;
+	return ti.tcpi_state == TCP_CLOSE_WAIT || ti.tcpi_state == TCP_CLOSE;
 }
 
 void

@@ -339,6 +339,29 @@ def test_terminal_client_gone_kills_process_group(t):
           "shell left")
 
 
+def test_terminal_client_gone_while_its_input_waits(t):
+    # a shell that reads nothing and echoes nothing: the input window
+    # fills, the hub stops reading the client, and the client's close must
+    # still end the session (not only when the window opens or it idles)
+    hub, _ = agent_with(t)
+    term = Term(t, hub, "pc-term")
+    op = term.opened()
+    marker = "1%d.%06d" % (random.randrange(9), random.randrange(10 ** 6))
+    term.send("stty -echo; sleep %s\r" % marker)
+    wait_until(lambda: procs_with_cmdline("sleep " + marker), 10,
+               "the sleep %s to run" % marker)
+    mark = hub.proc.log_size()
+    chunk = (b"x" * 1023 + b"\r") * 16          # 16 KiB of lines
+    for _ in range(48):                         # 768 KiB: past the window
+        term.send(chunk)
+    term.ws.close()
+    wait_until(lambda: "went away while its input waited" in
+               hub.proc.log_since(mark), 5, "the hub to notice the paused "
+               "client's close")
+    wait_until(lambda: gone(op["pid"]), 5, "the shell %d to be gone after "
+               "its client left" % op["pid"])
+
+
 def raw_agent(t, hub, name, caps=("term",)):
     """A raw /ws/agent connection that enrolled and was welcomed."""
     ws = t.ws(hub)
