@@ -330,12 +330,13 @@ void	hub_rec_retain(double cutoff);
  * done(arg, json, len) as hub_db_ask(). */
 void	hub_rec_list(const char *agent, int limit,
 	    void (*done)(void *arg, char *json, size_t len), void *arg);
-/* GET /api/sessions/{id}/cast: done(arg, found, data, len) on the service
- * thread, data malloc'd (owned by done) when found is REC_FOUND. */
+/* GET /api/sessions/{id}/cast: done(arg, found, fd, size) on the service
+ * thread; when found is REC_FOUND, fd is the cast opened (owned by done)
+ * and size its length up to its last whole line. */
 enum hub_rec_found { REC_FOUND, REC_NO_SESSION, REC_NO_CAST, REC_UNREADABLE };
 void	hub_rec_cast_read(const char *sid,
-	    void (*done)(void *arg, enum hub_rec_found found, char *data,
-	    size_t len), void *arg);
+	    void (*done)(void *arg, enum hub_rec_found found, int fd,
+	    uint64_t size), void *arg);
 
 /* ---- hub_guard.c: failed authentications per source address ---- */
 
@@ -736,6 +737,8 @@ struct hub_http {
 	int		 chunked;	/* HTTP/1.1: the stream goes in chunks */
 	double		 stream_ka;	/* monotonic: next keep-alive line */
 	char		 stream_id[MC_ID_MAX];
+	struct hub_fbody *file;		/* owned: a body read from a file
+					 * (hub_http_file.c); NULL */
 };
 
 struct hub_req {
@@ -745,6 +748,22 @@ struct hub_req {
 	const char		*params[2];	/* path parameters */
 	char			 pbuf[2][256];
 };
+
+/* ---- hub_http_file.c: a reply body read from a file off the loop ---- */
+
+struct hub_fbody;
+/* Answer c's request with the first size bytes of fd (owned from here, on
+ * failure too) as ctype, status 200: 0, or -1 when out of memory. */
+int	hub_http_file(struct hub_conn *c, int fd, uint64_t size,
+	    const char *ctype);
+uint64_t hub_http_file_size(const struct hub_http *h);
+/* The bytes ready to send (1: *p, *n; *n 0 at the end), 0 while a piece
+ * is being read (the connection is woken when it is), -1 when the file
+ * came up short. */
+int	hub_http_file_next(struct hub_http *h, const void **p, size_t *n);
+/* n of them went out; 1 when that was the body's end. */
+int	hub_http_file_sent(struct hub_http *h, size_t n);
+void	hub_http_file_free(struct hub_fbody *f);
 
 /* Prepare a JSON reply (status and body); the adapter sends it. */
 void	hub_http_reply(struct hub_req *r, int status, struct mc_buf *body);

@@ -3,13 +3,14 @@
  * sessions and one session's cast (docs/api.md).
  *
  * Both are read off the loop (hub_rec_store.c) and answered when the
- * read is back.  A cast is served as it was written, asciicast v2, to an
+ * read is back; a cast, which can be a gigabyte, a piece at a time.  A cast is served as it was written, asciicast v2, to an
  * operator: it holds what the terminal showed, which a viewer may not see
  * (the role check is the route table's, hub_api.c).
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "hub.h"
 #include "hub_api.h"
@@ -38,16 +39,32 @@ struct cast_ask {
 	char		 sid[MC_ID_MAX];
 };
 
+/* The cast found: served in pieces from the file (hub_http_file.c). */
 static void
-cast_done(void *arg, enum hub_rec_found found, char *data, size_t len)
+cast_serve(uint64_t ticket, int fd, uint64_t size)
+{
+	struct hub_conn *c = hub_http_resume(ticket);
+
+	if (c == NULL) {
+		close(fd);	/* the client left meanwhile */
+		return;
+	}
+	if (hub_http_file(c, fd, size, "application/x-asciicast") == -1) {
+		hub_ws_close_soon(c->wsi);
+		return;
+	}
+	hub_ws_http_ready(c);
+}
+
+static void
+cast_done(void *arg, enum hub_rec_found found, int fd, uint64_t size)
 {
 	struct cast_ask *a = arg;
 	char why[MC_ID_MAX + 160];
 
 	switch (found) {
 	case REC_FOUND:
-		hub_api_deferred_reply(a->ticket, data, len,
-		    "application/x-asciicast", "");
+		cast_serve(a->ticket, fd, size);
 		break;
 	case REC_NO_SESSION:
 		snprintf(why, sizeof(why), "no terminal session '%s' (see GET "
@@ -61,7 +78,6 @@ cast_done(void *arg, enum hub_rec_found found, char *data, size_t len)
 		hub_api_deferred_reply(a->ticket, NULL, 0, NULL, why);
 		break;
 	case REC_UNREADABLE:
-		free(data);
 		hub_api_deferred_fail(a->ticket, NULL, 0, NULL, 500,
 		    "internal", "the hub could not read the recording (see "
 		    "its log)");

@@ -209,5 +209,6 @@ hub_http_free(struct hub_http *h)
 		return;
 	mc_buf_free(&h->body);
 	mc_buf_free(&h->resp);
+	hub_http_file_free(h->file);
 	free(h);
 }

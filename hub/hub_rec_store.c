@@ -7,10 +7,11 @@
  * API serves, the rows a killed hub left open, and retention.  Each runs
  * as a job on the store's thread, after every write queued before it, so
  * a list never misses a session whose "opened" event was already sent,
- * and the loop never waits for the disk.  A cast is read whole (at most
- * record_max, which is at most 1 GiB), like a backup.
+ * and the loop never waits for the disk.  A cast is opened here and
+ * served in pieces read on this thread too (hub_http_file.c).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,8 +27,8 @@
 #define LIST_JSON_MAX	(1024 * 1024)
 /* sessions deleted per retention round (hub_retain.c's pace) */
 #define RETAIN_BATCH	600
-/* a cast served: record_max at most, and the marker's line */
-#define CAST_READ_MAX	((size_t)HUB_RECORD_MAX_MAX + 4096)
+/* bytes read at a time looking back for a cast's last whole line */
+#define CAST_TAIL	4096
 
 static void
 cast_path(const char *sid, char *out, size_t outlen)
@@ -297,10 +298,10 @@ hub_rec_list(const char *agent, int limit,
 struct cast_job {
 	char			 sid[MC_ID_MAX];
 	enum hub_rec_found	 found;
-	char			*data;		/* owned until done */
-	size_t			 len;
+	int			 fd;		/* owned until done; -1 */
+	uint64_t		 size;		/* up to its last whole line */
 	void			(*done)(void *arg, enum hub_rec_found found,
-				    char *data, size_t len);
+				    int fd, uint64_t size);
 	void			*arg;
 };
 
@@ -321,6 +322,51 @@ session_exists(sqlite3 *db, const char *sid)
 	return found;
 }
 
+/*
+ * The length of fd's text up to its last newline: a session still open
+ * may be in the middle of a line.  Reads back from the end a block at a
+ * time; -1 on a read error.
+ */
+static int64_t
+whole_lines(int fd, uint64_t size)
+{
+	char buf[CAST_TAIL];
+	uint64_t end = size, from;
+	ssize_t n;
+
+	while (end > 0) {
+		from = end > sizeof(buf) ? end - sizeof(buf) : 0;
+		n = pread(fd, buf, (size_t)(end - from), (off_t)from);
+		if (n != (ssize_t)(end - from))
+			return -1;
+		while (n > 0 && buf[n - 1] != '\n')
+			n--;
+		if (n > 0)
+			return (int64_t)(from + (uint64_t)n);
+		end = from;
+	}
+	return 0;
+}
+
+static int
+cast_open(struct cast_job *j, const char *path)
+{
+	struct stat st;
+	int64_t len;
+
+	j->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (j->fd == -1)
+		return -1;
+	if (fstat(j->fd, &st) == -1 ||
+	    (len = whole_lines(j->fd, (uint64_t)st.st_size)) == -1) {
+		close(j->fd);
+		j->fd = -1;
+		return -1;
+	}
+	j->size = (uint64_t)len;
+	return 0;
+}
+
 static int
 cast_run(struct sqlite3 *db, void *arg)
 {
@@ -333,18 +379,13 @@ cast_run(struct sqlite3 *db, void *arg)
 		return SQLITE_OK;
 	}
 	cast_path(j->sid, path, sizeof(path));
-	j->data = mc_read_file(path, CAST_READ_MAX, &j->len);
-	if (j->data == NULL) {
+	if (cast_open(j, path) == -1) {
 		j->found = errno == ENOENT ? REC_NO_CAST : REC_UNREADABLE;
 		if (errno != ENOENT)
 			mc_err("sessions: cannot read %s: %s", path,
 			    strerror(errno));
 		return SQLITE_OK;
 	}
-	/* a session still open may be in the middle of a line */
-	while (j->len > 0 && j->data[j->len - 1] != '\n')
-		j->len--;
-	j->data[j->len] = '\0';
 	j->found = REC_FOUND;
 	return SQLITE_OK;
 }
@@ -355,21 +396,22 @@ cast_done(void *arg, int stored)
 	struct cast_job *j = arg;
 
 	(void)stored;	/* a read: it ran */
-	j->done(j->arg, j->found, j->data, j->len);
+	j->done(j->arg, j->found, j->fd, j->size);
 	free(j);
 }
 
 void
 hub_rec_cast_read(const char *sid,
-    void (*done)(void *arg, enum hub_rec_found found, char *data,
-    size_t len), void *arg)
+    void (*done)(void *arg, enum hub_rec_found found, int fd,
+    uint64_t size), void *arg)
 {
 	struct cast_job *j = calloc(1, sizeof(*j));
 
 	if (j == NULL) {
-		done(arg, REC_UNREADABLE, NULL, 0);
+		done(arg, REC_UNREADABLE, -1, 0);
 		return;
 	}
+	j->fd = -1;
 	mc_strlcpy(j->sid, sid, sizeof(j->sid));
 	j->found = REC_UNREADABLE;
 	j->done = done;

@@ -335,6 +335,7 @@ http_send_headers(struct lws *wsi, struct hub_http *h)
 
 	if ((h->stream ? stream_headers(wsi, h, &p, end) :
 	    lws_add_http_common_headers(wsi, (unsigned int)h->status, type,
+	    h->file ? (lws_filepos_t)hub_http_file_size(h) :
 	    (lws_filepos_t)h->resp.len, &p, end)) ||
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)
 	    "cache-control:", (const unsigned char *)"no-store", 8, &p, end) ||
@@ -493,6 +494,33 @@ http_write_stream(struct lws *wsi, struct hub_http *h)
 }
 
 static int
+http_write_file(struct lws *wsi, struct hub_http *h)
+{
+	const void *p = NULL;
+	size_t n = 0;
+	int r = hub_http_file_next(h, &p, &n), last;
+
+	if (r == 0)
+		return 0;	/* woken when the piece is read */
+	if (r == -1)
+		return -1;	/* short: closed, the client sees it */
+	if (n > HTTP_PIECE)
+		n = HTTP_PIECE;
+	if (n)
+		memcpy(ws.wbuf + LWS_PRE, p, n);
+	last = hub_http_file_sent(h, n);
+	if (lws_write(wsi, ws.wbuf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL :
+	    LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	if (last)
+		return http_finish(wsi);
+	/* a piece may wait behind the store's other work */
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int
 http_writeable(struct lws *wsi, struct hub_conn *c)
 {
 	struct hub_http *h = c->http;
@@ -503,6 +531,8 @@ http_writeable(struct lws *wsi, struct hub_conn *c)
 		return 0;
 	if (h->stream)
 		return http_write_stream(wsi, h);
+	if (h->file)
+		return http_write_file(wsi, h);
 	n = h->resp.len - h->resp_off;
 	if (n > HTTP_PIECE)
 		n = HTTP_PIECE;

@@ -8,15 +8,17 @@ files in DATA/sessions/) and check what it makes of them.  The ones after
 it open real sessions through /ws/term (docs/api.md) and skip while this
 tree has no relay."""
 
+import http.client
 import json
 import os
 import re
 import signal
 import sqlite3
+import threading
 import time
 
 from mtest import (WSClosed, binary, check, fail, free_port, skip,
-                   wait_until)
+                   tls_client_context, wait_until)
 
 SID_RE = re.compile(r"^s-[0-9a-f]{16}$")
 
@@ -313,6 +315,64 @@ def test_killed_hubs_open_session_is_closed_at_start(t):
     r = hub.request("GET", "/api/sessions/%s/cast" % nofile)
     check(r.status == 404 and "has no recording" in r.json()["error"],
           "a row without its file: %r" % r)
+
+
+def test_large_cast_is_served_in_pieces(t):
+    # a 6 MB cast goes out whole, up to its last whole line, while the hub
+    # holds a piece of it at a time: a client that leaves halfway and two
+    # at once change nothing
+    hub = t.hub()
+    now = time.time()
+    sid = "s-00000000000000d1"
+    ev = ['[%d.%06d,"o","%s\\r\\n"]\n' % (i // 1000, i % 1000 * 1000,
+                                         "%07d" % i + "x" * 80)
+          for i in range(60000)]
+    text = HEADER + "".join(ev)
+    store_rows(hub, [(sid, "pc-rec", "ops", now - 100, now - 10, 90,
+                      "exit", 0, 0, len(text), len(text), 0)])
+    write_cast(hub, sid, text + '[61.0,"o","half a li')
+    hub.start()
+    rss0 = status_kib(hub.proc.pid, "VmRSS")
+    conn = http.client.HTTPSConnection(hub.host, hub.port, timeout=10,
+                                       context=tls_client_context())
+    conn.request("GET", "/api/sessions/%s/cast" % sid,
+                 headers={"Authorization": "Bearer " + hub.token})
+    resp = conn.getresponse()
+    check(resp.status == 200 and
+          int(resp.getheader("content-length")) == len(text),
+          "the leaving client's answer: %r %r" % (resp.status,
+                                                  resp.getheaders()))
+    check(len(resp.read(100000)) == 100000, "the first 100 kB")
+    conn.close()                # gone with most of it unread
+    results = [None, None]
+
+    def fetch(i):
+        results[i] = hub.request("GET", "/api/sessions/%s/cast" % sid,
+                                 timeout=30)
+    threads = [threading.Thread(target=fetch, args=(i,)) for i in (0, 1)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    for r in results:
+        check(r is not None and r.status == 200, "cast: %r" % (r,))
+        check(r.body == text.encode(), "served %d bytes, expected %d "
+              "(the half line cut, nothing else)" % (len(r.body), len(text)))
+    check(hub.request("GET", "/healthz", token=None).status == 200,
+          "the hub after the downloads")
+    # whole, three answers would have taken 18 MB at their peak
+    grew = status_kib(hub.proc.pid, "VmHWM") - rss0
+    check(grew < 4096, "the hub's peak grew by %d KiB serving a 6 MB cast "
+          "three times" % grew)
+
+
+def status_kib(pid, field):
+    with open("/proc/%d/status" % pid) as f:
+        for ln in f:
+            if ln.startswith(field + ":"):
+                return int(ln.split()[1])
+    fail("no %s for pid %d" % (field, pid))
+    return 0
 
 
 def test_retention_deletes_old_casts_and_rows(t):
