@@ -840,6 +840,15 @@ void	hub_prom_command(enum hub_cmd_status st);
 void	hub_prom_alert(const char *channel, const char *outcome);
 /* One API request refused with 429. */
 void	hub_prom_rate_limited(void);
+/* For the writers of the exposition: a label value, escaped; a family's
+ * HELP and TYPE lines. */
+void	hub_prom_label(struct mc_buf *b, const char *s);
+void	hub_prom_family(struct mc_buf *b, const char *name, const char *type,
+	    const char *help);
+
+/* ---- hub_prom_hw.c: /metrics for each GPU, temperature sensor, fan ---- */
+
+void	hub_prom_hw_write(struct mc_buf *b);
 
 /* ---- hub_series.c: downsampled metric history in the store ---- */
 

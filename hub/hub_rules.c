@@ -7,8 +7,9 @@
  * and clears once when the condition stops holding; hub_alert.c turns both
  * into messages.  A figure the agent does not report (a GPU figure of a
  * machine without one, a temperature without a sensor) is NAN, which
- * neither starts nor ends a condition: such a rule never fires for it.  A line that does not parse fails config loading with
- * file:line (the loader adds them to the reason given here).
+ * neither starts nor ends a condition: such a rule never fires for it.
+ * A line that does not parse fails config loading with file:line (the
+ * loader adds them to the reason given here).
  *
  * Cost: O(rules) per heartbeat, no allocation after an agent's first.
  * Each agent's state is one array, hung on the agent and tagged with the
