@@ -307,3 +307,40 @@ def test_gpu_history_per_minute(t):
 
 
 test_gpu_history_per_minute.time_limit = 150
+
+
+# ---- the dashboard ----
+
+def test_dashboard_shows_the_gpu(t):
+    import os
+    import mtest
+    from test_browser import CHROMIUM, need_tools
+    need_tools()
+    hub = t.hub(heartbeat=HB, extra=[
+        "--dashboard", os.path.join(mtest.ROOT, "dashboard")])
+    orig = t.cleanup
+
+    def cleanup():
+        for a in getattr(t, "agents", []):
+            a.stop.set()
+        orig()
+    t.cleanup = cleanup
+    Agent(t, hub, "plain-box", base_metrics())
+    Agent(t, hub, "gpu-box", gpu_metrics())
+    cfg = {"url": hub.url, "token": hub.token, "chromium": CHROMIUM,
+           "gpu": "gpu-box", "plain": "plain-box", "gpu_util": 87,
+           "gpu_temp": 71, "cpu_temp": 61}
+    path = t.write("gpu.json", json.dumps(cfg), mode=0o600)
+    r = t.run(["node", os.path.join(mtest.ROOT, "tests", "browser",
+                                    "gpu.mjs"), path], timeout=90)
+    try:
+        doc = json.loads(r.out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        fail("gpu.mjs printed no result (exit %s): %s" % (r.rc, r.err[-2000:]))
+    for line in doc.get("checks", []):
+        t.note(line)
+    check(r.rc == 0 and doc.get("ok"), "the browser test failed: %s\n%s"
+          % (doc.get("error"), "\n".join(doc.get("checks", []))))
+
+
+test_dashboard_shows_the_gpu.time_limit = 120
