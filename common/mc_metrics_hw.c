@@ -73,16 +73,24 @@ write_gpu(struct mc_jw *w, const struct mc_gpu *g)
 }
 
 void
+mc_metrics_gpus_write(struct mc_jw *w, const char *key,
+    const struct mc_metrics *m)
+{
+	int i;
+
+	mc_jw_arr(w, key);
+	for (i = 0; i < m->ngpu; i++)
+		write_gpu(w, &m->gpu[i]);
+	mc_jw_arr_end(w);
+}
+
+void
 mc_metrics_hw_write(struct mc_jw *w, const struct mc_metrics *m)
 {
 	int i;
 
-	if (m->ngpu > 0) {
-		mc_jw_arr(w, "gpus");
-		for (i = 0; i < m->ngpu; i++)
-			write_gpu(w, &m->gpu[i]);
-		mc_jw_arr_end(w);
-	}
+	if (m->ngpu > 0)
+		mc_metrics_gpus_write(w, "gpus", m);
 	if (m->ntemp > 0) {
 		mc_jw_arr(w, "temps");
 		for (i = 0; i < m->ntemp; i++) {

@@ -317,6 +317,10 @@ double	mc_metrics_cpu_temp(const struct mc_metrics *m);
 /* The busiest GPU (highest util, then hottest), or NULL when none. */
 const struct mc_gpu *mc_metrics_busiest_gpu(const struct mc_metrics *m);
 const char *mc_temp_kind_name(enum mc_temp_kind k);
+/* m's GPUs as the array key, each as in a heartbeat (the hub repeats
+ * them at the top of an agent's JSON). */
+void	mc_metrics_gpus_write(struct mc_jw *w, const char *key,
+	    const struct mc_metrics *m);
 
 /* Command kinds by name ("shell", "docker_ps", ...). -1 if unknown. */
 int		 mc_kind_parse(const char *s, enum mc_kind *out);

@@ -383,12 +383,23 @@ void	hub_guard_free_all(void);
 enum hub_status { ST_ONLINE, ST_LATE, ST_CRITICAL, ST_OFFLINE, ST_RESTARTING };
 #define HUB_STATUS_COUNT	(ST_RESTARTING + 1)
 
+/* The hardware summaries the hub keeps, charts and rules on (hub_hw.c):
+ * the busiest GPU's util %, the highest GPU memory used %, the hottest GPU
+ * and the hottest CPU sensor, in degrees Celsius. */
+enum hub_hw { HUB_HW_GPU_UTIL, HUB_HW_GPU_MEM, HUB_HW_GPU_TEMP,
+	HUB_HW_CPU_TEMP };
+#define HUB_HW_COUNT	4
+
 /* The metric sums of the minute being recorded (hub_series.c). */
 struct hub_series_acc {
 	int64_t		 minute;	/* wall-clock minute start, seconds */
 	int		 n;		/* heartbeats summed; 0 = empty */
 	int		 ncpu;		/* of those, the ones with a CPU figure */
 	double		 cpu, mem, disk, rx, tx;
+	/* the hardware figures (HUB_HW_*): each summed over the heartbeats
+	 * that had it, so a minute without a GPU has none, not 0 */
+	uint16_t	 nhw[HUB_HW_COUNT];
+	float		 hw[HUB_HW_COUNT];
 };
 
 /* The figures the hub itself works with, taken from each heartbeat. */
@@ -396,6 +407,11 @@ struct hub_gauges {
 	double		 cpu, mem, disk;	/* percent (mc_metrics_*_pct) */
 	double		 rx, tx;	/* bytes/s over all interfaces */
 	uint64_t	 uptime;	/* seconds */
+	/* hardware summaries (hub_hw.c), NAN when not reported: indexed by
+	 * HUB_HW_*, and the busiest GPU's temperature */
+	float		 hw[HUB_HW_COUNT];
+	float		 busy_temp;
+	unsigned char	 ngpu, ntemp, nfan;	/* what the heartbeat held */
 };
 
 struct hub_agent {
@@ -462,6 +478,20 @@ int	hub_agent_metrics(const struct hub_agent *a, struct mc_metrics *m);
 void	hub_agent_write(struct mc_jw *w, const struct hub_agent *a,
 	    int with_metrics);
 void	hub_agent_free_all(void);
+
+/* ---- hub_hw.c: an agent's GPU and temperature summaries ---- */
+
+/* The history and JSON key of a summary ("gpu_util", ...). */
+const char *hub_hw_key(enum hub_hw k);
+/* From a heartbeat's metrics into g; no allocation. */
+void	hub_hw_keep(struct hub_gauges *g, const struct mc_metrics *m);
+/* No hardware reported (a new agent). */
+void	hub_hw_clear(struct hub_gauges *g);
+/* The summaries into the agent's JSON object, each only when reported
+ * (an agent with metrics). */
+void	hub_hw_write(struct mc_jw *w, const struct hub_agent *a);
+/* "gpus" (the array of the heartbeat) when m has any. */
+void	hub_hw_write_gpus(struct mc_jw *w, const struct mc_metrics *m);
 
 /* ---- hub_live.c: liveness and status events ---- */
 
@@ -832,6 +862,15 @@ void	hub_prom_command(enum hub_cmd_status st);
 void	hub_prom_alert(const char *channel, const char *outcome);
 /* One API request refused with 429. */
 void	hub_prom_rate_limited(void);
+/* For the writers of the exposition: a label value, escaped; a family's
+ * HELP and TYPE lines. */
+void	hub_prom_label(struct mc_buf *b, const char *s);
+void	hub_prom_family(struct mc_buf *b, const char *name, const char *type,
+	    const char *help);
+
+/* ---- hub_prom_hw.c: /metrics for each GPU, temperature sensor, fan ---- */
+
+void	hub_prom_hw_write(struct mc_buf *b);
 
 /* ---- hub_series.c: downsampled metric history in the store ---- */
 

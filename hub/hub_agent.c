@@ -75,6 +75,7 @@ hub_agent_restore(int64_t id, const char *name, const char *cred_hash)
 	mc_strlcpy(a->name, name, sizeof(a->name));
 	mc_strlcpy(a->cred_hash, cred_hash, sizeof(a->cred_hash));
 	a->status = ST_OFFLINE;
+	hub_hw_clear(&a->g);
 	i = mc_hash_str(name) & (reg.nbuckets - 1);
 	a->hnext = reg.buckets[i];
 	reg.buckets[i] = a;
@@ -487,6 +488,7 @@ metrics_keep(struct hub_agent *a, const struct mc_metrics *m)
 		a->g.tx += m->net[i].tx_bps;
 	}
 	a->g.uptime = m->uptime;
+	hub_hw_keep(&a->g, m);
 	return 0;
 }
 
@@ -670,10 +672,12 @@ agent_write_metrics(struct mc_jw *w, const struct hub_agent *a)
 {
 	struct mc_metrics m;
 
-	if (hub_agent_metrics(a, &m) == 0)
+	if (hub_agent_metrics(a, &m) == 0) {
 		mc_metrics_write(w, "metrics", &m);
-	else
+		hub_hw_write_gpus(w, &m);
+	} else {
 		mc_jw_null(w, "metrics");
+	}
 }
 
 void
@@ -708,6 +712,7 @@ hub_agent_write(struct mc_jw *w, const struct hub_agent *a, int with_metrics)
 		mc_jw_dbl(w, "rx", a->g.rx);
 		mc_jw_dbl(w, "tx", a->g.tx);
 		mc_jw_u64(w, "uptime", a->g.uptime);
+		hub_hw_write(w, a);
 	} else {
 		mc_jw_null(w, "cpu");
 		mc_jw_null(w, "mem");

@@ -119,9 +119,11 @@ static const char schema[] =
 /* metric history (hub_series.c): minute and quarter-hour averages */
 "CREATE TABLE IF NOT EXISTS metrics_1m(agent_id INTEGER NOT NULL, ts INTEGER"
 "  NOT NULL, cpu REAL, mem REAL, disk REAL, rx REAL, tx REAL,"
+"  gpu_util REAL, gpu_mem REAL, gpu_temp REAL, cpu_temp REAL,"
 "  PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;"
 "CREATE TABLE IF NOT EXISTS metrics_15m(agent_id INTEGER NOT NULL, ts INTEGER"
 "  NOT NULL, cpu REAL, mem REAL, disk REAL, rx REAL, tx REAL,"
+"  gpu_util REAL, gpu_mem REAL, gpu_temp REAL, cpu_temp REAL,"
 "  PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;";
 
 /* Columns added to a table after it was first made: a hub.db from an older
@@ -131,6 +133,17 @@ static const struct {
 } added[] = {
 	{ "SELECT cmd FROM events LIMIT 0",
 	  "ALTER TABLE events ADD COLUMN cmd TEXT" },
+	/* the hardware summaries of the history (hub_series.c) */
+	{ "SELECT gpu_util FROM metrics_1m LIMIT 0",
+	  "ALTER TABLE metrics_1m ADD COLUMN gpu_util REAL;"
+	  "ALTER TABLE metrics_1m ADD COLUMN gpu_mem REAL;"
+	  "ALTER TABLE metrics_1m ADD COLUMN gpu_temp REAL;"
+	  "ALTER TABLE metrics_1m ADD COLUMN cpu_temp REAL" },
+	{ "SELECT gpu_util FROM metrics_15m LIMIT 0",
+	  "ALTER TABLE metrics_15m ADD COLUMN gpu_util REAL;"
+	  "ALTER TABLE metrics_15m ADD COLUMN gpu_mem REAL;"
+	  "ALTER TABLE metrics_15m ADD COLUMN gpu_temp REAL;"
+	  "ALTER TABLE metrics_15m ADD COLUMN cpu_temp REAL" },
 };
 
 static void

@@ -3,7 +3,8 @@
  * exposition format (version 0.0.4).
  *
  * Gauges are read from the live structures at scrape time (agents by
- * status, per-agent CPU, memory, disk and network); counters that no
+ * status, per-agent CPU, memory, disk, network and the hardware
+ * summaries; each GPU and sensor in hub_prom_hw.c); counters that no
  * structure holds are kept here and bumped by their owners through the
  * hub_prom_*() hooks: commands by outcome (hub_cmd.c), alert deliveries by
  * channel and outcome (the alerting code), API requests refused by the
@@ -83,8 +84,8 @@ hub_prom_alert(const char *channel, const char *outcome)
 /* ---- the exposition ---- */
 
 /* A label value as the format wants it: \ " and newline escaped. */
-static void
-put_label(struct mc_buf *b, const char *s)
+void
+hub_prom_label(struct mc_buf *b, const char *s)
 {
 	for (; *s; s++) {
 		if (*s == '\\')
@@ -98,8 +99,8 @@ put_label(struct mc_buf *b, const char *s)
 	}
 }
 
-static void
-family(struct mc_buf *b, const char *name, const char *type,
+void
+hub_prom_family(struct mc_buf *b, const char *name, const char *type,
     const char *help)
 {
 	mc_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name,
@@ -116,7 +117,7 @@ write_agents_by_status(struct mc_buf *b)
 	for (a = hub_agent_first(); a != NULL; a = a->next)
 		if ((int)a->status < HUB_STATUS_COUNT)
 			n[a->status]++;
-	family(b, "maestro_agents", "gauge", "Agents by status.");
+	hub_prom_family(b, "maestro_agents", "gauge", "Agents by status.");
 	for (i = 0; i < HUB_STATUS_COUNT; i++)
 		mc_buf_printf(b, "maestro_agents{status=\"%s\"} %llu\n",
 		    hub_status_name((enum hub_status)i),
@@ -128,7 +129,7 @@ static void
 one(struct mc_buf *b, const char *name, const char *type, const char *help,
     long long v)
 {
-	family(b, name, type, help);
+	hub_prom_family(b, name, type, help);
 	mc_buf_printf(b, "%s %lld\n", name, v);
 }
 
@@ -139,7 +140,7 @@ deadman_write(struct mc_buf *b)
 
 	if (!hub_deadman_stats(&ok, &failed))
 		return;
-	family(b, "maestro_deadman_pings_total", "counter",
+	hub_prom_family(b, "maestro_deadman_pings_total", "counter",
 	    "Pings of deadman_url, by outcome.");
 	mc_buf_printf(b, "maestro_deadman_pings_total{outcome=\"ok\"} %llu\n",
 	    (unsigned long long)ok);
@@ -207,7 +208,7 @@ write_counters(struct mc_buf *b)
 	size_t i;
 	int k;
 
-	family(b, "maestro_heartbeats_total", "counter",
+	hub_prom_family(b, "maestro_heartbeats_total", "counter",
 	    "Heartbeats received since the hub started.");
 	mc_buf_printf(b, "maestro_heartbeats_total %llu\n",
 	    (unsigned long long)hub.stats.heartbeats);
@@ -215,7 +216,7 @@ write_counters(struct mc_buf *b)
 	    "Heartbeats that did not come (a gap over 1.5 intervals counts "
 	    "the intervals in it); the miss rate is missed / (missed + "
 	    "received).", (long long)hub.stats.hb_missed);
-	family(b, "maestro_agent_messages_total", "counter",
+	hub_prom_family(b, "maestro_agent_messages_total", "counter",
 	    "Messages received from agents since the hub started.");
 	mc_buf_printf(b, "maestro_agent_messages_total %llu\n",
 	    (unsigned long long)hub.stats.agent_msgs);
@@ -232,33 +233,34 @@ write_counters(struct mc_buf *b)
 	one(b, "maestro_results_acked_total", "counter",
 	    "Command results acknowledged to listeners, each after its "
 	    "commit.", (long long)hub.stats.acks);
-	family(b, "maestro_commands_total", "counter",
+	hub_prom_family(b, "maestro_commands_total", "counter",
 	    "Commands finished since the hub started, by outcome.");
 	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)
 		mc_buf_printf(b, "maestro_commands_total{outcome=\"%s\"} "
 		    "%llu\n", hub_cmd_status_name(outcomes[i]),
 		    (unsigned long long)pm.commands[outcomes[i]]);
-	family(b, "maestro_alerts_total", "counter", "Alert deliveries since "
-	    "the hub started, by channel and outcome.");
+	hub_prom_family(b, "maestro_alerts_total", "counter", "Alert "
+	    "deliveries since the hub started, by channel and outcome.");
 	for (k = 0; k < pm.nalerts; k++) {
 		mc_buf_puts(b, "maestro_alerts_total{channel=\"");
-		put_label(b, pm.alerts[k].channel);
+		hub_prom_label(b, pm.alerts[k].channel);
 		mc_buf_puts(b, "\",outcome=\"");
-		put_label(b, pm.alerts[k].outcome);
+		hub_prom_label(b, pm.alerts[k].outcome);
 		mc_buf_printf(b, "\"} %llu\n",
 		    (unsigned long long)pm.alerts[k].n);
 	}
-	family(b, "maestro_api_rate_limited_total", "counter",
+	hub_prom_family(b, "maestro_api_rate_limited_total", "counter",
 	    "API requests refused with 429 since the hub started.");
 	mc_buf_printf(b, "maestro_api_rate_limited_total %llu\n",
 	    (unsigned long long)pm.rate_limited);
-	family(b, "maestro_ui_sessions", "gauge",
+	hub_prom_family(b, "maestro_ui_sessions", "gauge",
 	    "Signed-in /ws/ui sessions (dashboards, hubctl watch).");
 	mc_buf_printf(b, "maestro_ui_sessions %zu\n", hub_ui_count());
 	store_write(b);
 }
 
-enum gauge { G_UP, G_CPU, G_MEM, G_DISK, G_RX, G_TX, G_SEEN, G_COUNT };
+enum gauge { G_UP, G_CPU, G_MEM, G_DISK, G_RX, G_TX, G_SEEN, G_GPU_UTIL,
+	G_GPU_MEM, G_GPU_TEMP, G_CPU_TEMP, G_COUNT };
 
 static const struct {
 	const char	*name, *help;
@@ -277,6 +279,15 @@ static const struct {
 	    "second over all interfaces, last heartbeat.", 1 },
 	{ "maestro_agent_last_seen_timestamp_seconds", "Unix time of the "
 	    "agent's last sign of life.", 0 },
+	/* the hardware summaries (hub_hw.c); per GPU: hub_prom_hw.c */
+	{ "maestro_agent_gpu_percent", "The busiest GPU's utilisation, "
+	    "percent, last heartbeat (no sample without a GPU).", 1 },
+	{ "maestro_agent_gpu_memory_percent", "The highest GPU memory used, "
+	    "percent, last heartbeat.", 1 },
+	{ "maestro_agent_gpu_temperature_celsius", "The hottest GPU, degrees "
+	    "Celsius, last heartbeat.", 1 },
+	{ "maestro_agent_cpu_temperature_celsius", "The hottest CPU sensor, "
+	    "degrees Celsius, last heartbeat.", 1 },
 };
 
 static double
@@ -290,6 +301,10 @@ gauge_value(const struct hub_agent *a, enum gauge g)
 	case G_RX: return a->g.rx;
 	case G_TX: return a->g.tx;
 	case G_SEEN: return a->last_seen;
+	case G_GPU_UTIL: return a->g.hw[HUB_HW_GPU_UTIL];
+	case G_GPU_MEM: return a->g.hw[HUB_HW_GPU_MEM];
+	case G_GPU_TEMP: return a->g.hw[HUB_HW_GPU_TEMP];
+	case G_CPU_TEMP: return a->g.hw[HUB_HW_CPU_TEMP];
 	default: return 0;
 	}
 }
@@ -302,7 +317,7 @@ write_agent_gauges(struct mc_buf *b)
 	int g;
 
 	for (g = 0; g < G_COUNT; g++) {
-		family(b, gauges[g].name, "gauge", gauges[g].help);
+		hub_prom_family(b, gauges[g].name, "gauge", gauges[g].help);
 		for (a = hub_agent_first(); a != NULL; a = a->next) {
 			if (gauges[g].needs_metrics && !a->have_metrics)
 				continue;
@@ -312,7 +327,7 @@ write_agent_gauges(struct mc_buf *b)
 			if (isnan(v = gauge_value(a, (enum gauge)g)))
 				continue;
 			mc_buf_printf(b, "%s{agent=\"", gauges[g].name);
-			put_label(b, a->name);
+			hub_prom_label(b, a->name);
 			mc_buf_printf(b, "\"} %.15g\n", v);
 		}
 	}
@@ -321,9 +336,10 @@ write_agent_gauges(struct mc_buf *b)
 void
 hub_prom_write(struct mc_buf *b)
 {
-	family(b, "maestro_info", "gauge", "The hub's version.");
+	hub_prom_family(b, "maestro_info", "gauge", "The hub's version.");
 	mc_buf_printf(b, "maestro_info{version=\"%s\"} 1\n", MC_VERSION);
 	write_agents_by_status(b);
 	write_counters(b);
 	write_agent_gauges(b);
+	hub_prom_hw_write(b);
 }

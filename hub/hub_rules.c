@@ -5,8 +5,11 @@
  * [tag=TAG]", e.g. "rule = disk_used_pct > 90 for 5m".  It fires once when
  * its condition has held for the duration (measured between heartbeats)
  * and clears once when the condition stops holding; hub_alert.c turns both
- * into messages.  A line that does not parse fails config loading with
- * file:line (the loader adds them to the reason given here).
+ * into messages.  A figure the agent does not report (a GPU figure of a
+ * machine without one, a temperature without a sensor) is NAN, which
+ * neither starts nor ends a condition: such a rule never fires for it.
+ * A line that does not parse fails config loading with file:line (the
+ * loader adds them to the reason given here).
  *
  * Cost: O(rules) per heartbeat, no allocation after an agent's first.
  * Each agent's state is one array, hung on the agent and tagged with the
@@ -27,19 +30,25 @@
 #define RULE_TEXT_MAX	96
 #define RULE_DUR_MAX	(30.0 * 86400)
 
-enum metric { M_CPU, M_MEM, M_DISK, M_SWAP, M_LOAD1 };
+enum metric { M_CPU, M_MEM, M_DISK, M_SWAP, M_LOAD1, M_GPU_UTIL, M_GPU_MEM,
+	M_GPU_TEMP, M_TEMP };
 enum op { OP_GT, OP_GE, OP_LT, OP_LE };
 
 static const struct {
 	const char	*name;
 	const char	*words;		/* how a message names it */
-	int		 pct;		/* a percentage: 0 to 100 */
+	const char	*unit;		/* after a value: "%", "°C" or "" */
+	double		 max;		/* the highest threshold */
 } metrics[] = {
-	[M_CPU] = { "cpu_pct", "cpu", 1 },
-	[M_MEM] = { "mem_used_pct", "memory used", 1 },
-	[M_DISK] = { "disk_used_pct", "disk used", 1 },
-	[M_SWAP] = { "swap_used_pct", "swap used", 1 },
-	[M_LOAD1] = { "load1", "load (1 min)", 0 },
+	[M_CPU] = { "cpu_pct", "cpu", "%", 100 },
+	[M_MEM] = { "mem_used_pct", "memory used", "%", 100 },
+	[M_DISK] = { "disk_used_pct", "disk used", "%", 100 },
+	[M_SWAP] = { "swap_used_pct", "swap used", "%", 100 },
+	[M_LOAD1] = { "load1", "load (1 min)", "", 1e6 },
+	[M_GPU_UTIL] = { "gpu_util_pct", "GPU utilisation", "%", 100 },
+	[M_GPU_MEM] = { "gpu_mem_used_pct", "GPU memory used", "%", 100 },
+	[M_GPU_TEMP] = { "gpu_temp_c", "GPU temperature", "°C", 300 },
+	[M_TEMP] = { "temp_c", "CPU temperature", "°C", 300 },
 };
 
 #define NMETRICS	(sizeof(metrics) / sizeof(metrics[0]))
@@ -123,8 +132,8 @@ static int
 parse_head(const char **p, struct rule *r, char *err, size_t errlen)
 {
 	const char *s = *p;
-	char name[32];
-	size_t n, i;
+	char name[32], names[256];
+	size_t n, i, len;
 
 	n = strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789_");
 	snprintf(name, sizeof(name), "%.*s", (int)n, s);
@@ -132,9 +141,12 @@ parse_head(const char **p, struct rule *r, char *err, size_t errlen)
 		if (strcmp(metrics[i].name, name) == 0)
 			break;
 	if (i == NMETRICS || n >= sizeof(name)) {
-		snprintf(err, errlen, "rule: unknown metric '%s' (one of "
-		    "cpu_pct, mem_used_pct, disk_used_pct, swap_used_pct, "
-		    "load1)", name);
+		/* the list comes from the table: a new metric is in it */
+		for (i = 0, len = 0; i < NMETRICS && len < sizeof(names); i++)
+			len += (size_t)snprintf(names + len, sizeof(names) - len,
+			    "%s%s", i ? ", " : "", metrics[i].name);
+		snprintf(err, errlen, "rule: unknown metric '%s' (one of %s)",
+		    name, names);
 		return -1;
 	}
 	r->m = (enum metric)i;
@@ -161,7 +173,7 @@ static int
 parse_tail(const char *p, struct rule *r, char *err, size_t errlen)
 {
 	char w[64];
-	double hi = metrics[r->m].pct ? 100 : 1e6;
+	double hi = metrics[r->m].max;
 
 	word(&p, w, sizeof(w));
 	if (mc_parse_dbl(w, 0, hi, &r->value) == -1) {
@@ -294,6 +306,14 @@ metric_value(const struct mc_metrics *x, enum metric m, const char **mount)
 		    (double)x->swap_total : 0;
 	case M_LOAD1:
 		return x->load[0];
+	case M_GPU_UTIL:
+		return mc_metrics_gpu_util(x);
+	case M_GPU_MEM:
+		return mc_metrics_gpu_mem_pct(x);
+	case M_GPU_TEMP:
+		return mc_metrics_gpu_temp(x);
+	case M_TEMP:
+		return mc_metrics_cpu_temp(x);
 	case M_DISK:
 		for (i = 0; i < x->nfs; i++) {
 			if (x->fs[i].total == 0)
@@ -322,14 +342,14 @@ holds(const struct rule *r, double v)
 	return 0;
 }
 
-/* "93%" or "12.30", and " on /data" for a disk. */
+/* "93%", "88°C" or "12.30", and " on /data" for a disk. */
 static void
 value_words(const struct rule *r, double v, const char *mount, char *out,
     size_t outlen)
 {
-	if (metrics[r->m].pct)
-		snprintf(out, outlen, "%.0f%%%s%s", v, mount ? " on " : "",
-		    mount ? mount : "");
+	if (metrics[r->m].unit[0] != '\0')
+		snprintf(out, outlen, "%.0f%s%s%s", v, metrics[r->m].unit,
+		    mount ? " on " : "", mount ? mount : "");
 	else
 		snprintf(out, outlen, "%.2f", v);
 }
@@ -344,7 +364,7 @@ fire(struct hub_agent *a, int i, const struct rule *r, double v,
 	hub_alert_dur(r->dur, dur, sizeof(dur));
 	snprintf(text, sizeof(text), "%s: %s is %s, %s %g%s%s%s (rule %s).",
 	    a->name, metrics[r->m].words, val, ops[r->op].words, r->value,
-	    metrics[r->m].pct ? "%" : "", r->dur > 0 ? " for " : "",
+	    metrics[r->m].unit, r->dur > 0 ? " for " : "",
 	    r->dur > 0 ? dur : "", r->text);
 	hub_alert_rule(a, i, r->text, 1, text);
 }

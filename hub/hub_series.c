@@ -2,8 +2,11 @@
  * hub_series.c - downsampled metric history, kept in the store.
  *
  * Heartbeats are not written to disk.  Each one adds its summary figures
- * (CPU, memory, fullest disk, network in and out) to its agent's current
- * minute in memory (struct hub_series_acc, O(1)).  Once a minute the cron
+ * (CPU, memory, fullest disk, network in and out, and the hardware ones of
+ * hub_hw.c: GPU util and memory, hottest GPU and CPU) to its agent's
+ * current minute in memory (struct hub_series_acc, O(1)).  A figure the
+ * agent does not report (no GPU, no sensor) is NULL in the store and
+ * absent from a point, never 0.  Once a minute the cron
  * tick hands every finished minute to the database thread as one batch
  * (one job, one transaction: never a write per heartbeat), as the average
  * of that minute: table metrics_1m.  Every quarter of an hour the finished
@@ -34,9 +37,12 @@
 /* one history reply: 7 days of quarters or 24 h of minutes */
 #define HIST_JSON_MAX		(2 * 1024 * 1024)
 
+/* a point's figures: the five base ones, then HUB_HW_COUNT */
+#define NFIG	(5 + HUB_HW_COUNT)
+
 struct hist_row {
 	int64_t	agent_id, ts;
-	double	cpu, mem, disk, rx, tx;
+	double	v[NFIG];	/* cpu, mem, disk, rx, tx, hw...; NAN: none */
 };
 
 /* A batch of finished minutes for the database thread. */
@@ -59,6 +65,23 @@ floor_to(double wall, int64_t step)
 	int64_t t = (int64_t)wall;
 
 	return t - t % step;
+}
+
+/* The averages of the agent's minute so far (h->n > 0). */
+static void
+acc_avg(const struct hub_series_acc *h, struct hist_row *r)
+{
+	int i;
+
+	r->ts = h->minute;
+	r->v[0] = h->ncpu > 0 ? h->cpu / h->ncpu : NAN;
+	r->v[1] = h->mem / h->n;
+	r->v[2] = h->disk / h->n;
+	r->v[3] = h->rx / h->n;
+	r->v[4] = h->tx / h->n;
+	for (i = 0; i < HUB_HW_COUNT; i++)
+		r->v[5 + i] = h->nhw[i] > 0 ? (double)h->hw[i] / h->nhw[i] :
+		    NAN;
 }
 
 /* Queue the agent's accumulated minute as a row and empty it. */
@@ -87,12 +110,7 @@ acc_take(struct hub_agent *a)
 	}
 	r = &b->rows[b->n++];
 	r->agent_id = a->id;
-	r->ts = h->minute;
-	r->cpu = h->ncpu > 0 ? h->cpu / h->ncpu : NAN;
-	r->mem = h->mem / h->n;
-	r->disk = h->disk / h->n;
-	r->rx = h->rx / h->n;
-	r->tx = h->tx / h->n;
+	acc_avg(h, r);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -101,6 +119,7 @@ hub_series_sample(struct hub_agent *a)
 {
 	struct hub_series_acc *h = &a->hist;
 	int64_t m = floor_to(mc_wall(), HIST_MINUTE);
+	int i;
 
 	if (!a->have_metrics)
 		return;
@@ -116,6 +135,11 @@ hub_series_sample(struct hub_agent *a)
 	h->disk += a->g.disk;
 	h->rx += a->g.rx;
 	h->tx += a->g.tx;
+	for (i = 0; i < HUB_HW_COUNT; i++)
+		if (!isnan(a->g.hw[i]) && h->nhw[i] < UINT16_MAX) {
+			h->nhw[i]++;
+			h->hw[i] += a->g.hw[i];
+		}
 }
 
 /* ---- writing (database thread) ---- */
@@ -124,11 +148,12 @@ static int
 write_run(struct sqlite3 *db, void *arg)
 {
 	static const char sql[] = "INSERT OR REPLACE INTO metrics_1m(agent_id,"
-	    " ts, cpu, mem, disk, rx, tx) VALUES (?, ?, ?, ?, ?, ?, ?)";
+	    " ts, cpu, mem, disk, rx, tx, gpu_util, gpu_mem, gpu_temp,"
+	    " cpu_temp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 	struct hist_batch *b = arg;
 	sqlite3_stmt *st;
 	size_t i;
-	int rc;
+	int rc, k;
 
 	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK) {
 		mc_err("history: %s", sqlite3_errmsg(db));
@@ -137,14 +162,11 @@ write_run(struct sqlite3 *db, void *arg)
 	for (i = 0, rc = SQLITE_DONE; i < b->n && rc == SQLITE_DONE; i++) {
 		sqlite3_bind_int64(st, 1, b->rows[i].agent_id);
 		sqlite3_bind_int64(st, 2, b->rows[i].ts);
-		if (isnan(b->rows[i].cpu))	/* avg() skips NULL */
-			sqlite3_bind_null(st, 3);
-		else
-			sqlite3_bind_double(st, 3, b->rows[i].cpu);
-		sqlite3_bind_double(st, 4, b->rows[i].mem);
-		sqlite3_bind_double(st, 5, b->rows[i].disk);
-		sqlite3_bind_double(st, 6, b->rows[i].rx);
-		sqlite3_bind_double(st, 7, b->rows[i].tx);
+		for (k = 0; k < NFIG; k++)	/* avg() skips NULL */
+			if (isnan(b->rows[i].v[k]))
+				sqlite3_bind_null(st, 3 + k);
+			else
+				sqlite3_bind_double(st, 3 + k, b->rows[i].v[k]);
 		if ((rc = sqlite3_step(st)) != SQLITE_DONE &&
 		    !hub_db_is_store_error(rc))
 			mc_err("history: %s", sqlite3_errmsg(db));
@@ -196,8 +218,10 @@ static void
 rollup(int64_t upto)
 {
 	hub_db_exec("INSERT OR REPLACE INTO metrics_15m(agent_id, ts, cpu,"
-	    " mem, disk, rx, tx) SELECT agent_id, ts - ts % 900, avg(cpu),"
-	    " avg(mem), avg(disk), avg(rx), avg(tx) FROM metrics_1m WHERE"
+	    " mem, disk, rx, tx, gpu_util, gpu_mem, gpu_temp, cpu_temp)"
+	    " SELECT agent_id, ts - ts % 900, avg(cpu), avg(mem), avg(disk),"
+	    " avg(rx), avg(tx), avg(gpu_util), avg(gpu_mem), avg(gpu_temp),"
+	    " avg(cpu_temp) FROM metrics_1m WHERE"
 	    " ts >= coalesce((SELECT max(ts) + 900 FROM metrics_15m), 0)"
 	    " AND ts < ? GROUP BY agent_id, ts - ts % 900", "i", upto);
 }
@@ -254,8 +278,10 @@ struct hist_read {
 	struct hist_row	 now;
 };
 
+/* The base figures are null when not measured; the hardware ones are
+ * absent, so an agent without a GPU has the points it always had. */
 static void
-point_write(struct mc_jw *w, int64_t ts, const double v[5])
+point_write(struct mc_jw *w, int64_t ts, const double v[NFIG])
 {
 	static const char *const keys[5] = { "cpu", "mem", "disk", "rx", "tx" };
 	int i;
@@ -264,6 +290,9 @@ point_write(struct mc_jw *w, int64_t ts, const double v[5])
 	mc_jw_i64(w, "ts", ts);
 	for (i = 0; i < 5; i++)
 		mc_jw_dbl(w, keys[i], v[i]);
+	for (i = 0; i < HUB_HW_COUNT; i++)
+		if (!isnan(v[5 + i]))
+			mc_jw_fixed(w, hub_hw_key((enum hub_hw)i), v[5 + i], 2);
 	mc_jw_obj_end(w);
 }
 
@@ -273,7 +302,7 @@ points_query(sqlite3 *db, struct hist_read *j, const char *sql,
     struct mc_jw *w, int64_t *last)
 {
 	sqlite3_stmt *st;
-	double v[5];
+	double v[NFIG];
 	int i;
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -285,7 +314,7 @@ points_query(sqlite3 *db, struct hist_read *j, const char *sql,
 	while (sqlite3_step(st) == SQLITE_ROW && !w->err) {
 		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
 			continue;
-		for (i = 0; i < 5; i++)		/* NULL: not measured */
+		for (i = 0; i < NFIG; i++)	/* NULL: not measured */
 			v[i] = sqlite3_column_type(st, i + 1) == SQLITE_NULL ?
 			    NAN : sqlite3_column_double(st, i + 1);
 		*last = sqlite3_column_int64(st, 0);
@@ -297,19 +326,21 @@ points_query(sqlite3 *db, struct hist_read *j, const char *sql,
 static int
 read_run(struct sqlite3 *db, void *arg)
 {
-	static const char q_fine[] = "SELECT ts, cpu, mem, disk, rx, tx FROM"
-	    " metrics_1m WHERE agent_id = ? AND ts >= ? ORDER BY ts";
-	static const char q_coarse[] = "SELECT ts, cpu, mem, disk, rx, tx FROM"
-	    " metrics_15m WHERE agent_id = ? AND ts >= ? ORDER BY ts";
+#define FIGS	"cpu, mem, disk, rx, tx, gpu_util, gpu_mem, gpu_temp, cpu_temp"
+	static const char q_fine[] = "SELECT ts, " FIGS " FROM metrics_1m"
+	    " WHERE agent_id = ? AND ts >= ? ORDER BY ts";
+	static const char q_coarse[] = "SELECT ts, " FIGS " FROM metrics_15m"
+	    " WHERE agent_id = ? AND ts >= ? ORDER BY ts";
+#undef FIGS
 	/* the quarters not rolled up yet, from the minutes */
 	static const char q_recent[] = "SELECT ts - ts % 900, avg(cpu),"
-	    " avg(mem), avg(disk), avg(rx), avg(tx) FROM metrics_1m WHERE"
+	    " avg(mem), avg(disk), avg(rx), avg(tx), avg(gpu_util),"
+	    " avg(gpu_mem), avg(gpu_temp), avg(cpu_temp) FROM metrics_1m WHERE"
 	    " agent_id = ? AND ts >= ? GROUP BY ts - ts % 900 ORDER BY 1";
 	struct hist_read *j = arg;
 	int coarse = j->range > 86400;
 	struct mc_jw w;
 	int64_t last = -1;
-	double v[5];
 
 	mc_jw_init(&w, &j->ans.out);
 	mc_jw_obj(&w, NULL);
@@ -320,12 +351,7 @@ read_run(struct sqlite3 *db, void *arg)
 		j->since = last >= 0 ? last + HIST_QUARTER : j->since;
 		points_query(db, j, q_recent, &w, &last);
 	} else if (j->have_now && j->now.ts > last) {
-		v[0] = j->now.cpu;
-		v[1] = j->now.mem;
-		v[2] = j->now.disk;
-		v[3] = j->now.rx;
-		v[4] = j->now.tx;
-		point_write(&w, j->now.ts, v);
+		point_write(&w, j->now.ts, j->now.v);
 	}
 	mc_jw_arr_end(&w);
 	mc_jw_obj_end(&w);
@@ -350,12 +376,7 @@ hub_series_read(struct hub_agent *a, int range_s,
 	j->since = (int64_t)mc_wall() - range_s;
 	if (h->n > 0) {
 		j->have_now = 1;
-		j->now.ts = h->minute;
-		j->now.cpu = h->ncpu > 0 ? h->cpu / h->ncpu : NAN;
-		j->now.mem = h->mem / h->n;
-		j->now.disk = h->disk / h->n;
-		j->now.rx = h->rx / h->n;
-		j->now.tx = h->tx / h->n;
+		acc_avg(h, &j->now);
 	}
 	hub_db_ask(read_run, &j->ans, HIST_JSON_MAX, done, arg);
 }

@@ -17,6 +17,9 @@ import { Sessions } from "./sessions.js";
 
 const HOUR = 3600;
 const SPANS = { "24h": 86400, "7d": 7 * 86400 };
+// the hardware figures (absent for an agent without a GPU or sensor)
+const HW = ["gpu_util", "gpu_mem", "gpu_temp", "cpu_temp"];
+const hasHw = (p) => HW.some((k) => p[k] !== undefined && p[k] !== null);
 
 // How the agent is doing, in words that match its status: a critical agent
 // whose TCP connection is still open is not "connected" in any useful sense.
@@ -85,6 +88,9 @@ export class AgentPage {
     const liveNet = h("div", { class: "chart" });
     const histUse = h("div", { class: "chart" });
     const histNet = h("div", { class: "chart" });
+    // the GPU and temperature charts go here once the agent reports any
+    this.liveHwBox = h("div", { id: "live-hw" });
+    this.histHwBox = h("div", { id: "hist-hw" });
     this.histNote = h("p", { class: "muted" });
     const tabs = h("div", { class: "tabs", role: "tablist" },
       ["24h", "7d"].map((r) => h("button", { type: "button", dataset: { range: r },
@@ -99,8 +105,8 @@ export class AgentPage {
     this.overview = h("div", { id: "agent-overview" },
       h("div", { class: "cols" },
         panel("Facts", this.facts, this.now),
-        panel("Last hour (live)", liveUse, liveNet)),
-      panel("History", tabs, histUse, histNet, this.histNote),
+        panel("Last hour (live)", liveUse, liveNet, this.liveHwBox)),
+      panel("History", tabs, histUse, histNet, this.histHwBox, this.histNote),
       this.commands.panel(),
       panel("Command history", this.history.el));
     this.termTab = h("div", { id: "agent-terminal", hidden: true },
@@ -113,6 +119,26 @@ export class AgentPage {
     this.histUse = new Chart(histUse, "CPU, memory, disk", ["cpu", "mem", "disk"], span);
     this.histNet = new Chart(histNet, "Network", ["rx", "tx"], span);
     this.charts.push(this.liveUse, this.liveNet, this.histUse, this.histNet);
+    this.hw = null;
+  }
+
+  // The GPU and temperature charts, made the first time a figure of them
+  // comes: an agent without a GPU or sensor has the page it always had.
+  hwCharts() {
+    if (this.hw) return this.hw;
+    const box = () => h("div", { class: "chart" });
+    const [lu, lt, hu, ht] = [box(), box(), box(), box()];
+    this.liveHwBox.append(lu, lt);
+    this.histHwBox.append(hu, ht);
+    const span = SPANS[this.histRange];
+    this.hw = {
+      liveUse: new Chart(lu, "GPU", ["gpu_util", "gpu_mem"], HOUR),
+      liveTemp: new Chart(lt, "Temperature", ["gpu_temp", "cpu_temp"], HOUR),
+      histUse: new Chart(hu, "GPU", ["gpu_util", "gpu_mem"], span),
+      histTemp: new Chart(ht, "Temperature", ["gpu_temp", "cpu_temp"], span),
+    };
+    this.charts.push(...Object.values(this.hw));
+    return this.hw;
   }
 
   // Overview (facts, charts, commands) or Terminal (a shell, sessions).
@@ -155,10 +181,18 @@ export class AgentPage {
       h("span", {}, "CPU " + pct(a.cpu)), h("span", {}, "Memory " + pct(a.mem)),
       h("span", {}, "Disk " + pct(a.disk)),
       h("span", {}, "Net ↓ " + rate(a.rx) + " ↑ " + rate(a.tx)));
+    if (a.gpu_count) {
+      this.now.append(h("span", { class: "hw-gpu" }, "GPU " + pct(a.gpu_util) +
+        " (" + a.gpu_count + (a.gpu_count > 1 ? " GPUs" : " GPU") + "), memory " + pct(a.gpu_mem)));
+    }
+    for (const [k, label] of [["gpu_temp", "GPU"], ["cpu_temp", "CPU"]]) {
+      if (a[k] !== undefined) this.now.append(h("span", {}, label + " " + Math.round(a[k]) + "°C"));
+    }
     if (a.mem !== null && a.last_seen && (!this.live.length ||
         this.live[this.live.length - 1].ts < a.last_seen)) {
-      this.live.push({ ts: a.last_seen, cpu: a.cpu, mem: a.mem, disk: a.disk,
-        rx: a.rx, tx: a.tx });
+      const p = { ts: a.last_seen, cpu: a.cpu, mem: a.mem, disk: a.disk, rx: a.rx, tx: a.tx };
+      for (const k of HW) if (a[k] !== undefined) p[k] = a[k];
+      this.live.push(p);
       this.drawLive();
     }
   }
@@ -168,6 +202,10 @@ export class AgentPage {
     while (this.live.length && this.live[0].ts < since) this.live.shift();
     this.liveUse.set(this.live);
     this.liveNet.set(this.live);
+    if (this.hw || this.live.some(hasHw)) {
+      this.hwCharts().liveUse.set(this.live);
+      this.hw.liveTemp.set(this.live);
+    }
   }
 
   async loadLive() {
@@ -196,6 +234,13 @@ export class AgentPage {
       this.histNet.setSpan(SPANS[r]);
       this.histUse.set(doc.points);
       this.histNet.set(doc.points);
+      if (this.hw || doc.points.some(hasHw)) {
+        const hw = this.hwCharts();
+        hw.histUse.setSpan(SPANS[r]);
+        hw.histTemp.setSpan(SPANS[r]);
+        hw.histUse.set(doc.points);
+        hw.histTemp.set(doc.points);
+      }
       this.histNote.textContent = doc.points.length ? (r === "24h" ?
         "Minute averages." : "Quarter-hour averages.") :
         "No history yet: the hub writes a point per minute.";

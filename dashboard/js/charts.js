@@ -1,6 +1,7 @@
 // charts.js - time charts with uPlot (installed from npm by the build and
-// served by the hub from /vendor/; no CDN).  Two kinds: percentages
-// (CPU, memory, disk) on a 0-100 axis, and network rates in bytes/s.
+// served by the hub from /vendor/; no CDN).  Three kinds: percentages
+// (CPU, memory, disk, GPU util and memory) on a 0-100 axis, network rates
+// in bytes/s, and temperatures (hottest GPU, hottest CPU sensor) in °C.
 // Times are 24-hour, as everywhere else on the dashboard (uPlot's own
 // defaults are 12-hour).  The legend shows the values under the cursor,
 // and the latest ones while the cursor is elsewhere (uPlot shows "--").
@@ -9,9 +10,11 @@
 import { bytes } from "./dom.js";
 
 const COLORS = { cpu: "#2563eb", mem: "#9333ea", disk: "#d97706",
-  rx: "#059669", tx: "#dc2626" };
+  rx: "#059669", tx: "#dc2626", gpu_util: "#0891b2", gpu_mem: "#c026d3",
+  gpu_temp: "#ea580c", cpu_temp: "#2563eb" };
 const LABELS = { cpu: "CPU %", mem: "Memory %", disk: "Disk %",
-  rx: "Received", tx: "Sent" };
+  rx: "Received", tx: "Sent", gpu_util: "GPU %", gpu_mem: "GPU memory %",
+  gpu_temp: "GPU °C", cpu_temp: "CPU °C" };
 
 function fmtRate(v) {
   return v === null || v === undefined ? "–" : bytes(v) + "/s";
@@ -20,6 +23,19 @@ function fmtRate(v) {
 function fmtPct(v) {
   return v === null || v === undefined ? "–" : v.toFixed(1) + "%";
 }
+
+function fmtTemp(v) {
+  return v === null || v === undefined ? "–" : v.toFixed(1) + "°C";
+}
+
+// How each kind of chart shows its values and scales its y axis.
+const KINDS = {
+  pct: { fmt: fmtPct, tick: (v) => v + "%", size: 50, range: [0, 100] },
+  rate: { fmt: fmtRate, tick: fmtRate, size: 80,
+    range: (u, min, max) => [0, Math.max(1024, (max || 0) * 1.15)] },
+  temp: { fmt: fmtTemp, tick: (v) => v + "°C", size: 55,
+    range: (u, min, max) => [0, Math.max(100, (max || 0) * 1.1)] },
+};
 
 // uPlot's time axis formats, 24-hour: [tick step, label, label when the
 // year / month / day / hour / minute / second rolls over, 1 = append]
@@ -35,14 +51,14 @@ const AXIS_24H = [
 const stamp = (tpl) => window.uPlot.fmtDate(tpl);
 
 export class Chart {
-  // keys: ["cpu","mem","disk"] or ["rx","tx"]; span: seconds shown, up
-  // to now
+  // keys: ["cpu","mem","disk"], ["rx","tx"], ["gpu_util","gpu_mem"] or
+  // ["gpu_temp","cpu_temp"]; span: seconds shown, up to now
   constructor(container, title, keys, span) {
     this.keys = keys;
     this.span = span;
     this.container = container;
-    const percent = keys[0] !== "rx";
-    const fmt = percent ? fmtPct : fmtRate;
+    const kind = KINDS[keys[0] === "rx" ? "rate" : keys[0].endsWith("_temp") ? "temp" : "pct"];
+    const fmt = kind.fmt;
     const when = stamp(span > 86400 ? "{MMM} {D} {HH}:{mm}" : "{HH}:{mm}:{ss}");
     this.latest = null;        // index of the newest point with a value
     const opts = {
@@ -50,16 +66,14 @@ export class Chart {
       width: Math.max(200, container.clientWidth || 300),
       height: 180,
       cursor: { drag: { x: false, y: false } },
-      scales: Object.assign({ x: { time: true, range: () => this.window() } },
-        { y: percent ? { range: [0, 100] } :
-          { range: (u, min, max) => [0, Math.max(1024, (max || 0) * 1.15)] } }),
+      scales: { x: { time: true, range: () => this.window() }, y: { range: kind.range } },
       series: [{ value: (u, v) => (v === null || v === undefined ? "–" : when(new Date(v * 1000))) }]
         .concat(keys.map((k) => ({
           label: LABELS[k], stroke: COLORS[k], width: 1.5,
           value: (u, v) => fmt(v),
         }))),
-      axes: [{ values: AXIS_24H }, { size: percent ? 50 : 80,
-        values: (u, vals) => vals.map((v) => (percent ? v + "%" : fmtRate(v))) }],
+      axes: [{ values: AXIS_24H }, { size: kind.size,
+        values: (u, vals) => vals.map(kind.tick) }],
       // the cursor left the chart (or new data came): the latest values
       hooks: { setLegend: [(u) => this.legendLatest(u)] },
     };

@@ -1,5 +1,6 @@
-// grid.js - the agent cards: status colour, CPU / memory / disk bars,
-// last seen, tags; filtered by status, tag and name, sorted; counts per
+// grid.js - the agent cards: status colour, CPU / memory / disk bars (and
+// a GPU bar and temperatures for an agent that reports them), last seen,
+// tags; filtered by status, tag and name, sorted; counts per
 // status at the top.  A card is updated in place when its agent changes,
 // so a status change shows as soon as the feed brings it.
 "use strict";
@@ -27,6 +28,13 @@ function setBar(b, v) {
     Math.max(0, Math.min(100, v))) + "%";
   b.fill.dataset.level = level(v);
   b.val.textContent = pct(v);
+}
+
+// "GPU 71°C · CPU 61°C": the hottest of each the agent reports, or "".
+function temps(a) {
+  return [["GPU", a.gpu_temp], ["CPU", a.cpu_temp]]
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => k + " " + Math.round(v) + "°C").join(" · ");
 }
 
 export class Grid {
@@ -78,7 +86,8 @@ export class Grid {
       const parts = {
         name: h("h3", { class: "name" }),
         badge: h("span", { class: "badge" }),
-        cpu: bar("CPU"), mem: bar("MEM"), disk: bar("DISK"),
+        cpu: bar("CPU"), mem: bar("MEM"), disk: bar("DISK"), gpu: bar("GPU"),
+        temps: h("div", { class: "temps" }),
         seen: h("span", { class: "seen" }),
         tags: h("span", { class: "tags" }),
       };
@@ -87,7 +96,8 @@ export class Grid {
         onclick: () => this.onOpen(a.name),
         onkeydown: (e) => { if (e.key === "Enter") this.onOpen(a.name); } },
         h("header", {}, h("span", { class: "dot" }), parts.name, parts.badge),
-        h("div", { class: "bars" }, parts.cpu.row, parts.mem.row, parts.disk.row),
+        h("div", { class: "bars" }, parts.cpu.row, parts.mem.row, parts.disk.row,
+          parts.gpu.row, parts.temps),
         h("footer", {}, parts.seen, parts.tags));
       c = { el, parts };
       this.cards.set(a.name, c);
@@ -102,6 +112,12 @@ export class Grid {
     setBar(p.cpu, a.cpu);
     setBar(p.mem, a.mem);
     setBar(p.disk, a.disk);
+    p.gpu.row.hidden = !a.gpu_count;
+    if (a.gpu_count) setBar(p.gpu, a.gpu_util);
+    p.gpu.row.title = a.gpu_count ? "busiest of " + a.gpu_count + " GPU" +
+      (a.gpu_count > 1 ? "s" : "") + "; memory " + pct(a.gpu_mem) : "";
+    p.temps.textContent = temps(a);
+    p.temps.hidden = !p.temps.textContent;
     p.seen.textContent = ago(a.last_seen);
     if (p.tags.dataset.tags !== a.tags.join("\u0000")) {
       p.tags.dataset.tags = a.tags.join("\u0000");

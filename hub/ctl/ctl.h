@@ -448,6 +448,12 @@ int	ctl_agent_path(const char *name, const char *suffix, char *out,
 int	ctl_agent_unknown(const char *name);
 int	ctl_cmd_agents(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_show(struct ctl *c, int argc, char **argv);
+/* ctl_hw.c: does any agent of the API's list have a GPU (1 or 0); the
+ * GPU cell of one ("87% 71°C" or "-"); an agent's GPUs and sensors as
+ * "hubctl show" lines. */
+int	ctl_hw_any_gpu(const struct mc_json *list);
+void	ctl_hw_gpu_cell(const struct mc_json *a, char *out, size_t outlen);
+void	ctl_hw_show(const struct mc_metrics *m);
 /* ctl_send.c (with ctl_send_follow.c; what they share: ctl_send.h) */
 int	ctl_cmd_send(struct ctl *c, int argc, char **argv);
 /* Is id a command id hubctl may put into a path? 1 or 0. */

@@ -1,5 +1,6 @@
 /*
- * ctl_agents.c - "hubctl agents" and "hubctl show AGENT".
+ * ctl_agents.c - "hubctl agents" and "hubctl show AGENT" (their GPU and
+ * sensor parts: ctl_hw.c).
  *
  * Both read GET /api/agents[/NAME] and print either the API's JSON as it
  * came (--json) or text for people.  Every string from the hub goes
@@ -12,7 +13,7 @@
 #include "ctl.h"
 #include "mc_proto.h"
 
-#define AGENTS_COLS	8
+#define AGENTS_COLS	9	/* with GPU, shown when any agent has one */
 
 int
 ctl_agent_path(const char *name, const char *suffix, char *out,
@@ -76,7 +77,7 @@ last_seen(const struct mc_json *o, char *out, size_t outlen)
 }
 
 static void
-agent_row(struct ctl_table *t, const struct mc_json *a)
+agent_row(struct ctl_table *t, const struct mc_json *a, int gpu)
 {
 	char buf[1024];
 
@@ -90,6 +91,10 @@ agent_row(struct ctl_table *t, const struct mc_json *a)
 	ctl_table_add(t, buf);
 	pct(a, "disk", buf, sizeof(buf));
 	ctl_table_add(t, buf);
+	if (gpu) {
+		ctl_hw_gpu_cell(a, buf, sizeof(buf));
+		ctl_table_add(t, buf);
+	}
 	tags(a, buf, sizeof(buf));
 	ctl_table_add(t, buf);
 	ctl_table_add(t, ctl_jstr(a, "version", "-"));
@@ -99,22 +104,24 @@ static int
 print_agents(const struct ctl_resp *r)
 {
 	static const char *const head[AGENTS_COLS] = { "NAME", "STATUS",
-	    "LAST-SEEN", "CPU", "MEM", "DISK", "TAGS", "VERSION" };
+	    "LAST-SEEN", "CPU", "MEM", "DISK", "GPU", "TAGS", "VERSION" };
 	const struct mc_json *list, *a;
 	struct ctl_table t;
-	int i;
+	int i, gpu;
 
 	list = r->doc ? mc_json_get(mc_json_root(r->doc), "agents") : NULL;
 	if (list == NULL || list->type != MC_JARR) {
 		fprintf(stderr, "hubctl: the hub's answer has no agent list\n");
 		return CTL_EXIT_FAIL;
 	}
-	ctl_table_init(&t, AGENTS_COLS);
+	gpu = ctl_hw_any_gpu(list);
+	ctl_table_init(&t, AGENTS_COLS - !gpu);
 	for (i = 0; i < AGENTS_COLS; i++)
-		ctl_table_add(&t, head[i]);
+		if (gpu || strcmp(head[i], "GPU") != 0)
+			ctl_table_add(&t, head[i]);
 	for (a = list->child; a != NULL; a = a->next)
 		if (a->type == MC_JOBJ)
-			agent_row(&t, a);
+			agent_row(&t, a, gpu);
 	if (ctl_table_print(&t) == -1)
 		return CTL_EXIT_FAIL;
 	if (list->len == 0)
@@ -259,6 +266,7 @@ show_metrics(const struct mc_json *a)
 		show_fs(&m.fs[i]);
 	for (i = 0; i < m.nnet; i++)
 		show_net(&m.net[i]);
+	ctl_hw_show(&m);
 	ctl_uptime((double)m.uptime, buf, sizeof(buf));
 	kv("uptime:", buf);
 	printf("%-12s %u\n", "processes:", (unsigned)m.procs);

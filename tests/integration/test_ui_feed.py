@@ -372,8 +372,8 @@ def test_history_rollup_and_retention(t):
             for i in range(15)]
     rows.append((aid, now - 3 * 86400 - now % 60, 5.0, 5.0, 5.0, 1.0, 1.0))
     rows.append((aid, now - 40 * 86400, 1.0, 1.0, 1.0, 1.0, 1.0))
-    con.executemany("INSERT INTO metrics_1m VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    rows)
+    con.executemany("INSERT INTO metrics_1m(agent_id, ts, cpu, mem, disk,"
+                    " rx, tx) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
     con.commit()
     con.close()
     hub.start()
