@@ -74,7 +74,7 @@ function legendValues() {
 }
 
 export async function charts(page, t) {
-  await page.waitForFunction(() => document.querySelectorAll("#agent-view .uplot").length === 4, null,
+  await page.waitForFunction(() => document.querySelectorAll("#agent-view .uplot").length >= 4, null,
     { timeout: 5000 });
   const over = page.locator("#agent-view .uplot .u-over").first();
   await over.scrollIntoViewIfNeeded();
