@@ -458,6 +458,24 @@ chunk_frame(const struct mc_buf *out, int last)
 	return n;
 }
 
+/*
+ * Write the n bytes at ws.wbuf + LWS_PRE, the body's last when last.  A
+ * body sent in pieces waits between them on something else (a command's
+ * output, the store's thread), so it carries no idle timeout.
+ */
+static int
+http_put_piece(struct lws *wsi, size_t n, int last)
+{
+	if (lws_write(wsi, ws.wbuf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL :
+	    LWS_WRITE_HTTP) < (int)n)
+		return -1;
+	if (last)
+		return http_finish(wsi);
+	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
 static int
 http_write_stream(struct lws *wsi, struct hub_http *h)
 {
@@ -482,15 +500,7 @@ http_write_stream(struct lws *wsi, struct hub_http *h)
 	else if ((n = out.len) > 0)
 		memcpy(ws.wbuf + LWS_PRE, out.data, n);
 	mc_buf_free(&out);
-	if (lws_write(wsi, ws.wbuf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL :
-	    LWS_WRITE_HTTP) < (int)n)
-		return -1;
-	if (last)
-		return http_finish(wsi);
-	/* a stream lasts as long as its command: no idle timeout */
-	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
-	lws_callback_on_writable(wsi);
-	return 0;
+	return http_put_piece(wsi, n, last);
 }
 
 static int
@@ -509,15 +519,7 @@ http_write_file(struct lws *wsi, struct hub_http *h)
 	if (n)
 		memcpy(ws.wbuf + LWS_PRE, p, n);
 	last = hub_http_file_sent(h, n);
-	if (lws_write(wsi, ws.wbuf + LWS_PRE, n, last ? LWS_WRITE_HTTP_FINAL :
-	    LWS_WRITE_HTTP) < (int)n)
-		return -1;
-	if (last)
-		return http_finish(wsi);
-	/* a piece may wait behind the store's other work */
-	lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
-	lws_callback_on_writable(wsi);
-	return 0;
+	return http_put_piece(wsi, n, last);
 }
 
 static int

@@ -84,9 +84,9 @@ class Agent:
             hub.agent(self.name)), 5, what)
 
 
-def gpu_hub(t, extra=""):
+def gpu_hub(t, extra="", args=()):
     conf = t.write("hub.conf", "log_level = info\n" + extra, mode=0o600)
-    hub = t.hub(heartbeat=HB, extra=["--config", conf])
+    hub = t.hub(heartbeat=HB, extra=["--config", conf] + list(args))
     orig = t.cleanup
 
     def cleanup():
@@ -316,15 +316,8 @@ def test_dashboard_shows_the_gpu(t):
     import mtest
     from test_browser import CHROMIUM, need_tools
     need_tools()
-    hub = t.hub(heartbeat=HB, extra=[
-        "--dashboard", os.path.join(mtest.ROOT, "dashboard")])
-    orig = t.cleanup
-
-    def cleanup():
-        for a in getattr(t, "agents", []):
-            a.stop.set()
-        orig()
-    t.cleanup = cleanup
+    hub = gpu_hub(t, args=("--dashboard",
+                           os.path.join(mtest.ROOT, "dashboard")))
     Agent(t, hub, "plain-box", base_metrics())
     Agent(t, hub, "gpu-box", gpu_metrics())
     cfg = {"url": hub.url, "token": hub.token, "chromium": CHROMIUM,
