@@ -180,9 +180,14 @@ struct mc_metrics {
 	struct mc_fan	fan[MC_FAN_MAX];
 };
 
+struct mc_ctr_part;	/* mc_ctr.h */
+
 struct mc_hb {
 	uint64_t	 seq;
 	struct mc_metrics m;
+	/* encode only: the containers part when set (a decoder reads it
+	 * with mc_hb_ctr) */
+	const struct mc_ctr_part *ctr;
 };
 
 struct mc_cmd {

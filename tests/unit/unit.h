@@ -199,6 +199,11 @@ int	unit_json_accepts(const char *s, size_t n);
 	X(metrics_hw_sparse_gpu)					\
 	X(metrics_hw_rejects)						\
 	X(metrics_hw_summaries)						\
+	/* t_ctr.c */							\
+	X(ctr_round_trip)						\
+	X(ctr_absent)							\
+	X(ctr_rejects)							\
+	X(ctr_names)							\
 	/* t_term.c */							\
 	X(term_round_trips)						\
 	X(term_rejects)							\
