@@ -19,7 +19,7 @@
 #define MC_CTR_MAX		256	/* containers one listener reports */
 #define MC_CTR_ID_LEN		12	/* the short id: 12 hex digits */
 #define MC_CTR_NAME_MAX		128
-#define MC_CTR_IMAGE_MAX	256	/* "registry:5000/team/web:1.4" */
+#define MC_CTR_IMAGE_MAX	MC_IMAGE_MAX
 #define MC_CTR_DIGEST_MAX	80	/* "sha256:" and 64 hex digits */
 
 /* The engine's State.Status words, in this order. */

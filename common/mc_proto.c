@@ -70,7 +70,7 @@ static const struct msg_def {
 
 static const char *const kind_names[MC_KIND_COUNT] = {
 	"shell", "docker_ps", "docker_restart", "restart", "stop",
-	"screenshot", "metrics"
+	"screenshot", "metrics", "container_update"
 };
 
 static const char *const outcome_names[] = { "done", "failed", "timeout" };

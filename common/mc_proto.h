@@ -59,6 +59,7 @@ enum mc_kind {
 	MC_KIND_STOP,
 	MC_KIND_SCREENSHOT,
 	MC_KIND_METRICS,
+	MC_KIND_CONTAINER_UPDATE,	/* pull, recreate, check, or roll back */
 	MC_KIND_COUNT
 };
 
@@ -194,7 +195,13 @@ struct mc_cmd {
 	char		id[MC_ID_MAX];
 	enum mc_kind	kind;
 	char		cmd[MC_CMD_MAX + 1];	/* shell: the command line */
-	char		arg[MC_TEXT_MAX];	/* docker_restart: container */
+	char		arg[MC_TEXT_MAX];	/* docker_restart,
+						 * container_update: container */
+	char		image[MC_IMAGE_MAX];	/* container_update: the image
+						 * to run; "" its own reference,
+						 * pulled again */
+	int		prune;			/* container_update: remove the
+						 * old image after */
 	double		timeout;		/* seconds */
 	uint64_t	cap;			/* output bytes kept */
 };

@@ -23,6 +23,10 @@ mc_cmd_encode(struct mc_buf *b, const struct mc_cmd *c)
 		mc_jw_str(&w, "cmd", c->cmd);
 	if (c->arg[0])
 		mc_jw_str(&w, "arg", c->arg);
+	if (c->image[0])
+		mc_jw_str(&w, "image", c->image);
+	if (c->prune)
+		mc_jw_bool(&w, "prune", 1);
 	mc_jw_dbl(&w, "timeout", c->timeout);
 	mc_jw_u64(&w, "cap", c->cap);
 	return mc_msg_end(&w);
@@ -46,12 +50,19 @@ mc_cmd_decode(const struct mc_msg *m, struct mc_cmd *c, char *err,
 	    errlen) == -1 ||
 	    mc_field_text(m->root, "arg", c->arg, sizeof(c->arg), 0, err,
 	    errlen) == -1 ||
+	    mc_field_text(m->root, "image", c->image, sizeof(c->image), 0,
+	    err, errlen) == -1 ||
 	    mc_field_dbl(m->root, "timeout", 0.01, MC_TIMEOUT_MAX,
 	    MC_TIMEOUT_DEFAULT, &c->timeout, err, errlen) == -1 ||
 	    mc_field_int(m->root, "cap", 0, MC_OUTPUT_CAP_MAX,
 	    MC_OUTPUT_CAP_DEFAULT, &cap, err, errlen) == -1)
 		return -1;
 	c->cap = (uint64_t)cap;
+	if (mc_json_get(m->root, "prune") != NULL &&
+	    mc_json_bool(m->root, "prune", &c->prune) == -1) {
+		snprintf(err, errlen, "field 'prune' must be true or false");
+		return -1;
+	}
 	return 0;
 }
 

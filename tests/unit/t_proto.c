@@ -1283,12 +1283,13 @@ void
 t_proto_kind_and_outcome_names(void)
 {
 	static const char *const kinds[] = { "shell", "docker_ps",
-	    "docker_restart", "restart", "stop", "screenshot", "metrics" };
+	    "docker_restart", "restart", "stop", "screenshot", "metrics",
+	    "container_update" };
 	enum mc_kind k;
 	enum mc_outcome o;
 	int i;
 
-	CHECK_EQ_INT(MC_KIND_COUNT, 7);
+	CHECK_EQ_INT(MC_KIND_COUNT, 8);
 	for (i = 0; i < MC_KIND_COUNT; i++) {
 		CHECK_EQ_STR(mc_kind_name((enum mc_kind)i), kinds[i]);
 		CHECK_EQ_INT(mc_kind_parse(kinds[i], &k), 0);
