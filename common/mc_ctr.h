@@ -46,6 +46,9 @@ struct mc_ctr {
 	char		image_id[MC_CTR_DIGEST_MAX];	/* the image it runs */
 	char		digest[MC_CTR_DIGEST_MAX];	/* its registry digest, if
 							 * it came from one */
+	char		latest[MC_CTR_DIGEST_MAX];	/* what the registry has
+							 * for image now, when
+							 * checked; "" not yet */
 	enum mc_ctr_state  state;
 	enum mc_ctr_health health;
 	char		health_log[MC_TEXT_MAX];	/* the last failed check */

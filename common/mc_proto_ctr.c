@@ -96,6 +96,7 @@ mc_ctr_write(struct mc_jw *w, const char *key, const struct mc_ctr *c)
 	mc_jw_str(w, "image", c->image);
 	opt_str(w, "image_id", c->image_id);
 	opt_str(w, "digest", c->digest);
+	opt_str(w, "latest", c->latest);
 	mc_jw_str(w, "state", mc_ctr_state_name(c->state));
 	if (c->health != MC_CTR_HEALTH_NONE)
 		mc_jw_str(w, "health", mc_ctr_health_name(c->health));
@@ -260,6 +261,8 @@ mc_ctr_read(const struct mc_json *o, struct mc_ctr *c, char *err,
 	    mc_field_text(o, "image_id", c->image_id, sizeof(c->image_id), 0,
 	    err, errlen) == -1 ||
 	    mc_field_text(o, "digest", c->digest, sizeof(c->digest), 0, err,
+	    errlen) == -1 ||
+	    mc_field_text(o, "latest", c->latest, sizeof(c->latest), 0, err,
 	    errlen) == -1 ||
 	    mc_field_text(o, "health_log", c->health_log,
 	    sizeof(c->health_log), 0, err, errlen) == -1 ||

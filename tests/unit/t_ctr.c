@@ -17,6 +17,7 @@ fill(struct mc_ctr *c)
 	snprintf(c->name, sizeof(c->name), "web");
 	snprintf(c->image, sizeof(c->image), "127.0.0.1:5000/web:2");
 	snprintf(c->image_id, sizeof(c->image_id), "sha256:%064d", 7);
+	snprintf(c->latest, sizeof(c->latest), "sha256:%064d", 8);
 	c->state = MC_CTR_EXITED;
 	c->health = MC_CTR_UNHEALTHY;
 	snprintf(c->health_log, sizeof(c->health_log), "wget: bad \"address\"");
@@ -93,6 +94,7 @@ t_ctr_round_trip(void)
 	CHECK_EQ_STR(d.name, "web");
 	CHECK_EQ_STR(d.image, a.image);
 	CHECK_EQ_STR(d.image_id, a.image_id);
+	CHECK_EQ_STR(d.latest, a.latest);
 	CHECK_EQ_INT(d.state, MC_CTR_EXITED);
 	CHECK_EQ_INT(d.health, MC_CTR_UNHEALTHY);
 	CHECK_EQ_STR(d.health_log, a.health_log);
