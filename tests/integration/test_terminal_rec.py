@@ -17,7 +17,7 @@ import sqlite3
 import threading
 import time
 
-from mtest import (WSClosed, binary, check, fail, free_port, skip,
+from mtest import (ASAN, WSClosed, binary, check, fail, free_port, skip,
                    tls_client_context, wait_until)
 
 SID_RE = re.compile(r"^s-[0-9a-f]{16}$")
@@ -360,10 +360,11 @@ def test_large_cast_is_served_in_pieces(t):
               "(the half line cut, nothing else)" % (len(r.body), len(text)))
     check(hub.request("GET", "/healthz", token=None).status == 200,
           "the hub after the downloads")
-    # whole, three answers would have taken 18 MB at their peak
+    # whole, three answers would have taken 18 MB at their peak (not
+    # measurable under the sanitizers: ASan's quarantine keeps what is freed)
     grew = status_kib(hub.proc.pid, "VmHWM") - rss0
-    check(grew < 4096, "the hub's peak grew by %d KiB serving a 6 MB cast "
-          "three times" % grew)
+    check(ASAN or grew < 4096, "the hub's peak grew by %d KiB serving a 6 MB "
+          "cast three times" % grew)
 
 
 def status_kib(pid, field):
