@@ -520,3 +520,55 @@ def test_metrics_count_containers(t):
     check("pc-none" not in "".join(ln for ln in prom.splitlines()
                                    if "maestro_containers" in ln),
           "an agent without Docker has container series")
+
+
+# ---- the dashboard ----
+
+def test_dashboard_containers_in_chromium(t):
+    import os
+    import mtest
+    from test_browser import CHROMIUM, need_tools
+    need_tools()
+    conf = t.write("hub.conf", "log_level = info\n", mode=0o600)
+    hub = t.hub(heartbeat=HB, extra=["--config", conf, "--dashboard",
+                                     os.path.join(mtest.ROOT, "dashboard")])
+    orig = t.cleanup
+
+    def cleanup():
+        for ag in getattr(t, "agents", []):
+            ag.stop.set()
+        orig()
+    t.cleanup = cleanup
+    a = Agent(t, hub, "pc-dock", [
+        ctr("0123456789ab", "web", restarts=2,
+            digest="sha256:" + "1" * 64, latest="sha256:" + "2" * 64),
+        ctr("0123456789ac", "db", image="postgres:16", state="exited",
+            exit=0)], tags=["lab"])
+    Agent(t, hub, "pc-plain", docker=False, tags=["nothing-here"])
+    go = t.path("go")
+    cfg = {"url": hub.url, "token": hub.token, "chromium": CHROMIUM,
+           "withCtr": "pc-dock", "plain": "pc-plain", "go": go}
+    path = t.write("containers.json", json.dumps(cfg), mode=0o600)
+
+    def killer():
+        import os as _os
+        end = time.monotonic() + 60
+        while time.monotonic() < end and not _os.path.exists(go):
+            time.sleep(0.05)
+        a.set("0123456789ab", state="exited", exit=137, oom=True,
+              finished=NOW + 1)
+    threading.Thread(target=killer, daemon=True).start()
+    r = t.run(["node", os.path.join(mtest.ROOT, "tests", "browser",
+                                    "containers.mjs"), path], timeout=90)
+    try:
+        doc = json.loads(r.out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        fail("containers.mjs printed no result (exit %s): %s"
+             % (r.rc, r.err[-2000:]))
+    for line in doc.get("checks", []):
+        t.note(line)
+    check(r.rc == 0 and doc.get("ok"), "the browser test failed: %s\n%s"
+          % (doc.get("error"), "\n".join(doc.get("checks", []))))
+
+
+test_dashboard_containers_in_chromium.time_limit = 120
