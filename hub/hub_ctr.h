@@ -31,8 +31,8 @@ enum hub_ctr_str { CS_NAME, CS_IMAGE, CS_IMAGE_ID, CS_DIGEST, CS_LATEST,
 
 /*
  * One container, kept compact: the figures inline, the six strings in
- * one owned block (about 120 bytes plus the strings' lengths, where a
- * struct mc_ctr is 1.3 KiB).
+ * one owned block (160 bytes plus the strings' lengths, where a struct
+ * mc_ctr is 1.3 KiB).
  */
 struct hub_ctr {
 	char		 id[MC_CTR_ID_LEN + 1];
