@@ -314,6 +314,9 @@ hub_ctr_on_hb(struct hub_agent *a, const struct mc_msg *m, char *err,
 		return 0;	/* Docker, no container: nothing to keep */
 	if (head.full && head_total(&head) == 0 && (list == NULL ||
 	    list->child == NULL)) {
+		/* every container gone: their incidents end first */
+		while (a->ctr != NULL && a->ctr->n > 0)
+			set_remove(a, &a->ctr->v[0]);
 		set_free(a);
 		return 0;
 	}
