@@ -266,9 +266,12 @@ apply(struct hub_agent *a, const struct mc_ctr_head *head,
 			apply_one(a, &m, head->full);
 	if (head->full)
 		drop_unseen(a);
+	/* a beat that changed nothing leaves rev: clients reload on it */
+	if (head->full || a->ctr->stale || (list != NULL && list->child !=
+	    NULL) || memcmp(&a->ctr->head, head, sizeof(*head)) != 0)
+		a->ctr->rev++;
 	a->ctr->head = *head;
 	a->ctr->stale = 0;
-	a->ctr->rev++;
 	hub_alert_ctr_check(a);
 }
 
