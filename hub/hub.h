@@ -71,6 +71,8 @@ struct hub_conf {
 	double	flap_window;		/* ... within this many seconds */
 	int	storm_count;		/* this many at once: one summary */
 	double	storm_window;		/* how long an alert may wait */
+	double	container_unhealthy_for;	/* a container unhealthy this
+						 * long is down (seconds) */
 };
 
 /* Defaults, then the config file, then flags.  0, or -1 with a one-line
@@ -456,6 +458,8 @@ struct hub_agent {
 					 * the agent's first incident */
 	struct hub_rule_state *rules;	/* owned by hub_rules.c; NULL until
 					 * a rule applies */
+	struct hub_ctr_set *ctr;	/* owned by hub_ctr.c; NULL until it
+					 * reports a container */
 	struct hub_agent *hnext;	/* hash chain */
 	struct hub_agent *next, *prev;	/* all agents, in creation order */
 };
@@ -478,6 +482,27 @@ int	hub_agent_metrics(const struct hub_agent *a, struct mc_metrics *m);
 void	hub_agent_write(struct mc_jw *w, const struct hub_agent *a,
 	    int with_metrics);
 void	hub_agent_free_all(void);
+
+/* ---- hub_ctr.c: each agent's containers (what the container files
+ * share is in hub_ctr.h) ---- */
+
+struct hub_ctr_set;
+/* A heartbeat's "ctr" part applied to a's table: 0 (also when it has
+ * none), or -1 with err when malformed (nothing applied). */
+int	hub_ctr_on_hb(struct hub_agent *a, const struct mc_msg *m, char *err,
+	    size_t errlen);
+/* The agent's connection went away: its table is kept, stale. */
+void	hub_ctr_detach(struct hub_agent *a);
+void	hub_ctr_free(struct hub_agent *a);
+/* "containers": the counts by state, unhealthy, down, stale and rev,
+ * into the agent's JSON object, when it has a table. */
+void	hub_ctr_write_counts(struct mc_jw *w, const struct hub_agent *a);
+/* The most restarts one of a's containers had within window seconds,
+ * and that container's name (NULL: none). */
+int	hub_ctr_restarts(const struct hub_agent *a, double window,
+	    const char **name);
+/* hub_alert_send.c: the alert of container id's incident went out. */
+void	hub_ctr_alerted(struct hub_agent *a, const char *id);
 
 /* ---- hub_hw.c: an agent's GPU and temperature summaries ---- */
 
@@ -872,6 +897,10 @@ void	hub_prom_family(struct mc_buf *b, const char *name, const char *type,
 
 void	hub_prom_hw_write(struct mc_buf *b);
 
+/* ---- hub_prom_ctr.c: /metrics for each agent's containers ---- */
+
+void	hub_prom_ctr_write(struct mc_buf *b);
+
 /* ---- hub_series.c: downsampled metric history in the store ---- */
 
 /* A heartbeat's figures join the agent's current minute. */
@@ -919,6 +948,8 @@ void	hub_alert_rule(struct hub_agent *a, int rule, const char *rule_text,
  * critical and were never alerted are alerted now. */
 struct hub_silence;
 void	hub_alert_unmuted(const struct hub_silence *s);
+/* hub_alert_ctr.c: the same for containers still down. */
+void	hub_alert_ctr_unmuted(const struct hub_silence *s);
 /* hub_cron: flush the batch when due, close storms, settle flapping. */
 void	hub_alert_tick(double now);
 

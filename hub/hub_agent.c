@@ -126,6 +126,7 @@ hub_agent_free_all(void)
 
 	for (a = reg.head; a != NULL; a = next) {
 		next = a->next;
+		hub_ctr_free(a);
 		free(a->metrics);
 		free(a);
 	}
@@ -530,6 +531,11 @@ on_hb(struct hub_conn *c, const struct mc_msg *m)
 		mc_err("agent '%s': out of memory for its metrics; the "
 		    "previous ones stay", a->name);
 	}
+	if (hub_ctr_on_hb(a, m, err, sizeof(err)) == -1) {
+		hub.stats.hb_bad += ok;	/* counted once */
+		hub_conn_warn(c, MC_ERR_BAD_MESSAGE, "hb: %s; its container "
+		    "part was dropped (the previous table stays)", err);
+	}
 	hub.stats.heartbeats++;
 	count_missed(a);
 	hub_live_seen(a);
@@ -662,6 +668,7 @@ hub_agent_detach(struct hub_conn *c)
 	if (a->conn != c)
 		return;
 	a->conn = NULL;
+	hub_ctr_detach(a);
 	mc_info("%s: agent '%s' disconnected (status %s)", c->peer, a->name,
 	    hub_status_name(a->status));
 	hub_ui_agent(a, 0);
@@ -721,6 +728,7 @@ hub_agent_write(struct mc_jw *w, const struct hub_agent *a, int with_metrics)
 		mc_jw_null(w, "tx");
 		mc_jw_null(w, "uptime");
 	}
+	hub_ctr_write_counts(w, a);
 	if (with_metrics)
 		agent_write_metrics(w, a);
 	mc_jw_obj_end(w);

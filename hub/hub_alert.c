@@ -307,6 +307,7 @@ hub_alert_unmuted(const struct hub_silence *s)
 		    e->text, sizeof(e->text));
 		hub_alert_batch_add(e);
 	}
+	hub_alert_ctr_unmuted(s);
 }
 
 /* ---- the tick, start and shutdown ---- */

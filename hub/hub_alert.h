@@ -8,6 +8,7 @@
 #define HUB_ALERT_H
 
 #include "hub.h"
+#include "mc_ctr.h"
 
 /* critical onsets remembered per agent */
 #define HUB_ALERT_FLAP_RING	32
@@ -35,7 +36,7 @@ struct hub_alert_kind {
 enum {
 	K_CRITICAL, K_NOT_BACK, K_RECOVERED, K_FLAPPING, K_SETTLED, K_RULE,
 	K_RULE_CLEAR, K_OFFLINE, K_ONLINE, K_FIRST, K_SILENCE, K_SILENCE_END,
-	K_HUB_FAULT, K_HUB_OK, K_TEST
+	K_HUB_FAULT, K_HUB_OK, K_TEST, K_CTR_DOWN, K_CTR_UP
 };
 
 /* One alert waiting to leave. */
@@ -47,6 +48,8 @@ struct hub_alert_entry {
 	int		 opens;		/* a closing alert may cancel it */
 	int		 incident;	/* sent: the incident is alerted */
 	char		 rule[96];	/* a rule's text, for summaries */
+	char		 ctr[MC_CTR_ID_LEN + 1];	/* a container's alert:
+						 * its id (hub_alert_ctr.c) */
 	char		 title[HUB_ALERT_TITLE_MAX];
 	char		 text[HUB_ALERT_TEXT_MAX];
 	struct hub_alert_entry *next;
@@ -73,6 +76,9 @@ void	hub_alert_batch_add(struct hub_alert_entry *e);
 /* Drop a's waiting alerts that a closing alert of key cancels (key NULL:
  * its incident), in the batch and held by storms.  Returns how many. */
 int	hub_alert_cancel_pending(struct hub_agent *a, const char *key);
+/* Drop a's waiting alerts that open an incident of container id.
+ * Returns how many. */
+int	hub_alert_cancel_ctr(struct hub_agent *a, const char *id);
 /* hub_alert_tick(): send the batch when due, close storms that are over. */
 void	hub_alert_storm_tick(double now);
 /* hub_alert_shutdown(): free what waits, saying how many were not sent. */

@@ -47,6 +47,11 @@ static const struct hub_alert_kind kinds[] = {
 	[K_HUB_FAULT] = { "hub_fault", SEV_CRITICAL, "HUB", "hub faults" },
 	[K_HUB_OK] = { "hub_ok", SEV_RECOVERY, "HUB", "hub recoveries" },
 	[K_TEST] = { "test", SEV_INFO, "TEST", "were tested" },
+	/* containers (hub_alert_ctr.c) */
+	[K_CTR_DOWN] = { "container_down", SEV_CRITICAL, "CONTAINER DOWN",
+	    "have a container down" },
+	[K_CTR_UP] = { "container_up", SEV_RECOVERY, "CONTAINER UP",
+	    "have their container running again" },
 };
 
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))
@@ -163,6 +168,8 @@ hub_alert_entry_send(struct hub_alert_entry *e)
 	m.ts = mc_wall();
 	if (e->incident && e->a != NULL && e->a->alert != NULL)
 		e->a->alert->alerted = 1;
+	if (e->ctr[0] != '\0' && e->opens && e->a != NULL)
+		hub_ctr_alerted(e->a, e->ctr);
 	alert_send(&m);
 }
 
@@ -192,6 +199,8 @@ hub_alert_summary_send(struct hub_alert_entry *group, int n, int r, int more)
 			listed++;
 		if (e->incident && e->a != NULL && e->a->alert != NULL)
 			e->a->alert->alerted = 1;
+		if (e->ctr[0] != '\0' && e->opens && e->a != NULL)
+			hub_ctr_alerted(e->a, e->ctr);
 	}
 	if (listed < n)
 		mc_buf_printf(&t, " and %d more", n - listed);

@@ -66,16 +66,18 @@ hub_alert_batch_add(struct hub_alert_entry *e)
 }
 
 /* Remove from a list the waiting alerts of a that a closing alert of key
- * cancels (key NULL: its incident).  Returns how many. */
+ * cancels (key NULL: its incident; ctr set: that container's, whatever
+ * the key).  Returns how many. */
 static int
 list_cancel(struct hub_alert_entry **head, struct hub_alert_entry **tail,
-    struct hub_agent *a, const char *key)
+    struct hub_agent *a, const char *key, const char *ctr)
 {
 	struct hub_alert_entry **pp = head, *e, *last = NULL;
 	int n = 0;
 
 	while ((e = *pp) != NULL) {
-		if (e->a == a && e->opens && (key == NULL ? e->incident :
+		if (e->a == a && e->opens && (ctr != NULL ?
+		    strcmp(e->ctr, ctr) == 0 : key == NULL ? e->incident :
 		    strcmp(e->key, key) == 0)) {
 			*pp = e->next;
 			free(e);
@@ -89,13 +91,15 @@ list_cancel(struct hub_alert_entry **head, struct hub_alert_entry **tail,
 	return n;
 }
 
-int
-hub_alert_cancel_pending(struct hub_agent *a, const char *key)
+/* Remove them from the batch and the storms' holds: key and ctr as
+ * list_cancel(). */
+static int
+cancel(struct hub_agent *a, const char *key, const char *ctr)
 {
 	struct storm *s;
 	int n, k, i;
 
-	n = list_cancel(&al.batch, &al.batch_tail, a, key);
+	n = list_cancel(&al.batch, &al.batch_tail, a, key, ctr);
 	al.nbatch -= n;
 	if (al.batch == NULL)
 		al.opened = 0;
@@ -103,11 +107,23 @@ hub_alert_cancel_pending(struct hub_agent *a, const char *key)
 		s = &al.storms[i];
 		if (s->key[0] == '\0')
 			continue;
-		k = list_cancel(&s->held, &s->held_tail, a, key);
+		k = list_cancel(&s->held, &s->held_tail, a, key, ctr);
 		s->nheld -= k;
 		n += k;
 	}
 	return n;
+}
+
+int
+hub_alert_cancel_pending(struct hub_agent *a, const char *key)
+{
+	return cancel(a, key, NULL);
+}
+
+int
+hub_alert_cancel_ctr(struct hub_agent *a, const char *id)
+{
+	return cancel(a, NULL, id);
 }
 
 static double

@@ -6,7 +6,8 @@
  * check happen here, before any handler, from the table; handlers see a
  * validated request and only build their reply: the agents' and
  * commands' in hub_api_cmd.c, the administration's in hub_api_admin.c,
- * the terminal recordings' in hub_api_sessions.c,
+ * the terminal recordings' in hub_api_sessions.c, the containers' in
+ * hub_api_ctr.c,
  * the few without a token (health, install, download, metrics) here.
  * docs/api.md documents every route with an example.
  *
@@ -351,6 +352,9 @@ static const struct route routes[] = {
 	{ "GET", "/api/agents", ROLE_VIEWER, hub_api_agents },
 	{ "GET", "/api/agents/*", ROLE_VIEWER, hub_api_agent },
 	{ "GET", "/api/agents/*/history", ROLE_VIEWER, hub_api_agent_history },
+	{ "GET", "/api/agents/*/containers", ROLE_VIEWER,
+	    hub_api_agent_containers },
+	{ "GET", "/api/containers", ROLE_VIEWER, hub_api_containers },
 	{ "POST", "/api/agents/*/command", ROLE_OPERATOR, hub_api_command },
 	{ "POST", "/api/agents/*/restart", ROLE_OPERATOR, hub_api_restart },
 	{ "POST", "/api/agents/*/stop", ROLE_OPERATOR, hub_api_stop },

@@ -44,6 +44,8 @@ void	hub_api_reply_ok(struct hub_req *r);
 /* handlers (the route table is in hub_api.c) */
 void	hub_api_agent(struct hub_req *r);
 void	hub_api_agent_history(struct hub_req *r);
+void	hub_api_agent_containers(struct hub_req *r);
+void	hub_api_containers(struct hub_req *r);
 void	hub_api_agents(struct hub_req *r);
 void	hub_api_alerts_test(struct hub_req *r);
 void	hub_api_backup(struct hub_req *r);

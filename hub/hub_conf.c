@@ -74,6 +74,8 @@ static const struct mc_opt hub_opts[] = {
 	OPT("flap_window", MC_OPT_DUR, flap_window, 1, 86400),
 	OPT("storm_count", MC_OPT_INT, storm_count, 2, 1000000),
 	OPT("storm_window", MC_OPT_DUR, storm_window, 0, 10),
+	OPT("container_unhealthy_for", MC_OPT_DUR, container_unhealthy_for, 0,
+	    86400),
 	MC_OPT_END
 };
 
@@ -355,6 +357,7 @@ alert_settings(const struct hub_conf *n)
 	hub.conf.flap_window = n->flap_window;
 	hub.conf.storm_count = n->storm_count;
 	hub.conf.storm_window = n->storm_window;
+	hub.conf.container_unhealthy_for = n->container_unhealthy_for;
 }
 
 void
@@ -485,6 +488,7 @@ conf_defaults(struct hub_conf *c)
 	c->flap_window = 600;
 	c->storm_count = 5;
 	c->storm_window = 0.5;
+	c->container_unhealthy_for = 60;
 	mc_strlcpy(c->telegram_api, "https://api.telegram.org",
 	    sizeof(c->telegram_api));
 	hub_conf_prefix(prefix, sizeof(prefix));

@@ -342,4 +342,5 @@ hub_prom_write(struct mc_buf *b)
 	write_counters(b);
 	write_agent_gauges(b);
 	hub_prom_hw_write(b);
+	hub_prom_ctr_write(b);
 }

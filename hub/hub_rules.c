@@ -11,6 +11,13 @@
  * A line that does not parse fails config loading with file:line (the
  * loader adds them to the reason given here).
  *
+ * container_restarts is counted over a window, not held: "container_restarts
+ * > 3 for 10m" holds while one of the agent's containers was restarted by
+ * its restart policy more than 3 times within the last 10 minutes (the hub
+ * remembers HUB_CTR_RING restarts a container, so the threshold stays
+ * below that); it fires at once and clears when the window has slid past
+ * enough of them.
+ *
  * Cost: O(rules) per heartbeat, no allocation after an agent's first.
  * Each agent's state is one array, hung on the agent and tagged with the
  * generation of the rule set it belongs to.  A SIGHUP that installs new
@@ -23,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hub.h"
+#include "hub_ctr.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -31,7 +38,7 @@
 #define RULE_DUR_MAX	(30.0 * 86400)
 
 enum metric { M_CPU, M_MEM, M_DISK, M_SWAP, M_LOAD1, M_GPU_UTIL, M_GPU_MEM,
-	M_GPU_TEMP, M_TEMP };
+	M_GPU_TEMP, M_TEMP, M_CTR_RESTARTS };
 enum op { OP_GT, OP_GE, OP_LT, OP_LE };
 
 static const struct {
@@ -49,6 +56,8 @@ static const struct {
 	[M_GPU_MEM] = { "gpu_mem_used_pct", "GPU memory used", "%", 100 },
 	[M_GPU_TEMP] = { "gpu_temp_c", "GPU temperature", "°C", 300 },
 	[M_TEMP] = { "temp_c", "CPU temperature", "°C", 300 },
+	[M_CTR_RESTARTS] = { "container_restarts", "restarts of one container",
+	    "", HUB_CTR_RING - 1 },
 };
 
 #define NMETRICS	(sizeof(metrics) / sizeof(metrics[0]))
@@ -193,6 +202,11 @@ parse_tail(const char *p, struct rule *r, char *err, size_t errlen)
 		    "(e.g. 30s, 5m, 2h)", w);
 		return -1;
 	}
+	if (r->m == M_CTR_RESTARTS && r->dur <= 0) {
+		snprintf(err, errlen, "rule: container_restarts counts within "
+		    "its duration, which must be more than 0 (e.g. for 10m)");
+		return -1;
+	}
 	word(&p, w, sizeof(w));
 	if (strncmp(w, "tag=", 4) == 0 && mc_tag_valid(w + 4) &&
 	    strlen(w + 4) <= MC_TAG_MAX) {
@@ -288,15 +302,19 @@ has_tag(const struct hub_agent *a, const char *tag)
 	return 0;
 }
 
-/* The metric's value; for disk, the fullest filesystem's mount point. */
+/* The metric's value; for disk, the fullest filesystem's mount point,
+ * for container_restarts the container's name (in *mount). */
 static double
-metric_value(const struct mc_metrics *x, enum metric m, const char **mount)
+metric_value(const struct hub_agent *a, const struct mc_metrics *x,
+    const struct rule *r, const char **mount)
 {
 	double worst = -1, p;
 	int i;
 
 	*mount = NULL;
-	switch (m) {
+	switch (r->m) {
+	case M_CTR_RESTARTS:
+		return a->ctr == NULL ? NAN : hub_ctr_restarts(a, r->dur, mount);
 	case M_CPU:
 		return mc_metrics_cpu_pct(x);
 	case M_MEM:
@@ -354,12 +372,37 @@ value_words(const struct rule *r, double v, const char *mount, char *out,
 		snprintf(out, outlen, "%.2f", v);
 }
 
+/* "pc-gpu: container web restarted 4 times in 10m, more than 3 (rule
+ * ...)." */
+static void
+restarts_text(struct hub_agent *a, const struct rule *r, double v,
+    const char *name, int fired, char *out, size_t outlen)
+{
+	char dur[32];
+
+	hub_alert_dur(r->dur, dur, sizeof(dur));
+	if (fired)
+		snprintf(out, outlen, "%s: container %s restarted %.0f times in "
+		    "%s, %s %g (rule %s); docker logs %s on %s.", a->name,
+		    name ? name : "?", v, dur, ops[r->op].words, r->value,
+		    r->text, name ? name : "NAME", a->name);
+	else
+		snprintf(out, outlen, "%s: containers restarted at most %.0f "
+		    "times in the last %s (rule %s no longer holds).", a->name,
+		    v, dur, r->text);
+}
+
 static void
 fire(struct hub_agent *a, int i, const struct rule *r, double v,
     const char *mount)
 {
 	char val[MC_MOUNT_MAX + 32], dur[32], text[512];
 
+	if (r->m == M_CTR_RESTARTS) {
+		restarts_text(a, r, v, mount, 1, text, sizeof(text));
+		hub_alert_rule(a, i, r->text, 1, text);
+		return;
+	}
 	value_words(r, v, mount, val, sizeof(val));
 	hub_alert_dur(r->dur, dur, sizeof(dur));
 	snprintf(text, sizeof(text), "%s: %s is %s, %s %g%s%s%s (rule %s).",
@@ -375,6 +418,11 @@ clear(struct hub_agent *a, int i, const struct rule *r, double v,
 {
 	char val[MC_MOUNT_MAX + 32], dur[32], text[512];
 
+	if (r->m == M_CTR_RESTARTS) {
+		restarts_text(a, r, v, mount, 0, text, sizeof(text));
+		hub_alert_rule(a, i, r->text, 0, text);
+		return;
+	}
 	value_words(r, v, mount, val, sizeof(val));
 	hub_alert_dur(held, dur, sizeof(dur));
 	snprintf(text, sizeof(text), "%s: %s is back to %s (rule %s held for "
@@ -407,7 +455,9 @@ eval(struct hub_agent *a, const struct mc_metrics *m, int i,
     const struct rule *r, struct rule_one *s, double now)
 {
 	const char *mount;
-	double v = metric_value(m, r->m, &mount);
+	double v = metric_value(a, m, r, &mount);
+	/* a count within its window holds at once */
+	double hold = r->m == M_CTR_RESTARTS ? 0 : r->dur;
 
 	if (isnan(v))		/* not measured (CPU in a first heartbeat) */
 		return;
@@ -421,7 +471,7 @@ eval(struct hub_agent *a, const struct mc_metrics *m, int i,
 		s->holding = 1;
 		s->since = now;
 	}
-	if (!s->fired && now - s->since >= r->dur) {
+	if (!s->fired && now - s->since >= hold) {
 		s->fired = 1;
 		fire(a, i, r, v, mount);
 	}

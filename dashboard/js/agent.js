@@ -14,6 +14,7 @@ import { Commands } from "./commands.js";
 import { History } from "./history.js";
 import { TerminalTab } from "./terminal.js";
 import { Sessions } from "./sessions.js";
+import { AgentContainers } from "./containers.js";
 
 const HOUR = 3600;
 const SPANS = { "24h": 86400, "7d": 7 * 86400 };
@@ -48,6 +49,7 @@ export class AgentPage {
     this.charts = [];
     this.histRange = "24h";
     this.commands = new Commands(name, app);
+    this.ctrs = new AgentContainers(name, this.commands.canRun() ? (c) => this.commands.restartCtr(c) : null);
     this.history = new History(name);
     this.sessions = new Sessions(name, app);
     this.terminal = new TerminalTab(name, app, () => this.sessions.load());
@@ -107,6 +109,7 @@ export class AgentPage {
         panel("Facts", this.facts, this.now),
         panel("Last hour (live)", liveUse, liveNet, this.liveHwBox)),
       panel("History", tabs, histUse, histNet, this.histHwBox, this.histNote),
+      this.ctrs.el,
       this.commands.panel(),
       panel("Command history", this.history.el));
     this.termTab = h("div", { id: "agent-terminal", hidden: true },
@@ -164,6 +167,7 @@ export class AgentPage {
     this.root.dataset.status = a.status;
     this.seen.textContent = presence(a);
     this.commands.onAgent(a);
+    this.ctrs.onAgent(a);
     this.terminal.onAgent(a);
     clear(this.tags);
     for (const t of a.tags) this.tags.appendChild(h("span", { class: "tag" }, t));

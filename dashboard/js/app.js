@@ -1,6 +1,6 @@
-// app.js - Maestro's dashboard: sign in, the live feed, and the three
-// views (agents, one agent, events), chosen by the URL's fragment:
-// #/ , #/agent/NAME , #/events.  No framework and no build step: these
+// app.js - Maestro's dashboard: sign in, the live feed, and the four
+// views (agents, one agent, containers, events), chosen by the URL's
+// fragment: #/ , #/agent/NAME , #/containers , #/events.  No framework and no build step: these
 // modules are served as they are, uPlot comes from the npm package the
 // build copies to /vendor/.
 "use strict";
@@ -11,6 +11,7 @@ import { Feed } from "./feed.js";
 import { Grid } from "./grid.js";
 import { AgentPage, MissingPage } from "./agent.js";
 import { Events } from "./events.js";
+import { ContainersView } from "./containers.js";
 
 const app = {
   agents: new Map(),
@@ -19,11 +20,13 @@ const app = {
   page: null,
   grid: null,
   events: null,
+  containers: null,
   loadedEvents: false,
 };
 
 function show(id) {
-  for (const v of ["grid-view", "agent-view", "events-view"]) $(v).hidden = v !== id;
+  for (const v of ["grid-view", "agent-view", "containers-view", "events-view"]) $(v).hidden = v !== id;
+  if (id !== "containers-view") app.containers.hide();
   for (const a of document.querySelectorAll("nav a")) {
     a.setAttribute("aria-current", String(a.dataset.view === id));
   }
@@ -46,6 +49,10 @@ function route() {
     }
     show("agent-view");
     document.title = name + " · Maestro";
+  } else if (hash === "#/containers") {
+    show("containers-view");
+    document.title = "Containers · Maestro";
+    app.containers.show(app.agents);
   } else if (hash === "#/events") {
     show("events-view");
     document.title = "Events · Maestro";
@@ -64,6 +71,7 @@ function route() {
 function onAgent(a) {
   app.agents.set(a.name, a);
   app.grid.update(a);
+  app.containers.onAgent(a);
   if (app.page && app.page.name === a.name) {
     if (app.page.missing) route();    // it enrolled while its page was open
     else app.page.onAgent(a);
@@ -76,7 +84,10 @@ function onMessage(m) {
       app.role = m.role;
       $("whoami").textContent = m.name + " (" + m.role + ")";
       app.agents.clear();
-      for (const a of m.agents) app.agents.set(a.name, a);
+      for (const a of m.agents) {
+        app.agents.set(a.name, a);
+        app.containers.onAgent(a);
+      }
       app.grid.reset(m.agents);
       $("signin").hidden = true;
       $("app").hidden = false;
@@ -132,6 +143,7 @@ function start() {
 function init() {
   app.grid = new Grid((name) => { location.hash = "#/agent/" + encodeURIComponent(name); });
   app.events = new Events();
+  app.containers = new ContainersView($("containers-view"));
   api.setUnauthorizedHandler(signOut);
   $("signin").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -59,8 +59,10 @@ export class Commands {
     this.shot = h("div", { id: "shot" });
     this.actionStatus = h("p", { id: "action-status", class: "muted", "aria-live": "polite" });
     this.confirmBox = h("span", { class: "confirm" });
+    this.dockerBtn = h("button", { id: "btn-docker", type: "button", onclick: () => this.dockerPs() },
+      "Docker containers");
     const actions = h("div", { class: "actions" },
-      h("button", { id: "btn-docker", type: "button", onclick: () => this.dockerPs() }, "Docker containers"),
+      this.dockerBtn,
       h("button", { id: "btn-screenshot", type: "button", onclick: () => this.screenshot() }, "Screenshot"),
       h("button", { id: "btn-restart", type: "button", onclick: () => this.ask("restart") }, "Restart listener"),
       h("button", { id: "btn-stop", type: "button", class: "danger", onclick: () => this.ask("stop") }, "Stop listener"),
@@ -73,6 +75,8 @@ export class Commands {
   onAgent(a) {
     this.agent = a;
     if (!this.hint) return;
+    // the heartbeats fill the Containers panel: no docker_ps needed
+    this.dockerBtn.hidden = !!a.containers;
     this.hint.hidden = a.status === "online";
     this.hint.textContent = a.status === "online" ? "" : a.name + " is " + a.status +
       ": a command fails at once unless the hub may hold it (If offline: wait …); " +
@@ -211,18 +215,22 @@ export class Commands {
       tbody)));
   }
 
+  // docker_restart of container c: the words for its state cell.
+  async restartCtr(c) {
+    try {
+      const r = await this.runQuiet({ type: "docker_restart", arg: String(c.id || c.name) });
+      return r.end && r.end.status === "done" && r.end.exit === 0 ? "restarted" : "restart " + outcome(r.end);
+    } catch (e) {
+      return "refused: " + e.message;
+    }
+  }
+
   container(c) {
     const state = h("td", {}, String(c.state || ""));
     const btn = h("button", { type: "button", onclick: async () => {
       btn.disabled = true;
       state.textContent = "restarting…";
-      try {
-        const r = await this.runQuiet({ type: "docker_restart", arg: String(c.id || c.name) });
-        state.textContent = r.end && r.end.status === "done" && r.end.exit === 0 ?
-          "restarted" : "restart " + outcome(r.end);
-      } catch (e) {
-        state.textContent = "refused: " + e.message;
-      }
+      state.textContent = await this.restartCtr(c);
       btn.disabled = false;
     } }, "Restart");
     return h("tr", {}, h("td", {}, String(c.name || "")),

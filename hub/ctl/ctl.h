@@ -451,6 +451,13 @@ int	ctl_cmd_show(struct ctl *c, int argc, char **argv);
 /* ctl_hw.c: does any agent of the API's list have a GPU (1 or 0); the
  * GPU cell of one ("87% 71°C" or "-"); an agent's GPUs and sensors as
  * "hubctl show" lines. */
+/* ctl_containers.c */
+int	ctl_cmd_containers(struct ctl *c, int argc, char **argv);
+/* Any agent of the list reports containers; its CTR cell ("3/4!"). */
+int	ctl_ctr_any(const struct mc_json *list);
+void	ctl_ctr_cell(const struct mc_json *a, char *out, size_t outlen);
+/* "hubctl show AGENT"'s containers table: 0 or an exit status. */
+int	ctl_ctr_show(struct ctl *c, const char *agent);
 int	ctl_hw_any_gpu(const struct mc_json *list);
 void	ctl_hw_gpu_cell(const struct mc_json *a, char *out, size_t outlen);
 void	ctl_hw_show(const struct mc_metrics *m);

@@ -1,6 +1,6 @@
 /*
  * ctl_agents.c - "hubctl agents" and "hubctl show AGENT" (their GPU and
- * sensor parts: ctl_hw.c).
+ * sensor parts: ctl_hw.c; their containers: ctl_containers.c).
  *
  * Both read GET /api/agents[/NAME] and print either the API's JSON as it
  * came (--json) or text for people.  Every string from the hub goes
@@ -13,7 +13,8 @@
 #include "ctl.h"
 #include "mc_proto.h"
 
-#define AGENTS_COLS	9	/* with GPU, shown when any agent has one */
+#define AGENTS_COLS	10	/* with GPU and CTR, each shown when any
+				 * agent has one */
 
 int
 ctl_agent_path(const char *name, const char *suffix, char *out,
@@ -77,7 +78,7 @@ last_seen(const struct mc_json *o, char *out, size_t outlen)
 }
 
 static void
-agent_row(struct ctl_table *t, const struct mc_json *a, int gpu)
+agent_row(struct ctl_table *t, const struct mc_json *a, int gpu, int ctr)
 {
 	char buf[1024];
 
@@ -95,6 +96,10 @@ agent_row(struct ctl_table *t, const struct mc_json *a, int gpu)
 		ctl_hw_gpu_cell(a, buf, sizeof(buf));
 		ctl_table_add(t, buf);
 	}
+	if (ctr) {
+		ctl_ctr_cell(a, buf, sizeof(buf));
+		ctl_table_add(t, buf);
+	}
 	tags(a, buf, sizeof(buf));
 	ctl_table_add(t, buf);
 	ctl_table_add(t, ctl_jstr(a, "version", "-"));
@@ -104,10 +109,11 @@ static int
 print_agents(const struct ctl_resp *r)
 {
 	static const char *const head[AGENTS_COLS] = { "NAME", "STATUS",
-	    "LAST-SEEN", "CPU", "MEM", "DISK", "GPU", "TAGS", "VERSION" };
+	    "LAST-SEEN", "CPU", "MEM", "DISK", "GPU", "CTR", "TAGS",
+	    "VERSION" };
 	const struct mc_json *list, *a;
 	struct ctl_table t;
-	int i, gpu;
+	int i, gpu, ctr;
 
 	list = r->doc ? mc_json_get(mc_json_root(r->doc), "agents") : NULL;
 	if (list == NULL || list->type != MC_JARR) {
@@ -115,13 +121,15 @@ print_agents(const struct ctl_resp *r)
 		return CTL_EXIT_FAIL;
 	}
 	gpu = ctl_hw_any_gpu(list);
-	ctl_table_init(&t, AGENTS_COLS - !gpu);
+	ctr = ctl_ctr_any(list);
+	ctl_table_init(&t, AGENTS_COLS - !gpu - !ctr);
 	for (i = 0; i < AGENTS_COLS; i++)
-		if (gpu || strcmp(head[i], "GPU") != 0)
+		if ((gpu || strcmp(head[i], "GPU") != 0) &&
+		    (ctr || strcmp(head[i], "CTR") != 0))
 			ctl_table_add(&t, head[i]);
 	for (a = list->child; a != NULL; a = a->next)
 		if (a->type == MC_JOBJ)
-			agent_row(&t, a, gpu);
+			agent_row(&t, a, gpu, ctr);
 	if (ctl_table_print(&t) == -1)
 		return CTL_EXIT_FAIL;
 	if (list->len == 0)
@@ -311,6 +319,9 @@ ctl_cmd_show(struct ctl *c, int argc, char **argv)
 		ctl_print_body(&r);
 	else if (ret == 0)
 		ret = print_agent(&r);
+	if (ret == CTL_EXIT_OK && !c->o.json && r.doc != NULL &&
+	    mc_json_get(mc_json_root(r.doc), "containers") != NULL)
+		ret = ctl_ctr_show(c, a.v[0]);
 	ctl_resp_free(&r);
 	return ret;
 }

@@ -29,7 +29,12 @@ static const struct ctl_cmd cmds[] = {
 	  "list agents: name, status, last seen, cpu, mem, disk, tags, "
 	  "version" },
 	{ "show", NULL, ctl_cmd_show, "show AGENT",
-	  "one agent's facts, status and last metrics" },
+	  "one agent's facts, status, last metrics and containers" },
+	{ "containers", NULL, ctl_cmd_containers,
+	  "containers [--agent NAME] [--tag TAG] [--image REPO] [--state S]",
+	  "the fleet's containers: agent, name, image, state, health,\n"
+	  "      restarts, cpu, mem, up since, BEHIND when the registry has a "
+	  "newer\n      image; --state also takes unhealthy, down, behind" },
 	{ "send", NULL, ctl_cmd_send,
 	  "send AGENT shell [--timeout S] [--cap BYTES] -- CMD [ARG...]\n"
 	  "send AGENT metrics|stop|restart|docker_ps\n"

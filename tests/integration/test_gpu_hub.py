@@ -252,7 +252,8 @@ def test_rule_parser_names_the_new_metrics(t):
               timeout=10)
     check(r.rc == 2 and "rule: unknown metric 'gpu_temp' (one of cpu_pct, "
           "mem_used_pct, disk_used_pct, swap_used_pct, load1, gpu_util_pct, "
-          "gpu_mem_used_pct, gpu_temp_c, temp_c)" in r.err,
+          "gpu_mem_used_pct, gpu_temp_c, temp_c, container_restarts)"
+          in r.err,
           "unknown metric error: %r" % r)
     path = t.write("bad.conf", "rule = gpu_temp_c > 400 for 2m\n")
     r = t.run([hub_binary(), "--config", path, "--insecure-no-tls"],
