@@ -99,8 +99,8 @@ rolls_trim(void)
 
 /* ---- outcomes ---- */
 
-/* The last line of out that starts with prefix (or holds it, when
- * anywhere), into dst. */
+/* The last line of out that holds needle into dst; dst stays as it was
+ * when none does. */
 static void
 out_line(const struct mc_buf *out, const char *needle, char *dst,
     size_t size)
@@ -130,8 +130,13 @@ target_settle(struct hub_upd_target *t, const struct hub_cmd *c)
 			updated = 0;
 		t->state = updated > 0 ? UPD_UPDATED : UPD_CURRENT;
 	} else if (c->status == CMD_DONE && c->exit_code == 1) {
+		/* the reason, rather than the summary */
 		t->state = UPD_BACK;
-		out_line(&c->out, "roll", t->detail, sizeof(t->detail));
+		out_line(&c->out, "summary: ", t->detail, sizeof(t->detail));
+		out_line(&c->out, ": rollback incomplete", t->detail,
+		    sizeof(t->detail));
+		out_line(&c->out, ": rolled back: ", t->detail,
+		    sizeof(t->detail));
 	} else {
 		t->state = UPD_FAILED;
 		snprintf(t->detail, sizeof(t->detail), "%s%s%.200s",
@@ -245,8 +250,8 @@ hub_update_on_cmd(const struct hub_cmd *c)
 			u->running--;
 			if (!target_ok(t) && !u->go_on && u->stop_why[0] == '\0')
 				snprintf(u->stop_why, sizeof(u->stop_why),
-				    "%s %s", t->agent, hub_update_state_name(
-				    t->state));
+				    "%s %s", t->agent, t->state == UPD_BACK ?
+				    "was rolled back" : "failed");
 			mc_info("update %s: '%s' %s", u->id, t->agent,
 			    hub_update_state_name(t->state));
 			roll_step(u);

@@ -105,12 +105,10 @@ finish(const struct ctl *c, const struct ctl_resp *r)
 		printf("\n");
 		ctl_print_list(r, "targets", "target", head, 4, summary_row,
 		    NULL);
-		printf("update %s: %s%s%s\n", ctl_jstr(roll, "id", "?"), state,
-		    *ctl_jstr(roll, "stopped", "") ? " (stopped: " : "",
-		    *ctl_jstr(roll, "stopped", "") ? ctl_jstr(roll, "stopped",
-		    "") : "");
+		printf("update %s: %s", ctl_jstr(roll, "id", "?"), state);
 		if (*ctl_jstr(roll, "stopped", ""))
-			printf(")\n");
+			printf(" (stopped: %s)", ctl_jstr(roll, "stopped", ""));
+		printf("\n");
 	}
 	return strcmp(state, "done") == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 }
