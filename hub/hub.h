@@ -40,6 +40,7 @@ struct hub_conf {
 	double	history_retention;	/* seconds of metric history kept */
 	double	events_retention;	/* events and alerts (hub_retain.c) */
 	double	commands_retention;	/* finished commands and output */
+	double	container_update_every;	/* periodic auto-update; 0: off */
 	/* terminal recordings (hub_rec.c); a change applies to the sessions
 	 * opened after it */
 	int	record_input;		/* keep what was typed too */
@@ -537,6 +538,87 @@ void	hub_live_shutdown(void);
 /* After loading from disk: agents that were up start their clock now. */
 void	hub_live_restore(struct hub_agent *a, const char *status,
 	    double last_seen);
+/* ---- hub_update.c: rolling container updates ---- */
+
+#define HUB_UPDATE_TIMEOUT	300	/* seconds a container_update may
+					 * take unless told (pull included) */
+#define HUB_UPDATES_MAX		64	/* rolls kept in memory */
+#define HUB_AUTO_MAX		256	/* auto-updated containers an agent
+					 * offers per periodic check */
+
+enum hub_upd_state {
+	UPD_WAITING, UPD_RUNNING, UPD_UPDATED, UPD_CURRENT, UPD_BACK,
+	UPD_FAILED, UPD_SKIPPED
+};
+
+/* One agent of a roll (or one container of it: the periodic check). */
+struct hub_upd_target {
+	char			 agent[MC_NAME_MAX + 1];
+	char			 container[MC_TEXT_MAX];	/* "": all of the
+							 * image's */
+	char			 cmd[MC_ID_MAX];	/* its command, or "" */
+	enum hub_upd_state	 state;
+	char			 detail[MC_TEXT_MAX];	/* summary or reason */
+};
+
+struct hub_update {
+	char			 id[MC_ID_MAX];		/* "u-<16 hex>" */
+	char			 image[MC_IMAGE_MAX];	/* "": each container's
+							 * own (periodic) */
+	char			 by[MC_NAME_MAX + 1];
+	int			 batch, prune, go_on;
+	double			 timeout;		/* per command */
+	int			 ntargets;
+	struct hub_upd_target	*targets;		/* owned */
+	int			 next_target;		/* not started yet */
+	int			 running;		/* in this batch */
+	char			 stop_why[MC_TEXT_MAX];	/* "": not stopped */
+	int			 ok;			/* when finished */
+	double			 created, finished;	/* wall; 0 running */
+	struct hub_update	*next;
+};
+
+/* What POST /api/updates asks for: agents by name, or a tag, or all. */
+struct hub_update_req {
+	const char		*image;
+	const char *const	*agents;
+	int			 nagents;
+	const char		*tag;
+	int			 all;
+	int			 batch, prune, go_on;
+	double			 timeout;
+	const char		*by;
+};
+
+/* Start a roll (its first batch is sent at once).  NULL with an HTTP
+ * status and a reason: an unknown agent or none matched (404), too many
+ * rolls (503). */
+struct hub_update *hub_update_start(const struct hub_update_req *q,
+	    int *status, char *why, size_t whylen);
+struct hub_update *hub_update_find(const char *id);
+/* The rolls in memory, newest first (next). */
+const struct hub_update *hub_update_first(void);
+const char *hub_update_state_name(enum hub_upd_state s);
+/* A command finished (hub_cmd.c): settle its target, go on with its
+ * roll. */
+void	hub_update_on_cmd(const struct hub_cmd *c);
+/* hub_cron: the periodic check every container_update_every. */
+void	hub_update_cron(double now);
+void	hub_update_free_all(void);
+
+/* ---- hub_api_update.c ---- */
+void	hub_update_write(struct mc_jw *w, const struct hub_update *u);
+
+/*
+ * The seam to the hub's container table (hub_ctr_seam.c until it
+ * exists): the containers of a that are labelled maestro.update=auto and
+ * behind (their digest differs from the registry's latest), as known
+ * from its heartbeats.  Writes at most max names (names may be NULL when
+ * max is 0) and returns how many there are.  Service thread only.
+ */
+int	hub_ctr_auto_behind(const struct hub_agent *a, char (*names)[MC_TEXT_MAX],
+	    int max);
+
 /* ---- hub_events.c: the event log ---- */
 
 /* One event; the strings are borrowed.  cmd: a command event's text (the
@@ -674,8 +756,10 @@ struct hub_cmd {
 	char			 id[MC_ID_MAX];
 	char			 agent[MC_NAME_MAX + 1];
 	enum mc_kind		 kind;
-	char			*cmd;		/* owned, may be NULL */
+	char			*cmd;		/* owned, may be NULL; the
+						 * image for container_update */
 	char			 arg[MC_TEXT_MAX];
+	int			 prune;		/* container_update */
 	double			 timeout;
 	uint64_t		 cap;
 	enum hub_cmd_status	 status;
@@ -706,8 +790,9 @@ struct hub_chunk {
 
 struct hub_cmd_req {
 	enum mc_kind	 kind;
-	const char	*cmd;
+	const char	*cmd;		/* shell's line; container_update's image */
 	const char	*arg;
+	int		 prune;		/* container_update */
 	double		 timeout;
 	uint64_t	 cap;
 	double		 queue;		/* wait this long for an offline agent */

@@ -55,6 +55,10 @@ void	hub_api_cmd_stream(struct hub_req *r);
 void	hub_api_command(struct hub_req *r);
 void	hub_api_events(struct hub_req *r);
 void	hub_api_fanout(struct hub_req *r);
+/* hub_api_update.c */
+void	hub_api_update_start(struct hub_req *r);
+void	hub_api_update_get(struct hub_req *r);
+void	hub_api_updates(struct hub_req *r);
 void	hub_api_history(struct hub_req *r);
 void	hub_api_key_create(struct hub_req *r);
 void	hub_api_key_revoke(struct hub_req *r);

@@ -73,6 +73,32 @@ queue_parse(struct hub_req *r, const struct mc_json *o, double *out)
 	return -1;
 }
 
+/* container_update: "image" (its text is the command's), "arg",
+ * "prune"; at least one of image and arg. */
+static int
+update_parse(struct hub_req *r, const struct mc_json *o,
+    struct hub_cmd_req *q)
+{
+	const char *image = mc_json_str(o, "image");
+
+	q->cmd = image != NULL && *image != '\0' ? image : NULL;
+	if ((q->cmd == NULL && (q->arg == NULL || *q->arg == '\0')) ||
+	    (q->cmd != NULL && strlen(q->cmd) >= MC_IMAGE_MAX) ||
+	    (q->arg != NULL && strlen(q->arg) >= MC_TEXT_MAX)) {
+		hub_http_error(r, 400, "bad_request", "container_update needs "
+		    "\"image\" (under %d bytes), \"arg\" (a container), or "
+		    "both", MC_IMAGE_MAX);
+		return -1;
+	}
+	if (mc_json_get(o, "prune") != NULL &&
+	    mc_json_bool(o, "prune", &q->prune) == -1) {
+		hub_http_error(r, 400, "bad_request", "prune must be true or "
+		    "false");
+		return -1;
+	}
+	return 0;
+}
+
 /* Fill a command request from the body; replies 400 itself on error. */
 static int
 cmd_req_parse(struct hub_req *r, const struct mc_json *o,
@@ -86,11 +112,13 @@ cmd_req_parse(struct hub_req *r, const struct mc_json *o,
 	if (type == NULL || mc_kind_parse(type, &q->kind) == -1) {
 		hub_http_error(r, 400, "bad_request", "type must be one of "
 		    "shell, docker_ps, docker_restart, restart, stop, "
-		    "screenshot, metrics");
+		    "screenshot, metrics, container_update");
 		return -1;
 	}
 	q->cmd = mc_json_str(o, "cmd");
 	q->arg = mc_json_str(o, "arg");
+	if (q->kind == MC_KIND_CONTAINER_UPDATE && update_parse(r, o, q) == -1)
+		return -1;
 	if (q->kind == MC_KIND_SHELL && (q->cmd == NULL || *q->cmd == '\0' ||
 	    strlen(q->cmd) > MC_CMD_MAX)) {
 		hub_http_error(r, 400, "bad_request", "shell needs \"cmd\", "
@@ -103,7 +131,8 @@ cmd_req_parse(struct hub_req *r, const struct mc_json *o,
 		    "\"arg\": the container name or id");
 		return -1;
 	}
-	q->timeout = MC_TIMEOUT_DEFAULT;
+	q->timeout = q->kind == MC_KIND_CONTAINER_UPDATE ?
+	    HUB_UPDATE_TIMEOUT : MC_TIMEOUT_DEFAULT;
 	if (mc_json_get(o, "timeout") && (mc_json_num(o, "timeout", &d) ==
 	    -1 || d <= 0 || d > MC_TIMEOUT_MAX)) {
 		hub_http_error(r, 400, "bad_request", "timeout must be a "

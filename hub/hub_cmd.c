@@ -216,6 +216,7 @@ cmd_new(struct hub_agent *a, const struct hub_cmd_req *r, const char *id)
 	}
 	mc_strlcpy(c->agent, a->name, sizeof(c->agent));
 	c->kind = r->kind;
+	c->prune = r->prune;
 	mc_strlcpy(c->arg, r->arg ? r->arg : "", sizeof(c->arg));
 	c->timeout = r->timeout;
 	c->cap = r->cap;
@@ -252,8 +253,13 @@ cmd_send(struct hub_agent *a, struct hub_cmd *c)
 	memset(&m, 0, sizeof(m));
 	mc_strlcpy(m.id, c->id, sizeof(m.id));
 	m.kind = c->kind;
-	if (c->cmd)
+	/* one text per command: the hub keeps container_update's image where
+	 * a shell command keeps its line (stored, shown in history) */
+	if (c->cmd && c->kind == MC_KIND_CONTAINER_UPDATE)
+		mc_strlcpy(m.image, c->cmd, sizeof(m.image));
+	else if (c->cmd)
 		mc_strlcpy(m.cmd, c->cmd, sizeof(m.cmd));
+	m.prune = c->prune;
 	mc_strlcpy(m.arg, c->arg, sizeof(m.arg));
 	m.timeout = c->timeout;
 	m.cap = c->cap;
@@ -449,6 +455,7 @@ cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
 	cmd_save(c);
 	cmd_notify(c);
 	hub_ui_command(c);
+	hub_update_on_cmd(c);
 	if (a != NULL)
 		hub_cmd_dispatch(a);
 }

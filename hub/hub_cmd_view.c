@@ -41,6 +41,10 @@ hub_cmd_write(struct mc_jw *w, const struct hub_cmd *c, int with_output)
 		mc_jw_str(w, "cmd", c->cmd);
 	if (c->arg[0])
 		mc_jw_str(w, "arg", c->arg);
+	if (c->kind == MC_KIND_CONTAINER_UPDATE) {
+		mc_jw_str(w, "image", c->cmd != NULL ? c->cmd : "");
+		mc_jw_bool(w, "prune", c->prune);
+	}
 	mc_jw_dbl(w, "timeout", c->timeout);
 	hub_cmd_write_outcome(w, c);
 	if (with_output)

@@ -54,6 +54,8 @@ static const struct mc_opt hub_opts[] = {
 	    3650.0 * 86400),
 	OPT("commands_retention", MC_OPT_DUR, commands_retention, 1,
 	    3650.0 * 86400),
+	OPT("container_update_every", MC_OPT_DUR, container_update_every, 0,
+	    30.0 * 86400),
 	OPT("record_input", MC_OPT_BOOL, record_input, 0, 1),
 	OPT("record_max", MC_OPT_SIZE, record_max, HUB_RECORD_MAX_MIN,
 	    HUB_RECORD_MAX_MAX),
@@ -675,6 +677,7 @@ hub_conf_reload(void)
 	hub.conf.history_retention = n.history_retention;
 	hub.conf.events_retention = n.events_retention;
 	hub.conf.commands_retention = n.commands_retention;
+	hub.conf.container_update_every = n.container_update_every;
 	hub.conf.record_input = n.record_input;
 	hub.conf.record_max = n.record_max;
 	hub.conf.record_retention = n.record_retention;

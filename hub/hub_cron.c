@@ -11,6 +11,8 @@
  *    (hub_alert.c; right after liveness, so a critical's alert can leave
  *    in the tick that decided it);
  *  - commands: those with no result long after their timeout become lost;
+ *  - updates: every container_update_every, a roll for the containers
+ *    labelled maestro.update=auto that are behind (hub_update.c);
  *  - admission: close connections with no request past handshake_timeout
  *    (hub_admit.c); forget addresses whose failed logins calmed down
  *    (hub_guard.c);
@@ -74,6 +76,7 @@ hub_cron_tick(double now)
 	hub_live_tick(now);
 	hub_alert_tick(now);
 	hub_cmd_expire(now);
+	hub_update_cron(now);
 	hub_admit_cron(now);
 	hub_guard_cron(now);
 	hub_deadman_cron(now);

@@ -128,6 +128,7 @@ shutdown_all(void)
 	hub_db_close();
 	hub_static_free();
 	hub_install_free();
+	hub_update_free_all();
 	hub_cmd_free_all();
 	hub_agent_free_all();
 	hub_auth_free_all();

@@ -531,6 +531,7 @@ void	lst_cmd_stop(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_metrics(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_docker_ps(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_docker_restart(struct lst *l, const struct mc_cmd *c);
+void	lst_cmd_ctr_update(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_screenshot(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_restart(struct lst *l, const struct mc_cmd *c);
 
@@ -582,6 +583,11 @@ int	lst_term_pty_resize(int fd, int cols, int rows);
  * Returns the HTTP status, or -1 with a reason in err. */
 int	lst_docker_call(const char *sock, const char *method,
 	    const char *path, struct mc_buf *body, char *err, size_t errlen);
+/* The same with a request body (json, jlen bytes; NULL: none).  The
+ * response body may be at most body->limit bytes. */
+int	lst_docker_send(const char *sock, const char *method,
+	    const char *path, const char *json, size_t jlen,
+	    struct mc_buf *body, char *err, size_t errlen);
 /* Parse a whole HTTP/1.1 response (exported for tests).  Returns the
  * status, or -1 with a reason in err. */
 int	lst_http_parse(const char *resp, size_t n, struct mc_buf *body,
@@ -594,6 +600,21 @@ void	lst_docker_message(const struct mc_buf *body, int status, char *out,
 int	lst_url_escape(const char *s, char *out, size_t size);
 
 #define LST_DOCKER_BODY_MAX	(4 * 1024 * 1024)
+
+/* lst_ctr_spec.c (in a forked child) */
+/* The body of POST /containers/create that recreates the inspected
+ * container ctr from image, with old_img (the old image's inspect, may be
+ * NULL) telling the image's defaults from the operator's settings, into
+ * out (reset first).  0, or -1 with the reason in err. */
+int	lst_ctr_spec(const struct mc_json *ctr, const struct mc_json *old_img,
+	    const char *image, struct mc_buf *out, char *err, size_t errlen);
+/* The network the container is created on (its NetworkMode; "default"
+ * is "bridge"), or NULL. */
+const char *lst_ctr_spec_primary(const struct mc_json *ctr);
+/* One network's endpoint settings as key's object: aliases (without the
+ * old short id), IPAM config, links, driver options. */
+void	lst_ctr_spec_endpoint(struct mc_jw *w, const char *key,
+	    const struct mc_json *ep, const char *old_id);
 
 /* lst_png.c (in a forked child) */
 /* A PNG written row by row to a descriptor: 8-bit RGB, filter 1 (Sub),

@@ -5,9 +5,11 @@
  * It runs in a forked child (lst_cmd_docker.c), so it may block: the
  * command's timeout kills the child, and that always ends the command.
  * Rules kept here:
- * - One request per connection ("Connection: close"); the response is
- *   read to the end of the stream, at most LST_DOCKER_BODY_MAX bytes of
- *   body plus LST_HTTP_HEAD_MAX of headers, and then parsed: a body by
+ * - One request per connection ("Connection: close"), with an optional
+ *   JSON body; the response is read to the end of the stream, at most the
+ *   caller's body limit plus LST_HTTP_HEAD_MAX of headers (a pull's
+ *   progress stream gets a larger limit than an inspect), and then
+ *   parsed: a body by
  *   Content-Length, chunked transfer coding, or up to the close.
  * - Connection failures say what to do: no socket (Docker not installed
  *   or not running, or docker_socket points elsewhere) and no permission
@@ -90,14 +92,28 @@ int
 lst_docker_call(const char *sock, const char *method, const char *path,
     struct mc_buf *body, char *err, size_t errlen)
 {
+	return lst_docker_send(sock, method, path, NULL, 0, body, err, errlen);
+}
+
+int
+lst_docker_send(const char *sock, const char *method, const char *path,
+    const char *json, size_t jlen, struct mc_buf *body, char *err,
+    size_t errlen)
+{
 	struct mc_buf resp;
-	char req[2048];
+	char req[2048], clen[64];
 	int fd, n, status = -1;
 
+	/* a POST always says its length: the engine waits for a body else */
+	clen[0] = '\0';
+	if (json != NULL)
+		snprintf(clen, sizeof(clen), "Content-Type: application/json\r\n"
+		    "Content-Length: %zu\r\n", jlen);
+	else if (strcmp(method, "POST") == 0)
+		mc_strlcpy(clen, "Content-Length: 0\r\n", sizeof(clen));
 	n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: docker\r\n"
 	    "User-Agent: maestro-listener/%s\r\nConnection: close\r\n%s\r\n",
-	    method, path, MC_VERSION, strcmp(method, "POST") == 0 ?
-	    "Content-Length: 0\r\n" : "");
+	    method, path, MC_VERSION, clen);
 	if (n < 0 || (size_t)n >= sizeof(req)) {
 		snprintf(err, errlen, "request too long");
 		return -1;
@@ -105,8 +121,10 @@ lst_docker_call(const char *sock, const char *method, const char *path,
 	fd = unix_connect(sock, err, errlen);
 	if (fd == -1)
 		return -1;
-	mc_buf_init(&resp, LST_DOCKER_BODY_MAX + LST_HTTP_HEAD_MAX);
-	if (lst_write_all(fd, req, (size_t)n) == -1)
+	/* the response is bounded by what the caller's body may hold */
+	mc_buf_init(&resp, body->limit + LST_HTTP_HEAD_MAX);
+	if (lst_write_all(fd, req, (size_t)n) == -1 || (json != NULL &&
+	    lst_write_all(fd, json, jlen) == -1))
 		snprintf(err, errlen, "writing to Docker: %s", strerror(errno));
 	else if (read_all(fd, &resp, resp.limit, err, errlen) == 0)
 		status = lst_http_parse(resp.data, resp.len, body, err, errlen);

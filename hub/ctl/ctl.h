@@ -480,6 +480,8 @@ int	ctl_docker_rows(struct ctl_table *t, const char *agent,
 	    const char *out, size_t len);
 /* ctl_history.c */
 int	ctl_cmd_history(struct ctl *c, int argc, char **argv);
+/* ctl_update.c: update-containers, a rolling update on the hub */
+int	ctl_cmd_update(struct ctl *c, int argc, char **argv);
 /* ctl_watch.c */
 int	ctl_cmd_watch(struct ctl *c, int argc, char **argv);
 /* ctl_sessions.c: "sessions [AGENT]", "sessions play ID" */

@@ -50,6 +50,14 @@ static const struct ctl_cmd cmds[] = {
 	  "an interactive shell on the agent in this terminal, like ssh "
 	  "(operator);\n      ~. at the start of a line disconnects; exit "
 	  "status: the shell's; recorded" },
+	{ "update-containers", NULL, ctl_cmd_update,
+	  "update-containers IMAGE (--tag TAG|--all|AGENT...) [--batch N] "
+	  "[--prune]\n"
+	  "update-containers ... [--timeout S]",
+	  "pull IMAGE and recreate the containers created from it, N agents "
+	  "at a\n      time (default 1); a container that does not come up "
+	  "(healthy) is\n      rolled back and stops the roll; --prune "
+	  "removes old images (operator)" },
 	{ "history", NULL, ctl_cmd_history, "history [AGENT] [--limit N]",
 	  "past commands, newest first, with status and exit codes" },
 	{ "watch", NULL, ctl_cmd_watch, "watch [--since ID|DURATION]",
@@ -133,6 +141,7 @@ static const char usage_examples[] =
 "  hubctl send pc-gpu screenshot -o gpu.png\n"
 "  hubctl term pc-gpu\n"
 "  hubctl history pc-gpu --limit 20\n"
+"  hubctl update-containers registry.lan/app:stable --tag lab --batch 2\n"
 "  hubctl sessions play s-1a2b3c4d5e6f7a8b\n"
 "  hubctl show pc-gpu\n"
 "  KEY=$(hubctl enroll-key create --uses 10 --expires 1d)\n"
