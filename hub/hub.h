@@ -494,6 +494,12 @@ int	hub_ctr_on_hb(struct hub_agent *a, const struct mc_msg *m, char *err,
 	    size_t errlen);
 /* The agent's connection went away: its table is kept, stale. */
 void	hub_ctr_detach(struct hub_agent *a);
+/* The containers of a labelled maestro.update=auto and behind (digest
+ * differs from the registry's latest), as its heartbeats told: writes at
+ * most max names (names may be NULL when max is 0) and returns how many
+ * there are.  A stale table (the agent gone or without Docker) has none. */
+int	hub_ctr_auto_behind(const struct hub_agent *a, char (*names)[MC_TEXT_MAX],
+	    int max);
 void	hub_ctr_free(struct hub_agent *a);
 /* "containers": the counts by state, unhealthy, down, stale and rev,
  * into the agent's JSON object, when it has a table. */
@@ -609,15 +615,6 @@ void	hub_update_free_all(void);
 /* ---- hub_api_update.c ---- */
 void	hub_update_write(struct mc_jw *w, const struct hub_update *u);
 
-/*
- * The seam to the hub's container table (hub_ctr_seam.c until it
- * exists): the containers of a that are labelled maestro.update=auto and
- * behind (their digest differs from the registry's latest), as known
- * from its heartbeats.  Writes at most max names (names may be NULL when
- * max is 0) and returns how many there are.  Service thread only.
- */
-int	hub_ctr_auto_behind(const struct hub_agent *a, char (*names)[MC_TEXT_MAX],
-	    int max);
 
 /* ---- hub_events.c: the event log ---- */
 

@@ -329,6 +329,28 @@ hub_ctr_on_hb(struct hub_agent *a, const struct mc_msg *m, char *err,
 	return 0;
 }
 
+int
+hub_ctr_auto_behind(const struct hub_agent *a, char (*names)[MC_TEXT_MAX],
+    int max)
+{
+	const struct hub_ctr_set *s = a->ctr;
+	const struct hub_ctr *c;
+	int i, n = 0;
+
+	if (s == NULL || s->stale)
+		return 0;
+	for (i = 0; i < s->n; i++) {
+		c = &s->v[i];
+		if (!(c->flags & CTR_AUTO_UPDATE) || !hub_ctr_behind(c))
+			continue;
+		if (n < max)
+			mc_strlcpy(names[n], hub_ctr_str(c, CS_NAME),
+			    sizeof(names[n]));
+		n++;
+	}
+	return n;
+}
+
 void
 hub_ctr_detach(struct hub_agent *a)
 {

@@ -405,6 +405,8 @@ auto_roll(void)
 		if (a->status != ST_ONLINE)
 			continue;
 		k = hub_ctr_auto_behind(a, names, HUB_AUTO_MAX);
+		if (k > HUB_AUTO_MAX)
+			k = HUB_AUTO_MAX;	/* the rest next time */
 		for (i = 0; i < k && u->ntargets < n; i++) {
 			mc_strlcpy(u->targets[u->ntargets].agent, a->name,
 			    sizeof(u->targets[0].agent));
