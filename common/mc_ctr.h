@@ -86,6 +86,9 @@ int		 mc_ctr_health_parse(const char *s, enum mc_ctr_health *out);
 
 /* A container with nothing known yet (exit -1, cpu and mem NAN). */
 void	mc_ctr_init(struct mc_ctr *c);
+/* A container's fields but gone and alert into w's open object (the
+ * hub's API adds its own beside them). */
+void	mc_ctr_fields(struct mc_jw *w, const struct mc_ctr *c);
 /* One container as a JSON object (key NULL inside an array). */
 void	mc_ctr_write(struct mc_jw *w, const char *key, const struct mc_ctr *c);
 int	mc_ctr_read(const struct mc_json *o, struct mc_ctr *c, char *err,

@@ -83,15 +83,9 @@ opt_str(struct mc_jw *w, const char *key, const char *s)
 }
 
 void
-mc_ctr_write(struct mc_jw *w, const char *key, const struct mc_ctr *c)
+mc_ctr_fields(struct mc_jw *w, const struct mc_ctr *c)
 {
-	mc_jw_obj(w, key);
 	mc_jw_str(w, "id", c->id);
-	if (c->gone) {
-		mc_jw_bool(w, "gone", 1);
-		mc_jw_obj_end(w);
-		return;
-	}
 	mc_jw_str(w, "name", c->name);
 	mc_jw_str(w, "image", c->image);
 	opt_str(w, "image_id", c->image_id);
@@ -112,14 +106,26 @@ mc_ctr_write(struct mc_jw *w, const char *key, const struct mc_ctr *c)
 		mc_jw_bool(w, "oom", 1);
 	if (c->stopped)
 		mc_jw_bool(w, "stopped", 1);
-	if (!c->alert)
-		mc_jw_bool(w, "alert", 0);
 	if (c->auto_update)
 		mc_jw_bool(w, "auto_update", 1);
 	if (!isnan(c->cpu))
 		mc_jw_fixed(w, "cpu", c->cpu, 2);
 	if (!isnan(c->mem))
 		mc_jw_fixed(w, "mem", c->mem, 0);
+}
+
+void
+mc_ctr_write(struct mc_jw *w, const char *key, const struct mc_ctr *c)
+{
+	mc_jw_obj(w, key);
+	if (c->gone) {
+		mc_jw_str(w, "id", c->id);
+		mc_jw_bool(w, "gone", 1);
+	} else {
+		mc_ctr_fields(w, c);
+		if (!c->alert)
+			mc_jw_bool(w, "alert", 0);
+	}
 	mc_jw_obj_end(w);
 }
 

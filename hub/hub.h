@@ -479,6 +479,7 @@ void	hub_agent_handle(struct hub_conn *c, const char *buf, size_t len);
 void	hub_agent_detach(struct hub_conn *c);
 /* The agent's last heartbeat, unpacked into *m.  -1 when it sent none. */
 int	hub_agent_metrics(const struct hub_agent *a, struct mc_metrics *m);
+int	hub_agent_has_tag(const struct hub_agent *a, const char *tag);
 /* Write the agent's public view as a JSON object. */
 void	hub_agent_write(struct mc_jw *w, const struct hub_agent *a,
 	    int with_metrics);

@@ -733,3 +733,14 @@ hub_agent_write(struct mc_jw *w, const struct hub_agent *a, int with_metrics)
 		agent_write_metrics(w, a);
 	mc_jw_obj_end(w);
 }
+
+int
+hub_agent_has_tag(const struct hub_agent *a, const char *tag)
+{
+	int i;
+
+	for (i = 0; i < a->ntags; i++)
+		if (strcmp(a->tags[i], tag) == 0)
+			return 1;
+	return 0;
+}

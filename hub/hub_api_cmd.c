@@ -321,14 +321,7 @@ hub_api_history(struct hub_req *r)
 static int
 target_match(const struct hub_agent *a, const char *tag, int all)
 {
-	int i;
-
-	if (all)
-		return 1;
-	for (i = 0; i < a->ntags; i++)
-		if (strcmp(a->tags[i], tag) == 0)
-			return 1;
-	return 0;
+	return all || hub_agent_has_tag(a, tag);
 }
 
 static void

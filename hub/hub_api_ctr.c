@@ -70,17 +70,6 @@ hub_api_agent_containers(struct hub_req *r)
 	hub_api_body_send(r, 200, &b, &w);
 }
 
-static int
-has_tag(const struct hub_agent *a, const char *tag)
-{
-	int i;
-
-	for (i = 0; i < a->ntags; i++)
-		if (strcmp(a->tags[i], tag) == 0)
-			return 1;
-	return 0;
-}
-
 /* image=REPO matches REPO itself and, when REPO names no tag or
  * digest, each of its tags and digests (REPO:TAG, REPO@sha256:...). */
 static int
@@ -140,7 +129,7 @@ agent_wanted(const struct hub_agent *a, const struct ctr_filter *f)
 {
 	return a->ctr != NULL && (f->agent[0] == '\0' ||
 	    strcmp(a->name, f->agent) == 0) && (f->tag[0] == '\0' ||
-	    has_tag(a, f->tag));
+	    hub_agent_has_tag(a, f->tag));
 }
 
 static int

@@ -420,57 +420,48 @@ hub_ctr_write_counts(struct mc_jw *w, const struct hub_agent *a)
 	mc_jw_obj_end(w);
 }
 
+/* c as the wire has it, for the fields the API shares with it. */
 static void
-opt_str(struct mc_jw *w, const char *key, const char *s)
+to_wire(const struct hub_ctr *c, struct mc_ctr *m)
 {
-	if (s[0] != '\0')
-		mc_jw_str(w, key, s);
-}
-
-static void
-write_flags(struct mc_jw *w, const struct hub_ctr *c)
-{
-	if (c->flags & CTR_OOM)
-		mc_jw_bool(w, "oom", 1);
-	if (c->flags & CTR_STOPPED)
-		mc_jw_bool(w, "stopped", 1);
-	mc_jw_bool(w, "alert", !(c->flags & CTR_NOALERT));
-	if (c->flags & CTR_AUTO_UPDATE)
-		mc_jw_bool(w, "auto_update", 1);
-	mc_jw_bool(w, "down", (c->flags & CTR_DOWN) != 0);
+	mc_ctr_init(m);
+	mc_strlcpy(m->id, c->id, sizeof(m->id));
+	mc_strlcpy(m->name, hub_ctr_str(c, CS_NAME), sizeof(m->name));
+	mc_strlcpy(m->image, hub_ctr_str(c, CS_IMAGE), sizeof(m->image));
+	mc_strlcpy(m->image_id, hub_ctr_str(c, CS_IMAGE_ID),
+	    sizeof(m->image_id));
+	mc_strlcpy(m->digest, hub_ctr_str(c, CS_DIGEST), sizeof(m->digest));
+	mc_strlcpy(m->latest, hub_ctr_str(c, CS_LATEST), sizeof(m->latest));
+	mc_strlcpy(m->health_log, hub_ctr_str(c, CS_HEALTH_LOG),
+	    sizeof(m->health_log));
+	m->state = (enum mc_ctr_state)c->state;
+	m->health = (enum mc_ctr_health)c->health;
+	m->restarts = c->restarts;
+	m->started = c->started;
+	m->finished = c->finished;
+	m->exit_code = c->exit_code;
+	m->oom = (c->flags & CTR_OOM) != 0;
+	m->stopped = (c->flags & CTR_STOPPED) != 0;
+	m->auto_update = (c->flags & CTR_AUTO_UPDATE) != 0;
+	m->cpu = c->cpu;
+	m->mem = c->mem;
 }
 
 void
 hub_ctr_write(struct mc_jw *w, const struct hub_agent *a,
     const struct hub_ctr *c, int with_agent)
 {
+	struct mc_ctr m;
+
+	to_wire(c, &m);
 	mc_jw_obj(w, NULL);
 	if (with_agent)
 		mc_jw_str(w, "agent", a->name);
-	mc_jw_str(w, "id", c->id);
-	mc_jw_str(w, "name", hub_ctr_str(c, CS_NAME));
-	mc_jw_str(w, "image", hub_ctr_str(c, CS_IMAGE));
-	opt_str(w, "image_id", hub_ctr_str(c, CS_IMAGE_ID));
-	opt_str(w, "digest", hub_ctr_str(c, CS_DIGEST));
-	opt_str(w, "latest", hub_ctr_str(c, CS_LATEST));
-	if (hub_ctr_str(c, CS_DIGEST)[0] && hub_ctr_str(c, CS_LATEST)[0])
+	mc_ctr_fields(w, &m);
+	if (m.digest[0] && m.latest[0])
 		mc_jw_bool(w, "behind", hub_ctr_behind(c));
-	mc_jw_str(w, "state", mc_ctr_state_name(c->state));
-	if (c->health != MC_CTR_HEALTH_NONE)
-		mc_jw_str(w, "health", mc_ctr_health_name(c->health));
-	opt_str(w, "health_log", hub_ctr_str(c, CS_HEALTH_LOG));
-	mc_jw_i64(w, "restarts", c->restarts);
-	if (c->started > 0)
-		mc_jw_fixed(w, "started", c->started, 0);
-	if (c->finished > 0)
-		mc_jw_fixed(w, "finished", c->finished, 0);
-	if (c->exit_code >= 0)
-		mc_jw_i64(w, "exit", c->exit_code);
-	write_flags(w, c);
-	if (!isnan(c->cpu))
-		mc_jw_fixed(w, "cpu", c->cpu, 2);
-	if (!isnan(c->mem))
-		mc_jw_fixed(w, "mem", c->mem, 0);
+	mc_jw_bool(w, "alert", !(c->flags & CTR_NOALERT));
+	mc_jw_bool(w, "down", (c->flags & CTR_DOWN) != 0);
 	mc_jw_bool(w, "stale", a->ctr->stale);
 	mc_jw_obj_end(w);
 }

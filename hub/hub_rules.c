@@ -291,17 +291,6 @@ hub_rules_count(void)
 
 /* ---- evaluation ---- */
 
-static int
-has_tag(const struct hub_agent *a, const char *tag)
-{
-	int i;
-
-	for (i = 0; i < a->ntags; i++)
-		if (strcmp(a->tags[i], tag) == 0)
-			return 1;
-	return 0;
-}
-
 /* The metric's value; for disk, the fullest filesystem's mount point,
  * for container_restarts the container's name (in *mount). */
 static double
@@ -491,7 +480,7 @@ hub_rules_on_hb(struct hub_agent *a, const struct mc_metrics *m)
 	now = mc_now();
 	for (i = 0; i < rl.set->n; i++) {
 		r = &rl.set->r[i];
-		if (r->tag[0] == '\0' || has_tag(a, r->tag))
+		if (r->tag[0] == '\0' || hub_agent_has_tag(a, r->tag))
 			eval(a, m, i, r, &st->s[i], now);
 	}
 }

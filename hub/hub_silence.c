@@ -67,14 +67,9 @@ link_silence(struct hub_silence *s)
 int
 hub_silence_covers(const struct hub_silence *s, const struct hub_agent *a)
 {
-	int i;
-
 	if (s->agent[0] != '\0')
 		return strcmp(s->agent, a->name) == 0;
-	for (i = 0; i < a->ntags; i++)
-		if (strcmp(a->tags[i], s->tag) == 0)
-			return 1;
-	return 0;
+	return hub_agent_has_tag(a, s->tag);
 }
 
 const struct hub_silence *

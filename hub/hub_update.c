@@ -289,14 +289,7 @@ roll_new(const struct hub_update_req *q, int n)
 static int
 agent_matches(const struct hub_agent *a, const struct hub_update_req *q)
 {
-	int i;
-
-	if (q->all)
-		return 1;
-	for (i = 0; q->tag != NULL && i < a->ntags; i++)
-		if (strcmp(a->tags[i], q->tag) == 0)
-			return 1;
-	return 0;
+	return q->all || (q->tag != NULL && hub_agent_has_tag(a, q->tag));
 }
 
 /* Add every matching agent as a target; the count. */
