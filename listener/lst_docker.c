@@ -2,8 +2,9 @@
  * lst_docker.c - a minimal HTTP/1.1 client for the Docker Engine API on
  * its unix socket; no docker CLI is needed.
  *
- * It runs in a forked child (lst_cmd_docker.c), so it may block: the
- * command's timeout kills the child, and that always ends the command.
+ * It runs in forked children (lst_cmd_docker.c, the container tracker's
+ * lst_ctr_child.c), so it may block: a command's timeout kills its child,
+ * and the tracker's child arms an alarm around each request.
  * Rules kept here:
  * - One request per connection ("Connection: close"); the response is
  *   read to the end of the stream, at most LST_DOCKER_BODY_MAX bytes of
@@ -26,9 +27,8 @@
 
 #define LST_HTTP_HEAD_MAX	(64 * 1024)
 
-/* Connect to the unix socket at path.  The descriptor, or -1 with err. */
-static int
-unix_connect(const char *path, char *err, size_t errlen)
+int
+lst_docker_connect(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	int fd;
@@ -102,7 +102,7 @@ lst_docker_call(const char *sock, const char *method, const char *path,
 		snprintf(err, errlen, "request too long");
 		return -1;
 	}
-	fd = unix_connect(sock, err, errlen);
+	fd = lst_docker_connect(sock, err, errlen);
 	if (fd == -1)
 		return -1;
 	mc_buf_init(&resp, LST_DOCKER_BODY_MAX + LST_HTTP_HEAD_MAX);
