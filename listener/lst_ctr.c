@@ -19,6 +19,7 @@
  *   record that arrives here is a change.
  * - No I/O here but a debug log line.
  */
+#include <stdio.h>
 #include <string.h>
 
 #include "lst.h"
@@ -204,6 +205,7 @@ void
 lst_ctr_log(uint64_t seq, const struct mc_ctr_part *p)
 {
 	struct mc_ctr_part head;
+	char what[32];
 	int i;
 
 	if (!mc_log_enabled(MC_LOG_DEBUG))
@@ -214,7 +216,9 @@ lst_ctr_log(uint64_t seq, const struct mc_ctr_part *p)
 	}
 	head = *p;
 	head.nlist = 0;
-	log_json(seq, "ctr", &head, NULL);
+	/* the head says how many lines follow (a reader sees a whole one) */
+	snprintf(what, sizeof(what), "ctr %d", p->nlist);
+	log_json(seq, what, &head, NULL);
 	for (i = 0; i < p->nlist; i++)
 		log_json(seq, "ctr-item", NULL, p->list[i]);
 }

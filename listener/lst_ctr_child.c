@@ -194,6 +194,7 @@ refresh(struct cc *cc, const char *full)
 			return 0;	/* the loop's table says it once */
 		e = &cc->e[cc->n++];
 		memset(e, 0, sizeof(*e));
+		mc_ctr_init(&e->cur);
 		mc_strlcpy(e->full, full, sizeof(e->full));
 	}
 	/* an image seen before keeps its digest: one request per image */
