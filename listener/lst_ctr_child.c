@@ -17,7 +17,8 @@
  *   is sent, so the hub never sees a meant stop as a crash.  Cleared at
  *   the next start.
  * - One stats sample per running container every LST_CTR_STATS_EVERY,
- *   one per loop turn so events are never late behind a batch; CPU is
+ *   all on one grid (one wake-up a minute for all of them) but one per
+ *   loop turn, so events are never late behind the batch; CPU is
  *   the share of the host's CPU time between two samples, times the
  *   online CPUs (percent of one core).  Registry digests ("latest") every
  *   check_every, for images that came from a registry.
@@ -73,6 +74,7 @@ struct cc {
 	unsigned	 round;		/* registry checks so far */
 	struct lst_ctr_events ev;
 	int		 down_logged;	/* the engine's absence was said */
+	int		 over;		/* past MC_CTR_MAX, said */
 };
 
 static void
@@ -167,6 +169,15 @@ timed(int on)
 	alarm(on ? LST_CTR_CALL_WAIT : 0);
 }
 
+/* The next time on the stats grid after now: every container is
+ * sampled at the same moments, one after the other, so the child wakes
+ * once a minute for all of them instead of once per container. */
+static double
+stats_grid(double now)
+{
+	return (floor(now / LST_CTR_STATS_EVERY) + 1) * LST_CTR_STATS_EVERY;
+}
+
 /* Inspect full again into its entry (made if new).  -1 on an engine
  * error (the stream decides whether it is gone). */
 static int
@@ -190,8 +201,13 @@ refresh(struct cc *cc, const char *full)
 		return -1;
 	}
 	if (e == NULL) {
-		if (cc->n == MC_CTR_MAX)
-			return 0;	/* the loop's table says it once */
+		if (cc->n == MC_CTR_MAX) {
+			if (!cc->over)
+				mc_warn("containers: more than %d; the others "
+				    "are left out of heartbeats", MC_CTR_MAX);
+			cc->over = 1;
+			return 0;
+		}
 		e = &cc->e[cc->n++];
 		memset(e, 0, sizeof(*e));
 		mc_ctr_init(&e->cur);
@@ -215,7 +231,7 @@ refresh(struct cc *cc, const char *full)
 		e->next_stats = 0;
 		e->have_prev = 0;
 	} else if (e->next_stats == 0)
-		e->next_stats = mc_now() + 1 + (double)(cc->n % 10);
+		e->next_stats = stats_grid(mc_now());
 	e->cur = c;
 	return 0;
 }
@@ -285,6 +301,7 @@ sync_all(struct cc *cc, char *err, size_t errlen)
 	int i, n;
 
 	cc->n = 0;
+	cc->over = 0;
 	timed(1);
 	n = lst_ctr_engine_list(cc->sock, ids, MC_CTR_MAX, err, errlen);
 	timed(0);
@@ -310,7 +327,7 @@ sample(struct cc *cc, struct cc_ent *e)
 	double dt, ds;
 	int r;
 
-	e->next_stats = mc_now() + LST_CTR_STATS_EVERY;
+	e->next_stats = stats_grid(mc_now());
 	timed(1);
 	r = lst_ctr_engine_stats(cc->sock, e->full, &s, err, sizeof(err));
 	timed(0);

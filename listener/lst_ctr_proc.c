@@ -98,6 +98,13 @@ ctr_spawn(struct lst_ctr *t)
 	int p[2];
 	pid_t pid, parent = getpid();
 
+	/* the one before, killed when its pipe closed, if SIGCHLD has not
+	 * come round yet: collect it now rather than lose its pid */
+	if (t->pid > 0) {
+		kill(t->pid, SIGKILL);
+		waitpid(t->pid, NULL, 0);
+		t->pid = 0;
+	}
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		ctr_lost(t, strerror(errno));
 		return;
