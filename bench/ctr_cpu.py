@@ -8,6 +8,7 @@ time of each listener and, for the first, its tracker child, read from
 
     sudo python3 bench/ctr_cpu.py [--containers 20] [--windows 3]
                                   [--minutes 3] [--heartbeat 10]
+                                  [--warmup 240]
 
 Needs what tests/integration/docker_env.py needs (root, dockerd,
 busybox-static) and a built tree (make).  A third listener at debug
@@ -63,6 +64,9 @@ def main():
     ap.add_argument("--windows", type=int, default=3)
     ap.add_argument("--minutes", type=float, default=3)
     ap.add_argument("--heartbeat", type=float, default=10)
+    # idle containers are sampled every minute at first, then less often
+    # (60, 120, 240, then 300 s): measure past that ramp
+    ap.add_argument("--warmup", type=float, default=240)
     a = ap.parse_args()
 
     t = mtest.T("bench-ctr-cpu")
@@ -86,7 +90,7 @@ def main():
                                      extra=["--config", path] + extra,
                                      wait_online=True)
         # past the start-up (enrollment, first list, first stats)
-        time.sleep(2 * a.heartbeat + 5)
+        time.sleep(a.warmup)
         res = {"with": [], "without": [], "child": []}
         lst = {"with": procs["with"].pid, "without": procs["without"].pid}
         kid = children(lst["with"])

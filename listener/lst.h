@@ -610,8 +610,10 @@ int	lst_docker_connect(const char *sock, char *err, size_t errlen);
  * writes one fixed-size record per change to a pipe; the loop reads them
  * into the table (lst_ctr.c) that heartbeats are built from. */
 
-/* seconds between two stats samples of one container */
+/* seconds between two stats samples of one container, and at most that
+ * while its figures stay the same (an idle container) */
 #define LST_CTR_STATS_EVERY	60
+#define LST_CTR_STATS_IDLE	300
 /* smaller changes of a container's figures are not worth a heartbeat */
 #define LST_CTR_CPU_STEP	0.5		/* percent of one core */
 #define LST_CTR_MEM_STEP	(1024.0 * 1024.0)	/* bytes */

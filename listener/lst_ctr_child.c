@@ -17,7 +17,8 @@
  *   is sent, so the hub never sees a meant stop as a crash.  Cleared at
  *   the next start.
  * - One stats sample per running container every LST_CTR_STATS_EVERY,
- *   all on one grid (one wake-up a minute for all of them) but one per
+ *   doubling to LST_CTR_STATS_IDLE while its figures do not move (an
+ *   event or a change brings it back to every minute), all on one grid (one wake-up a minute for all of them) but one per
  *   loop turn, so events are never late behind the batch; CPU is
  *   the share of the host's CPU time between two samples, times the
  *   online CPUs (percent of one core).  Registry digests ("latest") every
@@ -50,6 +51,7 @@ struct cc_ent {
 	int		stop_seen;	/* a stop since the last start */
 	double		hold_until;	/* a die waiting for its stop; 0 */
 	double		next_stats;	/* mc_now(); 0 = not running */
+	double		stats_every;	/* seconds: longer while idle */
 	int		have_prev;
 	struct lst_ctr_stats prev;
 };
@@ -173,9 +175,10 @@ timed(int on)
  * sampled at the same moments, one after the other, so the child wakes
  * once a minute for all of them instead of once per container. */
 static double
-stats_grid(double now)
+stats_grid(double now, double every)
 {
-	return (floor(now / LST_CTR_STATS_EVERY) + 1) * LST_CTR_STATS_EVERY;
+	return (floor((now + every - LST_CTR_STATS_EVERY) /
+	    LST_CTR_STATS_EVERY) + 1) * LST_CTR_STATS_EVERY;
 }
 
 /* Inspect full again into its entry (made if new).  -1 on an engine
@@ -230,8 +233,12 @@ refresh(struct cc *cc, const char *full)
 		c.cpu = c.mem = NAN;
 		e->next_stats = 0;
 		e->have_prev = 0;
-	} else if (e->next_stats == 0)
-		e->next_stats = stats_grid(mc_now());
+	} else if (e->next_stats == 0 || e->stats_every > LST_CTR_STATS_EVERY) {
+		/* started, or something happened to it: sample at the next
+		 * minute again */
+		e->stats_every = LST_CTR_STATS_EVERY;
+		e->next_stats = stats_grid(mc_now(), LST_CTR_STATS_EVERY);
+	}
 	e->cur = c;
 	return 0;
 }
@@ -327,12 +334,12 @@ sample(struct cc *cc, struct cc_ent *e)
 	double dt, ds;
 	int r;
 
-	e->next_stats = stats_grid(mc_now());
 	timed(1);
 	r = lst_ctr_engine_stats(cc->sock, e->full, &s, err, sizeof(err));
 	timed(0);
 	if (r == -1) {
 		mc_debug("containers: stats of %.12s: %s", e->full, err);
+		e->next_stats = stats_grid(mc_now(), LST_CTR_STATS_EVERY);
 		return;
 	}
 	e->cur.mem = s.mem;
@@ -342,6 +349,14 @@ sample(struct cc *cc, struct cc_ent *e)
 		e->cur.cpu = dt / ds * s.cpus * 100.0;
 	e->prev = s;
 	e->have_prev = !isnan(s.total) && !isnan(s.system);
+	/* idle (nothing worth sending): ask half as often, down to
+	 * LST_CTR_STATS_IDLE; any change, or an event, brings it back */
+	if (e->have_sent && same(&e->cur, &e->sent) &&
+	    e->stats_every >= LST_CTR_STATS_EVERY)
+		e->stats_every = fmin(2 * e->stats_every, LST_CTR_STATS_IDLE);
+	else
+		e->stats_every = LST_CTR_STATS_EVERY;
+	e->next_stats = stats_grid(mc_now(), e->stats_every);
 	flush(cc, e);
 }
 
