@@ -22,6 +22,7 @@
 #include <libwebsockets.h>
 
 #include "mc_buf.h"
+#include "mc_ctr.h"
 #include "mc_limits.h"
 #include "mc_proto.h"
 #include "mc_term.h"
@@ -111,6 +112,9 @@ struct lst_conf {
 	double	reconnect_min;		/* first reconnect delay, seconds */
 	double	terminal_idle;		/* seconds without a byte that end a
 					 * terminal session */
+	int	containers;		/* follow Docker's containers */
+	double	container_check_every;	/* seconds between registry digest
+					 * checks; 0 = never */
 };
 
 /* What a queued message is, which decides when it may go and whether it
@@ -152,6 +156,7 @@ enum lst_conn {
 
 struct lst_job;
 struct lst;
+struct lst_ctr;
 
 /* A local account, read from /etc/passwd and /etc/group (lst_user.c). */
 struct lst_user {
@@ -335,6 +340,8 @@ struct lst {
 	struct mc_hb	 hb;			/* heartbeat scratch */
 	double		 net_last;		/* mc_now() of last net sample */
 	struct lst_cpu_window cpu;
+	struct lst_ctr	*ctr;			/* owned: the container tracker,
+						 * NULL when containers = no */
 
 	/* restart: our own executable and arguments, read at start */
 	char		 self_exe[MC_PATH_MAX];
@@ -600,6 +607,176 @@ void	lst_docker_message(const struct mc_buf *body, int status, char *out,
 int	lst_url_escape(const char *s, char *out, size_t size);
 
 #define LST_DOCKER_BODY_MAX	(4 * 1024 * 1024)
+/* Connect to the engine's unix socket at sock (blocking).  The descriptor
+ * (close-on-exec), or -1 with a reason in err that says what to do. */
+int	lst_docker_connect(const char *sock, char *err, size_t errlen);
+
+/* ---- the container tracker (lst_ctr*.c) ----
+ * A long-lived child process follows the engine (lst_ctr_child.c) and
+ * writes one fixed-size record per change to a pipe; the loop reads them
+ * into the table (lst_ctr.c) that heartbeats are built from. */
+
+/* seconds between two stats samples of one container, and at most that
+ * while its figures stay the same (an idle container) */
+#define LST_CTR_STATS_EVERY	60
+#define LST_CTR_STATS_IDLE	300
+/* smaller changes of a container's figures are not worth a heartbeat */
+#define LST_CTR_CPU_STEP	0.5		/* percent of one core */
+#define LST_CTR_MEM_STEP	(1024.0 * 1024.0)	/* bytes */
+/* seconds a die that followed a kill waits for the stop event that says
+ * it was docker stop, not docker kill */
+#define LST_CTR_STOP_WAIT	1.0
+/* seconds one engine request may take before the child gives up (it
+ * dies and the listener starts a fresh one) */
+#define LST_CTR_CALL_WAIT	30
+/* the first reconnect delay to the engine; it doubles to MC_BACKOFF_CAP */
+#define LST_CTR_BACKOFF_MIN	1.0
+/* seconds between two log lines about one failing registry check */
+#define LST_CTR_CHECK_LOG_EVERY	3600
+/* bytes of one event on the stream, and of the stream read at a time */
+#define LST_CTR_EVENT_MAX	(64 * 1024)
+
+/* What the child tells the loop. */
+enum lst_ctr_rtype {
+	LST_CTR_R_UP,		/* the engine answered: the list follows */
+	LST_CTR_R_SYNCED,	/* every container was sent */
+	LST_CTR_R_CTR,		/* one container, as it is now */
+	LST_CTR_R_GONE,		/* removed: only c.id counts */
+	LST_CTR_R_DOWN		/* the engine is gone: forget them all */
+};
+
+struct lst_ctr_rec {
+	int		type;		/* enum lst_ctr_rtype */
+	struct mc_ctr	c;
+};
+
+/* One container in the table: its version is the table's tick at its
+ * last change. */
+struct lst_ctr_ent {
+	struct mc_ctr	c;
+	uint64_t	ver;
+};
+
+/*
+ * The table the heartbeats are built from.  A heartbeat lists the
+ * containers whose version is past the one the last heartbeat *written*
+ * carried, so one replaced in the queue before it went loses nothing.
+ */
+struct lst_ctr_tab {
+	int		 live;		/* the engine is followed and synced */
+	int		 n;
+	struct lst_ctr_ent e[MC_CTR_MAX];	/* gone ones stay until sent */
+	uint64_t	 tick;		/* the last version handed out */
+	uint64_t	 sent;		/* versions written to the hub */
+	int		 need_full;	/* the next heartbeat carries them all */
+	int		 pending;	/* a heartbeat built from us is queued */
+	uint64_t	 built;		/* ... with versions up to this */
+	int		 built_full;	/* ... and was full */
+	int		 over;		/* containers past MC_CTR_MAX, logged */
+	const struct mc_ctr *list[MC_CTR_MAX];
+	struct mc_ctr_part part;
+};
+
+struct lst_ctr {
+	struct lst	*l;
+	struct lst_ctr_tab tab;
+	pid_t		 pid;		/* the child, 0 when none */
+	struct lws	*wsi;		/* its pipe; NULL once lws closed it */
+	size_t		 rlen;		/* bytes of a record read so far */
+	struct lst_ctr_rec rec;
+	double		 backoff;	/* seconds before the next child */
+	lws_sorted_usec_list_t sul_spawn;
+};
+
+/* lst_ctr.c (the table; plain structs, no I/O) */
+/* Apply one record from the child. */
+void	lst_ctr_apply(struct lst_ctr_tab *t, const struct lst_ctr_rec *r);
+/* The part for the heartbeat being built, or NULL when the engine is not
+ * followed (no "ctr" at all).  Valid until the next call. */
+const struct mc_ctr_part *lst_ctr_part(struct lst_ctr_tab *t);
+/* The heartbeat built last was written to the hub. */
+void	lst_ctr_sent(struct lst_ctr_tab *t);
+/* A new hub connection: its first heartbeat carries every container. */
+void	lst_ctr_full(struct lst_ctr_tab *t);
+/* Debug: the part as one log line (only when debug logging is on). */
+void	lst_ctr_log(uint64_t seq, const struct mc_ctr_part *p);
+
+/* lst_ctr_proc.c (on the loop: the child, its pipe, restarts) */
+/* The lws protocol callback of the child's pipe. */
+int	lst_ctr_callback(struct lws *wsi, enum lws_callback_reasons reason,
+	    void *user, void *in, size_t len);
+/* Start the tracker when the config asks for it; a failure is logged and
+ * retried.  0, or -1 when out of memory (containers are left out). */
+int	lst_ctr_start(struct lst *l);
+/* Collect the child if it exited (called on SIGCHLD). */
+void	lst_ctr_reap(struct lst *l);
+/* On exit: kill the child, cancel the timer; then, after the context is
+ * gone, free the tracker. */
+void	lst_ctr_stop(struct lst *l);
+void	lst_ctr_free(struct lst *l);
+/* For the heartbeat (NULL when the tracker is off); lst_ctr_sent() and
+ * lst_ctr_full() on l, a no-op when it is off. */
+const struct mc_ctr_part *lst_ctr_hb_part(struct lst *l);
+void	lst_ctr_hb_sent(struct lst *l);
+void	lst_ctr_hb_full(struct lst *l);
+
+/* lst_ctr_child.c (in the forked child) */
+/* Follow the engine at sock forever, writing records to fd out; checks
+ * registry digests every check_every seconds (0: never).  Never returns. */
+void	lst_ctr_child_run(const char *sock, int out, double check_every)
+	    __attribute__((noreturn));
+
+/* lst_ctr_events.c (in the child) */
+/* The engine's event stream: one long GET /events, chunked, one JSON
+ * object a line. */
+struct lst_ctr_events {
+	int		 fd;		/* -1 when closed */
+	int		 chunked;
+	int64_t		 left;		/* bytes of the chunk still to come */
+	int		 crlf;		/* the chunk's CRLF still to come */
+	struct mc_buf	 raw;		/* owned: read, not decoded */
+	struct mc_buf	 body;		/* owned: decoded, up to a newline */
+};
+/* Connect, ask for container events and read the answer's head.  0, or
+ * -1 with a reason in err (nothing is left open). */
+int	lst_ctr_events_open(struct lst_ctr_events *ev, const char *sock,
+	    char *err, size_t errlen);
+/* Read once (the fd is readable) and call fn for each whole event line.
+ * 0, or -1 when the stream ended or broke (err says how). */
+int	lst_ctr_events_read(struct lst_ctr_events *ev,
+	    void (*fn)(void *arg, const char *line, size_t n), void *arg,
+	    char *err, size_t errlen);
+void	lst_ctr_events_close(struct lst_ctr_events *ev);
+
+/* lst_ctr_engine.c (in the child: blocking requests and their answers) */
+/* CPU and memory counters of one stats sample. */
+struct lst_ctr_stats {
+	double		total;		/* ns of CPU the container used */
+	double		system;		/* ns of CPU the host used */
+	int		cpus;		/* online CPUs */
+	double		mem;		/* bytes, less the page cache */
+};
+/* The ids of every container (all=1), full 64-digit ids, at most max.
+ * The count, or -1 with err. */
+int	lst_ctr_engine_list(const char *sock, char ids[][65], int max,
+	    char *err, size_t errlen);
+/* Inspect container id into c (a fresh one: figures, digest and latest
+ * are the caller's).  0, 1 when it no longer exists, -1 with err. */
+int	lst_ctr_engine_inspect(const char *sock, const char *id,
+	    struct mc_ctr *c, char *err, size_t errlen);
+/* The registry digest of image image_id for the repository of ref
+ * ("" when it came from no registry) into out.  0 or -1. */
+int	lst_ctr_engine_digest(const char *sock, const char *image_id,
+	    const char *ref, char *out, size_t size, char *err, size_t errlen);
+/* One stats sample of a running container (one-shot).  0 or -1. */
+int	lst_ctr_engine_stats(const char *sock, const char *id,
+	    struct lst_ctr_stats *s, char *err, size_t errlen);
+/* What the registry has for ref now (GET /distribution).  0 or -1. */
+int	lst_ctr_engine_latest(const char *sock, const char *ref, char *out,
+	    size_t size, char *err, size_t errlen);
+/* RFC 3339 ("2024-05-01T10:00:00.123456789Z") as unix seconds; 0 for
+ * Docker's zero time or anything unreadable. */
+double	lst_ctr_time(const char *s);
 
 /* lst_ctr_spec.c (in a forked child) */
 /* The body of POST /containers/create that recreates the inspected

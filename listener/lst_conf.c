@@ -44,6 +44,10 @@ static const struct mc_opt conf_tab[] = {
 	    0.05, MC_BACKOFF_CAP, NULL },
 	{ "terminal_idle", MC_OPT_DUR, OFF(terminal_idle), sizeof(double),
 	    10, 7 * 86400, NULL },
+	{ "containers", MC_OPT_BOOL, OFF(containers), sizeof(int), 0, 1,
+	    NULL },
+	{ "container_check_every", MC_OPT_DUR, OFF(container_check_every),
+	    sizeof(double), 0, 7 * 86400, NULL },
 	MC_OPT_END
 };
 
@@ -78,7 +82,10 @@ static const char usage_text[] =
 "                       if it exists): the same keys with '_', one\n"
 "                       'key = value' a line, plus allow (command kinds\n"
 "                       this agent accepts, and terminal; default all),\n"
-"                       run_as, docker_socket and display\n"
+"                       run_as, docker_socket, display, containers\n"
+"                       (yes|no: follow Docker's containers; default yes)\n"
+"                       and container_check_every (registry digests;\n"
+"                       default 10m, 0 never)\n"
 "  --log-level LEVEL    debug, info, warn or error (default info)\n"
 "  --reconnect-min DURATION\n"
 "                       first delay before reconnecting after a lost\n"
@@ -395,6 +402,8 @@ lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 	    sizeof(l->conf.docker_socket));
 	l->conf.reconnect_min = 1;
 	l->conf.terminal_idle = MC_TERM_IDLE_DEFAULT;
+	l->conf.containers = 1;
+	l->conf.container_check_every = 600;
 	l->allow = ((1u << MC_KIND_COUNT) - 1) | LST_ALLOW_TERMINAL;
 	mc_origin_init(&o);
 	if (load_file(l, argc, argv, &o, err, errlen) == -1 ||

@@ -2,8 +2,9 @@
  * lst_docker.c - a minimal HTTP/1.1 client for the Docker Engine API on
  * its unix socket; no docker CLI is needed.
  *
- * It runs in a forked child (lst_cmd_docker.c), so it may block: the
- * command's timeout kills the child, and that always ends the command.
+ * It runs in forked children (lst_cmd_docker.c, the container tracker's
+ * lst_ctr_child.c), so it may block: a command's timeout kills its child,
+ * and the tracker's child arms an alarm around each request.
  * Rules kept here:
  * - One request per connection ("Connection: close"), with an optional
  *   JSON body; the response is read to the end of the stream, at most the
@@ -28,9 +29,8 @@
 
 #define LST_HTTP_HEAD_MAX	(64 * 1024)
 
-/* Connect to the unix socket at path.  The descriptor, or -1 with err. */
-static int
-unix_connect(const char *path, char *err, size_t errlen)
+int
+lst_docker_connect(const char *path, char *err, size_t errlen)
 {
 	struct sockaddr_un sa;
 	int fd;
@@ -118,7 +118,7 @@ lst_docker_send(const char *sock, const char *method, const char *path,
 		snprintf(err, errlen, "request too long");
 		return -1;
 	}
-	fd = unix_connect(sock, err, errlen);
+	fd = lst_docker_connect(sock, err, errlen);
 	if (fd == -1)
 		return -1;
 	/* the response is bounded by what the caller's body may hold */

@@ -202,6 +202,9 @@ hb_cb(lws_sorted_usec_list_t *sul)
 		lst_queue_drop(&l->q, LST_Q_HB);
 	l->hb.seq = ++l->seq;
 	lst_metrics_collect(&l->hb.m, &l->cpu, &l->net_last, LST_SAMPLE_HB);
+	/* containers: counts, and what changed since the last one written */
+	l->hb.ctr = lst_ctr_hb_part(l);
+	lst_ctr_log(l->seq, l->hb.ctr);
 	if (mc_hb_encode(lst_ws_buf(l), &l->hb) == -1 ||
 	    lst_ws_send(l, LST_Q_HB) == -1)
 		mc_warn("heartbeat %llu dropped: send queue full",
@@ -302,10 +305,12 @@ on_welcome(struct lst *l, const struct mc_msg *m)
 	l->backoff = l->conf.reconnect_min;
 	mc_info("hub %s welcomed us as '%s'; heartbeat every %g s",
 	    l->conf.hub, w.name, w.hb);
-	/* the first heartbeat goes now so the hub has metrics at once;
+	/* the first heartbeat goes now so the hub has metrics at once, and
+	 * every container (a new connection may be a new hub);
 	 * then the queue (output of commands that ran while offline) and
 	 * the results an earlier connection wrote but the hub never
 	 * acknowledged */
+	lst_ctr_hb_full(l);
 	hb_cb(&l->sul_hb);
 	lst_hold_welcome(l);
 	if (lst_queue_peek(&l->q) != NULL && l->wsi != NULL)
@@ -514,6 +519,8 @@ ws_writeable(struct lst *l, struct lws *wsi)
 	lst_queue_pop(&l->q);
 	if (cls == LST_Q_RESULT)
 		lst_hold_sent(l, id);
+	if (cls == LST_Q_HB)
+		lst_ctr_hb_sent(l);
 	if (cls == LST_Q_BYE) {
 		mc_info("goodbye sent to hub");
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
