@@ -36,6 +36,7 @@ static const struct lws_protocols protocols[] = {
 	{ .name = "maestro-agent", .callback = lst_ws_callback },
 	{ .name = "lst-pipe", .callback = lst_exec_callback },
 	{ .name = "lst-term", .callback = lst_term_callback },
+	{ .name = "lst-probe", .callback = lst_probe_callback },
 	{ .name = "lst-signal", .callback = sig_callback },
 	{ .name = NULL, .callback = NULL }
 };
@@ -52,6 +53,7 @@ sig_read(struct lst *l, int fd)
 			/* each waits for its own children by pid */
 			lst_exec_reap(l);
 			lst_term_reap(l);
+			lst_gpu_reap(l);
 			continue;
 		}
 		if (l->leaving)
@@ -234,12 +236,14 @@ teardown(struct lst *l)
 	mc_sd_notify("STOPPING=1");
 	lst_exec_kill_all(l);
 	lst_term_kill_all(l);
+	lst_gpu_kill_all(l);
 	lst_ws_stop(l);
 	if (l->ctx != NULL)
 		lws_context_destroy(l->ctx);
 	l->ctx = NULL;
 	lst_exec_free_all(l);
 	lst_term_free_all(l);
+	lst_gpu_free_all(l);
 	lst_hold_free(l);
 	lst_queue_free(&l->q);
 	mc_buf_free(&l->rx);
@@ -287,6 +291,8 @@ run(struct lst *l)
 	}
 	log_start(l);
 	lst_orphans_sweep(l);
+	/* a first GPU sample while we connect: the first heartbeat has it */
+	lst_gpu_tick(l);
 	lst_ws_start(l);
 	mc_sd_notify("READY=1");
 	if (mc_sd_watchdog_every() > 0)
@@ -326,6 +332,7 @@ main(int argc, char **argv)
 	}
 	lst_restart_init(&l, argv);
 	lst_metrics_init(&l.cpu);
+	lst_gpu_init(&l);
 	lst_metrics_facts(&l.hello);
 	l.hello.caps = MC_CAP_TERM;	/* lst_term.c */
 	l.net_last = mc_now();

@@ -201,11 +201,14 @@ hb_cb(lws_sorted_usec_list_t *sul)
 	if (l->q.nhb > 0)
 		lst_queue_drop(&l->q, LST_Q_HB);
 	l->hb.seq = ++l->seq;
-	lst_metrics_collect(&l->hb.m, &l->cpu, &l->net_last, LST_SAMPLE_HB);
+	lst_metrics_collect(l, &l->hb.m, LST_SAMPLE_HB);
 	if (mc_hb_encode(lst_ws_buf(l), &l->hb) == -1 ||
 	    lst_ws_send(l, LST_Q_HB) == -1)
 		mc_warn("heartbeat %llu dropped: send queue full",
 		    (unsigned long long)l->seq);
+	/* the next GPU sample starts now, after this heartbeat is queued:
+	 * the next one carries it, and a slow nvidia-smi delays nothing */
+	lst_gpu_tick(l);
 	lws_sul_schedule(l->ctx, 0, &l->sul_hb, hb_cb,
 	    (lws_usec_t)(l->hb_every * LWS_USEC_PER_SEC));
 }
