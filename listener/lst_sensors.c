@@ -12,6 +12,10 @@
  *   MC_SENSOR_NAME_MAX - 1 bytes; a second chip of the same name (two
  *   NVMe drives) is "nvme#2".  amdgpu and nvidia chips are left out:
  *   their temperature is the GPU's (lst_gpu_amd.c).
+ * - coretemp's "Core N" inputs are left out when the chip has a
+ *   "Package id N" one: the package reads as its hottest core, and a
+ *   server's 2 x 56 cores would otherwise fill MC_TEMP_MAX and most of a
+ *   heartbeat with figures no one charts.
  * - A reading outside -40..125 °C is not a temperature (an unconnected
  *   input reads -128 or 127, a drive asleep fails to read): left out of
  *   that heartbeat.
@@ -61,20 +65,27 @@ static void
 scan_inputs(const char *dir, const char *chip, enum mc_temp_kind kind,
     const char *type, struct lst_sensor *list, int *n, int max)
 {
-	char label[64], file[LST_SYSPATH_MAX], full[160];
-	int nums[INPUTS_MAX], k, i;
+	char labels[INPUTS_MAX][48], file[LST_SYSPATH_MAX], full[160];
+	int nums[INPUTS_MAX], k, i, package = 0;
 	struct lst_sensor *s;
 
 	k = lst_hw_list(dir, type, "_input", nums, INPUTS_MAX);
+	for (i = 0; i < k; i++) {
+		if (lst_hw_path(file, sizeof(file), "%s/%s%d_label", dir, type,
+		    nums[i]) == -1 || lst_hw_read(file, labels[i],
+		    sizeof(labels[i])) == -1)
+			snprintf(labels[i], sizeof(labels[i]), "%s%d", type,
+			    nums[i]);
+		package |= strncmp(labels[i], "Package id", 10) == 0;
+	}
 	for (i = 0; i < k && *n < max; i++) {
+		if (package && strncmp(labels[i], "Core ", 5) == 0)
+			continue;
 		s = &list[*n];
 		if (lst_hw_path(s->path, sizeof(s->path), "%s/%s%d_input", dir,
 		    type, nums[i]) == -1)
 			continue;
-		if (lst_hw_path(file, sizeof(file), "%s/%s%d_label", dir, type,
-		    nums[i]) == -1 || lst_hw_read(file, label, sizeof(label)) == -1)
-			snprintf(label, sizeof(label), "%s%d", type, nums[i]);
-		snprintf(full, sizeof(full), "%s/%s", chip, label);
+		snprintf(full, sizeof(full), "%.63s/%.47s", chip, labels[i]);
 		lst_hw_name(s->name, sizeof(s->name), full);
 		s->kind = kind;
 		s->spun = 0;

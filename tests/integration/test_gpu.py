@@ -256,8 +256,11 @@ def fake_sysfs(t):
         "class/hwmon/hwmon0/name": "coretemp",
         "class/hwmon/hwmon0/temp1_input": "61000",
         "class/hwmon/hwmon0/temp1_label": "Package id 0",
-        "class/hwmon/hwmon0/temp2_input": "55500",
-        "class/hwmon/hwmon0/temp2_label": "Core 0",
+        "class/hwmon/hwmon0/temp2_input": "55500",      # a package's
+        "class/hwmon/hwmon0/temp2_label": "Core 0",     # core: left out
+        "class/hwmon/hwmon4/name": "k10temp",
+        "class/hwmon/hwmon4/temp1_input": "55500",
+        "class/hwmon/hwmon4/temp1_label": "Tctl",
         "class/hwmon/hwmon1/name": "nvme",
         "class/hwmon/hwmon1/temp1_input": "38850",
         "class/hwmon/hwmon1/temp1_label": "Composite",
@@ -298,7 +301,7 @@ def test_sysfs_sensors_fans_and_amd_gpu(t):
     p = start(t, hub, "gpu-sysfs", root)
     m = wait_metrics(hub, p, lambda m: m.get("temps"), "temps in a heartbeat")
     temps = {x["name"]: (x["kind"], x["c"]) for x in m["temps"]}
-    want = {"coretemp/Package id 0": ("cpu", 61), "coretemp/Core 0":
+    want = {"coretemp/Package id 0": ("cpu", 61), "k10temp/Tctl":
             ("cpu", 55.5), "nvme/Composite": ("disk", 38.9),
             "nvme#2/Composite": ("disk", 41)}
     check(temps == want, "temps:\n  got  %r\n  want %r" % (temps, want))
