@@ -365,6 +365,7 @@ struct lst_nvidia {
 	struct lst_probe apps;			/* --query-compute-apps */
 	double		 every;			/* sampling interval, s */
 	double		 started;		/* mc_now() of the last call */
+	int		 stuck;			/* said it outlives its kill */
 	double		 next;			/* back-off: no call before */
 	int		 fails;			/* failures in a row */
 	double		 warned;		/* mc_now() of the last warning */
@@ -586,8 +587,9 @@ int	lst_probe_start(struct lst_probe *p, const char *path,
 	    const char *const argv[], size_t max, double deadline);
 /* Collect p's child if it exited (called on SIGCHLD). */
 void	lst_probe_reap(struct lst_probe *p);
-/* On exit: SIGKILL p's process group and reap it; the hook is not
- * called.  Then, after the context is gone, free what p owns. */
+/* On exit: SIGKILL p's process group and reap it if it is gone (never
+ * waiting); the hook is not called.  Then, after the context is gone,
+ * free what p owns. */
 void	lst_probe_kill(struct lst_probe *p);
 void	lst_probe_free(struct lst_probe *p);
 

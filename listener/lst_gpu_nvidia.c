@@ -31,6 +31,7 @@
  * - The metrics command's process list is lst_gpu_nvidia_procs.c's.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -166,6 +167,19 @@ failed(struct lst_nvidia *nv, const char *why)
 		wait = LST_GPU_BACKOFF_MAX;
 	nv->next = mc_now() + wait;
 	complain(nv, "%s; next try in %.0f s", why, wait);
+}
+
+static void
+not_started(struct lst_nvidia *nv, int err)
+{
+	char why[MC_PATH_MAX + 64];
+
+	snprintf(why, sizeof(why), "cannot run %s: %s", nv->path,
+	    strerror(err));
+	/* gone (a driver removed): look for it again, as at start */
+	if (err == ENOENT || err == EACCES)
+		nv->path[0] = '\0';
+	failed(nv, why);
 }
 
 /* ---- reading its answer ---- */
@@ -313,6 +327,15 @@ nv_tick(struct lst *l, double every)
 	double now = mc_now();
 
 	nv->every = every > LST_GPU_EVERY_MIN ? every : LST_GPU_EVERY_MIN;
+	if (nv->query.pid != 0 && !nv->stuck &&
+	    now - nv->started > 2 * LST_GPU_DEADLINE) {
+		/* killed but not gone: stuck in the driver (state D); no
+		 * call starts while it lasts, so none piles up */
+		nv->stuck = 1;
+		complain(nv, "still there %.0f s after it was killed (stuck in "
+		    "the driver?); no call until it is gone",
+		    now - nv->started - LST_GPU_DEADLINE);
+	}
 	/* a little early: the heartbeat timer may fire a hair before the
 	 * interval is over, and a sample must not skip a beat for that */
 	if (nv->query.pid != 0 || now < nv->next ||
@@ -324,9 +347,10 @@ nv_tick(struct lst *l, double every)
 	if (nv->path[0] == '\0')
 		return;
 	nv->started = now;
+	nv->stuck = 0;
 	if (lst_probe_start(&nv->query, nv->path, query_argv, LST_GPU_OUT_MAX,
 	    LST_GPU_DEADLINE) == -1)
-		failed(nv, "cannot start it");
+		not_started(nv, errno);
 }
 
 static void
