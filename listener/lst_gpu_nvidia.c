@@ -176,7 +176,8 @@ not_started(struct lst_nvidia *nv, int err)
 
 	snprintf(why, sizeof(why), "cannot run %s: %s", nv->path,
 	    strerror(err));
-	/* gone (a driver removed): look for it again, as at start */
+	/* gone (a driver removed): the next search (LST_HW_RESCAN) looks
+	 * for it again, as on a machine that never had it */
 	if (err == ENOENT || err == EACCES)
 		nv->path[0] = '\0';
 	failed(nv, why);

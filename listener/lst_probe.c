@@ -38,8 +38,9 @@
  * posix_spawn, not fork: glibc's clones the address space (CLONE_VM |
  * CLONE_VFORK) instead of copying its page tables, so the listener pays
  * neither the copy nor a copy-on-write fault on every page it writes
- * afterwards, nor the TLB flushes (costly in a VM) - measured as about a
- * third of the listener's CPU with a call every second.  What fork gave
+ * afterwards, nor the TLB flushes (costly in a VM): with fork a call
+ * cost the listener about 2.8 ms of its own CPU, with posix_spawn under
+ * 0.5 ms (bench/gpu, docs/benchmarks.md).  What fork gave
  * and posix_spawn cannot, PR_SET_PDEATHSIG, matters little here: a call
  * takes tens of milliseconds, and systemd kills the whole unit, children
  * included, when the listener goes.
@@ -119,8 +120,7 @@ probe_maybe_done(struct lst_probe *p)
 	out = p->out;
 	mc_buf_init(&p->out, 0);
 	p->pid = 0;
-	if (mc_buf_append(&out, "", 0) == -1)	/* a NUL even when empty */
-		out.len = 0;
+	/* mc_buf keeps its data NUL-terminated; NULL when nothing came */
 	p->done(p, w, out.data != NULL ? out.data : empty, out.len);
 	mc_buf_free(&out);
 }
