@@ -172,14 +172,9 @@ failed(struct lst_nvidia *nv, const char *why)
 static void
 not_started(struct lst_nvidia *nv, int err)
 {
-	char why[MC_PATH_MAX + 64];
+	char why[64];
 
-	snprintf(why, sizeof(why), "cannot run %s: %s", nv->path,
-	    strerror(err));
-	/* gone (a driver removed): the next search (LST_HW_RESCAN) looks
-	 * for it again, as on a machine that never had it */
-	if (err == ENOENT || err == EACCES)
-		nv->path[0] = '\0';
+	snprintf(why, sizeof(why), "cannot start it: %s", strerror(err));
 	failed(nv, why);
 }
 
@@ -342,6 +337,12 @@ nv_tick(struct lst *l, double every)
 	if (nv->query.pid != 0 || now < nv->next ||
 	    now - nv->started < 0.9 * nv->every)
 		return;
+	/* gone (a driver removed): search again, as on a machine that
+	 * never had it */
+	if (nv->path[0] != '\0' && access(nv->path, X_OK) == -1) {
+		mc_info("GPUs: %s is gone", nv->path);
+		nv->path[0] = '\0';
+	}
 	if (nv->path[0] == '\0' && (nv->looked == 0 ||
 	    now - nv->looked >= LST_HW_RESCAN))
 		find(nv);
