@@ -93,6 +93,37 @@
  * output and a few control messages per session */
 #define LST_TERM_QUEUE		(MC_TERM_SESSIONS_MAX * \
 				    (MC_TERM_WINDOW + MC_TERM_CHUNK))
+/* hardware sampling (lst_gpu*.c, lst_sensors.c): seconds between two
+ * searches for nvidia-smi, amdgpu cards and hwmon sensors (a driver
+ * installed later is found); the shortest time between two nvidia-smi
+ * calls, whatever the heartbeat; how long one call may take; the longest
+ * back-off after failures; how old a sample may be, in sampling
+ * intervals, to go in a heartbeat; how often a failure is logged as a
+ * warning (the rest at debug level) */
+#define LST_HW_RESCAN		600.0
+#define LST_GPU_EVERY_MIN	1.0
+#define LST_GPU_DEADLINE	5.0
+#define LST_GPU_BACKOFF_MAX	600.0
+#define LST_GPU_FRESH		3
+#define LST_GPU_WARN_EVERY	3600.0
+/* the sampling interval before the hub's welcome says the heartbeat's */
+#define LST_GPU_EVERY_START	10.0
+/* the metrics command's wait for nvidia-smi's list of processes */
+#define LST_GPU_PROCS_DEADLINE	2.0
+/* stdout kept from one nvidia-smi call (16 GPUs take about 3 KiB; a
+ * busy machine's process list more) */
+#define LST_GPU_OUT_MAX		(64 * 1024)
+/* processes listed in the metrics command's gpu_procs */
+#define LST_GPU_PROCS_MAX	128
+/* metrics commands waiting at once for the process list; more are
+ * answered without it */
+#define LST_MWAIT_MAX		8
+/* entries read from one sysfs directory while searching (a bound on a
+ * strange tree, far above any real one) */
+#define LST_SCAN_MAX		4096
+/* a sysfs file's path kept between searches, sysfs_root included; a
+ * longer one is skipped (real ones take under 80 bytes) */
+#define LST_SYSPATH_MAX		256
 
 /* Settings from the config file and the flags (one table, lst_conf.c). */
 struct lst_conf {
@@ -115,6 +146,8 @@ struct lst_conf {
 	int	containers;		/* follow Docker's containers */
 	double	container_check_every;	/* seconds between registry digest
 					 * checks; 0 = never */
+	char	sysfs_root[MC_PATH_MAX];	/* "/": where sys/class/hwmon and
+					 * sys/class/drm are read (tests) */
 };
 
 /* What a queued message is, which decides when it may go and whether it
@@ -305,6 +338,86 @@ struct lst_tsess {
 	lws_sorted_usec_list_t sul_linger;	/* the shell exited */
 };
 
+/*
+ * A sampler child: a helper program (nvidia-smi) run off the heartbeat
+ * path (lst_probe.c).  Its stdout is read from a non-blocking pipe in the
+ * loop; past its deadline its process group is killed.  done is called
+ * on the loop once it has exited and its pipe is closed, with why NULL
+ * for exit status 0, else the reason, and its output (NUL-terminated,
+ * the hook's to change, valid during the call).
+ */
+struct lst_probe {
+	struct lst	*l;
+	const char	*what;		/* for the log */
+	pid_t		 pid;		/* 0: none running */
+	int		 reaped;
+	int		 wstatus;
+	int		 killed;	/* past its deadline */
+	int		 over;		/* its output went over the limit */
+	double		 deadline;	/* seconds */
+	struct lws	*wsi;		/* its stdout; NULL once closed */
+	struct mc_buf	 out;		/* owned: stdout */
+	void		(*done)(struct lst_probe *p, const char *why,
+			    char *out, size_t len);
+	lws_sorted_usec_list_t sul_deadline;
+};
+
+/* What the nvidia-smi source keeps between calls (lst_gpu_nvidia.c). */
+struct lst_nvidia {
+	char		 path[MC_PATH_MAX];	/* nvidia-smi, "" = none */
+	double		 looked;		/* mc_now() of the last search */
+	struct lst_probe query;			/* --query-gpu */
+	struct lst_probe apps;			/* --query-compute-apps */
+	double		 every;			/* sampling interval, s */
+	double		 started;		/* mc_now() of the last call */
+	int		 stuck;			/* said it outlives its kill */
+	double		 next;			/* back-off: no call before */
+	int		 fails;			/* failures in a row */
+	double		 warned;		/* mc_now() of the last warning */
+	int		 held;			/* failures not warned of since */
+	char		*apps_out;		/* the process list, during
+						 * lst_cmd_metrics_ready() */
+	double		 at;			/* mc_now() of the sample */
+	int		 ngpu;
+	struct mc_gpu	 gpu[MC_GPU_MAX];	/* the last good sample */
+};
+
+/* An amdgpu card found under sys/class/drm (lst_gpu_amd.c). */
+struct lst_amd_card {
+	char	dev[LST_SYSPATH_MAX];	/* .../cardN/device */
+	char	hwmon[LST_SYSPATH_MAX];	/* its hwmon dir, "" = none */
+	char	name[MC_GPU_NAME_MAX];
+	char	uuid[MC_GPU_UUID_MAX];
+};
+
+struct lst_amd {
+	double		 looked;	/* mc_now() of the last search */
+	int		 ncard;
+	struct lst_amd_card card[MC_GPU_MAX];
+};
+
+/* A hwmon input file found under sys/class/hwmon (lst_sensors.c). */
+struct lst_sensor {
+	char	path[LST_SYSPATH_MAX];	/* .../hwmonN/temp1_input */
+	char	name[MC_SENSOR_NAME_MAX];	/* "coretemp/Core 0" */
+	enum mc_temp_kind kind;		/* temperatures */
+	int	spun;			/* fans: read above 0 rpm once */
+};
+
+struct lst_sensors {
+	double		 looked;	/* mc_now() of the last search */
+	int		 ntemp, nfan;
+	struct lst_sensor temp[MC_TEMP_MAX];
+	struct lst_sensor fan[MC_FAN_MAX];
+};
+
+/* A metrics command waiting for the GPU process list (lst_cmd_metrics.c). */
+struct lst_mwait {
+	char		 id[MC_ID_MAX];
+	uint64_t	 cap;
+	double		 t0;		/* mc_now() it arrived */
+};
+
 struct lst {
 	struct lst_conf	 conf;
 	struct mc_url	 url;
@@ -342,6 +455,11 @@ struct lst {
 	struct lst_cpu_window cpu;
 	struct lst_ctr	*ctr;			/* owned: the container tracker,
 						 * NULL when containers = no */
+	struct lst_nvidia nv;			/* lst_gpu_nvidia.c */
+	struct lst_amd	 amd;			/* lst_gpu_amd.c */
+	struct lst_sensors sensors;		/* lst_sensors.c */
+	int		 nmwait;		/* lst_cmd_metrics.c */
+	struct lst_mwait mwait[LST_MWAIT_MAX];
 
 	/* restart: our own executable and arguments, read at start */
 	char		 self_exe[MC_PATH_MAX];
@@ -455,13 +573,96 @@ int	lst_metrics_init(struct lst_cpu_window *cw);
 void	lst_metrics_shutdown(void);
 /* Fill the hello's host facts: hostname, os, kernel, arch, cpus, mem. */
 void	lst_metrics_facts(struct mc_hello *h);
-/* Sample everything a heartbeat carries; net_last is the previous
- * sample's mc_now() (updated) for network rates.  A heartbeat (LST_SAMPLE_HB)
- * starts the next CPU window; the metrics command (LST_SAMPLE_PEEK) reads
- * up to now and leaves the window alone. */
+/* Sample everything a heartbeat carries into m; l->net_last is the
+ * previous sample's mc_now() (updated) for network rates.  A heartbeat
+ * (LST_SAMPLE_HB) starts the next CPU window; the metrics command
+ * (LST_SAMPLE_PEEK) reads up to now and leaves the window alone.  GPUs
+ * come from the last good sample (lst_gpu.c), sensors from sysfs. */
 enum lst_sample { LST_SAMPLE_HB, LST_SAMPLE_PEEK };
-void	lst_metrics_collect(struct mc_metrics *m, struct lst_cpu_window *cw,
-	    double *net_last, enum lst_sample how);
+void	lst_metrics_collect(struct lst *l, struct mc_metrics *m,
+	    enum lst_sample how);
+
+/* lst_probe.c */
+/* The lws protocol callback of sampler children's pipes. */
+int	lst_probe_callback(struct lws *wsi, enum lws_callback_reasons reason,
+	    void *user, void *in, size_t len);
+/* Run path with argv (execv, our environment) for p, which must be idle
+ * and have l, what and done set; keep at most max bytes of its stdout;
+ * kill its process group after deadline seconds.  0, or -1 (errno) when
+ * nothing was started. */
+int	lst_probe_start(struct lst_probe *p, const char *path,
+	    const char *const argv[], size_t max, double deadline);
+/* Collect p's child if it exited (called on SIGCHLD). */
+void	lst_probe_reap(struct lst_probe *p);
+/* On exit: SIGKILL p's process group and reap it if it is gone (never
+ * waiting); the hook is not called.  Then, after the context is gone,
+ * free what p owns. */
+void	lst_probe_kill(struct lst_probe *p);
+void	lst_probe_free(struct lst_probe *p);
+
+/* lst_hw.c */
+/* sysfs_root as a prefix: "" for "/". */
+const char *lst_hw_root(const struct lst *l);
+/* printf into out.  0, or -1 if it does not fit. */
+int	lst_hw_path(char *out, size_t size, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* The first line of a small file, trimmed, into buf.  0, or -1 if it
+ * cannot be read or is empty. */
+int	lst_hw_read(const char *path, char *buf, size_t size);
+/* A file holding one number.  0 or -1. */
+int	lst_hw_num(const char *path, double *out);
+/* The N of dir's entries named prefix, N, suffix, in order, at most max
+ * of them.  The count, or -1 if dir cannot be opened. */
+int	lst_hw_list(const char *dir, const char *prefix, const char *suffix,
+	    int *nums, int max);
+/* src as printable ASCII (others become '?'), cut to fit size. */
+void	lst_hw_name(char *dst, size_t size, const char *src);
+
+/* lst_sensors.c */
+/* Add the hwmon temperatures and fans to m (searching the tree again
+ * when LST_HW_RESCAN has passed). */
+void	lst_sensors_collect(struct lst *l, struct mc_metrics *m);
+
+/*
+ * lst_gpu.c: where GPU figures come from.  One source per back end, each
+ * in a file of its own; the rest of the listener calls lst_gpu_*() and
+ * never asks which sources a machine has (a machine may have both).
+ */
+struct lst_gpu_src {
+	const char	*name;
+	/* at start, before the loop runs */
+	void		(*init)(struct lst *l);
+	/* after each heartbeat (and once at start): start the next sample
+	 * if one is due; every is the heartbeat interval, seconds */
+	void		(*tick)(struct lst *l, double every);
+	/* add this source's GPUs to m, if its sample is fresh */
+	void		(*collect)(struct lst *l, struct mc_metrics *m);
+	/* the processes using GPUs: start asking (0: lst_cmd_metrics_ready()
+	 * follows, on the loop) or -1 (cannot tell now) */
+	int		(*procs_start)(struct lst *l);
+	/* inside lst_cmd_metrics_ready(): write "gpu_procs" (or nothing) */
+	void		(*procs_write)(struct lst *l, struct mc_jw *w);
+	/* SIGCHLD; exit (kill children); after the context is gone */
+	void		(*reap)(struct lst *l);
+	void		(*kill)(struct lst *l);
+	void		(*free)(struct lst *l);
+};
+extern const struct lst_gpu_src lst_gpu_nvidia;	/* lst_gpu_nvidia.c */
+extern const struct lst_gpu_src lst_gpu_amd;	/* lst_gpu_amd.c */
+/* lst_gpu_nvidia_procs.c: nvidia-smi's procs_start and procs_write */
+int	lst_gpu_nvidia_procs_start(struct lst *l);
+void	lst_gpu_nvidia_procs_write(struct lst *l, struct mc_jw *w);
+
+void	lst_gpu_init(struct lst *l);
+void	lst_gpu_tick(struct lst *l);
+void	lst_gpu_collect(struct lst *l, struct mc_metrics *m);
+/* 0 when some source is asking for the GPU processes (the metrics
+ * command waits for lst_cmd_metrics_ready()), -1 when none can. */
+int	lst_gpu_procs_start(struct lst *l);
+void	lst_gpu_procs_write(struct lst *l, struct mc_jw *w);
+void	lst_gpu_reap(struct lst *l);
+void	lst_gpu_kill_all(struct lst *l);
+void	lst_gpu_free_all(struct lst *l);
 
 /* lst_exec.c */
 /* The lws protocol callback of adopted output pipes. */
@@ -536,6 +737,9 @@ int	lst_shell_user(struct lst *l, struct lst_user *u, int *sw, char *err,
 void	lst_cmd_shell(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_stop(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_metrics(struct lst *l, const struct mc_cmd *c);
+/* lst_cmd_metrics.c: the GPU process list is in (or failed): answer the
+ * metrics commands waiting for it. */
+void	lst_cmd_metrics_ready(struct lst *l);
 void	lst_cmd_docker_ps(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_docker_restart(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_ctr_update(struct lst *l, const struct mc_cmd *c);

@@ -40,6 +40,7 @@ static const struct mc_opt conf_tab[] = {
 	STR("run_as", run_as),
 	STR("docker_socket", docker_socket),
 	STR("display", display),
+	STR("sysfs_root", sysfs_root),
 	{ "reconnect_min", MC_OPT_DUR, OFF(reconnect_min), sizeof(double),
 	    0.05, MC_BACKOFF_CAP, NULL },
 	{ "terminal_idle", MC_OPT_DUR, OFF(terminal_idle), sizeof(double),
@@ -404,6 +405,7 @@ lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 	l->conf.terminal_idle = MC_TERM_IDLE_DEFAULT;
 	l->conf.containers = 1;
 	l->conf.container_check_every = 600;
+	mc_strlcpy(l->conf.sysfs_root, "/", sizeof(l->conf.sysfs_root));
 	l->allow = ((1u << MC_KIND_COUNT) - 1) | LST_ALLOW_TERMINAL;
 	mc_origin_init(&o);
 	if (load_file(l, argc, argv, &o, err, errlen) == -1 ||

@@ -37,6 +37,7 @@ static const struct lws_protocols protocols[] = {
 	{ .name = "lst-pipe", .callback = lst_exec_callback },
 	{ .name = "lst-term", .callback = lst_term_callback },
 	{ .name = "lst-ctr", .callback = lst_ctr_callback },
+	{ .name = "lst-probe", .callback = lst_probe_callback },
 	{ .name = "lst-signal", .callback = sig_callback },
 	{ .name = NULL, .callback = NULL }
 };
@@ -54,6 +55,7 @@ sig_read(struct lst *l, int fd)
 			lst_exec_reap(l);
 			lst_term_reap(l);
 			lst_ctr_reap(l);
+			lst_gpu_reap(l);
 			continue;
 		}
 		if (l->leaving)
@@ -237,6 +239,7 @@ teardown(struct lst *l)
 	lst_exec_kill_all(l);
 	lst_term_kill_all(l);
 	lst_ctr_stop(l);
+	lst_gpu_kill_all(l);
 	lst_ws_stop(l);
 	if (l->ctx != NULL)
 		lws_context_destroy(l->ctx);
@@ -244,6 +247,7 @@ teardown(struct lst *l)
 	lst_exec_free_all(l);
 	lst_term_free_all(l);
 	lst_ctr_free(l);
+	lst_gpu_free_all(l);
 	lst_hold_free(l);
 	lst_queue_free(&l->q);
 	mc_buf_free(&l->rx);
@@ -292,6 +296,8 @@ run(struct lst *l)
 	log_start(l);
 	lst_orphans_sweep(l);
 	lst_ctr_start(l);
+	/* a first GPU sample while we connect: the first heartbeat has it */
+	lst_gpu_tick(l);
 	lst_ws_start(l);
 	mc_sd_notify("READY=1");
 	if (mc_sd_watchdog_every() > 0)
@@ -331,6 +337,7 @@ main(int argc, char **argv)
 	}
 	lst_restart_init(&l, argv);
 	lst_metrics_init(&l.cpu);
+	lst_gpu_init(&l);
 	lst_metrics_facts(&l.hello);
 	l.hello.caps = MC_CAP_TERM;	/* lst_term.c */
 	l.net_last = mc_now();

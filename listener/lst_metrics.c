@@ -1,6 +1,7 @@
 /*
  * lst_metrics.c - this machine's facts (for the hello) and metrics (for
- * heartbeats and the "metrics" command), mostly from libstatgrab.
+ * heartbeats and the "metrics" command), mostly from libstatgrab; GPUs,
+ * temperatures and fans come from lst_gpu.c and lst_sensors.c.
  *
  * Rules kept here: a sample allocates nothing that grows (libstatgrab
  * keeps its own per-thread buffers, released by sg_shutdown()); every
@@ -10,6 +11,7 @@
  */
 #include <ctype.h>
 #include <dirent.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,19 +300,23 @@ count_procs(void)
 }
 
 void
-lst_metrics_collect(struct mc_metrics *m, struct lst_cpu_window *cw,
-    double *net_last, enum lst_sample how)
+lst_metrics_collect(struct lst *l, struct mc_metrics *m, enum lst_sample how)
 {
 	sg_host_info *h;
 	size_t n;
 
-	memset(m, 0, sizeof(*m));
-	sample_cpu(m, cw, how);
+	/* not memset whole: its hardware arrays are large and mostly
+	 * unused, and the counts say how much of them counts */
+	memset(m, 0, offsetof(struct mc_metrics, ngpu));
+	m->ngpu = m->ntemp = m->nfan = 0;
+	sample_cpu(m, &l->cpu, how);
 	sample_memory(m);
 	sample_fs(m);
-	sample_net(m, net_last);
+	sample_net(m, &l->net_last);
 	h = sg_get_host_info(&n);
 	if (h != NULL && n > 0 && h->uptime > 0)
 		m->uptime = (uint64_t)h->uptime;
 	m->procs = count_procs();
+	lst_gpu_collect(l, m);
+	lst_sensors_collect(l, m);
 }

@@ -201,7 +201,7 @@ hb_cb(lws_sorted_usec_list_t *sul)
 	if (l->q.nhb > 0)
 		lst_queue_drop(&l->q, LST_Q_HB);
 	l->hb.seq = ++l->seq;
-	lst_metrics_collect(&l->hb.m, &l->cpu, &l->net_last, LST_SAMPLE_HB);
+	lst_metrics_collect(l, &l->hb.m, LST_SAMPLE_HB);
 	/* containers: counts, and what changed since the last one written */
 	l->hb.ctr = lst_ctr_hb_part(l);
 	lst_ctr_log(l->seq, l->hb.ctr);
@@ -209,6 +209,9 @@ hb_cb(lws_sorted_usec_list_t *sul)
 	    lst_ws_send(l, LST_Q_HB) == -1)
 		mc_warn("heartbeat %llu dropped: send queue full",
 		    (unsigned long long)l->seq);
+	/* the next GPU sample starts now, after this heartbeat is queued:
+	 * the next one carries it, and a slow nvidia-smi delays nothing */
+	lst_gpu_tick(l);
 	lws_sul_schedule(l->ctx, 0, &l->sul_hb, hb_cb,
 	    (lws_usec_t)(l->hb_every * LWS_USEC_PER_SEC));
 }
