@@ -503,7 +503,11 @@ session(struct cc *cc)
 		return 0;
 	}
 	lst_ctr_events_close(&cc->ev);
-	if (!cc->down_logged)
+	/* a machine without Docker is normal, not a warning */
+	if (!cc->down_logged && strncmp(err, "no Docker socket", 16) == 0)
+		mc_info("containers: %s; left out of heartbeats until the "
+		    "engine answers (containers = no turns this off)", err);
+	else if (!cc->down_logged)
 		mc_warn("containers: %s; left out of heartbeats until the "
 		    "engine answers", err);
 	cc->down_logged = 1;
