@@ -1,7 +1,7 @@
 """GPUs, temperatures and fans in the listener's heartbeats (issue 16).
 
 No GPU is needed: a fake nvidia-smi (fakes/nvidia-smi) first on PATH
-replays what a real NVIDIA H200 printed (../shared/fixtures/nvidia-smi/),
+replays what a real NVIDIA H200 printed (tests/fixtures/nvidia-smi/),
 and the listener reads hwmon and amdgpu files from a fake sysfs tree
 (--sysfs-root).  What the listener sent is checked where a user sees it:
 the hub's GET /api/agents/NAME (the metrics as the hub decoded them) and
@@ -15,8 +15,8 @@ import time
 import mtest
 from mtest import check, fail, wait_until
 
-FIXTURES = os.path.join(mtest.ROOT, "..", "shared", "fixtures",
-                        "nvidia-smi")
+# a copy of ../shared/fixtures/nvidia-smi, so any checkout runs these
+FIXTURES = os.path.join(mtest.ROOT, "tests", "fixtures", "nvidia-smi")
 FAKE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fakes")
 MIB = 1048576
 # the listener's query, in its order; clocks.sm is the fixture's
@@ -33,8 +33,8 @@ def fixture_line():
     """The fixture's noheader,nounits line, cut to the listener's fields."""
     path = os.path.join(FIXTURES, "h200-query.csv")
     if not os.path.exists(path):
-        fail("%s is missing: the GPU tests replay it (the shared fixtures "
-             "live beside the repository, in ../shared)" % path)
+        fail("%s is missing: the GPU tests replay it (a copy of "
+             "../shared/fixtures/nvidia-smi)" % path)
     with open(path) as f:
         lines = [ln.rstrip("\n") for ln in f]
     names = [h.split(" [")[0].strip() for h in lines[0].split(",")]

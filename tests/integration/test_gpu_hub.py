@@ -3,7 +3,7 @@
 "temps" and "fans".
 
 Scripted agents speak the protocol over a raw WebSocket: one with two GPUs
-(the figures of a real H200, /work/shared/fixtures/nvidia-smi/h200-query.csv:
+(the figures of a real H200, tests/fixtures/nvidia-smi/h200-query.csv:
 no fan on that card, so its "fan" is absent), CPU and disk sensors and a
 fan; one with none of them.  A thread beats for each, from a metrics dict
 the test changes to heat a card up and cool it down.
