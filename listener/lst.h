@@ -828,8 +828,10 @@ int	lst_docker_connect(const char *sock, char *err, size_t errlen);
 #define LST_CTR_CPU_STEP	0.5		/* percent of one core */
 #define LST_CTR_MEM_STEP	(1024.0 * 1024.0)	/* bytes */
 /* seconds a die that followed a kill waits for the stop event that says
- * it was docker stop, not docker kill */
-#define LST_CTR_STOP_WAIT	1.0
+ * it was docker stop, not docker kill.  The engine logs "stop" as soon as
+ * its stop call sees the exit (milliseconds after "die"); the wait is
+ * paid by every crash's alert, whose target is a second plus a heartbeat. */
+#define LST_CTR_STOP_WAIT	0.5
 /* seconds one engine request may take before the child gives up (it
  * dies and the listener starts a fresh one) */
 #define LST_CTR_CALL_WAIT	30
