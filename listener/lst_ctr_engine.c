@@ -400,7 +400,7 @@ lst_ctr_engine_latest(const char *sock, const char *ref, char *out,
 	struct mc_jdoc *d = NULL;
 	const char *dg = NULL;
 	struct mc_buf body;
-	int st;
+	int st, rc = -1;
 
 	esc[0] = '\0';
 	if (ref_escape(ref, esc, sizeof(esc)) == -1) {
@@ -416,11 +416,12 @@ lst_ctr_engine_latest(const char *sock, const char *ref, char *out,
 	desc = d != NULL ? mc_json_get(mc_json_root(d), "Descriptor") : NULL;
 	if (desc != NULL)
 		dg = mc_json_str(desc, "digest");
-	if (dg != NULL && strncmp(dg, "sha256:", 7) == 0)
+	if (dg != NULL && strncmp(dg, "sha256:", 7) == 0) {
 		text_copy(out, size, dg);
-	else if (d != NULL)
+		rc = 0;
+	} else if (d != NULL)
 		snprintf(err, errlen, "the registry's answer has no digest");
-	mc_json_free(d);
+	mc_json_free(d);	/* dg pointed into it */
 	mc_buf_free(&body);
-	return dg != NULL && strncmp(dg, "sha256:", 7) == 0 ? 0 : -1;
+	return rc;
 }
