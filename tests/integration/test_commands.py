@@ -17,6 +17,7 @@ import time
 
 from docker_env import Dockerd
 from mtest import check, deadline, fail, procs_with_cmdline, wait_until
+from test_liveness import parent_of
 from xvfb_env import Xvfb, png_decode
 
 X_VARS = ("DISPLAY", "XAUTHORITY", "WAYLAND_DISPLAY")
@@ -373,9 +374,12 @@ def test_restart_keeps_identity(t):
             out.append(pid)
         return out
 
-    pids = wait_until(fresh, 10, "the fresh listener process")
-    for pid in pids:
+    found = wait_until(fresh, 10, "the fresh listener process")
+    for pid in found:
         t.adopt(pid)
+    # the listener's container tracker is a fork of it: the same command
+    # line, the listener its parent
+    pids = [pid for pid in found if parent_of(pid) not in found]
     check(len(pids) == 1, "fresh listener processes: %r" % pids)
     check(re.search(r"restarted: \S+ runs as pid %d\b" % pids[0],
                     lst.stderr_text()), "the old process did not log the "
