@@ -15,6 +15,7 @@
 #ifndef LST_H
 #define LST_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -683,6 +684,10 @@ void	lst_exec_reap(struct lst *l);
 void	lst_exec_kill_all(struct lst *l);
 /* Free what unfinished jobs still own (after the context is gone). */
 void	lst_exec_free_all(struct lst *l);
+/* In a forked child: one line of text (a newline added, cut to
+ * 2 * MC_TEXT_MAX) written whole to fd. */
+void	lst_child_vline(int fd, const char *fmt, va_list ap)
+	    __attribute__((format(printf, 2, 0)));
 /* In a function child: write a one-line reason to stderr (the parent
  * makes it the failure's error).  Returns 1, the exit status to use. */
 int	lst_child_fail(const char *fmt, ...)
@@ -809,6 +814,12 @@ void	lst_docker_message(const struct mc_buf *body, int status, char *out,
 	    size_t size);
 /* %-escape s for a URL path segment.  0, or -1 if it does not fit. */
 int	lst_url_escape(const char *s, char *out, size_t size);
+/* An image reference %-escaped for the engine's routes, its '/', ':' and
+ * '@' kept.  0, or -1 if it does not fit. */
+int	lst_docker_ref_path(const char *ref, char *out, size_t size);
+/* ref without Docker Hub's default "docker.io/" and "library/" (so
+ * "nginx" and "docker.io/library/nginx" compare equal); points into ref. */
+const char *lst_docker_ref_short(const char *ref);
 
 #define LST_DOCKER_BODY_MAX	(4 * 1024 * 1024)
 /* Connect to the engine's unix socket at sock (blocking).  The descriptor

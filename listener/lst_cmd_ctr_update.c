@@ -62,49 +62,11 @@ say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void
 say(const char *fmt, ...)
 {
-	char line[2 * MC_TEXT_MAX];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
+	lst_child_vline(1, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof(line) - 2)
-		n = (int)sizeof(line) - 2;
-	line[n++] = '\n';
-	(void)lst_write_all(1, line, (size_t)n);
-}
-
-/* %-escape an image reference for a path: '/', ':' and '@' stay, as the
- * engine's routes take them. */
-static int
-ref_path(const char *ref, char *out, size_t size)
-{
-	char part[MC_IMAGE_MAX * 3];
-	size_t o = 0, n;
-	const char *p;
-
-	for (p = ref; *p != '\0'; p += n) {
-		n = strcspn(p, "/:@");
-		if (n == 0) {
-			if (o + 1 >= size)
-				return -1;
-			out[o++] = *p;
-			n = 1;
-			continue;
-		}
-		if (n >= sizeof(part))
-			return -1;
-		memcpy(part, p, n);
-		part[n] = '\0';
-		if (lst_url_escape(part, out + o, size - o) == -1)
-			return -1;
-		o += strlen(out + o);
-	}
-	out[o] = '\0';
-	return 0;
 }
 
 /* ---- the engine ---- */
@@ -243,7 +205,7 @@ pull(struct upd *u, char *err, size_t errlen)
 	int r;
 
 	if (pull_query(u->ref, q, sizeof(q)) == -1 ||
-	    ref_path(u->ref, esc, sizeof(esc)) == -1) {
+	    lst_docker_ref_path(u->ref, esc, sizeof(esc)) == -1) {
 		snprintf(err, errlen, "image reference too long");
 		return -1;
 	}
@@ -585,10 +547,7 @@ ref_norm(const char *ref, char *out, size_t size)
 {
 	const char *slash, *colon;
 
-	if (strncmp(ref, "docker.io/", 10) == 0)
-		ref += 10;
-	if (strncmp(ref, "library/", 8) == 0)
-		ref += 8;
+	ref = lst_docker_ref_short(ref);
 	slash = strrchr(ref, '/');
 	colon = strrchr(ref, ':');
 	snprintf(out, size, "%s%s", ref, strchr(ref, '@') == NULL &&

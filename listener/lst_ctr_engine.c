@@ -246,11 +246,7 @@ repo_of(const char *ref, char *out, size_t size)
 	const char *slash;
 	char *p;
 
-	if (strncmp(ref, "docker.io/", 10) == 0)
-		ref += 10;
-	if (strncmp(ref, "library/", 8) == 0)
-		ref += 8;
-	mc_strlcpy(out, ref, size);
+	mc_strlcpy(out, lst_docker_ref_short(ref), size);
 	p = strchr(out, '@');
 	if (p != NULL)
 		*p = '\0';
@@ -361,36 +357,6 @@ lst_ctr_engine_stats(const char *sock, const char *id,
 	return d != NULL ? 0 : -1;
 }
 
-/* %-escape ref for the /distribution path, keeping its '/' and ':'. */
-static int
-ref_escape(const char *ref, char *out, size_t size)
-{
-	char part[3 * MC_IMAGE_MAX];
-	const char *p;
-	size_t o = 0, n;
-
-	for (p = ref; *p != '\0'; p += n) {
-		n = strcspn(p, "/:");
-		if (n >= sizeof(part))
-			return -1;
-		if (n > 0) {
-			memcpy(part, p, n);
-			part[n] = '\0';
-			if (lst_url_escape(part, out + o, size - o) == -1)
-				return -1;
-			o += strlen(out + o);
-		}
-		if (p[n] != '\0') {
-			if (o + 2 > size)
-				return -1;
-			out[o++] = p[n];
-			out[o] = '\0';
-			n++;
-		}
-	}
-	return 0;
-}
-
 int
 lst_ctr_engine_latest(const char *sock, const char *ref, char *out,
     size_t size, char *err, size_t errlen)
@@ -403,7 +369,7 @@ lst_ctr_engine_latest(const char *sock, const char *ref, char *out,
 	int st, rc = -1;
 
 	esc[0] = '\0';
-	if (ref_escape(ref, esc, sizeof(esc)) == -1) {
+	if (lst_docker_ref_path(ref, esc, sizeof(esc)) == -1) {
 		snprintf(err, errlen, "image reference too long");
 		return -1;
 	}

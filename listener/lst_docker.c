@@ -337,3 +337,43 @@ lst_url_escape(const char *s, char *out, size_t size)
 	out[o] = '\0';
 	return 0;
 }
+
+/* %-escape an image reference for a path: '/', ':' and '@' stay, as the
+ * engine's routes take them. */
+int
+lst_docker_ref_path(const char *ref, char *out, size_t size)
+{
+	char part[MC_IMAGE_MAX * 3];
+	size_t o = 0, n;
+	const char *p;
+
+	for (p = ref; *p != '\0'; p += n) {
+		n = strcspn(p, "/:@");
+		if (n == 0) {
+			if (o + 1 >= size)
+				return -1;
+			out[o++] = *p;
+			n = 1;
+			continue;
+		}
+		if (n >= sizeof(part))
+			return -1;
+		memcpy(part, p, n);
+		part[n] = '\0';
+		if (lst_url_escape(part, out + o, size - o) == -1)
+			return -1;
+		o += strlen(out + o);
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+const char *
+lst_docker_ref_short(const char *ref)
+{
+	if (strncmp(ref, "docker.io/", 10) == 0)
+		ref += 10;
+	if (strncmp(ref, "library/", 8) == 0)
+		ref += 8;
+	return ref;
+}

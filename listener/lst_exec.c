@@ -143,22 +143,29 @@ child_run(struct lst *l, const struct mc_cmd *c, const struct lst_spawn *s,
 	_exit(127);
 }
 
-int
-lst_child_fail(const char *fmt, ...)
+void
+lst_child_vline(int fd, const char *fmt, va_list ap)
 {
-	char line[MC_TEXT_MAX];
-	va_list ap;
+	char line[2 * MC_TEXT_MAX];
 	int n;
 
-	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line) - 1, fmt, ap);
-	va_end(ap);
 	if (n < 0)
-		return 1;
+		return;
 	if ((size_t)n > sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	lst_write_all(2, line, (size_t)n);
+	(void)lst_write_all(fd, line, (size_t)n);
+}
+
+int
+lst_child_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	lst_child_vline(2, fmt, ap);
+	va_end(ap);
 	return 1;
 }
 
