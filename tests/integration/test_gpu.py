@@ -14,6 +14,7 @@ import time
 
 import mtest
 from mtest import check, fail, wait_until
+from test_terminal import gone
 
 # a copy of ../shared/fixtures/nvidia-smi, so any checkout runs these
 FIXTURES = os.path.join(mtest.ROOT, "tests", "fixtures", "nvidia-smi")
@@ -111,15 +112,6 @@ def send_metrics(t, hub, name):
 def warnings(p, word="nvidia-smi"):
     return [ln for ln in p.stderr_text().splitlines()
             if " warn: " in ln and word in ln]
-
-
-def gone(pid):
-    """pid exited (gone, or a zombie nobody reaped yet)."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except OSError:
-        return True
 
 
 # ---- NVIDIA ----
