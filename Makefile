@@ -11,6 +11,7 @@
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 #   V=1             show the commands
+#   VERSION=x.y.z   stamp this version into all three programs
 
 CC       ?= cc
 BUILD    ?= build
@@ -31,6 +32,14 @@ LISTENER_LIBS := -lwebsockets -lssl -lcrypto -lz -lcap -lstatgrab -lpthread -ldl
 HUB_LIBS      := -lcjson -lwebsockets -lsqlite3 -lcurl -lssl -lcrypto -lpthread -lm
 CTL_LIBS      := -lcjson -lcurl -lssl -lcrypto -lm
 UNIT_LIBS     := -lcjson -lssl -lcrypto -lm
+
+# make VERSION=x.y.z stamps the version into the three programs; the
+# stamp file holds the last one, so a change rebuilds everything.
+VERSION       ?=
+VERSION_STAMP := $(BUILD)/.version
+ifneq ($(VERSION),)
+CPPFLAGS += -DMC_VERSION='"$(VERSION)"'
+endif
 
 ifeq ($(V),1)
 Q :=
@@ -75,7 +84,8 @@ VENDOR_OUT := $(VENDOR)/uPlot.iife.min.js $(VENDOR)/uPlot.min.css \
               $(VENDOR)/xterm.mjs $(VENDOR)/xterm.css $(VENDOR)/xterm.LICENSE.txt \
               $(VENDOR)/addon-fit.mjs $(VENDOR)/addon-fit.LICENSE.txt
 
-.PHONY: all run test asan fuzz lint install clean deps deps-test unit bench
+.PHONY: all run test asan fuzz lint install clean deps deps-test unit bench \
+	FORCE
 
 all: $(PROGRAMS) $(BUILD)/unit-tests $(VENDOR_OUT)
 
@@ -118,7 +128,16 @@ $(VENDOR)/addon-fit.LICENSE.txt: $(NPM_STAMP)
 	@mkdir -p $(VENDOR)
 	$(Q)cp node_modules/@xterm/addon-fit/LICENSE $@
 
-$(BUILD)/obj/%.o: %.c
+$(VERSION_STAMP): FORCE
+	$(Q)if [ -n '$(VERSION)' ] && ! printf '%s\n' '$(VERSION)' | grep -Eqx \
+		'[0-9A-Za-z][0-9A-Za-z.+~-]{0,30}'; then echo "VERSION=$(VERSION):" \
+		"1 to 31 of 0-9 A-Z a-z . + ~ -, starting with a letter or" \
+		"digit" >&2; exit 2; fi
+	@mkdir -p $(BUILD)
+	$(Q)printf '%s\n' '$(VERSION)' | cmp -s - $@ || \
+		printf '%s\n' '$(VERSION)' > $@
+
+$(BUILD)/obj/%.o: %.c $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<

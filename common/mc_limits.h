@@ -33,6 +33,8 @@
 #define MC_SENSOR_NAME_MAX	64
 /* protocol: an image reference ("registry:5000/team/web:1.4") */
 #define MC_IMAGE_MAX		256
+/* protocol: the largest listener release, bytes */
+#define MC_RELEASE_MAX		(64 * 1024 * 1024)
 /* protocol: command ids a listener lists in hello as still held */
 #define MC_PENDING_MAX		64
 /* protocol: raw bytes of a file (screenshot) in one "blob" message; base64

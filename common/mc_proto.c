@@ -70,7 +70,7 @@ static const struct msg_def {
 
 static const char *const kind_names[MC_KIND_COUNT] = {
 	"shell", "docker_ps", "docker_restart", "restart", "stop",
-	"screenshot", "metrics", "container_update"
+	"screenshot", "metrics", "container_update", "listener_update"
 };
 
 static const char *const outcome_names[] = { "done", "failed", "timeout" };
@@ -311,6 +311,63 @@ mc_field_id(const struct mc_json *o, char *id, char *err, size_t errlen)
 
 /* ---- hello ---- */
 
+/* "trust", "require_signed" and "update", each only when set. */
+static void
+hello_trust_write(struct mc_jw *w, const struct mc_hello *h)
+{
+	int i;
+
+	if (h->ntrust > 0) {
+		mc_jw_arr(w, "trust");
+		for (i = 0; i < h->ntrust; i++)
+			mc_jw_str(w, NULL, h->trust[i]);
+		mc_jw_arr_end(w);
+	}
+	if (h->require_signed)
+		mc_jw_bool(w, "require_signed", 1);
+	if (h->update_version[0]) {
+		mc_jw_obj(w, "update");
+		mc_jw_str(w, "version", h->update_version);
+		mc_jw_str(w, "error", h->update_error);
+		mc_jw_obj_end(w);
+	}
+}
+
+static int
+hello_trust_read(const struct mc_json *o, struct mc_hello *h, char *err,
+    size_t errlen)
+{
+	const struct mc_json *arr = mc_json_get(o, "trust"), *t;
+	const struct mc_json *u = mc_json_get(o, "update");
+	struct mc_pubkey k;
+	char kerr[128];
+
+	if (arr != NULL && (arr->type != MC_JARR || arr->len > MC_TRUST_MAX)) {
+		snprintf(err, errlen, "trust must be an array of at most %d "
+		    "key lines", MC_TRUST_MAX);
+		return -1;
+	}
+	for (t = arr != NULL ? arr->child : NULL; t != NULL; t = t->next) {
+		if (t->type != MC_JSTR || t->len >= MC_KEYLINE_MAX ||
+		    mc_pubkey_parse(t->str, &k, kerr, sizeof(kerr)) == -1) {
+			snprintf(err, errlen, "trust: bad key line");
+			return -1;
+		}
+		mc_pubkey_line(&k, h->trust[h->ntrust++], MC_KEYLINE_MAX);
+	}
+	if (mc_json_get(o, "require_signed") != NULL &&
+	    mc_json_bool(o, "require_signed", &h->require_signed) == -1) {
+		snprintf(err, errlen, "require_signed must be true or false");
+		return -1;
+	}
+	if (u != NULL && (mc_field_text(u, "version", h->update_version,
+	    sizeof(h->update_version), 1, err, errlen) == -1 ||
+	    mc_field_text(u, "error", h->update_error,
+	    sizeof(h->update_error), 0, err, errlen) == -1))
+		return -1;
+	return 0;
+}
+
 int
 mc_hello_encode(struct mc_buf *b, const struct mc_hello *h)
 {
@@ -345,6 +402,7 @@ mc_hello_encode(struct mc_buf *b, const struct mc_hello *h)
 	if (h->caps & MC_CAP_TERM)
 		mc_jw_str(&w, NULL, "term");
 	mc_jw_arr_end(&w);
+	hello_trust_write(&w, h);
 	return mc_msg_end(&w);
 }
 
@@ -460,7 +518,8 @@ mc_hello_decode(const struct mc_msg *m, struct mc_hello *h, char *err,
 	if (mc_field_text(o, "boot", h->boot, sizeof(h->boot), 0, err,
 	    errlen) == -1 ||
 	    decode_pending(mc_json_get(o, "pending"), h, err, errlen) == -1 ||
-	    decode_caps(mc_json_get(o, "caps"), h, err, errlen) == -1)
+	    decode_caps(mc_json_get(o, "caps"), h, err, errlen) == -1 ||
+	    hello_trust_read(o, h, err, errlen) == -1)
 		return -1;
 	return decode_tags(mc_json_get(o, "tags"), h, err, errlen);
 }

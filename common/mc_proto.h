@@ -18,9 +18,14 @@
 #include "mc_buf.h"
 #include "mc_json.h"
 #include "mc_limits.h"
+#include "mc_sign.h"
+#include "mc_util.h"
 
 #define MC_PROTO_VERSION	1
+/* `make VERSION=x.y.z` stamps another (mc_elf.h says what a version is) */
+#ifndef MC_VERSION
 #define MC_VERSION		"0.1.0"
+#endif
 
 #define MC_ID_MAX		40	/* command ids */
 #define MC_SECRET_MAX		128	/* credentials and keys as text */
@@ -60,6 +65,7 @@ enum mc_kind {
 	MC_KIND_SCREENSHOT,
 	MC_KIND_METRICS,
 	MC_KIND_CONTAINER_UPDATE,	/* pull, recreate, check, or roll back */
+	MC_KIND_LISTENER_UPDATE,	/* install a release of the listener */
 	MC_KIND_COUNT
 };
 
@@ -104,6 +110,15 @@ struct mc_hello {
 	unsigned	caps;			/* MC_CAP_*: what it can do */
 	int		npending;		/* commands it still holds */
 	char		pending[MC_PENDING_MAX][MC_ID_MAX];
+	/* operator keys it trusts, as key lines ("ed25519:B64 NAME",
+	 * mc_sign.h), and whether it runs only what they signed */
+	int		ntrust;
+	char		trust[MC_TRUST_MAX][MC_KEYLINE_MAX];
+	int		require_signed;
+	/* the last self-update that failed after the swap: the version
+	 * tried and why it was undone ("update"; "" when none) */
+	char		update_version[MC_VERSION_TEXT_MAX];
+	char		update_error[MC_TEXT_MAX];
 };
 
 /* Capabilities a listener announces in hello's "caps" (beyond commands,
@@ -191,6 +206,19 @@ struct mc_hb {
 	const struct mc_ctr_part *ctr;
 };
 
+/* listener_update: the release to install.  The listener downloads it
+ * from path on the hub's own address, checks size and sha256, and the
+ * operator's signature (key, sig over mc_release_msg) when it trusts
+ * keys. */
+struct mc_release {
+	char		version[MC_VERSION_TEXT_MAX];
+	char		sha256[MC_SHA256_HEX];	/* hex */
+	uint64_t	size;
+	char		key[MC_KEY_B64];	/* "" when unsigned */
+	char		sig[MC_SIG_B64];
+	char		path[MC_TEXT_MAX];	/* "/releases/V/...?ticket=" */
+};
+
 struct mc_cmd {
 	char		id[MC_ID_MAX];
 	enum mc_kind	kind;
@@ -204,6 +232,10 @@ struct mc_cmd {
 						 * old image after */
 	double		timeout;		/* seconds */
 	uint64_t	cap;			/* output bytes kept */
+	struct mc_release rel;			/* listener_update */
+	/* the operator's signature ("signed"): encode reads it when set;
+	 * a decoder reads it with mc_sig_read (mc_sign.h) */
+	const struct mc_sig *sig;
 };
 
 struct mc_started {

@@ -5,11 +5,62 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "mc_elf.h"
 #include "mc_proto.h"
 #include "mc_proto_field.h"
 #include "mc_util.h"
 
 /* ---- cmd ---- */
+
+static void
+release_write(struct mc_jw *w, const struct mc_release *r)
+{
+	mc_jw_obj(w, "release");
+	mc_jw_str(w, "version", r->version);
+	mc_jw_str(w, "sha256", r->sha256);
+	mc_jw_u64(w, "size", r->size);
+	if (r->key[0]) {
+		mc_jw_str(w, "key", r->key);
+		mc_jw_str(w, "sig", r->sig);
+	}
+	mc_jw_str(w, "path", r->path);
+	mc_jw_obj_end(w);
+}
+
+static int
+release_read(const struct mc_json *o, struct mc_release *r, char *err,
+    size_t errlen)
+{
+	const struct mc_json *rel = mc_json_get(o, "release");
+	int64_t size;
+
+	if (rel == NULL || rel->type != MC_JOBJ) {
+		snprintf(err, errlen, "listener_update needs a 'release' "
+		    "object");
+		return -1;
+	}
+	if (mc_field_text(rel, "version", r->version, sizeof(r->version), 1,
+	    err, errlen) == -1 ||
+	    mc_field_text(rel, "sha256", r->sha256, sizeof(r->sha256), 1,
+	    err, errlen) == -1 ||
+	    mc_field_int(rel, "size", 1, MC_RELEASE_MAX, 0, &size, err,
+	    errlen) == -1 ||
+	    mc_field_text(rel, "key", r->key, sizeof(r->key), 0, err,
+	    errlen) == -1 ||
+	    mc_field_text(rel, "sig", r->sig, sizeof(r->sig), 0, err,
+	    errlen) == -1 ||
+	    mc_field_text(rel, "path", r->path, sizeof(r->path), 1, err,
+	    errlen) == -1)
+		return -1;
+	r->size = (uint64_t)size;
+	if (!mc_version_valid(r->version) || strlen(r->sha256) != 64 ||
+	    r->path[0] != '/' || size == 0) {
+		snprintf(err, errlen, "release: needs a version, a sha256 of "
+		    "64 hex digits, a size and a path");
+		return -1;
+	}
+	return 0;
+}
 
 int
 mc_cmd_encode(struct mc_buf *b, const struct mc_cmd *c)
@@ -29,6 +80,10 @@ mc_cmd_encode(struct mc_buf *b, const struct mc_cmd *c)
 		mc_jw_bool(&w, "prune", 1);
 	mc_jw_dbl(&w, "timeout", c->timeout);
 	mc_jw_u64(&w, "cap", c->cap);
+	if (c->kind == MC_KIND_LISTENER_UPDATE)
+		release_write(&w, &c->rel);
+	if (c->sig != NULL)
+		mc_sig_write(&w, c->sig);
 	return mc_msg_end(&w);
 }
 
@@ -58,6 +113,9 @@ mc_cmd_decode(const struct mc_msg *m, struct mc_cmd *c, char *err,
 	    MC_OUTPUT_CAP_DEFAULT, &cap, err, errlen) == -1)
 		return -1;
 	c->cap = (uint64_t)cap;
+	if (c->kind == MC_KIND_LISTENER_UPDATE &&
+	    release_read(m->root, &c->rel, err, errlen) == -1)
+		return -1;
 	if (mc_json_get(m->root, "prune") != NULL &&
 	    mc_json_bool(m->root, "prune", &c->prune) == -1) {
 		snprintf(err, errlen, "field 'prune' must be true or false");

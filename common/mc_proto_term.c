@@ -44,6 +44,8 @@ mc_term_encode(struct mc_buf *b, enum mc_msg_type t, const struct mc_term *m)
 	case MC_MSG_TERM_OPEN:
 		if (m->sid[0])
 			mc_jw_str(&w, "sid", m->sid);
+		if (m->sig != NULL)
+			mc_sig_write(&w, m->sig);
 		/* FALLTHROUGH */
 	case MC_MSG_TERM_RESIZE:
 		mc_jw_i64(&w, "cols", m->cols);

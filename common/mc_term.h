@@ -58,6 +58,9 @@ struct mc_term {
 	enum mc_term_reason	 reason;	/* end */
 	int			 exit_code;	/* end, MC_TERM_EXIT */
 	char			 error[MC_TEXT_MAX];	/* end */
+	/* open: the operator's signature, kind "terminal" (mc_sign.h);
+	 * encode only, a decoder reads it with mc_sig_read */
+	const struct mc_sig	*sig;
 };
 
 /* Append one term_* message of type t (MC_MSG_TERM_*) to b: 0, or -1

@@ -26,6 +26,12 @@
 #define SZ(f)		sizeof(((struct lst_conf *)0)->f)
 #define STR(k, f)	{ k, MC_OPT_STR, OFF(f), SZ(f), 0, 0, NULL }
 
+/* The version as hubctl and the hub read it from this file when it is
+ * published as a release (mc_elf_version): retained by the linker, which
+ * drops what nothing refers to. */
+static const char version_mark[] __attribute__((used, retain)) =
+    MC_VERSION_MARK MC_VERSION;
+
 static const struct mc_opt conf_tab[] = {
 	STR("hub", hub),
 	STR("name", name),
@@ -316,7 +322,8 @@ answer_info(int argc, char **argv)
 			return 1;
 		}
 		if (strcmp(argv[i], "--version") == 0) {
-			printf("%s %s (protocol %d)\n", LST_PROG, MC_VERSION,
+			printf("%s %s (protocol %d)\n", LST_PROG,
+			    version_mark + sizeof(MC_VERSION_MARK) - 1,
 			    MC_PROTO_VERSION);
 			return 1;
 		}

@@ -534,6 +534,13 @@ t_proto_cmd_round_trip(void)
 		c.kind = (enum mc_kind)k;
 		c.timeout = 60;
 		c.cap = 1024;
+		if (c.kind == MC_KIND_LISTENER_UPDATE) {
+			mc_strlcpy(c.rel.version, "1.2.3",
+			    sizeof(c.rel.version));
+			mc_sha256_hex("", 0, c.rel.sha256);
+			c.rel.size = 1;
+			mc_strlcpy(c.rel.path, "/r", sizeof(c.rel.path));
+		}
 		cmd_round_trip(&c);
 	}
 }
@@ -1284,12 +1291,12 @@ t_proto_kind_and_outcome_names(void)
 {
 	static const char *const kinds[] = { "shell", "docker_ps",
 	    "docker_restart", "restart", "stop", "screenshot", "metrics",
-	    "container_update" };
+	    "container_update", "listener_update" };
 	enum mc_kind k;
 	enum mc_outcome o;
 	int i;
 
-	CHECK_EQ_INT(MC_KIND_COUNT, 8);
+	CHECK_EQ_INT(MC_KIND_COUNT, 9);
 	for (i = 0; i < MC_KIND_COUNT; i++) {
 		CHECK_EQ_STR(mc_kind_name((enum mc_kind)i), kinds[i]);
 		CHECK_EQ_INT(mc_kind_parse(kinds[i], &k), 0);

@@ -193,6 +193,13 @@ int	unit_json_accepts(const char *s, size_t n);
 	X(proto_bye_error_rejects)					\
 	X(proto_kind_and_outcome_names)					\
 	X(proto_metrics_summaries)					\
+	/* t_sign.c */							\
+	X(sign_keyline)							\
+	X(sign_verify)							\
+	X(sign_payload)							\
+	X(sign_in_messages)						\
+	X(sign_hello_and_release)					\
+	X(sign_elf)							\
 	/* t_metrics_hw.c */						\
 	X(metrics_hw_round_trip)					\
 	X(metrics_hw_absent)						\
