@@ -1,6 +1,6 @@
-// app.js - Maestro's dashboard: sign in, the live feed, and the four
-// views (agents, one agent, containers, events), chosen by the URL's
-// fragment: #/ , #/agent/NAME , #/containers , #/events.  No framework and no build step: these
+// app.js - Maestro's dashboard: sign in, the live feed, and the five
+// views (agents, one agent, containers, events, releases), chosen by the
+// URL's fragment: #/ , #/agent/NAME , #/containers , #/events , #/releases.  No framework and no build step: these
 // modules are served as they are, uPlot comes from the npm package the
 // build copies to /vendor/.
 "use strict";
@@ -12,6 +12,7 @@ import { Grid } from "./grid.js";
 import { AgentPage, MissingPage } from "./agent.js";
 import { Events } from "./events.js";
 import { ContainersView } from "./containers.js";
+import { ReleasesView } from "./releases.js";
 
 const app = {
   agents: new Map(),
@@ -21,12 +22,16 @@ const app = {
   grid: null,
   events: null,
   containers: null,
+  releases: null,
   loadedEvents: false,
 };
 
 function show(id) {
-  for (const v of ["grid-view", "agent-view", "containers-view", "events-view"]) $(v).hidden = v !== id;
+  for (const v of ["grid-view", "agent-view", "containers-view", "events-view", "releases-view"]) {
+    $(v).hidden = v !== id;
+  }
   if (id !== "containers-view") app.containers.hide();
+  if (id !== "releases-view") app.releases.hide();
   for (const a of document.querySelectorAll("nav a")) {
     a.setAttribute("aria-current", String(a.dataset.view === id));
   }
@@ -53,6 +58,10 @@ function route() {
     show("containers-view");
     document.title = "Containers · Maestro";
     app.containers.show(app.agents);
+  } else if (hash === "#/releases") {
+    show("releases-view");
+    document.title = "Releases · Maestro";
+    app.releases.show();
   } else if (hash === "#/events") {
     show("events-view");
     document.title = "Events · Maestro";
@@ -144,6 +153,7 @@ function init() {
   app.grid = new Grid((name) => { location.hash = "#/agent/" + encodeURIComponent(name); });
   app.events = new Events();
   app.containers = new ContainersView($("containers-view"));
+  app.releases = new ReleasesView($("releases-view"));
   api.setUnauthorizedHandler(signOut);
   $("signin").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -89,6 +89,8 @@ struct ctl_opts {
 	char	token_file[MC_PATH_MAX];
 	char	fingerprint[CTL_FP_TEXT_MAX];
 	char	ca[MC_PATH_MAX];
+	char	key[MC_PATH_MAX];	/* the operator's signing key: a
+					 * NAME under keys/ or a FILE */
 	int	insecure;
 	int	json;
 	int	help;
@@ -106,6 +108,8 @@ struct ctl {
 	int		patient;	/* retrying: such failures are not
 					 * printed each time */
 	int		probed;		/* ctl_probe_scheme() has asked */
+	const char	*ctype;		/* a request body's "Content-Type: ..."
+					 * header line; NULL: JSON */
 };
 
 /* A command's own flags, for ctl_flags_parse(). */
@@ -439,6 +443,18 @@ int	ctl_print_list(const struct ctl_resp *r, const char *key,
 /* ---- command handlers: argv holds the words after the noun (and verb) */
 
 typedef int (*ctl_cmd_fn)(struct ctl *c, int argc, char **argv);
+
+/* ctl_release.c */
+int	ctl_cmd_release_publish(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_release_list(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_release_roll(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_release_status(struct ctl *c, int argc, char **argv);
+/* ctl_release_key.c: sign text (after domain) with the Ed25519 key in
+ * PEM file path; the public key and signature as raw bytes.  0, or -1
+ * with the reason in err. */
+int	ctl_release_sign(const char *path, const char *domain,
+	    const char *text, size_t len, unsigned char pub[MC_KEY_RAW],
+	    unsigned char sig[MC_SIG_RAW], char *err, size_t errlen);
 
 /* ctl_agents.c */
 /* "/api/agents/NAME" + suffix with NAME encoded; -1 (said) if too long. */

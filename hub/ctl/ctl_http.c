@@ -176,7 +176,8 @@ make_headers(const struct ctl *c, int has_body)
 	l = n;
 	l = curl_slist_append(l, "Accept: application/json");
 	if (l != NULL && has_body)
-		l = curl_slist_append(l, "Content-Type: application/json");
+		l = curl_slist_append(l, c->ctype != NULL ? c->ctype :
+		    "Content-Type: application/json");
 	if (l != NULL)
 		l = curl_slist_append(l, "Expect:");
 	if (l == NULL)

@@ -58,6 +58,22 @@ static const struct ctl_cmd cmds[] = {
 	  "at a\n      time (default 1); a container that does not come up "
 	  "(healthy) is\n      rolled back and stops the roll; --prune "
 	  "removes old images (operator)" },
+	{ "release", "publish", ctl_cmd_release_publish,
+	  "release publish FILE [--key NAME|FILE | --unsigned]",
+	  "upload a listener build (static x86-64, made with make VERSION=)\n"
+	  "      signed with the operator's key; --unsigned: listeners without "
+	  "trust\n      keys then take the hub's sha256 (admin)" },
+	{ "release", "list", ctl_cmd_release_list, "release list",
+	  "published listener releases: version, size, sha256, signer, date" },
+	{ "release", "roll", ctl_cmd_release_roll,
+	  "release roll VERSION (--tag TAG|--all|AGENT...) [--batch N] "
+	  "[--pause D]",
+	  "update the listeners to VERSION, N at a time (default 10), "
+	  "waiting D\n      between batches; a failure or rollback stops "
+	  "the roll (admin)" },
+	{ "release", "status", ctl_cmd_release_status, "release status [ROLL]",
+	  "a roll's agents: state, version before and after, error; exit 1 "
+	  "when\n      it stopped (default: the newest roll)" },
 	{ "history", NULL, ctl_cmd_history, "history [AGENT] [--limit N]",
 	  "past commands, newest first, with status and exit codes" },
 	{ "watch", NULL, ctl_cmd_watch, "watch [--since ID|DURATION]",
@@ -116,10 +132,12 @@ static const char usage_options[] =
 "                        MAESTRO_FINGERPRINT)\n"
 "  --ca FILE             trust hub certificates signed by this CA\n"
 "  --insecure            do not check the hub's certificate (warns)\n"
+"  --key NAME|FILE       the operator's Ed25519 key that signs (a NAME is\n"
+"                        ~/.config/maestro/keys/NAME.key)\n"
 "  --json                print the API's JSON instead of text\n"
 "  --config FILE         settings file (default\n"
 "                        ~/.config/maestro/hubctl.conf): hub, token,\n"
-"                        token_file, fingerprint, insecure, ca\n"
+"                        token_file, fingerprint, insecure, ca, key\n"
 "  --help, --version\n"
 "Settings come from the config file, then the environment, then flags.\n"
 "\n"

@@ -31,6 +31,7 @@ static const struct mc_opt global_tab[] = {
 	{ "token_file", MC_OPT_STR, FIELD(token_file), 0, 0, NULL },
 	{ "fingerprint", MC_OPT_STR, FIELD(fingerprint), 0, 0, NULL },
 	{ "ca", MC_OPT_STR, FIELD(ca), 0, 0, NULL },
+	{ "key", MC_OPT_STR, FIELD(key), 0, 0, NULL },
 	{ "insecure", MC_OPT_BOOL, FIELD(insecure), 0, 1, NULL },
 	{ "json", MC_OPT_FLAG, FIELD(json), 0, 1, NULL },
 	{ "help", MC_OPT_FLAG, FIELD(help), 0, 1, NULL },
@@ -62,14 +63,14 @@ conf_key(void *arg, const char *key, const char *val, char *err,
     size_t errlen)
 {
 	static const char *const keys[] = { "hub", "token", "token_file",
-	    "fingerprint", "insecure", "ca" };
+	    "fingerprint", "insecure", "ca", "key" };
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)
 			return set_opt(arg, key, val, err, errlen);
 	snprintf(err, errlen, "unknown setting '%s' (known: hub, token, "
-	    "token_file, fingerprint, insecure, ca)", key);
+	    "token_file, fingerprint, insecure, ca, key)", key);
 	return -1;
 }
 
