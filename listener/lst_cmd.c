@@ -28,6 +28,7 @@ static const struct {
 	{ MC_KIND_SCREENSHOT, lst_cmd_screenshot },
 	{ MC_KIND_METRICS, lst_cmd_metrics },
 	{ MC_KIND_CONTAINER_UPDATE, lst_cmd_ctr_update },
+	{ MC_KIND_LISTENER_UPDATE, lst_update_cmd },
 };
 
 static void
@@ -130,7 +131,8 @@ lst_cmd_allow_parse(const char *list, unsigned *mask, char *err,
 		if (mc_kind_parse(t, &k) == -1) {
 			snprintf(err, errlen, "unknown command kind '%s' (shell, "
 			    "docker_ps, docker_restart, restart, stop, "
-			    "screenshot, metrics, container_update, terminal)", t);
+			    "screenshot, metrics, container_update, "
+			    "listener_update, terminal)", t);
 			return -1;
 		}
 		*mask |= 1u << k;

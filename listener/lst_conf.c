@@ -21,6 +21,7 @@
 #include "lst.h"
 #include "mc_config.h"
 #include "mc_log.h"
+#include "mc_sign.h"
 
 #define OFF(f)		offsetof(struct lst_conf, f)
 #define SZ(f)		sizeof(((struct lst_conf *)0)->f)
@@ -55,6 +56,8 @@ static const struct mc_opt conf_tab[] = {
 	    NULL },
 	{ "container_check_every", MC_OPT_DUR, OFF(container_check_every),
 	    sizeof(double), 0, 7 * 86400, NULL },
+	{ "update_confirm", MC_OPT_DUR, OFF(update_confirm), sizeof(double),
+	    1, 3600, NULL },
 	MC_OPT_END
 };
 
@@ -272,6 +275,27 @@ check_key(struct lst *l, const char *key, char *err, size_t errlen)
 }
 
 /* mc_conf_parse() hook: set one config line's key, then check it. */
+/* "trust = ed25519:BASE64 NAME", a line per operator key, into the
+ * hello's list (listener_update checks a release's signature with them). */
+static int
+conf_trust(struct lst *l, const char *val, char *err, size_t errlen)
+{
+	struct mc_pubkey k;
+	char why[128];
+
+	if (mc_pubkey_parse(val, &k, why, sizeof(why)) == -1) {
+		snprintf(err, errlen, "trust: %s", why);
+		return -1;
+	}
+	if (l->hello.ntrust == MC_TRUST_MAX) {
+		snprintf(err, errlen, "trust: at most %d keys", MC_TRUST_MAX);
+		return -1;
+	}
+	mc_pubkey_line(&k, l->hello.trust[l->hello.ntrust++],
+	    sizeof(l->hello.trust[0]));
+	return 0;
+}
+
 static int
 conf_extra(void *arg, const char *key, const char *val, char *err,
     size_t errlen)
@@ -279,6 +303,8 @@ conf_extra(void *arg, const char *key, const char *val, char *err,
 	struct lst *l = arg;
 	char why[400];
 
+	if (strcmp(key, "trust") == 0)
+		return conf_trust(l, val, err, errlen);
 	if (mc_opt_set(conf_tab, &l->conf, key, val, err, errlen) == -1)
 		return -1;
 	if (check_key(l, key, why, sizeof(why)) == -1) {
@@ -410,6 +436,7 @@ lst_conf_read(struct lst *l, int argc, char **argv, char *err, size_t errlen)
 	    sizeof(l->conf.docker_socket));
 	l->conf.reconnect_min = 1;
 	l->conf.terminal_idle = MC_TERM_IDLE_DEFAULT;
+	l->conf.update_confirm = LST_UPDATE_CONFIRM;
 	l->conf.containers = 1;
 	l->conf.container_check_every = 600;
 	mc_strlcpy(l->conf.sysfs_root, "/", sizeof(l->conf.sysfs_root));

@@ -138,8 +138,8 @@ lws_log_emit(int level, const char *line)
 
 /* The machine's CA bundle.  This static binary's OpenSSL only knows
  * Debian's paths; the listener also runs on other distributions. */
-static const char *
-system_ca_bundle(void)
+const char *
+lst_system_ca_bundle(void)
 {
 	static const char *const paths[] = {
 		"/etc/ssl/certs/ca-certificates.crt",	/* Debian, Arch, Alpine */
@@ -183,7 +183,7 @@ context_create(struct lst *l)
 	if (l->conf.ca[0] != '\0')
 		info.client_ssl_ca_filepath = l->conf.ca;
 	else if (l->url.tls && l->fp[0] == '\0' && !l->conf.insecure)
-		info.client_ssl_ca_filepath = system_ca_bundle();
+		info.client_ssl_ca_filepath = lst_system_ca_bundle();
 	info.timeout_secs = LST_CONNECT_TIMEOUT;
 	info.connect_timeout_secs = LST_CONNECT_TIMEOUT;
 	l->ctx = lws_create_context(&info);
@@ -233,8 +233,10 @@ static int
 teardown(struct lst *l)
 {
 	l->done = 1;
-	if (l->ctx != NULL)
+	if (l->ctx != NULL) {
 		lws_sul_cancel(&l->sul_watchdog);
+		lws_sul_cancel(&l->sul_update);
+	}
 	mc_sd_notify("STOPPING=1");
 	lst_exec_kill_all(l);
 	lst_term_kill_all(l);
@@ -299,6 +301,7 @@ run(struct lst *l)
 	/* a first GPU sample while we connect: the first heartbeat has it */
 	lst_gpu_tick(l);
 	lst_ws_start(l);
+	lst_rollback_arm(l);
 	mc_sd_notify("READY=1");
 	if (mc_sd_watchdog_every() > 0)
 		watchdog_cb(&l->sul_watchdog);
@@ -331,6 +334,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", LST_PROG, err);
 		return code;
 	}
+	/* before anything a broken new version could fail at */
+	lst_rollback_boot(&l, argv);
 	if (lst_hold_init(&l) == -1) {
 		fprintf(stderr, "%s: no randomness for the boot id\n", LST_PROG);
 		return 1;
