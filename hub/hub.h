@@ -616,6 +616,131 @@ void	hub_update_free_all(void);
 /* ---- hub_api_update.c ---- */
 void	hub_update_write(struct mc_jw *w, const struct hub_update *u);
 
+/* ---- hub_release.c: published listener releases ---- */
+
+#define HUB_RELEASE_TICKETS	4096	/* download tickets at once */
+#define HUB_TICKET_HEX		33	/* 16 random bytes as hex, NUL */
+
+/* A release as published (POST /api/releases): the file is
+ * DATA/releases/VERSION/maestro-listener; the rest is its row. */
+struct hub_release {
+	char			 version[MC_VERSION_TEXT_MAX];
+	char			 sha256[MC_SHA256_HEX];
+	uint64_t		 size;
+	char			 key[MC_KEY_B64];	/* "": unsigned */
+	char			 sig[MC_SIG_B64];
+	char			 signer[MC_NAME_MAX + 1];	/* the key's name */
+	char			 by[MC_NAME_MAX + 1];	/* the token's name */
+	double			 published;		/* wall */
+	int			 storing;		/* not on disk yet */
+	struct hub_release	*next;
+};
+
+/* What an upload asks (its body is taken from the request). */
+struct hub_release_up {
+	unsigned char		 key[MC_KEY_RAW];
+	unsigned char		 sig[MC_SIG_RAW];
+	int			 is_signed;
+	char			 signer[MC_NAME_MAX + 1];
+	char			 by[MC_NAME_MAX + 1];
+};
+
+/* Startup: the releases table into memory.  0 / -1. */
+int	hub_release_load(struct sqlite3 *db);
+struct hub_release *hub_release_find(const char *version);
+/* The releases, newest first (next). */
+const struct hub_release *hub_release_first(void);
+/* Publish body (taken; freed here) as a release: checked, hashed and
+ * verified on the store's thread, then written there (fsync, rename),
+ * then its row committed.  done(arg, status, rel, why) runs once on the
+ * service thread: 201 (rel new), 200 (the same file again), or 400, 409,
+ * 500 with why. */
+typedef void (*hub_release_done_fn)(void *arg, int status,
+	    const struct hub_release *rel, const char *why);
+void	hub_release_publish(struct mc_buf *body,
+	    const struct hub_release_up *up, hub_release_done_fn done,
+	    void *arg);
+/* A download ticket for command cmd_id and version into out
+ * (HUB_TICKET_HEX): 0, or -1 when HUB_RELEASE_TICKETS are in use. */
+int	hub_release_ticket(const char *cmd_id, const char *version,
+	    char *out);
+/* Bind a ticket made for no command yet ("") to cmd_id. */
+void	hub_release_ticket_bind(const char *ticket, const char *cmd_id);
+/* Is ticket good for version now (its command unfinished)?  1 / 0. */
+int	hub_release_ticket_ok(const char *version, const char *ticket);
+/* Open the release's file on the store's thread: done(arg, fd, size)
+ * on the service thread, fd -1 when it cannot be read. */
+void	hub_release_open(const char *version,
+	    void (*done)(void *arg, int fd, uint64_t size), void *arg);
+void	hub_release_write(struct mc_jw *w, const struct hub_release *r);
+void	hub_release_free_all(void);
+
+/* ---- hub_roll.c: rolling a release out to listeners ---- */
+
+#define HUB_ROLLS_MAX		16	/* rolls kept in memory */
+#define HUB_ROLL_CONFIRM	120	/* seconds from done to the new hello */
+
+enum hub_roll_state {
+	ROLL_PENDING, ROLL_SENT, ROLL_INSTALLED, ROLL_UPDATED, ROLL_SKIPPED,
+	ROLL_FAILED, ROLL_ROLLED_BACK, ROLL_TIMED_OUT
+};
+
+struct hub_roll_agent {
+	char			 agent[MC_NAME_MAX + 1];
+	char			 cmd[MC_ID_MAX];
+	enum hub_roll_state	 state;
+	char			 before[MC_VERSION_TEXT_MAX];
+	char			 after[MC_VERSION_TEXT_MAX];
+	char			 error[MC_TEXT_MAX];
+	double			 deadline;	/* monotonic: installed until */
+};
+
+struct hub_roll {
+	char			 id[MC_ID_MAX];		/* "r-<16 hex>" */
+	char			 version[MC_VERSION_TEXT_MAX];
+	char			 by[MC_NAME_MAX + 1];
+	int			 batch;
+	double			 pause;
+	int			 nagents;
+	struct hub_roll_agent	*agents;		/* owned */
+	int			 next;		/* first not started */
+	int			 batch_start;	/* of the batch now */
+	double			 resume;	/* monotonic: pausing until */
+	char			 stop_why[MC_TEXT_MAX];	/* "": not stopped */
+	double			 created, finished;	/* wall; 0 running */
+	struct hub_roll		*nextr;
+};
+
+/* What POST /api/releases/{version}/roll asks for. */
+struct hub_roll_req {
+	const char		*version;
+	const char *const	*agents;
+	int			 nagents;
+	const char		*tag;
+	int			 all;
+	int			 batch;
+	double			 pause;
+	const char		*by;
+};
+
+/* Start a roll (its first batch at once).  NULL with an HTTP status and
+ * a reason: unknown release or agent (404), a roll running (409). */
+struct hub_roll *hub_roll_start(const struct hub_roll_req *q, int *status,
+	    char *why, size_t whylen);
+struct hub_roll *hub_roll_find(const char *id);
+const struct hub_roll *hub_roll_first(void);	/* newest first */
+const char *hub_roll_state_name(enum hub_roll_state s);
+const char *hub_roll_status(const struct hub_roll *r);
+/* A command finished / an agent said hello (its version, and the
+ * self-update it undid, if any): move its roll on. */
+void	hub_roll_on_cmd(const struct hub_cmd *c);
+void	hub_roll_on_hello(const struct hub_agent *a,
+	    const char *upd_version, const char *upd_error);
+/* hub_cron: confirmations that timed out, pauses that ended. */
+void	hub_roll_cron(double now);
+void	hub_roll_free_all(void);
+void	hub_roll_write(struct mc_jw *w, const struct hub_roll *r);
+
 
 /* ---- hub_events.c: the event log ---- */
 
@@ -758,6 +883,8 @@ struct hub_cmd {
 						 * image for container_update */
 	char			 arg[MC_TEXT_MAX];
 	int			 prune;		/* container_update */
+	struct mc_release	*rel;		/* owned: listener_update's
+						 * release; NULL otherwise */
 	double			 timeout;
 	uint64_t		 cap;
 	enum hub_cmd_status	 status;
@@ -791,6 +918,7 @@ struct hub_cmd_req {
 	const char	*cmd;		/* shell's line; container_update's image */
 	const char	*arg;
 	int		 prune;		/* container_update */
+	const struct mc_release *rel;	/* listener_update (copied) */
 	double		 timeout;
 	uint64_t	 cap;
 	double		 queue;		/* wait this long for an offline agent */
@@ -928,6 +1056,10 @@ void	hub_http_free(struct hub_http *h);
 /* Route a complete request.  Fills the reply via hub_http_reply(). Returns
  * the HTTP status chosen. */
 int	hub_api_dispatch(struct hub_conn *c);
+/* The most body bytes this request may send, from its method, path and
+ * token (POST /api/releases by an admin: MC_RELEASE_MAX; else
+ * MC_BODY_MAX).  hub_api_release.c. */
+size_t	hub_api_body_max(const struct hub_http *h);
 
 /* ---- hub_static.c: dashboard files, held in memory ---- */
 

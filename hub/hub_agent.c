@@ -358,6 +358,7 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 		return;
 	agent_take_facts(a, &h);
 	a->caps = h.caps;
+	hub_roll_on_hello(a, h.update_version, h.update_error);
 	j = welcome_job(&h, cred);
 	explicit_bzero(cred, sizeof(cred));
 	if (j == NULL) {

@@ -367,6 +367,12 @@ static const struct route routes[] = {
 	{ "GET", "/api/updates", ROLE_VIEWER, hub_api_updates },
 	{ "POST", "/api/updates", ROLE_OPERATOR, hub_api_update_start },
 	{ "GET", "/api/updates/*", ROLE_VIEWER, hub_api_update_get },
+	{ "GET", "/api/releases", ROLE_VIEWER, hub_api_releases },
+	{ "POST", "/api/releases", ROLE_ADMIN, hub_api_release_publish },
+	{ "POST", "/api/releases/*/roll", ROLE_ADMIN, hub_api_roll_start },
+	{ "GET", "/releases/*/maestro-listener", 0, hub_api_release_download },
+	{ "GET", "/api/rolls", ROLE_VIEWER, hub_api_rolls },
+	{ "GET", "/api/rolls/*", ROLE_VIEWER, hub_api_roll_get },
 	{ "GET", "/api/events", ROLE_VIEWER, hub_api_events },
 	{ "GET", "/api/sessions", ROLE_VIEWER, hub_api_sessions },
 	{ "GET", "/api/sessions/*/cast", ROLE_OPERATOR, hub_api_session_cast },
@@ -585,8 +591,8 @@ hub_api_dispatch(struct hub_conn *c)
 	r.conn = c;
 	r.http = c->http;
 	if (c->http->body_too_large) {
-		hub_http_error(&r, 413, "too_large", "request body over %d "
-		    "bytes", MC_BODY_MAX);
+		hub_http_error(&r, 413, "too_large", "request body over %zu "
+		    "bytes", c->http->body.limit);
 		return c->http->status;
 	}
 	for (rt = routes; rt->method != NULL; rt++) {

@@ -38,6 +38,10 @@ int	hub_api_query_int(struct hub_req *r, const char *name, int64_t min,
 	    int64_t max, int64_t *out);
 void	hub_api_query_str(struct hub_req *r, const char *name, char *out,
 	    size_t outlen);
+/* "agents": ["a", "b"] (arr may be NULL) into names, pointers into the
+ * document: 0, or -1 after a 400. */
+int	hub_api_agents_parse(struct hub_req *r, const struct mc_json *arr,
+	    const char **names, int max, int *n);
 /* 200 {"ok":true} */
 void	hub_api_reply_ok(struct hub_req *r);
 
@@ -59,6 +63,13 @@ void	hub_api_fanout(struct hub_req *r);
 void	hub_api_update_start(struct hub_req *r);
 void	hub_api_update_get(struct hub_req *r);
 void	hub_api_updates(struct hub_req *r);
+/* hub_api_release.c */
+void	hub_api_release_publish(struct hub_req *r);
+void	hub_api_releases(struct hub_req *r);
+void	hub_api_release_download(struct hub_req *r);
+void	hub_api_roll_start(struct hub_req *r);
+void	hub_api_roll_get(struct hub_req *r);
+void	hub_api_rolls(struct hub_req *r);
 void	hub_api_history(struct hub_req *r);
 void	hub_api_key_create(struct hub_req *r);
 void	hub_api_key_revoke(struct hub_req *r);

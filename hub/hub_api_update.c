@@ -52,9 +52,8 @@ hub_update_write(struct mc_jw *w, const struct hub_update *u)
 	mc_jw_obj_end(w);
 }
 
-/* "agents": ["a", "b"] into names (pointers into the document). */
-static int
-agents_parse(struct hub_req *r, const struct mc_json *arr,
+int
+hub_api_agents_parse(struct hub_req *r, const struct mc_json *arr,
     const char **names, int max, int *n)
 {
 	const struct mc_json *e;
@@ -93,7 +92,7 @@ req_parse(struct hub_req *r, const struct mc_json *o,
 		    "reference under %d bytes", MC_IMAGE_MAX);
 		return -1;
 	}
-	if (agents_parse(r, mc_json_get(o, "agents"), names, max,
+	if (hub_api_agents_parse(r, mc_json_get(o, "agents"), names, max,
 	    &q->nagents) == -1)
 		return -1;
 	q->agents = names;

@@ -120,6 +120,7 @@ cmd_free(struct hub_cmd *c)
 	mc_buf_free(&c->blob);
 	free(c->chunks);
 	free(c->cmd);
+	free(c->rel);
 	free(c);
 }
 
@@ -209,7 +210,8 @@ cmd_new(struct hub_agent *a, const struct hub_cmd_req *r, const char *id)
 	if (id != NULL)
 		mc_strlcpy(c->id, id, sizeof(c->id));
 	if ((id == NULL && mc_random_hex(c->id + 2, 8) == -1) ||
-	    (r->cmd && (c->cmd = strdup(r->cmd)) == NULL)) {
+	    (r->cmd && (c->cmd = strdup(r->cmd)) == NULL) ||
+	    (r->rel && (c->rel = malloc(sizeof(*c->rel))) == NULL)) {
 		free(c->cmd);
 		free(c);
 		return NULL;
@@ -217,6 +219,8 @@ cmd_new(struct hub_agent *a, const struct hub_cmd_req *r, const char *id)
 	mc_strlcpy(c->agent, a->name, sizeof(c->agent));
 	c->kind = r->kind;
 	c->prune = r->prune;
+	if (r->rel)
+		*c->rel = *r->rel;
 	mc_strlcpy(c->arg, r->arg ? r->arg : "", sizeof(c->arg));
 	c->timeout = r->timeout;
 	c->cap = r->cap;
@@ -260,6 +264,8 @@ cmd_send(struct hub_agent *a, struct hub_cmd *c)
 	else if (c->cmd)
 		mc_strlcpy(m.cmd, c->cmd, sizeof(m.cmd));
 	m.prune = c->prune;
+	if (c->rel)
+		m.rel = *c->rel;
 	mc_strlcpy(m.arg, c->arg, sizeof(m.arg));
 	m.timeout = c->timeout;
 	m.cap = c->cap;
@@ -456,6 +462,7 @@ cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
 	cmd_notify(c);
 	hub_ui_command(c);
 	hub_update_on_cmd(c);
+	hub_roll_on_cmd(c);
 	if (a != NULL)
 		hub_cmd_dispatch(a);
 }

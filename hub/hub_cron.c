@@ -77,6 +77,7 @@ hub_cron_tick(double now)
 	hub_alert_tick(now);
 	hub_cmd_expire(now);
 	hub_update_cron(now);
+	hub_roll_cron(now);
 	hub_admit_cron(now);
 	hub_guard_cron(now);
 	hub_deadman_cron(now);

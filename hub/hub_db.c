@@ -108,6 +108,10 @@ static const char schema[] =
 "  out_bytes INTEGER, output BLOB, error TEXT, blob BLOB, timeout REAL,"
 "  cap INTEGER, expires REAL);"
 "CREATE INDEX IF NOT EXISTS commands_agent ON commands(agent, created);"
+/* listener releases (hub_release.c): the files are in DATA/releases/ */
+"CREATE TABLE IF NOT EXISTS releases(version TEXT PRIMARY KEY, sha256 TEXT"
+"  NOT NULL, size INTEGER, key TEXT, sig TEXT, signer TEXT,"
+"  published_by TEXT, published REAL);"
 /* terminal sessions (hub_rec.c): the casts are files in DATA/sessions/ */
 "CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, agent TEXT, user"
 "  TEXT, opened REAL, closed REAL, duration REAL, reason TEXT, exit INTEGER,"

@@ -129,6 +129,8 @@ shutdown_all(void)
 	hub_static_free();
 	hub_install_free();
 	hub_update_free_all();
+	hub_roll_free_all();
+	hub_release_free_all();
 	hub_cmd_free_all();
 	hub_agent_free_all();
 	hub_auth_free_all();

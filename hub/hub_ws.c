@@ -393,7 +393,6 @@ http_begin(struct lws *wsi, struct hub_conn *c, const char *path)
 	}
 	if ((c->http = calloc(1, sizeof(*c->http))) == NULL)
 		return -1;
-	mc_buf_init(&c->http->body, MC_BODY_MAX);
 	mc_buf_init(&c->http->resp, 0);
 	mc_strlcpy(c->http->method, http_method(wsi), sizeof(c->http->method));
 	mc_strlcpy(c->http->path, path, sizeof(c->http->path));
@@ -401,6 +400,7 @@ http_begin(struct lws *wsi, struct hub_conn *c, const char *path)
 	if (lws_hdr_copy(wsi, c->http->auth, sizeof(c->http->auth),
 	    WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
 		c->http->auth[0] = '\0';
+	mc_buf_init(&c->http->body, hub_api_body_max(c->http));
 	if (lws_hdr_copy(wsi, c->http->host, sizeof(c->http->host),
 	    WSI_TOKEN_HOST) < 0)
 		c->http->host[0] = '\0';
@@ -412,8 +412,8 @@ http_begin(struct lws *wsi, struct hub_conn *c, const char *path)
 	if (lws_hdr_copy(wsi, num, sizeof(num),
 	    WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	    mc_parse_i64(num, 0, INT64_MAX, &clen) == -1)
-		clen = MC_BODY_MAX + 1;
-	if (clen > MC_BODY_MAX) {
+		clen = INT64_MAX;
+	if ((uint64_t)clen > c->http->body.limit) {
 		c->http->body_too_large = 1;
 		return http_dispatch(wsi, c);
 	}
