@@ -191,6 +191,7 @@ def refused(t, hub, lst, version, want):
     err = command_error(hub, a["command"]) if a.get("command") else ""
     check(want in err or want in a.get("error", ""),
           "want %r in the failure, got %r / %r" % (want, err, a))
+    t.note("refused: %r / %r" % (err, a.get("error")))
     check(lst.alive(), "the old listener exited")
     check(hub.agent(lst.agent)["status"] == "online", "not online")
     check(read(lst.exe) == before, "the executable changed")
@@ -276,7 +277,7 @@ def test_update_truncated_download(t):
     stored = os.path.join(hub.data, "releases", "9.9.9", "maestro-listener")
     with open(stored, "r+b") as f:
         f.truncate(123)
-    refused(t, hub, lst, "9.9.9", "")
+    refused(t, hub, lst, "9.9.9", "the hub sends 123 bytes; the release is")
 
 
 def test_update_untrusted_signature(t):
