@@ -244,6 +244,10 @@ cat >"$unit" <<'UNIT'
 Description=Maestro listener (workstation agent)
 After=network-online.target
 Wants=network-online.target
+# a self-update's new version that keeps dying is put back after its 3rd
+# failed start (docs/operations.md): leave room for those starts
+StartLimitIntervalSec=60
+StartLimitBurst=10
 
 [Service]
 Type=notify
