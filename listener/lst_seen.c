@@ -107,11 +107,12 @@ seen_read(struct lst_seen *s, int64_t now)
 	}
 	while (fgets(line, sizeof(line), f) != NULL) {
 		len = strlen(line);
-		if (len > 0 && line[len - 1] != '\n' && !feof(f)) {
-			/* longer than any line written: skip the rest */
-			while (fgets(line, sizeof(line), f) != NULL &&
-			    line[strlen(line) - 1] != '\n')
-				;
+		/* a line without its newline was cut short (a crash while it
+		 * was written) or is longer than any written: skipped */
+		if (len == 0 || line[len - 1] != '\n') {
+			while (len > 0 && line[len - 1] != '\n' &&
+			    fgets(line, sizeof(line), f) != NULL)
+				len = strlen(line);
 			continue;
 		}
 		seen_line(s, line, now);
