@@ -116,13 +116,13 @@ static int
 check_sig(const struct lst *l, const struct mc_release *rel,
     const char *hex, char *err, size_t errlen)
 {
-	struct mc_pubkey k;
+	const struct mc_pubkey *k = NULL;
 	unsigned char key[MC_KEY_RAW + 16], sig[MC_SIG_RAW + 16];
-	char msg[256], kerr[128];
+	char msg[256];
 	long nk, ns;
 	int i, n;
 
-	if (l->hello.ntrust == 0) {
+	if (l->conf.ntrust == 0) {
 		say("accepting release %s on the hub's sha256 alone (no trust "
 		    "keys)", rel->version);
 		return 0;
@@ -133,24 +133,24 @@ check_sig(const struct lst *l, const struct mc_release *rel,
 		return -1;
 	}
 	nk = mc_b64_decode(rel->key, strlen(rel->key), key, sizeof(key));
-	for (i = 0; i < l->hello.ntrust; i++)
-		if (mc_pubkey_parse(l->hello.trust[i], &k, kerr,
-		    sizeof(kerr)) == 0 && nk == MC_KEY_RAW &&
-		    memcmp(k.raw, key, MC_KEY_RAW) == 0)
-			break;
-	if (i == l->hello.ntrust) {
+	for (i = 0; i < l->conf.ntrust && k == NULL; i++)
+		if (nk == MC_KEY_RAW &&
+		    memcmp(l->conf.trust[i].raw, key, MC_KEY_RAW) == 0)
+			k = &l->conf.trust[i];
+	if (k == NULL) {
 		snprintf(err, errlen, "bad signature: signed by a key this "
 		    "agent does not trust");
 		return -1;
 	}
 	ns = mc_b64_decode(rel->sig, strlen(rel->sig), sig, sizeof(sig));
 	n = mc_release_msg(msg, sizeof(msg), rel->version, hex, rel->size);
-	if (ns != MC_SIG_RAW || n < 0 || mc_ed25519_verify(k.raw,
+	if (ns != MC_SIG_RAW || n < 0 || mc_ed25519_verify(k->raw,
 	    MC_SIG_DOMAIN_RELEASE, msg, (size_t)n, sig) == -1) {
 		snprintf(err, errlen, "bad signature");
 		return -1;
 	}
-	say("signature by %s verified", k.name[0] ? k.name : "a trusted key");
+	say("signature by %s verified", k->name[0] ? k->name :
+	    "a trusted key");
 	return 0;
 }
 
