@@ -319,6 +319,7 @@ conf_extra(void *arg, const char *key, const char *val, char *err,
 	struct lst *l = arg;
 	char why[400];
 
+	if (strcmp(key, "trust") == 0)
 		return trust_add(l, val, err, errlen);
 	if (mc_opt_set(conf_tab, &l->conf, key, val, err, errlen) == -1)
 		return -1;

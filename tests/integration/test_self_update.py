@@ -344,6 +344,7 @@ def test_update_roll_stops_on_failure(t):
         publish(hub, new)
         doc = roll(hub, "9.9.9", ["roll-a", "roll-b", "roll-c"], batch=2)
         doc = roll_settled(hub, doc["id"], 90)
+        wait_until(lambda: current_pids(t, la), 10, "roll-a's new process")
         check(doc["state"] == "stopped", "roll state %r" % doc)
         check(agent_of(doc, "roll-a")["state"] == "updated", "a: %r" % doc)
         check(agent_of(doc, "roll-b")["state"] == "failed", "b: %r" % doc)
@@ -359,6 +360,5 @@ def test_update_roll_stops_on_failure(t):
         else:
             t.note("hubctl release status not available: %r" % r)
         lb.stop()
-        del la
     finally:
         umount_all(t)
