@@ -21,7 +21,10 @@
 #include "mc_sign.h"
 #include "mc_util.h"
 
+/* tests build a listener of another protocol with -DMC_PROTO_VERSION= */
+#ifndef MC_PROTO_VERSION
 #define MC_PROTO_VERSION	1
+#endif
 /* `make VERSION=x.y.z` stamps another (mc_elf.h says what a version is) */
 #ifndef MC_VERSION
 #define MC_VERSION		"0.1.0"

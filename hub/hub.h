@@ -450,6 +450,12 @@ struct hub_agent {
 					 * committed and it is welcomed */
 	char		 boot[MC_ID_MAX];	/* the listener process's id */
 	unsigned	 caps;		/* MC_CAP_* of its last hello */
+	/* the operator keys it trusts and whether it runs only what they
+	 * signed, from its last hello (shown, not checked: the listener
+	 * checks) */
+	int		 ntrust;
+	char		 trust[MC_TRUST_MAX][MC_KEYLINE_MAX];
+	int		 require_signed;
 	int		 restarting;	/* said bye "restart"; back soon */
 	int		 running;	/* commands sent and not finished */
 	struct hub_cmd	*cmds;		/* unfinished commands, oldest first */
@@ -902,6 +908,8 @@ struct hub_cmd {
 	double			 deadline;	/* monotonic: lost after; 0 */
 	double			 expires;	/* monotonic: queued until; 0 */
 	struct mc_buf		 blob;		/* owned: a screenshot's PNG */
+	struct mc_sig		*sig;		/* owned: the operator's
+						 * signature; NULL: unsigned */
 	struct hub_cmd_sub	*subs;		/* owned list nodes */
 	struct hub_cmd		*anext;		/* agent's unfinished list */
 	struct hub_cmd		*hnext;
@@ -923,6 +931,7 @@ struct hub_cmd_req {
 	uint64_t	 cap;
 	double		 queue;		/* wait this long for an offline agent */
 	const char	*by;
+	const struct mc_sig *sig;	/* copied; NULL: unsigned */
 };
 
 /* Send a command to an agent (or queue it: agent busy, or offline and
@@ -962,6 +971,7 @@ void	hub_cmd_free_all(void);
 /* An unfinished command as stored, for hub_db_load(). */
 struct hub_cmd_row {
 	const char	*id, *agent, *kind, *cmd, *arg, *by, *status;
+	const char	*sig;		/* hub_sign_text(), or NULL */
 	double		 created, started, timeout, expires;	/* wall */
 	uint64_t	 cap;
 	const void	*out;		/* the output stored so far */
@@ -971,6 +981,30 @@ struct hub_cmd_row {
 void	hub_cmd_restore(const struct hub_cmd_row *r);
 /* Before the store closes: the output of unfinished commands. */
 void	hub_cmd_shutdown(void);
+
+/* ---- hub_sign.c: operator signatures the hub relays ---- */
+
+/* A signed envelope and its payload as read. */
+struct hub_signed {
+	struct mc_sig	 sig;
+	struct mc_sigcmd sc;
+};
+/* The "signed" member of o: 0 absent, 1 read (a well-formed payload whose
+ * signature is its envelope key's own), -1 with the reason in err. */
+int	hub_sign_read(const struct mc_json *o, struct hub_signed *s,
+	    char *err, size_t errlen);
+/* The same for a bare envelope object: 0 or -1 (err). */
+int	hub_sign_read_env(const struct mc_json *env, struct hub_signed *s,
+	    char *err, size_t errlen);
+/* Fill kind, cmd, arg, prune, timeout and sig of q from s (pointers into
+ * s) when it is a command for agent: 0, or -1 (err). */
+int	hub_sign_req(const struct hub_signed *s, const char *agent,
+	    struct hub_cmd_req *q, char *err, size_t errlen);
+/* s as stored ({"signed":{...}}, malloc'd, caller frees), or NULL when
+ * s is NULL or memory is short; hub_sign_parse() reads it back (malloc'd,
+ * NULL when text is NULL, empty or bad). */
+char	*hub_sign_text(const struct mc_sig *s);
+struct mc_sig *hub_sign_parse(const char *text);
 /* A command that is no longer in memory, from the store: done(arg, data)
  * on the service thread with its JSON (or, png set, its picture); data
  * NULL if there is no such command (or picture). */

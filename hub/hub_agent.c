@@ -164,6 +164,20 @@ agent_take_facts(struct hub_agent *a, const struct mc_hello *h)
 	mc_buf_free(&tags);
 }
 
+/* What it says it trusts: shown to operators, so that hubctl and the
+ * dashboard know whether to sign; in memory only (every hello repeats
+ * it). */
+static void
+agent_take_trust(struct hub_agent *a, const struct mc_hello *h)
+{
+	int i;
+
+	a->ntrust = h->ntrust;
+	for (i = 0; i < h->ntrust; i++)
+		mc_strlcpy(a->trust[i], h->trust[i], sizeof(a->trust[i]));
+	a->require_signed = h->require_signed;
+}
+
 /* Enrollment: a valid key and a free name make a new agent with its own
  * credential, returned in cred (shown to this agent once). */
 static struct hub_agent *
@@ -359,6 +373,7 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 	agent_take_facts(a, &h);
 	a->caps = h.caps;
 	hub_roll_on_hello(a, h.update_version, h.update_error);
+	agent_take_trust(a, &h);
 	j = welcome_job(&h, cred);
 	explicit_bzero(cred, sizeof(cred));
 	if (j == NULL) {
@@ -713,6 +728,11 @@ hub_agent_write(struct mc_jw *w, const struct hub_agent *a, int with_metrics)
 	for (i = 0; i < a->ntags; i++)
 		mc_jw_str(w, NULL, a->tags[i]);
 	mc_jw_arr_end(w);
+	mc_jw_arr(w, "trust");
+	for (i = 0; i < a->ntrust; i++)
+		mc_jw_str(w, NULL, a->trust[i]);
+	mc_jw_arr_end(w);
+	mc_jw_bool(w, "require_signed", a->require_signed);
 	if (a->have_metrics) {
 		mc_jw_dbl(w, "cpu", a->g.cpu);
 		mc_jw_dbl(w, "mem", a->g.mem);

@@ -2,9 +2,13 @@
  * hub_api_cmd.c - the REST API's agents and commands: the agent list and
  * one agent, a command for one agent or a fan-out, its record, output
  * stream and picture, past commands and an agent's metric history.
+ * A command may come as an operator's signed envelope ("signed"): then
+ * the payload says what runs, and the body only how long to queue it
+ * and how much output to keep (hub_sign.c).
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +77,22 @@ queue_parse(struct hub_req *r, const struct mc_json *o, double *out)
 	return -1;
 }
 
+/* "cap": output bytes the hub keeps. */
+static int
+cap_parse(struct hub_req *r, const struct mc_json *o, uint64_t *out)
+{
+	int64_t cap = MC_OUTPUT_CAP_DEFAULT;
+
+	if (mc_json_get(o, "cap") && mc_json_int(o, "cap", 0,
+	    MC_OUTPUT_CAP_MAX, &cap) == -1) {
+		hub_http_error(r, 400, "bad_request", "cap must be a whole "
+		    "number of bytes from 0 to %d", MC_OUTPUT_CAP_MAX);
+		return -1;
+	}
+	*out = (uint64_t)cap;
+	return 0;
+}
+
 /* container_update: "image" (its text is the command's), "arg",
  * "prune"; at least one of image and arg. */
 static int
@@ -106,7 +126,6 @@ cmd_req_parse(struct hub_req *r, const struct mc_json *o,
 {
 	const char *type = mc_json_str(o, "type");
 	double d;
-	int64_t cap;
 
 	memset(q, 0, sizeof(*q));
 	if (type == NULL || mc_kind_parse(type, &q->kind) == -1) {
@@ -141,18 +160,53 @@ cmd_req_parse(struct hub_req *r, const struct mc_json *o,
 	}
 	if (mc_json_get(o, "timeout"))
 		q->timeout = d;
-	cap = MC_OUTPUT_CAP_DEFAULT;
-	if (mc_json_get(o, "cap") && mc_json_int(o, "cap", 0,
-	    MC_OUTPUT_CAP_MAX, &cap) == -1) {
-		hub_http_error(r, 400, "bad_request", "cap must be a whole "
-		    "number of bytes from 0 to %d", MC_OUTPUT_CAP_MAX);
-		return -1;
-	}
-	q->cap = (uint64_t)cap;
-	if (queue_parse(r, o, &q->queue) == -1)
+	if (cap_parse(r, o, &q->cap) == -1 ||
+	    queue_parse(r, o, &q->queue) == -1)
 		return -1;
 	q->by = r->token->name;
 	return 0;
+}
+
+/*
+ * A signed command: what runs from the payload, cap and queue from the
+ * body; replies 400 itself.  A queue longer than the signature stays
+ * valid is refused: the listener would answer it expired.
+ */
+static int
+signed_req_parse(struct hub_req *r, const struct mc_json *o,
+    const char *agent, const struct hub_signed *s, struct hub_cmd_req *q)
+{
+	char err[MC_TEXT_MAX];
+	int64_t left = s->sc.exp - (int64_t)time(NULL);
+
+	memset(q, 0, sizeof(*q));
+	if (hub_sign_req(s, agent, q, err, sizeof(err)) == -1) {
+		hub_http_error(r, 400, "bad_request", "%s", err);
+		return -1;
+	}
+	if (cap_parse(r, o, &q->cap) == -1 ||
+	    queue_parse(r, o, &q->queue) == -1)
+		return -1;
+	if (q->queue > 0 && q->queue > (double)left) {
+		hub_http_error(r, 400, "bad_request", "queue is longer than "
+		    "the signature is valid (%lld s left): the agent would "
+		    "refuse the command as expired", (long long)left);
+		return -1;
+	}
+	q->by = r->token->name;
+	return 0;
+}
+
+/* The body's "signed" envelope: 0 absent, 1 read into s, -1 after a 400. */
+static int
+signed_read(struct hub_req *r, const struct mc_json *o, struct hub_signed *s)
+{
+	char err[MC_TEXT_MAX];
+	int n = hub_sign_read(o, s, err, sizeof(err));
+
+	if (n == -1)
+		hub_http_error(r, 400, "bad_request", "%s", err);
+	return n;
 }
 
 static void
@@ -176,32 +230,59 @@ submit(struct hub_req *r, struct hub_agent *a, const struct hub_cmd_req *q)
 	hub_api_body_send(r, 202, &b, &w);
 }
 
+/*
+ * The body of a command for agent a: signed or plain.  kind, when not
+ * MC_KIND_COUNT, is the path's (restart, stop, screenshot): a plain body
+ * then holds only "queue", a signed one must be of that kind.
+ */
+static void
+command_body(struct hub_req *r, struct hub_agent *a, enum mc_kind kind)
+{
+	struct hub_signed *s;	/* owned: too large for the stack */
+	const struct mc_json *o;
+	struct hub_cmd_req q;
+	struct mc_jdoc *d;
+	int n;
+
+	if ((d = hub_api_body_json(r)) == NULL)
+		return;
+	o = mc_json_root(d);
+	if ((s = malloc(sizeof(*s))) == NULL) {
+		hub_http_error(r, 503, "unavailable", "out of memory");
+		mc_json_free(d);
+		return;
+	}
+	if ((n = signed_read(r, o, s)) == 1) {
+		if (signed_req_parse(r, o, a->name, s, &q) == -1)
+			n = -1;
+		else if (kind != MC_KIND_COUNT && q.kind != kind) {
+			hub_http_error(r, 400, "bad_request", "signed for %s, "
+			    "not %s", s->sc.kind, mc_kind_name(kind));
+			n = -1;
+		}
+	} else if (n == 0 && kind == MC_KIND_COUNT) {
+		n = cmd_req_parse(r, o, &q);
+	} else if (n == 0) {
+		memset(&q, 0, sizeof(q));
+		q.kind = kind;
+		q.timeout = MC_TIMEOUT_DEFAULT;
+		q.cap = MC_OUTPUT_CAP_DEFAULT;
+		q.by = r->token->name;
+		n = queue_parse(r, o, &q.queue);
+	}
+	if (n != -1)
+		submit(r, a, &q);
+	free(s);
+	mc_json_free(d);
+}
+
 void
 hub_api_command(struct hub_req *r)
 {
 	struct hub_agent *a = agent_param(r);
-	struct hub_cmd_req q;
-	struct mc_jdoc *d;
 
-	if (a == NULL || (d = hub_api_body_json(r)) == NULL)
-		return;
-	if (cmd_req_parse(r, mc_json_root(d), &q) == 0)
-		submit(r, a, &q);
-	mc_json_free(d);
-}
-
-/* The optional body of a command-by-path: {"queue": ...}. */
-static int
-queue_parse_body(struct hub_req *r, double *out)
-{
-	struct mc_jdoc *d = hub_api_body_json(r);
-	int ret;
-
-	if (d == NULL)
-		return -1;
-	ret = queue_parse(r, mc_json_root(d), out);
-	mc_json_free(d);
-	return ret;
+	if (a != NULL)
+		command_body(r, a, MC_KIND_COUNT);
 }
 
 /* POST /api/agents/{name}/restart|stop|screenshot: a command by path. */
@@ -209,17 +290,9 @@ static void
 api_kind(struct hub_req *r, enum mc_kind kind)
 {
 	struct hub_agent *a = agent_param(r);
-	struct hub_cmd_req q;
 
-	if (a == NULL)
-		return;
-	memset(&q, 0, sizeof(q));
-	q.kind = kind;
-	q.timeout = MC_TIMEOUT_DEFAULT;
-	q.cap = MC_OUTPUT_CAP_DEFAULT;
-	q.by = r->token->name;
-	if (queue_parse_body(r, &q.queue) == 0)
-		submit(r, a, &q);
+	if (a != NULL)
+		command_body(r, a, kind);
 }
 
 void
@@ -333,7 +406,12 @@ fanout_one(struct mc_jw *w, struct hub_agent *a, const struct hub_cmd_req *q)
 
 	mc_jw_obj(w, NULL);
 	mc_jw_str(w, "agent", a->name);
-	if ((c = hub_cmd_submit(a, q, &status, why, sizeof(why))) != NULL) {
+	if (q == NULL) {
+		mc_jw_null(w, "id");
+		mc_jw_str(w, "status", hub_status_name(a->status));
+		mc_jw_str(w, "error", "no signature for this agent");
+	} else if ((c = hub_cmd_submit(a, q, &status, why, sizeof(why))) !=
+	    NULL) {
 		mc_jw_str(w, "id", c->id);
 	} else {
 		mc_jw_null(w, "id");
@@ -343,13 +421,110 @@ fanout_one(struct mc_jw *w, struct hub_agent *a, const struct hub_cmd_req *q)
 	mc_jw_obj_end(w);
 }
 
-/* POST /api/commands {"target":{"tag":T}|{"all":true}, "type":...} */
+/*
+ * A signed fan-out: "signed" holds one envelope per agent.  Every
+ * envelope is read and checked, with the body's queue and cap, before
+ * any command goes (a bad one is a 400 for the whole request), so that
+ * a fan-out never stops halfway; its agent name is kept in names (owned by the
+ * caller, one MC_NAME_MAX + 1 slot per envelope): -1 after a 400.
+ */
+static int
+fanout_signed_check(struct hub_req *r, const struct mc_json *o,
+    const struct mc_json *arr, struct hub_signed *s,
+    char (*names)[MC_NAME_MAX + 1])
+{
+	const struct mc_json *e;
+	struct hub_cmd_req q;
+	char err[MC_TEXT_MAX];
+	size_t i, j;
+
+	for (e = arr->child, i = 0; e != NULL; e = e->next, i++) {
+		if (hub_sign_read_env(e, s, err, sizeof(err)) == -1) {
+			hub_http_error(r, 400, "bad_request", "signed[%zu]: "
+			    "%s", i, err);
+			return -1;
+		}
+		if (signed_req_parse(r, o, s->sc.agent, s, &q) == -1)
+			return -1;
+		mc_strlcpy(names[i], s->sc.agent, sizeof(names[i]));
+		for (j = 0; j < i; j++)
+			if (strcmp(names[j], names[i]) == 0) {
+				hub_http_error(r, 400, "bad_request", "two "
+				    "signed commands for agent %s", names[i]);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/* The command for a in a checked signed fan-out: 0 with q filled (it
+ * points into s), 1 when none is for a, -1 after a 400. */
+static int
+fanout_signed_req(struct hub_req *r, const struct mc_json *o,
+    const struct mc_json *arr, char (*names)[MC_NAME_MAX + 1],
+    const struct hub_agent *a, struct hub_signed *s, struct hub_cmd_req *q)
+{
+	const struct mc_json *e;
+	char err[MC_TEXT_MAX];
+	size_t i;
+
+	for (e = arr->child, i = 0; e != NULL; e = e->next, i++)
+		if (strcmp(names[i], a->name) == 0)
+			break;
+	if (e == NULL)
+		return 1;
+	if (hub_sign_read_env(e, s, err, sizeof(err)) == -1) {
+		hub_http_error(r, 400, "bad_request", "%s", err);
+		return -1;
+	}
+	return signed_req_parse(r, o, a->name, s, q);
+}
+
+/* Submit to every targeted agent: a signed fan-out when arr is set. */
+static int
+fanout_run(struct hub_req *r, const struct mc_json *o,
+    const struct mc_json *arr, const char *tag, int all, struct mc_jw *w)
+{
+	char (*names)[MC_NAME_MAX + 1] = NULL;	/* owned */
+	struct hub_signed *s = NULL;		/* owned */
+	struct hub_cmd_req q;
+	struct hub_agent *a;
+	int n = 0, ret = -1;
+
+	if (arr == NULL) {
+		if (cmd_req_parse(r, o, &q) == -1)
+			return -1;
+	} else if ((s = malloc(sizeof(*s))) == NULL ||
+	    (names = calloc(arr->len + 1, sizeof(*names))) == NULL) {
+		hub_http_error(r, 503, "unavailable", "out of memory");
+		goto done;
+	} else if (fanout_signed_check(r, o, arr, s, names) == -1)
+		goto done;
+	mc_jw_obj(w, NULL);
+	mc_jw_arr(w, "commands");
+	for (a = hub_agent_first(); a != NULL && n != -1; a = a->next) {
+		if (!target_match(a, tag, all))
+			continue;
+		if (arr != NULL)
+			n = fanout_signed_req(r, o, arr, names, a, s, &q);
+		if (n != -1)
+			fanout_one(w, a, n == 1 ? NULL : &q);
+	}
+	mc_jw_arr_end(w);
+	mc_jw_obj_end(w);
+	ret = n == -1 ? -1 : 0;
+done:
+	free(names);
+	free(s);
+	return ret;
+}
+
+/* POST /api/commands {"target":{"tag":T}|{"all":true}, "type":...} or
+ * {"target":..., "signed":[envelope, ...]} */
 void
 hub_api_fanout(struct hub_req *r)
 {
-	const struct mc_json *o, *t;
-	struct hub_cmd_req q;
-	struct hub_agent *a;
+	const struct mc_json *o, *t, *sig;
 	struct mc_jdoc *d;
 	const char *tag;
 	struct mc_buf b;
@@ -368,20 +543,19 @@ hub_api_fanout(struct hub_req *r)
 		mc_json_free(d);
 		return;
 	}
-	if (cmd_req_parse(r, o, &q) == -1) {
+	sig = mc_json_get(o, "signed");
+	if (sig != NULL && (sig->type != MC_JARR || sig->len == 0)) {
+		hub_http_error(r, 400, "bad_request", "signed must be an array "
+		    "of envelopes, one per agent");
 		mc_json_free(d);
 		return;
 	}
 	hub_api_body_begin(&b, &w);
-	mc_jw_obj(&w, NULL);
-	mc_jw_arr(&w, "commands");
-	for (a = hub_agent_first(); a != NULL; a = a->next)
-		if (target_match(a, tag, all))
-			fanout_one(&w, a, &q);
-	mc_jw_arr_end(&w);
-	mc_jw_obj_end(&w);
+	if (fanout_run(r, o, sig, tag, all, &w) == 0)
+		hub_api_body_send(r, 202, &b, &w);
+	else
+		mc_buf_free(&b);
 	mc_json_free(d);
-	hub_api_body_send(r, 202, &b, &w);
 }
 
 void

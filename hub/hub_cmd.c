@@ -121,6 +121,7 @@ cmd_free(struct hub_cmd *c)
 	free(c->chunks);
 	free(c->cmd);
 	free(c->rel);
+	free(c->sig);
 	free(c);
 }
 
@@ -153,11 +154,14 @@ cmd_notify(struct hub_cmd *c)
 static void
 cmd_save(const struct hub_cmd *c)
 {
+	char *sig = hub_sign_text(c->sig);	/* owned */
+
 	hub_db_exec("INSERT OR REPLACE INTO commands(id, agent, kind, cmd, arg,"
 	    " requested_by, created, started, finished, status, exit_code,"
-	    " truncated, out_bytes, output, error, blob, timeout, cap, expires)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    "ttttttdddtiiibtbdid", c->id,
+	    " truncated, out_bytes, output, error, blob, timeout, cap, expires,"
+	    " signed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?)",
+	    "ttttttdddtiiibtbdidt", c->id,
 	    c->agent, mc_kind_name(c->kind), c->cmd, c->arg, c->by,
 	    c->created, c->started, c->finished,
 	    hub_cmd_status_name(c->status), (int64_t)c->exit_code,
@@ -165,7 +169,8 @@ cmd_save(const struct hub_cmd *c)
 	    c->out.data ? c->out.data : "", c->out.len,
 	    c->error[0] ? c->error : NULL, c->blob.data ? c->blob.data : "",
 	    c->blob.len, c->timeout, (int64_t)c->cap,
-	    c->expires > 0 ? mc_wall() + (c->expires - mc_now()) : 0.0);
+	    c->expires > 0 ? mc_wall() + (c->expires - mc_now()) : 0.0, sig);
+	free(sig);
 }
 
 /* ---- the agent's list of unfinished commands ---- */
@@ -211,11 +216,15 @@ cmd_new(struct hub_agent *a, const struct hub_cmd_req *r, const char *id)
 		mc_strlcpy(c->id, id, sizeof(c->id));
 	if ((id == NULL && mc_random_hex(c->id + 2, 8) == -1) ||
 	    (r->cmd && (c->cmd = strdup(r->cmd)) == NULL) ||
-	    (r->rel && (c->rel = malloc(sizeof(*c->rel))) == NULL)) {
+	    (r->rel && (c->rel = malloc(sizeof(*c->rel))) == NULL) ||
+	    (r->sig && (c->sig = malloc(sizeof(*c->sig))) == NULL)) {
+		free(c->rel);
 		free(c->cmd);
 		free(c);
 		return NULL;
 	}
+	if (r->sig)
+		*c->sig = *r->sig;
 	mc_strlcpy(c->agent, a->name, sizeof(c->agent));
 	c->kind = r->kind;
 	c->prune = r->prune;
@@ -269,6 +278,7 @@ cmd_send(struct hub_agent *a, struct hub_cmd *c)
 	mc_strlcpy(m.arg, c->arg, sizeof(m.arg));
 	m.timeout = c->timeout;
 	m.cap = c->cap;
+	m.sig = c->sig;
 	mc_buf_init(&b, MC_MSG_MAX);
 	r = mc_cmd_encode(&b, &m) == 0 ? hub_conn_send(a->conn, b.data,
 	    b.len) : -1;
@@ -389,18 +399,27 @@ hub_cmd_restore(const struct hub_cmd_row *row)
 	struct hub_agent *a = hub_agent_find(row->agent);
 	double now = mc_now(), wall = mc_wall();
 	struct hub_cmd_req r;
+	struct mc_sig *sig;	/* owned; cmd_new copies it */
 	struct hub_cmd *c;
 
 	memset(&r, 0, sizeof(r));
 	if (a == NULL || mc_kind_parse(row->kind, &r.kind) == -1)
 		return;
+	/* a signature that no longer reads is dropped, and the listener
+	 * decides whether it runs the command without one */
+	sig = hub_sign_parse(row->sig);
+	if (row->sig != NULL && row->sig[0] != '\0' && sig == NULL)
+		mc_warn("command %s: its stored signature does not read; "
+		    "it goes unsigned", row->id);
+	r.sig = sig;
 	r.cmd = row->cmd;
 	r.arg = row->arg;
 	r.timeout = row->timeout > 0 ? row->timeout : MC_TIMEOUT_DEFAULT;
 	r.cap = row->cap ? row->cap : MC_OUTPUT_CAP_DEFAULT;
 	r.by = row->by;
-	if (hub_cmd_find(row->id) != NULL ||
-	    (c = cmd_new(a, &r, row->id)) == NULL)
+	c = hub_cmd_find(row->id) == NULL ? cmd_new(a, &r, row->id) : NULL;
+	free(sig);
+	if (c == NULL)
 		return;
 	if (status_parse(row->status, &c->status) == -1)
 		c->status = CMD_QUEUED;

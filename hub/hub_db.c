@@ -106,7 +106,7 @@ static const char schema[] =
 "  TEXT, cmd TEXT, arg TEXT, requested_by TEXT, created REAL, started REAL,"
 "  finished REAL, status TEXT, exit_code INTEGER, truncated INTEGER,"
 "  out_bytes INTEGER, output BLOB, error TEXT, blob BLOB, timeout REAL,"
-"  cap INTEGER, expires REAL);"
+"  cap INTEGER, expires REAL, signed TEXT);"
 "CREATE INDEX IF NOT EXISTS commands_agent ON commands(agent, created);"
 /* listener releases (hub_release.c): the files are in DATA/releases/ */
 "CREATE TABLE IF NOT EXISTS releases(version TEXT PRIMARY KEY, sha256 TEXT"
@@ -148,6 +148,9 @@ static const struct {
 	  "ALTER TABLE metrics_15m ADD COLUMN gpu_mem REAL;"
 	  "ALTER TABLE metrics_15m ADD COLUMN gpu_temp REAL;"
 	  "ALTER TABLE metrics_15m ADD COLUMN cpu_temp REAL" },
+	/* an operator's signature, kept for a queued command (hub_sign.c) */
+	{ "SELECT signed FROM commands LIMIT 0",
+	  "ALTER TABLE commands ADD COLUMN signed TEXT" },
 };
 
 static void

@@ -118,7 +118,7 @@ load_commands(sqlite3 *db)
 
 	if (sqlite3_prepare_v2(db, "SELECT id, agent, kind, cmd, arg,"
 	    " requested_by, created, started, status, timeout, cap, expires,"
-	    " output, out_bytes FROM commands WHERE status IN ('queued', 'sent', 'running')"
+	    " output, out_bytes, signed FROM commands WHERE status IN ('queued', 'sent', 'running')"
 	    " ORDER BY created", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -137,6 +137,7 @@ load_commands(sqlite3 *db)
 		r.out = sqlite3_column_blob(st, 12);
 		r.out_len = (size_t)sqlite3_column_bytes(st, 12);
 		r.out_bytes = (uint64_t)sqlite3_column_int64(st, 13);
+		r.sig = (const char *)sqlite3_column_text(st, 14);
 		hub_cmd_restore(&r);
 	}
 	sqlite3_finalize(st);

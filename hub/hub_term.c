@@ -93,7 +93,7 @@ term_send(struct hub_term *s, enum mc_msg_type t, struct mc_term *m)
 
 struct hub_term *
 hub_term_open(struct hub_conn *ac, struct hub_conn *client, const char *user,
-    int cols, int rows)
+    int cols, int rows, const struct mc_sig *sig)
 {
 	struct hub_term *s = calloc(1, sizeof(*s));
 	struct mc_term m;
@@ -117,6 +117,7 @@ hub_term_open(struct hub_conn *ac, struct hub_conn *client, const char *user,
 	mc_strlcpy(m.sid, s->sid, sizeof(m.sid));
 	m.cols = cols;
 	m.rows = rows;
+	m.sig = sig;
 	term_send(s, MC_MSG_TERM_OPEN, &m);
 	mc_info("terminal %s: %s opens a session on '%s' (channel %u, %dx%d)",
 	    s->sid, user, s->agent, s->ch, cols, rows);

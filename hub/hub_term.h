@@ -45,11 +45,13 @@ struct hub_term {
 /* ---- hub_term.c: the client's session towards the agent ---- */
 
 /* Open a session on the agent connection ac (signed-in agent) for client
- * and user: a channel, a session id, term_open.  NULL when out of memory.
+ * and user: a channel, a session id, term_open carrying sig (the
+ * operator's signature, or NULL; copied into the message, not kept).
+ * NULL when out of memory.
  * The session is hub_term.c's; the client keeps a pointer until
  * hub_tclient_end() or hub_term_detach(). */
 struct hub_term *hub_term_open(struct hub_conn *ac, struct hub_conn *client,
-	    const char *user, int cols, int rows);
+	    const char *user, int cols, int rows, const struct mc_sig *sig);
 /* Sessions on ac (open or being opened, or ending). */
 int	hub_term_count(const struct hub_conn *ac);
 /* Keystrokes from the client: recorded, sent inside the input window;

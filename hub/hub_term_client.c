@@ -4,7 +4,9 @@
  * /ws/term"; the relay towards the agent is hub_term.c).
  *
  * The first message signs in and says where to,
- * {"t":"auth","token":T,"agent":A,"cols":C,"rows":R}, never in the URL.
+ * {"t":"auth","token":T,"agent":A,"cols":C,"rows":R}, never in the URL,
+ * and may carry an operator's signed envelope for the session ("signed",
+ * kind "terminal"), which goes on in term_open for the listener to check.
  * A token of operator role or above opens a session on a connected agent
  * whose listener runs terminals and has fewer than MC_TERM_SESSIONS_MAX;
  * any refusal is {"t":"error","code","error"} and close 1008.  Then
@@ -304,13 +306,37 @@ auth_agent(struct hub_conn *c, const char *name)
 	return a->conn;
 }
 
+/* The auth message's "signed": 0 absent, 1 read into s (a terminal for
+ * agent), -1 after refusing the client. */
+static int
+auth_signed(struct hub_conn *c, const struct mc_json *o, const char *agent,
+    struct hub_signed *s)
+{
+	char err[MC_TEXT_MAX];
+	int n = hub_sign_read(o, s, err, sizeof(err));
+
+	if (n == 1 && strcmp(s->sc.kind, MC_SIG_KIND_TERMINAL) != 0) {
+		snprintf(err, sizeof(err), "signed for %s, not terminal",
+		    s->sc.kind);
+		n = -1;
+	} else if (n == 1 && strcmp(s->sc.agent, agent) != 0) {
+		snprintf(err, sizeof(err), "signed for agent %s, not %s",
+		    s->sc.agent, agent);
+		n = -1;
+	}
+	if (n == -1)
+		client_fail(c, 1008, "bad_request", "%s", err);
+	return n;
+}
+
 static void
 on_auth(struct hub_conn *c, const struct mc_json *o)
 {
 	struct hub_tclient *tc = c->tclient;
+	struct hub_signed *s = NULL;	/* owned: too large for the stack */
 	const struct hub_token *t;
 	struct hub_conn *ac;
-	int cols, rows;
+	int cols, rows, n;
 
 	if (tcl.stop_by > 0) {
 		client_fail(c, 1008, "unavailable", "the hub is stopping");
@@ -320,10 +346,18 @@ on_auth(struct hub_conn *c, const struct mc_json *o)
 	    &rows) == -1 || (ac = auth_agent(c, mc_json_str(o, "agent"))) ==
 	    NULL)
 		return;
-	tc->token = t;
-	tc->term = hub_term_open(ac, c, t->name, cols, rows);
-	if (tc->term == NULL)
+	if ((s = malloc(sizeof(*s))) == NULL) {
 		client_fail(c, 1011, "unavailable", "out of memory");
+		return;
+	}
+	if ((n = auth_signed(c, o, ac->agent->name, s)) != -1) {
+		tc->token = t;
+		tc->term = hub_term_open(ac, c, t->name, cols, rows,
+		    n == 1 ? &s->sig : NULL);
+		if (tc->term == NULL)
+			client_fail(c, 1011, "unavailable", "out of memory");
+	}
+	free(s);
 }
 
 /* ---- what the client sends ---- */

@@ -50,12 +50,21 @@
 /* exit status that asks systemd for a fresh copy (the unit has
  * RestartForceExitStatus=75); EX_TEMPFAIL */
 #define LST_EXIT_RESTART	75
+/* starts of a new version, not welcomed yet, after which the next start
+ * puts the previous binary back (lst_rollback.c) */
+#define LST_UPDATE_STARTS_MAX	3
+/* seconds a new version has to be welcomed, unless update_confirm says */
+#define LST_UPDATE_CONFIRM	60
 #define LST_DOCKER_SOCKET	"/var/run/docker.sock"
 /* commands held until the hub acknowledges their result; hello lists
  * them all in "pending" */
 #define LST_HOLD_MAX		MC_PENDING_MAX
 /* command ids remembered so that a repeated cmd never runs twice */
 #define LST_SEEN_MAX		256
+/* nonces of signed commands remembered until they expire, and the
+ * state file that keeps them across a restart (lst_seen.c) */
+#define LST_SEEN_NONCES		4096
+#define LST_SEEN_FILE		"signed-seen"
 /* bytes of a file (screenshot) allowed in the send queue at a time; the
  * rest waits in its held command until the queue drains */
 #define LST_FILE_QUEUE		(1024 * 1024)
@@ -149,6 +158,11 @@ struct lst_conf {
 					 * checks; 0 = never */
 	char	sysfs_root[MC_PATH_MAX];	/* "/": where sys/class/hwmon and
 					 * sys/class/drm are read (tests) */
+	double	update_confirm;		/* seconds a self-update has to be
+					 * welcomed before it is undone */
+	int	ntrust;			/* operator keys ("trust" lines) */
+	struct mc_pubkey trust[MC_TRUST_MAX];
+	int	require_signed;		/* run only what they signed */
 };
 
 /* What a queued message is, which decides when it may go and whether it
@@ -306,6 +320,20 @@ struct lst_hold {
 	char		 seen[LST_SEEN_MAX][MC_ID_MAX];
 };
 
+/* Nonces of the signed commands run, until they expire (lst_seen.c). */
+struct lst_seen_ent {
+	int64_t		 exp;		/* unix seconds */
+	char		 nonce[MC_NONCE_MAX];
+};
+
+struct lst_seen {
+	int		 n;
+	struct lst_seen_ent e[LST_SEEN_NONCES];
+	char		 path[MC_PATH_MAX + 16];	/* "" before open */
+	int		 fd;		/* owned: appended to; -1 */
+	int		 lines;		/* in the file */
+};
+
 /* Where a terminal session is; see lst_term.c. */
 enum lst_tstate {
 	LST_T_FREE,
@@ -419,6 +447,17 @@ struct lst_mwait {
 	double		 t0;		/* mc_now() it arrived */
 };
 
+/* A self-update waiting for the hub's welcome (lst_rollback.c). */
+struct lst_upd_mark {
+	char		 version[MC_VERSION_TEXT_MAX];	/* the new one */
+	char		 previous[MC_VERSION_TEXT_MAX];
+	char		 exe[MC_PATH_MAX];
+	char		 prev[MC_PATH_MAX];		/* EXE.prev */
+	double		 confirm;			/* seconds */
+	int64_t		 deadline;			/* unix seconds */
+	int		 starts;
+};
+
 struct lst {
 	struct lst_conf	 conf;
 	struct mc_url	 url;
@@ -451,6 +490,7 @@ struct lst {
 	struct lst_tsess term[LST_TERM_SLOTS];	/* lst_term.c */
 	char		 kernel_boot[40];	/* /proc's boot_id, "" unknown */
 	struct lst_hold	 hold;
+	struct lst_seen	 seen;			/* lst_seen.c */
 	struct mc_hb	 hb;			/* heartbeat scratch */
 	double		 net_last;		/* mc_now() of last net sample */
 	struct lst_cpu_window cpu;
@@ -469,6 +509,10 @@ struct lst {
 	int		 restart;	/* start a fresh copy on the way out */
 	lws_sorted_usec_list_t sul_restart;
 	lws_sorted_usec_list_t sul_watchdog;	/* systemd's WatchdogSec */
+	/* a self-update not confirmed yet (lst_rollback.c) */
+	int		 upd_pending;
+	struct lst_upd_mark upd;
+	lws_sorted_usec_list_t sul_update;	/* its deadline */
 
 	int		 leaving;	/* a bye is on its way; no new work */
 	int		 done;		/* leave the event loop */
@@ -492,12 +536,41 @@ int	lst_cred_setup(struct lst *l, int *code, char *err, size_t errlen);
  * 0, or -1 (logged) when it could not be written. */
 int	lst_cred_save(struct lst *l, const char *cred);
 
+/* lst_seen.c: the signed commands already run */
+void	lst_seen_init(struct lst_seen *s);
+/* Read STATE_DIR/signed-seen, dropping what expired before now, and keep
+ * it for appending; a file that cannot be written is logged and the set
+ * lives in memory only. */
+void	lst_seen_open(struct lst_seen *s, const char *dir, int64_t now);
+void	lst_seen_close(struct lst_seen *s);
+/* 1 if nonce can be kept (printable ASCII, no blanks), else 0. */
+int	lst_seen_nonce_ok(const char *nonce);
+/* Note nonce, valid until exp, as run (in the file before it returns):
+ * 0, or -1 with "replayed: ...", a full set or a bad nonce in err. */
+int	lst_seen_add(struct lst_seen *s, const char *nonce, int64_t exp,
+	    int64_t now, char *err, size_t errlen);
+
+/* lst_signed.c: the operator signatures of commands and terminals */
+/* The gate of a cmd (m its message, c decoded from it): 0 to run c, now
+ * the signed payload's command when it carries one; -1 refused, with the
+ * reason in err.  Without trust keys a signature is not checked. */
+int	lst_signed_cmd(struct lst *l, const struct mc_msg *m,
+	    struct mc_cmd *c, char *err, size_t errlen);
+/* The same for a term_open message: 0 to open it, -1 with err. */
+int	lst_signed_term(struct lst *l, const struct mc_msg *m, char *err,
+	    size_t errlen);
+
 /* lst_user.c */
 /* The home directory of uid from /etc/passwd.  0, or -1 if unknown. */
 int	lst_user_home(uid_t uid, char *out, size_t size);
 /* The account called name (or with uid when name is NULL), with its
  * supplementary groups from /etc/group.  0, or -1 if unknown. */
 int	lst_user_find(const char *name, uid_t uid, struct lst_user *u);
+
+/* lst_main.c */
+/* The machine's CA bundle (the first of the usual paths that exists),
+ * or NULL. */
+const char *lst_system_ca_bundle(void);
 
 /* lst_mem.c */
 /* Drop the mappings of the image's read-only pages; what is still used
@@ -751,12 +824,53 @@ void	lst_cmd_ctr_update(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_screenshot(struct lst *l, const struct mc_cmd *c);
 void	lst_cmd_restart(struct lst *l, const struct mc_cmd *c);
 
+/* lst_update.c */
+/* listener_update: download, check and install a release, then restart
+ * into it once the hub acknowledged the result. */
+void	lst_update_cmd(struct lst *l, const struct mc_cmd *c);
+/* strerror(e), starting in lower case, into out. */
+void	lst_update_errtext(int e, char *out, size_t size);
+
+/* lst_fetch.c (in a forked child: it blocks) */
+/* GET path from the hub (its host and port, verified as the WebSocket
+ * verifies it) and write the body, which must be exactly size bytes, to
+ * fd (name is fd's file, for messages).  0, or -1 with the reason in
+ * err. */
+int	lst_fetch(const struct lst *l, const char *path, int fd,
+	    const char *name, uint64_t size, char *err, size_t errlen);
+
+/* lst_rollback.c */
+/* Early at start, once the state dir is known: load the record of an
+ * undone update into the hello; with an update pending, roll back now
+ * (exec the previous binary with argv: returns only if that failed)
+ * when its deadline passed or it started LST_UPDATE_STARTS_MAX times,
+ * else count this start and set l->upd_pending. */
+void	lst_rollback_boot(struct lst *l, char **argv);
+/* Once the loop exists: roll back when the pending update's deadline
+ * passes without a welcome. */
+void	lst_rollback_arm(struct lst *l);
+/* The hub welcomed us: confirm a pending update, forget a record the
+ * hello carried. */
+void	lst_rollback_welcomed(struct lst *l);
+/* In the update's child, just before the swap: write the marker for
+ * version installed as exe with the previous one kept as prev.  0, or
+ * -1 with the reason in err. */
+int	lst_rollback_mark(const struct lst *l, const char *version,
+	    const char *exe, const char *prev, char *err, size_t errlen);
+/* Remove the marker (the swap did not happen). */
+void	lst_rollback_unmark(const struct lst *l);
+
 /* lst_cmd_restart.c */
 /* Remember argv and this program's path (/proc/self/exe) for a restart. */
 void	lst_restart_init(struct lst *l, char **argv);
 /* The hub acknowledged the result of id: go on with a restart waiting
  * for it. */
 void	lst_restart_acked(struct lst *l, const char *id);
+/* Restart once the hub acknowledged the result of id (at most
+ * LST_RESTART_ACK_WAIT later). */
+void	lst_restart_after_ack(struct lst *l, const char *id);
+/* Say goodbye and restart now (unless already leaving). */
+void	lst_restart_now(struct lst *l);
 /* After teardown, when l->restart is set: start a fresh copy of this
  * program (systemd: exit LST_EXIT_RESTART; else fork and exec it with
  * the same arguments).  Returns the exit status for main. */

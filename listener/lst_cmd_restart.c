@@ -46,8 +46,8 @@ lst_restart_init(struct lst *l, char **argv)
 	l->self_exe[n] = '\0';
 }
 
-static void
-restart_now(struct lst *l)
+void
+lst_restart_now(struct lst *l)
 {
 	lws_sul_cancel(&l->sul_restart);
 	/* a SIGTERM or stop meanwhile wins: leave, do not come back */
@@ -64,14 +64,14 @@ restart_cb(lws_sorted_usec_list_t *sul)
 
 	mc_warn("no acknowledgement of the restart within %.0f s; restarting "
 	    "anyway", LST_RESTART_ACK_WAIT);
-	restart_now(l);
+	lst_restart_now(l);
 }
 
 void
 lst_restart_acked(struct lst *l, const char *id)
 {
 	if (l->restart_id[0] != '\0' && strcmp(l->restart_id, id) == 0)
-		restart_now(l);
+		lst_restart_now(l);
 }
 
 void
@@ -90,7 +90,13 @@ lst_cmd_restart(struct lst *l, const struct mc_cmd *c)
 	r.truncated = c->cap < sizeof(text) - 1;
 	lst_cmd_result(l, &r);
 	mc_info("restart requested by the hub");
-	mc_strlcpy(l->restart_id, c->id, sizeof(l->restart_id));
+	lst_restart_after_ack(l, c->id);
+}
+
+void
+lst_restart_after_ack(struct lst *l, const char *id)
+{
+	mc_strlcpy(l->restart_id, id, sizeof(l->restart_id));
 	lws_sul_schedule(l->ctx, 0, &l->sul_restart, restart_cb,
 	    (lws_usec_t)(LST_RESTART_ACK_WAIT * LWS_USEC_PER_SEC));
 }

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lst.h"
@@ -138,8 +139,8 @@ lws_log_emit(int level, const char *line)
 
 /* The machine's CA bundle.  This static binary's OpenSSL only knows
  * Debian's paths; the listener also runs on other distributions. */
-static const char *
-system_ca_bundle(void)
+const char *
+lst_system_ca_bundle(void)
 {
 	static const char *const paths[] = {
 		"/etc/ssl/certs/ca-certificates.crt",	/* Debian, Arch, Alpine */
@@ -183,7 +184,7 @@ context_create(struct lst *l)
 	if (l->conf.ca[0] != '\0')
 		info.client_ssl_ca_filepath = l->conf.ca;
 	else if (l->url.tls && l->fp[0] == '\0' && !l->conf.insecure)
-		info.client_ssl_ca_filepath = system_ca_bundle();
+		info.client_ssl_ca_filepath = lst_system_ca_bundle();
 	info.timeout_secs = LST_CONNECT_TIMEOUT;
 	info.connect_timeout_secs = LST_CONNECT_TIMEOUT;
 	l->ctx = lws_create_context(&info);
@@ -233,8 +234,10 @@ static int
 teardown(struct lst *l)
 {
 	l->done = 1;
-	if (l->ctx != NULL)
+	if (l->ctx != NULL) {
 		lws_sul_cancel(&l->sul_watchdog);
+		lws_sul_cancel(&l->sul_update);
+	}
 	mc_sd_notify("STOPPING=1");
 	lst_exec_kill_all(l);
 	lst_term_kill_all(l);
@@ -249,6 +252,7 @@ teardown(struct lst *l)
 	lst_ctr_free(l);
 	lst_gpu_free_all(l);
 	lst_hold_free(l);
+	lst_seen_close(&l->seen);
 	lst_queue_free(&l->q);
 	mc_buf_free(&l->rx);
 	mc_buf_free(&l->scratch);
@@ -295,10 +299,13 @@ run(struct lst *l)
 	}
 	log_start(l);
 	lst_orphans_sweep(l);
+	if (l->conf.ntrust > 0)
+		lst_seen_open(&l->seen, l->conf.state_dir, (int64_t)time(NULL));
 	lst_ctr_start(l);
 	/* a first GPU sample while we connect: the first heartbeat has it */
 	lst_gpu_tick(l);
 	lst_ws_start(l);
+	lst_rollback_arm(l);
 	mc_sd_notify("READY=1");
 	if (mc_sd_watchdog_every() > 0)
 		watchdog_cb(&l->sul_watchdog);
@@ -317,6 +324,7 @@ main(int argc, char **argv)
 	int r, code;
 
 	stdio_sanity();
+	lst_seen_init(&l.seen);
 	mc_log_setup(LST_PROG, MC_LOG_INFO);
 	r = lst_conf_read(&l, argc, argv, err, sizeof(err));
 	if (r != 0) {
@@ -331,6 +339,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "%s: %s\n", LST_PROG, err);
 		return code;
 	}
+	/* before anything a broken new version could fail at */
+	lst_rollback_boot(&l, argv);
 	if (lst_hold_init(&l) == -1) {
 		fprintf(stderr, "%s: no randomness for the boot id\n", LST_PROG);
 		return 1;

@@ -313,6 +313,7 @@ on_welcome(struct lst *l, const struct mc_msg *m)
 	 * then the queue (output of commands that ran while offline) and
 	 * the results an earlier connection wrote but the hub never
 	 * acknowledged */
+	lst_rollback_welcomed(l);
 	lst_ctr_hb_full(l);
 	hb_cb(&l->sul_hb);
 	lst_hold_welcome(l);
