@@ -326,9 +326,11 @@ int	ctl_ws_open(struct ctl *c, const char *path, const char *what,
 /* Drop the connection; w may be NULL. */
 void	ctl_ws_close(struct ctl_ws *w);
 /* Sign in with the first message, {"t":"auth","token":...}, with
- * "agent", "cols" and "rows" too when agent is not NULL (/ws/term);
- * waits until it is sent.  0 or -1. */
-int	ctl_ws_auth(struct ctl_ws *w, const char *agent, int cols, int rows);
+ * "agent", "cols" and "rows" too when agent is not NULL (/ws/term) and
+ * the operator's "signed" envelope when sig is not NULL; waits until it
+ * is sent.  0 or -1. */
+int	ctl_ws_auth(struct ctl_ws *w, const char *agent, int cols, int rows,
+	    const struct mc_sig *sig);
 /* Queue a frame of opcode op and send what the socket takes now without
  * waiting.  0, or -1 when the queue has no room for it (data frames:
  * ctl_ws_room()) or the connection broke. */
