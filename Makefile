@@ -192,9 +192,13 @@ $(BUILD)/maestro-listener: $(LISTENER_OBJ) $(LIBMC) $(CJSON_A) listener/static.l
 		"but has no unwind tables (listener/static.ld)" >&2; \
 		rm -f $@; exit 1; fi)
 
-$(BUILD)/unit-tests: $(UNIT_OBJ) $(LIBMC)
+# the listener's files that need no lws, tested on their own
+UNIT_LST_OBJ := $(call obj,listener/lst_seen.c)
+$(call obj,tests/unit/t_seen.c): CPPFLAGS += -Ilistener
+
+$(BUILD)/unit-tests: $(UNIT_OBJ) $(UNIT_LST_OBJ) $(LIBMC)
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(LIBMC) $(UNIT_LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $(UNIT_OBJ) $(UNIT_LST_OBJ) $(LIBMC) $(UNIT_LIBS)
 
 deps:
 	$(Q).dev/deps.sh build

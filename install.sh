@@ -23,6 +23,7 @@ usage() {
 usage: install.sh [--hub wss://HOST:PORT] [--enroll-key-file FILE]
                   [--fingerprint sha256:HEX | --ca FILE | --insecure]
                   [--name NAME] [--tags a,b] [--run-as USER] [--allow KINDS]
+                  [--trust KEYLINE]... [--require-signed]
                   [--binary FILE] [--sha256 HEX] [--root DIR] [--no-start]
        install.sh --uninstall [--purge] [--root DIR]
 
@@ -42,6 +43,11 @@ then enables and starts it and waits until the hub has welcomed the agent.
   --tags a,b         tags, for filtering and fan-out
   --run-as USER      run shell commands as USER
   --allow KINDS      command kinds this machine accepts (default: all)
+  --trust KEYLINE    trust this operator key ("ed25519:BASE64 NAME", as
+                     `hubctl key create` prints it; quote it); repeatable,
+                     one `trust =` line each
+  --require-signed   run only commands signed by a trusted key
+                     (require_signed = yes; needs --trust)
   --binary FILE      install this maestro-listener instead of downloading it
                      from the hub
   --sha256 HEX       expected SHA-256 of the binary (default: the hub's)
@@ -60,11 +66,13 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 hub=$HUB_DEFAULT fp=$FINGERPRINT_DEFAULT key=${MAESTRO_ENROLL_KEY:-} ca=""
 insecure="" name=""
 tags="" run_as="" allow="" binary="" sum="" root="" start=1 uninstall=""
-purge=""
+purge="" trust="" require_signed=""
+nl='
+'
 while [ $# -gt 0 ]; do
 	case $1 in
 	--hub|--enroll-key|--enroll-key-file|--fingerprint|--ca|--name|--tags|\
-	--run-as|--allow|--binary|--sha256|--root)
+	--run-as|--allow|--binary|--sha256|--root|--trust)
 		[ $# -ge 2 ] || { echo "$PROG: $1 needs a value" >&2; exit 2; }
 		case $1 in
 		--hub) hub=$2 ;; --enroll-key) key=$2 ;; --fingerprint) fp=$2 ;;
@@ -75,9 +83,15 @@ while [ $# -gt 0 ]; do
 		--ca) ca=$2 ;; --name) name=$2 ;; --tags) tags=$2 ;;
 		--run-as) run_as=$2 ;; --allow) allow=$2 ;; --binary) binary=$2 ;;
 		--sha256) sum=$2 ;; --root) root=$2 ;;
+		--trust)
+			case $2 in
+			ed25519:*) trust="${trust}trust = $2$nl" ;;
+			*) echo "$PROG: --trust needs a key line, ed25519:BASE64 NAME" >&2; exit 2 ;;
+			esac ;;
 		esac
 		shift ;;
 	--insecure) insecure=1; fp="" ;;
+	--require-signed) require_signed=1 ;;
 	--no-start) start="" ;;
 	--uninstall) uninstall=1 ;;
 	--purge) purge=1 ;;
@@ -86,6 +100,11 @@ while [ $# -gt 0 ]; do
 	esac
 	shift
 done
+
+if [ -n "$require_signed" ] && [ -z "$trust" ]; then
+	echo "$PROG: --require-signed needs a --trust key: without one no command could run" >&2
+	exit 2
+fi
 
 bin=$root/usr/local/bin/maestro-listener
 conf_dir=$root/etc/maestro
@@ -216,11 +235,14 @@ write_conf() {
 	[ -n "$insecure" ] && echo "insecure = true"
 	[ -n "$run_as" ] && echo "run_as = $run_as"
 	[ -n "$allow" ] && echo "allow = $allow"
+	[ -n "$trust" ] && printf '%s' "$trust"
+	[ -n "$require_signed" ] && echo "require_signed = yes"
 	[ -n "$key" ] && echo "enroll_key = $key"
 	echo "state_dir = $state"
 }
 # Keep an existing config unless this run says something new.
-if [ ! -f "$conf" ] || [ -n "$name$tags$key$run_as$allow$ca$insecure" ] ||
+if [ ! -f "$conf" ] ||
+    [ -n "$name$tags$key$run_as$allow$ca$insecure$trust$require_signed" ] ||
     ! grep -q "^hub = $hub\$" "$conf"; then
 	old_umask=$(umask)
 	umask 027

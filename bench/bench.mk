@@ -27,12 +27,13 @@ endif
 
 BENCH_SRC := $(wildcard bench/swarm*.c) $(wildcard common/*.c)
 JSONBENCH_OBJ := $(BUILD)/bench-obj/bench/jsonbench.o
+SIGBENCH_OBJ := $(BUILD)/bench-obj/bench/sigbench.o
 BENCH_OBJ := $(patsubst %.c,$(BUILD)/bench-obj/%.o,$(BENCH_SRC))
 COMMON_OBJ := $(patsubst %.c,$(BUILD)/bench-obj/%.o,$(wildcard common/*.c))
 RTT_OBJ := $(BUILD)/bench-obj/bench/rtt.o $(COMMON_OBJ)
 
 .PHONY: all clean-bench
-all: $(BUILD)/swarm $(BUILD)/rtt $(BUILD)/jsonbench
+all: $(BUILD)/swarm $(BUILD)/rtt $(BUILD)/jsonbench $(BUILD)/sigbench
 
 $(BUILD)/bench-obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -53,7 +54,13 @@ $(BUILD)/jsonbench: $(JSONBENCH_OBJ) $(COMMON_OBJ)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(BENCH_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(JSONBENCH_OBJ) $(COMMON_OBJ) -lcjson -lssl -lcrypto -lm
 
+# a signed command's check on the listener (bench/sigbench.c)
+$(BUILD)/sigbench: $(SIGBENCH_OBJ) $(COMMON_OBJ)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(BENCH_CFLAGS) $(EXTRA_LDFLAGS) -o $@ $(SIGBENCH_OBJ) $(COMMON_OBJ) -lcjson -lssl -lcrypto -lm
+
 clean-bench:
-	rm -rf $(BUILD)/bench-obj $(BUILD)/swarm $(BUILD)/rtt $(BUILD)/jsonbench
+	rm -rf $(BUILD)/bench-obj $(BUILD)/swarm $(BUILD)/rtt $(BUILD)/jsonbench \
+	    $(BUILD)/sigbench
 
 -include $(shell find $(BUILD)/bench-obj -name '*.d' 2>/dev/null)

@@ -56,6 +56,10 @@
 #define LST_HOLD_MAX		MC_PENDING_MAX
 /* command ids remembered so that a repeated cmd never runs twice */
 #define LST_SEEN_MAX		256
+/* nonces of signed commands remembered until they expire, and the
+ * state file that keeps them across a restart (lst_seen.c) */
+#define LST_SEEN_NONCES		4096
+#define LST_SEEN_FILE		"signed-seen"
 /* bytes of a file (screenshot) allowed in the send queue at a time; the
  * rest waits in its held command until the queue drains */
 #define LST_FILE_QUEUE		(1024 * 1024)
@@ -149,6 +153,9 @@ struct lst_conf {
 					 * checks; 0 = never */
 	char	sysfs_root[MC_PATH_MAX];	/* "/": where sys/class/hwmon and
 					 * sys/class/drm are read (tests) */
+	int	ntrust;			/* operator keys ("trust" lines) */
+	struct mc_pubkey trust[MC_TRUST_MAX];
+	int	require_signed;		/* run only what they signed */
 };
 
 /* What a queued message is, which decides when it may go and whether it
@@ -306,6 +313,20 @@ struct lst_hold {
 	char		 seen[LST_SEEN_MAX][MC_ID_MAX];
 };
 
+/* Nonces of the signed commands run, until they expire (lst_seen.c). */
+struct lst_seen_ent {
+	int64_t		 exp;		/* unix seconds */
+	char		 nonce[MC_NONCE_MAX];
+};
+
+struct lst_seen {
+	int		 n;
+	struct lst_seen_ent e[LST_SEEN_NONCES];
+	char		 path[MC_PATH_MAX + 16];	/* "" before open */
+	int		 fd;		/* owned: appended to; -1 */
+	int		 lines;		/* in the file */
+};
+
 /* Where a terminal session is; see lst_term.c. */
 enum lst_tstate {
 	LST_T_FREE,
@@ -451,6 +472,7 @@ struct lst {
 	struct lst_tsess term[LST_TERM_SLOTS];	/* lst_term.c */
 	char		 kernel_boot[40];	/* /proc's boot_id, "" unknown */
 	struct lst_hold	 hold;
+	struct lst_seen	 seen;			/* lst_seen.c */
 	struct mc_hb	 hb;			/* heartbeat scratch */
 	double		 net_last;		/* mc_now() of last net sample */
 	struct lst_cpu_window cpu;
@@ -491,6 +513,30 @@ int	lst_cred_setup(struct lst *l, int *code, char *err, size_t errlen);
 /* Store a credential the hub issued (mode 0600) and use it from now on.
  * 0, or -1 (logged) when it could not be written. */
 int	lst_cred_save(struct lst *l, const char *cred);
+
+/* lst_seen.c: the signed commands already run */
+void	lst_seen_init(struct lst_seen *s);
+/* Read STATE_DIR/signed-seen, dropping what expired before now, and keep
+ * it for appending; a file that cannot be written is logged and the set
+ * lives in memory only. */
+void	lst_seen_open(struct lst_seen *s, const char *dir, int64_t now);
+void	lst_seen_close(struct lst_seen *s);
+/* 1 if nonce can be kept (printable ASCII, no blanks), else 0. */
+int	lst_seen_nonce_ok(const char *nonce);
+/* Note nonce, valid until exp, as run (in the file before it returns):
+ * 0, or -1 with "replayed: ...", a full set or a bad nonce in err. */
+int	lst_seen_add(struct lst_seen *s, const char *nonce, int64_t exp,
+	    int64_t now, char *err, size_t errlen);
+
+/* lst_signed.c: the operator signatures of commands and terminals */
+/* The gate of a cmd (m its message, c decoded from it): 0 to run c, now
+ * the signed payload's command when it carries one; -1 refused, with the
+ * reason in err.  Without trust keys a signature is not checked. */
+int	lst_signed_cmd(struct lst *l, const struct mc_msg *m,
+	    struct mc_cmd *c, char *err, size_t errlen);
+/* The same for a term_open message: 0 to open it, -1 with err. */
+int	lst_signed_term(struct lst *l, const struct mc_msg *m, char *err,
+	    size_t errlen);
 
 /* lst_user.c */
 /* The home directory of uid from /etc/passwd.  0, or -1 if unknown. */

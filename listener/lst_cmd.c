@@ -6,7 +6,10 @@
  * implement, a kind the allow list refuses and a cmd that cannot be
  * decoded all get a "failed" result with the reason, so nothing waits on
  * the hub forever; a cmd the hub sends again is never run again
- * (lst_hold.c).  The allow list is checked before anything runs.
+ * (lst_hold.c).  An operator's signature is checked first (lst_signed.c):
+ * a signed cmd runs its payload's command, so the allow list and the
+ * rest see what will run.  The allow list is checked before anything
+ * runs.
  */
 #include <stdio.h>
 #include <string.h>
@@ -75,14 +78,19 @@ lst_cmd_handle(struct lst *l, const struct mc_msg *m)
 	r = lst_hold_begin(l, c.id);
 	if (r == 1)
 		return;
-	mc_info("command %s: %s", c.id, mc_kind_name(c.kind));
-	if (c.cmd[0] != '\0')
-		mc_debug("command %s line: %s", c.id, c.cmd);
 	if (r == -1) {
 		lst_cmd_fail(l, c.id, "too many commands wait for the hub's "
 		    "acknowledgement");
 		return;
 	}
+	if (lst_signed_cmd(l, m, &c, err, sizeof(err)) == -1) {
+		mc_warn("command %s refused: %s", c.id, err);
+		lst_cmd_fail(l, c.id, err);
+		return;
+	}
+	mc_info("command %s: %s", c.id, mc_kind_name(c.kind));
+	if (c.cmd[0] != '\0')
+		mc_debug("command %s line: %s", c.id, c.cmd);
 	if ((l->allow & (1u << c.kind)) == 0) {
 		lst_cmd_fail(l, c.id, "not allowed on this agent");
 		return;

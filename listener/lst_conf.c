@@ -1,7 +1,8 @@
 /*
  * lst_conf.c - the listener's settings: one table read from the config
  * file and then from the flags, and the checks that turn the values into
- * a hub URL, a certificate pin, an allow mask, a name and tags.
+ * a hub URL, a certificate pin, an allow mask, a name and tags, and the
+ * operator keys this agent trusts ("trust", a key that may repeat).
  *
  * Every value is checked where it was given: a bad config value fails as
  * "file:line: key: reason" (the config file is fed through the extra-key
@@ -55,6 +56,8 @@ static const struct mc_opt conf_tab[] = {
 	    NULL },
 	{ "container_check_every", MC_OPT_DUR, OFF(container_check_every),
 	    sizeof(double), 0, 7 * 86400, NULL },
+	{ "require_signed", MC_OPT_BOOL, OFF(require_signed), sizeof(int), 0,
+	    1, NULL },
 	MC_OPT_END
 };
 
@@ -92,7 +95,11 @@ static const char usage_text[] =
 "                       run_as, docker_socket, display, containers\n"
 "                       (yes|no: follow Docker's containers; default yes)\n"
 "                       and container_check_every (registry digests;\n"
-"                       default 10m, 0 never)\n"
+"                       default 10m, 0 never), trust (an operator key,\n"
+"                       ed25519:BASE64 NAME as hubctl key create prints\n"
+"                       it; one a line, at most 8) and require_signed\n"
+"                       (yes|no: run only commands one of them signed;\n"
+"                       default no)\n"
 "  --log-level LEVEL    debug, info, warn or error (default info)\n"
 "  --reconnect-min DURATION\n"
 "                       first delay before reconnecting after a lost\n"
@@ -271,6 +278,36 @@ check_key(struct lst *l, const char *key, char *err, size_t errlen)
 	return 0;
 }
 
+/* One "trust" line: a key added to those trusted, and to the hello. */
+static int
+trust_add(struct lst *l, const char *val, char *err, size_t errlen)
+{
+	struct lst_conf *c = &l->conf;
+	char why[200];
+	int i;
+
+	if (c->ntrust == MC_TRUST_MAX) {
+		snprintf(err, errlen, "trust: at most %d keys", MC_TRUST_MAX);
+		return -1;
+	}
+	if (mc_pubkey_parse(val, &c->trust[c->ntrust], why, sizeof(why)) ==
+	    -1) {
+		snprintf(err, errlen, "trust: %s (expected ed25519:BASE64 "
+		    "NAME, as hubctl key create prints it)", why);
+		return -1;
+	}
+	for (i = 0; i < c->ntrust; i++)
+		if (strcmp(c->trust[i].b64, c->trust[c->ntrust].b64) == 0) {
+			snprintf(err, errlen, "trust: this key is already "
+			    "trusted (a line above)");
+			return -1;
+		}
+	mc_pubkey_line(&c->trust[c->ntrust], l->hello.trust[c->ntrust],
+	    sizeof(l->hello.trust[c->ntrust]));
+	l->hello.ntrust = ++c->ntrust;
+	return 0;
+}
+
 /* mc_conf_parse() hook: set one config line's key, then check it. */
 static int
 conf_extra(void *arg, const char *key, const char *val, char *err,
@@ -279,6 +316,8 @@ conf_extra(void *arg, const char *key, const char *val, char *err,
 	struct lst *l = arg;
 	char why[400];
 
+	if (strcmp(key, "trust") == 0)
+		return trust_add(l, val, err, errlen);
 	if (mc_opt_set(conf_tab, &l->conf, key, val, err, errlen) == -1)
 		return -1;
 	if (check_key(l, key, why, sizeof(why)) == -1) {
@@ -385,6 +424,11 @@ finish(struct lst *l, const struct mc_origin *o, char *err, size_t errlen)
 	}
 	if (check_trust(l, o, err, errlen) == -1)
 		return -1;
+	if (l->conf.require_signed && l->conf.ntrust == 0)
+		return mc_origin_fail(o, "require_signed", err, errlen, "needs "
+		    "at least one trust = ed25519:BASE64 NAME line: without a "
+		    "trusted key no command could run");
+	l->hello.require_signed = l->conf.require_signed;
 	if (l->conf.name[0] == '\0' &&
 	    (gethostname(l->conf.name, sizeof(l->conf.name)) == -1 ||
 	    !mc_name_valid(l->conf.name))) {

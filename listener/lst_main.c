@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lst.h"
@@ -249,6 +250,7 @@ teardown(struct lst *l)
 	lst_ctr_free(l);
 	lst_gpu_free_all(l);
 	lst_hold_free(l);
+	lst_seen_close(&l->seen);
 	lst_queue_free(&l->q);
 	mc_buf_free(&l->rx);
 	mc_buf_free(&l->scratch);
@@ -295,6 +297,8 @@ run(struct lst *l)
 	}
 	log_start(l);
 	lst_orphans_sweep(l);
+	if (l->conf.ntrust > 0)
+		lst_seen_open(&l->seen, l->conf.state_dir, (int64_t)time(NULL));
 	lst_ctr_start(l);
 	/* a first GPU sample while we connect: the first heartbeat has it */
 	lst_gpu_tick(l);
@@ -317,6 +321,7 @@ main(int argc, char **argv)
 	int r, code;
 
 	stdio_sanity();
+	lst_seen_init(&l.seen);
 	mc_log_setup(LST_PROG, MC_LOG_INFO);
 	r = lst_conf_read(&l, argc, argv, err, sizeof(err));
 	if (r != 0) {

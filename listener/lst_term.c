@@ -486,7 +486,7 @@ term_adopt(struct lst_tsess *s, int mfd)
 }
 
 static void
-term_open(struct lst *l, const struct mc_term *m)
+term_open(struct lst *l, const struct mc_msg *msg, const struct mc_term *m)
 {
 	char err[MC_TEXT_MAX];
 	struct lst_tsess *s;
@@ -500,6 +500,11 @@ term_open(struct lst *l, const struct mc_term *m)
 	}
 	if (term_refuse(l, err, sizeof(err))) {
 		mc_info("terminal %u refused: %s", m->ch, err);
+		term_send_end(l, m->ch, MC_TERM_REFUSED, -1, err);
+		return;
+	}
+	if (lst_signed_term(l, msg, err, sizeof(err)) == -1) {
+		mc_warn("terminal %u (%s) refused: %s", m->ch, m->sid, err);
 		term_send_end(l, m->ch, MC_TERM_REFUSED, -1, err);
 		return;
 	}
@@ -560,7 +565,7 @@ lst_term_handle(struct lst *l, const struct mc_msg *msg)
 		return;
 	}
 	if (msg->type == MC_MSG_TERM_OPEN) {
-		term_open(l, &m);
+		term_open(l, msg, &m);
 		return;
 	}
 	s = term_find(l, m.ch);

@@ -200,6 +200,9 @@ int	unit_json_accepts(const char *s, size_t n);
 	X(sign_in_messages)						\
 	X(sign_hello_and_release)					\
 	X(sign_elf)							\
+	/* t_seen.c (listener/lst_seen.c) */				\
+	X(seen_once_and_across_reopen)					\
+	X(seen_full_refuses)						\
 	/* t_metrics_hw.c */						\
 	X(metrics_hw_round_trip)					\
 	X(metrics_hw_absent)						\
