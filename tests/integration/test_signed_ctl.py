@@ -207,3 +207,39 @@ def test_term_signed(t):
     r = t.run(t.hubctl_argv(hub, ["term", "pc-sig"]), stdin=b"exit 0\n")
     check(r.rc == 5 and "unsigned" in r.err and
           "hubctl key create" in r.err, "unsigned term: %r" % r)
+
+
+def test_dashboard_signed(t):
+    import mtest
+    from test_browser import CHROMIUM, need_tools
+    need_tools()
+    hub = t.hub(extra=["--dashboard", os.path.join(mtest.ROOT, "dashboard")])
+    line = make_key(t, "alice")
+    make_key(t, "enc", dict(t.env, **{PASS_ENV: "secret"}))
+    signed_listener(t, hub, "pc-sig", [line])
+    with open(os.path.join(key_dir(t), "alice.key")) as f:
+        pem = f.read()
+    with open(os.path.join(key_dir(t), "enc.key")) as f:
+        enc = f.read()
+    cfg = {"url": hub.url, "token": hub.token, "chromium": CHROMIUM,
+           "agent": "pc-sig", "pem": pem, "enc_pem": enc, "line": line}
+    path = t.write("signed.json", json.dumps(cfg), mode=0o600)
+    r = t.run(["node", os.path.join(mtest.ROOT, "tests", "browser",
+                                    "signed.mjs"), path], timeout=120)
+    try:
+        doc = json.loads(r.out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        doc = {"error": "no result (exit %s): %s" % (r.rc, r.err[-2000:])}
+    for ln in doc.get("checks", []):
+        t.note(ln)
+    check(r.rc == 0 and doc.get("ok"), "the browser test failed: %s\n%s"
+          % (doc.get("error"), "\n".join(doc.get("checks", []))))
+    # what ran was signed: the hub kept the payload's command
+    hist = hub.api("GET", "/api/commands?agent=pc-sig&limit=10")["commands"]
+    check(any(c.get("cmd") == "echo signed-$((20+22))" and
+              c.get("status") == "done" for c in hist),
+          "the dashboard's command in history: %r" % hist)
+    check(pem.split("\n")[1] not in hub.log(), "the key reached the hub")
+
+
+test_dashboard_signed.time_limit = 180
