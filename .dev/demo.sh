@@ -34,6 +34,10 @@ trap stop INT TERM EXIT
 
 mkdir -p "$DATA" "$STATE"
 chmod 700 "$DIR"
+# an operator key for the tour's signed command (hubctl key create makes
+# one under ~/.config/maestro/keys; this one stays with the demo)
+[ -e "$DIR/demo.key" ] || (umask 077 &&
+	openssl genpkey -algorithm ed25519 -out "$DIR/demo.key")
 "$B/maestro-hub" --listen "127.0.0.1:$PORT" --data "$DATA" \
 	2>>"$DIR/hub.log" &
 hub_pid=$!

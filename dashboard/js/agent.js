@@ -15,6 +15,7 @@ import { History } from "./history.js";
 import { TerminalTab } from "./terminal.js";
 import { Sessions } from "./sessions.js";
 import { AgentContainers } from "./containers.js";
+import { KeyPanel } from "./keypanel.js";
 
 const HOUR = 3600;
 const SPANS = { "24h": 86400, "7d": 7 * 86400 };
@@ -49,6 +50,7 @@ export class AgentPage {
     this.charts = [];
     this.histRange = "24h";
     this.commands = new Commands(name, app);
+    this.keys = new KeyPanel();
     this.ctrs = new AgentContainers(name, this.commands.canRun() ? (c) => this.commands.restartCtr(c) : null);
     this.history = new History(name);
     this.sessions = new Sessions(name, app);
@@ -71,6 +73,7 @@ export class AgentPage {
     clearInterval(this.timer);
     for (const c of this.charts) c.destroy();
     this.commands.destroy();
+    this.keys.destroy();
     this.terminal.destroy();
     this.sessions.destroy();
     this.charts = [];
@@ -110,6 +113,7 @@ export class AgentPage {
         panel("Last hour (live)", liveUse, liveNet, this.liveHwBox)),
       panel("History", tabs, histUse, histNet, this.histHwBox, this.histNote),
       this.ctrs.el,
+      this.commands.canRun() ? this.keys.panel() : null,
       this.commands.panel(),
       panel("Command history", this.history.el));
     this.termTab = h("div", { id: "agent-terminal", hidden: true },

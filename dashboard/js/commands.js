@@ -2,12 +2,16 @@
 // streamed output (and, for an agent that is not online, a choice to let
 // the hub hold the command until it is back: the API's "queue"), Docker
 // containers with a restart per row, a screenshot, and restart / stop of
-// the listener, each of those two only after a confirmation.
+// the listener, each of those two only after a confirmation.  Every
+// command is signed with the loaded operator key when the agent trusts it
+// (signer.js); an agent that requires signatures the loaded key cannot
+// give gets its buttons disabled, with the reason and the hubctl line.
 "use strict";
 
 import * as api from "./api.js";
 import { h, clear, panel } from "./dom.js";
 import { outcome } from "./history.js";
+import * as signer from "./signer.js";
 
 // the API's "queue": how long the hub may hold a command for an agent
 // that is not online ("" = refuse it at once)
@@ -25,9 +29,11 @@ export class Commands {
     this.app = app;
     this.agent = null;
     this.urls = [];            // object URLs to revoke
+    this.unwatch = signer.watch(() => { if (this.agent) this.onAgent(this.agent); });
   }
 
   destroy() {
+    this.unwatch();
     for (const u of this.urls) URL.revokeObjectURL(u);
     this.urls = [];
   }
@@ -50,24 +56,25 @@ export class Commands {
         "and run it once when the agent is back" },
     QUEUE.map(([v, label]) => h("option", { value: v }, label)));
     this.hint = h("p", { id: "shell-hint", class: "muted hint", hidden: true });
+    this.signBlock = h("p", { id: "sign-block", class: "hint", hidden: true });
+    this.runBtn = h("button", { id: "shell-run", type: "submit" }, "Run");
     this.shellOut = h("pre", { id: "shell-out", class: "output", "aria-live": "polite" });
     this.shellStatus = h("p", { id: "shell-status", class: "muted" });
     const form = h("form", { class: "shell", onsubmit: (e) => { e.preventDefault(); this.runShell(); } },
       h("span", { class: "prompt" }, "$"), this.shellCmd, this.shellTimeout, this.queue,
-      h("button", { id: "shell-run", type: "submit" }, "Run"));
+      this.runBtn);
     this.dockerBox = h("div", { id: "docker" });
     this.shot = h("div", { id: "shot" });
     this.actionStatus = h("p", { id: "action-status", class: "muted", "aria-live": "polite" });
     this.confirmBox = h("span", { class: "confirm" });
     this.dockerBtn = h("button", { id: "btn-docker", type: "button", onclick: () => this.dockerPs() },
       "Docker containers");
-    const actions = h("div", { class: "actions" },
-      this.dockerBtn,
+    this.buttons = [this.runBtn, this.dockerBtn,
       h("button", { id: "btn-screenshot", type: "button", onclick: () => this.screenshot() }, "Screenshot"),
       h("button", { id: "btn-restart", type: "button", onclick: () => this.ask("restart") }, "Restart listener"),
-      h("button", { id: "btn-stop", type: "button", class: "danger", onclick: () => this.ask("stop") }, "Stop listener"),
-      this.confirmBox);
-    return panel("Commands", form, this.hint, this.shellStatus, this.shellOut, actions,
+      h("button", { id: "btn-stop", type: "button", class: "danger", onclick: () => this.ask("stop") }, "Stop listener")];
+    const actions = h("div", { class: "actions" }, this.buttons.slice(1), this.confirmBox);
+    return panel("Commands", this.signBlock, form, this.hint, this.shellStatus, this.shellOut, actions,
       this.actionStatus, this.dockerBox, this.shot);
   }
 
@@ -81,10 +88,32 @@ export class Commands {
     this.hint.textContent = a.status === "online" ? "" : a.name + " is " + a.status +
       ": a command fails at once unless the hub may hold it (If offline: wait …); " +
       "a held command runs once, when the agent is back.";
+    const why = signer.blockedReason(a, "send " + a.name + " shell -- CMD");
+    this.signBlock.textContent = why;
+    this.signBlock.hidden = !why;
+    for (const b of this.buttons) b.disabled = !!why;
+    if (why) clear(this.confirmBox);
+  }
+
+  // body as the hub takes it: signed for this agent when the loaded key
+  // is one it trusts (a signed command waits on the hub at most as long
+  // as its signature lives).
+  async signed(body) {
+    const env = await signer.envelope(this.agent, body.type, body);
+    if (!env) return body;
+    const out = { signed: env };
+    if (body.queue) out.queue = signer.QUEUE_MAX;
+    return out;
+  }
+
+  // The body of a command by path (restart, stop, screenshot).
+  async pathBody(kind) {
+    const env = await signer.envelope(this.agent, kind, {});
+    return env ? { signed: env } : {};
   }
 
   async send(body) {
-    return (await api.post(api.agentPath(this.name, "/command"), body)).id;
+    return (await api.post(api.agentPath(this.name, "/command"), await this.signed(body))).id;
   }
 
   // The status line while a command waits on the hub.
@@ -152,7 +181,8 @@ export class Commands {
   async simple(kind) {
     this.say(kind + ": sending…", "running");
     try {
-      const { id } = await api.post(api.agentPath(this.name, "/" + kind), {});
+      const { id } = await api.post(api.agentPath(this.name, "/" + kind),
+        await this.pathBody(kind));
       this.say(kind + " sent (" + id + "); the status at the top of this page follows it", "ok");
     } catch (e) {
       this.say(kind + " refused: " + e.message, "bad");
@@ -164,7 +194,8 @@ export class Commands {
     const status = h("p", { id: "shot-status", class: "muted" }, "taking a screenshot…");
     this.shot.appendChild(status);
     try {
-      const { id } = await api.post(api.agentPath(this.name, "/screenshot"), {});
+      const { id } = await api.post(api.agentPath(this.name, "/screenshot"),
+        await this.pathBody("screenshot"));
       const end = await api.stream(id, () => {});
       if (!end || end.status !== "done") {
         status.textContent = "Screenshot not available: " + outcome(end);

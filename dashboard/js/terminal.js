@@ -8,7 +8,10 @@
 // session ends (the shell exited, the agent went away, idle, refused, ...)
 // the terminal says why in its last line and the Reconnect button starts
 // a new one.  A viewer token, or an agent that is not online, gets the
-// reason instead of a session.
+// reason instead of a session.  With a loaded operator key the agent
+// trusts, the auth message carries the session's signature (kind
+// "terminal", signer.js); an agent that requires one the loaded key
+// cannot give gets the reason and the hubctl line instead.
 //
 // Bounds: keystrokes go out in frames of at most 16 KiB, and input waiting
 // in the socket past 1 MiB (a paste the agent cannot take yet) is dropped
@@ -20,6 +23,7 @@
 import * as api from "./api.js";
 import { h, panel } from "./dom.js";
 import { TermView } from "./termview.js";
+import * as signer from "./signer.js";
 
 const FRAME_MAX = 16 * 1024;           // the hub's limit for a binary frame
 const INPUT_QUEUE_MAX = 1024 * 1024;
@@ -65,6 +69,7 @@ export class TerminalTab {
       this.resizeTimer = setTimeout(() => this.fit(), RESIZE_DELAY);
     };
     window.addEventListener("resize", this.onWindowResize);
+    this.unwatch = signer.watch(() => this.update());
   }
 
   canRun() {
@@ -95,7 +100,7 @@ export class TerminalTab {
       return this.name + " is " + (this.agent ? this.agent.status : "unknown") +
         ": a terminal needs the agent online.";
     }
-    return "";
+    return signer.blockedReason(this.agent, "term " + this.name);
   }
 
   update() {
@@ -172,13 +177,17 @@ export class TerminalTab {
     this.fit();
     this.pending = 0;
     this.sid = null;
+    // signed before the socket exists: its open must find the auth ready
+    const env = await signer.envelope(this.agent, signer.KIND_TERMINAL, {});
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(proto + "//" + location.host + "/ws/term");
     ws.binaryType = "arraybuffer";
     this.ws = ws;
     ws.onopen = () => {
-      ws.send(JSON.stringify({ t: "auth", token: api.token.get(), agent: this.name,
-        cols: view.term.cols, rows: view.term.rows }));
+      const auth = { t: "auth", token: api.token.get(), agent: this.name,
+        cols: view.term.cols, rows: view.term.rows };
+      if (env) auth.signed = env;
+      ws.send(JSON.stringify(auth));
     };
     ws.onmessage = (ev) => {
       if (this.ws === ws) this.receive(ev.data);
@@ -277,6 +286,7 @@ export class TerminalTab {
 
   destroy() {
     this.destroyed = true;
+    this.unwatch();
     window.removeEventListener("resize", this.onWindowResize);
     clearTimeout(this.resizeTimer);
     clearInterval(this.ping);

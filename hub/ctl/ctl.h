@@ -4,8 +4,8 @@
  * hubctl talks to the hub's REST API (docs/api.md) over libcurl and shares
  * only common/ with the daemon; nothing here includes hub/hub.h.  Only
  * ctl_http.c, ctl_raw.c and ctl_probe.c see curl.h; only ctl_http.c,
- * ctl_pin.c and ctl_ws.c (the SHA-1 of the WebSocket handshake) see
- * OpenSSL.
+ * ctl_pin.c, ctl_ws.c (the SHA-1 of the WebSocket handshake) and the
+ * signing keys' ctl_key.c and ctl_sign.c (ctl_key.h) see OpenSSL.
  *
  * Exit statuses are the contract's (shared/contract.md): the remote status
  * for a single-agent shell command, 0/1 for the others, 2 for usage, 3
@@ -22,6 +22,7 @@
 #include "mc_json.h"
 #include "mc_limits.h"
 #include "mc_proto.h"
+#include "mc_sign.h"
 
 #define CTL_EXIT_OK		0
 #define CTL_EXIT_FAIL		1
@@ -89,9 +90,9 @@ struct ctl_opts {
 	char	token_file[MC_PATH_MAX];
 	char	fingerprint[CTL_FP_TEXT_MAX];
 	char	ca[MC_PATH_MAX];
-	char	key[MC_PATH_MAX];	/* the operator's signing key: a
-					 * NAME under keys/ or a FILE */
 	int	insecure;
+	char	key[MC_PATH_MAX];	/* signing key: NAME or FILE; "": none */
+	char	passphrase_file[MC_PATH_MAX];
 	int	json;
 	int	help;
 	int	version;
@@ -169,6 +170,7 @@ struct ctl_send {
 	double		 queue;		/* --queue in seconds; 0: none */
 	double		 timeout;	/* 0: the hub's default */
 	int64_t		 cap;		/* 0: the hub's default */
+	struct ctl_key	*key;		/* owned; NULL: sent unsigned */
 };
 
 /* ---- ctl_http.c ---- */
@@ -326,9 +328,11 @@ int	ctl_ws_open(struct ctl *c, const char *path, const char *what,
 /* Drop the connection; w may be NULL. */
 void	ctl_ws_close(struct ctl_ws *w);
 /* Sign in with the first message, {"t":"auth","token":...}, with
- * "agent", "cols" and "rows" too when agent is not NULL (/ws/term);
- * waits until it is sent.  0 or -1. */
-int	ctl_ws_auth(struct ctl_ws *w, const char *agent, int cols, int rows);
+ * "agent", "cols" and "rows" too when agent is not NULL (/ws/term) and
+ * the operator's "signed" envelope when sig is not NULL; waits until it
+ * is sent.  0 or -1. */
+int	ctl_ws_auth(struct ctl_ws *w, const char *agent, int cols, int rows,
+	    const struct mc_sig *sig);
 /* Queue a frame of opcode op and send what the socket takes now without
  * waiting.  0, or -1 when the queue has no room for it (data frames:
  * ctl_ws_room()) or the connection broke. */
@@ -449,12 +453,6 @@ int	ctl_cmd_release_publish(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_release_list(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_release_roll(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_release_status(struct ctl *c, int argc, char **argv);
-/* ctl_release_key.c: sign text (after domain) with the Ed25519 key in
- * PEM file path; the public key and signature as raw bytes.  0, or -1
- * with the reason in err. */
-int	ctl_release_sign(const char *path, const char *domain,
-	    const char *text, size_t len, unsigned char pub[MC_KEY_RAW],
-	    unsigned char sig[MC_SIG_RAW], char *err, size_t errlen);
 
 /* ctl_agents.c */
 /* "/api/agents/NAME" + suffix with NAME encoded; -1 (said) if too long. */
@@ -482,9 +480,12 @@ int	ctl_cmd_send(struct ctl *c, int argc, char **argv);
 /* Is id a command id hubctl may put into a path? 1 or 0. */
 int	ctl_id_valid(const char *id);
 /* ctl_send_args.c */
-/* The JSON body of a command request (with "target" for a fan-out).
+/* The JSON body of a command request (with "target" for a fan-out):
+ * with nsig signatures (sig[nsig]) the command is theirs ("signed": one
+ * envelope, or a fan-out's array) and the body adds only queue and cap.
  * 0, or -1 if it is over b's limit. */
-int	ctl_send_body(const struct ctl_send *q, struct mc_buf *b);
+int	ctl_send_body(const struct ctl_send *q, const struct mc_sig *sig,
+	    size_t nsig, struct mc_buf *b);
 /* ctl_fanout.c (with ctl_fanout_follow.c; what they share: ctl_fanout.h) */
 /* send --tag TAG | --all: q parsed and the settings finished. */
 int	ctl_fanout(struct ctl *c, const struct ctl_send *q);
@@ -523,6 +524,32 @@ void	ctl_tty_restore(void);
 /* The window's size from the first of stdin, stdout, stderr that is a
  * terminal (at most MC_TERM_DIM_MAX), else 80 x 24. */
 void	ctl_tty_size(int *cols, int *rows);
+/* ctl_key.c: the operator's signing keys (ctl_key.h) */
+struct ctl_key;
+int	ctl_key_cmd_create(struct ctl *c, int argc, char **argv);
+int	ctl_key_cmd_list(struct ctl *c, int argc, char **argv);
+/* The key --key or "key =" names, loaded (asking for its passphrase when
+ * it is encrypted): 0 and *out (owned by the caller: ctl_key_free), 0
+ * and *out NULL when none is set, or an exit status after saying why. */
+int	ctl_key_load(const struct ctl *c, struct ctl_key **out);
+void	ctl_key_free(struct ctl_key *k);
+/* ctl_sign.c */
+/* Sign s for k: its nonce, iat and exp are set here, the rest is the
+ * caller's.  0 with the envelope in out, or -1 after saying why. */
+int	ctl_sign_make(const struct ctl_key *k, struct mc_sigcmd *s,
+	    struct mc_sig *out);
+/* Sign the domain line and then len bytes of text with k: 0 with the
+ * raw signature in sig, or -1 after saying why.  (Commands and
+ * releases: what follows the domain is each one's own.) */
+int	ctl_sign_raw(const struct ctl_key *k, const char *domain,
+	    const void *text, size_t len, unsigned char sig[MC_SIG_RAW]);
+/* Sign q's command (its kind, cmd, arg, timeout) for agent: 0 or -1
+ * after saying why. */
+int	ctl_sign_send(const struct ctl_key *k, const struct ctl_send *q,
+	    const char *agent, struct mc_sig *out);
+/* An agent's error says it runs only signed commands: tell how to make
+ * and trust a key (on stderr), once per process. */
+void	ctl_sign_hint(const char *error);
 /* ctl_admin.c */
 int	ctl_cmd_key_create(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_key_list(struct ctl *c, int argc, char **argv);

@@ -13,7 +13,10 @@
  * written as it is.  --json prints one object instead, {"commands":
  * [final records], "offline": [agents not reached]}; docker_ps prints one
  * table with an AGENT column; screenshots stay on the hub, their links
- * are printed.
+ * are printed.  With a signing key, hubctl asks for the agent list
+ * first and signs the command once for each agent the target picks, as
+ * the hub picks them (a tag matched exactly, or all); the hub sends each
+ * agent its own envelope.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,16 +131,91 @@ summary(const struct ctl_fan *fan)
 /* ---- the start ---- */
 
 static int
-post(struct ctl_fan *fan, struct ctl_resp *r)
+no_match(const struct ctl_fan *fan)
 {
-	struct mc_buf body;
+	if (fan->q->all) {
+		fprintf(stderr, "hubctl: the hub has no agents; start a "
+		    "listener with a key from `hubctl enroll-key create`\n");
+	} else {
+		fputs("hubctl: no agent has the tag '", stderr);
+		ctl_put_safe(stderr, fan->q->tag);
+		fputs("' (see `hubctl agents`)\n", stderr);
+	}
+	return CTL_EXIT_AGENT;
+}
+
+/* Does agent a (of GET /api/agents) have the fan-out's tag? */
+static int
+has_tag(const struct mc_json *a, const char *tag)
+{
+	const struct mc_json *tags = mc_json_get(a, "tags"), *e;
+
+	for (e = tags && tags->type == MC_JARR ? tags->child : NULL; e;
+	    e = e->next)
+		if (e->type == MC_JSTR && strcmp(e->str, tag) == 0)
+			return 1;
+	return 0;
+}
+
+/* Sign the command for every agent the target picks: *sig (owned by the
+ * caller, free) and *n.  0, or an exit status after saying why. */
+static int
+sign_targets(struct ctl_fan *fan, struct mc_sig **sig, size_t *n)
+{
+	const struct mc_json *list = NULL, *a;
+	const char *name;
+	struct ctl_resp r;
 	int ret;
 
+	*sig = NULL;
+	*n = 0;
+	ctl_resp_init(&r);
+	ret = ctl_api(fan->c, "GET", "/api/agents", NULL, &r);
+	if (ret == 0)
+		list = mc_json_get(mc_json_root(r.doc), "agents");
+	if (ret == 0 && (list == NULL || list->type != MC_JARR)) {
+		fprintf(stderr, "hubctl: the hub's answer has no agent list\n");
+		ret = CTL_EXIT_FAIL;
+	} else if (ret == 0 && list->len > 0 &&
+	    (*sig = calloc(list->len, sizeof(**sig))) == NULL) {
+		fprintf(stderr, "hubctl: out of memory\n");
+		ret = CTL_EXIT_FAIL;
+	}
+	for (a = ret == 0 ? list->child : NULL; a != NULL && ret == 0;
+	    a = a->next) {
+		name = mc_json_str(a, "name");
+		if (name == NULL || (!fan->q->all && !has_tag(a, fan->q->tag)))
+			continue;
+		if (ctl_sign_send(fan->q->key, fan->q, name, &(*sig)[*n]) == -1)
+			ret = CTL_EXIT_FAIL;
+		else
+			(*n)++;
+	}
+	ctl_resp_free(&r);
+	if (ret == 0 && *n == 0)
+		ret = no_match(fan);
+	return ret;
+}
+
+static int
+post(struct ctl_fan *fan, struct ctl_resp *r)
+{
+	struct mc_sig *sig = NULL;	/* owned */
+	struct mc_buf body;
+	size_t nsig = 0;
+	int ret = 0;
+
+	if (fan->q->key != NULL)
+		ret = sign_targets(fan, &sig, &nsig);
 	mc_buf_init(&body, MC_BODY_MAX);
-	if (ctl_send_body(fan->q, &body) == -1) {
+	if (ret == 0 && ctl_send_body(fan->q, sig, nsig, &body) == -1)
+		ret = ctl_usage("send", "the request is over %d bytes%s",
+		    MC_BODY_MAX, nsig > 0 ? " (one signed command per agent: "
+		    "send to fewer agents at a time)" : "");
+	free(sig);
+	if (ret != 0) {
 		mc_buf_free(&body);
-		return ctl_usage("send", "the request is over %d bytes",
-		    MC_BODY_MAX);
+		return ret;
 	}
 	ret = ctl_http(fan->c, "POST", "/api/commands", &body, r);
 	mc_buf_free(&body);
@@ -152,20 +230,6 @@ post(struct ctl_fan *fan, struct ctl_resp *r)
 	if (!ctl_http_2xx(r->status))
 		return ctl_api_fail(fan->c, r);
 	return 0;
-}
-
-static int
-no_match(const struct ctl_fan *fan)
-{
-	if (fan->q->all) {
-		fprintf(stderr, "hubctl: the hub has no agents; start a "
-		    "listener with a key from `hubctl enroll-key create`\n");
-	} else {
-		fputs("hubctl: no agent has the tag '", stderr);
-		ctl_put_safe(stderr, fan->q->tag);
-		fputs("' (see `hubctl agents`)\n", stderr);
-	}
-	return CTL_EXIT_AGENT;
 }
 
 static void

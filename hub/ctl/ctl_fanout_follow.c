@@ -141,6 +141,7 @@ note_end(const struct ctl_fan_target *t)
 	else
 		fprintf(stderr, "hubctl: %s: %s: %s\n", t->safe, t->status,
 		    err);
+	ctl_sign_hint(t->error);
 }
 
 static int

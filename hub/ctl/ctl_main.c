@@ -95,6 +95,12 @@ static const struct ctl_cmd cmds[] = {
 	  "enrollment keys, their uses and expiry" },
 	{ "enroll-key", "revoke", ctl_cmd_key_revoke, "enroll-key revoke ID",
 	  "revoke an enrollment key" },
+	{ "key", "create", ctl_key_cmd_create,
+	  "key create [--name NAME] [--passphrase-file FILE]",
+	  "make your Ed25519 signing key (default name: your user name);\n"
+	  "      prints the public line for the listeners' trust =" },
+	{ "key", "list", ctl_key_cmd_list, "key list",
+	  "your signing keys: name, default, encrypted, public line" },
 	{ "token", "create", ctl_cmd_token_create,
 	  "token create admin|operator|viewer [--name LABEL]",
 	  "make an API token; prints the token alone" },
@@ -132,12 +138,17 @@ static const char usage_options[] =
 "                        MAESTRO_FINGERPRINT)\n"
 "  --ca FILE             trust hub certificates signed by this CA\n"
 "  --insecure            do not check the hub's certificate (warns)\n"
-"  --key NAME|FILE       the operator's Ed25519 key that signs (a NAME is\n"
-"                        ~/.config/maestro/keys/NAME.key)\n"
+"  --key NAME|FILE       sign send and term with this key (a name from\n"
+"                        'hubctl key list', or a PEM file); see\n"
+"                        'hubctl key --help'\n"
+"  --passphrase-file FILE\n"
+"                        the key's passphrase (else env\n"
+"                        MAESTRO_KEY_PASSPHRASE, else asked on the tty)\n"
 "  --json                print the API's JSON instead of text\n"
 "  --config FILE         settings file (default\n"
 "                        ~/.config/maestro/hubctl.conf): hub, token,\n"
-"                        token_file, fingerprint, insecure, ca, key\n"
+"                        token_file, fingerprint, insecure, ca, key,\n"
+"                        passphrase_file\n"
 "  --help, --version\n"
 "Settings come from the config file, then the environment, then flags.\n"
 "\n"
@@ -163,7 +174,8 @@ static const char usage_examples[] =
 "  hubctl sessions play s-1a2b3c4d5e6f7a8b\n"
 "  hubctl show pc-gpu\n"
 "  KEY=$(hubctl enroll-key create --uses 10 --expires 1d)\n"
-"  hubctl token create operator --name ci\n";
+"  hubctl token create operator --name ci\n"
+"  hubctl key create && hubctl --key \"$USER\" send pc-gpu shell -- uptime\n";
 
 int
 ctl_usage(const char *noun, const char *fmt, ...)
@@ -234,6 +246,9 @@ static const char send_notes[] =
 "at once per agent (4 by default); more wait their turn on the hub.\n"
 "With --json hubctl waits for the command and prints its record (a\n"
 "fan-out: {\"commands\":[records],\"offline\":[agents not reached]}).\n"
+"With a signing key (--key NAME, or key = NAME in hubctl.conf) the command\n"
+"is signed for each agent: the agent runs exactly what was signed, within\n"
+"5 minutes (so --queue is at most 5m); see 'hubctl key --help'.\n"
 "Examples:\n"
 "  hubctl send pc-gpu shell -- nvidia-smi\n"
 "  hubctl send --tag gpu shell --timeout 2m -- 'nvidia-smi -L'\n"
@@ -259,6 +274,9 @@ static const char term_notes[] =
 "sessions open on the agent.  The hub records every session (its output;\n"
 "what was typed too only with the hub's record_input = yes): 'hubctl\n"
 "sessions' lists the recordings and plays them back.\n"
+"With a signing key (--key NAME, or key = NAME in hubctl.conf) the session\n"
+"is signed for AGENT; a listener with require_signed = yes opens none\n"
+"without one (see 'hubctl key --help').\n"
 "At the end one line on stderr says why (\"Connection to AGENT closed.\").\n"
 "Exit status:\n"
 "  the remote shell's (0 when it exits 0); 0 after ~.\n"
@@ -309,6 +327,33 @@ static const char key_notes[] =
 "  --expires DURATION  e.g. 1h, 7d (default: 1d; 0: never)\n"
 "Example: KEY=$(hubctl enroll-key create --uses 1 --expires 1h)\n";
 
+static const char signkey_notes[] =
+"A signing key lets listeners check that a command comes from you and not\n"
+"just from whoever controls the hub: a listener with trust = lines runs\n"
+"only commands signed by one of those keys when it has require_signed =\n"
+"yes, and refuses any signature by a key it does not trust.\n"
+"key create makes an Ed25519 pair in ~/.config/maestro/keys (or\n"
+"$XDG_CONFIG_HOME/maestro/keys): NAME.key, the private key (PKCS#8 PEM,\n"
+"mode 0600) and NAME.pub, the public line it also prints:\n"
+"  ed25519:BASE64 NAME\n"
+"Put that line into each listener's config (trust = ed25519:... NAME, one a\n"
+"line; or install.sh --trust 'ed25519:... NAME').  An existing key is never\n"
+"overwritten.\n"
+"  --name NAME             the key's name (default: your user name)\n"
+"  --passphrase-file FILE  encrypt the private key (AES-256) with the\n"
+"                          passphrase in FILE; env MAESTRO_KEY_PASSPHRASE\n"
+"                          does the same.  Never on the command line.\n"
+"Sign with it: hubctl --key NAME send ..., or key = NAME in hubctl.conf.\n"
+"An encrypted key's passphrase comes from MAESTRO_KEY_PASSPHRASE,\n"
+"--passphrase-file, else the terminal (not echoed).\n"
+"key list shows each key, whether it is encrypted and which one is the\n"
+"default (key = or --key).  For the dashboard, export a key unencrypted:\n"
+"  openssl pkey -in ~/.config/maestro/keys/NAME.key -out NAME-plain.pem\n"
+"Examples:\n"
+"  hubctl key create\n"
+"  MAESTRO_KEY_PASSPHRASE=... hubctl key create --name ops\n"
+"  hubctl --key ops send pc-gpu shell -- uptime\n";
+
 static const char token_notes[] =
 "Roles: viewer (read), operator (read, commands), admin (everything).\n"
 "Example: hubctl token create operator --name ci\n";
@@ -334,6 +379,8 @@ noun_help(const char *noun)
 		fputs(key_notes, stdout);
 	else if (strcmp(noun, "token") == 0)
 		fputs(token_notes, stdout);
+	else if (strcmp(noun, "key") == 0)
+		fputs(signkey_notes, stdout);
 	printf("Global options: see 'hubctl --help'.\n");
 	return CTL_EXIT_OK;
 }

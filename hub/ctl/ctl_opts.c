@@ -4,7 +4,8 @@
  * Settings come in three layers, each overriding the one before: the
  * config file (--config FILE, else ~/.config/maestro/hubctl.conf when it
  * exists), then MAESTRO_HUB, MAESTRO_TOKEN, MAESTRO_TOKEN_FILE and
- * MAESTRO_FINGERPRINT, then the global flags,
+ * MAESTRO_FINGERPRINT, then the global flags (--key and --passphrase-file
+ * choose the signing key, ctl_key.c),
  * which may stand before or after the command words (but not after "--").
  * Within a layer a token and a token file, or a fingerprint and
  * --insecure, exclude each other; a later layer's choice replaces the
@@ -31,8 +32,9 @@ static const struct mc_opt global_tab[] = {
 	{ "token_file", MC_OPT_STR, FIELD(token_file), 0, 0, NULL },
 	{ "fingerprint", MC_OPT_STR, FIELD(fingerprint), 0, 0, NULL },
 	{ "ca", MC_OPT_STR, FIELD(ca), 0, 0, NULL },
-	{ "key", MC_OPT_STR, FIELD(key), 0, 0, NULL },
 	{ "insecure", MC_OPT_BOOL, FIELD(insecure), 0, 1, NULL },
+	{ "key", MC_OPT_STR, FIELD(key), 0, 0, NULL },
+	{ "passphrase_file", MC_OPT_STR, FIELD(passphrase_file), 0, 0, NULL },
 	{ "json", MC_OPT_FLAG, FIELD(json), 0, 1, NULL },
 	{ "help", MC_OPT_FLAG, FIELD(help), 0, 1, NULL },
 	{ "version", MC_OPT_FLAG, FIELD(version), 0, 1, NULL },
@@ -63,14 +65,15 @@ conf_key(void *arg, const char *key, const char *val, char *err,
     size_t errlen)
 {
 	static const char *const keys[] = { "hub", "token", "token_file",
-	    "fingerprint", "insecure", "ca", "key" };
+	    "fingerprint", "insecure", "ca", "key", "passphrase_file" };
 	size_t i;
 
 	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (strcmp(key, keys[i]) == 0)
 			return set_opt(arg, key, val, err, errlen);
 	snprintf(err, errlen, "unknown setting '%s' (known: hub, token, "
-	    "token_file, fingerprint, insecure, ca, key)", key);
+	    "token_file, fingerprint, insecure, ca, key, passphrase_file)",
+	    key);
 	return -1;
 }
 

@@ -17,35 +17,11 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl_key.h"
 #include "mc_elf.h"
 #include "mc_util.h"
 
 #define REL_PATH_MAX	(MC_VERSION_TEXT_MAX * 3 + 400)
-
-/* The key file: --key or the config's key, a FILE or a NAME under
- * $XDG_CONFIG_HOME/maestro/keys (default ~/.config).  "" when none. */
-static void
-key_path(const char *key, char *out, size_t size, char *name,
-    size_t namesize)
-{
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	const char *base, *dot;
-
-	out[0] = name[0] = '\0';
-	if (key == NULL || key[0] == '\0')
-		return;
-	if (strchr(key, '/') != NULL || access(key, R_OK) == 0)
-		snprintf(out, size, "%s", key);
-	else if (xdg != NULL && *xdg == '/')
-		snprintf(out, size, "%s/maestro/keys/%s.key", xdg, key);
-	else
-		snprintf(out, size, "%s/.config/maestro/keys/%s.key",
-		    home != NULL ? home : "", key);
-	base = strrchr(out, '/') != NULL ? strrchr(out, '/') + 1 : out;
-	dot = strrchr(base, '.');
-	snprintf(name, namesize, "%.*s", (int)(dot != NULL && dot > base ?
-	    dot - base : (long)strlen(base)), base);
-}
 
 static void
 hex(const unsigned char *raw, size_t n, char *out)
@@ -56,25 +32,25 @@ hex(const unsigned char *raw, size_t n, char *out)
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }
 
-/* The query that carries the signature, or "" unsigned. */
+/* The query that carries k's signature of the release. */
 static int
-sign_query(const char *path, const char *name, const char *version,
-    const char *sha, uint64_t size, char *q, size_t qsize)
+sign_query(const struct ctl_key *k, const char *version, const char *sha,
+    uint64_t size, char *q, size_t qsize)
 {
-	char msg[256], err[MC_PATH_MAX + 128], khex[2 * MC_KEY_RAW + 1],
-	    shex[2 * MC_SIG_RAW + 1], enc[MC_NAME_MAX * 3 + 1];
-	unsigned char pub[MC_KEY_RAW], sig[MC_SIG_RAW];
+	char msg[256], khex[2 * MC_KEY_RAW + 1], shex[2 * MC_SIG_RAW + 1],
+	    enc[MC_NAME_MAX * 3 + 1];
+	unsigned char sig[MC_SIG_RAW];
 	int n = mc_release_msg(msg, sizeof(msg), version, sha, size);
 
-	if (n < 0 || ctl_release_sign(path, MC_SIG_DOMAIN_RELEASE, msg,
-	    (size_t)n, pub, sig, err, sizeof(err)) == -1) {
-		fprintf(stderr, "hubctl: %s\n", n < 0 ? "version too long" :
-		    err);
+	if (n < 0) {
+		fprintf(stderr, "hubctl: version too long\n");
 		return -1;
 	}
-	hex(pub, sizeof(pub), khex);
+	if (ctl_sign_raw(k, MC_SIG_DOMAIN_RELEASE, msg, (size_t)n, sig) == -1)
+		return -1;
+	hex(k->pub.raw, sizeof(k->pub.raw), khex);
 	hex(sig, sizeof(sig), shex);
-	if (ctl_urlenc(name, enc, sizeof(enc)) == -1)
+	if (ctl_urlenc(k->pub.name, enc, sizeof(enc)) == -1)
 		enc[0] = '\0';
 	snprintf(q, qsize, "?key=%s&sig=%s&signer=%s", khex, shex, enc);
 	return 0;
@@ -144,9 +120,9 @@ ctl_cmd_release_publish(struct ctl *c, int argc, char **argv)
 	const char *key = NULL, *unsig = NULL;
 	const struct ctl_flag flags[] = { { "--key", 1, &key },
 	    { "--unsigned", 0, &unsig }, { NULL, 0, NULL } };
-	char kpath[MC_PATH_MAX + 64], name[MC_NAME_MAX + 1],
-	    version[MC_VERSION_TEXT_MAX] = "", sha[MC_SHA256_HEX],
+	char version[MC_VERSION_TEXT_MAX] = "", sha[MC_SHA256_HEX],
 	    query[512] = "";
+	struct ctl_key *k = NULL;	/* owned */
 	struct ctl_args a;
 	size_t len;
 	char *data;
@@ -154,24 +130,28 @@ ctl_cmd_release_publish(struct ctl *c, int argc, char **argv)
 
 	if ((ret = ctl_begin(c, "release", argc, argv, flags, &a, 1, 1)) != 0)
 		return ret;
-	key_path(key != NULL ? key : c->o.key, kpath, sizeof(kpath), name,
-	    sizeof(name));
-	if (kpath[0] == '\0' && unsig == NULL)
+	if (key != NULL)
+		mc_strlcpy(c->o.key, key, sizeof(c->o.key));
+	if (c->o.key[0] == '\0' && unsig == NULL)
 		return ctl_usage("release", "no signing key: give --key "
 		    "NAME|FILE (or key = NAME in hubctl.conf), or --unsigned "
 		    "to publish without a signature");
-	if (kpath[0] != '\0' && unsig != NULL)
+	if (key != NULL && unsig != NULL)
 		return ctl_usage("release", "give --key or --unsigned, not "
 		    "both");
+	if (unsig != NULL)
+		c->o.key[0] = '\0';
 	if ((data = file_load(a.v[0], &len, version, sizeof(version))) ==
 	    NULL)
 		return CTL_EXIT_FAIL;
 	mc_sha256_hex(data, len, sha);
-	if (kpath[0] != '\0' && sign_query(kpath, name, version, sha, len,
-	    query, sizeof(query)) == -1) {
+	if (c->o.key[0] != '\0' && ((ret = ctl_key_load(c, &k)) != 0 ||
+	    sign_query(k, version, sha, len, query, sizeof(query)) == -1)) {
+		ctl_key_free(k);
 		free(data);
-		return CTL_EXIT_FAIL;
+		return ret != 0 ? ret : CTL_EXIT_FAIL;
 	}
+	ctl_key_free(k);
 	if (unsig != NULL && !c->o.json)
 		fprintf(stderr, "hubctl: publishing %s unsigned: listeners "
 		    "that trust operator keys will refuse it; the others take "

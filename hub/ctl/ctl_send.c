@@ -16,11 +16,13 @@
  * byte, except docker_ps's, which is JSON and printed as a table; texts
  * from the hub (errors, names, links) are made safe.  A screenshot stays
  * on the hub unless -o FILE fetches it (bounded by MC_BLOB_MAX, checked to
- * be a PNG, written atomically).
+ * be a PNG, written atomically).  With a signing key (--key, "key =")
+ * the command goes signed for its agent (ctl_sign.c).
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -111,6 +113,27 @@ take_id(struct ctl_run *u, const struct ctl_resp *r)
 	return 0;
 }
 
+/* The request's body, signed when there is a key: 0, or an exit status
+ * after saying why. */
+static int
+make_body(const struct ctl_send *q, struct mc_buf *body)
+{
+	struct mc_sig *sig = NULL;	/* owned: too large for the stack */
+	int ret = 0;
+
+	if (q->key != NULL && (sig = malloc(sizeof(*sig))) == NULL) {
+		fprintf(stderr, "hubctl: out of memory\n");
+		return CTL_EXIT_FAIL;
+	}
+	if (sig != NULL && ctl_sign_send(q->key, q, q->agent, sig) == -1)
+		ret = CTL_EXIT_FAIL;
+	else if (ctl_send_body(q, sig, sig ? 1 : 0, body) == -1)
+		ret = ctl_usage("send", "the request is over %d bytes",
+		    MC_BODY_MAX);
+	free(sig);
+	return ret;
+}
+
 static int
 submit(struct ctl *c, struct ctl_run *u)
 {
@@ -120,10 +143,10 @@ submit(struct ctl *c, struct ctl_run *u)
 	int ret;
 
 	mc_buf_init(&body, MC_BODY_MAX);
-	if (ctl_send_body(u->q, &body) == -1) {
+	ret = make_body(u->q, &body);
+	if (ret != 0) {
 		mc_buf_free(&body);
-		return ctl_usage("send", "the request is over %d bytes",
-		    MC_BODY_MAX);
+		return ret;
 	}
 	if (ctl_agent_path(u->q->agent, "/command", path, sizeof(path)) ==
 	    -1) {
@@ -256,6 +279,7 @@ conclude(const struct ctl_run *u)
 		ctl_put_safe(stderr, q->agent);
 		fprintf(stderr, ": %s\n", f->error[0] ? f->error :
 		    "no reason given");
+		ctl_sign_hint(f->error);
 		return CTL_EXIT_FAIL;
 	}
 	if (strcmp(f->status, "lost") == 0) {
@@ -475,10 +499,13 @@ ctl_cmd_send(struct ctl *c, int argc, char **argv)
 	memset(&q, 0, sizeof(q));
 	mc_buf_init(&q.cmd, MC_CMD_MAX);
 	ret = ctl_send_parse(c, &q, argc, argv);
+	if (ret == 0)
+		ret = ctl_key_load(c, &q.key);
 	if (ret == 0 && q.agent == NULL)
 		ret = ctl_fanout(c, &q);
 	else if (ret == 0)
 		ret = send_one(c, &q);
+	ctl_key_free(q.key);
 	mc_buf_free(&q.cmd);
 	return ret;
 }

@@ -7,10 +7,13 @@
  * kind and its arguments, the numbers against their limits, and that -o
  * goes with one agent's screenshot.  A shell command given as several
  * words is quoted for /bin/sh and joined, so the agent runs exactly the
- * words the operator typed.
+ * words the operator typed.  A signed command signs exactly that line
+ * (ctl_sign.c); its body then carries the signature instead of the
+ * command's own fields.
  */
 #include <ctype.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl_send.h"
 #include "mc_util.h"
@@ -169,15 +172,50 @@ ctl_send_parse(struct ctl *c, struct ctl_send *q, int argc, char **argv)
 	r = parse_kind_args(q, &a, first);
 	if (r == 0)
 		r = parse_numbers(q, timeout, cap, queue);
+	if (r == 0 && c->o.key[0] != '\0' && q->queue > MC_SIG_WINDOW)
+		r = ctl_usage("send", "--queue %s is too long with a signing "
+		    "key: a signed command expires after 5 minutes (give "
+		    "--queue 5m or less)", q->queue_text);
 	if (r == 0)
 		r = ctl_opts_finish(c);
 	return r;
 }
 
+/* One envelope, as the member key of an object or (key NULL) an
+ * element of an array. */
+static void
+put_envelope(struct mc_jw *w, const char *key, const struct mc_sig *s)
+{
+	mc_jw_obj(w, key);
+	mc_jw_strn(w, "payload", s->payload, s->len);
+	mc_jw_str(w, "key", s->key);
+	mc_jw_str(w, "sig", s->sig);
+	mc_jw_obj_end(w);
+}
+
+/* The hub refuses a queue that outlasts the signature; the seconds
+ * between signing and the hub's clock would make --queue 5m just that,
+ * so the queue sent is cut to the time the signature has left. */
+static double
+signed_queue(double queue, const struct mc_sig *sig, size_t nsig)
+{
+	struct mc_sigcmd s;	/* only for exp */
+	char err[128];
+	double left;
+
+	if (queue <= 0 || nsig == 0 || mc_sigcmd_read(sig[0].payload,
+	    sig[0].len, &s, err, sizeof(err)) == -1)
+		return queue;
+	left = (double)(s.exp - (int64_t)time(NULL) - 1);
+	return left < queue ? (left > 1 ? left : 1) : queue;
+}
+
 int
-ctl_send_body(const struct ctl_send *q, struct mc_buf *b)
+ctl_send_body(const struct ctl_send *q, const struct mc_sig *sig,
+    size_t nsig, struct mc_buf *b)
 {
 	struct mc_jw w;
+	size_t i;
 
 	mc_jw_init(&w, b);
 	mc_jw_obj(&w, NULL);
@@ -189,17 +227,26 @@ ctl_send_body(const struct ctl_send *q, struct mc_buf *b)
 			mc_jw_str(&w, "tag", q->tag);
 		mc_jw_obj_end(&w);
 	}
-	mc_jw_str(&w, "type", mc_kind_name(q->kind));
-	if (q->kind == MC_KIND_SHELL)
-		mc_jw_strn(&w, "cmd", q->cmd.data, q->cmd.len);
-	if (q->arg != NULL)
-		mc_jw_str(&w, "arg", q->arg);
-	if (q->timeout > 0)
-		mc_jw_dbl(&w, "timeout", q->timeout);
+	if (nsig > 0 && q->agent != NULL) {
+		put_envelope(&w, "signed", &sig[0]);
+	} else if (nsig > 0) {
+		mc_jw_arr(&w, "signed");
+		for (i = 0; i < nsig; i++)
+			put_envelope(&w, NULL, &sig[i]);
+		mc_jw_arr_end(&w);
+	} else {
+		mc_jw_str(&w, "type", mc_kind_name(q->kind));
+		if (q->kind == MC_KIND_SHELL)
+			mc_jw_strn(&w, "cmd", q->cmd.data, q->cmd.len);
+		if (q->arg != NULL)
+			mc_jw_str(&w, "arg", q->arg);
+		if (q->timeout > 0)
+			mc_jw_dbl(&w, "timeout", q->timeout);
+	}
 	if (q->cap > 0)
 		mc_jw_i64(&w, "cap", q->cap);
 	if (q->queue > 0)
-		mc_jw_dbl(&w, "queue", q->queue);
+		mc_jw_dbl(&w, "queue", signed_queue(q->queue, sig, nsig));
 	mc_jw_obj_end(&w);
 	return mc_jw_done(&w);
 }

@@ -23,6 +23,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -63,6 +64,7 @@ struct term {
 	int		 closed;	/* the hub sent its close frame */
 	int		 status;	/* the exit status; -1 while it runs */
 	char		 why[1024];	/* the line printed at the end */
+	char		 refusal[MC_TEXT_MAX];	/* the agent's, or "" */
 };
 
 /* The session is over with status; the first reason given is kept. */
@@ -259,6 +261,8 @@ on_end(struct term *t, const struct mc_json *o)
 	ctl_safe(ctl_jstr(o, "msg", i < sizeof(end_reasons) /
 	    sizeof(end_reasons[0]) ? end_reasons[i].what : "no reason given"),
 	    msg, sizeof(msg));
+	if (strcmp(reason, "refused") == 0)
+		mc_strlcpy(t->refusal, msg, sizeof(t->refusal));
 	finish(t, i < sizeof(end_reasons) / sizeof(end_reasons[0]) ?
 	    end_reasons[i].status : CTL_EXIT_CUT, "hubctl: %s %s (%s): %s",
 	    t->opened ? "the session ended on" : "no terminal on", t->name,
@@ -554,9 +558,43 @@ say_why(const struct term *t)
 	fprintf(stderr, "%s\n", t->why);
 }
 
+/* With a signing key, the session's signature (kind "terminal"): 0 and
+ * *out (owned by the caller; NULL without a key), or an exit status. */
+static int
+term_sign(const struct ctl *c, const char *agent, struct mc_sig **out)
+{
+	struct mc_sigcmd *s = NULL;	/* owned */
+	struct ctl_key *k = NULL;	/* owned */
+	int r;
+
+	*out = NULL;
+	r = ctl_key_load(c, &k);
+	if (r != 0 || k == NULL)
+		return r;
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (*out = malloc(sizeof(**out))) == NULL) {
+		fprintf(stderr, "hubctl: out of memory\n");
+		r = CTL_EXIT_FAIL;
+	}
+	if (r == 0) {
+		mc_strlcpy(s->agent, agent, sizeof(s->agent));
+		mc_strlcpy(s->kind, MC_SIG_KIND_TERMINAL, sizeof(s->kind));
+		if (ctl_sign_make(k, s, *out) == -1)
+			r = CTL_EXIT_FAIL;
+	}
+	if (r != 0) {
+		free(*out);
+		*out = NULL;
+	}
+	free(s);
+	ctl_key_free(k);
+	return r;
+}
+
 int
 ctl_cmd_term(struct ctl *c, int argc, char **argv)
 {
+	struct mc_sig *sig;	/* owned; NULL: unsigned */
 	struct ctl_args a;
 	struct term t;
 	int r;
@@ -566,6 +604,9 @@ ctl_cmd_term(struct ctl *c, int argc, char **argv)
 		return r;
 	if (!mc_name_valid(a.v[0]))
 		return ctl_agent_unknown(a.v[0]);
+	r = term_sign(c, a.v[0], &sig);
+	if (r != 0)
+		return r;
 	memset(&t, 0, sizeof(t));
 	t.c = c;
 	t.agent = a.v[0];
@@ -576,14 +617,15 @@ ctl_cmd_term(struct ctl *c, int argc, char **argv)
 	ctl_safe(t.agent, t.name, sizeof(t.name));
 	ctl_tty_size(&t.cols, &t.rows);
 	r = ctl_ws_open(c, "/ws/term", "the terminal", TERM_MSG_MAX, &t.ws);
-	if (r != 0)
-		return r;
-	if (ctl_ws_auth(t.ws, t.agent, t.cols, t.rows) == -1) {
+	if (r == 0 && ctl_ws_auth(t.ws, t.agent, t.cols, t.rows, sig) == -1) {
 		fprintf(stderr, "hubctl: the hub at %s closed the connection\n",
 		    c->base);
 		ctl_ws_close(t.ws);
-		return CTL_EXIT_HUB;
+		r = CTL_EXIT_HUB;
 	}
+	free(sig);
+	if (r != 0)
+		return r;
 	t.sigfd = ctl_tty_signals();
 	if (t.sigfd == -1)
 		finish(&t, CTL_EXIT_FAIL, "hubctl: cannot make a pipe: %s",
@@ -594,5 +636,6 @@ ctl_cmd_term(struct ctl *c, int argc, char **argv)
 	ctl_tty_restore();
 	ctl_tty_signals_end();
 	say_why(&t);
+	ctl_sign_hint(t.refusal);
 	return t.status;
 }

@@ -350,7 +350,7 @@ feed_open(struct watch *w)
 	int r = ctl_ws_open(w->c, "/ws/ui", "the live feed", WATCH_MSG_MAX,
 	    &w->ws);
 
-	if (r == 0 && ctl_ws_auth(w->ws, NULL, 0, 0) == -1) {
+	if (r == 0 && ctl_ws_auth(w->ws, NULL, 0, 0, NULL) == -1) {
 		w->c->lost = 1;		/* a hub that is starting, or gone */
 		r = CTL_EXIT_HUB;
 	}

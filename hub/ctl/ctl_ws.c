@@ -188,13 +188,16 @@ ctl_ws_fd(const struct ctl_ws *w)
 }
 
 int
-ctl_ws_auth(struct ctl_ws *w, const char *agent, int cols, int rows)
+ctl_ws_auth(struct ctl_ws *w, const char *agent, int cols, int rows,
+    const struct mc_sig *sig)
 {
 	struct mc_buf b;
 	struct mc_jw jw;
 	int r = -1;
 
-	mc_buf_init(&b, CTL_TOKEN_MAX + 4 * MC_NAME_MAX + 128);
+	/* a signature's payload doubles at most in JSON escaping */
+	mc_buf_init(&b, CTL_TOKEN_MAX + 4 * MC_NAME_MAX + 2 * sizeof(*sig) +
+	    256);
 	mc_jw_init(&jw, &b);
 	mc_jw_obj(&jw, NULL);
 	mc_jw_str(&jw, "t", "auth");
@@ -204,6 +207,8 @@ ctl_ws_auth(struct ctl_ws *w, const char *agent, int cols, int rows)
 		mc_jw_i64(&jw, "cols", cols);
 		mc_jw_i64(&jw, "rows", rows);
 	}
+	if (sig != NULL)
+		mc_sig_write(&jw, sig);
 	mc_jw_obj_end(&jw);
 	if (mc_jw_done(&jw) == 0 &&
 	    queue_frame(w, CTL_WS_TEXT, b.data, b.len, WS_OUT_CAP) == 0)

@@ -148,7 +148,7 @@ def test_node_script_syntax(t):
     js = os.path.join(mtest.ROOT, "dashboard", "js")
     for f in ["tests/browser/e2e.mjs", "tests/browser/phone.mjs",
               "tests/browser/polish.mjs", "tests/browser/terminal.mjs",
-              "tests/browser/gpu.mjs",
+              "tests/browser/gpu.mjs", "tests/browser/signed.mjs",
               "tests/browser/containers.mjs"] + \
             ["dashboard/js/" + n for n in sorted(os.listdir(js))]:
         p = subprocess.run(["node", "--check", os.path.join(mtest.ROOT, f)],
