@@ -47,6 +47,9 @@
 
 /* HTTP request body accepted by the hub's API */
 #define MC_BODY_MAX		(64 * 1024)
+/* HTTP: a fan-out's body, which holds a signed envelope per agent (an
+ * operator's POST /api/commands only) */
+#define MC_FANOUT_BODY_MAX	(8 * 1024 * 1024)
 /* command output kept per command unless the request asks for less */
 #define MC_OUTPUT_CAP_DEFAULT	(1024 * 1024)
 #define MC_OUTPUT_CAP_MAX	(16 * 1024 * 1024)

@@ -1091,8 +1091,8 @@ void	hub_http_free(struct hub_http *h);
  * the HTTP status chosen. */
 int	hub_api_dispatch(struct hub_conn *c);
 /* The most body bytes this request may send, from its method, path and
- * token (POST /api/releases by an admin: MC_RELEASE_MAX; else
- * MC_BODY_MAX).  hub_api_release.c. */
+ * token (POST /api/releases by an admin: MC_RELEASE_MAX; POST
+ * /api/commands by an operator: MC_FANOUT_BODY_MAX; else MC_BODY_MAX). */
 size_t	hub_api_body_max(const struct hub_http *h);
 
 /* ---- hub_static.c: dashboard files, held in memory ---- */

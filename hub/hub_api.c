@@ -390,6 +390,29 @@ static const struct route routes[] = {
 	{ NULL, NULL, 0, NULL }
 };
 
+/*
+ * The largest body a request may send, decided from its headers before
+ * the body is read (hub_ws.c), so only a token allowed to makes the hub
+ * hold more than MC_BODY_MAX: an admin's release upload (up to
+ * MC_RELEASE_MAX) and an operator's fan-out, which carries one signed
+ * envelope per agent (MC_FANOUT_BODY_MAX).
+ */
+size_t
+hub_api_body_max(const struct hub_http *h)
+{
+	const struct hub_token *t;
+	int release = strcmp(h->path, "/api/releases") == 0;
+	int fanout = strcmp(h->path, "/api/commands") == 0;
+
+	if (strcmp(h->method, "POST") != 0 || (!release && !fanout) ||
+	    strncmp(h->auth, "Bearer ", 7) != 0 ||
+	    (t = hub_auth_token(h->auth + 7)) == NULL)
+		return MC_BODY_MAX;
+	if (release)
+		return t->role >= ROLE_ADMIN ? MC_RELEASE_MAX : MC_BODY_MAX;
+	return t->role >= ROLE_OPERATOR ? MC_FANOUT_BODY_MAX : MC_BODY_MAX;
+}
+
 /* The role a route needs now: /metrics needs none when the hub setting
  * metrics_public says so. */
 static enum hub_role_level

@@ -5,11 +5,8 @@
  * (a listener's download: no token, a command's ticket instead),
  * POST /api/releases/{version}/roll, GET /api/rolls[/{id}].
  * The store is hub_release.c, the rolls hub_roll.c.
- *
- * Only an upload to POST /api/releases by an admin token may send a body
- * past MC_BODY_MAX (up to MC_RELEASE_MAX): hub_ws.c asks
- * hub_api_body_max() before it takes the body, so nobody else makes the
- * hub hold 64 MiB.
+ * Only an admin's upload may send a body past MC_BODY_MAX
+ * (hub_api_body_max, hub_api.c).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -26,20 +23,6 @@
 #define ROLL_BATCH_MAX	1000
 #define ROLL_AGENTS_MAX	4096
 #define ROLL_PAUSE_MAX	86400.0
-
-size_t
-hub_api_body_max(const struct hub_http *h)
-{
-	const struct hub_token *t;
-
-	if (strcmp(h->method, "POST") != 0 ||
-	    strcmp(h->path, "/api/releases") != 0 ||
-	    strncmp(h->auth, "Bearer ", 7) != 0)
-		return MC_BODY_MAX;
-	t = hub_auth_token(h->auth + 7);
-	return t != NULL && t->role >= ROLE_ADMIN ? MC_RELEASE_MAX :
-	    MC_BODY_MAX;
-}
 
 /* ---- publishing ---- */
 

@@ -207,10 +207,10 @@ post(struct ctl_fan *fan, struct ctl_resp *r)
 
 	if (fan->q->key != NULL)
 		ret = sign_targets(fan, &sig, &nsig);
-	mc_buf_init(&body, MC_BODY_MAX);
+	mc_buf_init(&body, MC_FANOUT_BODY_MAX);
 	if (ret == 0 && ctl_send_body(fan->q, sig, nsig, &body) == -1)
 		ret = ctl_usage("send", "the request is over %d bytes%s",
-		    MC_BODY_MAX, nsig > 0 ? " (one signed command per agent: "
+		    MC_FANOUT_BODY_MAX, nsig > 0 ? " (one signed command per agent: "
 		    "send to fewer agents at a time)" : "");
 	free(sig);
 	if (ret != 0) {
