@@ -761,6 +761,10 @@ void	lst_exec_free_all(struct lst *l);
  * 2 * MC_TEXT_MAX) written whole to fd. */
 void	lst_child_vline(int fd, const char *fmt, va_list ap)
 	    __attribute__((format(printf, 2, 0)));
+/* In a function child: one line of progress on stdout (the command's
+ * output). */
+void	lst_child_say(const char *fmt, ...)
+	    __attribute__((format(printf, 1, 2)));
 /* In a function child: write a one-line reason to stderr (the parent
  * makes it the failure's error).  Returns 1, the exit status to use. */
 int	lst_child_fail(const char *fmt, ...)

@@ -26,7 +26,6 @@
  *   (docs/protocol.md): "summary: N updated, N up to date, N rolled
  *   back, N skipped".
  */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -54,20 +53,6 @@ struct upd {
 	int		 prune;
 	int		 updated, current, back, skipped;
 };
-
-/* One step's line of output. */
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	lst_child_vline(1, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- the engine ---- */
 
@@ -228,7 +213,7 @@ pull(struct upd *u, char *err, size_t errlen)
 	mc_json_free(d);
 	if (id == NULL)
 		return -1;
-	say("pulled %s: %.19s", u->ref, u->new_id);
+	lst_child_say("pulled %s: %.19s", u->ref, u->new_id);
 	return 0;
 }
 
@@ -334,19 +319,19 @@ rollback(struct upd *u, const struct one *o, const char *reason)
 		    o->new_id);
 		if (call(u, "DELETE", path, NULL, NULL, 204, 204, err,
 		    sizeof(err)) == -1 && (bad = 1))
-			say("%s: removing the new container: %s", o->name, err);
+			lst_child_say("%s: removing the new container: %s", o->name, err);
 	}
 	if (!bad && ctr_rename(u, o->old_id, o->name, err, sizeof(err)) == -1 &&
 	    (bad = 1))
-		say("%s: renaming the old container back: %s", o->name, err);
+		lst_child_say("%s: renaming the old container back: %s", o->name, err);
 	if (!bad && o->running && ctr_post(u, o->old_id, "start", "", err,
 	    sizeof(err)) == -1 && (bad = 1))
-		say("%s: starting the old container: %s", o->name, err);
+		lst_child_say("%s: starting the old container: %s", o->name, err);
 	if (bad)
-		say("%s: rollback incomplete (the old container is %.12s): %s",
+		lst_child_say("%s: rollback incomplete (the old container is %.12s): %s",
 		    o->name, o->old_id, reason);
 	else
-		say("%s: rolled back: %s", o->name, reason);
+		lst_child_say("%s: rolled back: %s", o->name, reason);
 }
 
 /* Remove the old image (prune); "in use" is an answer, not a failure. */
@@ -365,12 +350,12 @@ prune_old(const struct upd *u, const struct one *o)
 		lst_docker_message(&body, st, err, sizeof(err));
 	mc_buf_free(&body);
 	if (st == 200)
-		say("%s: removed the old image %.19s", o->name, o->old_img);
+		lst_child_say("%s: removed the old image %.19s", o->name, o->old_img);
 	else if (st == 409)
-		say("%s: kept the old image %.19s: in use (%s)", o->name,
+		lst_child_say("%s: kept the old image %.19s: in use (%s)", o->name,
 		    o->old_img, err);
 	else
-		say("%s: could not remove the old image %.19s: %s", o->name,
+		lst_child_say("%s: could not remove the old image %.19s: %s", o->name,
 		    o->old_img, err);
 }
 
@@ -467,7 +452,7 @@ replace(struct upd *u, const struct mc_json *ctr, struct one *o, char *why,
 		snprintf(why, whylen, "create: %s", err);
 		return -1;
 	}
-	say("%s: created %.12s from %s", o->name, o->new_id, u->ref);
+	lst_child_say("%s: created %.12s from %s", o->name, o->new_id, u->ref);
 	if (!o->running)
 		return 0;	/* it was not running: neither is the new one */
 	if (ctr_post(u, o->old_id, "stop", "", err, sizeof(err)) == -1) {
@@ -511,12 +496,12 @@ update_one(struct upd *u, const struct mc_json *ctr)
 	struct one o;
 
 	if (one_fill(&o, ctr, why, sizeof(why)) == -1) {
-		say("?: not updated: %s", why);
+		lst_child_say("?: not updated: %s", why);
 		u->back++;
 		return -1;
 	}
 	if (strcmp(o.old_img, u->new_id) == 0) {
-		say("%s: up to date (%.19s)", o.name, o.old_img);
+		lst_child_say("%s: up to date (%.19s)", o.name, o.old_img);
 		u->current++;
 		return 0;
 	}
@@ -527,9 +512,9 @@ update_one(struct upd *u, const struct mc_json *ctr)
 	snprintf(why, sizeof(why), DOCKER_API "/containers/%s", o.old_id);
 	if (call(u, "DELETE", why, NULL, NULL, 204, 204, why,
 	    sizeof(why)) == -1)
-		say("%s: the old container %.12s stays: %s", o.name, o.old_id,
+		lst_child_say("%s: the old container %.12s stays: %s", o.name, o.old_id,
 		    why);
-	say("%s: updated: %.12s %s from %.19s", o.name, o.new_id,
+	lst_child_say("%s: updated: %.12s %s from %.19s", o.name, o.new_id,
 	    o.running ? "runs" : "created (the old one was not running)",
 	    u->new_id);
 	u->updated++;
@@ -591,7 +576,7 @@ update_all(struct upd *u, char *err, size_t errlen)
 			found++;
 			name = mc_json_str(mc_json_root(d), "Name");
 			if (stop) {
-				say("%s: skipped", name != NULL && name[0] ==
+				lst_child_say("%s: skipped", name != NULL && name[0] ==
 				    '/' ? name + 1 : id);
 				u->skipped++;
 			} else if (update_one(u, mc_json_root(d)) == -1)
@@ -601,7 +586,7 @@ update_all(struct upd *u, char *err, size_t errlen)
 	}
 	mc_json_free(list);
 	if (found == 0)
-		say("no container was created from %s", u->ref);
+		lst_child_say("no container was created from %s", u->ref);
 	return 0;
 }
 
@@ -653,7 +638,7 @@ update_child(struct lst *l, const struct mc_cmd *c)
 		return UPD_EXIT_FAILED;
 	}
 	mc_json_free(one);
-	say("summary: %d updated, %d up to date, %d rolled back, %d skipped",
+	lst_child_say("summary: %d updated, %d up to date, %d rolled back, %d skipped",
 	    u.updated, u.current, u.back, u.skipped);
 	return u.back + u.skipped > 0 ? UPD_EXIT_BACK : 0;
 }

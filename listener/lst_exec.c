@@ -158,6 +158,16 @@ lst_child_vline(int fd, const char *fmt, va_list ap)
 	(void)lst_write_all(fd, line, (size_t)n);
 }
 
+void
+lst_child_say(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	lst_child_vline(1, fmt, ap);
+	va_end(ap);
+}
+
 int
 lst_child_fail(const char *fmt, ...)
 {

@@ -76,6 +76,27 @@ signed_take(struct mc_cmd *c, const struct mc_sigcmd *sc, char *err,
 	return 0;
 }
 
+/*
+ * The signature message m carries, into *sig: 1 read, 0 none and none is
+ * needed (no trust keys: nothing is checked; or not required and
+ * unsigned_ok), -1 refused with the reason in err.
+ */
+static int
+signed_read(struct lst *l, const struct mc_msg *m, int unsigned_ok,
+    struct mc_sig *sig, char *err, size_t errlen)
+{
+	int n;
+
+	if (l->conf.ntrust == 0)
+		return 0;
+	if ((n = mc_sig_read(m->root, sig, err, errlen)) != 0)
+		return n;
+	if (!l->conf.require_signed || unsigned_ok)
+		return 0;
+	snprintf(err, errlen, "%s", UNSIGNED_WHY);
+	return -1;
+}
+
 int
 lst_signed_cmd(struct lst *l, const struct mc_msg *m, struct mc_cmd *c,
     char *err, size_t errlen)
@@ -84,17 +105,12 @@ lst_signed_cmd(struct lst *l, const struct mc_msg *m, struct mc_cmd *c,
 	static struct mc_sigcmd sc;
 	int n;
 
-	if (l->conf.ntrust == 0)
-		return 0;
-	if ((n = mc_sig_read(m->root, &sig, err, errlen)) == -1)
-		return -1;
-	if (n == 0) {
-		if (!l->conf.require_signed ||
-		    c->kind == MC_KIND_LISTENER_UPDATE)
-			return 0;
-		snprintf(err, errlen, "%s", UNSIGNED_WHY);
-		return -1;
-	}
+	/* a listener_update's release carries its own signature
+	 * (lst_update.c) */
+	n = signed_read(l, m, c->kind == MC_KIND_LISTENER_UPDATE, &sig, err,
+	    errlen);
+	if (n <= 0)
+		return n;
 	if (signed_check(l, &sig, NULL, &sc, err, errlen) == -1)
 		return -1;
 	return signed_take(c, &sc, err, errlen);
@@ -108,15 +124,7 @@ lst_signed_term(struct lst *l, const struct mc_msg *m, char *err,
 	static struct mc_sigcmd sc;
 	int n;
 
-	if (l->conf.ntrust == 0)
-		return 0;
-	if ((n = mc_sig_read(m->root, &sig, err, errlen)) == -1)
-		return -1;
-	if (n == 0) {
-		if (!l->conf.require_signed)
-			return 0;
-		snprintf(err, errlen, "%s", UNSIGNED_WHY);
-		return -1;
-	}
+	if ((n = signed_read(l, m, 0, &sig, err, errlen)) <= 0)
+		return n;
 	return signed_check(l, &sig, MC_SIG_KIND_TERMINAL, &sc, err, errlen);
 }

@@ -26,7 +26,6 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -47,19 +46,6 @@ struct upd_paths {
 	char	prev[MC_PATH_MAX + 8];		/* EXE.prev */
 	char	prev_tmp[MC_PATH_MAX + 32];	/* EXE.prev.PID */
 };
-
-static void
-say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-say(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	lst_child_vline(1, fmt, ap);
-	va_end(ap);
-}
 
 void
 lst_update_errtext(int e, char *out, size_t size)
@@ -123,7 +109,7 @@ check_sig(const struct lst *l, const struct mc_release *rel,
 	int i, n;
 
 	if (l->conf.ntrust == 0) {
-		say("accepting release %s on the hub's sha256 alone (no trust "
+		lst_child_say("accepting release %s on the hub's sha256 alone (no trust "
 		    "keys)", rel->version);
 		return 0;
 	}
@@ -149,7 +135,7 @@ check_sig(const struct lst *l, const struct mc_release *rel,
 		snprintf(err, errlen, "bad signature");
 		return -1;
 	}
-	say("signature by %s verified", k->name[0] ? k->name :
+	lst_child_say("signature by %s verified", k->name[0] ? k->name :
 	    "a trusted key");
 	return 0;
 }
@@ -200,7 +186,7 @@ check_file(const struct lst *l, int fd, const struct mc_release *rel,
 	munmap(data, (size_t)rel->size);
 	if (r == -1 || check_sig(l, rel, hex, err, errlen) == -1)
 		return -1;
-	say("verified %s: %" PRIu64 " bytes, sha256 %s, static x86-64",
+	lst_child_say("verified %s: %" PRIu64 " bytes, sha256 %s, static x86-64",
 	    rel->version, rel->size, hex);
 	return 0;
 }
@@ -254,7 +240,7 @@ install(const struct lst *l, int fd, const struct upd_paths *p,
 		fsync(dfd);
 		close(dfd);
 	}
-	say("installed %s as %s; the previous listener (%s) is kept as %s",
+	lst_child_say("installed %s as %s; the previous listener (%s) is kept as %s",
 	    rel->version, p->exe, MC_VERSION, p->prev);
 	return 0;
 }
@@ -289,7 +275,7 @@ update_child(struct lst *l, const struct mc_cmd *c)
 		sys_fail(err, sizeof(err), errno, ": %s", p.dir);
 		return lst_child_fail("%s", err);
 	}
-	say("downloading %s (%" PRIu64 " bytes) from the hub into %s",
+	lst_child_say("downloading %s (%" PRIu64 " bytes) from the hub into %s",
 	    rel->version, rel->size, p.tmp);
 	if (reserve(fd, &p, rel->size, err, sizeof(err)) == -1 ||
 	    lst_fetch(l, rel->path, fd, p.tmp, rel->size, err,
