@@ -17,7 +17,7 @@ WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wundef -Wwrite-strings -Werror
 BENCH_CPPFLAGS := -D_GNU_SOURCE -Icommon -Ibench -MMD -MP
 BENCH_CFLAGS   := $(OPT) $(WARN) $(EXTRA_CFLAGS)
-BENCH_LIBS     := -lcjson -lwebsockets -lssl -lcrypto -lm -lpthread
+BENCH_LIBS     := -lcjson -lwebsockets -lcurl -lssl -lcrypto -lm -lpthread
 
 ifeq ($(V),1)
 Q :=

@@ -43,6 +43,11 @@
 /* seconds without a pong before an agent pings the hub: a listener's lws
  * does so (LST_PING_SECS in listener/lst.h), and the hub answers each */
 #define SW_PING_SECS		300
+/* seconds from an agent's bye "restart" (its listener_update done) to
+ * its next connection: a listener's re-exec and start */
+#define SW_RESTART_SECS		0.1
+/* listener_update downloads in flight at once (--downloads) */
+#define SW_DOWNLOADS		16
 /* seconds a TCP connect and each handshake step may take */
 #define SW_CONNECT_TIMEOUT	20
 /* goodbyes started per tick at exit (see sw_ws_leave_step), and the
@@ -71,6 +76,7 @@ struct sw_conf {
 	int	first;			/* index of the first agent */
 	char	log_level[16];
 	char	timing[16];		/* independent or wheel */
+	int	downloads;		/* listener_update downloads at once */
 };
 
 enum sw_state {
@@ -86,13 +92,21 @@ enum sw_state {
 #define SW_P_HB		0x02
 #define SW_P_BYE	0x04
 #define SW_P_PING	0x08
+#define SW_P_RESTART	0x10	/* bye "restart": a listener_update is in */
 
 /* Where a command's answer stands. */
-enum sw_phase { SW_CMD_FREE, SW_CMD_STARTED, SW_CMD_OUT, SW_CMD_RESULT };
+enum sw_phase { SW_CMD_FREE, SW_CMD_STARTED, SW_CMD_OUT, SW_CMD_RESULT,
+    SW_CMD_WAIT /* nothing owed: its download is on the worker */ };
+
+struct sw_update_job;
 
 struct sw_cmd {
 	char		id[MC_ID_MAX];
 	uint8_t		phase;		/* enum sw_phase: the next to send */
+	/* owned: listener_update's download while the loop holds it (from
+	 * the cmd to `started`, and from its end to the result); NULL for
+	 * every other kind and while the worker has it */
+	struct sw_update_job *job;
 };
 
 /* An agent's one timer, as the timing in use keeps it. */
@@ -120,6 +134,8 @@ struct sw_agent {
 	uint8_t		 pending;	/* SW_P_* */
 	uint8_t		 linked;	/* its timer is armed */
 	uint8_t		 tried;		/* has tried to connect before */
+	uint8_t		 restarted;	/* closed by its bye "restart" */
+	char		 version[MC_VERSION_TEXT_MAX];	/* "": MC_VERSION */
 	char		 cred[MC_SECRET_MAX];	/* "" until enrolled */
 	struct sw_cmd	 cmds[SW_CMD_SLOTS];
 };
@@ -140,6 +156,7 @@ struct sw_stats {
 	uint64_t	 byes;		/* goodbyes written */
 	uint64_t	 pings;		/* WebSocket pings written */
 	uint64_t	 pongs;		/* and answers to them */
+	uint64_t	 downloads;	/* releases downloaded and checked */
 	int		 log_budget;	/* error lines left this second */
 	uint64_t	 log_dropped;
 };
@@ -209,6 +226,8 @@ struct sw {
 	double		 t0;			/* mc_now() at start */
 	double		 next_report;		/* seconds since t0 */
 	lws_sorted_usec_list_t sul_tick;
+
+	struct sw_update *upd;			/* owned: swarm_update.c */
 
 	struct sw_stats	 st;
 	int		 leaving;		/* goodbyes on their way */
@@ -285,7 +304,36 @@ void	sw_timer_free(struct sw *s);
 void	sw_error(struct sw *s, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/* swarm_update.c */
+/* Start the download worker (after the context: it wakes the loop with
+ * lws_cancel_service).  0, or -1; sw_update_free() cleans up either way. */
+int	sw_update_init(struct sw *s);
+/* A job for listener_update c, answered by a's slot number slot, or NULL
+ * (out of memory).  The caller owns it.  A release without path, size or
+ * sha256 makes a job that fails at once.  Service thread only. */
+struct sw_update_job *sw_update_job_new(struct sw *s, struct sw_agent *a,
+	    int slot, const struct mc_cmd *c);
+/* Hand j to the worker (it owns j from here); it comes back to its slot
+ * at phase SW_CMD_RESULT, with the loop owning it again.  Service thread
+ * only. */
+void	sw_update_submit(struct sw *s, struct sw_update_job *j);
+/* The lws protocol callback that takes finished downloads back
+ * (LWS_CALLBACK_EVENT_WAIT_CANCELLED). */
+int	sw_update_callback(struct lws *wsi, enum lws_callback_reasons reason,
+	    void *user, void *in, size_t len);
+/* Fill r's outcome (done exit 0, or failed with the reason). */
+void	sw_update_result(const struct sw_update_job *j, struct mc_result *r);
+/* The version j installed, or NULL if it failed. */
+const char *sw_update_version(const struct sw_update_job *j);
+/* Free one job; NULL is fine. */
+void	sw_update_job_free(struct sw_update_job *j);
+/* Stop the worker, join it and free every job it holds; NULL s->upd is
+ * fine.  Service thread only. */
+void	sw_update_free(struct sw *s);
+
 /* swarm_ws.c */
+/* Ask for WRITEABLE on a's connection, if it has one: something is owed. */
+void	sw_ws_wake(struct sw_agent *a);
 /* The lws protocol callback of agent connections (a thin dispatcher). */
 int	sw_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	    void *user, void *in, size_t len);

@@ -45,6 +45,7 @@ static const struct mc_opt conf_tab[] = {
 	NUM("first", MC_OPT_INT, first, 0, SW_INDEX_MAX),
 	STR("log_level", log_level),
 	STR("timing", timing),
+	NUM("downloads", MC_OPT_INT, downloads, 1, 1000),
 	{ .key = NULL }
 };
 
@@ -86,6 +87,8 @@ static const char usage_text[] =
 "                       as real listeners do; wheel: the old 50 ms\n"
 "                       tick, hb +-10 %, heartbeats sent in bursts, no\n"
 "                       pings - batched: not a capacity figure\n"
+"  --downloads N        listener_update downloads at once; the rest\n"
+"                       wait their turn (default 16)\n"
 "  --log-level LEVEL    debug, info, warn or error (default info)\n"
 "  --help, --version\n"
 "\n"
@@ -104,6 +107,7 @@ conf_defaults(struct sw_conf *c)
 	c->first = 1;
 	mc_strlcpy(c->log_level, "info", sizeof(c->log_level));
 	mc_strlcpy(c->timing, "independent", sizeof(c->timing));
+	c->downloads = SW_DOWNLOADS;
 }
 
 /* "sha256:AB:CD..." in any case -> 64 lowercase hex digits in s->fp. */

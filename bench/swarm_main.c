@@ -41,6 +41,8 @@ static const struct lws_protocols protocols[] = {
 	{ .name = "maestro-swarm", .callback = sw_ws_callback,
 	  .rx_buffer_size = SW_RX_BUF },
 	{ .name = "sw-signal", .callback = sig_callback },
+	/* takes finished listener_update downloads back (swarm_update.c) */
+	{ .name = "sw-update", .callback = sw_update_callback },
 	{ .name = NULL, .callback = NULL }
 };
 
@@ -198,6 +200,7 @@ sw_main_close(struct sw *s)
 	if (s->st.live > 0)
 		mc_info("%d connections still open; closing them", s->st.live);
 	sw_timer_stop(s);
+	sw_update_free(s);
 	/* with libev, lws sets s->ctx NULL (info.pcontext) once it is gone */
 	lws_context_destroy(s->ctx);
 }
@@ -205,21 +208,24 @@ sw_main_close(struct sw *s)
 static int
 teardown(struct sw *s, int code)
 {
-	int i;
+	int i, j;
 
 	s->leaving = 1;
 	if (s->ctx != NULL)
 		sw_main_close(s);
 	s->ctx = NULL;
+	sw_update_free(s);	/* when the context never came up */
 	for (i = 0; s->agents != NULL && i < s->n; i++) {
 		if (s->agents[i].rx != NULL) {
 			mc_buf_free(s->agents[i].rx);
 			free(s->agents[i].rx);
 		}
+		for (j = 0; j < SW_CMD_SLOTS; j++)
+			sw_update_job_free(s->agents[i].cmds[j].job);
 	}
 	mc_info("stopped: heartbeats=%llu pings=%llu pongs=%llu "
 	    "commands=%llu results=%llu acks=%llu enrolled=%llu byes=%llu "
-	    "reconnects=%llu errors=%llu",
+	    "downloads=%llu reconnects=%llu errors=%llu",
 	    (unsigned long long)s->st.heartbeats,
 	    (unsigned long long)s->st.pings,
 	    (unsigned long long)s->st.pongs,
@@ -228,6 +234,7 @@ teardown(struct sw *s, int code)
 	    (unsigned long long)s->st.acks,
 	    (unsigned long long)s->st.enrolled,
 	    (unsigned long long)s->st.byes,
+	    (unsigned long long)s->st.downloads,
 	    (unsigned long long)s->st.reconnects,
 	    (unsigned long long)s->st.errors);
 	explicit_bzero(s->agents, sizeof(*s->agents) * (size_t)s->n);
@@ -258,6 +265,10 @@ run(struct sw *s)
 	if (sig_adopt(s, sfd) == -1) {
 		close(sfd);
 		mc_err("cannot watch signals in the event loop");
+		return teardown(s, 1);
+	}
+	if (sw_update_init(s) == -1) {
+		mc_err("cannot start the download worker");
 		return teardown(s, 1);
 	}
 	log_start(s);

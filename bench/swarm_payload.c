@@ -65,7 +65,8 @@ sw_payload_hello(struct sw *s, const struct sw_agent *a, struct mc_hello *h)
 	mc_strlcpy(h->os, "Debian GNU/Linux 12 (bookworm)", sizeof(h->os));
 	mc_strlcpy(h->kernel, "6.1.0-18-amd64", sizeof(h->kernel));
 	mc_strlcpy(h->arch, "x86_64", sizeof(h->arch));
-	mc_strlcpy(h->version, MC_VERSION, sizeof(h->version));
+	mc_strlcpy(h->version, a->version[0] ? a->version : MC_VERSION,
+	    sizeof(h->version));
 	h->cpus = agent_cpus(a);
 	h->mem_total = agent_mem(a);
 	h->ntags = 1;

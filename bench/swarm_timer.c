@@ -104,10 +104,12 @@ report(struct sw *s, double el)
 	double span = el - s->st.report_el;
 
 	printf("t=%.0fs connected=%d/%d heartbeats=%llu (+%.0f/s) "
-	    "commands=%llu reconnects=%llu errors=%llu\n", floor(el),
+	    "commands=%llu downloads=%llu reconnects=%llu errors=%llu\n",
+	    floor(el),
 	    s->st.connected, s->n, (unsigned long long)s->st.heartbeats,
 	    span > 0 ? (double)d / span : 0.0,
 	    (unsigned long long)s->st.commands,
+	    (unsigned long long)s->st.downloads,
 	    (unsigned long long)s->st.reconnects,
 	    (unsigned long long)s->st.errors);
 	fflush(stdout);

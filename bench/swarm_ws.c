@@ -44,7 +44,7 @@
 
 /* What compose() put into the outgoing buffer. */
 enum sw_msg { SW_M_NONE, SW_M_FAIL, SW_M_HELLO, SW_M_BYE, SW_M_CMD, SW_M_HB,
-    SW_M_PING };
+    SW_M_PING, SW_M_RESTART };
 
 static const unsigned char headroom[LWS_PRE];
 
@@ -58,12 +58,18 @@ static const lws_retry_bo_t no_lws_pings = {
 
 /* ---- connecting and reconnecting ---- */
 
+void
+sw_ws_wake(struct sw_agent *a)
+{
+	if (a->wsi != NULL)
+		lws_callback_on_writable(a->wsi);
+}
+
 static void
 want(struct sw_agent *a, uint8_t what)
 {
 	a->pending |= what;
-	if (a->wsi != NULL)
-		lws_callback_on_writable(a->wsi);
+	sw_ws_wake(a);
 }
 
 static void
@@ -104,6 +110,14 @@ agent_down(struct sw *s, struct sw_agent *a, const char *why)
 		return;
 	}
 	a->state = SW_IDLE;
+	if (a->restarted) {
+		/* a listener re-executed after its update connects at once;
+		 * its backoff starts over, as in a new process */
+		a->restarted = 0;
+		a->backoff = 1;
+		sw_timer_set(s, a, SW_RESTART_SECS);
+		return;
+	}
 	d = a->backoff * sw_rand(s, 0.75, 1.25);
 	a->backoff = a->backoff * 2 > MC_BACKOFF_CAP ? MC_BACKOFF_CAP :
 	    a->backoff * 2;
@@ -228,7 +242,8 @@ cmd_owed(struct sw_agent *a)
 	int i;
 
 	for (i = 0; i < SW_CMD_SLOTS; i++)
-		if (a->cmds[i].phase != SW_CMD_FREE)
+		if (a->cmds[i].phase != SW_CMD_FREE &&
+		    a->cmds[i].phase != SW_CMD_WAIT)
 			return &a->cmds[i];
 	return NULL;
 }
@@ -244,7 +259,8 @@ owes(struct sw_agent *a)
 	return a->pending != 0 || cmd_owed(a) != NULL;
 }
 
-/* The canned answer to a command: started, one chunk of output, done. */
+/* The canned answer to a command: started, one chunk of output, done.
+ * listener_update: started, then (its download checked) done or failed. */
 static int
 encode_cmd(struct sw *s, struct sw_agent *a, const struct sw_cmd *c)
 {
@@ -275,6 +291,10 @@ encode_cmd(struct sw *s, struct sw_agent *a, const struct sw_cmd *c)
 		r.exit_code = 0;
 		r.out_bytes = strlen(text);
 		r.duration = 0.01;
+		if (c->job != NULL) {
+			r.out_bytes = 0;
+			sw_update_result(c->job, &r);
+		}
 		return mc_result_encode(&s->tx, &r);
 	}
 }
@@ -301,12 +321,12 @@ encode_hello(struct sw *s, struct sw_agent *a)
 }
 
 static int
-encode_bye(struct sw *s)
+encode_bye(struct sw *s, const char *reason)
 {
 	struct mc_bye bye;
 
 	memset(&bye, 0, sizeof(bye));
-	mc_strlcpy(bye.reason, "shutdown", sizeof(bye.reason));
+	mc_strlcpy(bye.reason, reason, sizeof(bye.reason));
 	return mc_bye_encode(&s->tx, &bye);
 }
 
@@ -334,10 +354,13 @@ compose(struct sw *s, struct sw_agent *a, struct sw_cmd **cp)
 		return SW_M_NONE;
 	} else if (a->pending & SW_P_BYE) {
 		m = SW_M_BYE;
-		r = encode_bye(s);
+		r = encode_bye(s, "shutdown");
 	} else if ((*cp = cmd_owed(a)) != NULL) {
 		m = SW_M_CMD;
 		r = encode_cmd(s, a, *cp);
+	} else if (a->pending & SW_P_RESTART) {
+		m = SW_M_RESTART;
+		r = encode_bye(s, "restart");
 	} else if (a->pending & SW_P_HB) {
 		m = SW_M_HB;
 		r = encode_hb(s, a);
@@ -345,6 +368,36 @@ compose(struct sw *s, struct sw_agent *a, struct sw_cmd **cp)
 		return SW_M_NONE;
 	}
 	return r == 0 ? m : SW_M_FAIL;
+}
+
+/* A command's answer went out: on to its next phase.  listener_update
+ * waits for its download after `started`; its result, if done, makes the
+ * agent come back with the new version. */
+static void
+commit_cmd(struct sw *s, struct sw_agent *a, struct sw_cmd *c)
+{
+	const char *v;
+
+	if (c->job != NULL && c->phase == SW_CMD_STARTED) {
+		c->phase = SW_CMD_WAIT;
+		sw_update_submit(s, c->job);	/* the worker's now */
+		c->job = NULL;
+		return;
+	}
+	if (c->phase != SW_CMD_RESULT) {
+		c->phase++;
+		return;
+	}
+	c->phase = SW_CMD_FREE;
+	s->st.results++;
+	if (c->job == NULL)
+		return;
+	if ((v = sw_update_version(c->job)) != NULL) {
+		mc_strlcpy(a->version, v, sizeof(a->version));
+		a->pending |= SW_P_RESTART;
+	}
+	sw_update_job_free(c->job);
+	c->job = NULL;
 }
 
 /* The message went out: account for it. */
@@ -363,12 +416,11 @@ commit(struct sw *s, struct sw_agent *a, enum sw_msg m, struct sw_cmd *c)
 			    (mc_now() - s->leave_t) * 1000);
 		break;
 	case SW_M_CMD:
-		if (c->phase == SW_CMD_RESULT) {
-			c->phase = SW_CMD_FREE;
-			s->st.results++;
-		} else {
-			c->phase++;
-		}
+		commit_cmd(s, a, c);
+		break;
+	case SW_M_RESTART:
+		a->pending &= (uint8_t)~SW_P_RESTART;
+		a->restarted = 1;
 		break;
 	case SW_M_HB:
 		a->pending &= (uint8_t)~SW_P_HB;
@@ -406,7 +458,7 @@ ws_writeable(struct sw *s, struct sw_agent *a, struct lws *wsi)
 		return -1;
 	}
 	commit(s, a, m, c);
-	if (m == SW_M_BYE) {
+	if (m == SW_M_BYE || m == SW_M_RESTART) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
 		    (unsigned char *)"bye", 3);
 		return -1;
@@ -480,6 +532,13 @@ on_cmd(struct sw *s, struct sw_agent *a, const struct mc_msg *m)
 	if (c == NULL) {
 		sw_error(s, "agent %u: command %s dropped: %d already being "
 		    "answered", (unsigned)a->index, s->cmd.id, SW_CMD_SLOTS);
+		return 0;
+	}
+	if (s->cmd.kind == MC_KIND_LISTENER_UPDATE &&
+	    (c->job = sw_update_job_new(s, a, (int)(c - a->cmds),
+	    &s->cmd)) == NULL) {
+		sw_error(s, "agent %u: command %s dropped: out of memory",
+		    (unsigned)a->index, s->cmd.id);
 		return 0;
 	}
 	mc_strlcpy(c->id, s->cmd.id, sizeof(c->id));

@@ -745,6 +745,10 @@ void	hub_roll_on_hello(const struct hub_agent *a,
 /* hub_cron: confirmations that timed out, pauses that ended. */
 void	hub_roll_cron(double now);
 void	hub_roll_free_all(void);
+/* Start-up, before the commands are loaded: end every unfinished
+ * listener_update in the store as lost (its release was in memory
+ * only).  0, or -1 (the store's error). */
+int	hub_roll_load(struct sqlite3 *db);
 void	hub_roll_write(struct mc_jw *w, const struct hub_roll *r);
 
 

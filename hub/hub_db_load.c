@@ -148,7 +148,8 @@ int
 hub_db_load_state(struct sqlite3 *db)
 {
 	if (load_agents(db) == -1 || load_auth(db) == -1 ||
-	    load_events(db) == -1 || load_commands(db) == -1 ||
+	    load_events(db) == -1 || hub_roll_load(db) == -1 ||
+	    load_commands(db) == -1 ||
 	    hub_release_load(db) == -1)
 		return -1;
 	return 0;

@@ -18,18 +18,23 @@
  *   timed_out agent stops the roll, naming the first.
  * - One roll runs at a time: two would race for the same listeners.
  * - Rolls live in memory (the last HUB_ROLLS_MAX); a hub restart ends
- *   them.  Their commands are ordinary ones, stored with the history.
+ *   them.  Their commands are ordinary ones, stored with the history;
+ *   one the store holds unfinished at start-up ends lost
+ *   (hub_roll_load), since its release and ticket were in memory only.
  * - Events: roll_started, roll_stopped, roll_done.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <sqlite3.h>
+
 #include "hub.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
 #define ROLL_CMD_TIMEOUT	300	/* seconds for download and swap */
+#define ROLL_RESTARTED		"the hub restarted during the roll; roll again"
 
 static struct hub_roll *rolls;		/* owned list, newest first */
 
@@ -381,6 +386,43 @@ hub_roll_cron(double now)
 		    "%d s after it installed it", r->version, HUB_ROLL_CONFIRM);
 	}
 	roll_step(r);
+}
+
+/* ---- after a restart ---- */
+
+/*
+ * The store keeps a listener_update's row but not its release (version,
+ * sha256, path) nor its ticket, which lived in memory with the roll.
+ * Restored as-is it would be sent again without a release (queued, or
+ * re-queued when its listener reconnects without it) and its download
+ * would meet a ticket the hub no longer has.  So, before the commands are
+ * loaded, every unfinished one ends lost with what to do; the roll that
+ * sent it ended with the hub.
+ */
+int
+hub_roll_load(struct sqlite3 *db)
+{
+	sqlite3_stmt *st;
+	int rc, n;
+
+	if (sqlite3_prepare_v2(db, "UPDATE commands SET status = ?,"
+	    " error = ?, finished = ? WHERE kind = ? AND status IN"
+	    " ('queued', 'sent', 'running')", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	sqlite3_bind_text(st, 1, hub_cmd_status_name(CMD_LOST), -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, ROLL_RESTARTED, -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, mc_wall());
+	sqlite3_bind_text(st, 4, mc_kind_name(MC_KIND_LISTENER_UPDATE), -1,
+	    SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	if ((n = sqlite3_changes(db)) > 0)
+		mc_warn("%d listener_update command%s lost: %s", n,
+		    n == 1 ? "" : "s", ROLL_RESTARTED);
+	return 0;
 }
 
 /* ---- starting ---- */

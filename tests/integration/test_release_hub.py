@@ -256,3 +256,20 @@ def test_roll_state_machine(t):
     check(r.rc == 1 and "no release" in r.err, "unknown version: %r" % r)
     r = t.hubctl(hub, "release", "roll", VERSION, "nobody")
     check(r.rc == 4, "unknown agent: %r" % r)
+
+
+def test_update_lost_on_restart(t):
+    """A listener_update unfinished when the hub stopped ends lost at the
+    restart, saying so: its release and ticket were in memory only, so it
+    is never sent again without them."""
+    hub = t.hub(heartbeat=5)
+    publish(t, hub, release_bin(), "--unsigned")
+    a = FakeAgent(t, hub, "a1", "0.1.0")
+    roll(t, hub, "a1")
+    c = a.next_cmd()
+    a.ws.close()
+    check(hub.stop() == 0, "hub exit status")
+    hub.start()
+    got = hub.api("GET", "/api/commands/" + c["id"])
+    check(got["status"] == "lost" and "roll again" in (got.get("error")
+          or ""), "the command after the restart: %r" % got)
