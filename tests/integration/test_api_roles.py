@@ -295,12 +295,23 @@ def test_static_files_stay_inside_the_dashboard(t):
 def test_oversized_bodies_refused_everywhere(t):
     hub = t.hub()
     big = b"x" * (65 * 1024)
-    for method, path in (("POST", "/api/tokens"), ("POST", "/api/commands"),
+    for method, path in (("POST", "/api/tokens"),
                          ("POST", "/api/enroll-keys"),
                          ("POST", "/api/agents/x/command"),
                          ("DELETE", "/api/tokens/x")):
         check_error(hub.request(method, path, raw=big), 413, "too_large",
                     "%s %s with 65 KiB" % (method, path))
+    # a fan-out carries a signed envelope per agent: an operator may send
+    # 8 MiB, a viewer no more than anywhere else
+    viewer = hub.create_token("viewer")
+    check_error(hub.request("POST", "/api/commands", raw=big, token=viewer),
+                413, "too_large", "a viewer's fan-out with 65 KiB")
+    check_error(hub.request("POST", "/api/commands",
+                            raw=b"x" * (8 * 1024 * 1024 + 1)),
+                413, "too_large", "a fan-out over 8 MiB")
+    r = hub.request("POST", "/api/commands", raw=big)
+    check(r.status == 400, "an admin's 65 KiB fan-out is read (then found "
+          "malformed): HTTP %d" % r.status)
     # a body that claims to be huge is refused before it is read
     conn = http.client.HTTPSConnection("127.0.0.1", hub.port, timeout=5,
                                        context=mtest.tls_client_context())
