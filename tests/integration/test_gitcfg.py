@@ -186,6 +186,27 @@ def test_force_push_followed(t):
           "rollback")
     d = repo.commit({"rules.conf": "load1 > 40 for 1m\n"}, "d")
     check(applied(sync(hub)) == d, "the new commit did not take over")
+    # hubctl config ...
+    e = repo.commit({"rules.conf": "load1 > 50 for 1m\n"}, "via hubctl")
+    r = t.hubctl(hub, "config", "sync")
+    check(r.rc == 0 and e[:12] in r.out and "via hubctl" in r.out and
+          "Ada Ops" in r.out, "hubctl config sync: %r" % r)
+    r = t.hubctl(hub, "config", "status")
+    check(r.rc == 0 and hub_repo_line(r.out, repo.bare), "status: %r" % r)
+    r = t.hubctl(hub, "config", "log", "-n", "2")
+    lines = r.out.strip().splitlines()
+    check(r.rc == 0 and len(lines) == 3 and lines[1].startswith("*") and
+          e[:12] in lines[1] and d[:12] in lines[2], "log: %r" % r)
+    r = t.hubctl(hub, "config", "rollback", d[:12])
+    check(r.rc == 0 and d[:12] in r.out, "hubctl rollback: %r" % r)
+    bad = repo.commit({"rules.conf": "nope\n"}, "bad")
+    r = t.hubctl(hub, "config", "sync")
+    check(r.rc == 1 and "rules.conf:1:" in r.out and bad[:12] in r.out,
+          "hubctl sync of a bad commit: %r" % r)
+
+
+def hub_repo_line(out, path):
+    return any(ln.split()[:2] == ["repo", path] for ln in out.splitlines())
 
 
 def test_poll_picks_up_a_commit(t):
