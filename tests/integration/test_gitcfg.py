@@ -295,3 +295,19 @@ def test_agents_tags_and_silences(t):
           % sil)
     check(set(hub.agent("pc-a")["tags"]) == {"desk", "lab"}, "tags after")
     lst.stop()
+
+
+def test_docs_example_repository_applies(t):
+    repo = Repo(t)
+    ex = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..",
+                      "docs", "config-repo-example")
+    files = {}
+    for name in ("rules.conf", "silences.conf", "agents.conf", "README.md"):
+        with open(os.path.join(ex, name)) as f:
+            files[name] = f.read()
+    c = repo.commit(files, "the docs' example")
+    hub = config_hub(t, repo.bare)
+    wait_until(lambda: applied(status(hub)) == c, 10, "the example applied")
+    doc = status(hub)
+    check(doc["ok"] and doc["rules"] == 3 and doc["agents"] == 2,
+          "example: %r" % doc)
