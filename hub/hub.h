@@ -74,6 +74,10 @@ struct hub_conf {
 	double	storm_window;		/* how long an alert may wait */
 	double	container_unhealthy_for;	/* a container unhealthy this
 						 * long is down (seconds) */
+	/* the config repository (hub_gitcfg.c); a change needs a restart */
+	char	config_repo[MC_PATH_MAX];	/* path or file:// URL; "" off */
+	char	config_branch[128];
+	double	config_poll;		/* seconds between fetches */
 };
 
 /* Defaults, then the config file, then flags.  0, or -1 with a one-line
@@ -1276,7 +1280,12 @@ int	hub_rules_add(struct hub_rules *rs, const char *text, char *err,
 /* Make rs (taken; may be NULL for none) the rules in force; every
  * agent's rule state starts over. */
 void	hub_rules_install(struct hub_rules *rs);
+/* The config repository's rules (taken; NULL for none), in force after
+ * hub.conf's; service thread. */
+void	hub_rules_install_git(struct hub_rules *rs);
 int	hub_rules_count(void);
+/* How many rules rs holds (0 for NULL); any thread. */
+int	hub_rules_count_of(const struct hub_rules *rs);
 /* hub_agent.c, after each heartbeat m: O(rules). */
 void	hub_rules_on_hb(struct hub_agent *a, const struct mc_metrics *m);
 /* Shutdown: free the rules and every agent's rule state. */
@@ -1304,6 +1313,42 @@ void	hub_silence_expire(double wall);
 void	hub_silence_write(struct mc_jw *w);
 void	hub_silence_write_one(struct mc_jw *w, const struct hub_silence *s);
 void	hub_silence_free_all(void);
+/* A planned silence of silences.conf (agent or tag, the other ""). */
+struct hub_silence_plan {
+	char		 agent[MC_NAME_MAX + 1];
+	char		 tag[MC_TAG_MAX + 1];
+	double		 start, until;	/* wall clock */
+	char		 reason[MC_TEXT_MAX];
+};
+/* The config repository's silences are now plan (n of them, borrowed)
+ * from commit: the ones it no longer holds end, the new ones start (in
+ * memory only); silences made through the API stay.  Service thread. */
+void	hub_silence_install_git(const struct hub_silence_plan *plan, int n,
+	    const char *commit);
+
+/* ---- hub_gitcfg*.c: the config repository the hub follows ---- */
+
+/* config_repo's value is one the hub can follow: 0, or -1 with err. */
+int	hub_gitcfg_url_check(const char *url, char *err, size_t errlen);
+/* After the loop's setup: the git thread, if config_repo is set.  0/-1. */
+int	hub_gitcfg_start(void);
+/* Shutdown: stop and join the git thread (a fetch under way ends first). */
+void	hub_gitcfg_stop(void);
+int	hub_gitcfg_enabled(void);
+/* Service thread, on wake-up: apply what the git thread found. */
+void	hub_gitcfg_drain(void);
+/* agents.conf's tags for agent: 1 when it lists tag. */
+int	hub_gitcfg_has_tag(const char *agent, const char *tag);
+/* In an agent's "tags" array: agents.conf's tags it does not report
+ * itself; then its "config_tags", "description" and "owner" (none when
+ * agents.conf does not name it). */
+void	hub_gitcfg_write_tags(struct mc_jw *w, const struct hub_agent *a);
+void	hub_gitcfg_write_agent(struct mc_jw *w, const struct hub_agent *a);
+/* 1 when the last fetch worked and its commit was not refused. */
+int	hub_gitcfg_sync_ok(void);
+/* /metrics: maestro_config_commit_info, maestro_config_sync_ok. */
+void	hub_gitcfg_prom(struct mc_buf *b);
+void	hub_gitcfg_free_all(void);
 
 /* ---- hub_main.c: the one hub ---- */
 

@@ -727,7 +727,9 @@ hub_agent_write(struct mc_jw *w, const struct hub_agent *a, int with_metrics)
 	mc_jw_arr(w, "tags");
 	for (i = 0; i < a->ntags; i++)
 		mc_jw_str(w, NULL, a->tags[i]);
+	hub_gitcfg_write_tags(w, a);
 	mc_jw_arr_end(w);
+	hub_gitcfg_write_agent(w, a);
 	mc_jw_arr(w, "trust");
 	for (i = 0; i < a->ntrust; i++)
 		mc_jw_str(w, NULL, a->trust[i]);
@@ -763,5 +765,5 @@ hub_agent_has_tag(const struct hub_agent *a, const char *tag)
 	for (i = 0; i < a->ntags; i++)
 		if (strcmp(a->tags[i], tag) == 0)
 			return 1;
-	return 0;
+	return hub_gitcfg_has_tag(a->name, tag);
 }

@@ -387,6 +387,11 @@ static const struct route routes[] = {
 	{ "GET", "/api/silences", ROLE_VIEWER, hub_api_silences },
 	{ "POST", "/api/silences", ROLE_OPERATOR, hub_api_silence_create },
 	{ "DELETE", "/api/silences/*", ROLE_OPERATOR, hub_api_silence_clear },
+	{ "GET", "/api/config", ROLE_VIEWER, hub_api_config },
+	{ "GET", "/api/config/log", ROLE_VIEWER, hub_api_config_log },
+	{ "POST", "/api/config/sync", ROLE_OPERATOR, hub_api_config_sync },
+	{ "POST", "/api/config/rollback", ROLE_OPERATOR,
+	    hub_api_config_rollback },
 	{ NULL, NULL, 0, NULL }
 };
 

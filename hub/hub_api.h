@@ -57,6 +57,11 @@ void	hub_api_cmd_get(struct hub_req *r);
 void	hub_api_cmd_png(struct hub_req *r);
 void	hub_api_cmd_stream(struct hub_req *r);
 void	hub_api_command(struct hub_req *r);
+/* hub_gitcfg_apply.c */
+void	hub_api_config(struct hub_req *r);
+void	hub_api_config_log(struct hub_req *r);
+void	hub_api_config_sync(struct hub_req *r);
+void	hub_api_config_rollback(struct hub_req *r);
 void	hub_api_events(struct hub_req *r);
 void	hub_api_fanout(struct hub_req *r);
 /* hub_api_update.c */

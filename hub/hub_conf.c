@@ -78,6 +78,9 @@ static const struct mc_opt hub_opts[] = {
 	OPT("storm_window", MC_OPT_DUR, storm_window, 0, 10),
 	OPT("container_unhealthy_for", MC_OPT_DUR, container_unhealthy_for, 0,
 	    86400),
+	OPT("config_repo", MC_OPT_STR, config_repo, 0, 0),
+	OPT("config_branch", MC_OPT_STR, config_branch, 0, 0),
+	OPT("config_poll", MC_OPT_DUR, config_poll, 0.1, 86400),
 	MC_OPT_END
 };
 
@@ -416,6 +419,9 @@ hub_conf_usage(void)
 "  --storm-count N    N agents critical together: one summary (default 5)\n"
 "  --storm-window D   how long an alert may wait for others (0.5s)\n"
 "  --deadman-every D  ping deadman_url (a config key) this often (60s)\n"
+"  --config-repo PATH|file://URL  follow this git repository of fleet\n"
+"                     configuration (rules, silences, agents; docs/config.md)\n"
+"  --config-branch B  its branch (main); --config-poll D  fetch every D (60s)\n"
 "  Alert channels and threshold rules are config-file keys only (see\n"
 "  docs/alerts.md): telegram_bot_token, telegram_chat_id, telegram_api,\n"
 "  discord_webhook_url, webhook_url (each also as KEY_file or a systemd\n"
@@ -491,6 +497,8 @@ conf_defaults(struct hub_conf *c)
 	c->storm_count = 5;
 	c->storm_window = 0.5;
 	c->container_unhealthy_for = 60;
+	mc_strlcpy(c->config_branch, "main", sizeof(c->config_branch));
+	c->config_poll = 60;
 	mc_strlcpy(c->telegram_api, "https://api.telegram.org",
 	    sizeof(c->telegram_api));
 	hub_conf_prefix(prefix, sizeof(prefix));
@@ -516,6 +524,25 @@ tls_file_check(const char *key, const char *path, const struct mc_origin *o,
 
 /* Checks of the settings together, once the file and the flags are in;
  * each names where the setting at fault was given. */
+/* config_repo one the hub can follow; config_branch a plain branch name
+ * (it goes into a refspec). */
+static int
+gitcfg_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
+    size_t errlen)
+{
+	const char *b = c->config_branch;
+	char why[512];
+
+	if (hub_gitcfg_url_check(c->config_repo, why, sizeof(why)) == -1)
+		return mc_origin_fail(o, "config_repo", err, errlen, "%s", why);
+	if (b[0] == '\0' || b[0] == '-' || strstr(b, "..") != NULL ||
+	    b[strspn(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._/-")] != '\0')
+		return mc_origin_fail(o, "config_branch", err, errlen, "'%s' is "
+		    "not a branch name (letters, digits, . _ / -)", b);
+	return 0;
+}
+
 static int
 conf_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
     size_t errlen)
@@ -540,7 +567,8 @@ conf_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
 		    sizeof(where)));
 	if (listen_check(c, o, err, errlen) == -1 ||
 	    tls_file_check("tls_cert", c->tls_cert, o, err, errlen) == -1 ||
-	    tls_file_check("tls_key", c->tls_key, o, err, errlen) == -1)
+	    tls_file_check("tls_key", c->tls_key, o, err, errlen) == -1 ||
+	    gitcfg_check(c, o, err, errlen) == -1)
 		return -1;
 	return alert_check(c, o, err, errlen);
 }

@@ -118,6 +118,7 @@ shutdown_all(void)
 {
 	hub_ws_stop();
 	hub_deadman_stop();
+	hub_gitcfg_stop();
 	hub_admit_free_all();
 	hub_guard_free_all();
 	hub_live_shutdown();
@@ -134,6 +135,7 @@ shutdown_all(void)
 	hub_cmd_free_all();
 	hub_agent_free_all();
 	hub_auth_free_all();
+	hub_gitcfg_free_all();
 	hub_notify_cleanup();
 }
 
@@ -183,7 +185,7 @@ main(int argc, char **argv)
 	if (store_setup() == -1 || hub_rec_init(hub.conf.data) == -1 ||
 	    hub_alert_start() == -1 ||
 	    tls_setup() == -1 || hub_ws_start() == -1 ||
-	    hub_deadman_start() == -1) {
+	    hub_deadman_start() == -1 || hub_gitcfg_start() == -1) {
 		shutdown_all();
 		return 1;
 	}

@@ -230,6 +230,7 @@ write_counters(struct mc_buf *b)
 	    (long long)hub.stats.hb_bad);
 	admit_write(b);
 	deadman_write(b);
+	hub_gitcfg_prom(b);
 	one(b, "maestro_results_acked_total", "counter",
 	    "Command results acknowledged to listeners, each after its "
 	    "commit.", (long long)hub.stats.acks);

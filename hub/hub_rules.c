@@ -24,6 +24,12 @@
  * rules carries each agent's state over for every rule whose text did not
  * change (O(agents x rules) once), so a rule that fired does not fire
  * again; a rule that was removed ends without a message.
+ *
+ * The rules in force are hub.conf's followed by the config repository's
+ * (hub_gitcfg_apply.c): each source replaces only its own part, so a
+ * SIGHUP keeps the repository's rules and a new commit keeps hub.conf's.
+ * Parsing (hub_rules_new/add/free) touches nothing shared and may run on
+ * any thread; installing is the service thread's.
  */
 #include <math.h>
 #include <stdio.h>
@@ -99,6 +105,8 @@ struct hub_rule_state {
 
 static struct {
 	struct hub_rules *set;		/* owned: the rules in force */
+	struct hub_rules *conf;		/* owned: hub.conf's, or NULL */
+	struct hub_rules *git;		/* owned: the config repository's */
 	uint64_t	  gen;
 } rl;
 
@@ -268,8 +276,9 @@ carry_over(struct hub_agent *a, const struct hub_rules *old)
 	a->rules = st;
 }
 
-void
-hub_rules_install(struct hub_rules *rs)
+/* Make rs (taken) the rules in force, carrying each agent's state over. */
+static void
+install_set(struct hub_rules *rs)
 {
 	struct hub_rules *old = rl.set;
 	struct hub_agent *a;
@@ -281,6 +290,55 @@ hub_rules_install(struct hub_rules *rs)
 		if (a->rules != NULL && a->rules->gen == rl.gen - 1)
 			carry_over(a, old);
 	hub_rules_free(old);
+}
+
+/* hub.conf's rules, then the repository's, as one set; the repository's
+ * past MC_RULES_MAX in all are left out (and said). */
+static void
+rebuild(void)
+{
+	struct hub_rules *rs;
+	int i, nconf = rl.conf ? rl.conf->n : 0, ngit = rl.git ? rl.git->n : 0;
+
+	if (nconf + ngit == 0) {
+		install_set(NULL);
+		return;
+	}
+	if ((rs = hub_rules_new()) == NULL) {
+		mc_err("rules: out of memory; the rules in force stay");
+		return;
+	}
+	for (i = 0; i < nconf; i++)
+		rs->r[rs->n++] = rl.conf->r[i];
+	for (i = 0; i < ngit && rs->n < MC_RULES_MAX; i++)
+		rs->r[rs->n++] = rl.git->r[i];
+	if (i < ngit)
+		mc_warn("rules: hub.conf has %d rules and the config repository "
+		    "%d: only %d are in force (MC_RULES_MAX)", nconf, ngit,
+		    MC_RULES_MAX);
+	install_set(rs);
+}
+
+void
+hub_rules_install(struct hub_rules *rs)
+{
+	hub_rules_free(rl.conf);
+	rl.conf = rs;
+	rebuild();
+}
+
+void
+hub_rules_install_git(struct hub_rules *rs)
+{
+	hub_rules_free(rl.git);
+	rl.git = rs;
+	rebuild();
+}
+
+int
+hub_rules_count_of(const struct hub_rules *rs)
+{
+	return rs ? rs->n : 0;
 }
 
 int
@@ -495,5 +553,7 @@ hub_rules_free_all(void)
 		a->rules = NULL;
 	}
 	hub_rules_free(rl.set);
-	rl.set = NULL;
+	hub_rules_free(rl.conf);
+	hub_rules_free(rl.git);
+	rl.set = rl.conf = rl.git = NULL;
 }

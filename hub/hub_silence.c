@@ -8,6 +8,12 @@
  * A silence's start and its end (time up, or cleared) are events and are
  * told to the alert channels, and when one ends, agents it covered that
  * are still critical are alerted then (hub_alert_unmuted()).
+ *
+ * Silences from the config repository (silences.conf, hub_gitcfg_apply.c)
+ * are planned: each has its own start, lives in memory only (the
+ * repository is their record) and is marked "git"; a new commit replaces
+ * exactly those, keeping the ones it gives again unchanged, and never
+ * touches a silence made through the API.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +30,8 @@ struct hub_silence {
 	char		 agent[MC_NAME_MAX + 1];	/* or "" */
 	char		 tag[MC_TAG_MAX + 1];	/* or "" */
 	double		 created, until;	/* wall clock */
+	double		 start;		/* wall clock; covers from then */
+	int		 git;		/* from the config repository */
 	char		 reason[MC_TEXT_MAX];
 	char		 by[MC_NAME_MAX + 1];
 	struct hub_silence *next;
@@ -79,7 +87,8 @@ hub_silence_match(const struct hub_agent *a)
 	double now = mc_wall();
 
 	for (s = sl.head; s != NULL; s = s->next)
-		if (s->until > now && hub_silence_covers(s, a))
+		if (s->start <= now && s->until > now &&
+		    hub_silence_covers(s, a))
 			return s;
 	return NULL;
 }
@@ -107,7 +116,7 @@ hub_silence_add(const char *agent, const char *tag, double secs,
 	s->id[1] = '-';
 	mc_strlcpy(s->agent, agent ? agent : "", sizeof(s->agent));
 	mc_strlcpy(s->tag, tag ? tag : "", sizeof(s->tag));
-	s->created = mc_wall();
+	s->created = s->start = mc_wall();
 	s->until = s->created + secs;
 	mc_strlcpy(s->reason, reason ? reason : "", sizeof(s->reason));
 	mc_strlcpy(s->by, by ? by : "", sizeof(s->by));
@@ -149,8 +158,9 @@ silence_end(struct hub_silence *s, const char *how, const char *by)
 		    words, s->reason[0] ? "; it was for: " : "", s->reason);
 	snprintf(title, sizeof(title), "SILENCE ENDED: %s", words);
 	mc_info("silence %s: %s", s->id, text);
-	hub_db_exec("UPDATE silences SET ended = ?, end_how = ? WHERE id = ?",
-	    "dtt", now, how, s->id);
+	if (!s->git)
+		hub_db_exec("UPDATE silences SET ended = ?, end_how = ? "
+		    "WHERE id = ?", "dtt", now, how, s->id);
 	hub_event("silence", who, "started", how, text);
 	hub_alert_notice("silence_end", s->agent, title, text);
 	hub_alert_unmuted(s);
@@ -187,6 +197,89 @@ hub_silence_expire(double wall)
 	}
 }
 
+/* ---- the config repository's silences ---- */
+
+static int
+plan_same(const struct hub_silence *s, const struct hub_silence_plan *p)
+{
+	return strcmp(s->agent, p->agent) == 0 && strcmp(s->tag, p->tag) == 0
+	    && s->start == p->start && s->until == p->until &&
+	    strcmp(s->reason, p->reason) == 0;
+}
+
+/* End the git silences that plan (n of them) no longer holds; keep[i] is
+ * set for each plan entry already running. */
+static void
+git_end_gone(const struct hub_silence_plan *plan, int n, char *keep)
+{
+	struct hub_silence **pp = &sl.head, *s;
+	int i, found;
+
+	while ((s = *pp) != NULL) {
+		found = 0;
+		for (i = 0; s->git && i < n && !found; i++)
+			if (!keep[i] && plan_same(s, &plan[i]))
+				found = keep[i] = 1;
+		if (!s->git || found) {
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		silence_end(s, "removed", "a config commit");
+	}
+}
+
+static void
+git_add(const struct hub_silence_plan *p, const char *commit)
+{
+	char who[MC_NAME_MAX + 16], text[MC_TEXT_MAX * 2], from[48], to[48];
+	struct hub_silence *s = NULL;
+
+	if (sl.n >= MC_SILENCES_MAX || (s = calloc(1, sizeof(*s))) == NULL ||
+	    mc_random_hex(s->id + 2, 6) == -1) {
+		free(s);
+		mc_warn("silences: no room for one more; silences.conf's "
+		    "entries past it are not in force");
+		return;
+	}
+	memcpy(s->id, "s-", 2);
+	mc_strlcpy(s->agent, p->agent, sizeof(s->agent));
+	mc_strlcpy(s->tag, p->tag, sizeof(s->tag));
+	s->created = mc_wall();
+	s->start = p->start;
+	s->until = p->until;
+	s->git = 1;
+	mc_strlcpy(s->reason, p->reason, sizeof(s->reason));
+	snprintf(s->by, sizeof(s->by), "git %.12s", commit);
+	link_silence(s);
+	target(s, who, sizeof(who));
+	hub_alert_time(s->start, from, sizeof(from));
+	hub_alert_time(s->until, to, sizeof(to));
+	snprintf(text, sizeof(text), "Silence from the config repository "
+	    "(commit %.12s): %s to %s%s%s.", commit, from, to,
+	    s->reason[0] ? ": " : "", s->reason);
+	hub_event("silence", who, "", "planned", text);
+}
+
+void
+hub_silence_install_git(const struct hub_silence_plan *plan, int n,
+    const char *commit)
+{
+	double now = mc_wall();
+	char *keep = calloc((size_t)n + 1, 1);
+	int i;
+
+	if (keep == NULL) {
+		mc_err("silences: out of memory; silences.conf not applied");
+		return;
+	}
+	git_end_gone(plan, n, keep);
+	for (i = 0; i < n; i++)
+		if (!keep[i] && plan[i].until > now)
+			git_add(&plan[i], commit);
+	free(keep);
+}
+
 void
 hub_silence_write_one(struct mc_jw *w, const struct hub_silence *s)
 {
@@ -201,7 +294,9 @@ hub_silence_write_one(struct mc_jw *w, const struct hub_silence *s)
 	else
 		mc_jw_null(w, "tag");
 	mc_jw_dbl(w, "created", s->created);
+	mc_jw_dbl(w, "start", s->start);
 	mc_jw_dbl(w, "until", s->until);
+	mc_jw_str(w, "source", s->git ? "git" : "api");
 	mc_jw_str(w, "reason", s->reason);
 	mc_jw_str(w, "by", s->by);
 	mc_jw_obj_end(w);
@@ -275,6 +370,7 @@ load_run(struct sqlite3 *db, void *arg)
 		mc_strlcpy(s->agent, col(st, 1), sizeof(s->agent));
 		mc_strlcpy(s->tag, col(st, 2), sizeof(s->tag));
 		s->created = sqlite3_column_double(st, 3);
+		s->start = s->created;
 		s->until = sqlite3_column_double(st, 4);
 		mc_strlcpy(s->reason, col(st, 5), sizeof(s->reason));
 		mc_strlcpy(s->by, col(st, 6), sizeof(s->by));

@@ -114,6 +114,17 @@ static const struct ctl_cmd cmds[] = {
 	{ "alerts", "test", ctl_cmd_alerts_test, "alerts test",
 	  "send a test message to every alert channel; prints each "
 	  "channel's\n      outcome (exit 1 if any failed)" },
+	{ "config", "status", ctl_cmd_config_status, "config status",
+	  "the config repository the hub follows: the commit in force, its\n"
+	  "      author and subject, the last fetch and any error" },
+	{ "config", "sync", ctl_cmd_config_sync, "config sync",
+	  "fetch the config repository now and wait until it is applied\n"
+	  "      (exit 1 when the fetch failed or the commit was refused)" },
+	{ "config", "log", ctl_cmd_config_log, "config log [-n N]",
+	  "the branch's newest commits; * marks the one in force" },
+	{ "config", "rollback", ctl_cmd_config_rollback,
+	  "config rollback COMMIT",
+	  "apply an earlier commit until the next new one upstream" },
 	{ "silence", NULL, ctl_cmd_silence,
 	  "silence AGENT|--tag TAG --for DURATION [--reason TEXT]\n"
 	  "silence list\n"
