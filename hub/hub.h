@@ -1201,12 +1201,13 @@ void	hub_alert_status(struct hub_agent *a, enum hub_status from,
  * or stopped (0) holding on a; text says so in words. */
 void	hub_alert_rule(struct hub_agent *a, int rule, const char *rule_text,
 	    int fired, const char *text);
-/* hub_silence.c: a silence ended; agents it covered that are still
- * critical and were never alerted are alerted now. */
+/* hub_silence.c: silences ended (a list, linked by next); agents one of
+ * them covered that are still critical and were never alerted are
+ * alerted now.  One walk of the agents, however many ended. */
 struct hub_silence;
-void	hub_alert_unmuted(const struct hub_silence *s);
-/* hub_alert_ctr.c: the same for containers still down. */
-void	hub_alert_ctr_unmuted(const struct hub_silence *s);
+void	hub_alert_unmuted(const struct hub_silence *ended);
+/* hub_alert_ctr.c: the same for a's containers still down. */
+void	hub_alert_ctr_unmuted(struct hub_agent *a);
 /* hub_cron: flush the batch when due, close storms, settle flapping. */
 void	hub_alert_tick(double now);
 
@@ -1306,6 +1307,9 @@ int	hub_silence_clear(const char *id, const char *by);
 /* The running silence that covers a, or NULL. */
 const struct hub_silence *hub_silence_match(const struct hub_agent *a);
 int	hub_silence_covers(const struct hub_silence *s,
+	    const struct hub_agent *a);
+/* Does one of the silences of list (linked by next) cover a? */
+int	hub_silence_any_covers(const struct hub_silence *list,
 	    const struct hub_agent *a);
 /* hub_cron: end the silences whose time is up. */
 void	hub_silence_expire(double wall);

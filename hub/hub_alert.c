@@ -31,6 +31,7 @@
 #include <sqlite3.h>
 
 #include "hub_alert.h"
+#include "hub_ctr.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -289,15 +290,21 @@ hub_alert_rule(struct hub_agent *a, int rule, const char *rule_text,
 }
 
 void
-hub_alert_unmuted(const struct hub_silence *s)
+hub_alert_unmuted(const struct hub_silence *ended)
 {
 	struct hub_agent *a;
 	struct hub_alert_entry *e;
+	int crit, ctr;
 
 	for (a = hub_agent_first(); a != NULL; a = a->next) {
-		if (a->status != ST_CRITICAL || a->alert == NULL ||
-		    a->alert->alerted || a->alert->flapping ||
-		    !hub_silence_covers(s, a))
+		crit = a->status == ST_CRITICAL && a->alert != NULL &&
+		    !a->alert->alerted && !a->alert->flapping;
+		ctr = a->ctr != NULL && a->ctr->ndown > 0;
+		if ((!crit && !ctr) || !hub_silence_any_covers(ended, a))
+			continue;
+		if (ctr)
+			hub_alert_ctr_unmuted(a);
+		if (!crit)
 			continue;
 		hub_alert_cancel_pending(a, NULL);
 		if ((e = hub_alert_entry_new(K_CRITICAL, a, NULL)) == NULL)
@@ -307,7 +314,6 @@ hub_alert_unmuted(const struct hub_silence *s)
 		    e->text, sizeof(e->text));
 		hub_alert_batch_add(e);
 	}
-	hub_alert_ctr_unmuted(s);
 }
 
 /* ---- the tick, start and shutdown ---- */

@@ -215,37 +215,30 @@ hub_alert_ctr_check(struct hub_agent *a)
 }
 
 void
-hub_alert_ctr_unmuted(const struct hub_silence *sil)
+hub_alert_ctr_unmuted(struct hub_agent *a)
 {
-	struct hub_agent *a;
 	struct hub_ctr *c;
 	char text[HUB_ALERT_TEXT_MAX];
 	struct hub_alert_entry *e;
 	int i;
 
-	for (a = hub_agent_first(); a != NULL; a = a->next) {
-		if (a->ctr == NULL || a->ctr->ndown == 0 ||
-		    !hub_silence_covers(sil, a))
+	for (i = 0; a->ctr != NULL && i < a->ctr->n; i++) {
+		c = &a->ctr->v[i];
+		if ((c->flags & (CTR_DOWN | CTR_ALERTED)) != CTR_DOWN)
 			continue;
-		for (i = 0; i < a->ctr->n; i++) {
-			c = &a->ctr->v[i];
-			if ((c->flags & (CTR_DOWN | CTR_ALERTED)) != CTR_DOWN)
-				continue;
-			hub_alert_cancel_ctr(a, c->id);
-			if ((e = hub_alert_entry_new(K_CTR_DOWN, a,
-			    NULL)) == NULL)
-				return;
-			e->opens = 1;
-			memcpy(e->ctr, c->id, sizeof(e->ctr));
-			snprintf(e->title, sizeof(e->title), "CONTAINER DOWN: "
-			    "%s on %s", hub_ctr_str(c, CS_NAME), a->name);
-			snprintf(text, sizeof(text), "%s on %s is still down "
-			    "(%s) now that its silence has ended; docker logs "
-			    "%s on %s.", hub_ctr_str(c, CS_NAME), a->name,
-			    mc_ctr_state_name(c->state),
-			    hub_ctr_str(c, CS_NAME), a->name);
-			mc_strlcpy(e->text, text, sizeof(e->text));
-			hub_alert_batch_add(e);
-		}
+		hub_alert_cancel_ctr(a, c->id);
+		if ((e = hub_alert_entry_new(K_CTR_DOWN, a, NULL)) == NULL)
+			return;
+		e->opens = 1;
+		memcpy(e->ctr, c->id, sizeof(e->ctr));
+		snprintf(e->title, sizeof(e->title), "CONTAINER DOWN: %s on %s",
+		    hub_ctr_str(c, CS_NAME), a->name);
+		snprintf(text, sizeof(text), "%s on %s is still down (%s) now "
+		    "that its silence has ended; docker logs %s on %s.",
+		    hub_ctr_str(c, CS_NAME), a->name,
+		    mc_ctr_state_name(c->state), hub_ctr_str(c, CS_NAME),
+		    a->name);
+		mc_strlcpy(e->text, text, sizeof(e->text));
+		hub_alert_batch_add(e);
 	}
 }

@@ -80,6 +80,16 @@ hub_silence_covers(const struct hub_silence *s, const struct hub_agent *a)
 	return hub_agent_has_tag(a, s->tag);
 }
 
+int
+hub_silence_any_covers(const struct hub_silence *list,
+    const struct hub_agent *a)
+{
+	for (; list != NULL; list = list->next)
+		if (hub_silence_covers(list, a))
+			return 1;
+	return 0;
+}
+
 const struct hub_silence *
 hub_silence_match(const struct hub_agent *a)
 {
@@ -138,9 +148,32 @@ hub_silence_add(const char *agent, const char *tag, double secs,
 	return s;
 }
 
-/* End s (unlinked by the caller): record, tell, re-alert, free. */
+/* End s, a planned silence that has not started: nothing was muted, so
+ * nothing is re-alerted and no channel is told; the event log says it.
+ * (A commit that drops 100 planned silences is not 100 alerts.) */
 static void
-silence_end(struct hub_silence *s, const char *how, const char *by)
+planned_end(struct hub_silence *s, const char *who, const char *words,
+    const char *how, const char *by)
+{
+	char text[MC_TEXT_MAX * 3], from[48];
+
+	hub_alert_time(s->start, from, sizeof(from));
+	snprintf(text, sizeof(text), "The silence on %s planned from %s was "
+	    "%s%s%s before it started%s%s.", words, from, how,
+	    by != NULL ? " by " : "", by != NULL ? by : "",
+	    s->reason[0] ? "; it was for: " : "", s->reason);
+	if (!s->git)
+		hub_db_exec("UPDATE silences SET ended = ?, end_how = ? "
+		    "WHERE id = ?", "dtt", mc_wall(), how, s->id);
+	hub_event("silence", who, "planned", how, text);
+	free(s);
+}
+
+/* End s (unlinked by the caller): record and tell.  A silence that was
+ * muting goes on *ended for ended_flush(); a planned one is freed. */
+static void
+silence_end(struct hub_silence *s, const char *how, const char *by,
+    struct hub_silence **ended)
 {
 	char who[MC_NAME_MAX + 16], words[MC_NAME_MAX + 32];
 	char text[MC_TEXT_MAX * 3], title[MC_NAME_MAX + 48];
@@ -149,6 +182,10 @@ silence_end(struct hub_silence *s, const char *how, const char *by)
 	sl.n--;
 	target(s, who, sizeof(who));
 	target_words(s, words, sizeof(words));
+	if (s->start > now) {
+		planned_end(s, who, words, how, by);
+		return;
+	}
 	if (by != NULL)
 		snprintf(text, sizeof(text), "The silence on %s was cleared by "
 		    "%s%s%s.", words, by, s->reason[0] ? "; it was for: " : "",
@@ -163,19 +200,35 @@ silence_end(struct hub_silence *s, const char *how, const char *by)
 		    "WHERE id = ?", "dtt", now, how, s->id);
 	hub_event("silence", who, "started", how, text);
 	hub_alert_notice("silence_end", s->agent, title, text);
-	hub_alert_unmuted(s);
-	free(s);
+	s->next = *ended;
+	*ended = s;
+}
+
+/* Re-alert what the ended silences (a list) muted and is still down, in
+ * one walk of the agents for all of them, then free them. */
+static void
+ended_flush(struct hub_silence *ended)
+{
+	struct hub_silence *next;
+
+	if (ended != NULL)
+		hub_alert_unmuted(ended);
+	for (; ended != NULL; ended = next) {
+		next = ended->next;
+		free(ended);
+	}
 }
 
 int
 hub_silence_clear(const char *id, const char *by)
 {
-	struct hub_silence **pp, *s;
+	struct hub_silence **pp, *s, *ended = NULL;
 
 	for (pp = &sl.head; (s = *pp) != NULL; pp = &s->next) {
 		if (strcmp(s->id, id) == 0) {
 			*pp = s->next;
-			silence_end(s, "cleared", by);
+			silence_end(s, "cleared", by, &ended);
+			ended_flush(ended);
 			return 0;
 		}
 	}
@@ -185,7 +238,7 @@ hub_silence_clear(const char *id, const char *by)
 void
 hub_silence_expire(double wall)
 {
-	struct hub_silence **pp = &sl.head, *s;
+	struct hub_silence **pp = &sl.head, *s, *ended = NULL;
 
 	while ((s = *pp) != NULL) {
 		if (s->until > wall) {
@@ -193,8 +246,9 @@ hub_silence_expire(double wall)
 			continue;
 		}
 		*pp = s->next;
-		silence_end(s, "ended", NULL);
+		silence_end(s, "ended", NULL, &ended);
 	}
+	ended_flush(ended);
 }
 
 /* ---- the config repository's silences ---- */
@@ -212,7 +266,7 @@ plan_same(const struct hub_silence *s, const struct hub_silence_plan *p)
 static void
 git_end_gone(const struct hub_silence_plan *plan, int n, char *keep)
 {
-	struct hub_silence **pp = &sl.head, *s;
+	struct hub_silence **pp = &sl.head, *s, *ended = NULL;
 	int i, found;
 
 	while ((s = *pp) != NULL) {
@@ -225,8 +279,9 @@ git_end_gone(const struct hub_silence_plan *plan, int n, char *keep)
 			continue;
 		}
 		*pp = s->next;
-		silence_end(s, "removed", "a config commit");
+		silence_end(s, "removed", "a config commit", &ended);
 	}
+	ended_flush(ended);
 }
 
 static void
