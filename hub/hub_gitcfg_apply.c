@@ -35,6 +35,8 @@ static struct {
 	struct hub_gitcfg_commit commit;	/* ... this one */
 	int			 rollback;	/* ... asked for by rollback */
 	int			 nrules, nsilences;
+	double			 apply_secs;	/* the last apply's run on
+						 * this thread: its stall */
 	double			 fetched;	/* wall clock; 0: never */
 	int			 fetch_ok;
 	char			 fetch_err[HUB_GITCFG_ERR_MAX];
@@ -207,6 +209,7 @@ status_write(struct mc_jw *w)
 	mc_jw_i64(w, "rules", ga.nrules);
 	mc_jw_i64(w, "silences", ga.nsilences);
 	mc_jw_i64(w, "agents", ga.nagents);
+	mc_jw_dbl(w, "apply_ms", ga.apply_secs * 1000);
 	if (ga.fetched > 0)
 		mc_jw_dbl(w, "last_fetch", ga.fetched);
 	else
@@ -259,16 +262,22 @@ void
 hub_gitcfg_drain(void)
 {
 	struct hub_gitcfg_result *r = hub_gitcfg_take();
+	double t0 = mc_now();
+	int applied;
 
 	if (r == NULL)
 		return;
 	fetched(r);
-	if (r->has_commit && r->set != NULL)
+	if ((applied = r->has_commit && r->set != NULL))
 		apply(r);
 	else if (r->has_commit)
 		refuse(r);
 	waiters_answer(r->seq);
 	hub_gitcfg_result_free(r);
+	/* the one part of a sync that runs on the loop, timed whole: the
+	 * loop's stall for a commit (bench/gitcfg_stall) */
+	if (applied)
+		ga.apply_secs = mc_now() - t0;
 }
 
 /* ---- the API ---- */
@@ -382,6 +391,9 @@ hub_gitcfg_prom(struct mc_buf *b)
 	hub_prom_family(b, "maestro_config_sync_ok", "gauge",
 	    "1 when the last fetch worked and its commit was applied.");
 	mc_buf_printf(b, "maestro_config_sync_ok %d\n", hub_gitcfg_sync_ok());
+	hub_prom_family(b, "maestro_config_apply_seconds", "gauge",
+	    "How long the event loop spent applying the last commit.");
+	mc_buf_printf(b, "maestro_config_apply_seconds %.6f\n", ga.apply_secs);
 }
 
 void
