@@ -6,6 +6,7 @@ commit that would be refused (file:line), an unknown commit (404; hubctl
 exits 2), the exit statuses 0/1, a patch past its cap, a blob past the
 file cap shown as binary, a rollback, and many diffs at once."""
 import json
+import os
 import statistics
 import threading
 import time
@@ -173,3 +174,45 @@ def test_diff_bounded(t):
     check(doc["refused"] and "more than the 1048576 allowed" in doc["error"]
           and "Binary files" in doc["patch"] and len(doc["patch"]) < 1000,
           "huge blob: %r" % {k: doc[k] for k in ("error", "truncated")})
+
+
+def test_dashboard_config_page(t):
+    import mtest
+    from test_browser import CHROMIUM, XSS, need_tools
+    need_tools()
+    repo = Repo(t)
+    a = repo.commit({"rules.conf": "load1 > 10 for 1m\n"}, "start")
+    dash = os.path.join(mtest.ROOT, "dashboard")
+    conf = t.write("hub.conf", "config_repo = %s\nconfig_poll = 600s\n"
+                   % repo.bare, mode=0o600)
+    hub = t.hub(extra=["--config", conf, "--dashboard", dash])
+    wait_until(lambda: applied(status(hub)) == a, 10, "commit a applied")
+    b = repo.commit({"rules.conf": "load1 > 20 for 1m\n"},
+                    "raise %s the rule" % XSS)
+    plain = t.hub(extra=["--dashboard", dash])
+    art = os.path.join(mtest.ROOT, "tests", "artifacts")
+    os.makedirs(art, exist_ok=True)
+    cfg = {"url": hub.url, "token": hub.token, "chromium": CHROMIUM,
+           "a": a, "b": b, "xss": XSS, "plain_url": plain.url,
+           "plain_token": plain.token,
+           "artifact": os.path.join(art, "dashboard-config.png")}
+    path = t.write("config.json", json.dumps(cfg), mode=0o600)
+    r = t.run(["node", os.path.join(mtest.ROOT, "tests", "browser",
+                                    "config.mjs"), path], timeout=120)
+    try:
+        doc = json.loads(r.out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        doc = {"error": "no result (exit %s): %s" % (r.rc, r.err[-2000:])}
+    for ln in doc.get("checks", []):
+        t.note(ln)
+    check(r.rc == 0 and doc.get("ok"), "the browser test failed: %s\n%s"
+          % (doc.get("error"), "\n".join(doc.get("checks", []))))
+    doc = status(hub)
+    check(applied(doc) == a and doc["rollback"], "the hub after the page's "
+          "rollback: %r" % doc)
+    ev = hub.api("GET", "/api/events?type=audit")["events"]
+    check(any(e["to"] == "config_rollback" for e in ev),
+          "the page's rollback is audited: %r" % ev)
+
+
+test_dashboard_config_page.time_limit = 180
