@@ -30,14 +30,14 @@
 
 /* One diff, asked for and then answered. */
 struct diff_job {
-	uint64_t	 ticket;		/* hub_http_defer() */
+	uint64_t	 ticket;	/* hub_http_defer() */
 	char		 from[HUB_GITCFG_OID_HEX];	/* applied; "" none */
-	char		 to[HUB_GITCFG_OID_HEX];	/* asked; "" the tip */
+	char		 to[HUB_GITCFG_OID_HEX];	/* asked; "" tip */
 	/* the answer, set by the git thread */
-	int		 status;		/* 200, or the error's */
-	const char	*code;			/* static; status != 200 */
+	int		 status;	/* 200, or the error's */
+	const char	*code;		/* static; status != 200 */
 	char		 err[HUB_GITCFG_ERR_MAX];	/* status != 200 */
-	char		*json;			/* owned; status 200 */
+	char		*json;		/* owned; status 200 */
 	size_t		 len;
 	struct diff_job	*next;
 };
@@ -46,7 +46,7 @@ static struct {
 	pthread_mutex_t	 mu;
 	struct diff_job	*asked;		/* under mu; owned, oldest first */
 	struct diff_job	*done;		/* under mu; owned */
-	int		 pending;	/* service thread's: not yet answered */
+	int		 pending;	/* service thread's: unanswered */
 } gd = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
 static void
@@ -157,7 +157,7 @@ status_name(git_delta_t s)
 }
 
 struct patch {
-	struct mc_buf	 b;		/* owned: bounded by HUB_GITCFG_DIFF_MAX */
+	struct mc_buf	 b;	/* owned; at most HUB_GITCFG_DIFF_MAX */
 	int		 truncated;
 };
 
