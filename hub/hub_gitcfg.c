@@ -97,6 +97,7 @@ mirror_open(char *err, size_t errlen)
 static int
 fetch(git_repository *repo, char *err, size_t errlen)
 {
+	git_remote_create_options ro;
 	git_fetch_options fo;
 	git_remote *remote = NULL;
 	char spec[300];
@@ -108,7 +109,14 @@ fetch(git_repository *repo, char *err, size_t errlen)
 	    gc.branch, gc.branch);
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	r = git_remote_create_anonymous(&remote, repo, gc.url);
+	/* anonymous, and no url.*.insteadOf: the URL fetched is config_repo
+	 * as written, and libgit2 1.5 leaks a pcre2 match block for every
+	 * config entry that glob does not match (fixed upstream in 1.6) */
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+	    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	r = git_remote_create_with_opts(&remote, gc.url, &ro);
 	if (r == 0)
 		r = git_remote_fetch(remote, &refs, &fo, "maestro-hub fetch");
 	if (r != 0)
