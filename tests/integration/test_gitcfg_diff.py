@@ -7,7 +7,9 @@ exits 2), the exit statuses 0/1, a patch past its cap, a blob past the
 file cap shown as binary, a rollback, and many diffs at once."""
 import json
 import os
+import pty
 import statistics
+import subprocess
 import threading
 import time
 
@@ -20,6 +22,32 @@ def diff(hub, commit=None, expect=200, token=None):
     if token is None:
         return hub.api("GET", path, expect=expect)
     return hub.api("GET", path, expect=expect, token=token)
+
+
+def on_tty(t, hub, args, env=None):
+    """hubctl with its stdout on a pseudo-terminal: (rc, what it wrote).
+    Read after it ends, so only for an output that fits the pty's buffer."""
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.run(t.hubctl_argv(hub, args), stdout=slave,
+                           stderr=subprocess.PIPE, timeout=30,
+                           env=dict(t.env, **(env or {})))
+        os.close(slave)
+        slave = -1
+        out = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:         # EIO: the writer is gone and all read
+                break
+            if not chunk:
+                break
+            out += chunk
+        return p.returncode, out.decode("utf-8", "replace")
+    finally:
+        os.close(master)
+        if slave >= 0:
+            os.close(slave)
 
 
 def files(doc):
@@ -68,6 +96,13 @@ def test_diff_shows_a_pushed_commit_before_sync(t):
     check(r.rc == 1 and "+load1 > 20 for 1m" in r.out and
           b[:12] in r.out and "raise the load rule" in r.out and
           "\033[" not in r.out, "hubctl diff, differs: %r" % r)
+    rc, out = on_tty(t, hub, ["config", "diff"])
+    check(rc == 1 and "\033[32m+load1 > 20 for 1m\033[0m" in out and
+          "\033[31m-load1 > 10 for 1m\033[0m" in out, "colour on a tty: %r"
+          % out[-400:])
+    rc, out = on_tty(t, hub, ["config", "diff"], env={"NO_COLOR": "1"})
+    check(rc == 1 and "+load1 > 20 for 1m" in out and "\033[" not in out,
+          "NO_COLOR on a tty: %r" % out[-400:])
     r = t.hubctl(hub, "--json", "config", "diff")
     check(r.rc == 1 and json.loads(r.out)["to"] == b, "--json: %r" % r)
     # the next sync applies what the diff showed; then nothing differs
@@ -95,7 +130,9 @@ def test_diff_of_a_bad_commit_says_the_refusal(t):
     hub = config_hub(t, repo.bare)
     wait_until(lambda: applied(status(hub)) == good, 10, "the good commit")
     bad = repo.commit({"rules.conf": "disk_used_pct > 90 for 5m\n"
-                       "cpu > 95 for 10m\n"}, "typo")
+                       "cpu > 95 for 10m\n",
+                       "README.md": "owner\tops \033]0;pwned\007 \033[2J\n"},
+                      "typo")
     doc = diff(hub)
     check(doc["to"] == bad and doc["refused"] and
           doc["error"].startswith("rules.conf:2: ") and
@@ -105,6 +142,9 @@ def test_diff_of_a_bad_commit_says_the_refusal(t):
     r = t.hubctl(hub, "config", "diff", bad)
     check(r.rc == 1 and "refused" in r.out and "rules.conf:2:" in r.out and
           "+cpu > 95 for 10m" in r.out, "hubctl diff of the bad one: %r" % r)
+    check("+owner\tops ?]0;pwned? ?[2J\n" in r.out and "\033" not in r.out,
+          "the repository's control characters reached the terminal: %r"
+          % r.out)
     check(status(hub)["refused_commit"] == "", "the diff refused nothing "
           "itself (only a sync does)")
     # the good commit against itself: no difference, not refused
