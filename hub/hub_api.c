@@ -389,6 +389,7 @@ static const struct route routes[] = {
 	{ "DELETE", "/api/silences/*", ROLE_OPERATOR, hub_api_silence_clear },
 	{ "GET", "/api/config", ROLE_VIEWER, hub_api_config },
 	{ "GET", "/api/config/log", ROLE_VIEWER, hub_api_config_log },
+	{ "GET", "/api/config/diff", ROLE_VIEWER, hub_api_config_diff },
 	{ "POST", "/api/config/sync", ROLE_OPERATOR, hub_api_config_sync },
 	{ "POST", "/api/config/rollback", ROLE_OPERATOR,
 	    hub_api_config_rollback },

@@ -2,7 +2,8 @@
  * hub_gitcfg.c - the git thread: the hub follows a repository of fleet
  * configuration (config_repo, config_branch) with libgit2.
  *
- * Every libgit2 call is made here, never on the service thread.  The
+ * Every libgit2 call is made on this thread, never on the service thread
+ * (here, and in the parser and the diff it calls).  The
  * thread keeps a bare mirror in DATA/config-repo (made on first use) and
  * fetches "+refs/heads/BRANCH:refs/remotes/origin/BRANCH" into it every
  * config_poll seconds, or at once when a sync is asked for.  The remote
@@ -14,7 +15,9 @@
  * the mirror the same way; the tip seen stays, so the next new upstream
  * commit takes over again.  When a fetch fails at start, the mirror's
  * last fetched tip is applied, so a hub restarted while the remote is
- * unreachable still runs the configuration it had.
+ * unreachable still runs the configuration it had.  Between rounds the
+ * thread answers diffs (hub_gitcfg_diff.c); a poke wakes it for those
+ * without a round, and the poll keeps its time.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -37,6 +40,7 @@ static struct {
 	uint64_t	 asked;		/* under mu: the newest sync asked */
 	char		 rollback[HUB_GITCFG_OID_HEX];	/* under mu */
 	int		 stop;		/* under mu */
+	int		 poked;		/* under mu: hub_gitcfg_poke() */
 	struct hub_gitcfg_result *done;	/* under mu; owned: not yet taken */
 	/* the git thread's own */
 	char		 url[MC_PATH_MAX];
@@ -93,6 +97,7 @@ mirror_open(char *err, size_t errlen)
 static int
 fetch(git_repository *repo, char *err, size_t errlen)
 {
+	git_remote_create_options ro;
 	git_fetch_options fo;
 	git_remote *remote = NULL;
 	char spec[300];
@@ -104,7 +109,14 @@ fetch(git_repository *repo, char *err, size_t errlen)
 	    gc.branch, gc.branch);
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	r = git_remote_create_anonymous(&remote, repo, gc.url);
+	/* anonymous, and no url.*.insteadOf: the URL fetched is config_repo
+	 * as written, and libgit2 1.5 leaks a pcre2 match block for every
+	 * config entry that glob does not match (fixed upstream in 1.6) */
+	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	ro.repository = repo;
+	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+	    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	r = git_remote_create_with_opts(&remote, gc.url, &ro);
 	if (r == 0)
 		r = git_remote_fetch(remote, &refs, &fo, "maestro-hub fetch");
 	if (r != 0)
@@ -257,24 +269,27 @@ post(struct hub_gitcfg_result *r)
 	hub_ws_wake();
 }
 
-/* Wait for the poll, a sync or stop: 0 to run a round, -1 to stop. */
+/* Wait for the poll (until, wall clock), a sync, a poke or stop: 0 to run
+ * a round, 1 for a poke alone (no round), -1 to stop. */
 static int
-wait_turn(uint64_t *seq, uint64_t seq_done, char *rollback)
+wait_turn(uint64_t *seq, uint64_t seq_done, char *rollback, double until)
 {
 	struct timespec ts;
-	double until = mc_wall() + gc.poll;
-	int r = 0;
+	int r = 0, round;
 
 	ts.tv_sec = (time_t)until;
 	ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
 	pthread_mutex_lock(&gc.mu);
-	while (!gc.stop && gc.asked == seq_done && gc.rollback[0] == '\0' &&
-	    r != ETIMEDOUT)
+	while (!gc.stop && !gc.poked && gc.asked == seq_done &&
+	    gc.rollback[0] == '\0' && r != ETIMEDOUT)
 		r = pthread_cond_timedwait(&gc.cv, &gc.mu, &ts);
+	round = gc.asked != seq_done || gc.rollback[0] != '\0' ||
+	    mc_wall() >= until;
+	gc.poked = 0;
 	*seq = gc.asked;
 	mc_strlcpy(rollback, gc.rollback, HUB_GITCFG_OID_HEX);
 	gc.rollback[0] = '\0';
-	r = gc.stop ? -1 : 0;
+	r = gc.stop ? -1 : round ? 0 : 1;
 	pthread_mutex_unlock(&gc.mu);
 	return r;
 }
@@ -286,6 +301,8 @@ worker(void *arg)
 	char rollback[HUB_GITCFG_OID_HEX] = "", err[HUB_GITCFG_ERR_MAX];
 	uint64_t seq = 0, seq_done = 0;
 	git_repository *repo;
+	double next = 0;
+	int turn = 0;
 
 	(void)arg;
 	git_libgit2_init();
@@ -293,17 +310,23 @@ worker(void *arg)
 	do {
 		if (repo == NULL)
 			repo = mirror_open(err, sizeof(err));
-		if (repo != NULL)
-			r = round_run(repo, seq, rollback);
-		else if ((r = calloc(1, sizeof(*r))) != NULL) {
-			r->seq = seq;
-			r->fetched = mc_wall();
-			mc_strlcpy(r->fetch_err, err, sizeof(r->fetch_err));
+		if (turn == 0) {
+			if (repo != NULL)
+				r = round_run(repo, seq, rollback);
+			else if ((r = calloc(1, sizeof(*r))) != NULL) {
+				r->seq = seq;
+				r->fetched = mc_wall();
+				mc_strlcpy(r->fetch_err, err,
+				    sizeof(r->fetch_err));
+			}
+			if (r != NULL)
+				post(r);
+			seq_done = seq;
+			next = mc_wall() + gc.poll;
 		}
-		if (r != NULL)
-			post(r);
-		seq_done = seq;
-	} while (wait_turn(&seq, seq_done, rollback) == 0);
+		if (repo != NULL)
+			hub_gitcfg_diff_serve(repo);
+	} while ((turn = wait_turn(&seq, seq_done, rollback, next)) >= 0);
 	git_repository_free(repo);
 	git_libgit2_shutdown();
 	return NULL;
@@ -359,6 +382,24 @@ hub_gitcfg_ask(uint64_t seq, const char *rollback)
 		mc_strlcpy(gc.rollback, rollback, sizeof(gc.rollback));
 	pthread_cond_signal(&gc.cv);
 	pthread_mutex_unlock(&gc.mu);
+}
+
+void
+hub_gitcfg_poke(void)
+{
+	pthread_mutex_lock(&gc.mu);
+	gc.poked = 1;
+	pthread_cond_signal(&gc.cv);
+	pthread_mutex_unlock(&gc.mu);
+}
+
+int
+hub_gitcfg_fetch_tip(git_repository *repo, git_oid *oid, char *err,
+    size_t errlen)
+{
+	err[0] = '\0';
+	fetch(repo, err, errlen);
+	return tip(repo, oid);
 }
 
 struct hub_gitcfg_result *

@@ -2,7 +2,8 @@
  * hub_gitcfg.h - what the config repository's three files share: the git
  * thread (hub_gitcfg.c), the parser it calls (hub_gitcfg_parse.c) and the
  * service thread's side that applies and shows the result
- * (hub_gitcfg_apply.c).  A result is built in full on the git thread and
+ * (hub_gitcfg_apply.c), and the diff against what is applied
+ * (hub_gitcfg_diff.c).  A result is built in full on the git thread and
  * handed to the service thread whole; nothing in it is shared after.
  */
 #ifndef HUB_GITCFG_H
@@ -18,6 +19,8 @@
 #define HUB_GITCFG_ERR_MAX	512
 #define HUB_GITCFG_OID_HEX	41	/* 40 hex digits and NUL */
 #define HUB_GITCFG_WAITERS	64	/* syncs waiting for an answer */
+#define HUB_GITCFG_DIFF_MAX	(256 * 1024)	/* bytes of a diff's patch */
+#define HUB_GITCFG_DIFF_FILES	1000	/* files a diff lists */
 
 /* One agents.conf line. */
 struct hub_gitcfg_agent {
@@ -90,5 +93,31 @@ void	hub_gitcfg_result_free(struct hub_gitcfg_result *r);
 /* Ask for a fetch now (seq: the sync's number, answered by the result
  * whose seq reaches it), or for commit hex to be applied (rollback). */
 void	hub_gitcfg_ask(uint64_t seq, const char *rollback);
+/* Wake the git thread for work other than a round (a diff); any thread. */
+void	hub_gitcfg_poke(void);
+/* Git thread: fetch now, then the remote branch's tip into oid: 0, or -1
+ * when the mirror has none.  A failed fetch leaves its reason in err
+ * (else "") and oid the tip fetched last. */
+struct git_oid;
+int	hub_gitcfg_fetch_tip(struct git_repository *repo, struct git_oid *oid,
+	    char *err, size_t errlen);
+
+/* ---- hub_gitcfg_apply.c (service thread) ---- */
+
+/* The commit in force ("" when none yet). */
+const char *hub_gitcfg_applied_id(void);
+/* 1 when s is a commit id or a prefix of one (4 to 40 lowercase hex). */
+int	hub_gitcfg_hex_valid(const char *s);
+/* 1 after answering 409 when the hub follows no config repository. */
+int	hub_gitcfg_refuse_off(struct hub_req *r);
+
+/* ---- hub_gitcfg_diff.c ---- */
+
+/* Git thread, after each wake-up: answer the diffs asked for. */
+void	hub_gitcfg_diff_serve(struct git_repository *repo);
+/* Service thread, on wake-up: send the diffs' answers. */
+void	hub_gitcfg_diff_drain(void);
+/* Shutdown, after the git thread is joined. */
+void	hub_gitcfg_diff_free_all(void);
 
 #endif

@@ -12,6 +12,7 @@
  * alert (once per commit).  POST /api/config/sync and rollback wait (a
  * deferred reply, at most HUB_GITCFG_WAITERS at once) for the round that
  * covers them and answer with the status, error included, as 200.
+ * GET /api/config/diff is answered the same way, by hub_gitcfg_diff.c.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -265,6 +266,7 @@ hub_gitcfg_drain(void)
 	double t0 = mc_now();
 	int applied;
 
+	hub_gitcfg_diff_drain();
 	if (r == NULL)
 		return;
 	fetched(r);
@@ -313,18 +315,30 @@ hub_api_config_log(struct hub_req *r)
 	hub_api_body_send(r, 200, &b, &w);
 }
 
+const char *
+hub_gitcfg_applied_id(void)
+{
+	return ga.applied ? ga.commit.id : "";
+}
+
+int
+hub_gitcfg_refuse_off(struct hub_req *r)
+{
+	if (hub_gitcfg_enabled())
+		return 0;
+	hub_http_error(r, 409, "not_configured", "the hub follows no config "
+	    "repository: set config_repo in hub.conf (see docs/config.md)");
+	return 1;
+}
+
 /* Defer r until the next round; ask for it (rollback may be NULL). */
 static void
 sync_ask(struct hub_req *r, const char *rollback)
 {
 	uint64_t ticket;
 
-	if (!hub_gitcfg_enabled()) {
-		hub_http_error(r, 409, "not_configured", "the hub follows no "
-		    "config repository: set config_repo in hub.conf (see "
-		    "docs/config.md)");
+	if (hub_gitcfg_refuse_off(r))
 		return;
-	}
 	if (ga.nw == HUB_GITCFG_WAITERS) {
 		hub_http_error(r, 503, "busy", "%d syncs are waiting already; "
 		    "try again in a moment", HUB_GITCFG_WAITERS);
@@ -347,8 +361,8 @@ hub_api_config_sync(struct hub_req *r)
 	sync_ask(r, NULL);
 }
 
-static int
-hex_valid(const char *s)
+int
+hub_gitcfg_hex_valid(const char *s)
 {
 	size_t n = strspn(s, "0123456789abcdef");
 
@@ -365,7 +379,7 @@ hub_api_config_rollback(struct hub_req *r)
 	if (d == NULL)
 		return;
 	c = mc_json_str(mc_json_root(d), "commit");
-	if (c == NULL || !hex_valid(c)) {
+	if (c == NULL || !hub_gitcfg_hex_valid(c)) {
 		hub_http_error(r, 400, "bad_request", "commit must be a commit "
 		    "id (4 to 40 lowercase hex digits)");
 		mc_json_free(d);
@@ -402,4 +416,5 @@ hub_gitcfg_free_all(void)
 	free(ga.agents);
 	ga.agents = NULL;
 	ga.nagents = 0;
+	hub_gitcfg_diff_free_all();
 }

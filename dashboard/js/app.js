@@ -1,6 +1,7 @@
-// app.js - Maestro's dashboard: sign in, the live feed, and the five
-// views (agents, one agent, containers, events, releases), chosen by the
-// URL's fragment: #/ , #/agent/NAME , #/containers , #/events , #/releases.  No framework and no build step: these
+// app.js - Maestro's dashboard: sign in, the live feed, and the six
+// views (agents, one agent, containers, events, releases, config), chosen
+// by the URL's fragment: #/ , #/agent/NAME , #/containers , #/events ,
+// #/releases , #/config.  No framework and no build step: these
 // modules are served as they are, uPlot comes from the npm package the
 // build copies to /vendor/.
 "use strict";
@@ -13,6 +14,7 @@ import { AgentPage, MissingPage } from "./agent.js";
 import { Events } from "./events.js";
 import { ContainersView } from "./containers.js";
 import { ReleasesView } from "./releases.js";
+import { ConfigView } from "./config.js";
 
 const app = {
   agents: new Map(),
@@ -23,15 +25,17 @@ const app = {
   events: null,
   containers: null,
   releases: null,
+  config: null,
   loadedEvents: false,
 };
 
 function show(id) {
-  for (const v of ["grid-view", "agent-view", "containers-view", "events-view", "releases-view"]) {
+  for (const v of ["grid-view", "agent-view", "containers-view", "events-view", "releases-view", "config-view"]) {
     $(v).hidden = v !== id;
   }
   if (id !== "containers-view") app.containers.hide();
   if (id !== "releases-view") app.releases.hide();
+  if (id !== "config-view") app.config.hide();
   for (const a of document.querySelectorAll("nav a")) {
     a.setAttribute("aria-current", String(a.dataset.view === id));
   }
@@ -62,6 +66,10 @@ function route() {
     show("releases-view");
     document.title = "Releases · Maestro";
     app.releases.show();
+  } else if (hash === "#/config") {
+    show("config-view");
+    document.title = "Config · Maestro";
+    app.config.show();
   } else if (hash === "#/events") {
     show("events-view");
     document.title = "Events · Maestro";
@@ -154,6 +162,7 @@ function init() {
   app.events = new Events();
   app.containers = new ContainersView($("containers-view"));
   app.releases = new ReleasesView($("releases-view"));
+  app.config = new ConfigView($("config-view"), app);
   api.setUnauthorizedHandler(signOut);
   $("signin").addEventListener("submit", (e) => {
     e.preventDefault();

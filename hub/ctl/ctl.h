@@ -561,6 +561,7 @@ int	ctl_cmd_token_revoke(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_config_status(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_config_sync(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_config_log(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_config_diff(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_config_rollback(struct ctl *c, int argc, char **argv);
 
 /* ctl_alerts.c */

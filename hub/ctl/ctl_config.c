@@ -1,14 +1,19 @@
 /*
- * ctl_config.c - "hubctl config status|sync|log|rollback": the git
+ * ctl_config.c - "hubctl config status|sync|log|diff|rollback": the git
  * repository of fleet configuration the hub follows (docs/config.md).
  *
  * sync and rollback wait for the hub to have fetched (and applied, or
  * refused) and print the same status as config status; they exit 1 when
  * the fetch failed or the commit was refused, so a script can gate on
- * them.  With --json each prints the API's JSON as it came.
+ * them.  diff exits as "git diff --exit-code" does: 0 when nothing
+ * differs, 1 when something does (or the target would be refused), and 2
+ * when COMMIT names no commit the hub has.  With --json each prints the
+ * API's JSON as it came (the exit status stays).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "mc_util.h"
@@ -177,6 +182,159 @@ ctl_cmd_config_log(struct ctl *c, int argc, char **argv)
 		ctl_print_body(&r);
 	else if (ret == 0)
 		log_table(arr, ctl_jstr(mc_json_root(r.doc), "applied", ""), n);
+	ctl_resp_free(&r);
+	return ret;
+}
+
+/* ---- config diff ---- */
+
+/* Colours for a patch on a terminal (none when NO_COLOR is set). */
+struct paint {
+	int	on;
+};
+
+static const char *
+line_colour(const char *line)
+{
+	if (strncmp(line, "diff --git ", 11) == 0 ||
+	    strncmp(line, "--- ", 4) == 0 || strncmp(line, "+++ ", 4) == 0)
+		return "\033[1m";
+	if (line[0] == '@')
+		return "\033[36m";
+	if (line[0] == '+')
+		return "\033[32m";
+	if (line[0] == '-')
+		return "\033[31m";
+	return NULL;
+}
+
+/* One patch line, control characters but tabs shown as '?' (the text
+ * is the repository's: it must not drive the terminal).  tmp holds at
+ * least strlen(line) + 1 bytes. */
+static void
+patch_put(const struct paint *pt, char *line, char *tmp)
+{
+	const char *colour = pt->on ? line_colour(line) : NULL;
+	char *seg = line, *tab;
+
+	if (colour != NULL)
+		fputs(colour, stdout);
+	for (;;) {
+		tab = strchr(seg, '\t');
+		if (tab != NULL)
+			*tab = '\0';
+		ctl_safe(seg, tmp, strlen(seg) + 1);
+		fputs(tmp, stdout);
+		if (tab == NULL)
+			break;
+		putchar('\t');
+		seg = tab + 1;
+	}
+	if (colour != NULL)
+		fputs("\033[0m", stdout);
+	putchar('\n');
+}
+
+static void
+patch_print(const struct mc_json *patch)
+{
+	struct paint pt = { isatty(STDOUT_FILENO) && getenv("NO_COLOR") ==
+	    NULL };
+	char *text, *tmp, *line, *nl;
+
+	if (patch == NULL || patch->type != MC_JSTR || patch->len == 0)
+		return;
+	text = strdup(patch->str);		/* owned: freed below */
+	tmp = malloc(patch->len + 1);		/* owned: freed below */
+	if (text == NULL || tmp == NULL) {
+		fprintf(stderr, "hubctl: out of memory for the patch\n");
+		goto done;
+	}
+	for (line = text; *line != '\0'; line = nl + 1) {
+		nl = strchr(line, '\n');
+		if (nl != NULL)
+			*nl = '\0';
+		patch_put(&pt, line, tmp);
+		if (nl == NULL)
+			break;
+	}
+done:
+	free(tmp);
+	free(text);
+}
+
+/* The diff answer; 0 when nothing differs, else CTL_EXIT_FAIL. */
+static int
+print_diff(const struct mc_json *o)
+{
+	const struct mc_json *t = mc_json_get(o, "target");
+	const struct mc_json *files = mc_json_get(o, "files");
+	char line[MC_TEXT_MAX * 2];
+	int refused = 0, cut = 0;
+	double max = 0;
+
+	mc_json_bool(o, "refused", &refused);
+	mc_json_bool(o, "truncated", &cut);
+	mc_json_num(o, "max_bytes", &max);
+	snprintf(line, sizeof(line), "%.12s", ctl_jstr(o, "from",
+	    "none yet"));
+	field("applied", line);
+	snprintf(line, sizeof(line), "%.12s %s", ctl_jstr(o, "to", "?"),
+	    t != NULL ? ctl_jstr(t, "subject", "") : "");
+	field("target", line);
+	if (ctl_jstr(o, "fetch_error", NULL) != NULL)
+		field("fetch error", ctl_jstr(o, "fetch_error", ""));
+	if (refused)
+		field("refused", ctl_jstr(o, "error", "?"));
+	if (files == NULL || files->type != MC_JARR || files->len == 0) {
+		printf("nothing differs\n");
+		return refused ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+	}
+	putchar('\n');
+	patch_print(mc_json_get(o, "patch"));
+	if (cut)
+		printf("[the diff is cut here: it passed %.0f KiB]\n",
+		    max / 1024);
+	return CTL_EXIT_FAIL;
+}
+
+int
+ctl_cmd_config_diff(struct ctl *c, int argc, char **argv)
+{
+	char path[128] = "/api/config/diff";
+	const struct mc_json *o;
+	struct ctl_resp r;
+	struct ctl_args a;
+	int ret = ctl_begin(c, "config", argc, argv, NULL, &a, 0, 1), differs;
+
+	if (ret != 0)
+		return ret;
+	if (a.n == 1 && (strspn(a.v[0], "0123456789abcdef") !=
+	    strlen(a.v[0]) || strlen(a.v[0]) < 4 || strlen(a.v[0]) > 40))
+		return ctl_usage("config", "COMMIT is a commit id (4 to 40 "
+		    "lowercase hex digits)");
+	if (a.n == 1)
+		snprintf(path, sizeof(path), "/api/config/diff?commit=%s",
+		    a.v[0]);
+	ctl_resp_init(&r);
+	ret = ctl_http(c, "GET", path, NULL, &r);
+	if (ret == 0 && !ctl_http_2xx(r.status)) {
+		ret = ctl_api_fail(c, &r);
+		if (r.status == 404 || r.status == 400)
+			ret = CTL_EXIT_USAGE;	/* no such commit */
+	} else if (ret == 0 && r.doc == NULL) {
+		fprintf(stderr, "hubctl: the hub's answer is not JSON\n");
+		ret = CTL_EXIT_HUB;
+	} else if (ret == 0 && c->o.json) {
+		o = mc_json_root(r.doc);
+		ctl_print_body(&r);
+		differs = 0;
+		mc_json_bool(o, "refused", &differs);
+		o = mc_json_get(o, "files");
+		differs |= o != NULL && o->type == MC_JARR && o->len > 0;
+		ret = differs ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+	} else if (ret == 0)
+		ret = print_diff(mc_json_root(r.doc));
 	ctl_resp_free(&r);
 	return ret;
 }

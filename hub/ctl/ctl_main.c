@@ -122,6 +122,11 @@ static const struct ctl_cmd cmds[] = {
 	  "      (exit 1 when the fetch failed or the commit was refused)" },
 	{ "config", "log", ctl_cmd_config_log, "config log [-n N]",
 	  "the branch's newest commits; * marks the one in force" },
+	{ "config", "diff", ctl_cmd_config_diff, "config diff [COMMIT]",
+	  "what would change against the commit in force: by default the\n"
+	  "      branch's tip, fetched now (what a sync applies when it is\n"
+	  "      new); says whether it would be refused (exit 0: nothing differs, 1: it\n"
+	  "      differs or would be refused, 2: no such commit)" },
 	{ "config", "rollback", ctl_cmd_config_rollback,
 	  "config rollback COMMIT",
 	  "apply an earlier commit until the next new one upstream" },
@@ -369,6 +374,15 @@ static const char token_notes[] =
 "Roles: viewer (read), operator (read, commands), admin (everything).\n"
 "Example: hubctl token create operator --name ci\n";
 
+static const char config_notes[] =
+"The hub follows a git repository of fleet configuration (config_repo in\n"
+"hub.conf; docs/config.md).  COMMIT is a full id or 4+ of its first hex\n"
+"digits.  diff prints the patch from the commit in force to COMMIT (in\n"
+"colour on a terminal, unless NO_COLOR is set) and cuts it at 256 KiB.\n"
+"Examples:\n"
+"  hubctl config diff && echo 'nothing to apply'\n"
+"  hubctl config diff 3f2a9c1e      # what a rollback to it would change\n";
+
 static int
 noun_help(const char *noun)
 {
@@ -392,6 +406,8 @@ noun_help(const char *noun)
 		fputs(token_notes, stdout);
 	else if (strcmp(noun, "key") == 0)
 		fputs(signkey_notes, stdout);
+	else if (strcmp(noun, "config") == 0)
+		fputs(config_notes, stdout);
 	printf("Global options: see 'hubctl --help'.\n");
 	return CTL_EXIT_OK;
 }
