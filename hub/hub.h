@@ -75,9 +75,15 @@ struct hub_conf {
 	double	container_unhealthy_for;	/* a container unhealthy this
 						 * long is down (seconds) */
 	/* the config repository (hub_gitcfg.c); a change needs a restart */
-	char	config_repo[MC_PATH_MAX];	/* path or file:// URL; "" off */
+	char	config_repo[MC_PATH_MAX];	/* path or URL; "" off */
 	char	config_branch[128];
 	double	config_poll;		/* seconds between fetches */
+	/* ... how it is reached (hub_gitcred.c): files, never secrets */
+	char	config_user[128];		/* https user */
+	char	config_token_file[MC_PATH_MAX];	/* https token */
+	char	config_ssh_key[MC_PATH_MAX];
+	char	config_ssh_known_hosts[MC_PATH_MAX];
+	char	config_ca[MC_PATH_MAX];		/* https private CA */
 };
 
 /* Defaults, then the config file, then flags.  0, or -1 with a one-line
@@ -1330,6 +1336,10 @@ void	hub_silence_install_git(const struct hub_silence_plan *plan, int n,
 
 /* config_repo's value is one the hub can follow: 0, or -1 with err. */
 int	hub_gitcfg_url_check(const char *url, char *err, size_t errlen);
+/* The config_ settings that reach config_repo (hub_gitcred.c) fit it.
+ * 0, or -1 with the key at fault in key and why in err. */
+int	hub_gitcfg_cred_check(const struct hub_conf *c, char *key,
+	    size_t keylen, char *err, size_t errlen);
 /* After the loop's setup: the git thread, if config_repo is set.  0/-1. */
 int	hub_gitcfg_start(void);
 /* Shutdown: stop and join the git thread (a fetch under way ends first). */
