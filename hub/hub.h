@@ -1262,6 +1262,11 @@ int	hub_notify_start(void);
 void	hub_notify_stop(void);
 /* Channels configured. */
 int	hub_notify_channels(void);
+/* The bit of the channel called name (telegram, discord, webhook), 0 for
+ * none; and the bits of the channels configured.  Any thread once
+ * hub_notify_start() has run (the channels change only on restart). */
+unsigned hub_notify_chan_bit(const char *name);
+unsigned hub_notify_configured(void);
 /* Render m for each channel and queue it there (service thread). */
 void	hub_notify_send(const struct hub_msg *m);
 /* Service thread, on wake-up: record the outcomes the workers posted. */
@@ -1349,6 +1354,11 @@ int	hub_gitcfg_enabled(void);
 void	hub_gitcfg_drain(void);
 /* agents.conf's tags for agent: 1 when it lists tag. */
 int	hub_gitcfg_has_tag(const char *agent, const char *tag);
+/* The channels (hub_notify_chan_bit()) alerts.conf routes m to: every
+ * channel without alerts.conf, for a test, for the hub's own alerts and
+ * for an agent no line matches; a summary goes to the union of its
+ * agents' channels. */
+unsigned hub_gitcfg_alert_chans(const struct hub_msg *m);
 /* In an agent's "tags" array: agents.conf's tags it does not report
  * itself; then its "config_tags", "description" and "owner" (none when
  * agents.conf does not name it). */
