@@ -12,7 +12,8 @@ libcurl4-openssl-dev libstatgrab-dev libsqlite3-dev libgit2-dev zlib1g-dev libca
 libwebsockets-evlib-ev
 openssl file curl"
 test_pkgs="clang python3 valgrind sqlite3 procps psmisc shellcheck curl iproute2 iptables
-chromium xvfb fonts-dejavu-core docker.io docker-registry busybox-static x11-xserver-utils xauth"
+chromium xvfb fonts-dejavu-core docker.io docker-registry busybox-static x11-xserver-utils xauth
+openssh-server"
 
 want=$build_pkgs
 [ "${1:-build}" = test ] && want="$build_pkgs $test_pkgs"

@@ -75,9 +75,15 @@ struct hub_conf {
 	double	container_unhealthy_for;	/* a container unhealthy this
 						 * long is down (seconds) */
 	/* the config repository (hub_gitcfg.c); a change needs a restart */
-	char	config_repo[MC_PATH_MAX];	/* path or file:// URL; "" off */
+	char	config_repo[MC_PATH_MAX];	/* path or URL; "" off */
 	char	config_branch[128];
 	double	config_poll;		/* seconds between fetches */
+	/* ... how it is reached (hub_gitcred.c): files, never secrets */
+	char	config_user[128];		/* https user */
+	char	config_token_file[MC_PATH_MAX];	/* https token */
+	char	config_ssh_key[MC_PATH_MAX];
+	char	config_ssh_known_hosts[MC_PATH_MAX];
+	char	config_ca[MC_PATH_MAX];		/* https private CA */
 };
 
 /* Defaults, then the config file, then flags.  0, or -1 with a one-line
@@ -1257,6 +1263,11 @@ int	hub_notify_start(void);
 void	hub_notify_stop(void);
 /* Channels configured. */
 int	hub_notify_channels(void);
+/* The bit of the channel called name (telegram, discord, webhook), 0 for
+ * none; and the bits of the channels configured.  Any thread once
+ * hub_notify_start() has run (the channels change only on restart). */
+unsigned hub_notify_chan_bit(const char *name);
+unsigned hub_notify_configured(void);
 /* Render m for each channel and queue it there (service thread). */
 void	hub_notify_send(const struct hub_msg *m);
 /* Service thread, on wake-up: record the outcomes the workers posted. */
@@ -1334,6 +1345,10 @@ void	hub_silence_install_git(const struct hub_silence_plan *plan, int n,
 
 /* config_repo's value is one the hub can follow: 0, or -1 with err. */
 int	hub_gitcfg_url_check(const char *url, char *err, size_t errlen);
+/* The config_ settings that reach config_repo (hub_gitcred.c) fit it.
+ * 0, or -1 with the key at fault in key and why in err. */
+int	hub_gitcfg_cred_check(const struct hub_conf *c, char *key,
+	    size_t keylen, char *err, size_t errlen);
 /* After the loop's setup: the git thread, if config_repo is set.  0/-1. */
 int	hub_gitcfg_start(void);
 /* Shutdown: stop and join the git thread (a fetch under way ends first). */
@@ -1343,6 +1358,11 @@ int	hub_gitcfg_enabled(void);
 void	hub_gitcfg_drain(void);
 /* agents.conf's tags for agent: 1 when it lists tag. */
 int	hub_gitcfg_has_tag(const char *agent, const char *tag);
+/* The channels (hub_notify_chan_bit()) alerts.conf routes m to: every
+ * channel without alerts.conf, for a test, for the hub's own alerts and
+ * for an agent no line matches; a summary goes to the union of its
+ * agents' channels. */
+unsigned hub_gitcfg_alert_chans(const struct hub_msg *m);
 /* In an agent's "tags" array: agents.conf's tags it does not report
  * itself; then its "config_tags", "description" and "owner" (none when
  * agents.conf does not name it). */

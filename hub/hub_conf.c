@@ -81,6 +81,12 @@ static const struct mc_opt hub_opts[] = {
 	OPT("config_repo", MC_OPT_STR, config_repo, 0, 0),
 	OPT("config_branch", MC_OPT_STR, config_branch, 0, 0),
 	OPT("config_poll", MC_OPT_DUR, config_poll, 0.1, 86400),
+	OPT("config_user", MC_OPT_STR, config_user, 0, 0),
+	OPT("config_token_file", MC_OPT_STR, config_token_file, 0, 0),
+	OPT("config_ssh_key", MC_OPT_STR, config_ssh_key, 0, 0),
+	OPT("config_ssh_known_hosts", MC_OPT_STR, config_ssh_known_hosts, 0,
+	    0),
+	OPT("config_ca", MC_OPT_STR, config_ca, 0, 0),
 	MC_OPT_END
 };
 
@@ -419,9 +425,15 @@ hub_conf_usage(void)
 "  --storm-count N    N agents critical together: one summary (default 5)\n"
 "  --storm-window D   how long an alert may wait for others (0.5s)\n"
 "  --deadman-every D  ping deadman_url (a config key) this often (60s)\n"
-"  --config-repo PATH|file://URL  follow this git repository of fleet\n"
-"                     configuration (rules, silences, agents; docs/config.md)\n"
+"  --config-repo PATH|URL  follow this git repository of fleet configuration\n"
+"                     (rules, silences, agents, alert routes; docs/config.md):\n"
+"                     a path, file://, https:// or ssh:// URL, user@host:path\n"
 "  --config-branch B  its branch (main); --config-poll D  fetch every D (60s)\n"
+"  --config-token-file FILE  https: the token (mode 0600), sent as the password\n"
+"                     of --config-user U (default x-access-token)\n"
+"  --config-ca FILE   https: a private CA's certificate (PEM)\n"
+"  --config-ssh-key FILE  ssh: the private key (mode 0600, no passphrase)\n"
+"  --config-ssh-known-hosts FILE  ssh: the server's host key (ssh-keyscan)\n"
 "  Alert channels and threshold rules are config-file keys only (see\n"
 "  docs/alerts.md): telegram_bot_token, telegram_chat_id, telegram_api,\n"
 "  discord_webhook_url, webhook_url (each also as KEY_file or a systemd\n"
@@ -531,10 +543,12 @@ gitcfg_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
     size_t errlen)
 {
 	const char *b = c->config_branch;
-	char why[512];
+	char why[512], key[64];
 
 	if (hub_gitcfg_url_check(c->config_repo, why, sizeof(why)) == -1)
 		return mc_origin_fail(o, "config_repo", err, errlen, "%s", why);
+	if (hub_gitcfg_cred_check(c, key, sizeof(key), why, sizeof(why)) == -1)
+		return mc_origin_fail(o, key, err, errlen, "%s", why);
 	if (b[0] == '\0' || b[0] == '-' || strstr(b, "..") != NULL ||
 	    b[strspn(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 	    "0123456789._/-")] != '\0')

@@ -29,6 +29,7 @@
 #include <git2.h>
 
 #include "hub_gitcfg.h"
+#include "hub_gitcred.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -44,6 +45,7 @@ static struct {
 	struct hub_gitcfg_result *done;	/* under mu; owned: not yet taken */
 	/* the git thread's own */
 	char		 url[MC_PATH_MAX];
+	struct hub_gitcred cred;	/* how url is reached */
 	char		 branch[128];
 	char		 dir[MC_PATH_MAX + 32];
 	double		 poll;
@@ -54,13 +56,33 @@ static struct {
 int
 hub_gitcfg_url_check(const char *url, char *err, size_t errlen)
 {
-	if (url[0] == '\0' || url[0] == '/' || url[0] == '.' ||
-	    strncmp(url, "file://", 7) == 0)
-		return 0;
-	snprintf(err, errlen, "'%.200s' is not supported: give a "
-	    "local path (/srv/fleet-config.git) or a file:// URL; https:// and "
-	    "ssh:// remotes are not supported yet", url);
-	return -1;
+	return hub_gitcred_url_kind(url, err, errlen) == -1 ? -1 : 0;
+}
+
+/* config_repo and the config_ settings that reach it. */
+static void
+cred_fill(const struct hub_conf *c, struct hub_gitcred *g)
+{
+	memset(g, 0, sizeof(*g));
+	mc_strlcpy(g->what, "config", sizeof(g->what));
+	mc_strlcpy(g->url, c->config_repo, sizeof(g->url));
+	mc_strlcpy(g->user, c->config_user, sizeof(g->user));
+	mc_strlcpy(g->token_file, c->config_token_file,
+	    sizeof(g->token_file));
+	mc_strlcpy(g->ssh_key, c->config_ssh_key, sizeof(g->ssh_key));
+	mc_strlcpy(g->known_hosts, c->config_ssh_known_hosts,
+	    sizeof(g->known_hosts));
+	mc_strlcpy(g->ca, c->config_ca, sizeof(g->ca));
+}
+
+int
+hub_gitcfg_cred_check(const struct hub_conf *c, char *key, size_t keylen,
+    char *err, size_t errlen)
+{
+	struct hub_gitcred g;
+
+	cred_fill(c, &g);
+	return hub_gitcred_check(&g, key, keylen, err, errlen);
 }
 
 static const char *
@@ -109,6 +131,7 @@ fetch(git_repository *repo, char *err, size_t errlen)
 	    gc.branch, gc.branch);
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	hub_gitcred_callbacks(&gc.cred, &fo.callbacks);
 	/* anonymous, and no url.*.insteadOf: the URL fetched is config_repo
 	 * as written, and libgit2 1.5 leaks a pcre2 match block for every
 	 * config entry that glob does not match (fixed upstream in 1.6) */
@@ -338,6 +361,7 @@ hub_gitcfg_start(void)
 	if (hub.conf.config_repo[0] == '\0')
 		return 0;
 	mc_strlcpy(gc.url, hub.conf.config_repo, sizeof(gc.url));
+	cred_fill(&hub.conf, &gc.cred);
 	mc_strlcpy(gc.branch, hub.conf.config_branch, sizeof(gc.branch));
 	snprintf(gc.dir, sizeof(gc.dir), "%s/config-repo", hub.conf.data);
 	gc.poll = hub.conf.config_poll;

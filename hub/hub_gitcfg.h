@@ -21,6 +21,7 @@
 #define HUB_GITCFG_WAITERS	64	/* syncs waiting for an answer */
 #define HUB_GITCFG_DIFF_MAX	(256 * 1024)	/* bytes of a diff's patch */
 #define HUB_GITCFG_DIFF_FILES	1000	/* files a diff lists */
+#define HUB_GITCFG_ROUTES_MAX	256	/* alerts.conf lines */
 
 /* One agents.conf line. */
 struct hub_gitcfg_agent {
@@ -29,6 +30,14 @@ struct hub_gitcfg_agent {
 	char		 tags[MC_TAGS_MAX][MC_TAG_MAX + 1];
 	char		 description[MC_TEXT_MAX];
 	char		 owner[MC_NAME_MAX + 1];
+};
+
+/* One alerts.conf line: alerts about an agent it matches go to chans.
+ * tag and agent both "": the line is "*", which matches every agent. */
+struct hub_gitcfg_route {
+	char		 tag[MC_TAG_MAX + 1];
+	char		 agent[MC_NAME_MAX + 1];
+	unsigned	 chans;		/* hub_notify_chan_bit()s */
 };
 
 /* One commit, as shown by config status and config log. */
@@ -46,6 +55,9 @@ struct hub_gitcfg_set {
 	int			 nsilences;
 	struct hub_gitcfg_agent	*agents;	/* owned, sorted by name */
 	int			 nagents;
+	struct hub_gitcfg_route	*routes;	/* owned, in file order; NULL
+						 * with no alerts.conf line */
+	int			 nroutes;
 };
 
 /* What one round of the git thread found, handed to the service thread

@@ -6,8 +6,8 @@
  * (hub_gitcfg_drain()).  A good commit is applied in one step, here, with
  * no disk, network or libgit2 on the way: the repository's rules replace
  * its previous ones (hub_rules_install_git()), its silences replace its
- * previous ones (hub_silence_install_git()), and agents.conf's table
- * replaces the old table.  A refused commit changes nothing: the last good
+ * previous ones (hub_silence_install_git()), and agents.conf's and
+ * alerts.conf's tables replace the old ones.  A refused commit changes nothing: the last good
  * one stays in force, and the refusal is one event and one hub_fault
  * alert (once per commit).  POST /api/config/sync and rollback wait (a
  * deferred reply, at most HUB_GITCFG_WAITERS at once) for the round that
@@ -32,6 +32,8 @@ struct waiter {
 static struct {
 	struct hub_gitcfg_agent	*agents;	/* owned: in force, sorted */
 	int			 nagents;
+	struct hub_gitcfg_route	*routes;	/* owned: in force, in order */
+	int			 nroutes;
 	int			 applied;	/* a commit is in force */
 	struct hub_gitcfg_commit commit;	/* ... this one */
 	int			 rollback;	/* ... asked for by rollback */
@@ -112,6 +114,51 @@ hub_gitcfg_write_agent(struct mc_jw *w, const struct hub_agent *a)
 	mc_jw_str(w, "owner", g->owner);
 }
 
+/* ---- alerts.conf in force ---- */
+
+static int
+agent_tagged(const struct hub_agent *a, const char *name, const char *tag)
+{
+	int i;
+
+	for (i = 0; a != NULL && i < a->ntags; i++)
+		if (strcmp(a->tags[i], tag) == 0)
+			return 1;
+	return hub_gitcfg_has_tag(name, tag);
+}
+
+/* The first line that matches agent name: its channels; all without. */
+static unsigned
+route_of(const char *name)
+{
+	const struct hub_gitcfg_route *r;
+	const struct hub_agent *a = hub_agent_find(name);
+	int i;
+
+	for (i = 0; i < ga.nroutes; i++) {
+		r = &ga.routes[i];
+		if (r->agent[0] != '\0' ? strcmp(r->agent, name) == 0 :
+		    r->tag[0] != '\0' ? agent_tagged(a, name, r->tag) : 1)
+			return r->chans;
+	}
+	return ~0u;
+}
+
+unsigned
+hub_gitcfg_alert_chans(const struct hub_msg *m)
+{
+	unsigned to = 0;
+	int i;
+
+	if (ga.nroutes == 0 || m->test != 0)
+		return ~0u;
+	if (m->agent != NULL && m->agent[0] != '\0')
+		return route_of(m->agent);
+	for (i = 0; i < m->nagents; i++)
+		to |= route_of(m->agents[i]);
+	return m->nagents > 0 ? to : ~0u;
+}
+
 /* ---- applying ---- */
 
 static void
@@ -129,6 +176,10 @@ apply(struct hub_gitcfg_result *r)
 	ga.agents = s->agents;
 	ga.nagents = s->nagents;
 	s->agents = NULL;
+	free(ga.routes);
+	ga.routes = s->routes;
+	ga.nroutes = s->nroutes;
+	s->routes = NULL;
 	ga.applied = 1;
 	ga.commit = r->commit;
 	ga.rollback = r->rollback;
@@ -211,6 +262,7 @@ status_write(struct mc_jw *w)
 	mc_jw_i64(w, "silences", ga.nsilences);
 	mc_jw_i64(w, "agents", ga.nagents);
 	mc_jw_dbl(w, "apply_ms", ga.apply_secs * 1000);
+	mc_jw_i64(w, "alert_routes", ga.nroutes);
 	if (ga.fetched > 0)
 		mc_jw_dbl(w, "last_fetch", ga.fetched);
 	else
@@ -417,4 +469,7 @@ hub_gitcfg_free_all(void)
 	ga.agents = NULL;
 	ga.nagents = 0;
 	hub_gitcfg_diff_free_all();
+	free(ga.routes);
+	ga.routes = NULL;
+	ga.nroutes = 0;
 }

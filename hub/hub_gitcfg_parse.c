@@ -5,8 +5,10 @@
  * The files are read straight from the commit's tree (no work tree, no
  * checkout on disk), each capped at HUB_GITCFG_FILE_MAX, so what is
  * applied is exactly the commit and a huge file costs one refusal.  The
- * repository holds rules.conf, silences.conf and agents.conf (see
- * docs/config.md); any other file (a README) is not read.  Every line is
+ * repository holds rules.conf, silences.conf, agents.conf and
+ * alerts.conf (see docs/config.md); any other file (a README) is not
+ * read, but schedules.conf refuses the commit: the hub has no scheduled
+ * commands, and a schedule silently not run would be worse.  Every line is
  * checked; the first bad one refuses the whole commit with
  * "file:line: why".  Nothing here touches the hub's state: rules are
  * parsed with hub_rules_add() into a set of their own.
@@ -46,6 +48,7 @@ hub_gitcfg_set_free(struct hub_gitcfg_set *s)
 	hub_rules_free(s->rules);
 	free(s->silences);
 	free(s->agents);
+	free(s->routes);
 	free(s);
 }
 
@@ -337,6 +340,84 @@ hub_gitcfg_parse_end(struct hub_gitcfg_set *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* ---- alerts.conf ---- */
+
+/* CHANNEL[,CHANNEL...]: each known and configured in hub.conf (a route
+ * to a channel the hub lacks would lose its alerts). */
+static int
+route_chans(struct hub_gitcfg_route *r, char *w, char *err, size_t errlen)
+{
+	unsigned have = hub_notify_configured(), bit;
+	char *c, *next;
+
+	for (c = w; c != NULL; c = next) {
+		if ((next = strchr(c, ',')) != NULL)
+			*next++ = '\0';
+		if ((bit = hub_notify_chan_bit(c)) == 0) {
+			snprintf(err, errlen, "unknown channel '%.40s' (telegram, "
+			    "discord, webhook)", c);
+			return -1;
+		}
+		if (!(have & bit)) {
+			snprintf(err, errlen, "channel '%s' is not configured in "
+			    "hub.conf (docs/alerts.md): alerts routed to it would "
+			    "be lost", c);
+			return -1;
+		}
+		r->chans |= bit;
+	}
+	return 0;
+}
+
+static int
+line_alert(struct hub_gitcfg_set *s, char *line, char *err, size_t errlen)
+{
+	struct hub_gitcfg_route *r;
+	char match[MC_NAME_MAX + 16], chans[128], more[2];
+	const char *rest = line;
+
+	if (s->nroutes >= HUB_GITCFG_ROUTES_MAX) {
+		snprintf(err, errlen, "more than %d routes",
+		    HUB_GITCFG_ROUTES_MAX);
+		return -1;
+	}
+	/* owned by s */
+	if (s->routes == NULL && (s->routes = calloc(HUB_GITCFG_ROUTES_MAX,
+	    sizeof(*s->routes))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r = &s->routes[s->nroutes];
+	memset(r, 0, sizeof(*r));
+	if (word(&rest, match, sizeof(match)) == -1 ||
+	    word(&rest, chans, sizeof(chans)) == -1 || chans[0] == '\0' ||
+	    word(&rest, more, sizeof(more)) == -1 || more[0] != '\0') {
+		snprintf(err, errlen, "expected MATCH CHANNEL[,CHANNEL...] with "
+		    "MATCH tag:TAG, agent:NAME or *");
+		return -1;
+	}
+	if (strncmp(match, "tag:", 4) == 0 && (!mc_tag_valid(match + 4) ||
+	    mc_strlcpy(r->tag, match + 4, sizeof(r->tag)) == -1)) {
+		snprintf(err, errlen, "'%s' is not a valid tag", match + 4);
+		return -1;
+	}
+	if (strncmp(match, "agent:", 6) == 0 && (!mc_name_valid(match + 6) ||
+	    mc_strlcpy(r->agent, match + 6, sizeof(r->agent)) == -1)) {
+		snprintf(err, errlen, "'%s' is not an agent name", match + 6);
+		return -1;
+	}
+	if (r->tag[0] == '\0' && r->agent[0] == '\0' &&
+	    strcmp(match, "*") != 0) {
+		snprintf(err, errlen, "'%.40s' matches nothing: tag:TAG, "
+		    "agent:NAME or *", match);
+		return -1;
+	}
+	if (route_chans(r, chans, err, errlen) == -1)
+		return -1;
+	s->nroutes++;
+	return 0;
+}
+
 /* ---- files ---- */
 
 typedef int (*line_fn)(struct hub_gitcfg_set *, char *, char *, size_t);
@@ -348,6 +429,7 @@ static const struct {
 	{ "rules.conf", line_rule },
 	{ "silences.conf", line_silence },
 	{ "agents.conf", line_agent },
+	{ "alerts.conf", line_alert },
 };
 
 #define NFILES	(sizeof(files) / sizeof(files[0]))
@@ -443,6 +525,12 @@ hub_gitcfg_parse_commit(struct git_repository *repo, struct git_commit *commit,
 	if (git_commit_tree(&tree, commit) != 0) {
 		snprintf(err, errlen, "cannot read the commit's tree: %s",
 		    git_error_last() ? git_error_last()->message : "?");
+		goto fail;
+	}
+	if (git_tree_entry_byname(tree, "schedules.conf") != NULL) {
+		snprintf(err, errlen, "schedules.conf: the hub has no scheduled "
+		    "commands, so nothing would run it; remove the file "
+		    "(docs/config.md)");
 		goto fail;
 	}
 	for (i = 0; i < NFILES; i++)

@@ -393,6 +393,30 @@ hub_notify_channels(void)
 	return nt.nch;
 }
 
+unsigned
+hub_notify_chan_bit(const char *name)
+{
+	static const char *const names[] = { [CH_TELEGRAM] = "telegram",
+	    [CH_DISCORD] = "discord", [CH_WEBHOOK] = "webhook" };
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(names[i], name) == 0)
+			return 1u << i;
+	return 0;
+}
+
+unsigned
+hub_notify_configured(void)
+{
+	unsigned bits = 0;
+	int i;
+
+	for (i = 0; i < nt.nch; i++)
+		bits |= 1u << nt.ch[i].kind;
+	return bits;
+}
+
 /* ---- service thread ---- */
 
 void
@@ -400,9 +424,12 @@ hub_notify_send(const struct hub_msg *m)
 {
 	char why[DETAIL_MAX];
 	struct hub_notify_job *j;
+	unsigned to = hub_gitcfg_alert_chans(m);
 	int i;
 
 	for (i = 0; i < nt.nch; i++) {
+		if (!(to & (1u << nt.ch[i].kind)))
+			continue;	/* routed elsewhere (alerts.conf) */
 		if ((j = hub_notify_job_new(&nt.ch[i], m)) == NULL) {
 			mc_err("alerts: %s: cannot render alert %s",
 			    nt.ch[i].name, m->id);

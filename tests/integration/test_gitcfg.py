@@ -4,15 +4,17 @@ repository as the remote, a work clone that commits and pushes), the hub
 reading them with libgit2.  Covers a rule arriving by push + sync (and
 firing), a bad commit refused with file:line while the last good stays, a
 force push followed, polling, an unreachable repository, a file past the
-size cap, agents.conf's tags and silences.conf's silences."""
+size cap, agents.conf's tags, silences.conf's silences and alerts.conf's
+routes."""
 import os
+import signal
 import statistics
 import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 
 import fakeapi
-from fakeapi import WEBHOOK
+from fakeapi import DISCORD, TELEGRAM, WEBHOOK
 from mtest import Proc, binary, check, wait_until
 from test_alerts import alert_hub, wait_msgs
 
@@ -234,13 +236,12 @@ def test_unreachable_repo_hub_runs_on(t):
     ev = hub.api("GET", "/api/events?type=config")["events"]
     check(any(e["to"] == "fetch_failed" for e in ev), "no fetch_failed "
           "event: %r" % ev)
-    # https is refused at start with what is supported
-    p = Proc(t, "hub-https", [binary("maestro-hub"), "--data",
-                              t.mkdir("d2"), "--config-repo",
-                              "https://example.org/fleet.git"])
-    check(p.wait(10) == 2 and "local path" in p.stderr_text() and
-          "https://" in p.stderr_text(), "https not refused: %s"
-          % p.stderr_text())
+    # plain http is refused at start (test_gitcfg_remote.py: the rest)
+    p = Proc(t, "hub-http", [binary("maestro-hub"), "--data",
+                             t.mkdir("d2"), "--config-repo",
+                             "http://example.org/fleet.git"])
+    check(p.wait(10) == 2 and "use https://" in p.stderr_text(),
+          "http not refused: %s" % p.stderr_text())
 
 
 def test_file_past_size_cap_refused(t):
@@ -311,3 +312,76 @@ def test_docs_example_repository_applies(t):
     doc = status(hub)
     check(doc["ok"] and doc["rules"] == 3 and doc["agents"] == 2,
           "example: %r" % doc)
+
+
+def said(fake, channel, since):
+    """What each message of channel since said: title and text."""
+    out = []
+    for m in fake.messages(channel, since):
+        if channel == TELEGRAM:
+            out.append(m["text"])
+        else:
+            e = m["embeds"][0]
+            out.append(e["title"] + "\n" + e.get("description", ""))
+    return out
+
+
+def test_alerts_conf_routes(t):
+    repo = Repo(t)
+    c = repo.commit({
+        "agents.conf": "pc-gpu tags=gpu\n",
+        "alerts.conf": "# the GPU boxes page the GPU team's Discord\n"
+                       "tag:gpu discord\n"
+                       "agent:pc-both telegram,discord\n"
+                       "* telegram\n"}, "routes")
+    fake = fakeapi.start(t)
+    hub = alert_hub(t, fake, channels=(TELEGRAM, DISCORD), extra=(
+        "config_repo = %s\nconfig_poll = 60s\n" % repo.bare))
+    wait_until(lambda: applied(status(hub)) == c, 10, "the routes applied")
+    check(status(hub)["alert_routes"] == 3, "routes: %r" % status(hub))
+    lst = t.enrolled(hub, ["pc-gpu", "pc-b", "pc-both"])
+    since = time.monotonic()
+    for p in lst:
+        p.signal(signal.SIGSTOP)
+
+    def crit(channel, name):
+        return [s for s in said(fake, channel, since)
+                if s.split("\n")[0] in ("CRITICAL: " + name,
+                                        "<b>CRITICAL: %s</b>" % name)]
+    wait_until(lambda: crit(DISCORD, "pc-gpu") and crit(TELEGRAM, "pc-b") and
+               crit(TELEGRAM, "pc-both") and crit(DISCORD, "pc-both"), 10,
+               "each critical on its routed channels")
+    # an absence shows only by watching: the same channels a while later
+    end = time.monotonic() + 1.0
+    while time.monotonic() < end:
+        check(not crit(TELEGRAM, "pc-gpu") and not crit(DISCORD, "pc-b"),
+              "an alert went where alerts.conf does not route it: %r"
+              % fake.got(since=since))
+        time.sleep(0.05)
+    # a bad alerts.conf is refused with file:line; the hub's own alert
+    # about it goes to every channel
+    since = time.monotonic()
+    for text, want in (
+            ("tag:gpu pager\n", "alerts.conf:1: unknown channel 'pager'"),
+            ("* telegram\n* webhook\n", "alerts.conf:2: channel 'webhook' "
+             "is not configured in hub.conf"),
+            ("tag:gpu\n", "alerts.conf:1: expected MATCH CHANNEL"),
+            ("gpu discord\n", "alerts.conf:1: 'gpu' matches nothing")):
+        bad = repo.commit({"alerts.conf": text}, "bad routes")
+        doc = sync(hub)
+        check(applied(doc) == c and doc["refused_commit"] == bad and
+              doc["refused_error"].startswith(want), "%s: %r" % (want, doc))
+    wait_until(lambda: all(any("config commit refused" in s for s in
+                               said(fake, ch, since))
+                           for ch in (TELEGRAM, DISCORD)), 10,
+               "the refusal's alert on both channels")
+    bad = repo.commit({"alerts.conf": "* telegram\n",
+                       "schedules.conf": "0 3 * * * pc-a reboot\n"},
+                      "schedules")
+    doc = sync(hub)
+    check(doc["refused_commit"] == bad and doc["refused_error"].startswith(
+        "schedules.conf: the hub has no scheduled commands"),
+        "schedules.conf: %r" % doc)
+    for p in lst:
+        p.signal(signal.SIGCONT)
+        p.stop()
