@@ -205,3 +205,28 @@ def test_backup_applies_as_config_repo(t):
     check(sil == [("pc-a", "new disk"), ("tag:lab", "")], "silences: %r"
           % sil)
     lst.stop()
+
+
+def test_someone_elses_push_is_merged_not_lost(t):
+    repo = t.path("backup.git")
+    hub = backup_hub(t, repo)
+    settled(hub)
+    work = t.mkdir("work")
+    git(work, "clone", "-q", repo, ".")
+    with open(os.path.join(work, "README.md"), "w") as f:
+        f.write("the hub's backup\n")
+    git(work, "add", "README.md")
+    git(work, "commit", "-q", "-m", "a readme by hand")
+    git(work, "push", "-q", "origin", "main")
+    theirs = git(work, "rev-parse", "HEAD")
+    s = hub.api("POST", "/api/silences", {"tag": "lab", "for": "1h"},
+                expect=201)
+    b = settled(hub)
+    tip = commits(repo)[0]
+    check(tip[0] == b["last_commit"]["id"] and tip[1] == "maestro-hub" and
+          tip[2].startswith("Keep the hub's state"), "tip: %r" % (tip,))
+    parents = git(repo, "rev-list", "--parents", "-n", "1", "main").split()
+    check(len(parents) == 3 and theirs in parents[1:],
+          "the merge's parents: %r" % parents)
+    check(s["id"] in show(repo, "silences.conf"), "the hub's state is "
+          "not the tip's")
