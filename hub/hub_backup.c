@@ -82,12 +82,14 @@ hub_backup_authors_join(char *dst, size_t dstlen, const char *src)
 		n = e != NULL ? (size_t)(e - p) : strlen(p);
 		snprintf(name, sizeof(name), "%.*s", (int)n, p);
 		p += n + (e != NULL ? 2 : 0);
-		for (hay = dst; (hay = strstr(hay, name)) != NULL; hay += n)
-			if ((hay == dst || hay[-2] == ',') &&
+		if (name[0] == '\0')
+			continue;
+		n = strlen(name);
+		for (hay = dst; (hay = strstr(hay, name)) != NULL; hay++)
+			if ((hay == dst || (hay - dst >= 2 && hay[-2] == ',')) &&
 			    (hay[n] == '\0' || hay[n] == ','))
 				break;
-		if (hay == NULL && name[0] != '\0' && strlen(dst) + n + 3 <
-		    dstlen)
+		if (hay == NULL && strlen(dst) + n + 3 < dstlen)
 			snprintf(dst + strlen(dst), dstlen - strlen(dst), "%s%s",
 			    dst[0] ? ", " : "", name);
 	}
@@ -204,8 +206,10 @@ commit_make(git_repository *repo, const git_oid *tree_id,
 	int r;
 
 	r = git_tree_lookup(&tree, repo, tree_id);
-	if (r == 0)
-		r = git_signature_now(&a, author[0] ? author : COMMITTER, EMAIL);
+	/* a name git refuses (angle brackets) must not stop every commit */
+	if (r == 0 && (author[0] == '\0' ||
+	    git_signature_now(&a, author, EMAIL) != 0))
+		r = git_signature_now(&a, COMMITTER, EMAIL);
 	if (r == 0)
 		r = git_signature_now(&c, COMMITTER, EMAIL);
 	if (r == 0)
@@ -254,6 +258,24 @@ snap_commit(git_repository *repo, const struct hub_backup_snap *s,
 
 /* ---- the remote ---- */
 
+/*
+ * An unnamed remote for backup_repo.  insteadOf is skipped: libgit2 1.5
+ * looks it up with a regular expression whose match data it leaks when
+ * a config entry does not match (about 20 KiB each time), and the hub's
+ * own repository configures no such rewriting anyway.
+ */
+static int
+remote_new(git_repository *repo, git_remote **out)
+{
+	git_remote_create_options o;
+
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+	    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	return git_remote_create_with_opts(out, bk.url, &o);
+}
+
 static int
 fetch(git_repository *repo, char *err, size_t errlen)
 {
@@ -268,7 +290,7 @@ fetch(git_repository *repo, char *err, size_t errlen)
 	    bk.branch, bk.branch);
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	r = git_remote_create_anonymous(&remote, repo, bk.url);
+	r = remote_new(repo, &remote);
 	if (r == 0)
 		r = git_remote_fetch(remote, &refs, &fo, "maestro-hub backup");
 	if (r != 0)
@@ -349,7 +371,7 @@ push(git_repository *repo, char *err, size_t errlen)
 	git_push_options_init(&po, GIT_PUSH_OPTIONS_VERSION);
 	po.callbacks.push_update_reference = push_ref_cb;
 	po.callbacks.payload = refused;
-	r = git_remote_create_anonymous(&remote, repo, bk.url);
+	r = remote_new(repo, &remote);
 	if (r == 0)
 		r = git_remote_push(remote, &refs, &po);
 	if (r != 0)
@@ -449,6 +471,8 @@ wait_turn(void)
 	}
 	bk.held = snap_join(bk.held, bk.next);
 	bk.next = NULL;
+	/* still pending, now held: status never shows 0 while it is */
+	bk.own_pending = bk.unpushed + (bk.held ? bk.held->nchanges : 0);
 	stop = bk.stop;
 	pthread_mutex_unlock(&bk.mu);
 	return stop;
