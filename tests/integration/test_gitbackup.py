@@ -195,7 +195,7 @@ def test_backup_applies_as_config_repo(t):
           % show(repo, "agents.conf"))
     tip = commits(repo)[0][0]
     path = t.write("hub-b.conf", "config_repo = %s\n" % repo, mode=0o600)
-    b = t.hub(extra=["--config", path])
+    b = t.hub(name="hub-b", extra=["--config", path])
     doc = wait_until(lambda: (lambda d: d if applied(d) == tip else None)(
         b.api("GET", "/api/config")), 15, "hub B applies the backup")
     check(doc["ok"] and doc["rules"] == 2 and doc["silences"] == 2 and
