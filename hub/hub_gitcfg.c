@@ -93,6 +93,7 @@ mirror_open(char *err, size_t errlen)
 static int
 fetch(git_repository *repo, char *err, size_t errlen)
 {
+	git_remote_create_options co;
 	git_fetch_options fo;
 	git_remote *remote = NULL;
 	char spec[300];
@@ -104,7 +105,13 @@ fetch(git_repository *repo, char *err, size_t errlen)
 	    gc.branch, gc.branch);
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	r = git_remote_create_anonymous(&remote, repo, gc.url);
+	/* insteadOf skipped: libgit2 1.5 leaks the match data of the regular
+	 * expression it looks it up with (about 20 KiB a fetch) */
+	git_remote_create_options_init(&co, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	co.repository = repo;
+	co.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+	    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	r = git_remote_create_with_opts(&remote, gc.url, &co);
 	if (r == 0)
 		r = git_remote_fetch(remote, &refs, &fo, "maestro-hub fetch");
 	if (r != 0)
