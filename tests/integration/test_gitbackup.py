@@ -8,7 +8,9 @@ then the push going through once it is there) and a backup repository
 applied as another hub's config_repo."""
 import hashlib
 import os
+import statistics
 import subprocess
+import time
 
 from mtest import check, wait_until
 from test_gitcfg import GIT_ENV, applied, git
@@ -86,6 +88,17 @@ def test_silences_committed_with_author_and_message(t):
     check(any(ln.startswith("tag:gpu ") and ln.endswith(" driver update")
               for ln in show(repo, "silences.conf").splitlines()),
           "the hubctl silence is not in silences.conf")
+    # the figure: an API change until its commit is in backup_repo
+    took = []
+    for i in range(5):
+        t0 = time.monotonic()
+        x = hub.api("POST", "/api/silences", {"tag": "fig%d" % i,
+                                              "for": "1h"}, expect=201)
+        wait_commit(repo, lambda c: x["id"] in c[2] + c[3], "figure %d" % i)
+        took.append(time.monotonic() - t0)
+    t.note("API silence -> commit pushed to backup_repo: median %.0f ms of "
+           "5 (%s)" % (statistics.median(took) * 1000,
+                       ", ".join("%.0f" % (x * 1000) for x in took)))
     hub.api("DELETE", "/api/silences/" + s["id"], token=alice)
     c = wait_commit(repo, lambda c: "cleared" in c[2], "the clear")
     check(c[1] == "alice" and c[2] == "silence %s cleared (by alice)"
