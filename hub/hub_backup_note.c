@@ -82,6 +82,7 @@ hub_backup_start(void)
 	if (hub_backup_thread_start() == -1)
 		return -1;
 	bn.enabled = 1;
+	hub_backup_status_get(&bn.st);
 	/* queued after the store's reads at start: done once they are */
 	hub_db_read(NULL, ready_done, NULL);
 	mc_info("backup: the hub's state goes to %s (branch %s) at every "
@@ -162,7 +163,10 @@ time_or_null(struct mc_jw *w, const char *key, double t)
 void
 hub_backup_write(struct mc_jw *w)
 {
-	const struct hub_backup_status *st = &bn.st;
+	struct hub_backup_status now, *st = &now;
+
+	/* the git thread's state now, not as of the last tick */
+	hub_backup_status_get(&now);
 
 	mc_jw_obj(w, "backup");
 	mc_jw_bool(w, "enabled", bn.enabled);
@@ -188,17 +192,20 @@ hub_backup_write(struct mc_jw *w)
 void
 hub_backup_prom(struct mc_buf *b)
 {
+	struct hub_backup_status st;
+
 	if (!bn.enabled)
 		return;
+	hub_backup_status_get(&st);
 	hub_prom_family(b, "maestro_backup_last_push_ok", "gauge",
 	    "1 when the last push to backup_repo worked.");
-	mc_buf_printf(b, "maestro_backup_last_push_ok %d\n", bn.st.push_ok);
+	mc_buf_printf(b, "maestro_backup_last_push_ok %d\n", st.push_ok);
 	hub_prom_family(b, "maestro_backup_pending", "gauge",
 	    "Changes not yet pushed to backup_repo.");
 	mc_buf_printf(b, "maestro_backup_pending %d\n",
-	    bn.st.pending + bn.nchanges);
+	    st.pending + bn.nchanges);
 	hub_prom_family(b, "maestro_backup_last_push_time_seconds", "gauge",
 	    "When the last good push to backup_repo was (0: none yet).");
 	mc_buf_printf(b, "maestro_backup_last_push_time_seconds %.3f\n",
-	    bn.st.last_push);
+	    st.last_push);
 }

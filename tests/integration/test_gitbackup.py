@@ -37,6 +37,10 @@ def settled(hub):
     return wait_until(pred, 15, "the backup pushed with nothing pending")
 
 
+def backup_events(hub):
+    return hub.api("GET", "/api/events?type=backup")["events"]
+
+
 def commits(repo, rev="main"):
     """[(id, author, subject, body)], newest first."""
     out = git(repo, "log", "--format=%H" + SEP + "%an" + SEP + "%s" + SEP +
@@ -176,8 +180,9 @@ def test_unreachable_backup_then_pushed(t):
     text = hub.request("GET", "/metrics").body.decode()
     check("maestro_backup_last_push_ok 0" in text and
           "maestro_backup_pending 2" in text, "metrics: %s" % text[-600:])
-    ev = hub.api("GET", "/api/events?type=backup")["events"]
-    check([e["to"] for e in ev] == ["push_failed"], "events: %r" % ev)
+    ev = wait_until(lambda: backup_events(hub), 10, "the failing event")
+    check([e["to"] for e in ev] == ["push_failed"] and
+          "cannot reach" in ev[0]["detail"], "events: %r" % ev)
     os.makedirs(later)
     git(later, "init", "-q", "--bare", "-b", "main")
     b = settled(hub)
@@ -185,9 +190,8 @@ def test_unreachable_backup_then_pushed(t):
     log = commits(later)
     check(len(log) == 2 and "while away" in log[0][2] and
           "while away" in show(later, "silences.conf"), "log: %r" % log)
-    ev = hub.api("GET", "/api/events?type=backup")["events"]
-    check(sorted(e["to"] for e in ev) == ["ok", "push_failed"],
-          "events: %r" % ev)
+    wait_until(lambda: sorted(e["to"] for e in backup_events(hub)) ==
+               ["ok", "push_failed"], 10, "the push_failed and ok events")
     text = hub.request("GET", "/metrics").body.decode()
     check("maestro_backup_last_push_ok 1" in text and
           "maestro_backup_pending 0" in text, "metrics: %s" % text[-600:])
