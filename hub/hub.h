@@ -84,6 +84,16 @@ struct hub_conf {
 	char	config_ssh_key[MC_PATH_MAX];
 	char	config_ssh_known_hosts[MC_PATH_MAX];
 	char	config_ca[MC_PATH_MAX];		/* https private CA */
+	/* the backup repository (hub_backup.c); a change needs a restart */
+	char	backup_repo[MC_PATH_MAX];	/* path or file:// URL; "" off */
+	char	backup_branch[128];
+	double	backup_retry_max;	/* a failed push's longest wait */
+	/* ... how it is reached, as the config_ ones above */
+	char	backup_user[128];
+	char	backup_token_file[MC_PATH_MAX];
+	char	backup_ssh_key[MC_PATH_MAX];
+	char	backup_ssh_known_hosts[MC_PATH_MAX];
+	char	backup_ca[MC_PATH_MAX];
 };
 
 /* Defaults, then the config file, then flags.  0, or -1 with a one-line
@@ -874,6 +884,10 @@ void	hub_auth_restore_token(const char *id, const char *hash, int role,
 void	hub_auth_restore_key(const char *id, const char *hash, int64_t uses,
 	    int64_t used, double expires, double created, int revoked);
 size_t	hub_auth_token_count(void);
+/* Every token and enrollment key, revoked ones too (lists borrowed;
+ * service thread). */
+const struct hub_token *hub_auth_tokens(void);
+const struct hub_key *hub_auth_keys(void);
 const char *hub_role_name(enum hub_role_level r);
 int	hub_role_parse(const char *s, enum hub_role_level *out);
 void	hub_auth_write_tokens(struct mc_jw *w);
@@ -1296,6 +1310,9 @@ void	hub_rules_install(struct hub_rules *rs);
  * hub.conf's; service thread. */
 void	hub_rules_install_git(struct hub_rules *rs);
 int	hub_rules_count(void);
+/* The i-th rule in force as written ("load1 > 4 for 5m"), NULL past the
+ * last; service thread. */
+const char *hub_rules_text(int i);
 /* How many rules rs holds (0 for NULL); any thread. */
 int	hub_rules_count_of(const struct hub_rules *rs);
 /* hub_agent.c, after each heartbeat m: O(rules). */
@@ -1327,7 +1344,13 @@ void	hub_silence_expire(double wall);
 /* {"silences":[...]}, running ones, oldest first; or one silence. */
 void	hub_silence_write(struct mc_jw *w);
 void	hub_silence_write_one(struct mc_jw *w, const struct hub_silence *s);
+const char *hub_silence_id(const struct hub_silence *s);
 void	hub_silence_free_all(void);
+/* Each running or planned silence, oldest first: fn(plan, id, by, arg)
+ * (all borrowed for the call).  Service thread. */
+struct hub_silence_plan;
+void	hub_silence_each(void (*fn)(const struct hub_silence_plan *,
+	    const char *, const char *, void *), void *arg);
 /* A planned silence of silences.conf (agent or tag, the other ""). */
 struct hub_silence_plan {
 	char		 agent[MC_NAME_MAX + 1];
@@ -1373,6 +1396,33 @@ int	hub_gitcfg_sync_ok(void);
 /* /metrics: maestro_config_commit_info, maestro_config_sync_ok. */
 void	hub_gitcfg_prom(struct mc_buf *b);
 void	hub_gitcfg_free_all(void);
+
+/* ---- hub_backup*.c: the hub's state committed to a git repository ---- */
+
+/* After the loop's setup: the git thread, if backup_repo is set; the
+ * state at start is committed once the store's first reads are in.
+ * 0/-1. */
+int	hub_backup_start(void);
+/* The backup_ settings that reach backup_repo fit it (as
+ * hub_gitcfg_cred_check()).  0, or -1 with key and err. */
+int	hub_backup_cred_check(const struct hub_conf *c, char *key,
+	    size_t keylen, char *err, size_t errlen);
+/* Shutdown: what was handed over is committed, a push under way ends,
+ * then the thread is joined. */
+void	hub_backup_stop(void);
+int	hub_backup_enabled(void);
+/* A change made through the API by who (the acting token's name), said
+ * in one line: committed with the other changes of this tick.  Service
+ * thread; never blocks. */
+void	hub_backup_note(const char *who, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
+/* hub_cron: hand the changes noted to the git thread; an event when the
+ * pushes start or stop failing. */
+void	hub_backup_cron(double now);
+/* GET /api/config's "backup" object. */
+void	hub_backup_write(struct mc_jw *w);
+/* /metrics: maestro_backup_last_push_ok, maestro_backup_pending. */
+void	hub_backup_prom(struct mc_buf *b);
 
 /* ---- hub_main.c: the one hub ---- */
 

@@ -83,6 +83,7 @@ hub_api_key_create(struct hub_req *r)
 	struct mc_jw w;
 	int64_t uses = 0;
 	double expires = 0;
+	char dur[32], uses_s[24];
 
 	if ((d = hub_api_body_json(r)) == NULL)
 		return;
@@ -102,8 +103,14 @@ hub_api_key_create(struct hub_req *r)
 		hub_http_error(r, 500, "internal", "cannot make a key");
 		return;
 	}
+	snprintf(uses_s, sizeof(uses_s), "%lld", (long long)k->uses);
 	hub_api_audit(r, "key_create", "enrollment key %s (%lld uses) created", k->id,
 	    (long long)k->uses);
+	hub_alert_dur(expires, dur, sizeof(dur));
+	hub_backup_note(r->token->name, "enrollment key %s created (%s%s uses, "
+	    "%s%s)", k->id, k->uses > 0 ? "" : "unlimited", k->uses > 0 ?
+	    uses_s : "", expires > 0 ? "expires in " : "never expires",
+	    expires > 0 ? dur : "");
 	hub_api_body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "id", k->id);
@@ -137,6 +144,8 @@ hub_api_key_revoke(struct hub_req *r)
 		return;
 	}
 	hub_api_audit(r, "key_revoke", "enrollment key %.16s revoked", r->params[0]);
+	hub_backup_note(r->token->name, "enrollment key %.16s revoked",
+	    r->params[0]);
 	hub_api_reply_ok(r);
 }
 
@@ -172,6 +181,8 @@ hub_api_token_create(struct hub_req *r)
 	}
 	hub_api_audit(r, "token_create", "token %s (%s, '%s') created", t->id,
 	    hub_role_name(t->role), t->name);
+	hub_backup_note(r->token->name, "token %s '%s' (%s) created", t->id,
+	    t->name, hub_role_name(t->role));
 	hub_api_body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "id", t->id);
@@ -202,6 +213,7 @@ hub_api_token_revoke(struct hub_req *r)
 		return;
 	}
 	hub_api_audit(r, "token_revoke", "token %.16s revoked", r->params[0]);
+	hub_backup_note(r->token->name, "token %.16s revoked", r->params[0]);
 	hub_api_reply_ok(r);
 }
 
@@ -266,7 +278,8 @@ void
 hub_api_silence_create(struct hub_req *r)
 {
 	const struct hub_silence *s;
-	const char *agent, *tag;
+	const char *agent, *tag, *reason;
+	char dur[32];
 	struct mc_jdoc *d;
 	struct mc_buf b;
 	struct mc_jw w;
@@ -279,8 +292,15 @@ hub_api_silence_create(struct hub_req *r)
 		mc_json_free(d);
 		return;
 	}
-	s = hub_silence_add(agent, tag, secs, mc_json_str(mc_json_root(d),
-	    "reason"), r->token->name, why, sizeof(why));
+	reason = mc_json_str(mc_json_root(d), "reason");
+	s = hub_silence_add(agent, tag, secs, reason, r->token->name, why,
+	    sizeof(why));
+	if (s != NULL) {
+		hub_alert_dur(secs, dur, sizeof(dur));
+		hub_backup_note(r->token->name, "silence %s on %s%s for %s%s%.200s",
+		    hub_silence_id(s), agent ? "" : "tag:", agent ? agent : tag,
+		    dur, reason && reason[0] ? ": " : "", reason ? reason : "");
+	}
 	mc_json_free(d);
 	if (s == NULL) {
 		hub_http_error(r, 503, "unavailable", "%s", why);
@@ -294,9 +314,11 @@ hub_api_silence_create(struct hub_req *r)
 void
 hub_api_silence_clear(struct hub_req *r)
 {
-	if (hub_silence_clear(r->params[0], r->token->name) == -1)
+	if (hub_silence_clear(r->params[0], r->token->name) == -1) {
 		hub_http_error(r, 404, "not_found", "no running silence '%s' "
 		    "(see GET /api/silences)", r->params[0]);
-	else
-		hub_api_reply_ok(r);
+		return;
+	}
+	hub_backup_note(r->token->name, "silence %.16s cleared", r->params[0]);
+	hub_api_reply_ok(r);
 }

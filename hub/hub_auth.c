@@ -249,6 +249,18 @@ hub_auth_restore_key(const char *id, const char *hash, int64_t uses,
 	auth.keys = k;
 }
 
+const struct hub_token *
+hub_auth_tokens(void)
+{
+	return auth.tokens;
+}
+
+const struct hub_key *
+hub_auth_keys(void)
+{
+	return auth.keys;
+}
+
 size_t
 hub_auth_token_count(void)
 {

@@ -87,6 +87,15 @@ static const struct mc_opt hub_opts[] = {
 	OPT("config_ssh_known_hosts", MC_OPT_STR, config_ssh_known_hosts, 0,
 	    0),
 	OPT("config_ca", MC_OPT_STR, config_ca, 0, 0),
+	OPT("backup_repo", MC_OPT_STR, backup_repo, 0, 0),
+	OPT("backup_branch", MC_OPT_STR, backup_branch, 0, 0),
+	OPT("backup_retry_max", MC_OPT_DUR, backup_retry_max, 0.1, 86400),
+	OPT("backup_user", MC_OPT_STR, backup_user, 0, 0),
+	OPT("backup_token_file", MC_OPT_STR, backup_token_file, 0, 0),
+	OPT("backup_ssh_key", MC_OPT_STR, backup_ssh_key, 0, 0),
+	OPT("backup_ssh_known_hosts", MC_OPT_STR, backup_ssh_known_hosts, 0,
+	    0),
+	OPT("backup_ca", MC_OPT_STR, backup_ca, 0, 0),
 	MC_OPT_END
 };
 
@@ -434,6 +443,13 @@ hub_conf_usage(void)
 "  --config-ca FILE   https: a private CA's certificate (PEM)\n"
 "  --config-ssh-key FILE  ssh: the private key (mode 0600, no passphrase)\n"
 "  --config-ssh-known-hosts FILE  ssh: the server's host key (ssh-keyscan)\n"
+"  --backup-repo PATH|URL  commit the hub's state (rules, silences,\n"
+"                     agents, token and key names, never secrets) there at\n"
+"                     every change made through the API (docs/config.md)\n"
+"  --backup-branch B  its branch (main); --backup-retry-max D  a failed push\n"
+"                     is retried after 1s, doubling up to D (5m); reached\n"
+"                     with --backup-token-file, --backup-user, --backup-ca,\n"
+"                     --backup-ssh-key, --backup-ssh-known-hosts as above\n"
 "  Alert channels and threshold rules are config-file keys only (see\n"
 "  docs/alerts.md): telegram_bot_token, telegram_chat_id, telegram_api,\n"
 "  discord_webhook_url, webhook_url (each also as KEY_file or a systemd\n"
@@ -511,6 +527,8 @@ conf_defaults(struct hub_conf *c)
 	c->container_unhealthy_for = 60;
 	mc_strlcpy(c->config_branch, "main", sizeof(c->config_branch));
 	c->config_poll = 60;
+	mc_strlcpy(c->backup_branch, "main", sizeof(c->backup_branch));
+	c->backup_retry_max = 300;
 	mc_strlcpy(c->telegram_api, "https://api.telegram.org",
 	    sizeof(c->telegram_api));
 	hub_conf_prefix(prefix, sizeof(prefix));
@@ -536,24 +554,40 @@ tls_file_check(const char *key, const char *path, const struct mc_origin *o,
 
 /* Checks of the settings together, once the file and the flags are in;
  * each names where the setting at fault was given. */
-/* config_repo one the hub can follow; config_branch a plain branch name
- * (it goes into a refspec). */
+/* A repository the hub can reach (config_repo, backup_repo) and a plain
+ * branch name (it goes into a refspec). */
+static int
+git_check(const char *repo_key, const char *repo, const char *branch_key,
+    const char *b, const struct mc_origin *o, char *err, size_t errlen)
+{
+	char why[512];
+
+	if (hub_gitcfg_url_check(repo, why, sizeof(why)) == -1)
+		return mc_origin_fail(o, repo_key, err, errlen, "%s", why);
+	if (b[0] == '\0' || b[0] == '-' || strstr(b, "..") != NULL ||
+	    b[strspn(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	    "0123456789._/-")] != '\0')
+		return mc_origin_fail(o, branch_key, err, errlen, "'%s' is "
+		    "not a branch name (letters, digits, . _ / -)", b);
+	return 0;
+}
+
 static int
 gitcfg_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
     size_t errlen)
 {
-	const char *b = c->config_branch;
 	char why[512], key[64];
 
-	if (hub_gitcfg_url_check(c->config_repo, why, sizeof(why)) == -1)
-		return mc_origin_fail(o, "config_repo", err, errlen, "%s", why);
+	if (git_check("config_repo", c->config_repo, "config_branch",
+	    c->config_branch, o, err, errlen) == -1)
+		return -1;
 	if (hub_gitcfg_cred_check(c, key, sizeof(key), why, sizeof(why)) == -1)
 		return mc_origin_fail(o, key, err, errlen, "%s", why);
-	if (b[0] == '\0' || b[0] == '-' || strstr(b, "..") != NULL ||
-	    b[strspn(b, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._/-")] != '\0')
-		return mc_origin_fail(o, "config_branch", err, errlen, "'%s' is "
-		    "not a branch name (letters, digits, . _ / -)", b);
+	if (git_check("backup_repo", c->backup_repo, "backup_branch",
+	    c->backup_branch, o, err, errlen) == -1)
+		return -1;
+	if (hub_backup_cred_check(c, key, sizeof(key), why, sizeof(why)) == -1)
+		return mc_origin_fail(o, key, err, errlen, "%s", why);
 	return 0;
 }
 
@@ -741,4 +775,5 @@ hub_conf_reload(void)
 	    hub.conf.log_level);
 	hub_event("audit", "", "", "config_reload", "configuration reloaded "
 	    "(SIGHUP)");
+	hub_backup_note("maestro-hub", "hub.conf reloaded (SIGHUP)");
 }

@@ -26,6 +26,9 @@
  *  - retention: a batch of expired events, alerts, commands and terminal
  *    recordings deleted, the database's size read (hub_retain.c, every
  *    10 s);
+ *  - backup: the changes noted this tick become one snapshot for the
+ *    backup's git thread; pushes that start or stop failing are said
+ *    (hub_backup_note.c);
  *  - deadman: ask for a ping of deadman_url every deadman_every
  *    (hub_deadman.c; from the loop, so a stalled loop stops them);
  *  - watchdog: ping systemd (WatchdogSec=) from the loop itself;
@@ -85,6 +88,7 @@ hub_cron_tick(double now)
 	hub_ui_cron(now);
 	hub_term_cron(now);
 	hub_series_cron(mc_wall());
+	hub_backup_cron(now);
 	hub_db_watch();
 	watchdog(now);
 	if (hub.reload) {

@@ -63,16 +63,9 @@ hub_gitcfg_url_check(const char *url, char *err, size_t errlen)
 static void
 cred_fill(const struct hub_conf *c, struct hub_gitcred *g)
 {
-	memset(g, 0, sizeof(*g));
-	mc_strlcpy(g->what, "config", sizeof(g->what));
-	mc_strlcpy(g->url, c->config_repo, sizeof(g->url));
-	mc_strlcpy(g->user, c->config_user, sizeof(g->user));
-	mc_strlcpy(g->token_file, c->config_token_file,
-	    sizeof(g->token_file));
-	mc_strlcpy(g->ssh_key, c->config_ssh_key, sizeof(g->ssh_key));
-	mc_strlcpy(g->known_hosts, c->config_ssh_known_hosts,
-	    sizeof(g->known_hosts));
-	mc_strlcpy(g->ca, c->config_ca, sizeof(g->ca));
+	hub_gitcred_set(g, "config", c->config_repo, c->config_user,
+	    c->config_token_file, c->config_ssh_key, c->config_ssh_known_hosts,
+	    c->config_ca);
 }
 
 int

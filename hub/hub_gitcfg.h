@@ -97,6 +97,12 @@ struct git_commit;
 struct hub_gitcfg_set *hub_gitcfg_parse_commit(struct git_repository *repo,
 	    struct git_commit *commit, char *err, size_t errlen);
 
+/* ---- hub_gitcfg_apply.c (service thread) ---- */
+
+/* agents.conf's entries in force, sorted by name (*out borrowed until the
+ * next commit applied): how many. */
+int	hub_gitcfg_agents(const struct hub_gitcfg_agent **out);
+
 /* ---- hub_gitcfg.c: the git thread ---- */
 
 /* A finished round, or NULL: the service thread owns what it takes. */

@@ -73,6 +73,13 @@ agent_find(const char *name)
 }
 
 int
+hub_gitcfg_agents(const struct hub_gitcfg_agent **out)
+{
+	*out = ga.agents;
+	return ga.nagents;
+}
+
+int
 hub_gitcfg_has_tag(const char *agent, const char *tag)
 {
 	const struct hub_gitcfg_agent *g = agent_find(agent);
@@ -189,6 +196,9 @@ apply(struct hub_gitcfg_result *r)
 	    ga.nsilences, ga.nagents);
 	mc_info("config repository: %s", text);
 	hub_event("config", "", "", r->rollback ? "rollback" : "applied", text);
+	hub_backup_note(r->commit.author, "%s config commit %.12s: %s",
+	    r->rollback ? "rolled back to" : "applied", r->commit.id,
+	    r->commit.subject);
 	if (ga.refused_id[0] != '\0')
 		hub_alert_notice("hub_ok", "", "HUB: config repository applies "
 		    "again", text);
@@ -272,6 +282,7 @@ status_write(struct mc_jw *w)
 	mc_jw_str(w, "refused_commit", ga.refused_id);
 	mc_jw_str(w, "refused_error", ga.refused_err);
 	mc_jw_bool(w, "ok", hub_gitcfg_sync_ok());
+	hub_backup_write(w);
 	mc_jw_obj_end(w);
 }
 

@@ -586,6 +586,21 @@ cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 }
 
 void
+hub_gitcred_set(struct hub_gitcred *g, const char *what, const char *url,
+    const char *user, const char *token_file, const char *ssh_key,
+    const char *known_hosts, const char *ca)
+{
+	memset(g, 0, sizeof(*g));
+	mc_strlcpy(g->what, what, sizeof(g->what));
+	mc_strlcpy(g->url, url, sizeof(g->url));
+	mc_strlcpy(g->user, user, sizeof(g->user));
+	mc_strlcpy(g->token_file, token_file, sizeof(g->token_file));
+	mc_strlcpy(g->ssh_key, ssh_key, sizeof(g->ssh_key));
+	mc_strlcpy(g->known_hosts, known_hosts, sizeof(g->known_hosts));
+	mc_strlcpy(g->ca, ca, sizeof(g->ca));
+}
+
+void
 hub_gitcred_callbacks(struct hub_gitcred *c, git_remote_callbacks *cb)
 {
 	c->asked = 0;

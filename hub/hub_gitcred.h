@@ -31,6 +31,11 @@ struct hub_gitcred {
 	int	asked;		/* times the remote asked for credentials */
 };
 
+/* g for one remote: its settings' prefix (what), URL and files (each
+ * "" when not given). */
+void	hub_gitcred_set(struct hub_gitcred *g, const char *what,
+	    const char *url, const char *user, const char *token_file,
+	    const char *ssh_key, const char *known_hosts, const char *ca);
 /* What url is: a local path or file:// URL, https:// or ssh:// (or
  * scp-like user@host:path).  The kind, or -1 with why in err: http://,
  * a password in the URL ("put the token in config_token_file"), or

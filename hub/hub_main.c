@@ -119,6 +119,7 @@ shutdown_all(void)
 	hub_ws_stop();
 	hub_deadman_stop();
 	hub_gitcfg_stop();
+	hub_backup_stop();	/* before the state it exports is freed */
 	hub_admit_free_all();
 	hub_guard_free_all();
 	hub_live_shutdown();
@@ -185,7 +186,8 @@ main(int argc, char **argv)
 	if (store_setup() == -1 || hub_rec_init(hub.conf.data) == -1 ||
 	    hub_alert_start() == -1 ||
 	    tls_setup() == -1 || hub_ws_start() == -1 ||
-	    hub_deadman_start() == -1 || hub_gitcfg_start() == -1) {
+	    hub_deadman_start() == -1 || hub_gitcfg_start() == -1 ||
+	    hub_backup_start() == -1) {
 		shutdown_all();
 		return 1;
 	}

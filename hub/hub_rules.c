@@ -343,6 +343,13 @@ hub_rules_count(void)
 	return rl.set ? rl.set->n : 0;
 }
 
+const char *
+hub_rules_text(int i)
+{
+	return rl.set != NULL && i >= 0 && i < rl.set->n ? rl.set->r[i].text :
+	    NULL;
+}
+
 /* ---- evaluation ---- */
 
 /* The metric's value; for disk, the fullest filesystem's mount point,

@@ -335,6 +335,12 @@ hub_silence_install_git(const struct hub_silence_plan *plan, int n,
 	free(keep);
 }
 
+const char *
+hub_silence_id(const struct hub_silence *s)
+{
+	return s->id;
+}
+
 void
 hub_silence_write_one(struct mc_jw *w, const struct hub_silence *s)
 {
@@ -368,6 +374,24 @@ hub_silence_write(struct mc_jw *w)
 		hub_silence_write_one(w, s);
 	mc_jw_arr_end(w);
 	mc_jw_obj_end(w);
+}
+
+void
+hub_silence_each(void (*fn)(const struct hub_silence_plan *, const char *,
+    const char *, void *), void *arg)
+{
+	const struct hub_silence *s;
+	struct hub_silence_plan p;
+
+	for (s = sl.head; s != NULL; s = s->next) {
+		memset(&p, 0, sizeof(p));
+		mc_strlcpy(p.agent, s->agent, sizeof(p.agent));
+		mc_strlcpy(p.tag, s->tag, sizeof(p.tag));
+		p.start = s->start;
+		p.until = s->until;
+		mc_strlcpy(p.reason, s->reason, sizeof(p.reason));
+		fn(&p, s->id, s->by, arg);
+	}
 }
 
 void

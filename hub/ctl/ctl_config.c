@@ -10,6 +10,7 @@
  * when COMMIT names no commit the hub has.  With --json each prints the
  * API's JSON as it came (the exit status stays).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,39 @@ field(const char *label, const char *value)
 	printf("%-15s ", label);
 	ctl_put_safe(stdout, value);
 	putchar('\n');
+}
+
+/* The backup repository's part, when the hub has one. */
+static void
+print_backup(const struct mc_json *b)
+{
+	const struct mc_json *c = mc_json_get(b, "last_commit");
+	char when[64], line[MC_TEXT_MAX * 2];
+	double t = 0;
+	int64_t pending = 0;
+	int on = 0, ok = 0;
+
+	if (b == NULL || mc_json_bool(b, "enabled", &on) == -1 || !on)
+		return;
+	snprintf(line, sizeof(line), "%s (branch %s)", ctl_jstr(b, "repo", "?"),
+	    ctl_jstr(b, "branch", "?"));
+	field("backup", line);
+	if (c != NULL && c->type == MC_JOBJ) {
+		snprintf(line, sizeof(line), "%.12s %s", ctl_jstr(c, "id", "?"),
+		    ctl_jstr(c, "subject", ""));
+		field("  last commit", line);
+	} else
+		field("  last commit", "none yet");
+	mc_json_num(b, "last_push", &t);
+	ctl_ago(t, when, sizeof(when));
+	field("  last push", when);
+	mc_json_int(b, "pending", 0, INT64_MAX, &pending);
+	snprintf(line, sizeof(line), "%lld change%s not pushed yet",
+	    (long long)pending, pending == 1 ? "" : "s");
+	field("  pending", line);
+	mc_json_bool(b, "push_ok", &ok);
+	if (!ok)
+		field("  push error", ctl_jstr(b, "error", "-"));
 }
 
 /* The status object; CTL_EXIT_OK only when the last sync was good. */
@@ -60,6 +94,7 @@ print_status(const struct mc_json *o)
 		    "refused_commit", ""), ctl_jstr(o, "refused_error", ""));
 		field("refused", line);
 	}
+	print_backup(mc_json_get(o, "backup"));
 	mc_json_bool(o, "ok", &ok);
 	return ok ? CTL_EXIT_OK : CTL_EXIT_FAIL;
 }

@@ -116,7 +116,9 @@ static const struct ctl_cmd cmds[] = {
 	  "channel's\n      outcome (exit 1 if any failed)" },
 	{ "config", "status", ctl_cmd_config_status, "config status",
 	  "the config repository the hub follows: the commit in force, its\n"
-	  "      author and subject, the last fetch and any error" },
+	  "      author and subject, the last fetch and any error; with\n"
+	  "      backup_repo, the backup's last commit, last push, pending\n"
+	  "      changes and push error" },
 	{ "config", "sync", ctl_cmd_config_sync, "config sync",
 	  "fetch the config repository now and wait until it is applied\n"
 	  "      (exit 1 when the fetch failed or the commit was refused)" },

@@ -81,6 +81,48 @@ def test_https_token_file(t):
           "config_ca" in doc["fetch_error"], "no config_ca: %r" % doc)
 
 
+def test_backup_pushed_over_https(t):
+    """backup_repo over https:// with backup_token_file: the hub's state
+    arrives in the server's repository, a rejected token is the backup's
+    error (naming backup_token_file, never the token), and the rotated
+    token is pushed with at once."""
+    ca, cert, key = gitserve.pki(t)
+    root = t.mkdir("srv")
+    git(root, "init", "-q", "--bare", "-b", "main", "backup.git")
+    srv = gitserve.https_git(t, root, cert, key, "x-access-token", TOKEN)
+    tok = t.write("token", TOKEN + "\n", mode=0o600)
+    bare = os.path.join(root, "backup.git")
+    conf = t.write("hub.conf", "backup_repo = %s/backup.git\n"
+                   "backup_token_file = %s\nbackup_ca = %s\n"
+                   "backup_retry_max = 1s\n" % (srv.url, tok, ca),
+                   mode=0o600)
+    hub = t.hub(extra=["--config", conf])
+
+    def pushed(n):
+        def pred():
+            b = hub.api("GET", "/api/config")["backup"]
+            if not (b["push_ok"] and b["pending"] == 0):
+                return None
+            r = subprocess.run(["git", "-C", bare, "rev-list", "--count",
+                                "main"], capture_output=True, text=True)
+            return r.returncode == 0 and int(r.stdout or 0) >= n
+        return wait_until(pred, 15, "%d commit(s) pushed over https" % n)
+    pushed(1)
+    t.write("token", "glpat-WrongWrongWrong-0815\n", mode=0o600)
+    hub.api("POST", "/api/silences", {"tag": "lab", "for": "1h",
+                                      "reason": "over https"}, expect=201)
+    b = wait_until(lambda: (lambda b: b if not b["push_ok"] else None)(
+        hub.api("GET", "/api/config")["backup"]), 15, "the push refused")
+    check("authentication failed" in b["error"] and tok in b["error"],
+          "backup error: %r" % b)
+    no_secret(t, hub, "glpat-WrongWrongWrong-0815")
+    t.write("token", TOKEN + "\n", mode=0o600)
+    pushed(2)
+    check("over https" in git(bare, "show", "main:silences.conf"),
+          "the silence is not in the pushed backup")
+    no_secret(t, hub, TOKEN)
+
+
 def hub_refuses(t, name, lines, want):
     conf = t.write(name + ".conf", "\n".join(lines) + "\n", mode=0o600)
     p = Proc(t, "hub-" + name, [binary("maestro-hub"), "--data",
