@@ -459,6 +459,9 @@ struct hub_agent {
 					 * (restart_grace no longer covers it) */
 	int		 watched;	/* in hub_live.c's list, by last_hb */
 	struct hub_agent *wnext, *wprev;
+	int		 downlisted;	/* in hub_alert.c's list of agents
+					 * critical or with a container down */
+	struct hub_agent *dnext, *dprev;
 	int		 have_metrics;
 	struct hub_gauges g;		/* from the last heartbeat */
 	unsigned char	*metrics;	/* owned: the last heartbeat, packed
@@ -1221,9 +1224,17 @@ void	hub_alert_status(struct hub_agent *a, enum hub_status from,
  * or stopped (0) holding on a; text says so in words. */
 void	hub_alert_rule(struct hub_agent *a, int rule, const char *rule_text,
 	    int fired, const char *text);
+/* hub_live.c, hub_alert_ctr.c, hub_ctr.c: a's status or its containers'
+ * incidents changed: keep it in the list of agents an ended silence may
+ * have muted (critical, or with a container down), which is all
+ * hub_alert_unmuted() walks. */
+void	hub_alert_down_track(struct hub_agent *a);
+/* hub_agent_free_all(): the list is dropped, tracking stops. */
+void	hub_alert_down_off(void);
 /* hub_silence.c: silences ended (a list, linked by next); agents one of
  * them covered that are still critical and were never alerted are
- * alerted now.  One walk of the agents, however many ended. */
+ * alerted now.  One walk of the agents that are down, however many
+ * ended. */
 struct hub_silence;
 void	hub_alert_unmuted(const struct hub_silence *ended);
 /* hub_alert_ctr.c: the same for a's containers still down. */

@@ -124,6 +124,7 @@ hub_agent_free_all(void)
 {
 	struct hub_agent *a, *next;
 
+	hub_alert_down_off();
 	for (a = reg.head; a != NULL; a = next) {
 		next = a->next;
 		hub_ctr_free(a);

@@ -289,6 +289,47 @@ hub_alert_rule(struct hub_agent *a, int rule, const char *rule_text,
 	hub_alert_batch_add(e);
 }
 
+/* Critical or with a container down: what a silence may be muting.  A
+ * list of these, not a walk of every agent, is what a commit that ends
+ * silences under 10,000 agents costs the loop (bench/gitcfg_stall). */
+static struct {
+	struct hub_agent *head;
+	int		  off;		/* the agents are being freed */
+} down;
+
+void
+hub_alert_down_off(void)
+{
+	down.head = NULL;
+	down.off = 1;
+}
+
+void
+hub_alert_down_track(struct hub_agent *a)
+{
+	int is = a->status == ST_CRITICAL ||
+	    (a->ctr != NULL && a->ctr->ndown > 0);
+
+	if (is == a->downlisted || down.off)
+		return;
+	if (is) {
+		a->dprev = NULL;
+		a->dnext = down.head;
+		if (down.head != NULL)
+			down.head->dprev = a;
+		down.head = a;
+	} else {
+		if (a->dprev != NULL)
+			a->dprev->dnext = a->dnext;
+		else
+			down.head = a->dnext;
+		if (a->dnext != NULL)
+			a->dnext->dprev = a->dprev;
+		a->dnext = a->dprev = NULL;
+	}
+	a->downlisted = is;
+}
+
 void
 hub_alert_unmuted(const struct hub_silence *ended)
 {
@@ -296,7 +337,7 @@ hub_alert_unmuted(const struct hub_silence *ended)
 	struct hub_alert_entry *e;
 	int crit, ctr;
 
-	for (a = hub_agent_first(); a != NULL; a = a->next) {
+	for (a = down.head; a != NULL; a = a->dnext) {
 		crit = a->status == ST_CRITICAL && a->alert != NULL &&
 		    !a->alert->alerted && !a->alert->flapping;
 		ctr = a->ctr != NULL && a->ctr->ndown > 0;

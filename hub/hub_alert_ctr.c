@@ -69,6 +69,7 @@ down(struct hub_agent *a, struct hub_ctr *c, const char *to,
 	c->down_since = mc_wall();
 	a->ctr->ndown++;
 	a->ctr->rev++;
+	hub_alert_down_track(a);
 	hub_event("container_down", a->name, hub_ctr_str(c, CS_NAME), to,
 	    text);
 	if ((e = hub_alert_entry_new(K_CTR_DOWN, a, NULL)) == NULL)
@@ -118,6 +119,7 @@ up(struct hub_agent *a, struct hub_ctr *c, int quiet)
 	c->flags &= (uint8_t)~(CTR_DOWN | CTR_ALERTED);
 	a->ctr->ndown--;
 	a->ctr->rev++;
+	hub_alert_down_track(a);
 	hub_alert_dur(mc_wall() - c->down_since, dur, sizeof(dur));
 	snprintf(text, sizeof(text), quiet ? "%s on %s is no longer watched "
 	    "after %s down." : "%s on %s is running again after %s down "

@@ -177,6 +177,7 @@ set_free(struct hub_agent *a)
 	free(s->v);
 	free(s);
 	a->ctr = NULL;
+	hub_alert_down_track(a);
 }
 
 /* The engine restarted c (its restart policy) n times since the last

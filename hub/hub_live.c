@@ -124,6 +124,7 @@ set_status(struct hub_agent *a, enum hub_status to, const char *detail)
 	if (from == to)
 		return;
 	a->status = to;
+	hub_alert_down_track(a);
 	a->since = mc_wall();
 	a->saved_seen = a->last_seen;
 	if (to == ST_CRITICAL || to == ST_OFFLINE)
@@ -289,6 +290,7 @@ hub_live_restore(struct hub_agent *a, const char *status, double last_seen)
 	if (status_parse(status, &s) == -1)
 		s = ST_OFFLINE;
 	a->status = s;
+	hub_alert_down_track(a);
 	/* the clock of an agent that was up starts with the hub */
 	a->last_hb = hub.started;
 	if (s != ST_OFFLINE && s != ST_CRITICAL)
