@@ -38,7 +38,24 @@ chmod 700 "$DIR"
 # one under ~/.config/maestro/keys; this one stays with the demo)
 [ -e "$DIR/demo.key" ] || (umask 077 &&
 	openssl genpkey -algorithm ed25519 -out "$DIR/demo.key")
+# the fleet's configuration in git (docs/config.md): a bare repository the
+# hub follows and a clone of it to edit, with one rule to start from; and
+# a repository the hub commits what the API changes to (backup_repo)
+if [ ! -d "$DIR/fleet.git" ]; then
+	git init -q --bare -b main "$DIR/fleet.git"
+	git clone -q "$DIR/fleet.git" "$DIR/fleet" 2>/dev/null
+	git -C "$DIR/fleet" checkout -q -b main
+	git -C "$DIR/fleet" config user.name "${USER:-operator}"
+	git -C "$DIR/fleet" config user.email "${USER:-operator}@localhost"
+	echo "disk_used_pct > 95 for 10m" >"$DIR/fleet/rules.conf"
+	echo 'demo description="make run'"'"'s listener" owner=you' \
+		>"$DIR/fleet/agents.conf"
+	git -C "$DIR/fleet" add rules.conf agents.conf
+	git -C "$DIR/fleet" commit -qm "the demo's first rule"
+	git -C "$DIR/fleet" push -q origin main
+fi
 "$B/maestro-hub" --listen "127.0.0.1:$PORT" --data "$DATA" \
+	--config-repo "$DIR/fleet.git" --backup-repo "$DIR/backup.git" \
 	2>>"$DIR/hub.log" &
 hub_pid=$!
 

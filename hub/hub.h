@@ -1422,11 +1422,23 @@ int	hub_backup_cred_check(const struct hub_conf *c, char *key,
  * then the thread is joined. */
 void	hub_backup_stop(void);
 int	hub_backup_enabled(void);
+/* The backup's files a change touches (bit i: hub_backup_files[i]). */
+#define HUB_BACKUP_RULES	0x01
+#define HUB_BACKUP_SILENCES	0x02
+#define HUB_BACKUP_AGENTS	0x04
+#define HUB_BACKUP_TOKENS	0x08
+#define HUB_BACKUP_KEYS		0x10
+#define HUB_BACKUP_ALL		0x1f
 /* A change made through the API by who (the acting token's name), said
- * in one line: committed with the other changes of this tick.  Service
+ * in one line, touching files (HUB_BACKUP_*): committed with the other
+ * changes of this tick.  Only the files touched are written again (a
+ * silence does not rewrite 10,000 agents' lines on the loop).  Service
  * thread; never blocks. */
-void	hub_backup_note(const char *who, const char *fmt, ...)
-	    __attribute__((format(printf, 2, 3)));
+void	hub_backup_note(unsigned files, const char *who, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* hub_agent.c: an agent was enrolled or reports other tags: agents.conf
+ * is written again (at most every 10 s for these). */
+void	hub_backup_agents_changed(void);
 /* hub_cron: hand the changes noted to the git thread; an event when the
  * pushes start or stop failing. */
 void	hub_backup_cron(double now);

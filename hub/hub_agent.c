@@ -101,6 +101,7 @@ hub_agent_create(const char *name, const char *cred_hash)
 	if ((a = hub_agent_restore(reg.next_id, name, cred_hash)) == NULL)
 		return NULL;
 	a->since = mc_wall();
+	hub_backup_agents_changed();
 	hub_db_exec("INSERT INTO agents(id, name, cred_hash, created, status,"
 	    " since) VALUES (?, ?, ?, ?, 'offline', ?)", "ittdd", a->id,
 	    a->name, a->cred_hash, a->since, a->since);
@@ -141,8 +142,12 @@ static void
 agent_take_facts(struct hub_agent *a, const struct mc_hello *h)
 {
 	struct mc_buf tags;
-	int i;
+	int i, same = a->ntags == h->ntags;
 
+	for (i = 0; same && i < h->ntags; i++)
+		same = strcmp(a->tags[i], h->tags[i]) == 0;
+	if (!same)
+		hub_backup_agents_changed();
 	mc_strlcpy(a->hostname, h->hostname, sizeof(a->hostname));
 	mc_strlcpy(a->os, h->os, sizeof(a->os));
 	mc_strlcpy(a->kernel, h->kernel, sizeof(a->kernel));

@@ -107,10 +107,10 @@ hub_api_key_create(struct hub_req *r)
 	hub_api_audit(r, "key_create", "enrollment key %s (%lld uses) created", k->id,
 	    (long long)k->uses);
 	hub_alert_dur(expires, dur, sizeof(dur));
-	hub_backup_note(r->token->name, "enrollment key %s created (%s%s uses, "
-	    "%s%s)", k->id, k->uses > 0 ? "" : "unlimited", k->uses > 0 ?
-	    uses_s : "", expires > 0 ? "expires in " : "never expires",
-	    expires > 0 ? dur : "");
+	hub_backup_note(HUB_BACKUP_KEYS, r->token->name, "enrollment key %s "
+	    "created (%s%s uses, %s%s)", k->id, k->uses > 0 ? "" :
+	    "unlimited", k->uses > 0 ? uses_s : "", expires > 0 ?
+	    "expires in " : "never expires", expires > 0 ? dur : "");
 	hub_api_body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "id", k->id);
@@ -144,8 +144,8 @@ hub_api_key_revoke(struct hub_req *r)
 		return;
 	}
 	hub_api_audit(r, "key_revoke", "enrollment key %.16s revoked", r->params[0]);
-	hub_backup_note(r->token->name, "enrollment key %.16s revoked",
-	    r->params[0]);
+	hub_backup_note(HUB_BACKUP_KEYS, r->token->name, "enrollment key "
+	    "%.16s revoked", r->params[0]);
 	hub_api_reply_ok(r);
 }
 
@@ -181,8 +181,8 @@ hub_api_token_create(struct hub_req *r)
 	}
 	hub_api_audit(r, "token_create", "token %s (%s, '%s') created", t->id,
 	    hub_role_name(t->role), t->name);
-	hub_backup_note(r->token->name, "token %s '%s' (%s) created", t->id,
-	    t->name, hub_role_name(t->role));
+	hub_backup_note(HUB_BACKUP_TOKENS, r->token->name, "token %s '%s' (%s) "
+	    "created", t->id, t->name, hub_role_name(t->role));
 	hub_api_body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "id", t->id);
@@ -213,7 +213,8 @@ hub_api_token_revoke(struct hub_req *r)
 		return;
 	}
 	hub_api_audit(r, "token_revoke", "token %.16s revoked", r->params[0]);
-	hub_backup_note(r->token->name, "token %.16s revoked", r->params[0]);
+	hub_backup_note(HUB_BACKUP_TOKENS, r->token->name, "token %.16s "
+	    "revoked", r->params[0]);
 	hub_api_reply_ok(r);
 }
 
@@ -297,9 +298,10 @@ hub_api_silence_create(struct hub_req *r)
 	    sizeof(why));
 	if (s != NULL) {
 		hub_alert_dur(secs, dur, sizeof(dur));
-		hub_backup_note(r->token->name, "silence %s on %s%s for %s%s%.200s",
-		    hub_silence_id(s), agent ? "" : "tag:", agent ? agent : tag,
-		    dur, reason && reason[0] ? ": " : "", reason ? reason : "");
+		hub_backup_note(HUB_BACKUP_SILENCES, r->token->name,
+		    "silence %s on %s%s for %s%s%.200s", hub_silence_id(s),
+		    agent ? "" : "tag:", agent ? agent : tag, dur,
+		    reason && reason[0] ? ": " : "", reason ? reason : "");
 	}
 	mc_json_free(d);
 	if (s == NULL) {
@@ -319,6 +321,7 @@ hub_api_silence_clear(struct hub_req *r)
 		    "(see GET /api/silences)", r->params[0]);
 		return;
 	}
-	hub_backup_note(r->token->name, "silence %.16s cleared", r->params[0]);
+	hub_backup_note(HUB_BACKUP_SILENCES, r->token->name, "silence %.16s "
+	    "cleared", r->params[0]);
 	hub_api_reply_ok(r);
 }

@@ -98,14 +98,23 @@ hub_backup_authors_join(char *dst, size_t dstlen, const char *src)
 	}
 }
 
-/* s's changes after old's: s keeps the newer files, old is freed. */
+/* s's changes after old's: s keeps the newer files and takes old's where
+ * it has none, old is freed. */
 static struct hub_backup_snap *
 snap_join(struct hub_backup_snap *old, struct hub_backup_snap *s)
 {
 	char msg[HUB_BACKUP_MSG_MAX], authors[HUB_BACKUP_AUTHOR_MAX];
+	int i;
 
 	if (old == NULL)
 		return s;
+	for (i = 0; i < HUB_BACKUP_NFILES; i++) {
+		if (s->text[i] != NULL || old->text[i] == NULL)
+			continue;
+		s->text[i] = old->text[i];
+		s->len[i] = old->len[i];
+		old->text[i] = NULL;
+	}
 	mc_strlcpy(authors, old->author, sizeof(authors));
 	hub_backup_authors_join(authors, sizeof(authors), s->author);
 	mc_strlcpy(s->author, authors, sizeof(s->author));
@@ -167,16 +176,65 @@ target_ensure(char *err, size_t errlen)
 /* ---- commits ---- */
 
 static int
+line_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+int
+hub_backup_sort_lines(char *text, size_t len)
+{
+	size_t i, n = 0, first, last, k;
+	char **v, *copy, *p;
+
+	for (i = 0; i < len; i++)
+		n += text[i] == '\n';
+	if (n == 0 || text[len - 1] != '\n')
+		return 0;	/* not lines: left as is */
+	v = calloc(n, sizeof(*v));		/* owned: freed below */
+	copy = malloc(len);			/* owned: freed below */
+	if (v == NULL || copy == NULL) {
+		free(v);
+		free(copy);
+		return -1;
+	}
+	memcpy(copy, text, len);
+	for (p = copy, k = 0; k < n; k++) {
+		v[k] = p;
+		/* each line ends so (counted above); a NUL in one ends it */
+		p = memchr(p, '\n', len - (size_t)(p - copy));
+		*p++ = '\0';
+	}
+	for (first = 0; first < n && v[first][0] == '#'; first++)
+		;
+	for (last = n; last > first && v[last - 1][0] == '#'; last--)
+		;
+	qsort(v + first, last - first, sizeof(*v), line_cmp);
+	for (p = text, k = 0; k < n; k++) {
+		i = strlen(v[k]);
+		memcpy(p, v[k], i);
+		p[i] = '\n';
+		p += i + 1;
+	}
+	free(v);
+	free(copy);
+	return 0;
+}
+
+/* s's files over the tip's tree (base; NULL: none), as a tree. */
+static int
 snap_tree(git_repository *repo, const struct hub_backup_snap *s,
-    git_oid *tree)
+    const git_tree *base, git_oid *tree)
 {
 	git_treebuilder *tb = NULL;
 	git_oid blob;
 	int i, r;
 
-	if ((r = git_treebuilder_new(&tb, repo, NULL)) != 0)
+	if ((r = git_treebuilder_new(&tb, repo, base)) != 0)
 		return r;
 	for (i = 0; i < HUB_BACKUP_NFILES && r == 0; i++) {
+		if (s->text[i] == NULL)
+			continue;
 		r = git_blob_create_from_buffer(&blob, repo, s->text[i],
 		    s->len[i]);
 		if (r == 0)
@@ -233,17 +291,22 @@ snap_commit(git_repository *repo, const struct hub_backup_snap *s,
 	char msg[HUB_BACKUP_MSG_MAX + 256];
 	const git_commit *parents[1];
 	git_commit *tip = NULL;
+	git_tree *base = NULL;
 	git_oid tree, tip_id, id;
 	int r;
 
-	if (snap_tree(repo, s, &tree) != 0) {
+	if (git_reference_name_to_id(&tip_id, repo, bk.ref) == 0 &&
+	    git_commit_lookup(&tip, repo, &tip_id) == 0)
+		git_commit_tree(&base, tip);
+	r = snap_tree(repo, s, base, &tree);
+	git_tree_free(base);
+	if (r != 0) {
 		snprintf(err, errlen, "cannot write the backup's files into "
 		    "%.200s: %.250s", bk.dir, git_why());
+		git_commit_free(tip);
 		return -1;
 	}
-	if (git_reference_name_to_id(&tip_id, repo, bk.ref) == 0 &&
-	    git_commit_lookup(&tip, repo, &tip_id) == 0 &&
-	    git_oid_equal(git_commit_tree_id(tip), &tree)) {
+	if (tip != NULL && git_oid_equal(git_commit_tree_id(tip), &tree)) {
 		git_commit_free(tip);
 		return 0;
 	}
@@ -446,7 +509,15 @@ static void
 commit_round(git_repository *repo)
 {
 	char err[HUB_GITCFG_ERR_MAX] = "";
-	int r = snap_commit(repo, bk.held, err, sizeof(err));
+	char *agents = bk.held->text[HUB_BACKUP_AGENTS_FILE];
+	int r;
+
+	/* written in the agents' order, a step per tick: sorted here, off
+	 * the loop (out of memory: committed unsorted) */
+	if (agents != NULL && hub_backup_sort_lines(agents,
+	    bk.held->len[HUB_BACKUP_AGENTS_FILE]) == -1)
+		mc_warn("backup: out of memory; agents.conf left unsorted");
+	r = snap_commit(repo, bk.held, err, sizeof(err));
 
 	if (r == -1) {
 		mc_warn("backup: %s", err);

@@ -17,13 +17,16 @@
 #define HUB_BACKUP_NOTE_MAX	300	/* one change's line in it */
 #define HUB_BACKUP_AUTHOR_MAX	128	/* names of who made the changes */
 #define HUB_BACKUP_RETRY_MIN	1.0	/* first wait after a failed push */
+#define HUB_BACKUP_AGENTS_STEP	1000	/* agents' lines written per tick */
+#define HUB_BACKUP_AGENTS_FILE	2	/* agents.conf's index */
 
 /* The files of a backup commit, in this order (rules.conf first). */
 extern const char *const hub_backup_files[HUB_BACKUP_NFILES];
 
 /* One state of the hub as files, and why it was taken. */
 struct hub_backup_snap {
-	char		*text[HUB_BACKUP_NFILES];	/* owned */
+	char		*text[HUB_BACKUP_NFILES];	/* owned; NULL: as the
+							 * tip has it */
 	size_t		 len[HUB_BACKUP_NFILES];
 	char		 author[HUB_BACKUP_AUTHOR_MAX];
 	char		 msg[HUB_BACKUP_MSG_MAX];
@@ -43,13 +46,27 @@ struct hub_backup_status {
 	char		 err[HUB_GITCFG_ERR_MAX];	/* the last failure */
 };
 
+/* agents.conf being written, a step per tick (10,000 agents' lines at
+ * once would hold the loop for about 15 ms). */
+struct hub_backup_agents {
+	struct mc_buf		 b;	/* owned: the text so far */
+	int			 full;	/* the size cap was reached */
+	struct hub_agent	*next;	/* the next agent to write */
+};
+
 /* ---- hub_backup_export.c (service thread) ---- */
 
-/* The hub's state now as the backup's files (each capped at
- * HUB_BACKUP_FILE_MAX: past it the file ends with a "# truncated" line):
- * a snapshot owned by the caller, author and message empty; NULL when out
- * of memory. */
-struct hub_backup_snap *hub_backup_snap_build(void);
+/* Start ab (its header); then steps until one says 1: the whole file is
+ * in ab->b (unsorted: hub_backup_sort_lines() on the git thread). */
+void	hub_backup_agents_begin(struct hub_backup_agents *ab);
+int	hub_backup_agents_step(struct hub_backup_agents *ab);
+
+/* The hub's state now as the backup's files of files (HUB_BACKUP_*,
+ * but agents.conf, which is written in steps; text[i] NULL for the others,
+ * which the commit takes from the branch's tip), each capped at HUB_BACKUP_FILE_MAX (past it the file ends with a
+ * "# truncated" line): a snapshot owned by the caller, author and message
+ * empty; NULL when out of memory. */
+struct hub_backup_snap *hub_backup_snap_build(unsigned files);
 void	hub_backup_snap_free(struct hub_backup_snap *s);
 /* One silences.conf line (no newline), as hub_gitcfg_parse.c reads it:
  * whole seconds, start rounded down, the length kept (at least 1 s, at
@@ -59,6 +76,11 @@ void	hub_backup_silence_line(struct mc_buf *b, const char *agent,
 	    const char *tag, double start, double until, const char *reason);
 
 /* ---- hub_backup.c: the git thread ---- */
+
+/* text's lines that do not start with '#' sorted (agents.conf's by
+ * name), in place: the '#' lines before them stay first, those after
+ * last.  0, or -1 when out of memory (text unchanged).  Any thread. */
+int	hub_backup_sort_lines(char *text, size_t len);
 
 /* dst's names ("a, b"), then those of src that dst lacks, ", " between;
  * what does not fit dstlen is left out.  Any thread. */

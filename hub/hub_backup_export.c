@@ -142,13 +142,6 @@ silence_one(const struct hub_silence_plan *p, const char *id, const char *by,
 	mc_buf_puts(&o->b, "\n");
 }
 
-static int
-agent_ptr_cmp(const void *x, const void *y)
-{
-	return strcmp((*(const struct hub_agent *const *)x)->name,
-	    (*(const struct hub_agent *const *)y)->name);
-}
-
 static void
 tag_add(char tags[][MC_TAG_MAX + 1], int *n, const char *t)
 {
@@ -192,30 +185,43 @@ agent_line(struct out *o, const struct hub_agent *a,
 	mc_buf_puts(&o->b, "\n");
 }
 
-/* The hub's agents and agents.conf's, merged by name. */
-static int
-agents_file(struct out *o)
+void
+hub_backup_agents_begin(struct hub_backup_agents *ab)
 {
-	const struct hub_gitcfg_agent *g;
-	size_t i = 0, k = 0, n = hub_agent_count();
-	struct hub_agent **v, *a;
-	int ng = hub_gitcfg_agents(&g), c;
+	memset(ab, 0, sizeof(*ab));
+	mc_buf_init(&ab->b, HUB_BACKUP_FILE_MAX);
+	mc_buf_puts(&ab->b, headers[F_AGENTS]);
+	ab->next = hub_agent_first();
+}
 
-	v = calloc(n + 1, sizeof(*v));	/* owned: freed below */
-	if (v == NULL)
-		return -1;
-	for (a = hub_agent_first(), n = 0; a != NULL; a = a->next)
-		v[n++] = a;
-	qsort(v, n, sizeof(*v), agent_ptr_cmp);
-	while (i < n || k < (size_t)ng) {
-		c = i == n ? 1 : k == (size_t)ng ? -1 : strcmp(v[i]->name,
-		    g[k].name);
-		agent_line(o, c <= 0 ? v[i] : NULL, c >= 0 ? &g[k] : NULL);
-		i += c <= 0;
-		k += c >= 0;
+/*
+ * The next HUB_BACKUP_AGENTS_STEP agents' lines (merged with their
+ * agents.conf entries), then agents.conf's entries for agents the hub does
+ * not know.  In creation order: the git thread sorts them
+ * (hub_backup_sort_lines()).  Agents are never freed while the hub runs,
+ * so the cursor stays good between ticks, and one enrolled meanwhile is
+ * reached at the end of the list.
+ */
+int
+hub_backup_agents_step(struct hub_backup_agents *ab)
+{
+	struct out o = { ab->b, ab->full };
+	const struct hub_gitcfg_agent *g;
+	int i, ng;
+
+	for (i = 0; ab->next != NULL && i < HUB_BACKUP_AGENTS_STEP; i++) {
+		agent_line(&o, ab->next, hub_gitcfg_agent_find(ab->next->name));
+		ab->next = ab->next->next;
 	}
-	free(v);
-	return 0;
+	if (ab->next == NULL) {
+		ng = hub_gitcfg_agents(&g);
+		for (i = 0; i < ng; i++)
+			if (hub_agent_find(g[i].name) == NULL)
+				agent_line(&o, NULL, &g[i]);
+	}
+	ab->b = o.b;
+	ab->full = o.full;
+	return ab->next == NULL;
 }
 
 static void
@@ -266,7 +272,7 @@ hub_backup_snap_free(struct hub_backup_snap *s)
 }
 
 struct hub_backup_snap *
-hub_backup_snap_build(void)
+hub_backup_snap_build(unsigned files)
 {
 	struct hub_backup_snap *s = calloc(1, sizeof(*s));
 	struct out o;
@@ -275,6 +281,8 @@ hub_backup_snap_build(void)
 	if (s == NULL)
 		return NULL;
 	for (i = 0; i < HUB_BACKUP_NFILES && r == 0; i++) {
+		if (!(files & (1u << i)) || i == F_AGENTS)
+			continue;	/* the tip's stays; agents: in steps */
 		memset(&o, 0, sizeof(o));
 		mc_buf_init(&o.b, HUB_BACKUP_FILE_MAX);	/* taken below */
 		mc_buf_puts(&o.b, headers[i]);
@@ -282,8 +290,6 @@ hub_backup_snap_build(void)
 			rules_file(&o);
 		else if (i == F_SILENCES)
 			hub_silence_each(silence_one, &o);
-		else if (i == F_AGENTS)
-			r = agents_file(&o);
 		else if (i == F_TOKENS)
 			tokens_file(&o);
 		else

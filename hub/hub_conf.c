@@ -775,5 +775,6 @@ hub_conf_reload(void)
 	    hub.conf.log_level);
 	hub_event("audit", "", "", "config_reload", "configuration reloaded "
 	    "(SIGHUP)");
-	hub_backup_note("maestro-hub", "hub.conf reloaded (SIGHUP)");
+	hub_backup_note(HUB_BACKUP_ALL, "maestro-hub", "hub.conf reloaded "
+	    "(SIGHUP)");
 }

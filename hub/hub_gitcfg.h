@@ -102,6 +102,8 @@ struct hub_gitcfg_set *hub_gitcfg_parse_commit(struct git_repository *repo,
 /* agents.conf's entries in force, sorted by name (*out borrowed until the
  * next commit applied): how many. */
 int	hub_gitcfg_agents(const struct hub_gitcfg_agent **out);
+/* agents.conf's entry for name in force, or NULL. */
+const struct hub_gitcfg_agent *hub_gitcfg_agent_find(const char *name);
 
 /* ---- hub_gitcfg.c: the git thread ---- */
 

@@ -54,8 +54,8 @@ static struct {
 
 /* ---- agents.conf in force ---- */
 
-static const struct hub_gitcfg_agent *
-agent_find(const char *name)
+const struct hub_gitcfg_agent *
+hub_gitcfg_agent_find(const char *name)
 {
 	int lo = 0, hi = ga.nagents - 1, mid, c;
 
@@ -82,7 +82,7 @@ hub_gitcfg_agents(const struct hub_gitcfg_agent **out)
 int
 hub_gitcfg_has_tag(const char *agent, const char *tag)
 {
-	const struct hub_gitcfg_agent *g = agent_find(agent);
+	const struct hub_gitcfg_agent *g = hub_gitcfg_agent_find(agent);
 	int i;
 
 	for (i = 0; g != NULL && i < g->ntags; i++)
@@ -94,7 +94,7 @@ hub_gitcfg_has_tag(const char *agent, const char *tag)
 void
 hub_gitcfg_write_tags(struct mc_jw *w, const struct hub_agent *a)
 {
-	const struct hub_gitcfg_agent *g = agent_find(a->name);
+	const struct hub_gitcfg_agent *g = hub_gitcfg_agent_find(a->name);
 	int i, k, dup;
 
 	for (i = 0; g != NULL && i < g->ntags; i++) {
@@ -108,7 +108,7 @@ hub_gitcfg_write_tags(struct mc_jw *w, const struct hub_agent *a)
 void
 hub_gitcfg_write_agent(struct mc_jw *w, const struct hub_agent *a)
 {
-	const struct hub_gitcfg_agent *g = agent_find(a->name);
+	const struct hub_gitcfg_agent *g = hub_gitcfg_agent_find(a->name);
 	int i;
 
 	if (g == NULL)
@@ -196,9 +196,9 @@ apply(struct hub_gitcfg_result *r)
 	    ga.nsilences, ga.nagents);
 	mc_info("config repository: %s", text);
 	hub_event("config", "", "", r->rollback ? "rollback" : "applied", text);
-	hub_backup_note(r->commit.author, "%s config commit %.12s: %s",
-	    r->rollback ? "rolled back to" : "applied", r->commit.id,
-	    r->commit.subject);
+	hub_backup_note(HUB_BACKUP_ALL, r->commit.author, "%s config commit "
+	    "%.12s: %s", r->rollback ? "rolled back to" : "applied",
+	    r->commit.id, r->commit.subject);
 	if (ga.refused_id[0] != '\0')
 		hub_alert_notice("hub_ok", "", "HUB: config repository applies "
 		    "again", text);

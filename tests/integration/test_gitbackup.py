@@ -206,10 +206,10 @@ def test_backup_applies_as_config_repo(t):
                                     "reason": "new disk"}, expect=201)
     a.api("POST", "/api/silences", {"tag": "lab", "for": "30m"},
           expect=201)
+    # an agent enrolled is written at most 10 s after the last agents.conf
+    wait_until(lambda: show(repo, "agents.conf").splitlines()[-1] ==
+               "pc-a tags=desk,lab", 20, "pc-a in agents.conf")
     settled(a)
-    check(show(repo, "agents.conf").splitlines()[-1] ==
-          "pc-a tags=desk,lab", "agents.conf: %s"
-          % show(repo, "agents.conf"))
     tip = commits(repo)[0][0]
     path = t.write("hub-b.conf", "config_repo = %s\n" % repo, mode=0o600)
     b = t.hub(name="hub-b", extra=["--config", path])
