@@ -9,6 +9,7 @@ import os
 import subprocess
 
 import gitserve
+import mtest
 from mtest import Proc, binary, check, wait_until
 from test_gitcfg import GIT_ENV, Repo, applied, git, status, sync
 
@@ -159,7 +160,18 @@ def test_remote_settings_checked(t):
                 [":1: config_repo: ", "not supported"])
 
 
+# libgit2 1.5.1's ssh transport leaks libssh2's known-hosts list and a
+# buffer at every ssh fetch (~870 bytes a test): not the hub's; suppressed
+# for this test's processes only, so the hub's own leaks are still found
+# everywhere else
+SSH_LSAN = ("leak:libssh2_knownhost_init\n"
+            "leak:libgit2.so.1.5\n")
+
+
 def test_ssh_key_and_known_hosts(t):
+    if mtest.ASAN:
+        t.env = dict(t.env, LSAN_OPTIONS="suppressions=" + t.write(
+            "lsan.supp", SSH_LSAN))
     ckey = t.path("deploy_key")
     gitserve.keygen(ckey)
     os.chmod(ckey, 0o600)
