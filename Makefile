@@ -193,8 +193,8 @@ $(BUILD)/maestro-listener: $(LISTENER_OBJ) $(LIBMC) $(CJSON_A) listener/static.l
 		rm -f $@; exit 1; fi)
 
 # the listener's files that need no lws, tested on their own
-UNIT_LST_OBJ := $(call obj,listener/lst_seen.c)
-$(call obj,tests/unit/t_seen.c): CPPFLAGS += -Ilistener
+UNIT_LST_OBJ := $(call obj,listener/lst_seen.c listener/lst_hubs.c)
+$(call obj,tests/unit/t_seen.c tests/unit/t_hubs.c): CPPFLAGS += -Ilistener
 
 $(BUILD)/unit-tests: $(UNIT_OBJ) $(UNIT_LST_OBJ) $(LIBMC)
 	@$(if $(Q),echo "  LD      $@")

@@ -7,6 +7,7 @@
 #   (check the fingerprint it prints against the hub's log)
 # From a checkout or a copied file:
 #   sudo ./install.sh --hub wss://HUB:8443 --enroll-key-file KEYFILE --fingerprint sha256:HEX
+# Several hubs of one cluster: --hub repeated, or one comma-separated list.
 # A key in a file (or in $MAESTRO_ENROLL_KEY) stays out of `ps`; --enroll-key
 # KEY works too, but every user of the machine can read it while this runs.
 set -eu
@@ -20,7 +21,7 @@ UNIT=maestro-listener.service
 
 usage() {
 	cat <<'USAGE'
-usage: install.sh [--hub wss://HOST:PORT] [--enroll-key-file FILE]
+usage: install.sh [--hub wss://HOST:PORT]... [--enroll-key-file FILE]
                   [--fingerprint sha256:HEX | --ca FILE | --insecure]
                   [--name NAME] [--tags a,b] [--run-as USER] [--allow KINDS]
                   [--trust KEYLINE]... [--require-signed]
@@ -31,7 +32,13 @@ Installs /usr/local/bin/maestro-listener, /etc/maestro/listener.conf (0640),
 the state dir /var/lib/maestro-listener (0700) and maestro-listener.service,
 then enables and starts it and waits until the hub has welcomed the agent.
 
-  --hub URL          the hub's agent address, wss://HOST:8443
+  --hub URL          the hub's agent address, wss://HOST:8443; for several
+                     hubs of one cluster repeat it or give a comma list
+                     (at most 8, all wss:// or all ws://): all of them go
+                     into listener.conf, the listener picks one at random
+                     and moves on when it fails, and this script downloads
+                     from the first that answers; the pin (--fingerprint)
+                     is the cluster's one shared certificate
   --enroll-key-file FILE
                      a file holding the key from `hubctl enroll-key create`
                      (needed the first time; $MAESTRO_ENROLL_KEY works too)
@@ -66,7 +73,7 @@ die() { echo "$PROG: $*" >&2; exit 1; }
 hub=$HUB_DEFAULT fp=$FINGERPRINT_DEFAULT key=${MAESTRO_ENROLL_KEY:-} ca=""
 insecure="" name=""
 tags="" run_as="" allow="" binary="" sum="" root="" start=1 uninstall=""
-purge="" trust="" require_signed=""
+purge="" trust="" require_signed="" hub_given=""
 nl='
 '
 while [ $# -gt 0 ]; do
@@ -75,7 +82,10 @@ while [ $# -gt 0 ]; do
 	--run-as|--allow|--binary|--sha256|--root|--trust)
 		[ $# -ge 2 ] || { echo "$PROG: $1 needs a value" >&2; exit 2; }
 		case $1 in
-		--hub) hub=$2 ;; --enroll-key) key=$2 ;; --fingerprint) fp=$2 ;;
+		--hub)
+			# the first --hub replaces the served default; more add hubs
+			hub=${hub_given:+$hub, }$2 hub_given=1 ;;
+		--enroll-key) key=$2 ;; --fingerprint) fp=$2 ;;
 		--enroll-key-file)
 			[ -r "$2" ] || { echo "$PROG: cannot read the key file $2" >&2; exit 2; }
 			key=$(head -n 1 "$2" | tr -d ' \t\r')
@@ -146,30 +156,51 @@ if [ -z "$hub" ] && [ -f "$conf" ]; then
 	[ -n "$ca" ] || ca=$(sed -n 's/^ca *= *//p' "$conf" | head -n 1)
 fi
 [ -n "$hub" ] || die "--hub wss://HOST:PORT is required (see --help)"
-case $hub in
-ws://*|wss://*) ;;
-*) die "--hub must start with wss:// (or ws:// for a hub without TLS): $hub" ;;
-esac
-hostport=${hub#*://}
-hostport=${hostport%%/*}
-case $hub in
-wss://*) http=https://$hostport ;;
-*) http=http://$hostport ;;
-esac
-if [ -z "$fp" ] && [ -z "$ca" ] && [ -z "$insecure" ] && [ "${hub%%://*}" = wss ]; then
+# The hub list as listener.conf gets it ("a, b"), every URL checked: the
+# listener would refuse the same at its start, after the install.
+hubs="" scheme="" nhubs=0
+for h in $(echo "$hub" | tr ',' ' '); do
+	case $h in
+	ws://*|wss://*) ;;
+	*) die "--hub must start with wss:// (or ws:// for a hub without TLS): $h" ;;
+	esac
+	[ -z "$scheme" ] || [ "$scheme" = "${h%%://*}" ] ||
+		die "--hub: every hub uses wss:// or every hub ws://: $h"
+	scheme=${h%%://*}
+	hubs=${hubs:+$hubs, }$h
+	nhubs=$((nhubs + 1))
+done
+[ "$nhubs" -gt 0 ] || die "--hub wss://HOST:PORT is required (see --help)"
+[ "$nhubs" -le 8 ] || die "--hub: at most 8 hubs"
+hub=$hubs
+# hub_at URL: the host:port and https:// address the checks and downloads use
+hub_at() {
+	hostport=${1#*://}
+	hostport=${hostport%%/*}
+	case $1 in
+	wss://*) http=https://$hostport ;;
+	*) http=http://$hostport ;;
+	esac
+}
+if [ -z "$fp" ] && [ -z "$ca" ] && [ -z "$insecure" ] && [ "$scheme" = wss ]; then
 	say "warning: no --fingerprint or --ca: the hub is checked against the system CAs"
 fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/maestro-install.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT INT TERM
 
-# Print the hub certificate's SHA-256 fingerprint and pin its public key
-# for curl, so the download is bound to the pinned certificate.
+# Check the hub certificate's SHA-256 fingerprint and pin its public key
+# for curl, so the download is bound to the pinned certificate.  Returns 1
+# (with why) when the hub at $hostport does not answer; a certificate that
+# is not the pinned one stops the install (every hub of a cluster holds
+# the same one).
 pin_hub() {
 	command -v openssl >/dev/null || die "openssl is needed to check the hub's fingerprint"
-	echo | openssl s_client -connect "$hostport" -servername "${hostport%:*}" \
-		2>/dev/null | openssl x509 >"$tmp/hub.pem" 2>/dev/null ||
-		die "cannot reach the hub at $hostport (is maestro-hub running there?)"
+	if ! echo | openssl s_client -connect "$hostport" -servername "${hostport%:*}" \
+		2>/dev/null | openssl x509 >"$tmp/hub.pem" 2>/dev/null; then
+		why="cannot reach the hub at $hostport (is maestro-hub running there?)"
+		return 1
+	fi
 	got=sha256:$(openssl x509 -in "$tmp/hub.pem" -noout -fingerprint -sha256 |
 		sed 's/.*=//; s/://g' | tr 'A-F' 'a-f')
 	want=$(echo "$fp" | sed 's/^sha256://; s/://g' | tr 'A-F' 'a-f')
@@ -183,7 +214,7 @@ pin_hub() {
 
 fetch() {
 	# fetch PATH FILE
-	if [ -n "$fp" ] && [ "${hub%%://*}" = wss ]; then
+	if [ -n "$fp" ] && [ "$scheme" = wss ]; then
 		curl -fsS --pinnedpubkey "$pin" -k -o "$2" "$http$1"
 	elif [ -n "$ca" ]; then
 		curl -fsS --cacert "$ca" -o "$2" "$http$1"
@@ -194,13 +225,36 @@ fetch() {
 	fi
 }
 
+# get_from URL: check the hub at URL and download the listener from it.
+# Returns 1 with why when it does not answer.
+get_from() {
+	hub_at "$1"
+	if [ -n "$fp" ] && [ "$scheme" = wss ]; then
+		pin_hub || return 1
+	fi
+	say "downloading maestro-listener from $http"
+	if ! fetch /download/maestro-listener "$tmp/maestro-listener"; then
+		why="cannot download the listener from $http/download/maestro-listener"
+		return 1
+	fi
+}
+
 # ---- the binary ----
 if [ -z "$binary" ]; then
 	command -v curl >/dev/null || die "curl is needed to download the listener (or pass --binary FILE)"
-	[ -n "$fp" ] && [ "${hub%%://*}" = wss ] && pin_hub
-	say "downloading maestro-listener from $http"
-	fetch /download/maestro-listener "$tmp/maestro-listener" ||
-		die "cannot download the listener from $http/download/maestro-listener"
+	# the first hub that answers serves the download and its checksum
+	served="" why=""
+	for h in $(echo "$hub" | tr ',' ' '); do
+		if get_from "$h"; then
+			served=1
+			break
+		fi
+		[ "$nhubs" -gt 1 ] && say "$why; trying the next hub"
+	done
+	if [ -z "$served" ]; then
+		[ "$nhubs" -gt 1 ] && why="none of the $nhubs hubs answered (last: $why)"
+		die "$why"
+	fi
 	if [ -z "$sum" ]; then
 		fetch /download/maestro-listener.sha256 "$tmp/sum" ||
 			die "cannot download the checksum from the hub"

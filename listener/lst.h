@@ -135,9 +135,26 @@
  * longer one is skipped (real ones take under 80 bytes) */
 #define LST_SYSPATH_MAX		256
 
+/* hubs the hub setting may list (one cluster's), and the bytes of one
+ * URL in it (a single hub had this bound before lists) */
+#define LST_HUBS_MAX		8
+#define LST_HUB_TEXT		512
+
+/* The hubs to connect to (lst_hubs.c): the URLs as given, the order they
+ * are tried in and the one in use. */
+struct lst_hubs {
+	int		 n;
+	struct mc_url	 url[LST_HUBS_MAX];
+	char		 text[LST_HUBS_MAX][LST_HUB_TEXT];	/* as written */
+	int		 order[LST_HUBS_MAX];	/* a permutation of 0..n-1 */
+	int		 pos;			/* in order: the hub in use */
+	int		 failed;		/* attempts failed in a row in
+						 * this round */
+};
+
 /* Settings from the config file and the flags (one table, lst_conf.c). */
 struct lst_conf {
-	char	hub[512];
+	char	hub[MC_CONF_LINE_MAX];	/* one URL or a list (lst_hubs.c) */
 	char	name[MC_NAME_MAX + 1];
 	char	tags[MC_TAGS_MAX * (MC_TAG_MAX + 1) + 1];
 	char	enroll_key[MC_SECRET_MAX];
@@ -460,7 +477,10 @@ struct lst_upd_mark {
 
 struct lst {
 	struct lst_conf	 conf;
-	struct mc_url	 url;
+	struct lst_hubs	 hubs;
+	struct mc_url	 url;		/* the hub in use (or being tried):
+					 * lst_hubs_cur() copied at each
+					 * connect, for lst_fetch.c and TLS */
 	char		 fp[MC_SHA256_HEX];	/* pinned cert, "" if none */
 	unsigned	 allow;			/* bit per enum mc_kind, and
 						 * LST_ALLOW_TERMINAL */
@@ -526,6 +546,28 @@ struct lst {
  * (exit 2). */
 int	lst_conf_read(struct lst *l, int argc, char **argv, char *err,
 	    size_t errlen);
+
+/* lst_hubs.c (no lws: unit-tested) */
+/* Parse the hub setting: URLs separated by commas and/or blanks, at most
+ * LST_HUBS_MAX, each checked as --hub always was, all with TLS or none,
+ * none twice.  The order is as listed until lst_hubs_shuffle().  0, or
+ * -1 with a reason in err naming the bad URL. */
+int	lst_hubs_parse(struct lst_hubs *h, const char *list, char *err,
+	    size_t errlen);
+/* Draw the order the hubs are tried in from seed (one per process) and
+ * start at its first hub. */
+void	lst_hubs_shuffle(struct lst_hubs *h, uint64_t seed);
+/* The hub in use, and its URL as written (for logs). */
+const struct mc_url *lst_hubs_cur(const struct lst_hubs *h);
+const char *lst_hubs_name(const struct lst_hubs *h);
+/* The connection to the hub in use failed or dropped: move to the next.
+ * Returns 1 when every hub has now failed in a row (the round is over:
+ * back off), 0 while the round goes on. */
+int	lst_hubs_failed(struct lst_hubs *h);
+/* A welcome: a new round starts with the next failure. */
+void	lst_hubs_welcomed(struct lst_hubs *h);
+/* Make the next failure end the round (a hub asked us to wait). */
+void	lst_hubs_end_round(struct lst_hubs *h);
 
 /* lst_cred.c */
 /* Pick the state dir, create it 0700, and load STATE_DIR/credential into

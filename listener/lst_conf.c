@@ -1,7 +1,7 @@
 /*
  * lst_conf.c - the listener's settings: one table read from the config
  * file and then from the flags, and the checks that turn the values into
- * a hub URL, a certificate pin, an allow mask, a name and tags, and the
+ * the hub URLs, a certificate pin, an allow mask, a name and tags, and the
  * operator keys this agent trusts ("trust", a key that may repeat).
  *
  * Every value is checked where it was given: a bad config value fails as
@@ -69,7 +69,7 @@ static const struct mc_opt conf_tab[] = {
 static const struct mc_opt no_keys[] = { MC_OPT_END };
 
 static const char usage_text[] =
-"usage: maestro-listener --hub wss://HOST:PORT [options]\n"
+"usage: maestro-listener --hub wss://HOST:PORT[,wss://HOST2:PORT...] [options]\n"
 "\n"
 "The Maestro agent: keeps a connection to the hub, sends heartbeats with\n"
 "this machine's metrics and runs the commands the hub sends.\n"
@@ -77,7 +77,12 @@ static const char usage_text[] =
 "  --hub URL            the hub: wss://HOST:PORT (ws:// only for a hub run\n"
 "                       with --insecure-no-tls; https:// and http://, as\n"
 "                       hubctl has it, mean the same); the path defaults\n"
-"                       to " LST_WS_PATH "\n"
+"                       to " LST_WS_PATH ".  Several hubs of one cluster:\n"
+"                       URLs separated by commas (at most 8, all wss://\n"
+"                       or all ws://); one is picked at random at start,\n"
+"                       and a connection that fails or drops moves to\n"
+"                       the next; the trust settings below apply to\n"
+"                       every hub\n"
 "  --name NAME          this agent's name (default: the hostname)\n"
 "  --tags a,b,c         tags, for commands sent to a whole tag\n"
 "  --enroll-key KEY     enrollment key from `hubctl enroll-key create`;\n"
@@ -87,7 +92,8 @@ static const char usage_text[] =
 "                       $XDG_STATE_HOME/maestro-listener)\n"
 "  --fingerprint sha256:HEX\n"
 "                       trust only the hub certificate with this SHA-256\n"
-"                       (the hub prints it at start)\n"
+"                       (the hub prints it at start; several hubs share\n"
+"                       one certificate)\n"
 "  --ca FILE            trust hub certificates signed by this CA\n"
 "                       (default: the system's CAs, with a hostname check)\n"
 "  --insecure           do not verify the hub's certificate (tests only)\n"
@@ -107,7 +113,10 @@ static const char usage_text[] =
 "  --reconnect-min DURATION\n"
 "                       first delay before reconnecting after a lost\n"
 "                       connection (default 1s); it doubles, with jitter,\n"
-"                       up to 60s, and starts over after a welcome\n"
+"                       up to 60s, and starts over after a welcome (with\n"
+"                       several hubs: the next hub is tried after this\n"
+"                       first delay, and the delay doubles each time\n"
+"                       every hub has failed in a row)\n"
 "  --terminal-idle DURATION\n"
 "                       end a terminal session after this long without a\n"
 "                       byte typed or printed (10s to 7d, default 30m)\n"
@@ -116,6 +125,9 @@ static const char usage_text[] =
 "Example (first start; later starts need no --enroll-key):\n"
 "  maestro-listener --hub wss://hub.example.org:8443 \\\n"
 "      --fingerprint sha256:3f9c...e1 --enroll-key k1a2b3c4.9f...\n"
+"Several hubs sharing one store and one certificate:\n"
+"  maestro-listener --hub wss://hub1.example.org:8443,wss://hub2.example.org:8443 \\\n"
+"      --fingerprint sha256:3f9c...e1\n"
 "\n"
 "SIGTERM says goodbye to the hub and exits 0.  The restart command starts a\n"
 "fresh copy of this program; under systemd it exits with status 75 instead\n"
@@ -123,26 +135,16 @@ static const char usage_text[] =
 
 /* ---- checks, one per key that needs more than its type ---- */
 
+/* One hub or a list of them (lst_hubs.c); until the first connection
+ * l->url is the first listed (every hub has the same scheme). */
 static int
 check_hub(struct lst *l, char *err, size_t errlen)
 {
 	if (l->conf.hub[0] == '\0')
 		return 0;
-	if (mc_url_parse(l->conf.hub, &l->url, err, errlen) == -1)
+	if (lst_hubs_parse(&l->hubs, l->conf.hub, err, errlen) == -1)
 		return -1;
-	/* the address hubctl and the browser use names the same hub */
-	if (strcmp(l->url.scheme, "https") == 0)
-		mc_strlcpy(l->url.scheme, "wss", sizeof(l->url.scheme));
-	else if (strcmp(l->url.scheme, "http") == 0)
-		mc_strlcpy(l->url.scheme, "ws", sizeof(l->url.scheme));
-	if (strcmp(l->url.scheme, "ws") != 0 &&
-	    strcmp(l->url.scheme, "wss") != 0) {
-		snprintf(err, errlen, "'%s' must start with wss:// (or ws:// "
-		    "for a hub without TLS)", l->conf.hub);
-		return -1;
-	}
-	if (strcmp(l->url.path, "/") == 0)
-		mc_strlcpy(l->url.path, LST_WS_PATH, sizeof(l->url.path));
+	l->url = *lst_hubs_cur(&l->hubs);
 	return 0;
 }
 

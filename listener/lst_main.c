@@ -215,8 +215,9 @@ log_run_as(const struct lst *l)
 static void
 log_start(const struct lst *l)
 {
-	mc_info("%s %s starting as '%s'; hub %s (%s)", LST_PROG, MC_VERSION,
-	    l->hello.name, l->conf.hub, !l->url.tls ? "no TLS" :
+	mc_info("%s %s starting as '%s'; %s %s (%s)", LST_PROG, MC_VERSION,
+	    l->hello.name, l->hubs.n > 1 ? "hubs" : "hub", l->conf.hub,
+	    !l->url.tls ? "no TLS" :
 	    l->fp[0] ? "pinned certificate" : l->conf.insecure ?
 	    "certificate NOT verified" : l->conf.ca[0] ? "--ca" :
 	    "system CAs");

@@ -16,6 +16,11 @@
  * - Reconnects go on forever: 1 s doubling to MC_BACKOFF_CAP with +-25%
  *   jitter, back to 1 s after a welcome.  Each failure is logged once
  *   with its reason and the delay.
+ * - With several hubs (lst_hubs.c) a failure or a drop moves to the next
+ *   hub after the first delay (reconnect_min, jittered); the delay doubles
+ *   only when every hub has failed in a row, so a listener tries each hub
+ *   once per round and a round costs no more attempts per hub than one
+ *   hub's reconnects did.  One hub: every failure ends a round, as before.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +31,7 @@
 #include <netinet/tcp.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
@@ -53,12 +59,16 @@ jitter(void)
 	return 0.75 + 0.5 * ((double)r / (double)UINT32_MAX);
 }
 
-/* The delay before the next attempt; doubles the one after it. */
+/* The delay before the next attempt, to the next hub: the first delay
+ * within a round, else the backoff, doubling the one after it. */
 static double
 next_delay(struct lst *l)
 {
-	double d = l->backoff * jitter();
+	double d;
 
+	if (!lst_hubs_failed(&l->hubs))
+		return l->conf.reconnect_min * jitter();
+	d = l->backoff * jitter();
 	l->backoff *= 2;
 	if (l->backoff > MC_BACKOFF_CAP)
 		l->backoff = MC_BACKOFF_CAP;
@@ -79,6 +89,7 @@ connect_cb(lws_sorted_usec_list_t *sul)
 static void
 ws_down(struct lst *l, const char *what)
 {
+	char was[LST_HUB_TEXT];
 	double d;
 
 	if (l->conn == LST_IDLE)
@@ -97,9 +108,15 @@ ws_down(struct lst *l, const char *what)
 		l->done = 1;
 		return;
 	}
+	/* the hub that failed, before next_delay() moves past it */
+	mc_strlcpy(was, lst_hubs_name(&l->hubs), sizeof(was));
 	d = next_delay(l);
-	mc_warn("hub %s: %s; retrying in %.1f s", l->conf.hub,
-	    l->why[0] ? l->why : what, d);
+	if (l->hubs.n == 1)
+		mc_warn("hub %s: %s; retrying in %.1f s", was,
+		    l->why[0] ? l->why : what, d);
+	else
+		mc_warn("hub %s: %s; trying hub %s in %.1f s", was,
+		    l->why[0] ? l->why : what, lst_hubs_name(&l->hubs), d);
 	lws_sul_schedule(l->ctx, 0, &l->sul_connect, connect_cb,
 	    (lws_usec_t)(d * LWS_USEC_PER_SEC));
 }
@@ -123,6 +140,9 @@ ws_connect(struct lst *l)
 {
 	struct lws_client_connect_info i;
 
+	/* the hub tried now is the one lst_fetch.c downloads from while
+	 * this connection lasts */
+	l->url = *lst_hubs_cur(&l->hubs);
 	memset(&i, 0, sizeof(i));
 	i.context = l->ctx;
 	i.vhost = l->vh;
@@ -138,15 +158,31 @@ ws_connect(struct lst *l)
 	l->conn = LST_CONNECTING;
 	l->connect_t0 = mc_now();
 	l->why[0] = '\0';
-	mc_debug("connecting to %s", l->conf.hub);
+	mc_debug("connecting to %s", lst_hubs_name(&l->hubs));
 	if (lws_client_connect_via_info(&i) == NULL &&
 	    l->conn == LST_CONNECTING)
 		ws_start_failed(l);
 }
 
+/* A seed for the order of the hubs, different in every process. */
+static uint64_t
+hubs_seed(void)
+{
+	uint64_t r;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+		r = (uint64_t)random() << 32 ^ (uint64_t)getpid() ^
+		    (uint64_t)(mc_now() * 1e6);
+	return r;
+}
+
 void
 lst_ws_start(struct lst *l)
 {
+	lst_hubs_shuffle(&l->hubs, hubs_seed());
+	if (l->hubs.n > 1)
+		mc_info("%d hubs; trying %s first", l->hubs.n,
+		    lst_hubs_name(&l->hubs));
 	l->backoff = l->conf.reconnect_min;
 	mc_buf_init(&l->rx, MC_MSG_MAX);
 	mc_buf_init(&l->scratch, MC_MSG_MAX);
@@ -306,8 +342,9 @@ on_welcome(struct lst *l, const struct mc_msg *m)
 	l->hb_every = w.hb;
 	unacked_limit(l);
 	l->backoff = l->conf.reconnect_min;
+	lst_hubs_welcomed(&l->hubs);
 	mc_info("hub %s welcomed us as '%s'; heartbeat every %g s",
-	    l->conf.hub, w.name, w.hb);
+	    lst_hubs_name(&l->hubs), w.name, w.hb);
 	/* the first heartbeat goes now so the hub has metrics at once, and
 	 * every container (a new connection may be a new hub);
 	 * then the queue (output of commands that ran while offline) and
@@ -374,6 +411,8 @@ on_error(struct lst *l, const struct mc_msg *m)
 		mc_err("another listener connected as '%s' with this agent's "
 		    "credential; is a second one running?", l->hello.name);
 		l->backoff = MC_BACKOFF_CAP;
+		/* and not through another hub in the meantime */
+		lst_hubs_end_round(&l->hubs);
 	}
 	return 0;
 }
@@ -469,8 +508,8 @@ ws_established(struct lst *l, struct lws *wsi)
 	l->seq = 0;
 	if (l->conf.insecure && l->url.tls)
 		mc_warn("hub certificate NOT verified (--insecure)");
-	mc_debug("connected to %s; sending hello as '%s'", l->conf.hub,
-	    l->hello.name);
+	mc_debug("connected to %s; sending hello as '%s'",
+	    lst_hubs_name(&l->hubs), l->hello.name);
 	lst_hold_pending(l, &l->hello);
 	if (mc_hello_encode(lst_ws_buf(l), &l->hello) == -1 ||
 	    lst_ws_send(l, LST_Q_HELLO) == -1) {

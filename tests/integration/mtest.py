@@ -447,8 +447,12 @@ class Hub:
         # a restart must come back where the listeners look for it
         self.fixed_port = True
         if self.tls:
-            self.fingerprint = cert_fingerprint(
-                os.path.join(self.data, "tls", "cert.pem"))
+            # a certificate given with --tls-cert (shared by the hubs of
+            # test_multihub.py), else the one the hub made
+            cert = os.path.join(self.data, "tls", "cert.pem")
+            if "--tls-cert" in self.extra:
+                cert = self.extra[self.extra.index("--tls-cert") + 1]
+            self.fingerprint = cert_fingerprint(cert)
         tok = os.path.join(self.data, "admin.token")
         check(os.path.exists(tok), "hub wrote no %s" % tok)
         with open(tok) as f:

@@ -203,6 +203,11 @@ int	unit_json_accepts(const char *s, size_t n);
 	/* t_seen.c (listener/lst_seen.c) */				\
 	X(seen_once_and_across_reopen)					\
 	X(seen_full_refuses)						\
+	/* t_hubs.c (listener/lst_hubs.c) */				\
+	X(hubs_parse_one_and_several)					\
+	X(hubs_parse_refuses)						\
+	X(hubs_shuffle_spreads)						\
+	X(hubs_rounds)							\
 	/* t_metrics_hw.c */						\
 	X(metrics_hw_round_trip)					\
 	X(metrics_hw_absent)						\
