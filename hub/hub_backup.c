@@ -63,14 +63,6 @@ static struct {
 	double		 backoff, next_try;
 } bk = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
 
-static const char *
-git_why(void)
-{
-	const git_error *e = git_error_last();
-
-	return e != NULL && e->message != NULL ? e->message : "unknown error";
-}
-
 /* ---- joining snapshots ---- */
 
 void
@@ -140,7 +132,7 @@ repo_init(const char *path, char *err, size_t errlen)
 	o.initial_head = bk.branch;
 	if (git_repository_init_ext(&repo, path, &o) != 0) {
 		snprintf(err, errlen, "cannot make a repository at %.200s: "
-		    "%.250s", path, git_why());
+		    "%.250s", path, hub_git_why());
 		return NULL;
 	}
 	return repo;
@@ -302,7 +294,7 @@ snap_commit(git_repository *repo, const struct hub_backup_snap *s,
 	git_tree_free(base);
 	if (r != 0) {
 		snprintf(err, errlen, "cannot write the backup's files into "
-		    "%.200s: %.250s", bk.dir, git_why());
+		    "%.200s: %.250s", bk.dir, hub_git_why());
 		git_commit_free(tip);
 		return -1;
 	}
@@ -317,7 +309,7 @@ snap_commit(git_repository *repo, const struct hub_backup_snap *s,
 	git_commit_free(tip);
 	if (r != 0) {
 		snprintf(err, errlen, "cannot commit in %.200s: %.250s", bk.dir,
-		    git_why());
+		    hub_git_why());
 		return -1;
 	}
 	return 1;
@@ -325,23 +317,6 @@ snap_commit(git_repository *repo, const struct hub_backup_snap *s,
 
 /* ---- the remote ---- */
 
-/*
- * An unnamed remote for backup_repo.  insteadOf is skipped: libgit2 1.5
- * looks it up with a regular expression whose match data it leaks when
- * a config entry does not match (about 20 KiB each time), and the hub's
- * own repository configures no such rewriting anyway.
- */
-static int
-remote_new(git_repository *repo, git_remote **out)
-{
-	git_remote_create_options o;
-
-	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-	o.repository = repo;
-	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
-	    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-	return git_remote_create_with_opts(out, bk.url, &o);
-}
 
 static int
 fetch(git_repository *repo, char *err, size_t errlen)
@@ -358,12 +333,12 @@ fetch(git_repository *repo, char *err, size_t errlen)
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	hub_gitcred_callbacks(&bk.cred, &fo.callbacks);
-	r = remote_new(repo, &remote);
+	r = hub_git_remote(repo, bk.url, &remote);
 	if (r == 0)
 		r = git_remote_fetch(remote, &refs, &fo, "maestro-hub backup");
 	if (r != 0)
 		snprintf(err, errlen, "cannot reach %.200s: %.280s", bk.url,
-		    git_why());
+		    hub_git_why());
 	git_remote_free(remote);
 	return r == 0 ? 0 : -1;
 }
@@ -408,7 +383,7 @@ follow_remote(git_repository *repo, char *err, size_t errlen)
 	git_commit_free(theirs);
 	if (r != 0)
 		snprintf(err, errlen, "cannot follow %.200s's branch %.60s: %.200s",
-		    bk.url, bk.branch, git_why());
+		    bk.url, bk.branch, hub_git_why());
 	return r == 0 ? 0 : -1;
 }
 
@@ -443,12 +418,12 @@ push(git_repository *repo, char *err, size_t errlen)
 	hub_gitcred_callbacks(&bk.cred, &po.callbacks);
 	po.callbacks.push_update_reference = push_ref_cb;
 	bk.refused[0] = '\0';
-	r = remote_new(repo, &remote);
+	r = hub_git_remote(repo, bk.url, &remote);
 	if (r == 0)
 		r = git_remote_push(remote, &refs, &po);
 	if (r != 0)
 		snprintf(err, errlen, "cannot push to %.200s: %.280s", bk.url,
-		    git_why());
+		    hub_git_why());
 	else if (bk.refused[0] != '\0')
 		mc_strlcpy(err, bk.refused, errlen);
 	git_remote_free(remote);

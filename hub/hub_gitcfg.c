@@ -78,14 +78,6 @@ hub_gitcfg_cred_check(const struct hub_conf *c, char *key, size_t keylen,
 	return hub_gitcred_check(&g, key, keylen, err, errlen);
 }
 
-static const char *
-git_why(void)
-{
-	const git_error *e = git_error_last();
-
-	return e != NULL && e->message != NULL ? e->message : "unknown error";
-}
-
 /* ---- the mirror ---- */
 
 static git_repository *
@@ -103,7 +95,7 @@ mirror_open(char *err, size_t errlen)
 	if (git_repository_init(&repo, gc.dir, 1) != 0) {
 		snprintf(err, errlen, "cannot make the mirror %.200s: %.250s",
 		    gc.dir,
-		    git_why());
+		    hub_git_why());
 		return NULL;
 	}
 	return repo;
@@ -112,7 +104,6 @@ mirror_open(char *err, size_t errlen)
 static int
 fetch(git_repository *repo, char *err, size_t errlen)
 {
-	git_remote_create_options ro;
 	git_fetch_options fo;
 	git_remote *remote = NULL;
 	char spec[300];
@@ -125,19 +116,12 @@ fetch(git_repository *repo, char *err, size_t errlen)
 	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
 	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
 	hub_gitcred_callbacks(&gc.cred, &fo.callbacks);
-	/* anonymous, and no url.*.insteadOf: the URL fetched is config_repo
-	 * as written, and libgit2 1.5 leaks a pcre2 match block for every
-	 * config entry that glob does not match (fixed upstream in 1.6) */
-	git_remote_create_options_init(&ro, GIT_REMOTE_CREATE_OPTIONS_VERSION);
-	ro.repository = repo;
-	ro.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
-	    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
-	r = git_remote_create_with_opts(&remote, gc.url, &ro);
+	r = hub_git_remote(repo, gc.url, &remote);
 	if (r == 0)
 		r = git_remote_fetch(remote, &refs, &fo, "maestro-hub fetch");
 	if (r != 0)
 		snprintf(err, errlen, "cannot fetch %.200s: %.280s", gc.url,
-		    git_why());
+		    hub_git_why());
 	git_remote_free(remote);
 	return r == 0 ? 0 : -1;
 }
@@ -175,7 +159,7 @@ read_commit(git_repository *repo, const git_oid *oid,
 	git_oid_tostr(r->commit.id, sizeof(r->commit.id), oid);
 	if (git_commit_lookup(&c, repo, oid) != 0) {
 		snprintf(r->err, sizeof(r->err), "no commit %s in the mirror: "
-		    "%.300s", r->commit.id, git_why());
+		    "%.300s", r->commit.id, hub_git_why());
 		return;
 	}
 	commit_info(c, &r->commit);

@@ -26,6 +26,7 @@
 
 #include "hub_api.h"
 #include "hub_gitcfg.h"
+#include "hub_gitcred.h"
 #include "mc_util.h"
 
 /* One diff, asked for and then answered. */
@@ -71,14 +72,6 @@ list_free(struct diff_job *j)
 
 /* ---- the git thread ---- */
 
-static const char *
-git_why(void)
-{
-	const git_error *e = git_error_last();
-
-	return e != NULL && e->message != NULL ? e->message : "unknown error";
-}
-
 static void
 job_fail(struct diff_job *j, int status, const char *code, const char *fmt,
     ...) __attribute__((format(printf, 4, 5)));
@@ -115,7 +108,7 @@ target(git_repository *repo, struct diff_job *j, char *fetch_err,
 			    fetch_err[0] != '\0' ? fetch_err : "it has no tip");
 		else if (git_commit_lookup(&c, repo, &oid) != 0)
 			job_fail(j, 500, "internal", "cannot read the tip: "
-			    "%.300s", git_why());
+			    "%.300s", hub_git_why());
 		return c;
 	}
 	r = git_revparse_single(&o, repo, j->to);
@@ -276,7 +269,7 @@ job_run(git_repository *repo, struct diff_job *j)
 	if (j->from[0] != '\0' && (git_oid_fromstr(&oid, j->from) != 0 ||
 	    git_commit_lookup(&from, repo, &oid) != 0)) {
 		job_fail(j, 500, "internal", "cannot read the applied commit "
-		    "%s: %.300s", j->from, git_why());
+		    "%s: %.300s", j->from, hub_git_why());
 		goto done;
 	}
 	git_diff_options_init(&o, GIT_DIFF_OPTIONS_VERSION);
@@ -285,7 +278,7 @@ job_run(git_repository *repo, struct diff_job *j)
 	    git_commit_tree(&tt, to) != 0 ||
 	    git_diff_tree_to_tree(&diff, repo, ft, tt, &o) != 0) {
 		job_fail(j, 500, "internal", "cannot diff the commits: %.300s",
-		    git_why());
+		    hub_git_why());
 		goto done;
 	}
 	answer_build(repo, j, to, diff, fetch_err);

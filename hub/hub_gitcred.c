@@ -585,6 +585,26 @@ cert_cb(git_cert *cert, int valid, const char *host, void *payload)
 	return x509_check(c, (const git_cert_x509 *)cert, host);
 }
 
+const char *
+hub_git_why(void)
+{
+	const git_error *e = git_error_last();
+
+	return e != NULL && e->message != NULL ? e->message : "unknown error";
+}
+
+int
+hub_git_remote(git_repository *repo, const char *url, git_remote **out)
+{
+	git_remote_create_options o;
+
+	git_remote_create_options_init(&o, GIT_REMOTE_CREATE_OPTIONS_VERSION);
+	o.repository = repo;
+	o.flags = GIT_REMOTE_CREATE_SKIP_INSTEADOF |
+	    GIT_REMOTE_CREATE_SKIP_DEFAULT_FETCHSPEC;
+	return git_remote_create_with_opts(out, url, &o);
+}
+
 void
 hub_gitcred_set(struct hub_gitcred *g, const char *what, const char *url,
     const char *user, const char *token_file, const char *ssh_key,

@@ -48,6 +48,15 @@ int	hub_gitcred_url_kind(const char *url, char *err, size_t errlen);
  * token or key is used at once. */
 int	hub_gitcred_check(const struct hub_gitcred *c, char *key, size_t keylen,
 	    char *err, size_t errlen);
+/* libgit2's last error, or "unknown error".  The calling thread's. */
+const char *hub_git_why(void);
+/* An unnamed remote of repo for url (*out owned by the caller:
+ * git_remote_free).  url.*.insteadOf is not looked up: the URL is the
+ * setting as written, and libgit2 1.5 leaks a pcre2 match block (about
+ * 10 KiB) for every config entry that glob does not match (fixed in 1.6).
+ * libgit2's 0 or error. */
+int	hub_git_remote(git_repository *repo, const char *url,
+	    git_remote **out);
 /* Set cb's credentials and certificate_check callbacks (and payload) to
  * c's, for one fetch or push.  What they refuse is said in libgit2's
  * last error, without the secret. */
