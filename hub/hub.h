@@ -502,6 +502,9 @@ struct hub_agent *hub_agent_restore(int64_t id, const char *name,
 	    const char *cred_hash);
 struct hub_agent *hub_agent_first(void);
 size_t	hub_agent_count(void);
+/* Agents with a connection now, kept as they bind and detach: /healthz
+ * answers without a walk of every agent (it needs no token). */
+size_t	hub_agent_connected_count(void);
 /* One complete message from an agent connection. */
 void	hub_agent_handle(struct hub_conn *c, const char *buf, size_t len);
 /* The connection went away. */
@@ -572,6 +575,8 @@ void	hub_live_tick(double now);
 /* Stopping: every agent's last_seen not saved yet goes to the store. */
 void	hub_live_shutdown(void);
 /* After loading from disk: agents that were up start their clock now. */
+/* Agents whose status is online, kept at every change (as above). */
+size_t	hub_live_online_count(void);
 void	hub_live_restore(struct hub_agent *a, const char *status,
 	    double last_seen);
 /* ---- hub_update.c: rolling container updates ---- */

@@ -22,6 +22,7 @@ static struct {
 	struct hub_agent **buckets;	/* owned array; agents owned via list */
 	size_t		   nbuckets;
 	size_t		   count;
+	size_t		   connected;	/* agents with a conn */
 	struct hub_agent  *head, *tail;
 	int64_t		   next_id;
 } reg;
@@ -118,6 +119,12 @@ size_t
 hub_agent_count(void)
 {
 	return reg.count;
+}
+
+size_t
+hub_agent_connected_count(void)
+{
+	return reg.connected;
 }
 
 void
@@ -261,6 +268,7 @@ agent_bind(struct hub_conn *c, struct hub_agent *a)
 		    "of agent '%s' took over", a->name);
 		old->agent = NULL;
 	}
+	reg.connected += old == NULL;
 	a->conn = c;
 	c->agent = a;
 }
@@ -690,6 +698,7 @@ hub_agent_detach(struct hub_conn *c)
 	if (a->conn != c)
 		return;
 	a->conn = NULL;
+	reg.connected--;
 	hub_ctr_detach(a);
 	mc_info("%s: agent '%s' disconnected (status %s)", c->peer, a->name,
 	    hub_status_name(a->status));

@@ -244,23 +244,17 @@ static void
 api_healthz(struct hub_req *r)
 {
 	struct hub_db_health h;
-	struct hub_agent *a;
 	struct mc_buf b;
 	struct mc_jw w;
-	size_t online = 0, connected = 0;
 
-	for (a = hub_agent_first(); a != NULL; a = a->next) {
-		online += a->status == ST_ONLINE;
-		connected += a->conn != NULL;
-	}
 	hub_db_health(&h);
 	hub_api_body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "status", h.failing ? "degraded" : "ok");
 	mc_jw_str(&w, "version", MC_VERSION);
 	mc_jw_u64(&w, "agents", hub_agent_count());
-	mc_jw_u64(&w, "online", online);
-	mc_jw_u64(&w, "connected", connected);
+	mc_jw_u64(&w, "online", hub_live_online_count());
+	mc_jw_u64(&w, "connected", hub_agent_connected_count());
 	if (h.failing) {
 		mc_jw_str(&w, "store", h.reason);
 		mc_jw_dbl(&w, "store_failing_since", h.failing_since);

@@ -61,6 +61,14 @@ static struct {
 	struct hub_agent *head, *tail;	/* oldest last_hb first */
 } watch;
 
+static size_t nonline;		/* agents with status online */
+
+size_t
+hub_live_online_count(void)
+{
+	return nonline;
+}
+
 static void
 watch_del(struct hub_agent *a)
 {
@@ -123,6 +131,7 @@ set_status(struct hub_agent *a, enum hub_status to, const char *detail)
 
 	if (from == to)
 		return;
+	nonline += (to == ST_ONLINE) - (from == ST_ONLINE);
 	a->status = to;
 	hub_alert_down_track(a);
 	a->since = mc_wall();
@@ -289,6 +298,7 @@ hub_live_restore(struct hub_agent *a, const char *status, double last_seen)
 	a->since = last_seen;
 	if (status_parse(status, &s) == -1)
 		s = ST_OFFLINE;
+	nonline += (s == ST_ONLINE) - (a->status == ST_ONLINE);
 	a->status = s;
 	hub_alert_down_track(a);
 	/* the clock of an agent that was up starts with the hub */

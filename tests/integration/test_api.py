@@ -1,6 +1,6 @@
 """The REST API's authentication, roles and error shapes (docs/api.md)."""
 
-from mtest import check
+from mtest import check, wait_until
 
 
 def check_error(r, status, code, what):
@@ -169,3 +169,26 @@ def test_events_paged_from_the_store(t):
     check_error(r, 400, "bad_request", "before and after together")
     r = hub.request("GET", "/api/events?before=x")
     check_error(r, 400, "bad_request", "before=x")
+
+
+def test_healthz_counts_follow_the_fleet(t):
+    """/healthz's online and connected counts are kept as agents change
+    (it needs no token, so it never walks the agents): they follow
+    connects, a listener leaving and a hub restart with agents restored."""
+    hub = t.hub()
+
+    def counts():
+        r = hub.request("GET", "/healthz", token=None, pin=False)
+        doc = r.json()
+        return (doc["agents"], doc["online"], doc["connected"])
+
+    a, b = t.enrolled(hub, ["pc-h1", "pc-h2"])
+    wait_until(lambda: counts() == (2, 2, 2), 10, "2 online, 2 connected")
+    a.stop()            # SIGTERM: bye, offline
+    hub.wait_status("pc-h1", "offline", 10)
+    wait_until(lambda: counts() == (2, 1, 1), 10, "1 online, 1 connected")
+    hub.stop()
+    hub.start()         # pc-h2 restored online, then back on its own
+    wait_until(lambda: hub.agent("pc-h2")["connected"], 30, "pc-h2 back")
+    wait_until(lambda: counts() == (2, 1, 1), 10, "after the restart")
+    b.stop()
