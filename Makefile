@@ -29,7 +29,7 @@ LDFLAGS  += $(EXTRA_LDFLAGS)
 # --gc-sections the functions nothing calls.
 LISTENER_STATIC ?= -static -Wl,--gc-sections -Wl,-T,listener/static.ld
 LISTENER_LIBS := -lwebsockets -lssl -lcrypto -lz -lcap -lstatgrab -lpthread -ldl -lm
-HUB_LIBS      := -lcjson -lwebsockets -lsqlite3 -lcurl -lgit2 -lssl -lcrypto -lpthread -lm
+HUB_LIBS      := -lcjson -lwebsockets -lsqlite3 -lcurl -lgit2 -lhiredis -lssl -lcrypto -lpthread -lm
 CTL_LIBS      := -lcjson -lcurl -lssl -lcrypto -lm
 UNIT_LIBS     := -lcjson -lssl -lcrypto -lm
 

@@ -94,6 +94,10 @@ struct hub_conf {
 	char	backup_ssh_key[MC_PATH_MAX];
 	char	backup_ssh_known_hosts[MC_PATH_MAX];
 	char	backup_ca[MC_PATH_MAX];
+	/* the cluster (hub_bus.c); a change needs a restart */
+	char	bus[512];		/* redis://HOST:PORT[/DB]; "" off */
+	char	bus_password_file[MC_PATH_MAX];	/* Redis AUTH, from a file */
+	char	hub_name[64];		/* this hub in the cluster */
 };
 
 /* Defaults, then the config file, then flags.  0, or -1 with a one-line
@@ -1451,6 +1455,39 @@ void	hub_backup_cron(double now);
 void	hub_backup_write(struct mc_jw *w);
 /* /metrics: maestro_backup_last_push_ok, maestro_backup_pending. */
 void	hub_backup_prom(struct mc_buf *b);
+
+/* ---- hub_bus*.c: the hubs of a cluster, known through Redis ---- */
+
+#define HUB_BUS_PERIOD		2.0	/* seconds between announcements */
+#define HUB_BUS_LEASE_MS	10000	/* an announcement's lifetime */
+#define HUB_BUS_HUBS_MAX	64	/* hubs a round lists */
+#define HUB_BUS_NAME_MAX	63	/* bytes of hub_name */
+
+struct hub_bus_url {
+	char	host[256];	/* a name, or an address without brackets */
+	int	port;
+	int	db;
+};
+
+/* bus's value: redis://HOST[:PORT][/DB] and nothing else (never a
+ * password: that is bus_password_file's).  0, or -1 with why in err,
+ * which never repeats the value (it may hold a password). */
+int	hub_bus_url_parse(const char *url, struct hub_bus_url *u, char *err,
+	    size_t errlen);
+/* hub_name's value: 1..HUB_BUS_NAME_MAX of letters, digits, . _ - */
+int	hub_bus_name_valid(const char *name);
+/* After the loop's setup: the bus thread, if bus is set.  0/-1. */
+int	hub_bus_start(void);
+/* Shutdown: the goodbye, then the thread is joined. */
+void	hub_bus_stop(void);
+/* hub_cron: this hub's figures to the thread (every second); the newest
+ * round taken, its changes recorded and alerted. */
+void	hub_bus_cron(double now);
+/* /healthz: "bus": "ok" or "unreachable: ..." (nothing without a bus). */
+void	hub_bus_health(struct mc_jw *w);
+/* /metrics: maestro_bus_up, maestro_cluster_hubs (with a bus). */
+void	hub_bus_prom(struct mc_buf *b);
+void	hub_bus_free_all(void);
 
 /* ---- hub_main.c: the one hub ---- */
 

@@ -52,6 +52,8 @@ static const struct hub_alert_kind kinds[] = {
 	    "have a container down" },
 	[K_CTR_UP] = { "container_up", SEV_RECOVERY, "CONTAINER UP",
 	    "have their container running again" },
+	/* another hub of the cluster (hub_bus.c); its return is a hub_ok */
+	[K_HUB_DOWN] = { "hub_down", SEV_CRITICAL, "HUB DOWN", "hubs down" },
 };
 
 #define NKINDS	(sizeof(kinds) / sizeof(kinds[0]))

@@ -260,6 +260,7 @@ api_healthz(struct hub_req *r)
 		mc_jw_dbl(&w, "store_failing_since", h.failing_since);
 		mc_jw_u64(&w, "store_queued", h.queued);
 	}
+	hub_bus_health(&w);
 	mc_jw_obj_end(&w);
 	/* a monitor that checks the status code sees the fault */
 	hub_api_body_send(r, h.failing ? 503 : 200, &b, &w);
@@ -368,6 +369,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/rolls", ROLE_VIEWER, hub_api_rolls },
 	{ "GET", "/api/rolls/*", ROLE_VIEWER, hub_api_roll_get },
 	{ "GET", "/api/events", ROLE_VIEWER, hub_api_events },
+	{ "GET", "/api/hubs", ROLE_VIEWER, hub_api_hubs },
 	{ "GET", "/api/sessions", ROLE_VIEWER, hub_api_sessions },
 	{ "GET", "/api/sessions/*/cast", ROLE_OPERATOR, hub_api_session_cast },
 	{ "GET", "/api/backup", ROLE_ADMIN, hub_api_backup },

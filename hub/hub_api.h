@@ -62,6 +62,8 @@ void	hub_api_config(struct hub_req *r);
 void	hub_api_config_log(struct hub_req *r);
 void	hub_api_config_sync(struct hub_req *r);
 void	hub_api_config_rollback(struct hub_req *r);
+/* hub_bus.c: {"hubs":[...],"bus":{...}|null} */
+void	hub_api_hubs(struct hub_req *r);
 /* hub_gitcfg_diff.c */
 void	hub_api_config_diff(struct hub_req *r);
 void	hub_api_events(struct hub_req *r);

@@ -96,6 +96,9 @@ static const struct mc_opt hub_opts[] = {
 	OPT("backup_ssh_known_hosts", MC_OPT_STR, backup_ssh_known_hosts, 0,
 	    0),
 	OPT("backup_ca", MC_OPT_STR, backup_ca, 0, 0),
+	OPT("bus", MC_OPT_STR, bus, 0, 0),
+	OPT("bus_password_file", MC_OPT_STR, bus_password_file, 0, 0),
+	OPT("hub_name", MC_OPT_STR, hub_name, 0, 0),
 	MC_OPT_END
 };
 
@@ -450,6 +453,10 @@ hub_conf_usage(void)
 "                     is retried after 1s, doubling up to D (5m); reached\n"
 "                     with --backup-token-file, --backup-user, --backup-ca,\n"
 "                     --backup-ssh-key, --backup-ssh-known-hosts as above\n"
+"  --bus redis://HOST:PORT[/DB]  join the hubs announced in this Redis\n"
+"                     (docs/operations.md, Cluster); never a password in\n"
+"                     the URL: --bus-password-file FILE holds it\n"
+"  --hub-name NAME    this hub in the cluster (default: the host name)\n"
 "  Alert channels and threshold rules are config-file keys only (see\n"
 "  docs/alerts.md): telegram_bot_token, telegram_chat_id, telegram_api,\n"
 "  discord_webhook_url, webhook_url (each also as KEY_file or a systemd\n"
@@ -531,6 +538,9 @@ conf_defaults(struct hub_conf *c)
 	c->backup_retry_max = 300;
 	mc_strlcpy(c->telegram_api, "https://api.telegram.org",
 	    sizeof(c->telegram_api));
+	if (gethostname(c->hub_name, sizeof(c->hub_name)) != 0 ||
+	    c->hub_name[sizeof(c->hub_name) - 1] != '\0')
+		mc_strlcpy(c->hub_name, "maestro-hub", sizeof(c->hub_name));
 	hub_conf_prefix(prefix, sizeof(prefix));
 	if (access("dashboard/index.html", R_OK) == 0)
 		mc_strlcpy(c->dashboard, "dashboard", sizeof(c->dashboard));
@@ -591,6 +601,37 @@ gitcfg_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
 	return 0;
 }
 
+/* The cluster's settings: bus, its password file, hub_name.  The URL is
+ * never repeated in an error: a password may be in it by mistake. */
+static int
+bus_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
+    size_t errlen)
+{
+	struct hub_bus_url u;
+	char why[512], where[8];
+
+	if (c->bus[0] != '\0' && hub_bus_url_parse(c->bus, &u, why,
+	    sizeof(why)) == -1)
+		return mc_origin_fail(o, "bus", err, errlen, "%s", why);
+	if (c->bus_password_file[0] != '\0' && c->bus[0] == '\0')
+		return mc_origin_fail(o, "bus_password_file", err, errlen,
+		    "needs bus = redis://HOST:PORT too");
+	if (c->bus_password_file[0] != '\0' &&
+	    access(c->bus_password_file, R_OK) != 0)
+		return mc_origin_fail(o, "bus_password_file", err, errlen,
+		    "cannot read '%s': %s", c->bus_password_file,
+		    strerror(errno));
+	/* the host name is checked only when it names a hub of a bus */
+	if ((c->bus[0] != '\0' || mc_origin_name(o, "hub_name", where,
+	    sizeof(where))[0] != '\0') && !hub_bus_name_valid(c->hub_name))
+		return mc_origin_fail(o, "hub_name", err, errlen, "'%s' is "
+		    "not 1 to %d letters, digits, '.', '_' or '-'%s",
+		    c->hub_name, HUB_BUS_NAME_MAX, mc_origin_name(o, "hub_name",
+		    where, sizeof(where))[0] ? "" : " (it is this host's "
+		    "name: set hub_name)");
+	return 0;
+}
+
 static int
 conf_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
     size_t errlen)
@@ -616,7 +657,8 @@ conf_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
 	if (listen_check(c, o, err, errlen) == -1 ||
 	    tls_file_check("tls_cert", c->tls_cert, o, err, errlen) == -1 ||
 	    tls_file_check("tls_key", c->tls_key, o, err, errlen) == -1 ||
-	    gitcfg_check(c, o, err, errlen) == -1)
+	    gitcfg_check(c, o, err, errlen) == -1 ||
+	    bus_check(c, o, err, errlen) == -1)
 		return -1;
 	return alert_check(c, o, err, errlen);
 }
@@ -683,6 +725,12 @@ restart_only(const struct hub_conf *n, const struct mc_origin *o)
 		restart_note(o, "tls_key");
 	if (n->insecure_no_tls != hub.conf.insecure_no_tls)
 		restart_note(o, "insecure_no_tls");
+	if (strcmp(n->bus, hub.conf.bus) != 0)
+		restart_note(o, "bus");
+	if (strcmp(n->bus_password_file, hub.conf.bus_password_file) != 0)
+		restart_note(o, "bus_password_file");
+	if (strcmp(n->hub_name, hub.conf.hub_name) != 0)
+		restart_note(o, "hub_name");
 	alert_reload(n, o);
 }
 

@@ -29,6 +29,9 @@
  *  - backup: the changes noted this tick become one snapshot for the
  *    backup's git thread; pushes that start or stop failing are said
  *    (hub_backup_note.c);
+ *  - cluster: this hub's figures to the bus thread (every second), the
+ *    hubs it read, the events and alerts of hubs that went down or came
+ *    back (hub_bus.c);
  *  - deadman: ask for a ping of deadman_url every deadman_every
  *    (hub_deadman.c; from the loop, so a stalled loop stops them);
  *  - watchdog: ping systemd (WatchdogSec=) from the loop itself;
@@ -83,6 +86,7 @@ hub_cron_tick(double now)
 	hub_roll_cron(now);
 	hub_admit_cron(now);
 	hub_guard_cron(now);
+	hub_bus_cron(now);
 	hub_deadman_cron(now);
 	hub_retain_cron(now);
 	hub_ui_cron(now);

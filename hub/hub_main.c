@@ -119,6 +119,7 @@ shutdown_all(void)
 	hub_ws_stop();
 	hub_deadman_stop();
 	hub_gitcfg_stop();
+	hub_bus_stop();		/* its goodbye: a clean stop, no alert */
 	hub_backup_stop();	/* before the state it exports is freed */
 	hub_admit_free_all();
 	hub_guard_free_all();
@@ -137,6 +138,7 @@ shutdown_all(void)
 	hub_agent_free_all();
 	hub_auth_free_all();
 	hub_gitcfg_free_all();
+	hub_bus_free_all();
 	hub_notify_cleanup();
 }
 
@@ -187,7 +189,7 @@ main(int argc, char **argv)
 	    hub_alert_start() == -1 ||
 	    tls_setup() == -1 || hub_ws_start() == -1 ||
 	    hub_deadman_start() == -1 || hub_gitcfg_start() == -1 ||
-	    hub_backup_start() == -1) {
+	    hub_backup_start() == -1 || hub_bus_start() == -1) {
 		shutdown_all();
 		return 1;
 	}

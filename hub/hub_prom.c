@@ -232,6 +232,7 @@ write_counters(struct mc_buf *b)
 	deadman_write(b);
 	hub_gitcfg_prom(b);
 	hub_backup_prom(b);
+	hub_bus_prom(b);
 	one(b, "maestro_results_acked_total", "counter",
 	    "Command results acknowledged to listeners, each after its "
 	    "commit.", (long long)hub.stats.acks);

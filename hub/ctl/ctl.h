@@ -557,6 +557,9 @@ int	ctl_cmd_key_revoke(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_token_create(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_token_list(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_token_revoke(struct ctl *c, int argc, char **argv);
+/* ctl_hubs.c: "hubs" */
+int	ctl_cmd_hubs(struct ctl *c, int argc, char **argv);
+
 /* ctl_config.c: "config status|sync|log [-n N]|rollback COMMIT" */
 int	ctl_cmd_config_status(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_config_sync(struct ctl *c, int argc, char **argv);

@@ -132,6 +132,12 @@ static const struct ctl_cmd cmds[] = {
 	{ "config", "rollback", ctl_cmd_config_rollback,
 	  "config rollback COMMIT",
 	  "apply an earlier commit until the next new one upstream" },
+	{ "hubs", NULL, ctl_cmd_hubs, "hubs",
+	  "the hubs of the cluster (bus = redis://... on the hubs): name (*\n"
+	  "      marks the hub asked), address, agents connected to it, online\n"
+	  "      agents, last announcement, version; then the bus's state (exit\n"
+	  "      1 when the hub cannot reach it); a hub without a bus lists\n"
+	  "      itself alone" },
 	{ "silence", NULL, ctl_cmd_silence,
 	  "silence AGENT|--tag TAG --for DURATION [--reason TEXT]\n"
 	  "silence list\n"

@@ -110,13 +110,14 @@ def test_every_endpoint_by_role(t):
 
 def test_routes_of_other_modules_need_their_role(t):
     """Routes whose bodies belong to other modules (alerts, silences,
-    backup): a token below the role is refused, a token with it is not."""
+    backup, hubs): a token below the role is refused, a token with it is not."""
     hub, _, toks = world(t)
     rows = [("POST", "/api/alerts/test", {}, "admin"),
             ("GET", "/api/silences", None, "viewer"),
             ("POST", "/api/silences", {}, "operator"),
             ("DELETE", "/api/silences/nope", None, "operator"),
-            ("GET", "/api/backup", None, "admin")]
+            ("GET", "/api/backup", None, "admin"),
+            ("GET", "/api/hubs", None, "viewer")]
     for method, path, body, need in rows:
         r = hub.request(method, path, body=body, token=toks["admin"])
         if r.status == 404 and b"no such endpoint" in r.body:
