@@ -240,7 +240,6 @@ static void
 self_fill(struct hub_bus_peer *p)
 {
 	struct hub_db_health h;
-	struct hub_agent *a;
 
 	memset(p, 0, sizeof(*p));
 	mc_strlcpy(p->name, bs.name, sizeof(p->name));
@@ -250,10 +249,8 @@ self_fill(struct hub_bus_peer *p)
 	mc_strlcpy(p->version, MC_VERSION, sizeof(p->version));
 	p->started = mc_wall() - (mc_now() - hub.started);
 	p->seen = mc_wall();
-	for (a = hub_agent_first(); a != NULL; a = a->next) {
-		p->online += a->status == ST_ONLINE;
-		p->agents += a->conn != NULL;
-	}
+	p->online = hub_live_online_count();
+	p->agents = hub_agent_connected_count();
 	hub_db_health(&h);
 	mc_strlcpy(p->store, h.failing ? h.reason : "ok", sizeof(p->store));
 }
