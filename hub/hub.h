@@ -100,12 +100,15 @@ struct hub_conf {
 	char	hub_name[64];		/* this hub in the cluster */
 };
 
+/* the settings file read when no --config is given, if it is there */
+#define HUB_DEFAULT_CONFIG	"/etc/maestro/hub.conf"
 /* Defaults, then the config file, then flags.  0, or -1 with a one-line
  * reason in err (the caller exits 2). */
 int	hub_conf_load(struct hub_conf *c, int argc, char **argv, char *err,
 	    size_t errlen);
 /* Re-read the config file on SIGHUP; applies what can change live. */
 void	hub_conf_reload(void);
+/* hub_conf_usage.c: the --help text, on stdout. */
 void	hub_conf_usage(void);
 /* The PREFIX the hub is installed under, found from where this program
  * is (PREFIX/bin/maestro-hub), so a hub installed under any PREFIX finds
