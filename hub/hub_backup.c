@@ -317,30 +317,14 @@ snap_commit(git_repository *repo, const struct hub_backup_snap *s,
 
 /* ---- the remote ---- */
 
-
 static int
 fetch(git_repository *repo, char *err, size_t errlen)
 {
-	git_fetch_options fo;
-	git_remote *remote = NULL;
-	char spec[300];
-	char *specs[1] = { spec };
-	git_strarray refs = { specs, 1 };
-	int r;
-
-	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/origin/%s",
-	    bk.branch, bk.branch);
-	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	hub_gitcred_callbacks(&bk.cred, &fo.callbacks);
-	r = hub_git_remote(repo, bk.url, &remote);
-	if (r == 0)
-		r = git_remote_fetch(remote, &refs, &fo, "maestro-hub backup");
-	if (r != 0)
-		snprintf(err, errlen, "cannot reach %.200s: %.280s", bk.url,
-		    hub_git_why());
-	git_remote_free(remote);
-	return r == 0 ? 0 : -1;
+	if (hub_git_fetch(repo, &bk.cred, bk.branch, "maestro-hub backup") == 0)
+		return 0;
+	snprintf(err, errlen, "cannot reach %.200s: %.280s", bk.url,
+	    hub_git_why());
+	return -1;
 }
 
 /* The remote branch (just fetched) into the history: the start of the

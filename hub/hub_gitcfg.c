@@ -104,26 +104,11 @@ mirror_open(char *err, size_t errlen)
 static int
 fetch(git_repository *repo, char *err, size_t errlen)
 {
-	git_fetch_options fo;
-	git_remote *remote = NULL;
-	char spec[300];
-	char *specs[1] = { spec };
-	git_strarray refs = { specs, 1 };
-	int r;
-
-	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/origin/%s",
-	    gc.branch, gc.branch);
-	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
-	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
-	hub_gitcred_callbacks(&gc.cred, &fo.callbacks);
-	r = hub_git_remote(repo, gc.url, &remote);
-	if (r == 0)
-		r = git_remote_fetch(remote, &refs, &fo, "maestro-hub fetch");
-	if (r != 0)
-		snprintf(err, errlen, "cannot fetch %.200s: %.280s", gc.url,
-		    hub_git_why());
-	git_remote_free(remote);
-	return r == 0 ? 0 : -1;
+	if (hub_git_fetch(repo, &gc.cred, gc.branch, "maestro-hub fetch") == 0)
+		return 0;
+	snprintf(err, errlen, "cannot fetch %.200s: %.280s", gc.url,
+	    hub_git_why());
+	return -1;
 }
 
 static int

@@ -605,6 +605,29 @@ hub_git_remote(git_repository *repo, const char *url, git_remote **out)
 	return git_remote_create_with_opts(out, url, &o);
 }
 
+int
+hub_git_fetch(git_repository *repo, struct hub_gitcred *c,
+    const char *branch, const char *reflog)
+{
+	git_fetch_options fo;
+	git_remote *remote = NULL;
+	char spec[300];
+	char *specs[1] = { spec };
+	git_strarray refs = { specs, 1 };
+	int r;
+
+	snprintf(spec, sizeof(spec), "+refs/heads/%s:refs/remotes/origin/%s",
+	    branch, branch);
+	git_fetch_options_init(&fo, GIT_FETCH_OPTIONS_VERSION);
+	fo.download_tags = GIT_REMOTE_DOWNLOAD_TAGS_NONE;
+	hub_gitcred_callbacks(c, &fo.callbacks);
+	r = hub_git_remote(repo, c->url, &remote);
+	if (r == 0)
+		r = git_remote_fetch(remote, &refs, &fo, reflog);
+	git_remote_free(remote);
+	return r;
+}
+
 void
 hub_gitcred_set(struct hub_gitcred *g, const char *what, const char *url,
     const char *user, const char *token_file, const char *ssh_key,

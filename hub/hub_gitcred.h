@@ -57,6 +57,11 @@ const char *hub_git_why(void);
  * libgit2's 0 or error. */
 int	hub_git_remote(git_repository *repo, const char *url,
 	    git_remote **out);
+/* Fetch branch of c->url into repo's refs/remotes/origin/BRANCH (forced,
+ * no tags), through c's credentials; reflog names who fetched.
+ * libgit2's 0 or error (hub_git_why() says why). */
+int	hub_git_fetch(git_repository *repo, struct hub_gitcred *c,
+	    const char *branch, const char *reflog);
 /* Set cb's credentials and certificate_check callbacks (and payload) to
  * c's, for one fetch or push.  What they refuse is said in libgit2's
  * last error, without the secret. */
