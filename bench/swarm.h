@@ -59,6 +59,7 @@
 /* agents per process: names use up to 8 digits */
 #define SW_INDEX_MAX		99999999
 #define SW_PREFIX_MAX		40
+#define SW_HUBS_MAX		8	/* --hub a,b,...: as a listener's hub = */
 
 /* Settings from the flags (one table, swarm_conf.c). */
 struct sw_conf {
@@ -135,6 +136,7 @@ struct sw_agent {
 	uint8_t		 linked;	/* its timer is armed */
 	uint8_t		 tried;		/* has tried to connect before */
 	uint8_t		 restarted;	/* closed by its bye "restart" */
+	uint8_t		 hub;		/* its hub: an index into s->urls */
 	char		 version[MC_VERSION_TEXT_MAX];	/* "": MC_VERSION */
 	char		 cred[MC_SECRET_MAX];	/* "" until enrolled */
 	struct sw_cmd	 cmds[SW_CMD_SLOTS];
@@ -198,7 +200,11 @@ extern const struct sw_timing sw_timer_wheel;
 
 struct sw {
 	struct sw_conf	 conf;
-	struct mc_url	 url;
+	struct mc_url	 url;			/* the first hub */
+	/* --hub's hubs (a comma list): an agent starts at a random one and
+	 * moves to the next when its connection fails or closes */
+	struct mc_url	 urls[SW_HUBS_MAX];
+	int		 nurls;
 	char		 path[256];		/* WebSocket path */
 	char		 fp[MC_SHA256_HEX];	/* pinned cert, "" if none */
 	int		 small;			/* --payload small */

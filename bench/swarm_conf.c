@@ -57,8 +57,11 @@ static const char usage_text[] =
 "to commands, reconnects with backoff).  One status line a second on\n"
 "stdout; logs on stderr.\n"
 "\n"
-"  --hub URL            wss://HOST:PORT or ws://HOST:PORT (path defaults\n"
-"                       to " SW_WS_PATH ")\n"
+"  --hub URL[,URL...]   wss://HOST:PORT or ws://HOST:PORT (path defaults\n"
+"                       to " SW_WS_PATH "); several, comma-separated, are\n"
+"                       a cluster's hubs: each agent starts at a random\n"
+"                       one and moves to the next when its connection\n"
+"                       fails or closes (as a listener with hub = a, b)\n"
 "  --agents N           simulated agents in this process\n"
 "  --enroll-key KEY     enrollment key (POST /api/enroll-keys) for agents\n"
 "                       the creds file has no credential for yet\n"
@@ -185,24 +188,51 @@ check_sources(struct sw *s, char *err, size_t errlen)
 	return parse_sources(s, spec, err, errlen);
 }
 
+/* --hub: one URL or a comma list of them (a cluster's hubs), one scheme. */
 static int
-check_hub(struct sw *s, char *err, size_t errlen)
+parse_hubs(struct sw *s, char *err, size_t errlen)
 {
-	char why[256];
+	char list[sizeof(s->conf.hub)], why[256], *tok, *save = NULL;
+	struct mc_url *u;
 
-	if (s->conf.hub[0] == '\0') {
+	mc_strlcpy(list, s->conf.hub, sizeof(list));
+	for (tok = strtok_r(list, ", ", &save); tok != NULL;
+	    tok = strtok_r(NULL, ", ", &save)) {
+		if (s->nurls == SW_HUBS_MAX) {
+			snprintf(err, errlen, "--hub: at most %d hubs",
+			    SW_HUBS_MAX);
+			return -1;
+		}
+		u = &s->urls[s->nurls];
+		if (mc_url_parse(tok, u, why, sizeof(why)) == -1) {
+			snprintf(err, errlen, "--hub %s: %s", tok, why);
+			return -1;
+		}
+		if (strcmp(u->scheme, "ws") != 0 &&
+		    strcmp(u->scheme, "wss") != 0) {
+			snprintf(err, errlen, "--hub %s: use ws:// or wss://",
+			    tok);
+			return -1;
+		}
+		if (s->nurls > 0 && u->tls != s->urls[0].tls) {
+			snprintf(err, errlen, "--hub: all ws:// or all wss://");
+			return -1;
+		}
+		s->nurls++;
+	}
+	if (s->nurls == 0) {
 		snprintf(err, errlen, "--hub is required (see --help)");
 		return -1;
 	}
-	if (mc_url_parse(s->conf.hub, &s->url, why, sizeof(why)) == -1) {
-		snprintf(err, errlen, "--hub: %s", why);
+	s->url = s->urls[0];
+	return 0;
+}
+
+static int
+check_hub(struct sw *s, char *err, size_t errlen)
+{
+	if (parse_hubs(s, err, errlen) == -1)
 		return -1;
-	}
-	if (strcmp(s->url.scheme, "ws") != 0 &&
-	    strcmp(s->url.scheme, "wss") != 0) {
-		snprintf(err, errlen, "--hub: use ws:// or wss://");
-		return -1;
-	}
 	mc_strlcpy(s->path, strcmp(s->url.path, "/") == 0 ? SW_WS_PATH :
 	    s->url.path, sizeof(s->path));
 	if (s->url.tls && s->conf.fingerprint[0] == '\0' && !s->conf.insecure) {

@@ -279,9 +279,13 @@ run(struct sw *s)
 		return teardown(s, 1);
 	}
 	sw_timer_start(s);
-	/* the ramp: agent i connects i / ramp seconds from now */
-	for (i = 0; i < s->n; i++)
+	/* the ramp: agent i connects i / ramp seconds from now, to a hub of
+	 * the list taken at random, as listeners spread over a cluster */
+	for (i = 0; i < s->n; i++) {
+		s->agents[i].hub = (uint8_t)((int)sw_rand(s, 0, s->nurls) %
+		    s->nurls);
 		sw_timer_set(s, &s->agents[i], i / s->conf.ramp);
+	}
 	/* poll(): one wait per call; libev: runs until the context is gone */
 	while (!s->done && s->ctx != NULL)
 		if (lws_service(s->ctx, 0) < 0)

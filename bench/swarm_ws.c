@@ -110,6 +110,8 @@ agent_down(struct sw *s, struct sw_agent *a, const char *why)
 		return;
 	}
 	a->state = SW_IDLE;
+	if (s->nurls > 1)	/* a cluster: the next hub takes it */
+		a->hub = (uint8_t)((a->hub + 1) % s->nurls);
 	if (a->restarted) {
 		/* a listener re-executed after its update connects at once;
 		 * its backoff starts over, as in a new process */
@@ -144,15 +146,16 @@ static void
 ws_connect(struct sw *s, struct sw_agent *a)
 {
 	struct lws_client_connect_info i;
+	const struct mc_url *u = &s->urls[a->hub];
 
 	memset(&i, 0, sizeof(i));
 	i.context = s->ctx;
 	i.vhost = s->vh;
-	i.address = s->url.host;
-	i.port = s->url.port;
+	i.address = u->host;
+	i.port = u->port;
 	i.path = s->path;
-	i.host = s->url.host;
-	i.origin = s->url.host;
+	i.host = u->host;
+	i.origin = u->host;
 	i.ssl_connection = tls_flags(s);
 	i.local_protocol_name = "maestro-swarm";
 	i.opaque_user_data = a;
