@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -24,7 +25,6 @@ static struct {
 	size_t		   count;
 	size_t		   connected;	/* agents with a conn */
 	struct hub_agent  *head, *tail;
-	int64_t		   next_id;
 } reg;
 
 static int
@@ -87,8 +87,6 @@ hub_agent_restore(int64_t id, const char *name, const char *cred_hash)
 		reg.head = a;
 	reg.tail = a;
 	reg.count++;
-	if (id >= reg.next_id)
-		reg.next_id = id + 1;
 	return a;
 }
 
@@ -97,9 +95,8 @@ hub_agent_create(const char *name, const char *cred_hash)
 {
 	struct hub_agent *a;
 
-	if (reg.next_id == 0)
-		reg.next_id = 1;
-	if ((a = hub_agent_restore(reg.next_id, name, cred_hash)) == NULL)
+	if ((a = hub_agent_restore(hub_db_next_id(HUB_SEQ_AGENTS), name,
+	    cred_hash)) == NULL)
 		return NULL;
 	a->since = mc_wall();
 	hub_backup_agents_changed();
