@@ -207,6 +207,20 @@ const char *hub_db_backup_hint(void);
 /* Startup only (before the event loop): load state into memory. */
 int	hub_db_load(void);
 
+/* ---- hub_db_find.c ---- */
+
+struct mc_hello;
+struct hub_conn;
+/* Service thread: the hello of an agent this hub does not know, looked
+ * up in the store (another hub may have enrolled it); then
+ * hub_agent_hello_go(c, h) runs, unless c closed meanwhile.  0 when the
+ * lookup is queued; -1 when the name was not found lately (answer now). */
+int	hub_db_find_agent(struct hub_conn *c, const struct mc_hello *h);
+/* c closes: a pending lookup forgets it. */
+void	hub_db_find_forget(struct hub_conn *c);
+/* hub_cron: tokens made or revoked on other hubs, read every 5 s. */
+void	hub_db_find_cron(double now);
+
 /* ---- hub_db_url.c ---- */
 
 /* store = and store_password_file = make sense together: 0, or -1 with
@@ -543,6 +557,9 @@ size_t	hub_agent_connected_count(void);
 void	hub_agent_handle(struct hub_conn *c, const char *buf, size_t len);
 /* The connection went away. */
 void	hub_agent_detach(struct hub_conn *c);
+/* A decoded hello, version checked: log in or enroll (hub_db_find.c
+ * calls it again once a lookup in the store is done). */
+void	hub_agent_hello_go(struct hub_conn *c, const struct mc_hello *h);
 /* The agent's last heartbeat, unpacked into *m.  -1 when it sent none. */
 int	hub_agent_metrics(const struct hub_agent *a, struct mc_metrics *m);
 int	hub_agent_has_tag(const struct hub_agent *a, const char *tag);
@@ -920,6 +937,10 @@ struct hub_key *hub_auth_key_create(int64_t uses, double expires,
 int	hub_auth_token_revoke(const char *id);
 int	hub_auth_key_revoke(const char *id);
 void	hub_auth_restore_token(const char *id, const char *hash, int role,
+	    const char *name, double created, int revoked);
+/* A token as the store holds it now (another hub may have made or
+ * revoked it): added, or its revocation taken. */
+void	hub_auth_sync_token(const char *id, const char *hash, int role,
 	    const char *name, double created, int revoked);
 void	hub_auth_restore_key(const char *id, const char *hash, int64_t uses,
 	    int64_t used, double expires, double created, int revoked);

@@ -355,9 +355,7 @@ welcome_job(const struct mc_hello *h, const char *cred)
 static void
 on_hello(struct hub_conn *c, const struct mc_msg *m)
 {
-	char err[MC_TEXT_MAX], cred[MC_SECRET_MAX] = "";
-	struct welcome_job *j;
-	struct hub_agent *a;
+	char err[MC_TEXT_MAX];
 	struct mc_hello h;
 
 	if (mc_hello_decode(m, &h, err, sizeof(err)) == -1) {
@@ -370,10 +368,27 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 		    "side)", h.v, MC_PROTO_VERSION);
 		return;
 	}
-	if (h.cred[0])
-		a = agent_login(c, &h);
-	else if (h.enroll_key[0])
-		a = agent_enroll(c, &h, cred, sizeof(cred));
+	/* enrolled through another hub of the same store: look first */
+	if (h.cred[0] && hub_agent_find(h.name) == NULL &&
+	    hub_db_find_agent(c, &h) == 0) {
+		explicit_bzero(&h, sizeof(h));
+		return;
+	}
+	hub_agent_hello_go(c, &h);
+	explicit_bzero(&h, sizeof(h));
+}
+
+void
+hub_agent_hello_go(struct hub_conn *c, const struct mc_hello *h)
+{
+	char cred[MC_SECRET_MAX] = "";
+	struct welcome_job *j;
+	struct hub_agent *a;
+
+	if (h->cred[0])
+		a = agent_login(c, h);
+	else if (h->enroll_key[0])
+		a = agent_enroll(c, h, cred, sizeof(cred));
 	else {
 		hub_conn_fail(c, 1008, MC_ERR_AUTH, "hello carries neither "
 		    "cred nor enroll_key");
@@ -381,11 +396,11 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 	}
 	if (a == NULL)
 		return;
-	agent_take_facts(a, &h);
-	a->caps = h.caps;
-	hub_roll_on_hello(a, h.update_version, h.update_error);
-	agent_take_trust(a, &h);
-	j = welcome_job(&h, cred);
+	agent_take_facts(a, h);
+	a->caps = h->caps;
+	hub_roll_on_hello(a, h->update_version, h->update_error);
+	agent_take_trust(a, h);
+	j = welcome_job(h, cred);
 	explicit_bzero(cred, sizeof(cred));
 	if (j == NULL) {
 		hub_conn_fail(c, 1011, MC_ERR_UNAVAILABLE, "out of memory");
