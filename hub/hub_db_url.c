@@ -93,7 +93,7 @@ hub_db_store_check(const char *store, const char *password_file, char *err,
 			return -1;
 		}
 		if (password_file[0] != '\0') {
-			snprintf(err, errlen, "store_password_file needs store "
+			snprintf(err, errlen, "needs store "
 			    "= postgres://USER@HOST:PORT/DB");
 			return -1;
 		}

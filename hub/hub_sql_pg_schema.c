@@ -103,7 +103,7 @@ version(struct hub_pg *p)
 	int v = -1;
 
 	if (hub_pg_rc(p, res) == HUB_SQL_OK && PQntuples(res) == 1)
-		v = atoi(PQgetvalue(res, 0, 0));
+		v = (int)strtol(PQgetvalue(res, 0, 0), NULL, 10);
 	PQclear(res);
 	return v;
 }
@@ -162,20 +162,24 @@ int
 hub_pg_ids(struct hub_sql *db, enum hub_sql_seq seq, int64_t *first,
     int64_t *count)
 {
+	/* the block's size is the sequence's step, whatever made it */
 	static const char *const q[HUB_SEQ_N] = {
-		[HUB_SEQ_AGENTS] = "SELECT nextval('agent_ids')",
-		[HUB_SEQ_EVENTS] = "SELECT nextval('event_ids')",
-	};
-	static const int64_t block[HUB_SEQ_N] = {
-		[HUB_SEQ_AGENTS] = 4096, [HUB_SEQ_EVENTS] = 1048576,
+		[HUB_SEQ_AGENTS] = "SELECT nextval('agent_ids'), increment_by"
+		    " FROM pg_sequences WHERE sequencename = 'agent_ids'",
+		[HUB_SEQ_EVENTS] = "SELECT nextval('event_ids'), increment_by"
+		    " FROM pg_sequences WHERE sequencename = 'event_ids'",
 	};
 	struct hub_pg *p = (struct hub_pg *)(void *)db;
 	PGresult *res = PQexec(p->c, q[seq]);
 	int rc = hub_pg_rc(p, res);
 
+	if (rc == HUB_SQL_OK && PQntuples(res) != 1) {
+		snprintf(p->err, sizeof(p->err), "no sequence for ids");
+		rc = HUB_SQL_ERROR;
+	}
 	if (rc == HUB_SQL_OK) {
 		*first = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-		*count = block[seq];
+		*count = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
 	}
 	PQclear(res);
 	return rc;
