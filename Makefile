@@ -21,6 +21,8 @@ OPT      ?= -O2 -g
 WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wundef -Wwrite-strings -Werror
 CPPFLAGS += -D_GNU_SOURCE -Icommon -MMD -MP
+# libpq's header lives in its own directory on Debian (libpq-dev)
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 CFLAGS   += $(OPT) $(WARN) $(EXTRA_CFLAGS)
 LDFLAGS  += $(EXTRA_LDFLAGS)
 
@@ -29,7 +31,7 @@ LDFLAGS  += $(EXTRA_LDFLAGS)
 # --gc-sections the functions nothing calls.
 LISTENER_STATIC ?= -static -Wl,--gc-sections -Wl,-T,listener/static.ld
 LISTENER_LIBS := -lwebsockets -lssl -lcrypto -lz -lcap -lstatgrab -lpthread -ldl -lm
-HUB_LIBS      := -lcjson -lwebsockets -lsqlite3 -lcurl -lgit2 -lhiredis -lssl -lcrypto -lpthread -lm
+HUB_LIBS      := -lcjson -lwebsockets -lsqlite3 -lpq -lcurl -lgit2 -lhiredis -lssl -lcrypto -lpthread -lm
 CTL_LIBS      := -lcjson -lcurl -lssl -lcrypto -lm
 UNIT_LIBS     := -lcjson -lssl -lcrypto -lm
 
@@ -141,6 +143,8 @@ $(BUILD)/obj/%.o: %.c $(VERSION_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(HUB_OBJ): CPPFLAGS += $(PQ_CFLAGS)
 
 $(LIBMC): $(COMMON_OBJ)
 	@$(if $(Q),echo "  AR      $@")

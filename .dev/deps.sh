@@ -8,12 +8,12 @@
 set -eu
 
 build_pkgs="build-essential pkg-config libwebsockets-dev libssl-dev libcjson-dev
-libcurl4-openssl-dev libstatgrab-dev libsqlite3-dev libgit2-dev libhiredis-dev zlib1g-dev
+libcurl4-openssl-dev libstatgrab-dev libsqlite3-dev libpq-dev libgit2-dev libhiredis-dev zlib1g-dev
 libcap-dev libwebsockets-evlib-ev
 openssl file curl git"
 test_pkgs="clang python3 valgrind sqlite3 procps psmisc shellcheck curl iproute2 iptables
 chromium xvfb fonts-dejavu-core docker.io docker-registry busybox-static x11-xserver-utils xauth
-openssh-server redis-server"
+openssh-server redis-server postgresql"
 
 want=$build_pkgs
 [ "${1:-build}" = test ] && want="$build_pkgs $test_pkgs"

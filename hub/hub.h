@@ -98,6 +98,9 @@ struct hub_conf {
 	char	bus[512];		/* redis://HOST:PORT[/DB]; "" off */
 	char	bus_password_file[MC_PATH_MAX];	/* Redis AUTH, from a file */
 	char	hub_name[64];		/* this hub in the cluster */
+	/* the store (hub_db_url.c); a change needs a restart */
+	char	store[512];		/* sqlite:PATH, postgres://...; "" */
+	char	store_password_file[MC_PATH_MAX];	/* PostgreSQL's */
 };
 
 /* the settings file read when no --config is given, if it is there */
@@ -126,24 +129,28 @@ int	hub_tls_fingerprint(const char *certfile, char *out, size_t outlen);
 /* ---- hub_db.c ---- */
 
 /*
- * SQLite, WAL mode, owned by a writer thread.  hub_db_exec() copies its
+ * The store (SQLite or PostgreSQL behind hub_sql.h), owned by a writer
+ * thread.  hub_db_exec() copies its
  * arguments into a job and returns at once; the thread runs the queued
  * jobs in one transaction per batch.  Argument types in fmt: 'i' int64_t,
  * 'd' double, 't' const char * (NULL is stored as NULL), 'b' const void *
  * plus size_t, 'n' a NULL.  sql must be a string literal: it keys the
  * prepared-statement cache.
  */
-struct sqlite3;
-/* Work on the writer thread: SQLITE_OK (0), or the SQLite code of a
- * failure; a failure of the store itself (hub_db_is_store_error()) makes
- * the whole batch wait and be tried again. */
-typedef int (*hub_db_run_fn)(struct sqlite3 *db, void *arg);
+struct hub_sql;
+/* Work on the writer thread: HUB_SQL_OK (0), or the code of a failure
+ * (hub_sql.h); a failure of the store itself (hub_db_is_store_error())
+ * makes the whole batch wait and be tried again. */
+typedef int (*hub_db_run_fn)(struct hub_sql *db, void *arg);
 /* On the service thread: stored is 1 once what came before is committed
  * (for a read: once it ran), 0 if it never will be (the queue was full,
  * or the hub stopped while the store was failing). */
 typedef void (*hub_db_done_fn)(void *arg, int stored);
 
-int	hub_db_open(const char *path);
+/* store: "sqlite:PATH" or "postgres://USER@HOST:PORT/DB[?sslmode=...]";
+ * password for PostgreSQL, or NULL.  Connects and sets up the schema
+ * (before the loop); 0, or -1 with the reason logged. */
+int	hub_db_open(const char *store, const char *password);
 void	hub_db_close(void);		/* drains the queue, joins, closes */
 void	hub_db_exec(const char *sql, const char *fmt, ...);
 /*
@@ -194,14 +201,48 @@ void	hub_db_ask(hub_db_run_fn run, struct hub_db_answer *job, size_t limit,
  * (bytes malloc'd, owned by done; NULL on failure). */
 void	hub_db_backup(void (*done)(void *arg, char *bytes, size_t len),
 	    void *arg);
+/* NULL where hub_db_backup() copies the store, else the words that say
+ * which tool does (the API's answer). */
+const char *hub_db_backup_hint(void);
 /* Startup only (before the event loop): load state into memory. */
 int	hub_db_load(void);
+
+/* ---- hub_db_find.c ---- */
+
+struct mc_hello;
+struct hub_conn;
+/* Service thread: the hello of an agent this hub does not know, looked
+ * up in the store (another hub may have enrolled it); then
+ * hub_agent_hello_go(c, h) runs, unless c closed meanwhile.  0 when the
+ * lookup is queued; -1 when the name was not found lately (answer now). */
+int	hub_db_find_agent(struct hub_conn *c, const struct mc_hello *h);
+/* c closes: a pending lookup forgets it. */
+void	hub_db_find_forget(struct hub_conn *c);
+/* hub_cron: tokens made or revoked on other hubs, read every 5 s. */
+void	hub_db_find_cron(double now);
+
+/* ---- hub_db_url.c ---- */
+
+/* store = and store_password_file = make sense together: 0, or -1 with
+ * why in err (never the URL itself). */
+int	hub_db_store_check(const char *store, const char *password_file,
+	    char *err, size_t errlen);
+/* Startup: hub_db_open() on the configured store (default
+ * sqlite:DATA/hub.db) with the password file's content.  0 / -1. */
+int	hub_db_store_open(void);
 
 /* ---- hub_db_load.c ---- */
 
 /* Startup, from hub_db_load(): the registry, auth, events and unfinished
  * commands read from db into memory.  0 / -1 (the reason in db). */
-int	hub_db_load_state(struct sqlite3 *db);
+int	hub_db_load_state(struct hub_sql *db);
+
+/* ---- hub_db_ids.c ---- */
+
+/* Startup, from hub_db_load(): the first block of each kind of id. */
+int	hub_db_ids_load(struct hub_sql *db);
+/* Service thread: the next agent's or event's id (enum hub_sql_seq). */
+int64_t	hub_db_next_id(int seq);
 
 /* ---- hub_conn.c: one peer connection, whatever its role ---- */
 
@@ -516,6 +557,9 @@ size_t	hub_agent_connected_count(void);
 void	hub_agent_handle(struct hub_conn *c, const char *buf, size_t len);
 /* The connection went away. */
 void	hub_agent_detach(struct hub_conn *c);
+/* A decoded hello, version checked: log in or enroll (hub_db_find.c
+ * calls it again once a lookup in the store is done). */
+void	hub_agent_hello_go(struct hub_conn *c, const struct mc_hello *h);
 /* The agent's last heartbeat, unpacked into *m.  -1 when it sent none. */
 int	hub_agent_metrics(const struct hub_agent *a, struct mc_metrics *m);
 int	hub_agent_has_tag(const struct hub_agent *a, const char *tag);
@@ -687,7 +731,7 @@ struct hub_release_up {
 };
 
 /* Startup: the releases table into memory.  0 / -1. */
-int	hub_release_load(struct sqlite3 *db);
+int	hub_release_load(struct hub_sql *db);
 struct hub_release *hub_release_find(const char *version);
 /* The releases, newest first (next). */
 const struct hub_release *hub_release_first(void);
@@ -783,7 +827,7 @@ void	hub_roll_free_all(void);
 /* Start-up, before the commands are loaded: end every unfinished
  * listener_update in the store as lost (its release was in memory
  * only).  0, or -1 (the store's error). */
-int	hub_roll_load(struct sqlite3 *db);
+int	hub_roll_load(struct hub_sql *db);
 void	hub_roll_write(struct mc_jw *w, const struct hub_roll *r);
 
 
@@ -816,8 +860,6 @@ void	hub_event(const char *type, const char *agent, const char *from,
  * then ends it); text may be NULL. */
 void	hub_event_command(const char *agent, const char *by, const char *to,
 	    const char *detail, const char *text);
-/* Used by hub_db_load(): the newest stored event's id. */
-void	hub_events_restore(int64_t newest);
 /* One event as the API and the live feed show it. */
 void	hub_event_write(struct mc_jw *w, const struct hub_event_rec *e);
 /* A page of the log as {"events":[...],"more":bool}, read from the store
@@ -895,6 +937,10 @@ struct hub_key *hub_auth_key_create(int64_t uses, double expires,
 int	hub_auth_token_revoke(const char *id);
 int	hub_auth_key_revoke(const char *id);
 void	hub_auth_restore_token(const char *id, const char *hash, int role,
+	    const char *name, double created, int revoked);
+/* A token as the store holds it now (another hub may have made or
+ * revoked it): added, or its revocation taken. */
+void	hub_auth_sync_token(const char *id, const char *hash, int role,
 	    const char *name, double created, int revoked);
 void	hub_auth_restore_key(const char *id, const char *hash, int64_t uses,
 	    int64_t used, double expires, double created, int revoked);

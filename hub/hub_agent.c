@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -24,7 +25,6 @@ static struct {
 	size_t		   count;
 	size_t		   connected;	/* agents with a conn */
 	struct hub_agent  *head, *tail;
-	int64_t		   next_id;
 } reg;
 
 static int
@@ -87,8 +87,6 @@ hub_agent_restore(int64_t id, const char *name, const char *cred_hash)
 		reg.head = a;
 	reg.tail = a;
 	reg.count++;
-	if (id >= reg.next_id)
-		reg.next_id = id + 1;
 	return a;
 }
 
@@ -97,9 +95,8 @@ hub_agent_create(const char *name, const char *cred_hash)
 {
 	struct hub_agent *a;
 
-	if (reg.next_id == 0)
-		reg.next_id = 1;
-	if ((a = hub_agent_restore(reg.next_id, name, cred_hash)) == NULL)
+	if ((a = hub_agent_restore(hub_db_next_id(HUB_SEQ_AGENTS), name,
+	    cred_hash)) == NULL)
 		return NULL;
 	a->since = mc_wall();
 	hub_backup_agents_changed();
@@ -358,9 +355,7 @@ welcome_job(const struct mc_hello *h, const char *cred)
 static void
 on_hello(struct hub_conn *c, const struct mc_msg *m)
 {
-	char err[MC_TEXT_MAX], cred[MC_SECRET_MAX] = "";
-	struct welcome_job *j;
-	struct hub_agent *a;
+	char err[MC_TEXT_MAX];
 	struct mc_hello h;
 
 	if (mc_hello_decode(m, &h, err, sizeof(err)) == -1) {
@@ -373,10 +368,27 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 		    "side)", h.v, MC_PROTO_VERSION);
 		return;
 	}
-	if (h.cred[0])
-		a = agent_login(c, &h);
-	else if (h.enroll_key[0])
-		a = agent_enroll(c, &h, cred, sizeof(cred));
+	/* enrolled through another hub of the same store: look first */
+	if (h.cred[0] && hub_agent_find(h.name) == NULL &&
+	    hub_db_find_agent(c, &h) == 0) {
+		explicit_bzero(&h, sizeof(h));
+		return;
+	}
+	hub_agent_hello_go(c, &h);
+	explicit_bzero(&h, sizeof(h));
+}
+
+void
+hub_agent_hello_go(struct hub_conn *c, const struct mc_hello *h)
+{
+	char cred[MC_SECRET_MAX] = "";
+	struct welcome_job *j;
+	struct hub_agent *a;
+
+	if (h->cred[0])
+		a = agent_login(c, h);
+	else if (h->enroll_key[0])
+		a = agent_enroll(c, h, cred, sizeof(cred));
 	else {
 		hub_conn_fail(c, 1008, MC_ERR_AUTH, "hello carries neither "
 		    "cred nor enroll_key");
@@ -384,11 +396,11 @@ on_hello(struct hub_conn *c, const struct mc_msg *m)
 	}
 	if (a == NULL)
 		return;
-	agent_take_facts(a, &h);
-	a->caps = h.caps;
-	hub_roll_on_hello(a, h.update_version, h.update_error);
-	agent_take_trust(a, &h);
-	j = welcome_job(&h, cred);
+	agent_take_facts(a, h);
+	a->caps = h->caps;
+	hub_roll_on_hello(a, h->update_version, h->update_error);
+	agent_take_trust(a, h);
+	j = welcome_job(h, cred);
 	explicit_bzero(cred, sizeof(cred));
 	if (j == NULL) {
 		hub_conn_fail(c, 1011, MC_ERR_UNAVAILABLE, "out of memory");

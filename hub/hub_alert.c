@@ -28,7 +28,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "hub_alert.h"
 #include "hub_ctr.h"
@@ -368,30 +367,12 @@ hub_alert_tick(double now)
 	hub_notify_tick(now);
 }
 
-static int
-schema_run(struct sqlite3 *db, void *arg)
-{
-	char *err = NULL;
-
-	(void)arg;
-	if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS alerts(id TEXT"
-	    " PRIMARY KEY, ts REAL, kind TEXT, agent TEXT, severity TEXT,"
-	    " title TEXT, text TEXT, outcomes TEXT);"
-	    "CREATE INDEX IF NOT EXISTS alerts_ts ON alerts(ts);", NULL, NULL,
-	    &err) != SQLITE_OK) {
-		mc_err("alerts: cannot create the alerts table: %s", err);
-		sqlite3_free(err);
-	}
-	return SQLITE_OK;
-}
-
 int
 hub_alert_start(void)
 {
 	struct hub_alert_state *st;
 	struct hub_agent *a;
 
-	hub_db_call(schema_run, NULL, NULL);
 	/* agents already critical were alerted before the hub restarted:
 	 * their recovery is due */
 	for (a = hub_agent_first(); a != NULL; a = a->next) {

@@ -29,6 +29,11 @@ hub_api_backup(struct hub_req *r)
 	struct hub_db_health h;
 	uint64_t ticket;
 
+	if (hub_db_backup_hint() != NULL) {
+		hub_http_error(r, 501, "backup_elsewhere", "%s",
+		    hub_db_backup_hint());
+		return;
+	}
 	/* a copy now would miss what the hub holds in memory */
 	hub_db_health(&h);
 	if (h.failing) {

@@ -231,6 +231,23 @@ hub_auth_restore_token(const char *id, const char *hash, int role,
 }
 
 void
+hub_auth_sync_token(const char *id, const char *hash, int role,
+    const char *name, double created, int revoked)
+{
+	struct hub_token *t;
+
+	for (t = auth.tokens; t != NULL; t = t->next)
+		if (strcmp(t->id, id) == 0) {
+			if (revoked && !t->revoked)
+				mc_info("token %s revoked through another hub",
+				    id);
+			t->revoked |= revoked;
+			return;
+		}
+	hub_auth_restore_token(id, hash, role, name, created, revoked);
+}
+
+void
 hub_auth_restore_key(const char *id, const char *hash, int64_t uses,
     int64_t used, double expires, double created, int revoked)
 {

@@ -156,11 +156,20 @@ cmd_save(const struct hub_cmd *c)
 {
 	char *sig = hub_sign_text(c->sig);	/* owned */
 
-	hub_db_exec("INSERT OR REPLACE INTO commands(id, agent, kind, cmd, arg,"
+	hub_db_exec("INSERT INTO commands(id, agent, kind, cmd, arg,"
 	    " requested_by, created, started, finished, status, exit_code,"
 	    " truncated, out_bytes, output, error, blob, timeout, cap, expires,"
 	    " signed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	    " ?, ?, ?, ?)",
+	    " ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET agent = excluded.agent,"
+	    " kind = excluded.kind, cmd = excluded.cmd, arg = excluded.arg,"
+	    " requested_by = excluded.requested_by, created = excluded.created,"
+	    " started = excluded.started, finished = excluded.finished,"
+	    " status = excluded.status, exit_code = excluded.exit_code,"
+	    " truncated = excluded.truncated, out_bytes = excluded.out_bytes,"
+	    " output = excluded.output, error = excluded.error,"
+	    " blob = excluded.blob, timeout = excluded.timeout,"
+	    " cap = excluded.cap, expires = excluded.expires,"
+	    " signed = excluded.signed",
 	    "ttttttdddtiiibtbdidt", c->id,
 	    c->agent, mc_kind_name(c->kind), c->cmd, c->arg, c->by,
 	    c->created, c->started, c->finished,

@@ -9,9 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -26,9 +26,9 @@ struct past_job {
 };
 
 static void
-col_str(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
+col_str(struct mc_jw *w, struct hub_sql_stmt *st, const char *key, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const char *t = hub_sql_text(st, i);
 
 	if (t == NULL)
 		mc_jw_null(w, key);
@@ -37,9 +37,9 @@ col_str(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
 }
 
 static void
-col_time(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
+col_time(struct mc_jw *w, struct hub_sql_stmt *st, const char *key, int i)
 {
-	double t = sqlite3_column_double(st, i);
+	double t = hub_sql_double(st, i);
 
 	if (t > 0)
 		mc_jw_dbl(w, key, t);
@@ -53,36 +53,36 @@ col_time(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
  * exit_code, truncated, error, arg.  Leaves the object open.
  */
 static void
-cols_common(struct mc_jw *w, sqlite3_stmt *st)
+cols_common(struct mc_jw *w, struct hub_sql_stmt *st)
 {
 	mc_jw_obj(w, NULL);
 	col_str(w, st, "id", 0);
 	col_str(w, st, "agent", 1);
 	col_str(w, st, "type", 2);
 	col_str(w, st, "cmd", 3);
-	if (sqlite3_column_bytes(st, 11) > 0)
+	if (hub_sql_bytes(st, 11) > 0)
 		col_str(w, st, "arg", 11);
 	col_str(w, st, "requested_by", 4);
 	col_time(w, st, "created", 5);
 	col_time(w, st, "finished", 6);
 	col_str(w, st, "status", 7);
-	if (sqlite3_column_int(st, 8) >= 0 && sqlite3_column_double(st, 6) > 0)
-		mc_jw_i64(w, "exit", sqlite3_column_int(st, 8));
+	if ((int)hub_sql_int64(st, 8) >= 0 && hub_sql_double(st, 6) > 0)
+		mc_jw_i64(w, "exit", (int)hub_sql_int64(st, 8));
 	else
 		mc_jw_null(w, "exit");
-	mc_jw_bool(w, "truncated", sqlite3_column_int(st, 9));
+	mc_jw_bool(w, "truncated", (int)hub_sql_int64(st, 9));
 	col_str(w, st, "error", 10);
 }
 
 static void
-row_write(struct mc_jw *w, sqlite3_stmt *st)
+row_write(struct mc_jw *w, struct hub_sql_stmt *st)
 {
 	cols_common(w, st);
 	mc_jw_obj_end(w);
 }
 
 static int
-past_run(struct sqlite3 *db, void *arg)
+past_run(struct hub_sql *db, void *arg)
 {
 	static const char q_all[] = "SELECT id, agent, kind, cmd,"
 	    " requested_by, created, finished, status, exit_code, truncated,"
@@ -92,28 +92,27 @@ past_run(struct sqlite3 *db, void *arg)
 	    " error, arg FROM commands WHERE agent = ? ORDER BY created DESC"
 	    " LIMIT ?";
 	struct past_job *j = arg;
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	struct mc_jw w;
 	int n = 1;
 
 	mc_jw_init(&w, &j->ans.out);
 	mc_jw_obj(&w, NULL);
 	mc_jw_arr(&w, "commands");
-	if (sqlite3_prepare_v2(db, j->agent[0] ? q_agent : q_all, -1, &st,
-	    NULL) == SQLITE_OK) {
+	if (hub_sql_prepare(db, j->agent[0] ? q_agent : q_all, &st) == HUB_SQL_OK) {
 		if (j->agent[0])
-			sqlite3_bind_text(st, n++, j->agent, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, n, j->limit);
-		while (sqlite3_step(st) == SQLITE_ROW && !w.err)
+			hub_sql_bind_text(st, n++, j->agent);
+		hub_sql_bind_int64(st, n, j->limit);
+		while (hub_sql_step(st) == HUB_SQL_ROW && !w.err)
 			row_write(&w, st);
-		sqlite3_finalize(st);
+		hub_sql_finalize(st);
 	} else
-		mc_err("history: %s", sqlite3_errmsg(db));
+		mc_err("history: %s", hub_sql_errmsg(db));
 	mc_jw_arr_end(&w);
 	mc_jw_obj_end(&w);
 	if (mc_jw_done(&w) == -1)
 		mc_buf_reset(&j->ans.out);
-	return SQLITE_OK;
+	return HUB_SQL_OK;
 }
 
 void
@@ -134,27 +133,27 @@ hub_cmd_history(const char *agent, int limit,
 /* One command as GET /api/commands/{id} shows it; after the common
  * columns the query adds out_bytes, output, length(blob), started. */
 static void
-one_write(struct mc_jw *w, sqlite3_stmt *st)
+one_write(struct mc_jw *w, struct hub_sql_stmt *st)
 {
 	char link[MC_ID_MAX + 32];
 
 	cols_common(w, st);
-	mc_jw_i64(w, "out_bytes", sqlite3_column_int64(st, 12));
-	mc_jw_strn(w, "output", (const char *)sqlite3_column_blob(st, 13) ?
-	    (const char *)sqlite3_column_blob(st, 13) : "",
-	    (size_t)sqlite3_column_bytes(st, 13));
-	if (sqlite3_column_int64(st, 14) > 0) {
+	mc_jw_i64(w, "out_bytes", hub_sql_int64(st, 12));
+	mc_jw_strn(w, "output", (const char *)hub_sql_blob(st, 13) ?
+	    (const char *)hub_sql_blob(st, 13) : "",
+	    hub_sql_bytes(st, 13));
+	if (hub_sql_int64(st, 14) > 0) {
 		snprintf(link, sizeof(link), "/api/commands/%s/png",
-		    (const char *)sqlite3_column_text(st, 0));
+		    hub_sql_text(st, 0));
 		mc_jw_str(w, "png", link);
-		mc_jw_i64(w, "png_bytes", sqlite3_column_int64(st, 14));
+		mc_jw_i64(w, "png_bytes", hub_sql_int64(st, 14));
 	}
 	col_time(w, st, "started", 15);
 	mc_jw_obj_end(w);
 }
 
 static int
-read_run(struct sqlite3 *db, void *arg)
+read_run(struct hub_sql *db, void *arg)
 {
 	static const char q_one[] = "SELECT id, agent, kind, cmd,"
 	    " requested_by, created, finished, status, exit_code, truncated,"
@@ -162,20 +161,20 @@ read_run(struct sqlite3 *db, void *arg)
 	    " FROM commands WHERE id = ?";
 	static const char q_png[] = "SELECT blob FROM commands WHERE id = ?";
 	struct past_job *j = arg;
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	struct mc_jw w;
 
-	if (sqlite3_prepare_v2(db, j->png ? q_png : q_one, -1, &st, NULL) !=
-	    SQLITE_OK) {
-		mc_err("read command: %s", sqlite3_errmsg(db));
-		return SQLITE_OK;
+	if (hub_sql_prepare(db, j->png ? q_png : q_one, &st) !=
+	    HUB_SQL_OK) {
+		mc_err("read command: %s", hub_sql_errmsg(db));
+		return HUB_SQL_OK;
 	}
-	sqlite3_bind_text(st, 1, j->id, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	hub_sql_bind_text(st, 1, j->id);
+	if (hub_sql_step(st) == HUB_SQL_ROW) {
 		if (j->png) {
-			if (sqlite3_column_bytes(st, 0) > 0)
-				mc_buf_append(&j->ans.out, sqlite3_column_blob(st,
-				    0), (size_t)sqlite3_column_bytes(st, 0));
+			if (hub_sql_bytes(st, 0) > 0)
+				mc_buf_append(&j->ans.out, hub_sql_blob(st,
+				    0), hub_sql_bytes(st, 0));
 		} else {
 			mc_jw_init(&w, &j->ans.out);
 			one_write(&w, st);
@@ -183,8 +182,8 @@ read_run(struct sqlite3 *db, void *arg)
 				mc_buf_reset(&j->ans.out);
 		}
 	}
-	sqlite3_finalize(st);
-	return SQLITE_OK;
+	hub_sql_finalize(st);
+	return HUB_SQL_OK;
 }
 
 void

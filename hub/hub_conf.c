@@ -97,6 +97,8 @@ static const struct mc_opt hub_opts[] = {
 	OPT("bus", MC_OPT_STR, bus, 0, 0),
 	OPT("bus_password_file", MC_OPT_STR, bus_password_file, 0, 0),
 	OPT("hub_name", MC_OPT_STR, hub_name, 0, 0),
+	OPT("store", MC_OPT_STR, store, 0, 0),
+	OPT("store_password_file", MC_OPT_STR, store_password_file, 0, 0),
 	MC_OPT_END
 };
 
@@ -511,6 +513,15 @@ bus_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
 		return mc_origin_fail(o, "bus_password_file", err, errlen,
 		    "cannot read '%s': %s", c->bus_password_file,
 		    strerror(errno));
+	if (hub_db_store_check(c->store, c->store_password_file, why,
+	    sizeof(why)) == -1)
+		return mc_origin_fail(o, c->store[0] || !c->store_password_file[0]
+		    ? "store" : "store_password_file", err, errlen, "%s", why);
+	if (c->store_password_file[0] != '\0' &&
+	    access(c->store_password_file, R_OK) != 0)
+		return mc_origin_fail(o, "store_password_file", err, errlen,
+		    "cannot read '%s': %s", c->store_password_file,
+		    strerror(errno));
 	/* the host name is checked only when it names a hub of a bus */
 	if ((c->bus[0] != '\0' || mc_origin_name(o, "hub_name", where,
 	    sizeof(where))[0] != '\0') && !hub_bus_name_valid(c->hub_name))
@@ -621,6 +632,10 @@ restart_only(const struct hub_conf *n, const struct mc_origin *o)
 		restart_note(o, "bus_password_file");
 	if (strcmp(n->hub_name, hub.conf.hub_name) != 0)
 		restart_note(o, "hub_name");
+	if (strcmp(n->store, hub.conf.store) != 0)
+		restart_note(o, "store");
+	if (strcmp(n->store_password_file, hub.conf.store_password_file) != 0)
+		restart_note(o, "store_password_file");
 	alert_reload(n, o);
 }
 

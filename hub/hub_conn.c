@@ -39,6 +39,7 @@ hub_conn_destroy(struct hub_conn *c)
 {
 	struct hub_outq *q, *next;
 
+	hub_db_find_forget(c);
 	if (c->role == CONN_AGENT) {
 		hub_term_agent_gone(c);
 		hub_agent_detach(c);

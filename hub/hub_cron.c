@@ -94,6 +94,7 @@ hub_cron_tick(double now)
 	hub_series_cron(mc_wall());
 	hub_backup_cron(now);
 	hub_db_watch();
+	hub_db_find_cron(now);
 	watchdog(now);
 	if (hub.reload) {
 		hub.reload = 0;

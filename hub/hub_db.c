@@ -1,13 +1,15 @@
 /*
- * hub_db.c - the SQLite store, written by its own thread.
+ * hub_db.c - the store, written by its own thread.
  *
- * The service thread never touches the disk once the loop runs: it calls
- * hub_db_exec(), which copies the arguments into a job on a queue and
- * returns.  The writer thread takes everything queued, runs it in one
- * transaction with cached prepared statements, and sleeps again, so a
- * burst of status changes costs one fsync.  WAL mode lets readers (backups,
- * the sqlite3 shell) run while the hub writes.  State is read only once, at
- * start, before the event loop (hub_db_load()).
+ * The service thread never touches the disk or the database server once
+ * the loop runs: it calls hub_db_exec(), which copies the arguments into a
+ * job on a queue and returns.  The writer thread takes everything queued,
+ * runs it in one transaction with cached prepared statements, and sleeps
+ * again, so a burst of status changes costs one fsync.  The engine is
+ * SQLite (one hub, the default) or PostgreSQL (several hubs), behind
+ * hub_sql.h; `store =` picks it (hub_db_open()).  State is read once, at
+ * start, before the event loop (hub_db_load()); what another hub of the
+ * same store wrote later is looked up on a miss (hub_db_find.c).
  */
 #include <pthread.h>
 #include <stdarg.h>
@@ -16,9 +18,9 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "hub.h"
+#include "hub_sql.h"
+#include "mc_buf.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -64,7 +66,7 @@ struct db_list {
 };
 
 static struct {
-	sqlite3		*db;
+	struct hub_sql	*db;		/* owned */
 	pthread_t	 thread;
 	int		 running;
 	pthread_mutex_t	 mu;
@@ -80,78 +82,12 @@ static struct {
 	double		 failing_since;	/* wall clock */
 	uint64_t	 failures, dropped;
 	/* writer thread only */
+	int		 failing_logged;
 	struct db_list	 held;		/* owned: a batch not yet committed */
 	double		 backoff;
-	struct { const char *sql; sqlite3_stmt *st; } cache[STMT_CACHE];
+	struct { const char *sql; struct hub_sql_stmt *st; } cache[STMT_CACHE];
 	int		 ncache;
 } dbs = { .mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER };
-
-static const char schema[] =
-"PRAGMA journal_mode=WAL;"
-"PRAGMA synchronous=NORMAL;"
-"CREATE TABLE IF NOT EXISTS agents(id INTEGER PRIMARY KEY, name TEXT UNIQUE"
-"  NOT NULL, cred_hash TEXT NOT NULL, created REAL, hostname TEXT, os TEXT,"
-"  kernel TEXT, arch TEXT, version TEXT, cpus INTEGER, mem_total INTEGER,"
-"  tags TEXT, status TEXT, since REAL, last_seen REAL, boot TEXT);"
-"CREATE TABLE IF NOT EXISTS enroll_keys(id TEXT PRIMARY KEY, hash TEXT NOT"
-"  NULL, uses INTEGER, used INTEGER, expires REAL, created REAL,"
-"  revoked INTEGER NOT NULL DEFAULT 0);"
-"CREATE TABLE IF NOT EXISTS tokens(id TEXT PRIMARY KEY, hash TEXT NOT NULL,"
-"  role INTEGER, name TEXT, created REAL, revoked INTEGER NOT NULL DEFAULT 0);"
-"CREATE TABLE IF NOT EXISTS events(id INTEGER PRIMARY KEY, ts REAL, type"
-"  TEXT, agent TEXT, from_status TEXT, to_status TEXT, detail TEXT,"
-"  cmd TEXT);"
-"CREATE INDEX IF NOT EXISTS events_ts ON events(ts);"
-"CREATE TABLE IF NOT EXISTS commands(id TEXT PRIMARY KEY, agent TEXT, kind"
-"  TEXT, cmd TEXT, arg TEXT, requested_by TEXT, created REAL, started REAL,"
-"  finished REAL, status TEXT, exit_code INTEGER, truncated INTEGER,"
-"  out_bytes INTEGER, output BLOB, error TEXT, blob BLOB, timeout REAL,"
-"  cap INTEGER, expires REAL, signed TEXT);"
-"CREATE INDEX IF NOT EXISTS commands_agent ON commands(agent, created);"
-/* listener releases (hub_release.c): the files are in DATA/releases/ */
-"CREATE TABLE IF NOT EXISTS releases(version TEXT PRIMARY KEY, sha256 TEXT"
-"  NOT NULL, size INTEGER, key TEXT, sig TEXT, signer TEXT,"
-"  published_by TEXT, published REAL);"
-/* terminal sessions (hub_rec.c): the casts are files in DATA/sessions/ */
-"CREATE TABLE IF NOT EXISTS sessions(id TEXT PRIMARY KEY, agent TEXT, user"
-"  TEXT, opened REAL, closed REAL, duration REAL, reason TEXT, exit INTEGER,"
-"  bytes_in INTEGER, bytes_out INTEGER, cast_bytes INTEGER,"
-"  truncated INTEGER);"
-"CREATE INDEX IF NOT EXISTS sessions_opened ON sessions(opened);"
-"CREATE INDEX IF NOT EXISTS sessions_agent ON sessions(agent, opened);"
-"CREATE INDEX IF NOT EXISTS sessions_closed ON sessions(closed);"
-/* metric history (hub_series.c): minute and quarter-hour averages */
-"CREATE TABLE IF NOT EXISTS metrics_1m(agent_id INTEGER NOT NULL, ts INTEGER"
-"  NOT NULL, cpu REAL, mem REAL, disk REAL, rx REAL, tx REAL,"
-"  gpu_util REAL, gpu_mem REAL, gpu_temp REAL, cpu_temp REAL,"
-"  PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;"
-"CREATE TABLE IF NOT EXISTS metrics_15m(agent_id INTEGER NOT NULL, ts INTEGER"
-"  NOT NULL, cpu REAL, mem REAL, disk REAL, rx REAL, tx REAL,"
-"  gpu_util REAL, gpu_mem REAL, gpu_temp REAL, cpu_temp REAL,"
-"  PRIMARY KEY(agent_id, ts)) WITHOUT ROWID;";
-
-/* Columns added to a table after it was first made: a hub.db from an older
- * hub gets them at open (each is looked for first, so this runs once). */
-static const struct {
-	const char	*probe, *add;
-} added[] = {
-	{ "SELECT cmd FROM events LIMIT 0",
-	  "ALTER TABLE events ADD COLUMN cmd TEXT" },
-	/* the hardware summaries of the history (hub_series.c) */
-	{ "SELECT gpu_util FROM metrics_1m LIMIT 0",
-	  "ALTER TABLE metrics_1m ADD COLUMN gpu_util REAL;"
-	  "ALTER TABLE metrics_1m ADD COLUMN gpu_mem REAL;"
-	  "ALTER TABLE metrics_1m ADD COLUMN gpu_temp REAL;"
-	  "ALTER TABLE metrics_1m ADD COLUMN cpu_temp REAL" },
-	{ "SELECT gpu_util FROM metrics_15m LIMIT 0",
-	  "ALTER TABLE metrics_15m ADD COLUMN gpu_util REAL;"
-	  "ALTER TABLE metrics_15m ADD COLUMN gpu_mem REAL;"
-	  "ALTER TABLE metrics_15m ADD COLUMN gpu_temp REAL;"
-	  "ALTER TABLE metrics_15m ADD COLUMN cpu_temp REAL" },
-	/* an operator's signature, kept for a queued command (hub_sign.c) */
-	{ "SELECT signed FROM commands LIMIT 0",
-	  "ALTER TABLE commands ADD COLUMN signed TEXT" },
-};
 
 static void
 list_add(struct db_list *l, struct db_job *j)
@@ -177,41 +113,28 @@ list_join(struct db_list *l, struct db_list *more)
 	more->head = more->tail = NULL;
 }
 
-/*
- * Failures of the store itself (a full or failing disk, a file that went
- * away, a lock held too long): the batch is kept and tried again.  Any
- * other error is the statement's own (a constraint) and would fail again
- * forever; it is logged and the batch goes on without it.
- */
 int
 hub_db_is_store_error(int rc)
 {
-	switch (rc & 0xff) {
-	case SQLITE_FULL: case SQLITE_IOERR: case SQLITE_CANTOPEN:
-	case SQLITE_READONLY: case SQLITE_BUSY: case SQLITE_LOCKED:
-	case SQLITE_NOMEM: case SQLITE_PROTOCOL: case SQLITE_CORRUPT:
-	case SQLITE_NOTADB: case SQLITE_PERM:
-		return 1;
-	}
-	return 0;
+	return rc == HUB_SQL_FAIL;
 }
 
 /* The cached statement for sql; *owned is set when the cache is full and
  * the caller must finalize it. */
-static sqlite3_stmt *
+static struct hub_sql_stmt *
 stmt_get(const char *sql, int *owned, int *rc)
 {
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	int i;
 
 	*owned = 0;
 	for (i = 0; i < dbs.ncache; i++)
 		if (dbs.cache[i].sql == sql)
 			return dbs.cache[i].st;
-	if ((*rc = sqlite3_prepare_v2(dbs.db, sql, -1, &st, NULL)) !=
-	    SQLITE_OK) {
+	if ((*rc = dbs.db->ops->prepare(dbs.db, sql, dbs.ncache < STMT_CACHE,
+	    &st)) != HUB_SQL_OK) {
 		mc_err("db: cannot prepare '%.60s': %s", sql,
-		    sqlite3_errmsg(dbs.db));
+		    hub_sql_errmsg(dbs.db));
 		return NULL;
 	}
 	if (dbs.ncache < STMT_CACHE) {
@@ -223,7 +146,7 @@ stmt_get(const char *sql, int *owned, int *rc)
 }
 
 static void
-job_bind(sqlite3_stmt *st, const struct db_job *j)
+job_bind(struct hub_sql_stmt *st, const struct db_job *j)
 {
 	const struct db_arg *a;
 	int i;
@@ -231,65 +154,57 @@ job_bind(sqlite3_stmt *st, const struct db_job *j)
 	for (i = 0; i < j->nargs; i++) {
 		a = &j->args[i];
 		switch (a->type) {
-		case 'i': sqlite3_bind_int64(st, i + 1, a->i); break;
-		case 'd': sqlite3_bind_double(st, i + 1, a->d); break;
-		case 't':
-			if (a->p == NULL)
-				sqlite3_bind_null(st, i + 1);
-			else
-				sqlite3_bind_text(st, i + 1, a->p, -1,
-				    SQLITE_STATIC);
-			break;
-		case 'b':
-			sqlite3_bind_blob(st, i + 1, a->p ? a->p : "",
-			    (int)a->n, SQLITE_STATIC);
-			break;
-		default: sqlite3_bind_null(st, i + 1); break;
+		case 'i': hub_sql_bind_int64(st, i + 1, a->i); break;
+		case 'd': hub_sql_bind_double(st, i + 1, a->d); break;
+		case 't': hub_sql_bind_text(st, i + 1, a->p); break;
+		case 'b': hub_sql_bind_blob(st, i + 1, a->p, a->n); break;
+		default: hub_sql_bind_null(st, i + 1); break;
 		}
 	}
 }
 
-/* Run one statement: SQLITE_OK, or the code of a failure. */
+/* Run one statement: HUB_SQL_OK, or the code of a failure. */
 static int
 job_exec(const struct db_job *j)
 {
-	sqlite3_stmt *st;
-	int rc = SQLITE_ERROR, owned;
+	struct hub_sql_stmt *st;
+	int rc = HUB_SQL_ERROR, owned;
 
 	if ((st = stmt_get(j->sql, &owned, &rc)) == NULL)
 		return rc;
 	job_bind(st, j);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE || rc == SQLITE_ROW)
-		rc = SQLITE_OK;
-	else {
-		rc = sqlite3_extended_errcode(dbs.db);
-		if (!hub_db_is_store_error(rc))
-			mc_err("db: '%.60s': %s", j->sql,
-			    sqlite3_errmsg(dbs.db));
-	}
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	rc = hub_sql_step(st);
+	if (rc == HUB_SQL_DONE || rc == HUB_SQL_ROW)
+		rc = HUB_SQL_OK;
+	else if (!hub_db_is_store_error(rc))
+		mc_err("db: '%.60s': %s", j->sql, hub_sql_errmsg(dbs.db));
+	hub_sql_reset(st);
 	if (owned)
-		sqlite3_finalize(st);
+		hub_sql_finalize(st);
 	return rc;
 }
 
 static int
 job_run(struct db_job *j)
 {
-	int rc;
+	const struct hub_sql_ops *ops = dbs.db->ops;
+	int rc = HUB_SQL_OK;
 
-	if (j->kind == JOB_WRITE)
-		rc = job_exec(j);
-	else if (j->run != NULL)
-		rc = j->run(dbs.db, j->arg);
-	else
-		rc = SQLITE_OK;
+	if (ops->job_begin != NULL)
+		rc = ops->job_begin(dbs.db);
+	if (rc == HUB_SQL_OK) {
+		if (j->kind == JOB_WRITE)
+			rc = job_exec(j);
+		else if (j->run != NULL)
+			rc = j->run(dbs.db, j->arg);
+	}
+	if (ops->job_end != NULL && !hub_db_is_store_error(rc) &&
+	    ops->job_end(dbs.db) == HUB_SQL_FAIL)
+		rc = HUB_SQL_FAIL;
 	if (!hub_db_is_store_error(rc))
-		return SQLITE_OK;
+		return HUB_SQL_OK;
 	/* a read reports nothing to keep: it has run, whatever it found */
-	return j->kind == JOB_READ ? SQLITE_OK : rc;
+	return j->kind == JOB_READ ? HUB_SQL_OK : rc;
 }
 
 static void
@@ -327,7 +242,7 @@ job_settle(struct db_job *j, int stored, struct db_list *done)
 }
 
 static void
-set_health(int failing, int rc, size_t nheld)
+set_health(int failing, size_t nheld)
 {
 	pthread_mutex_lock(&dbs.mu);
 	if (failing) {
@@ -335,7 +250,7 @@ set_health(int failing, int rc, size_t nheld)
 			dbs.failing_since = mc_wall();
 		dbs.failures++;
 		snprintf(dbs.reason, sizeof(dbs.reason), "%s",
-		    sqlite3_errstr(rc));
+		    hub_sql_errmsg(dbs.db));
 	} else
 		dbs.reason[0] = '\0';
 	dbs.failing = failing;
@@ -358,14 +273,14 @@ run_batch(struct db_job *list)
 	struct db_list keep = { NULL, NULL }, done = { NULL, NULL };
 	struct db_job *next;
 	size_t nkeep = 0;
-	int rc = sqlite3_exec(dbs.db, "BEGIN", NULL, NULL, NULL);
+	int rc = dbs.db->ops->begin(dbs.db);
 
 	for (; list != NULL; list = next) {
 		next = list->next;
-		if (rc == SQLITE_OK || list->kind == JOB_READ) {
+		if (rc == HUB_SQL_OK || list->kind == JOB_READ) {
 			int jrc = job_run(list);
 
-			if (rc == SQLITE_OK)
+			if (rc == HUB_SQL_OK)
 				rc = jrc;
 		}
 		if (list->kind == JOB_READ) {
@@ -375,27 +290,27 @@ run_batch(struct db_job *list)
 		list_add(&keep, list);
 		nkeep++;
 	}
-	if (rc == SQLITE_OK &&
-	    (rc = sqlite3_exec(dbs.db, "COMMIT", NULL, NULL, NULL)) ==
-	    SQLITE_OK) {
+	if (rc == HUB_SQL_OK &&
+	    (rc = dbs.db->ops->commit(dbs.db)) == HUB_SQL_OK) {
 		for (list = keep.head; list != NULL; list = next) {
 			next = list->next;
 			job_settle(list, 1, &done);
 		}
+		dbs.failing_logged = 0;
 		if (dbs.failing)
 			mc_info("db: the store writes again (%zu held writes "
 			    "stored)", dbs.nheld);
-		set_health(0, rc, 0);
+		set_health(0, 0);
 		dbs.held.head = dbs.held.tail = NULL;
 		post_done(&done);
 		return 0;
 	}
-	rc = sqlite3_extended_errcode(dbs.db);
-	sqlite3_exec(dbs.db, "ROLLBACK", NULL, NULL, NULL);
-	if (!dbs.failing)
+	set_health(1, nkeep);
+	dbs.db->ops->rollback(dbs.db);
+	if (!dbs.failing_logged)
 		mc_err("db: cannot write the store (%s); holding %zu writes "
-		    "and trying again", sqlite3_errstr(rc), nkeep);
-	set_health(1, rc, nkeep);
+		    "and trying again", dbs.reason, nkeep);
+	dbs.failing_logged = 1;
 	dbs.held = keep;
 	post_done(&done);
 	return -1;
@@ -471,47 +386,32 @@ drop_held(void)
 	post_done(&done);
 }
 
-static int
-add_columns(sqlite3 *db, char **err)
-{
-	sqlite3_stmt *st;
-	size_t i;
-
-	for (i = 0; i < sizeof(added) / sizeof(added[0]); i++) {
-		if (sqlite3_prepare_v2(db, added[i].probe, -1, &st, NULL) ==
-		    SQLITE_OK) {
-			sqlite3_finalize(st);
-			continue;
-		}
-		if (sqlite3_exec(db, added[i].add, NULL, NULL, err) !=
-		    SQLITE_OK)
-			return -1;
-	}
-	return 0;
-}
-
+/* postgres://... or postgresql://...: PostgreSQL; sqlite:PATH: SQLite. */
 int
-hub_db_open(const char *path)
+hub_db_open(const char *store, const char *password)
 {
-	char *err = NULL;
+	char err[512];
 
-	if (sqlite3_open_v2(path, &dbs.db, SQLITE_OPEN_READWRITE |
-	    SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		mc_err("cannot open %s: %s", path, dbs.db ?
-		    sqlite3_errmsg(dbs.db) : "out of memory");
-		sqlite3_close(dbs.db);
+	if (strncmp(store, "postgres://", 11) == 0 ||
+	    strncmp(store, "postgresql://", 13) == 0)
+		dbs.db = hub_sql_pg_open(store, password, err, sizeof(err));
+	else if (strncmp(store, "sqlite:", 7) == 0)
+		dbs.db = hub_sql_sqlite_open(store + 7, err, sizeof(err));
+	else {
+		snprintf(err, sizeof(err), "unknown kind of store");
+		dbs.db = NULL;
+	}
+	if (dbs.db == NULL) {
+		mc_err("store %s: %s", store, err);
+		return -1;
+	}
+	if (dbs.db->ops->schema(dbs.db, err, sizeof(err)) == -1) {
+		mc_err("store %s: %s", store, err);
+		hub_sql_close(dbs.db);
 		dbs.db = NULL;
 		return -1;
 	}
-	sqlite3_busy_timeout(dbs.db, 5000);
-	if (sqlite3_exec(dbs.db, schema, NULL, NULL, &err) != SQLITE_OK ||
-	    add_columns(dbs.db, &err) == -1) {
-		mc_err("%s: cannot set up the schema: %s", path, err);
-		sqlite3_free(err);
-		sqlite3_close(dbs.db);
-		dbs.db = NULL;
-		return -1;
-	}
+	mc_info("store: %s (%s)", store, dbs.db->ops->name);
 	return 0;
 }
 
@@ -542,10 +442,9 @@ hub_db_close(void)
 		hub_db_drain();
 	}
 	for (i = 0; i < dbs.ncache; i++)
-		sqlite3_finalize(dbs.cache[i].st);
+		hub_sql_finalize(dbs.cache[i].st);
 	dbs.ncache = 0;
-	if (dbs.db)
-		sqlite3_close(dbs.db);
+	hub_sql_close(dbs.db);
 	dbs.db = NULL;
 }
 
@@ -715,8 +614,8 @@ hub_db_watch(void)
 		snprintf(text, sizeof(text), "The hub cannot write its "
 		    "database (%s). It holds %zu writes in memory and tries "
 		    "again; API writes answer 503 and no command result is "
-		    "acknowledged until the store writes again. Free space in "
-		    "%s.", h.reason, h.queued, hub.conf.data);
+		    "acknowledged until the store writes again. %s.", h.reason,
+		    h.queued, dbs.db->ops->fault_hint);
 		hub_event("hub", "", "ok", "store_failing", h.reason);
 		hub_alert_notice("hub_fault", "", "HUB: store failing",
 		    text);
@@ -733,7 +632,12 @@ int
 hub_db_load(void)
 {
 	if (hub_db_load_state(dbs.db) == -1) {
-		mc_err("cannot load the store: %s", sqlite3_errmsg(dbs.db));
+		mc_err("cannot load the store: %s", hub_sql_errmsg(dbs.db));
+		return -1;
+	}
+	if (hub_db_ids_load(dbs.db) == -1) {
+		mc_err("cannot take ids from the store: %s",
+		    hub_sql_errmsg(dbs.db));
 		return -1;
 	}
 	return start_writer();
@@ -769,27 +673,25 @@ hub_db_ask(hub_db_run_fn run, struct hub_db_answer *a, size_t limit,
 
 /* ---- online backup ---- */
 
-#define BACKUP_MAX	((sqlite3_int64)1 << 30)
+#define BACKUP_MAX	((size_t)1 << 30)
 
 /* Runs between two batches, so the copy is one consistent state. */
 static int
-backup_run(struct sqlite3 *db, void *arg)
+backup_run(struct hub_sql *db, void *arg)
 {
 	struct hub_db_answer *a = arg;
-	sqlite3_int64 size = 0;
-	unsigned char *p;
 
-	p = sqlite3_serialize(db, "main", &size, 0);
-	if (p == NULL || size <= 0 || size > BACKUP_MAX) {
-		mc_err("backup: cannot copy the database (%lld bytes)",
-		    (long long)size);
-		sqlite3_free(p);
-		return SQLITE_OK;
-	}
-	if (mc_buf_append(&a->out, p, (size_t)size) == -1)
-		mc_err("backup: out of memory for %lld bytes", (long long)size);
-	sqlite3_free(p);
-	return SQLITE_OK;
+	if (db->ops->backup(db, &a->out, BACKUP_MAX) == -1)
+		mc_err("backup: cannot copy the database (over %zu bytes, or "
+		    "out of memory)", BACKUP_MAX);
+	return HUB_SQL_OK;
+}
+
+const char *
+hub_db_backup_hint(void)
+{
+	return dbs.db != NULL && dbs.db->ops->backup == NULL ?
+	    dbs.db->ops->backup_hint : NULL;
 }
 
 void
@@ -797,9 +699,10 @@ hub_db_backup(void (*done)(void *arg, char *bytes, size_t len), void *arg)
 {
 	struct hub_db_answer *a = calloc(1, sizeof(*a));
 
-	if (a == NULL) {
+	if (a == NULL || hub_db_backup_hint() != NULL) {
+		free(a);
 		done(arg, NULL, 0);
 		return;
 	}
-	hub_db_ask(backup_run, a, (size_t)BACKUP_MAX, done, arg);
+	hub_db_ask(backup_run, a, BACKUP_MAX, done, arg);
 }

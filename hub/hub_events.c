@@ -19,21 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
 #define EVENTS_JSON_MAX	(4 * 1024 * 1024)
-
-static int64_t last_id;		/* the newest event's id */
-
-void
-hub_events_restore(int64_t newest)
-{
-	last_id = newest;
-}
 
 void
 hub_event_write(struct mc_jw *w, const struct hub_event_rec *e)
@@ -56,7 +48,8 @@ static void
 record(const char *type, const char *agent, const char *from,
     const char *to, const char *detail, const char *cmd)
 {
-	struct hub_event_rec e = { ++last_id, mc_wall(), type, agent, from,
+	struct hub_event_rec e = {
+	    hub_db_next_id(HUB_SEQ_EVENTS), mc_wall(), type, agent, from,
 	    to, detail, cmd };
 
 	hub_ui_event(&e);
@@ -95,9 +88,9 @@ struct events_job {
 };
 
 static const char *
-col(sqlite3_stmt *st, int i)
+col(struct hub_sql_stmt *st, int i)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
+	const char *s = hub_sql_text(st, i);
 
 	return s != NULL ? (const char *)s : "";
 }
@@ -106,59 +99,59 @@ col(sqlite3_stmt *st, int i)
  * The query from fixed pieces: the parameters are bound, never pasted.
  * One row more than the limit says whether another page follows.
  */
-static sqlite3_stmt *
-page_prepare(sqlite3 *db, const struct hub_events_query *q)
+static struct hub_sql_stmt *
+page_prepare(struct hub_sql *db, const struct hub_events_query *q)
 {
 	char sql[512];
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	int n = 1, asc = q->after >= 0 || q->since > 0;
 
 	snprintf(sql, sizeof(sql), "SELECT id, ts, type, agent, from_status,"
-	    " to_status, detail, cmd FROM events WHERE 1%s%s%s%s%s ORDER BY id %s"
+	    " to_status, detail, cmd FROM events WHERE 1 = 1%s%s%s%s%s ORDER BY id %s"
 	    " LIMIT ?", q->before > 0 ? " AND id < ?" : "",
 	    q->after >= 0 ? " AND id > ?" : "",
 	    q->since > 0 ? " AND ts >= ?" : "",
 	    q->agent[0] ? " AND agent = ?" : "",
 	    q->type[0] ? " AND type = ?" : "", asc ? "ASC" : "DESC");
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (hub_sql_prepare(db, sql, &st) != HUB_SQL_OK)
 		return NULL;
 	if (q->before > 0)
-		sqlite3_bind_int64(st, n++, q->before);
+		hub_sql_bind_int64(st, n++, q->before);
 	if (q->after >= 0)
-		sqlite3_bind_int64(st, n++, q->after);
+		hub_sql_bind_int64(st, n++, q->after);
 	if (q->since > 0)
-		sqlite3_bind_double(st, n++, q->since);
+		hub_sql_bind_double(st, n++, q->since);
 	if (q->agent[0])
-		sqlite3_bind_text(st, n++, q->agent, -1, SQLITE_STATIC);
+		hub_sql_bind_text(st, n++, q->agent);
 	if (q->type[0])
-		sqlite3_bind_text(st, n++, q->type, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, n, q->limit + 1);
+		hub_sql_bind_text(st, n++, q->type);
+	hub_sql_bind_int64(st, n, q->limit + 1);
 	return st;
 }
 
 static int
-page_run(struct sqlite3 *db, void *arg)
+page_run(struct hub_sql *db, void *arg)
 {
 	struct events_job *j = arg;
 	struct hub_event_rec e;
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	struct mc_jw w;
 	int rows = 0, more = 0;
 
 	if ((st = page_prepare(db, &j->q)) == NULL) {
-		mc_err("events: %s", sqlite3_errmsg(db));
-		return SQLITE_OK;	/* nothing written: the caller's 500 */
+		mc_err("events: %s", hub_sql_errmsg(db));
+		return HUB_SQL_OK;	/* nothing written: the caller's 500 */
 	}
 	mc_jw_init(&w, &j->ans.out);
 	mc_jw_obj(&w, NULL);
 	mc_jw_arr(&w, "events");
-	while (sqlite3_step(st) == SQLITE_ROW && !w.err) {
+	while (hub_sql_step(st) == HUB_SQL_ROW && !w.err) {
 		if (rows++ == j->q.limit) {
 			more = 1;
 			break;
 		}
-		e.id = sqlite3_column_int64(st, 0);
-		e.ts = sqlite3_column_double(st, 1);
+		e.id = hub_sql_int64(st, 0);
+		e.ts = hub_sql_double(st, 1);
 		e.type = col(st, 2);
 		e.agent = col(st, 3);
 		e.from = col(st, 4);
@@ -167,13 +160,13 @@ page_run(struct sqlite3 *db, void *arg)
 		e.cmd = col(st, 7);
 		hub_event_write(&w, &e);
 	}
-	sqlite3_finalize(st);
+	hub_sql_finalize(st);
 	mc_jw_arr_end(&w);
 	mc_jw_bool(&w, "more", more);
 	mc_jw_obj_end(&w);
 	if (mc_jw_done(&w) == -1)
 		mc_buf_reset(&j->ans.out);
-	return SQLITE_OK;
+	return HUB_SQL_OK;
 }
 
 void

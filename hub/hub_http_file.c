@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_log.h"
 
 /* bytes read per trip to the store's thread */
@@ -70,7 +71,7 @@ hub_http_file_size(const struct hub_http *h)
 
 /* Store's thread: the next piece.  Only this touches piece meanwhile. */
 static int
-read_run(struct sqlite3 *db, void *arg)
+read_run(struct hub_sql *db, void *arg)
 {
 	struct hub_fbody *f = arg;
 	uint64_t left = f->size - f->off;

@@ -30,9 +30,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -178,24 +178,24 @@ seen_add(struct hub_agent *a)
 
 /* Writer thread. */
 static int
-seen_write(struct sqlite3 *db, void *arg)
+seen_write(struct hub_sql *db, void *arg)
 {
 	static const char sql[] = "UPDATE agents SET last_seen = ? WHERE id = ?";
 	struct seen_batch *b = arg;
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	size_t i;
 	int rc;
 
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = hub_sql_prepare(db, sql, &st)) != HUB_SQL_OK)
 		return rc;
-	for (i = 0, rc = SQLITE_DONE; i < b->n && rc == SQLITE_DONE; i++) {
-		sqlite3_bind_double(st, 1, b->rows[i].seen);
-		sqlite3_bind_int64(st, 2, b->rows[i].id);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
+	for (i = 0, rc = HUB_SQL_DONE; i < b->n && rc == HUB_SQL_DONE; i++) {
+		hub_sql_bind_double(st, 1, b->rows[i].seen);
+		hub_sql_bind_int64(st, 2, b->rows[i].id);
+		rc = hub_sql_step(st);
+		hub_sql_reset(st);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	hub_sql_finalize(st);
+	return rc == HUB_SQL_DONE ? HUB_SQL_OK : rc;
 }
 
 static void

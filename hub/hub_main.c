@@ -97,19 +97,16 @@ tls_setup(void)
 static int
 store_setup(void)
 {
-	char path[MC_PATH_MAX + 16];
-
 	if (mc_mkdir_p(hub.conf.data, 0700) == -1) {
 		mc_err("cannot create the data dir %s: %s", hub.conf.data,
 		    strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/hub.db", hub.conf.data);
-	if (hub_db_open(path) == -1)
+	if (hub_db_store_open() == -1)
 		return -1;
 	if (hub_db_load() == -1 || hub_auth_bootstrap(hub.conf.data) == -1)
 		return -1;
-	mc_info("store %s: %zu agents", path, hub_agent_count());
+	mc_info("store: %zu agents", hub_agent_count());
 	return 0;
 }
 

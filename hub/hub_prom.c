@@ -193,7 +193,8 @@ store_write(struct mc_buf *b)
 	    "Writes dropped because too many were held.",
 	    (long long)h.dropped);
 	one(b, "maestro_db_bytes", "gauge",
-	    "Bytes of hub.db in use (pages in use; read every 10 s).",
+	    "Bytes of the store in use (hub.db's pages in use, or the "
+	    "PostgreSQL database's size; read every 10 s).",
 	    (long long)hub_retain_db_bytes());
 	one(b, "maestro_loop_stalls_total", "counter",
 	    "Times the hub's event loop did not run for 5 s or more.",

@@ -589,7 +589,7 @@ hub_rec_open(const char *sid, const char *agent, const char *user, int cols,
 		enqueue(open_it);
 	} else
 		free(open_it);
-	hub_db_exec("INSERT INTO sessions(id, agent, user, opened, bytes_in,"
+	hub_db_exec("INSERT INTO sessions(id, agent, \"user\", opened, bytes_in,"
 	    " bytes_out, cast_bytes, truncated) VALUES (?, ?, ?, ?, 0, 0, 0, 0)",
 	    "tttd", sid, agent, user, wall);
 	snprintf(detail, sizeof(detail), "%s %dx%d", sid, cols, rows);

@@ -18,9 +18,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -41,13 +41,13 @@ cast_path(const char *sid, char *out, size_t outlen)
 /* Close one open row: it ended when its cast was last written (its
  * mtime), or, with no cast, when it opened. */
 static int
-recover_one(sqlite3 *db, const char *sid, double opened)
+recover_one(struct hub_sql *db, const char *sid, double opened)
 {
 	static const char q[] = "UPDATE sessions SET closed = ?, duration = ?,"
 	    " reason = 'shutdown', cast_bytes = ? WHERE id = ?";
 	char path[MC_PATH_MAX + MC_ID_MAX + 16];
 	double closed = opened;
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	int64_t size = 0;
 	struct stat sb;
 	int rc;
@@ -59,48 +59,48 @@ recover_one(sqlite3 *db, const char *sid, double opened)
 			closed = (double)sb.st_mtim.tv_sec +
 			    (double)sb.st_mtim.tv_nsec / 1e9;
 	}
-	if ((rc = sqlite3_prepare_v2(db, q, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = hub_sql_prepare(db, q, &st)) != HUB_SQL_OK)
 		return rc;
-	sqlite3_bind_double(st, 1, closed);
-	sqlite3_bind_double(st, 2, closed - opened);
-	sqlite3_bind_int64(st, 3, size);
-	sqlite3_bind_text(st, 4, sid, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(db);
+	hub_sql_bind_double(st, 1, closed);
+	hub_sql_bind_double(st, 2, closed - opened);
+	hub_sql_bind_int64(st, 3, size);
+	hub_sql_bind_text(st, 4, sid);
+	rc = hub_sql_step(st);
+	hub_sql_finalize(st);
+	return rc == HUB_SQL_DONE ? HUB_SQL_OK : rc;
 }
 
 static int
-recover_run(struct sqlite3 *db, void *arg)
+recover_run(struct hub_sql *db, void *arg)
 {
 	static const char q[] = "SELECT id, opened FROM sessions WHERE closed"
 	    " IS NULL LIMIT 1";
 	char sid[MC_ID_MAX];
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	double opened;
-	int rc = SQLITE_OK, n = 0;
+	int rc = HUB_SQL_OK, n = 0;
 
 	(void)arg;
 	/* one at a time: each UPDATE takes its row out of the query */
 	for (;;) {
-		if ((rc = sqlite3_prepare_v2(db, q, -1, &st, NULL)) !=
-		    SQLITE_OK)
+		if ((rc = hub_sql_prepare(db, q, &st)) !=
+		    HUB_SQL_OK)
 			break;
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_finalize(st);
+		if (hub_sql_step(st) != HUB_SQL_ROW) {
+			hub_sql_finalize(st);
 			break;
 		}
-		mc_strlcpy(sid, (const char *)sqlite3_column_text(st, 0) ?
-		    (const char *)sqlite3_column_text(st, 0) : "", sizeof(sid));
-		opened = sqlite3_column_double(st, 1);
-		sqlite3_finalize(st);
-		if ((rc = recover_one(db, sid, opened)) != SQLITE_OK)
+		mc_strlcpy(sid, hub_sql_text(st, 0) ?
+		    hub_sql_text(st, 0) : "", sizeof(sid));
+		opened = hub_sql_double(st, 1);
+		hub_sql_finalize(st);
+		if ((rc = recover_one(db, sid, opened)) != HUB_SQL_OK)
 			break;
 		n++;
 	}
-	if (rc != SQLITE_OK)
+	if (rc != HUB_SQL_OK)
 		mc_err("sessions: cannot close the rows left open: %s",
-		    sqlite3_errmsg(db));
+		    hub_sql_errmsg(db));
 	else if (n > 0)
 		mc_info("sessions: %d terminal sessions were open when the hub "
 		    "last stopped without closing them; they are closed now "
@@ -136,39 +136,39 @@ retain_cast(const char *sid)
 }
 
 static int
-retain_run(struct sqlite3 *db, void *arg)
+retain_run(struct hub_sql *db, void *arg)
 {
 	static const char q_old[] = "SELECT id FROM sessions WHERE closed < ?"
 	    " ORDER BY closed LIMIT ?";
 	static const char q_del[] = "DELETE FROM sessions WHERE id = ?";
 	struct retain_job *j = arg;
-	sqlite3_stmt *st, *del;
+	struct hub_sql_stmt *st, *del;
 	const char *sid;
 	int rc;
 
-	if ((rc = sqlite3_prepare_v2(db, q_old, -1, &st, NULL)) != SQLITE_OK)
+	if ((rc = hub_sql_prepare(db, q_old, &st)) != HUB_SQL_OK)
 		return rc;
-	if ((rc = sqlite3_prepare_v2(db, q_del, -1, &del, NULL)) !=
-	    SQLITE_OK) {
-		sqlite3_finalize(st);
+	if ((rc = hub_sql_prepare(db, q_del, &del)) !=
+	    HUB_SQL_OK) {
+		hub_sql_finalize(st);
 		return rc;
 	}
-	sqlite3_bind_double(st, 1, j->cutoff);
-	sqlite3_bind_int(st, 2, RETAIN_BATCH);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		sid = (const char *)sqlite3_column_text(st, 0);
+	hub_sql_bind_double(st, 1, j->cutoff);
+	hub_sql_bind_int64(st, 2, RETAIN_BATCH);
+	while ((rc = hub_sql_step(st)) == HUB_SQL_ROW) {
+		sid = hub_sql_text(st, 0);
 		if (sid == NULL)
 			continue;
 		retain_cast(sid);
-		sqlite3_bind_text(del, 1, sid, -1, SQLITE_TRANSIENT);
-		rc = sqlite3_step(del);
-		sqlite3_reset(del);
-		if (rc != SQLITE_DONE)
+		hub_sql_bind_text(del, 1, sid);
+		rc = hub_sql_step(del);
+		hub_sql_reset(del);
+		if (rc != HUB_SQL_DONE)
 			break;
 	}
-	rc = rc == SQLITE_DONE ? SQLITE_OK : sqlite3_extended_errcode(db);
-	sqlite3_finalize(del);
-	sqlite3_finalize(st);
+	rc = rc == HUB_SQL_DONE ? HUB_SQL_OK : rc;
+	hub_sql_finalize(del);
+	hub_sql_finalize(st);
 	return rc;
 }
 
@@ -199,18 +199,18 @@ struct list_job {
 };
 
 static void
-col_time(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
+col_time(struct mc_jw *w, struct hub_sql_stmt *st, const char *key, int i)
 {
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+	if (hub_sql_null(st, i))
 		mc_jw_null(w, key);
 	else
-		mc_jw_dbl(w, key, sqlite3_column_double(st, i));
+		mc_jw_dbl(w, key, hub_sql_double(st, i));
 }
 
 static void
-col_str(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
+col_str(struct mc_jw *w, struct hub_sql_stmt *st, const char *key, int i)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const char *t = hub_sql_text(st, i);
 
 	if (t == NULL)
 		mc_jw_null(w, key);
@@ -221,7 +221,7 @@ col_str(struct mc_jw *w, sqlite3_stmt *st, const char *key, int i)
 /* One row: id, agent, user, opened, closed, duration, reason, exit,
  * bytes_in, bytes_out, cast_bytes, truncated. */
 static void
-row_write(struct mc_jw *w, sqlite3_stmt *st)
+row_write(struct mc_jw *w, struct hub_sql_stmt *st)
 {
 	mc_jw_obj(w, NULL);
 	col_str(w, st, "id", 0);
@@ -231,51 +231,50 @@ row_write(struct mc_jw *w, sqlite3_stmt *st)
 	col_time(w, st, "closed", 4);
 	col_time(w, st, "duration", 5);
 	col_str(w, st, "reason", 6);
-	if (sqlite3_column_type(st, 7) == SQLITE_NULL)
+	if (hub_sql_null(st, 7))
 		mc_jw_null(w, "exit");
 	else
-		mc_jw_i64(w, "exit", sqlite3_column_int64(st, 7));
-	mc_jw_i64(w, "bytes_in", sqlite3_column_int64(st, 8));
-	mc_jw_i64(w, "bytes_out", sqlite3_column_int64(st, 9));
-	mc_jw_i64(w, "cast_bytes", sqlite3_column_int64(st, 10));
-	mc_jw_bool(w, "truncated", sqlite3_column_int(st, 11));
+		mc_jw_i64(w, "exit", hub_sql_int64(st, 7));
+	mc_jw_i64(w, "bytes_in", hub_sql_int64(st, 8));
+	mc_jw_i64(w, "bytes_out", hub_sql_int64(st, 9));
+	mc_jw_i64(w, "cast_bytes", hub_sql_int64(st, 10));
+	mc_jw_bool(w, "truncated", (int)hub_sql_int64(st, 11));
 	mc_jw_obj_end(w);
 }
 
 static int
-list_run(struct sqlite3 *db, void *arg)
+list_run(struct hub_sql *db, void *arg)
 {
-	static const char q_all[] = "SELECT id, agent, user, opened, closed,"
+	static const char q_all[] = "SELECT id, agent, \"user\", opened, closed,"
 	    " duration, reason, exit, bytes_in, bytes_out, cast_bytes,"
 	    " truncated FROM sessions ORDER BY opened DESC LIMIT ?";
-	static const char q_agent[] = "SELECT id, agent, user, opened, closed,"
+	static const char q_agent[] = "SELECT id, agent, \"user\", opened, closed,"
 	    " duration, reason, exit, bytes_in, bytes_out, cast_bytes,"
 	    " truncated FROM sessions WHERE agent = ? ORDER BY opened DESC"
 	    " LIMIT ?";
 	struct list_job *j = arg;
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	struct mc_jw w;
 	int n = 1;
 
-	if (sqlite3_prepare_v2(db, j->agent[0] ? q_agent : q_all, -1, &st,
-	    NULL) != SQLITE_OK) {
-		mc_err("sessions: %s", sqlite3_errmsg(db));
-		return SQLITE_OK;	/* nothing written: the caller's 500 */
+	if (hub_sql_prepare(db, j->agent[0] ? q_agent : q_all, &st) != HUB_SQL_OK) {
+		mc_err("sessions: %s", hub_sql_errmsg(db));
+		return HUB_SQL_OK;	/* nothing written: the caller's 500 */
 	}
 	if (j->agent[0])
-		sqlite3_bind_text(st, n++, j->agent, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, n, j->limit);
+		hub_sql_bind_text(st, n++, j->agent);
+	hub_sql_bind_int64(st, n, j->limit);
 	mc_jw_init(&w, &j->ans.out);
 	mc_jw_obj(&w, NULL);
 	mc_jw_arr(&w, "sessions");
-	while (sqlite3_step(st) == SQLITE_ROW && !w.err)
+	while (hub_sql_step(st) == HUB_SQL_ROW && !w.err)
 		row_write(&w, st);
-	sqlite3_finalize(st);
+	hub_sql_finalize(st);
 	mc_jw_arr_end(&w);
 	mc_jw_obj_end(&w);
 	if (mc_jw_done(&w) == -1)
 		mc_buf_reset(&j->ans.out);
-	return SQLITE_OK;
+	return HUB_SQL_OK;
 }
 
 void
@@ -306,19 +305,19 @@ struct cast_job {
 };
 
 static int
-session_exists(sqlite3 *db, const char *sid)
+session_exists(struct hub_sql *db, const char *sid)
 {
 	static const char q[] = "SELECT 1 FROM sessions WHERE id = ?";
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	int found;
 
-	if (sqlite3_prepare_v2(db, q, -1, &st, NULL) != SQLITE_OK) {
-		mc_err("sessions: %s", sqlite3_errmsg(db));
+	if (hub_sql_prepare(db, q, &st) != HUB_SQL_OK) {
+		mc_err("sessions: %s", hub_sql_errmsg(db));
 		return -1;
 	}
-	sqlite3_bind_text(st, 1, sid, -1, SQLITE_STATIC);
-	found = sqlite3_step(st) == SQLITE_ROW;
-	sqlite3_finalize(st);
+	hub_sql_bind_text(st, 1, sid);
+	found = hub_sql_step(st) == HUB_SQL_ROW;
+	hub_sql_finalize(st);
 	return found;
 }
 
@@ -368,7 +367,7 @@ cast_open(struct cast_job *j, const char *path)
 }
 
 static int
-cast_run(struct sqlite3 *db, void *arg)
+cast_run(struct hub_sql *db, void *arg)
 {
 	char path[MC_PATH_MAX + MC_ID_MAX + 16];
 	struct cast_job *j = arg;
@@ -376,7 +375,7 @@ cast_run(struct sqlite3 *db, void *arg)
 
 	if (found != 1) {
 		j->found = found == 0 ? REC_NO_SESSION : REC_UNREADABLE;
-		return SQLITE_OK;
+		return HUB_SQL_OK;
 	}
 	cast_path(j->sid, path, sizeof(path));
 	if (cast_open(j, path) == -1) {
@@ -384,10 +383,10 @@ cast_run(struct sqlite3 *db, void *arg)
 		if (errno != ENOENT)
 			mc_err("sessions: cannot read %s: %s", path,
 			    strerror(errno));
-		return SQLITE_OK;
+		return HUB_SQL_OK;
 	}
 	j->found = REC_FOUND;
-	return SQLITE_OK;
+	return HUB_SQL_OK;
 }
 
 static void

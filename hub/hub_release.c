@@ -25,9 +25,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <sqlite3.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_elf.h"
 #include "mc_log.h"
 #include "mc_sign.h"
@@ -117,39 +117,39 @@ list_del(struct hub_release *r)
 }
 
 static void
-col_text(sqlite3_stmt *st, int i, char *out, size_t size)
+col_text(struct hub_sql_stmt *st, int i, char *out, size_t size)
 {
-	const unsigned char *t = sqlite3_column_text(st, i);
+	const char *t = hub_sql_text(st, i);
 
 	mc_strlcpy(out, t != NULL ? (const char *)t : "", size);
 }
 
 int
-hub_release_load(struct sqlite3 *db)
+hub_release_load(struct hub_sql *db)
 {
 	struct hub_release *r;
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT version, sha256, size, key, sig,"
+	if (hub_sql_prepare(db, "SELECT version, sha256, size, key, sig,"
 	    " signer, published_by, published FROM releases ORDER BY"
-	    " published", -1, &st, NULL) != SQLITE_OK)
+	    " published", &st) != HUB_SQL_OK)
 		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((rc = hub_sql_step(st)) == HUB_SQL_ROW) {
 		if ((r = calloc(1, sizeof(*r))) == NULL)
 			break;
 		col_text(st, 0, r->version, sizeof(r->version));
 		col_text(st, 1, r->sha256, sizeof(r->sha256));
-		r->size = (uint64_t)sqlite3_column_int64(st, 2);
+		r->size = (uint64_t)hub_sql_int64(st, 2);
 		col_text(st, 3, r->key, sizeof(r->key));
 		col_text(st, 4, r->sig, sizeof(r->sig));
 		col_text(st, 5, r->signer, sizeof(r->signer));
 		col_text(st, 6, r->by, sizeof(r->by));
-		r->published = sqlite3_column_double(st, 7);
+		r->published = hub_sql_double(st, 7);
 		list_add(r);
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : -1;
+	hub_sql_finalize(st);
+	return rc == HUB_SQL_DONE ? 0 : -1;
 }
 
 /* ---- publishing ---- */
@@ -168,7 +168,7 @@ b64_into(const unsigned char *raw, size_t n, char *out, size_t size)
 
 /* Store's thread: is it a release, which, and signed by the key given? */
 static int
-check_run(struct sqlite3 *db, void *arg)
+check_run(struct hub_sql *db, void *arg)
 {
 	struct pub_job *j = arg;
 	char msg[256];
@@ -212,7 +212,7 @@ check_run(struct sqlite3 *db, void *arg)
 
 /* Store's thread: the file, durably, under its final name. */
 static int
-write_run(struct sqlite3 *db, void *arg)
+write_run(struct hub_sql *db, void *arg)
 {
 	struct pub_job *j = arg;
 
@@ -410,7 +410,7 @@ struct open_job {
 };
 
 static int
-open_run(struct sqlite3 *db, void *arg)
+open_run(struct hub_sql *db, void *arg)
 {
 	struct open_job *j = arg;
 	struct stat st;

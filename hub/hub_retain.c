@@ -10,14 +10,15 @@
  * held by one long DELETE: every RETAIN_EVERY seconds one batch per table
  * (a backlog, after an upgrade or a lowered setting, is caught up at
  * 3,600 rows a minute a table).  Metric history has its own retention
- * (hub_series.c).  The database's size is read on the writer thread at the
- * same pace, for /metrics.
+ * (hub_series.c).  The database's size (SQLite: pages in use; PostgreSQL:
+ * pg_database_size) is read on the writer thread at the same pace, for
+ * /metrics.
  */
 #include <stdlib.h>
 
-#include <sqlite3.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_util.h"
 
 #define RETAIN_EVERY	10.0	/* seconds between rounds */
@@ -34,24 +35,13 @@ struct size_job {
 };
 
 static int
-size_run(struct sqlite3 *db, void *arg)
+size_run(struct hub_sql *db, void *arg)
 {
 	struct size_job *j = arg;
-	sqlite3_stmt *st;
-	int64_t pages = 0, size = 0, freep = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT page_count, page_size,"
-	    " freelist_count FROM pragma_page_count(), pragma_page_size(),"
-	    " pragma_freelist_count()", -1, &st, NULL) != SQLITE_OK)
-		return SQLITE_OK;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		pages = sqlite3_column_int64(st, 0);
-		size = sqlite3_column_int64(st, 1);
-		freep = sqlite3_column_int64(st, 2);
-	}
-	sqlite3_finalize(st);
-	j->bytes = (pages - freep) * size;
-	return SQLITE_OK;
+	if (db->ops->size(db, &j->bytes) == -1)
+		j->bytes = 0;
+	return HUB_SQL_OK;
 }
 
 static void
@@ -90,7 +80,7 @@ hub_retain_cron(double now)
 	hub_db_exec("DELETE FROM alerts WHERE id IN (SELECT id FROM alerts"
 	    " WHERE ts < ? ORDER BY ts LIMIT " RETAIN_BATCH ")", "d",
 	    wall - hub.conf.events_retention);
-	hub_db_exec("DELETE FROM commands WHERE rowid IN (SELECT rowid FROM"
+	hub_db_exec("DELETE FROM commands WHERE id IN (SELECT id FROM"
 	    " commands WHERE created < ? AND status NOT IN ('queued', 'sent',"
 	    " 'running') LIMIT " RETAIN_BATCH ")", "d",
 	    wall - hub.conf.commands_retention);

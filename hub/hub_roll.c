@@ -27,9 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -400,26 +400,24 @@ hub_roll_cron(double now)
  * sent it ended with the hub.
  */
 int
-hub_roll_load(struct sqlite3 *db)
+hub_roll_load(struct hub_sql *db)
 {
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	int rc, n;
 
-	if (sqlite3_prepare_v2(db, "UPDATE commands SET status = ?,"
+	if (hub_sql_prepare(db, "UPDATE commands SET status = ?,"
 	    " error = ?, finished = ? WHERE kind = ? AND status IN"
-	    " ('queued', 'sent', 'running')", -1, &st, NULL) != SQLITE_OK)
+	    " ('queued', 'sent', 'running')", &st) != HUB_SQL_OK)
 		return -1;
-	sqlite3_bind_text(st, 1, hub_cmd_status_name(CMD_LOST), -1,
-	    SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, ROLL_RESTARTED, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, mc_wall());
-	sqlite3_bind_text(st, 4, mc_kind_name(MC_KIND_LISTENER_UPDATE), -1,
-	    SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE)
+	hub_sql_bind_text(st, 1, hub_cmd_status_name(CMD_LOST));
+	hub_sql_bind_text(st, 2, ROLL_RESTARTED);
+	hub_sql_bind_double(st, 3, mc_wall());
+	hub_sql_bind_text(st, 4, mc_kind_name(MC_KIND_LISTENER_UPDATE));
+	rc = hub_sql_step(st);
+	hub_sql_finalize(st);
+	if (rc != HUB_SQL_DONE)
 		return -1;
-	if ((n = sqlite3_changes(db)) > 0)
+	if ((n = hub_sql_changes(db)) > 0)
 		mc_warn("%d listener_update command%s lost: %s", n,
 		    n == 1 ? "" : "s", ROLL_RESTARTED);
 	return 0;

@@ -23,9 +23,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -145,36 +145,41 @@ hub_series_sample(struct hub_agent *a)
 /* ---- writing (database thread) ---- */
 
 static int
-write_run(struct sqlite3 *db, void *arg)
+write_run(struct hub_sql *db, void *arg)
 {
-	static const char sql[] = "INSERT OR REPLACE INTO metrics_1m(agent_id,"
+	static const char sql[] = "INSERT INTO metrics_1m(agent_id,"
 	    " ts, cpu, mem, disk, rx, tx, gpu_util, gpu_mem, gpu_temp,"
-	    " cpu_temp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	    " cpu_temp) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT(agent_id, ts) DO UPDATE SET cpu = excluded.cpu,"
+	    " mem = excluded.mem, disk = excluded.disk, rx = excluded.rx,"
+	    " tx = excluded.tx, gpu_util = excluded.gpu_util,"
+	    " gpu_mem = excluded.gpu_mem, gpu_temp = excluded.gpu_temp,"
+	    " cpu_temp = excluded.cpu_temp";
 	struct hist_batch *b = arg;
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	size_t i;
 	int rc, k;
 
-	if ((rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL)) != SQLITE_OK) {
-		mc_err("history: %s", sqlite3_errmsg(db));
+	if ((rc = hub_sql_prepare(db, sql, &st)) != HUB_SQL_OK) {
+		mc_err("history: %s", hub_sql_errmsg(db));
 		return rc;
 	}
-	for (i = 0, rc = SQLITE_DONE; i < b->n && rc == SQLITE_DONE; i++) {
-		sqlite3_bind_int64(st, 1, b->rows[i].agent_id);
-		sqlite3_bind_int64(st, 2, b->rows[i].ts);
+	for (i = 0, rc = HUB_SQL_DONE; i < b->n && rc == HUB_SQL_DONE; i++) {
+		hub_sql_bind_int64(st, 1, b->rows[i].agent_id);
+		hub_sql_bind_int64(st, 2, b->rows[i].ts);
 		for (k = 0; k < NFIG; k++)	/* avg() skips NULL */
 			if (isnan(b->rows[i].v[k]))
-				sqlite3_bind_null(st, 3 + k);
+				hub_sql_bind_null(st, 3 + k);
 			else
-				sqlite3_bind_double(st, 3 + k, b->rows[i].v[k]);
-		if ((rc = sqlite3_step(st)) != SQLITE_DONE &&
+				hub_sql_bind_double(st, 3 + k, b->rows[i].v[k]);
+		if ((rc = hub_sql_step(st)) != HUB_SQL_DONE &&
 		    !hub_db_is_store_error(rc))
-			mc_err("history: %s", sqlite3_errmsg(db));
-		sqlite3_reset(st);
+			mc_err("history: %s", hub_sql_errmsg(db));
+		hub_sql_reset(st);
 	}
-	sqlite3_finalize(st);
+	hub_sql_finalize(st);
 	/* a full disk: the batch is held and this runs again */
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	return rc == HUB_SQL_DONE ? HUB_SQL_OK : rc;
 }
 
 static void
@@ -217,13 +222,18 @@ hub_series_shutdown(void)
 static void
 rollup(int64_t upto)
 {
-	hub_db_exec("INSERT OR REPLACE INTO metrics_15m(agent_id, ts, cpu,"
+	hub_db_exec("INSERT INTO metrics_15m(agent_id, ts, cpu,"
 	    " mem, disk, rx, tx, gpu_util, gpu_mem, gpu_temp, cpu_temp)"
 	    " SELECT agent_id, ts - ts % 900, avg(cpu), avg(mem), avg(disk),"
 	    " avg(rx), avg(tx), avg(gpu_util), avg(gpu_mem), avg(gpu_temp),"
 	    " avg(cpu_temp) FROM metrics_1m WHERE"
 	    " ts >= coalesce((SELECT max(ts) + 900 FROM metrics_15m), 0)"
-	    " AND ts < ? GROUP BY agent_id, ts - ts % 900", "i", upto);
+	    " AND ts < ? GROUP BY agent_id, ts - ts % 900"
+	    " ON CONFLICT(agent_id, ts) DO UPDATE SET cpu = excluded.cpu,"
+	    " mem = excluded.mem, disk = excluded.disk, rx = excluded.rx,"
+	    " tx = excluded.tx, gpu_util = excluded.gpu_util,"
+	    " gpu_mem = excluded.gpu_mem, gpu_temp = excluded.gpu_temp,"
+	    " cpu_temp = excluded.cpu_temp", "i", upto);
 }
 
 static void
@@ -298,33 +308,33 @@ point_write(struct mc_jw *w, int64_t ts, const double v[NFIG])
 
 /* Points of sql (agent_id, since, and for the quarter view its start). */
 static void
-points_query(sqlite3 *db, struct hist_read *j, const char *sql,
+points_query(struct hub_sql *db, struct hist_read *j, const char *sql,
     struct mc_jw *w, int64_t *last)
 {
-	sqlite3_stmt *st;
+	struct hub_sql_stmt *st;
 	double v[NFIG];
 	int i;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		mc_err("history: %s", sqlite3_errmsg(db));
+	if (hub_sql_prepare(db, sql, &st) != HUB_SQL_OK) {
+		mc_err("history: %s", hub_sql_errmsg(db));
 		return;
 	}
-	sqlite3_bind_int64(st, 1, j->agent_id);
-	sqlite3_bind_int64(st, 2, j->since);
-	while (sqlite3_step(st) == SQLITE_ROW && !w->err) {
-		if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+	hub_sql_bind_int64(st, 1, j->agent_id);
+	hub_sql_bind_int64(st, 2, j->since);
+	while (hub_sql_step(st) == HUB_SQL_ROW && !w->err) {
+		if (hub_sql_null(st, 0))
 			continue;
 		for (i = 0; i < NFIG; i++)	/* NULL: not measured */
-			v[i] = sqlite3_column_type(st, i + 1) == SQLITE_NULL ?
-			    NAN : sqlite3_column_double(st, i + 1);
-		*last = sqlite3_column_int64(st, 0);
+			v[i] = hub_sql_null(st, i + 1) ?
+			    NAN : hub_sql_double(st, i + 1);
+		*last = hub_sql_int64(st, 0);
 		point_write(w, *last, v);
 	}
-	sqlite3_finalize(st);
+	hub_sql_finalize(st);
 }
 
 static int
-read_run(struct sqlite3 *db, void *arg)
+read_run(struct hub_sql *db, void *arg)
 {
 #define FIGS	"cpu, mem, disk, rx, tx, gpu_util, gpu_mem, gpu_temp, cpu_temp"
 	static const char q_fine[] = "SELECT ts, " FIGS " FROM metrics_1m"
@@ -357,7 +367,7 @@ read_run(struct sqlite3 *db, void *arg)
 	mc_jw_obj_end(&w);
 	if (mc_jw_done(&w) == -1)
 		mc_buf_reset(&j->ans.out);
-	return SQLITE_OK;
+	return HUB_SQL_OK;
 }
 
 void

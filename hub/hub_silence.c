@@ -19,9 +19,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "hub.h"
+#include "hub_sql.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -412,52 +412,34 @@ struct load {
 	struct hub_silence *head;	/* owned until installed */
 };
 
-static const char *
-col(sqlite3_stmt *st, int i)
-{
-	const unsigned char *t = sqlite3_column_text(st, i);
-
-	return t ? (const char *)t : "";
-}
-
 /* Writer thread. */
 static int
-load_run(struct sqlite3 *db, void *arg)
+load_run(struct hub_sql *db, void *arg)
 {
 	struct load *l = arg;
 	struct hub_silence *s, **tail = &l->head;
-	sqlite3_stmt *st;
-	char *err = NULL;
+	struct hub_sql_stmt *st;
 
-	if (sqlite3_exec(db, "CREATE TABLE IF NOT EXISTS silences(id TEXT"
-	    " PRIMARY KEY, agent TEXT, tag TEXT, created REAL, until REAL,"
-	    " reason TEXT, created_by TEXT, ended REAL, end_how TEXT);", NULL,
-	    NULL, &err) != SQLITE_OK) {
-		mc_err("silences: cannot create the table: %s", err);
-		sqlite3_free(err);
-		return SQLITE_OK;
-	}
-	if (sqlite3_prepare_v2(db, "SELECT id, agent, tag, created, until,"
+	if (hub_sql_prepare(db, "SELECT id, agent, tag, created, until,"
 	    " reason, created_by FROM silences WHERE ended IS NULL"
-	    " ORDER BY created",
-	    -1, &st, NULL) != SQLITE_OK)
-		return SQLITE_OK;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	    " ORDER BY created", &st) != HUB_SQL_OK)
+		return HUB_SQL_OK;
+	while (hub_sql_step(st) == HUB_SQL_ROW) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			break;
-		mc_strlcpy(s->id, col(st, 0), sizeof(s->id));
-		mc_strlcpy(s->agent, col(st, 1), sizeof(s->agent));
-		mc_strlcpy(s->tag, col(st, 2), sizeof(s->tag));
-		s->created = sqlite3_column_double(st, 3);
+		mc_strlcpy(s->id, hub_sql_str(st, 0), sizeof(s->id));
+		mc_strlcpy(s->agent, hub_sql_str(st, 1), sizeof(s->agent));
+		mc_strlcpy(s->tag, hub_sql_str(st, 2), sizeof(s->tag));
+		s->created = hub_sql_double(st, 3);
 		s->start = s->created;
-		s->until = sqlite3_column_double(st, 4);
-		mc_strlcpy(s->reason, col(st, 5), sizeof(s->reason));
-		mc_strlcpy(s->by, col(st, 6), sizeof(s->by));
+		s->until = hub_sql_double(st, 4);
+		mc_strlcpy(s->reason, hub_sql_str(st, 5), sizeof(s->reason));
+		mc_strlcpy(s->by, hub_sql_str(st, 6), sizeof(s->by));
 		*tail = s;
 		tail = &s->next;
 	}
-	sqlite3_finalize(st);
-	return SQLITE_OK;
+	hub_sql_finalize(st);
+	return HUB_SQL_OK;
 }
 
 /* Service thread: the silences read apply from now; those whose time
