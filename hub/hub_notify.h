@@ -54,6 +54,32 @@ void	hub_notify_job_free(struct hub_notify_job *j);
 
 enum hub_notify_verdict { V_SENT, V_RETRY, V_FAIL };
 
+/* One answer from a service. */
+struct hub_notify_answer {
+	CURLcode	 rc;
+	long		 status;	/* HTTP status; 0: none */
+	struct mc_buf	 body;		/* owned; the caller sets its limit */
+	int		 over;		/* the body went past that limit */
+	double		 retry_after;	/* Retry-After header; -1: none */
+};
+
+/*
+ * POST body (JSON, len bytes) to url through h, within timeout seconds
+ * in all (5 to connect), aborted when *stopping is set; the answer in a
+ * (the caller inits a->body with its limit, sets retry_after to -1 and
+ * frees the body).  Any thread that owns h.
+ */
+void	hub_notify_post(CURL *h, const char *url, const char *body,
+	    size_t len, long timeout, atomic_int *stopping,
+	    struct hub_notify_answer *a);
+/* The retry_after an answer's JSON names (Telegram's in "parameters",
+ * Discord's at the top), or -1; its error description, printable ASCII,
+ * in desc. */
+double	hub_notify_answer_parse(const struct hub_notify_answer *a,
+	    char *desc, size_t desclen);
+/* Seconds to wait before try number tries + 1: 1, 2, 4 ... up to 30. */
+double	hub_notify_backoff(int tries);
+
 /*
  * One try of j on ch with the handle h: sent, retry after *wait seconds,
  * or fail (retrying cannot help); detail says what happened.  *tries
