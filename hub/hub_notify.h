@@ -42,6 +42,15 @@ struct hub_notify_chan {
 	atomic_int	 stopping;	/* read by the transfer's callback */
 };
 
+/* ---- hub_notify.c: what other worker threads use too ---- */
+
+/* Wait secs on cv (made by hub_notify_cond_init()) under mu, or less when
+ * *stop (under mu) is set: 0, or -1 when stopping. */
+int	hub_notify_sleep(pthread_mutex_t *mu, pthread_cond_t *cv,
+	    const int *stop, double secs);
+/* A condition variable timed on CLOCK_MONOTONIC. */
+void	hub_notify_cond_init(pthread_cond_t *cv);
+
 /* ---- hub_notify_render.c (service thread) ---- */
 
 /* The request body of m for ch, as a job (owned by the caller; free with
