@@ -573,5 +573,6 @@ int	ctl_cmd_alerts_test(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_backup(struct ctl *c, int argc, char **argv);
 /* "silence AGENT|--tag TAG --for D [--reason T]", "silence list|clear ID" */
 int	ctl_cmd_silence(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_ack(struct ctl *c, int argc, char **argv);
 
 #endif

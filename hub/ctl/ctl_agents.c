@@ -168,6 +168,29 @@ kv(const char *label, const char *value)
 	putchar('\n');
 }
 
+/* "incident: CRITICAL, 1 rule holding; acknowledged by alice" */
+static void
+show_incident(const struct mc_json *inc)
+{
+	char by[MC_NAME_MAX * 4 + 1];
+	double rules = 0;
+	int crit = 0;
+
+	if (inc == NULL || inc->type != MC_JOBJ)
+		return;
+	mc_json_bool(inc, "critical", &crit);
+	mc_json_num(inc, "rules", &rules);
+	printf("%-12s %s%s", "incident:", crit ? "CRITICAL" : "",
+	    crit && rules > 0 ? ", " : "");
+	if (rules > 0)
+		printf("%.0f rule%s holding", rules, rules > 1 ? "s" : "");
+	ctl_safe(ctl_jstr(inc, "acked_by", ""), by, sizeof(by));
+	if (by[0] != '\0')
+		printf("; acknowledged by %s\n", by);
+	else
+		printf("; not acknowledged (hubctl ack)\n");
+}
+
 static void
 show_status(const struct mc_json *a)
 {
@@ -185,6 +208,7 @@ show_status(const struct mc_json *a)
 	kv("last seen:", seen);
 	if (mc_json_bool(a, "connected", &conn) == 0)
 		kv("connected:", conn ? "yes" : "no");
+	show_incident(mc_json_get(a, "incident"));
 }
 
 static void

@@ -1,12 +1,15 @@
 /*
- * ctl_alerts.c - "hubctl alerts test" and "hubctl silence ...".
+ * ctl_alerts.c - "hubctl alerts test", "hubctl silence ..." and "hubctl
+ * ack AGENT".
  *
  * alerts test asks the hub to send a test message to every configured
  * channel and prints each channel's outcome; it exits 0 only when every
  * channel got its message.  silence mutes an agent's (or every agent with
  * a tag's) alerts for planned work: "silence AGENT|--tag TAG --for
- * DURATION [--reason TEXT]", "silence list", "silence clear ID".  With
- * --json each prints the API's JSON as it came.
+ * DURATION [--reason TEXT]", "silence list", "silence clear ID".  ack
+ * acknowledges an agent's open incident (POST /api/agents/NAME/ack): its
+ * alert is not repeated until it ends.  With --json each prints the API's
+ * JSON as it came.
  */
 #include <stdio.h>
 #include <string.h>
@@ -278,4 +281,36 @@ ctl_cmd_silence(struct ctl *c, int argc, char **argv)
 	if (argc > 0 && strcmp(argv[0], "clear") == 0)
 		return silence_clear(c, argc - 1, argv + 1);
 	return silence_add(c, argc, argv);
+}
+
+/* ---- ack ---- */
+
+int
+ctl_cmd_ack(struct ctl *c, int argc, char **argv)
+{
+	char path[MC_PATH_MAX * 4];
+	struct ctl_resp r;
+	struct ctl_args a;
+	int ret;
+
+	ret = ctl_begin(c, "ack", argc, argv, NULL, &a, 1, 1);
+	if (ret != 0)
+		return ret;
+	if (ctl_agent_path(a.v[0], "/ack", path, sizeof(path)) == -1)
+		return CTL_EXIT_USAGE;
+	ctl_resp_init(&r);
+	ret = ctl_http(c, "POST", path, NULL, &r);
+	if (ret == 0 && r.status == 404)
+		ret = ctl_agent_unknown(a.v[0]);
+	else if (ret == 0 && (r.status < 200 || r.status > 299))
+		ret = ctl_api_fail(c, &r);
+	else if (ret == 0 && c->o.json)
+		ctl_print_body(&r);
+	else if (ret == 0) {
+		fputs("acknowledged the incident of ", stdout);
+		ctl_put_safe(stdout, a.v[0]);
+		fputs(": its alert is not repeated until it ends\n", stdout);
+	}
+	ctl_resp_free(&r);
+	return ret;
 }
