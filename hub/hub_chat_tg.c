@@ -350,13 +350,14 @@ poll_judge(struct hub_notify_answer *a, int64_t *offset, int *limit,
 		*limit = POLL_LIMIT;
 		return 0;
 	}
-	++*fails;
 	if (a->rc == CURLE_OK && a->status == 429) {
+		/* the service says how long: not a failure to back off from */
 		ra = ra < 0 ? a->retry_after : ra;
-		ra = ra < 0 ? hub_notify_backoff(*fails) : ra;
+		ra = ra < 0 ? hub_notify_backoff(*fails + 1) : ra;
 		mc_warn("chat: getUpdates rate limited: waiting %gs", ra);
 		return ra < RETRY_AFTER_MAX ? ra : RETRY_AFTER_MAX;
 	}
+	++*fails;
 	if (*fails == 1 || *fails % 10 == 0)
 		mc_warn("chat: getUpdates failed (%s%s%s; %d in a row)",
 		    a->rc != CURLE_OK ? curl_easy_strerror(a->rc) : "HTTP",
