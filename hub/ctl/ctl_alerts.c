@@ -288,27 +288,14 @@ ctl_cmd_silence(struct ctl *c, int argc, char **argv)
 int
 ctl_cmd_ack(struct ctl *c, int argc, char **argv)
 {
-	char path[MC_PATH_MAX * 4];
 	struct ctl_resp r;
-	struct ctl_args a;
 	int ret;
 
-	ret = ctl_begin(c, "ack", argc, argv, NULL, &a, 1, 1);
-	if (ret != 0)
-		return ret;
-	if (ctl_agent_path(a.v[0], "/ack", path, sizeof(path)) == -1)
-		return CTL_EXIT_USAGE;
-	ctl_resp_init(&r);
-	ret = ctl_http(c, "POST", path, NULL, &r);
-	if (ret == 0 && r.status == 404)
-		ret = ctl_agent_unknown(a.v[0]);
-	else if (ret == 0 && (r.status < 200 || r.status > 299))
-		ret = ctl_api_fail(c, &r);
-	else if (ret == 0 && c->o.json)
-		ctl_print_body(&r);
-	else if (ret == 0) {
+	ret = ctl_agent_call(c, "ack", argc, argv, "POST", "/ack", &r);
+	if (ret == 0 && !c->o.json) {
 		fputs("acknowledged the incident of ", stdout);
-		ctl_put_safe(stdout, a.v[0]);
+		ctl_put_safe(stdout, ctl_jstr(r.doc ? mc_json_root(r.doc) :
+		    NULL, "agent", "?"));
 		fputs(": its alert is not repeated until it ends\n", stdout);
 	}
 	ctl_resp_free(&r);

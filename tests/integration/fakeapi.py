@@ -261,6 +261,11 @@ class FakeAPI:
                 "message_id": mid, "date": int(time.time()),
                 "chat": {"id": j.get("chat_id"), "type": "supergroup"},
                 "text": j.get("text")}}).encode()
+        return self._tg_error(answer, js)
+
+    @staticmethod
+    def _tg_error(answer, js):
+        """A Bot API error answer: "500" or ("429", N)."""
         if answer == "500":
             return 500, js, json.dumps({
                 "ok": False, "error_code": 500,
@@ -276,15 +281,7 @@ class FakeAPI:
             return 200, js, b'{"ok":true,"result":true}'
         if answer == "notjson":
             return 200, [("Content-Type", "text/html")], b"<html>oops"
-        if answer == "500":
-            return 500, js, json.dumps({
-                "ok": False, "error_code": 500,
-                "description": "Internal Server Error"}).encode()
-        n = answer[1]
-        return 429, js, json.dumps({
-            "ok": False, "error_code": 429,
-            "description": "Too Many Requests: retry after %s" % n,
-            "parameters": {"retry_after": n}}).encode()
+        return self._tg_error(answer, js)
 
     # -- the bot's updates (getUpdates) --
 
