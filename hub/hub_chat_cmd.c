@@ -21,7 +21,8 @@
 #include "mc_log.h"
 #include "mc_util.h"
 
-#define LIST_MAX	40	/* agents named in one answer */
+#define LIST_MAX	30	/* agents named in one answer: it stays
+				 * within Telegram's 4096 characters */
 #define BUTTON_SILENCE	3600.0	/* seconds: "Silence 1 h" */
 
 typedef void (*cmd_fn)(const struct hub_chat_ctx *x, char *args);

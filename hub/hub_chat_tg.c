@@ -171,9 +171,9 @@ read_callback(const struct mc_json *cb, struct hub_chat_in *in,
 		return -1;
 	if (orig != NULL) {
 		n = strnlen(orig, HUB_CHAT_ORIG_MAX);
-		while (n > 0 && n == HUB_CHAT_ORIG_MAX &&
-		    ((unsigned char)orig[n] & 0xc0) == 0x80)
-			n--;	/* cut at a character's start */
+		if (n == HUB_CHAT_ORIG_MAX)	/* cut at a character's start */
+			while (n > 0 && ((unsigned char)orig[n] & 0xc0) == 0x80)
+				n--;
 		if ((in->orig = malloc(n + 1)) != NULL) {
 			memcpy(in->orig, orig, n);
 			in->orig[n] = '\0';
