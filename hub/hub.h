@@ -22,6 +22,9 @@
 
 /* ---- hub_conf.c ---- */
 
+/* telegram_allow entries (hub_chat.c) */
+#define HUB_CHAT_ALLOW_MAX	64
+
 struct hub_conf {
 	char	config[MC_PATH_MAX];	/* the file read, "" if none */
 	char	listen[128];		/* ADDR:PORT */
@@ -74,6 +77,15 @@ struct hub_conf {
 	double	storm_window;		/* how long an alert may wait */
 	double	container_unhealthy_for;	/* a container unhealthy this
 						 * long is down (seconds) */
+	/* answering from Telegram (hub_chat*.c): polling starts on restart
+	 * only; the users and chat_allow_run change on SIGHUP */
+	int	telegram_commands;	/* poll getUpdates for commands */
+	int	chat_allow_run;		/* /run is allowed (operators) */
+	int	chat_nallow;
+	struct hub_chat_user {
+		int64_t	 id;		/* Telegram user id */
+		int	 role;		/* ROLE_VIEWER or ROLE_OPERATOR */
+	} chat_allow[HUB_CHAT_ALLOW_MAX];	/* telegram_allow lines */
 	/* the config repository (hub_gitcfg.c); a change needs a restart */
 	char	config_repo[MC_PATH_MAX];	/* path or URL; "" off */
 	char	config_branch[128];
@@ -1332,6 +1344,46 @@ void	hub_alert_dur(double secs, char *out, size_t outlen);
 /* "12:00:01 UTC" (today) or "2026-01-02 12:00:01 UTC" */
 void	hub_alert_time(double wall, char *out, size_t outlen);
 
+/* ---- hub_chat*.c: answering alerts from Telegram (commands and the
+ * buttons on alerts; what the files share is in hub_chat.h) ---- */
+
+/* After hub_notify_start(): the bot's threads when telegram_commands is
+ * on (0), -1 if they cannot start. */
+int	hub_chat_start(void);
+/* Stop the threads (a poll in flight is aborted) and free what waits. */
+void	hub_chat_stop(void);
+/* Service thread, on wake-up: act on the updates the bot thread read. */
+void	hub_chat_drain(void);
+/* A command finished (hub_cmd.c): a /run waiting for it is answered. */
+void	hub_chat_on_cmd(const struct hub_cmd *c);
+/* Alerts sent to Telegram carry buttons: telegram_commands is on. */
+int	hub_chat_buttons(void);
+/* hub_chat_cmd.c: "reply_markup" with the buttons (Acknowledge, Silence
+ * 1 h, Show) into a Telegram message's open object, when m is a critical
+ * or rule alert about one agent and the buttons are on. */
+void	hub_chat_buttons_write(struct mc_jw *w, const struct hub_msg *m);
+/* One telegram_allow value ("ID:ROLE", or a comma list of them) into
+ * c->chat_allow: 0, or -1 with the reason in err. */
+int	hub_chat_allow_add(struct hub_conf *c, const char *val, char *err,
+	    size_t errlen);
+/* The chat settings together: 0, or -1 with the key at fault in key and
+ * the reason in why. */
+int	hub_chat_conf_check(const struct hub_conf *c, char *key,
+	    size_t keylen, char *why, size_t whylen);
+
+/* ---- hub_alert_ack.c: an open incident acknowledged ---- */
+
+/* Acknowledge a's open incident (critical, or a rule holding) for by:
+ * its alert is not repeated (a silence ending, flapping settling) until
+ * the incident ends; an event says it.  0, or -1 with why (no incident,
+ * or already acknowledged: *already set). */
+int	hub_alert_ack(struct hub_agent *a, const char *by, int *already,
+	    char *why, size_t whylen);
+/* "incident": {...} into a's open object, when one is open. */
+void	hub_alert_write_incident(struct mc_jw *w, const struct hub_agent *a);
+/* Who acknowledged a's open incident, or NULL. */
+const char *hub_alert_acked_by(const struct hub_agent *a);
+
 /* ---- hub_notify.c: delivery to Telegram, Discord and a webhook (the
  * request bodies in hub_notify_render.c, one request and its answer in
  * hub_notify_http.c, what they share in hub_notify.h) ---- */
@@ -1386,6 +1438,8 @@ const char *hub_rules_text(int i);
 int	hub_rules_count_of(const struct hub_rules *rs);
 /* hub_agent.c, after each heartbeat m: O(rules). */
 void	hub_rules_on_hb(struct hub_agent *a, const struct mc_metrics *m);
+/* How many rules have fired on a and hold now. */
+int	hub_rules_firing(const struct hub_agent *a);
 /* Shutdown: free the rules and every agent's rule state. */
 void	hub_rules_free_all(void);
 

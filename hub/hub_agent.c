@@ -779,6 +779,7 @@ hub_agent_write(struct mc_jw *w, const struct hub_agent *a, int with_metrics)
 		mc_jw_null(w, "uptime");
 	}
 	hub_ctr_write_counts(w, a);
+	hub_alert_write_incident(w, a);
 	if (with_metrics)
 		agent_write_metrics(w, a);
 	mc_jw_obj_end(w);

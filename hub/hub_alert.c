@@ -133,6 +133,7 @@ on_down(struct hub_agent *a, int not_back)
 	st->down_seen = a->last_seen;
 	st->alerted = 0;
 	st->last_toggle = now;
+	hub_alert_ack_end(st);
 	n = flap_onsets(st, now);
 	if (st->flapping)
 		return;
@@ -228,6 +229,8 @@ settled(struct hub_agent *a)
 	char settle[32];
 	struct hub_alert_entry *e;
 
+	if (a->status == ST_CRITICAL && hub_alert_acked(a->alert))
+		return;		/* acknowledged: not told again */
 	if (a->status == ST_CRITICAL) {
 		if ((e = hub_alert_entry_new(K_CRITICAL, a, NULL)) == NULL)
 			return;
@@ -273,9 +276,12 @@ void
 hub_alert_rule(struct hub_agent *a, int rule, const char *rule_text,
     int fired, const char *text)
 {
+	struct hub_alert_state *st = fired ? state_get(a) : NULL;
 	char key[HUB_ALERT_KEY_MAX];
 	struct hub_alert_entry *e;
 
+	if (st != NULL)
+		hub_alert_ack_end(st);
 	snprintf(key, sizeof(key), "rule:%d", rule);
 	if (!fired && hub_alert_cancel_pending(a, key) > 0)
 		return;		/* it cleared before its alert left */
@@ -338,7 +344,8 @@ hub_alert_unmuted(const struct hub_silence *ended)
 
 	for (a = down.head; a != NULL; a = a->dnext) {
 		crit = a->status == ST_CRITICAL && a->alert != NULL &&
-		    !a->alert->alerted && !a->alert->flapping;
+		    !a->alert->alerted && !a->alert->flapping &&
+		    !hub_alert_acked(a->alert);
 		ctr = a->ctr != NULL && a->ctr->ndown > 0;
 		if ((!crit && !ctr) || !hub_silence_any_covers(ended, a))
 			continue;
@@ -385,7 +392,9 @@ hub_alert_start(void)
 	if (hub_rules_count() > 0)
 		mc_info("alerts: %d threshold rule%s", hub_rules_count(),
 		    hub_rules_count() > 1 ? "s" : "");
-	return hub_notify_start();
+	if (hub_notify_start() == -1)
+		return -1;
+	return hub_chat_start();
 }
 
 void
@@ -393,6 +402,7 @@ hub_alert_shutdown(void)
 {
 	struct hub_agent *a;
 
+	hub_chat_stop();
 	hub_notify_stop();
 	hub_notify_drain();
 	hub_alert_storm_shutdown();

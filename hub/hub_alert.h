@@ -24,6 +24,8 @@ struct hub_alert_state {
 	double		 onsets[HUB_ALERT_FLAP_RING];	/* monotonic, a ring */
 	int		 nonsets, onset_next;
 	struct hub_agent *flap_next;	/* the list of flapping agents */
+	char		 acked_by[MC_NAME_MAX + 1];	/* "": not acknowledged */
+	double		 acked_at;	/* wall clock */
 };
 
 struct hub_alert_kind {
@@ -68,6 +70,14 @@ void	hub_alert_entry_send(struct hub_alert_entry *e);
  * them; r of the kind went out just before; more: the rest of a storm. */
 void	hub_alert_summary_send(struct hub_alert_entry *group, int n, int r,
 	    int more);
+
+/* ---- hub_alert_ack.c ---- */
+
+/* A new incident opens (a critical onset, a rule firing): what was
+ * acknowledged before does not cover it. */
+void	hub_alert_ack_end(struct hub_alert_state *st);
+/* The incident is acknowledged: its alert is not repeated. */
+int	hub_alert_acked(const struct hub_alert_state *st);
 
 /* ---- hub_alert_storm.c ---- */
 

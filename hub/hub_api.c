@@ -354,6 +354,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/agents/*/restart", ROLE_OPERATOR, hub_api_restart },
 	{ "POST", "/api/agents/*/stop", ROLE_OPERATOR, hub_api_stop },
 	{ "POST", "/api/agents/*/screenshot", ROLE_OPERATOR, hub_api_screenshot },
+	{ "POST", "/api/agents/*/ack", ROLE_OPERATOR, hub_api_agent_ack },
 	{ "GET", "/api/commands", ROLE_VIEWER, hub_api_history },
 	{ "POST", "/api/commands", ROLE_OPERATOR, hub_api_fanout },
 	{ "GET", "/api/commands/*", ROLE_VIEWER, hub_api_cmd_get },

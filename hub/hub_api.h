@@ -47,6 +47,8 @@ void	hub_api_reply_ok(struct hub_req *r);
 
 /* handlers (the route table is in hub_api.c) */
 void	hub_api_agent(struct hub_req *r);
+/* hub_alert_ack.c */
+void	hub_api_agent_ack(struct hub_req *r);
 void	hub_api_agent_history(struct hub_req *r);
 void	hub_api_agent_containers(struct hub_req *r);
 void	hub_api_containers(struct hub_req *r);

@@ -491,6 +491,7 @@ cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
 	hub_ui_command(c);
 	hub_update_on_cmd(c);
 	hub_roll_on_cmd(c);
+	hub_chat_on_cmd(c);
 	if (a != NULL)
 		hub_cmd_dispatch(a);
 }

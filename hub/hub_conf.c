@@ -76,6 +76,8 @@ static const struct mc_opt hub_opts[] = {
 	OPT("storm_window", MC_OPT_DUR, storm_window, 0, 10),
 	OPT("container_unhealthy_for", MC_OPT_DUR, container_unhealthy_for, 0,
 	    86400),
+	OPT("telegram_commands", MC_OPT_BOOL, telegram_commands, 0, 1),
+	OPT("chat_allow_run", MC_OPT_BOOL, chat_allow_run, 0, 1),
 	OPT("config_repo", MC_OPT_STR, config_repo, 0, 0),
 	OPT("config_branch", MC_OPT_STR, config_branch, 0, 0),
 	OPT("config_poll", MC_OPT_DUR, config_poll, 0.1, 86400),
@@ -195,6 +197,8 @@ conf_extra_key(void *arg, const char *key, const char *val, char *err,
 	}
 	if (strcmp(key, "rule") == 0)
 		return hub_rules_add(x->rules, val, err, errlen);
+	if (strcmp(key, "telegram_allow") == 0)
+		return hub_chat_allow_add(x->c, val, err, errlen);
 	if (strcmp(key, "trusted_proxies") == 0) {
 		if (hub_proxy_parse(val, 0, err, errlen) == -1)
 			return -1;
@@ -316,7 +320,7 @@ alert_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
 	const char *vals[] = { c->telegram_api, c->discord_webhook_url,
 	    c->webhook_url, c->deadman_url };
 	const char *have, *lack;
-	char key[64];
+	char key[64], why[256];
 	size_t i;
 
 	if (!!c->telegram_bot_token[0] != !!c->telegram_chat_id[0]) {
@@ -335,6 +339,8 @@ alert_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
 			return mc_origin_fail(o, alert_key_given(o, urls[i],
 			    key, sizeof(key)), err, errlen, "must be an "
 			    "http:// or https:// URL");
+	if (hub_chat_conf_check(c, key, sizeof(key), why, sizeof(why)) == -1)
+		return mc_origin_fail(o, key, err, errlen, "%s", why);
 	return 0;
 }
 
@@ -381,6 +387,10 @@ alert_settings(const struct hub_conf *n)
 	hub.conf.storm_count = n->storm_count;
 	hub.conf.storm_window = n->storm_window;
 	hub.conf.container_unhealthy_for = n->container_unhealthy_for;
+	/* who may use the bot, at once: a user removed is refused now */
+	hub.conf.chat_allow_run = n->chat_allow_run;
+	hub.conf.chat_nallow = n->chat_nallow;
+	memcpy(hub.conf.chat_allow, n->chat_allow, sizeof(n->chat_allow));
 }
 
 static void
@@ -636,6 +646,8 @@ restart_only(const struct hub_conf *n, const struct mc_origin *o)
 		restart_note(o, "store");
 	if (strcmp(n->store_password_file, hub.conf.store_password_file) != 0)
 		restart_note(o, "store_password_file");
+	if (n->telegram_commands != hub.conf.telegram_commands)
+		restart_note(o, "telegram_commands");
 	alert_reload(n, o);
 }
 
@@ -668,6 +680,7 @@ hub_conf_reload(void)
 	mc_strlcpy(n.telegram_api, "https://api.telegram.org",
 	    sizeof(n.telegram_api));
 	n.discord_webhook_url[0] = n.webhook_url[0] = n.deadman_url[0] = '\0';
+	n.chat_nallow = 0;	/* the file gives the list again */
 	mc_strlcpy(n.tls_cert, tls_configured("tls_cert", hub.conf.tls_cert),
 	    sizeof(n.tls_cert));
 	mc_strlcpy(n.tls_key, tls_configured("tls_key", hub.conf.tls_key),

@@ -93,6 +93,8 @@ hub_conf_usage(void)
 "  docs/alerts.md): telegram_bot_token, telegram_chat_id, telegram_api,\n"
 "  discord_webhook_url, webhook_url (each also as KEY_file or a systemd\n"
 "  credential), rule = disk_used_pct > 90 for 5m [tag=TAG].\n"
+"  Answering from Telegram (docs/alerts.md): telegram_commands = yes,\n"
+"  telegram_allow = USER_ID:viewer|operator (repeatable), chat_allow_run.\n"
 "  --help, --version\n"
 "\n"
 "First start writes DATA/admin.token (mode 0600); use it with hubctl:\n"

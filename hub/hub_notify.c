@@ -112,12 +112,12 @@ post_result(int chan, const struct hub_notify_job *j, enum outcome out,
 
 /* ---- the worker: one per channel ---- */
 
-/* Wait secs, or less if the hub stops: 0, or -1 when stopping. */
-static int
-chan_sleep(struct hub_notify_chan *ch, double secs)
+int
+hub_notify_sleep(pthread_mutex_t *mu, pthread_cond_t *cv, const int *stop,
+    double secs)
 {
 	struct timespec ts;
-	int stop, rc = 0;
+	int stopped, rc = 0;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += (time_t)secs;
@@ -126,12 +126,30 @@ chan_sleep(struct hub_notify_chan *ch, double secs)
 		ts.tv_sec++;
 		ts.tv_nsec -= 1000000000L;
 	}
-	pthread_mutex_lock(&ch->mu);
-	while (!ch->stop && rc != ETIMEDOUT)
-		rc = pthread_cond_timedwait(&ch->cv, &ch->mu, &ts);
-	stop = ch->stop;
-	pthread_mutex_unlock(&ch->mu);
-	return stop ? -1 : 0;
+	pthread_mutex_lock(mu);
+	while (!*stop && rc != ETIMEDOUT)
+		rc = pthread_cond_timedwait(cv, mu, &ts);
+	stopped = *stop;
+	pthread_mutex_unlock(mu);
+	return stopped ? -1 : 0;
+}
+
+void
+hub_notify_cond_init(pthread_cond_t *cv)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(cv, &ca);
+	pthread_condattr_destroy(&ca);
+}
+
+/* Wait secs, or less if the hub stops: 0, or -1 when stopping. */
+static int
+chan_sleep(struct hub_notify_chan *ch, double secs)
+{
+	return hub_notify_sleep(&ch->mu, &ch->cv, &ch->stop, secs);
 }
 
 /* Try until sent, until retrying cannot help or the tries run out.  A
@@ -306,13 +324,8 @@ chans_configure(void)
 static int
 chan_start(struct hub_notify_chan *ch)
 {
-	pthread_condattr_t ca;
-
 	pthread_mutex_init(&ch->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&ch->cv, &ca);
-	pthread_condattr_destroy(&ca);
+	hub_notify_cond_init(&ch->cv);
 	atomic_store(&ch->stopping, 0);
 	if (pthread_create(&ch->thread, NULL, chan_main, ch) != 0) {
 		mc_err("alerts: cannot start the %s thread", ch->name);

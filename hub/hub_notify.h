@@ -42,6 +42,15 @@ struct hub_notify_chan {
 	atomic_int	 stopping;	/* read by the transfer's callback */
 };
 
+/* ---- hub_notify.c: what other worker threads use too ---- */
+
+/* Wait secs on cv (made by hub_notify_cond_init()) under mu, or less when
+ * *stop (under mu) is set: 0, or -1 when stopping. */
+int	hub_notify_sleep(pthread_mutex_t *mu, pthread_cond_t *cv,
+	    const int *stop, double secs);
+/* A condition variable timed on CLOCK_MONOTONIC. */
+void	hub_notify_cond_init(pthread_cond_t *cv);
+
 /* ---- hub_notify_render.c (service thread) ---- */
 
 /* The request body of m for ch, as a job (owned by the caller; free with
@@ -53,6 +62,32 @@ void	hub_notify_job_free(struct hub_notify_job *j);
 /* ---- hub_notify_http.c (the channel's worker thread) ---- */
 
 enum hub_notify_verdict { V_SENT, V_RETRY, V_FAIL };
+
+/* One answer from a service. */
+struct hub_notify_answer {
+	CURLcode	 rc;
+	long		 status;	/* HTTP status; 0: none */
+	struct mc_buf	 body;		/* owned; the caller sets its limit */
+	int		 over;		/* the body went past that limit */
+	double		 retry_after;	/* Retry-After header; -1: none */
+};
+
+/*
+ * POST body (JSON, len bytes) to url through h, within timeout seconds
+ * in all (5 to connect), aborted when *stopping is set; the answer in a
+ * (the caller inits a->body with its limit, sets retry_after to -1 and
+ * frees the body).  Any thread that owns h.
+ */
+void	hub_notify_post(CURL *h, const char *url, const char *body,
+	    size_t len, long timeout, atomic_int *stopping,
+	    struct hub_notify_answer *a);
+/* The retry_after an answer's JSON names (Telegram's in "parameters",
+ * Discord's at the top), or -1; its error description, printable ASCII,
+ * in desc. */
+double	hub_notify_answer_parse(const struct hub_notify_answer *a,
+	    char *desc, size_t desclen);
+/* Seconds to wait before try number tries + 1: 1, 2, 4 ... up to 30. */
+double	hub_notify_backoff(int tries);
 
 /*
  * One try of j on ch with the handle h: sent, retry after *wait seconds,

@@ -26,28 +26,22 @@
 #define ANSWER_MAX	(16 * 1024)	/* response bytes kept to parse */
 #define DESC_MAX	100	/* bytes of a service's error description */
 
-/* One answer from a service. */
-struct answer {
-	CURLcode	 rc;
-	long		 status;	/* HTTP status; 0: none */
-	struct mc_buf	 body;		/* owned, at most ANSWER_MAX */
-	double		 retry_after;	/* Retry-After header; -1: none */
-};
-
 static size_t
 on_body(char *p, size_t size, size_t n, void *arg)
 {
-	struct answer *a = arg;
+	struct hub_notify_answer *a = arg;
 
-	/* past ANSWER_MAX the rest is not needed: keep reading, drop it */
-	mc_buf_append(&a->body, p, size * n);
+	/* past the body's limit the rest is not needed: keep reading, drop
+	 * it, and say so (a caller that parses the body must know) */
+	if (mc_buf_append(&a->body, p, size * n) == -1)
+		a->over = 1;
 	return size * n;
 }
 
 static size_t
 on_header(char *p, size_t size, size_t n, void *arg)
 {
-	struct answer *a = arg;
+	struct hub_notify_answer *a = arg;
 	size_t len = size * n;
 	char v[32];
 	double d;
@@ -67,18 +61,18 @@ static int
 on_progress(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
     curl_off_t un)
 {
-	struct hub_notify_chan *ch = arg;
+	atomic_int *stopping = arg;
 
 	(void)dt;
 	(void)dn;
 	(void)ut;
 	(void)un;
-	return atomic_load(&ch->stopping) ? 1 : 0;
+	return atomic_load(stopping) ? 1 : 0;
 }
 
-static void
-transfer(struct hub_notify_chan *ch, CURL *h, const struct hub_notify_job *j,
-    struct answer *a)
+void
+hub_notify_post(CURL *h, const char *url, const char *body, size_t len,
+    long timeout, atomic_int *stopping, struct hub_notify_answer *a)
 {
 	struct curl_slist *hdr, *more;
 
@@ -90,22 +84,22 @@ transfer(struct hub_notify_chan *ch, CURL *h, const struct hub_notify_job *j,
 		return;
 	}
 	curl_easy_reset(h);
-	curl_easy_setopt(h, CURLOPT_URL, ch->url);
+	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, more);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDS, j->body);
-	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)j->len);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)len);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "maestro-hub/" MC_VERSION);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, CONNECT_TIMEOUT);
-	curl_easy_setopt(h, CURLOPT_TIMEOUT, REQUEST_TIMEOUT);
+	curl_easy_setopt(h, CURLOPT_TIMEOUT, timeout);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, a);
 	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(h, CURLOPT_HEADERDATA, a);
 	curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 	curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(h, CURLOPT_XFERINFODATA, ch);
+	curl_easy_setopt(h, CURLOPT_XFERINFODATA, stopping);
 	a->rc = curl_easy_perform(h);
 	if (a->rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
@@ -115,8 +109,9 @@ transfer(struct hub_notify_chan *ch, CURL *h, const struct hub_notify_job *j,
 /* The service's error description (Telegram "description", Discord
  * "message") as printable ASCII, and its retry_after (Telegram puts it in
  * "parameters", Discord at the top), or -1. */
-static double
-answer_parse(const struct answer *a, char *desc, size_t desclen)
+double
+hub_notify_answer_parse(const struct hub_notify_answer *a, char *desc,
+    size_t desclen)
 {
 	const struct mc_json *root, *par;
 	const char *s;
@@ -145,8 +140,8 @@ answer_parse(const struct answer *a, char *desc, size_t desclen)
 	return ra;
 }
 
-static double
-backoff(int tries)
+double
+hub_notify_backoff(int tries)
 {
 	double d = BACKOFF_FIRST;
 
@@ -161,15 +156,16 @@ hub_notify_try(struct hub_notify_chan *ch, CURL *h,
     char *detail, size_t dlen)
 {
 	enum hub_notify_verdict v = V_FAIL;
-	struct answer a;
+	struct hub_notify_answer a;
 	char desc[DESC_MAX + 1];
 	double ra;
 
 	memset(&a, 0, sizeof(a));
 	a.retry_after = -1;
 	mc_buf_init(&a.body, ANSWER_MAX);
-	transfer(ch, h, j, &a);
-	ra = answer_parse(&a, desc, sizeof(desc));
+	hub_notify_post(h, ch->url, j->body, j->len, REQUEST_TIMEOUT,
+	    &ch->stopping, &a);
+	ra = hub_notify_answer_parse(&a, desc, sizeof(desc));
 	if (ra < 0)
 		ra = a.retry_after;
 	if (a.rc == CURLE_ABORTED_BY_CALLBACK) {
@@ -177,7 +173,7 @@ hub_notify_try(struct hub_notify_chan *ch, CURL *h,
 	} else if (a.rc != CURLE_OK) {
 		/* libcurl's generic text: never the URL */
 		snprintf(detail, dlen, "%s", curl_easy_strerror(a.rc));
-		*wait = backoff(++*tries);
+		*wait = hub_notify_backoff(++*tries);
 		v = V_RETRY;
 	} else if (a.status >= 200 && a.status < 300) {
 		snprintf(detail, dlen, "HTTP %ld", a.status);
@@ -187,13 +183,13 @@ hub_notify_try(struct hub_notify_chan *ch, CURL *h,
 		snprintf(detail, dlen, "HTTP 429: rate limited for %.0fs", ra);
 	} else if (a.status == 429) {
 		++*limited;
-		*wait = ra >= 0 ? ra : backoff(*limited);
+		*wait = ra >= 0 ? ra : hub_notify_backoff(*limited);
 		snprintf(detail, dlen, "HTTP 429: rate limited, retry after "
 		    "%gs", *wait);
 		v = V_RETRY;
 	} else {
 		if (a.status >= 500) {
-			*wait = backoff(++*tries);
+			*wait = hub_notify_backoff(++*tries);
 			v = V_RETRY;
 		}
 		snprintf(detail, dlen, "HTTP %ld%s%s", a.status,

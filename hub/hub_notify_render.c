@@ -82,6 +82,7 @@ render_telegram(const struct hub_notify_chan *ch, const struct hub_msg *m,
 	mc_jw_str(w, "text", t.data ? t.data : "");
 	mc_jw_str(w, "parse_mode", "HTML");
 	mc_jw_bool(w, "disable_web_page_preview", 1);
+	hub_chat_buttons_write(w, m);
 	mc_jw_obj_end(w);
 	mc_buf_free(&t);
 }

@@ -595,6 +595,21 @@ hub_rules_on_hb(struct hub_agent *a, const struct mc_metrics *m)
 	}
 }
 
+int
+hub_rules_firing(const struct hub_agent *a)
+{
+	const struct hub_rule_state *st = a->rules;
+	int i, n = 0;
+
+	/* a state of an older rule set is carried over at the next
+	 * heartbeat; until then its indexes mean other rules */
+	if (st == NULL || rl.set == NULL || st->gen != rl.gen)
+		return 0;
+	for (i = 0; i < st->cap && i < rl.set->n; i++)
+		n += st->s[i].fired;
+	return n;
+}
+
 void
 hub_rules_free_all(void)
 {

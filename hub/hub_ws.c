@@ -620,6 +620,7 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
 		hub_db_drain();
 		hub_notify_drain();
+		hub_chat_drain();
 		hub_gitcfg_drain();
 		return 0;
 	default:

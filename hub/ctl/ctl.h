@@ -573,5 +573,11 @@ int	ctl_cmd_alerts_test(struct ctl *c, int argc, char **argv);
 int	ctl_cmd_backup(struct ctl *c, int argc, char **argv);
 /* "silence AGENT|--tag TAG --for D [--reason T]", "silence list|clear ID" */
 int	ctl_cmd_silence(struct ctl *c, int argc, char **argv);
+int	ctl_cmd_ack(struct ctl *c, int argc, char **argv);
+/* ctl_agents.c: METHOD /api/agents/AGENT<suffix> for noun's one AGENT
+ * argument: 0 with the 2xx answer in r (printed already with --json), or
+ * the exit status, said; r is the caller's to free either way. */
+int	ctl_agent_call(struct ctl *c, const char *noun, int argc, char **argv,
+	    const char *method, const char *suffix, struct ctl_resp *r);
 
 #endif

@@ -168,6 +168,29 @@ kv(const char *label, const char *value)
 	putchar('\n');
 }
 
+/* "incident: CRITICAL, 1 rule holding; acknowledged by alice" */
+static void
+show_incident(const struct mc_json *inc)
+{
+	char by[MC_NAME_MAX * 4 + 1];
+	double rules = 0;
+	int crit = 0;
+
+	if (inc == NULL || inc->type != MC_JOBJ)
+		return;
+	mc_json_bool(inc, "critical", &crit);
+	mc_json_num(inc, "rules", &rules);
+	printf("%-12s %s%s", "incident:", crit ? "CRITICAL" : "",
+	    crit && rules > 0 ? ", " : "");
+	if (rules > 0)
+		printf("%.0f rule%s holding", rules, rules > 1 ? "s" : "");
+	ctl_safe(ctl_jstr(inc, "acked_by", ""), by, sizeof(by));
+	if (by[0] != '\0')
+		printf("; acknowledged by %s\n", by);
+	else
+		printf("; not acknowledged (hubctl ack)\n");
+}
+
 static void
 show_status(const struct mc_json *a)
 {
@@ -185,6 +208,7 @@ show_status(const struct mc_json *a)
 	kv("last seen:", seen);
 	if (mc_json_bool(a, "connected", &conn) == 0)
 		kv("connected:", conn ? "yes" : "no");
+	show_incident(mc_json_get(a, "incident"));
 }
 
 static void
@@ -297,31 +321,42 @@ print_agent(const struct ctl_resp *r)
 }
 
 int
-ctl_cmd_show(struct ctl *c, int argc, char **argv)
+ctl_agent_call(struct ctl *c, const char *noun, int argc, char **argv,
+    const char *method, const char *suffix, struct ctl_resp *r)
 {
 	char path[MC_PATH_MAX * 4];
-	struct ctl_resp r;
 	struct ctl_args a;
 	int ret;
 
-	ret = ctl_begin(c, "show", argc, argv, NULL, &a, 1, 1);
+	ctl_resp_init(r);
+	ret = ctl_begin(c, noun, argc, argv, NULL, &a, 1, 1);
 	if (ret != 0)
 		return ret;
-	if (ctl_agent_path(a.v[0], "", path, sizeof(path)) == -1)
+	if (ctl_agent_path(a.v[0], suffix, path, sizeof(path)) == -1)
 		return CTL_EXIT_USAGE;
-	ctl_resp_init(&r);
-	ret = ctl_http(c, "GET", path, NULL, &r);
-	if (ret == 0 && r.status == 404)
+	ret = ctl_http(c, method, path, NULL, r);
+	if (ret == 0 && r->status == 404)
 		ret = ctl_agent_unknown(a.v[0]);
-	else if (ret == 0 && (r.status < 200 || r.status > 299))
-		ret = ctl_api_fail(c, &r);
+	else if (ret == 0 && (r->status < 200 || r->status > 299))
+		ret = ctl_api_fail(c, r);
 	else if (ret == 0 && c->o.json)
-		ctl_print_body(&r);
-	else if (ret == 0)
+		ctl_print_body(r);
+	return ret;
+}
+
+int
+ctl_cmd_show(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_resp r;
+	int ret;
+
+	ret = ctl_agent_call(c, "show", argc, argv, "GET", "", &r);
+	if (ret == 0 && !c->o.json)
 		ret = print_agent(&r);
 	if (ret == CTL_EXIT_OK && !c->o.json && r.doc != NULL &&
 	    mc_json_get(mc_json_root(r.doc), "containers") != NULL)
-		ret = ctl_ctr_show(c, a.v[0]);
+		ret = ctl_ctr_show(c, ctl_jstr(mc_json_root(r.doc), "name",
+		    ""));
 	ctl_resp_free(&r);
 	return ret;
 }

@@ -1,12 +1,15 @@
 /*
- * ctl_alerts.c - "hubctl alerts test" and "hubctl silence ...".
+ * ctl_alerts.c - "hubctl alerts test", "hubctl silence ..." and "hubctl
+ * ack AGENT".
  *
  * alerts test asks the hub to send a test message to every configured
  * channel and prints each channel's outcome; it exits 0 only when every
  * channel got its message.  silence mutes an agent's (or every agent with
  * a tag's) alerts for planned work: "silence AGENT|--tag TAG --for
- * DURATION [--reason TEXT]", "silence list", "silence clear ID".  With
- * --json each prints the API's JSON as it came.
+ * DURATION [--reason TEXT]", "silence list", "silence clear ID".  ack
+ * acknowledges an agent's open incident (POST /api/agents/NAME/ack): its
+ * alert is not repeated until it ends.  With --json each prints the API's
+ * JSON as it came.
  */
 #include <stdio.h>
 #include <string.h>
@@ -278,4 +281,23 @@ ctl_cmd_silence(struct ctl *c, int argc, char **argv)
 	if (argc > 0 && strcmp(argv[0], "clear") == 0)
 		return silence_clear(c, argc - 1, argv + 1);
 	return silence_add(c, argc, argv);
+}
+
+/* ---- ack ---- */
+
+int
+ctl_cmd_ack(struct ctl *c, int argc, char **argv)
+{
+	struct ctl_resp r;
+	int ret;
+
+	ret = ctl_agent_call(c, "ack", argc, argv, "POST", "/ack", &r);
+	if (ret == 0 && !c->o.json) {
+		fputs("acknowledged the incident of ", stdout);
+		ctl_put_safe(stdout, ctl_jstr(r.doc ? mc_json_root(r.doc) :
+		    NULL, "agent", "?"));
+		fputs(": its alert is not repeated until it ends\n", stdout);
+	}
+	ctl_resp_free(&r);
+	return ret;
 }

@@ -145,6 +145,10 @@ static const struct ctl_cmd cmds[] = {
 	  "mute an agent's (or a tag's) alerts for planned work; list or "
 	  "end\n      the running silences (their start and end are "
 	  "events)" },
+	{ "ack", NULL, ctl_cmd_ack, "ack AGENT",
+	  "acknowledge the agent's open incident (critical, or a rule "
+	  "holding):\n      its alert is not repeated until it ends; an "
+	  "event says who (operator)" },
 };
 
 #define NCMDS	(sizeof(cmds) / sizeof(cmds[0]))

@@ -10,6 +10,21 @@ response shapes:
   POST /api/webhooks/<ID>/<TOKEN>   Discord webhook: 204; 404 otherwise
   POST /hook/<SECRET>               generic webhook: 200 {"ok":true}
 
+The bot side of the Telegram API, for the hub's commands (telegram_commands):
+
+  POST /bot<TOKEN>/getUpdates       long polling: answers at once with the
+                                    queued updates from "offset" on (those
+                                    before it are confirmed and dropped),
+                                    else holds the request until one is
+                                    queued or its "timeout" passes
+  POST /bot<TOKEN>/editMessageText  200 {"ok":true,"result":true}
+  POST /bot<TOKEN>/answerCallbackQuery
+
+A test queues updates with push_message(), push_callback() or push_raw()
+(any JSON value, to send malformed ones); handed(update_id) is when an
+update first left in an answer.  getUpdates can be scripted like the other
+channels (plan(UPDATES, ...)): "ok", ("429", N), "500", or "notjson".
+
 Every request is recorded with its arrival time (wall clock, to compare
 with the hub's event timestamps, and monotonic), its path, headers and
 body.  Each channel can be scripted: plan(channel, answers) queues answers
@@ -33,6 +48,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TELEGRAM, DISCORD, WEBHOOK = "telegram", "discord", "webhook"
 DEADMAN = "deadman"
+UPDATES = "updates"        # getUpdates
+BOTCALL = "botcall"        # editMessageText, answerCallbackQuery
+POLL_CAP = 30.0            # a long poll is never held longer
 
 
 class Req:
@@ -46,6 +64,7 @@ class Req:
         self.wall = wall
         self.mono = mono
         self.answer = None      # what was answered: "ok", "429", ...
+        self.message_id = None  # a sendMessage's, as answered
         try:
             self.json = json.loads(body.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
@@ -73,6 +92,17 @@ class _Handler(BaseHTTPRequestHandler):
         answer = fake.next_answer(channel) if channel else "404"
         req.answer = answer if isinstance(answer, str) else answer[0]
         fake.record(req)
+        if channel == UPDATES and answer == "ok":
+            payload = fake.long_poll(req)
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            try:
+                self.wfile.write(payload)
+            except OSError:     # the hub stopped during the poll
+                self.close_connection = True
+            return
         if answer == "hang":
             fake.released.wait(120)
             self.close_connection = True
@@ -116,10 +146,17 @@ class FakeAPI:
         self.hook_secret = hook_secret
         self.requests = []
         self.lock = threading.Lock()
-        self.plans = {TELEGRAM: [], DISCORD: [], WEBHOOK: []}
-        self.modes = {TELEGRAM: "ok", DISCORD: "ok", WEBHOOK: "ok"}
+        self.plans = {TELEGRAM: [], DISCORD: [], WEBHOOK: [], UPDATES: [],
+                      BOTCALL: []}
+        self.modes = {TELEGRAM: "ok", DISCORD: "ok", WEBHOOK: "ok",
+                      UPDATES: "ok", BOTCALL: "ok"}
         self.released = threading.Event()
         self.message_id = 0
+        self.updates = []       # queued (update_id, JSON bytes)
+        self.next_update = 1000
+        self.handed_at = {}     # update_id: monotonic, first answer
+        self.polls = 0          # getUpdates requests held now
+        self.cond = threading.Condition(self.lock)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
         self.server.fake = self
@@ -169,6 +206,11 @@ class FakeAPI:
         if path == "/bot%s/sendMessage" % self.token or (
                 path.startswith("/bot") and path.endswith("/sendMessage")):
             return TELEGRAM
+        if path == "/bot%s/getUpdates" % self.token:
+            return UPDATES
+        if path in ("/bot%s/editMessageText" % self.token,
+                    "/bot%s/answerCallbackQuery" % self.token):
+            return BOTCALL
         if path.startswith("/api/webhooks/"):
             return DISCORD
         if path.startswith("/hook/"):
@@ -192,6 +234,8 @@ class FakeAPI:
             return 404, js, b'{"message":"not found"}'
         if channel == TELEGRAM:
             return self._telegram(answer, req, js)
+        if channel in (UPDATES, BOTCALL):
+            return self._bot(answer, js)
         if channel == DISCORD:
             return self._discord(answer, req, js)
         if answer == "ok":
@@ -211,11 +255,17 @@ class FakeAPI:
             with self.lock:
                 self.message_id += 1
                 mid = self.message_id
+            req.message_id = mid
             j = req.json or {}
             return 200, js, json.dumps({"ok": True, "result": {
                 "message_id": mid, "date": int(time.time()),
                 "chat": {"id": j.get("chat_id"), "type": "supergroup"},
                 "text": j.get("text")}}).encode()
+        return self._tg_error(answer, js)
+
+    @staticmethod
+    def _tg_error(answer, js):
+        """A Bot API error answer: "500" or ("429", N)."""
         if answer == "500":
             return 500, js, json.dumps({
                 "ok": False, "error_code": 500,
@@ -225,6 +275,87 @@ class FakeAPI:
             "ok": False, "error_code": 429,
             "description": "Too Many Requests: retry after %s" % n,
             "parameters": {"retry_after": n}}).encode()
+
+    def _bot(self, answer, js):
+        if answer == "ok":
+            return 200, js, b'{"ok":true,"result":true}'
+        if answer == "notjson":
+            return 200, [("Content-Type", "text/html")], b"<html>oops"
+        return self._tg_error(answer, js)
+
+    # -- the bot's updates (getUpdates) --
+
+    def push_raw(self, value, update_id=None):
+        """Queue one update as any JSON value; returns its update_id (a
+        dict without "update_id" gets one unless update_id is False)."""
+        with self.cond:
+            uid = self.next_update if update_id is None else update_id
+            self.next_update += 1
+            if isinstance(value, dict) and update_id is not False and \
+                    "update_id" not in value:
+                value = dict(value, update_id=uid)
+            self.updates.append((uid, json.dumps(value).encode()))
+            self.cond.notify_all()
+            return uid
+
+    def user(self, user_id, username=None):
+        u = {"id": user_id, "is_bot": False, "first_name": "U%d" % user_id}
+        if username:
+            u["username"] = username
+        return u
+
+    def push_message(self, user_id, text, username=None, chat_id=None,
+                     private=False, date=None):
+        """A text message from user_id in the alert chat (or a private
+        chat with the bot); returns (update_id, message_id)."""
+        with self.lock:
+            self.message_id += 1
+            mid = self.message_id
+        if private:
+            chat = {"id": user_id, "type": "private"}
+        else:
+            chat = {"id": int(chat_id or self.chat_id), "type": "supergroup"}
+        msg = {"message_id": mid, "from": self.user(user_id, username),
+               "chat": chat, "date": int(date or time.time()), "text": text}
+        return self.push_raw({"message": msg}), mid
+
+    def push_callback(self, user_id, data, message_id, text, username=None):
+        """A press of a button on message message_id (text: its text)."""
+        cb = {"id": "cb%d" % self.next_update,
+              "from": self.user(user_id, username),
+              "message": {"message_id": message_id,
+                          "chat": {"id": int(self.chat_id),
+                                   "type": "supergroup"},
+                          "date": int(time.time()), "text": text},
+              "chat_instance": "42", "data": data}
+        return self.push_raw({"callback_query": cb}), cb["id"]
+
+    def handed(self, update_id):
+        with self.lock:
+            return self.handed_at.get(update_id)
+
+    def long_poll(self, req):
+        """The queued updates from the request's offset on, waiting up to
+        its timeout (at most POLL_CAP) for one."""
+        j = req.json if isinstance(req.json, dict) else {}
+        offset = int(j.get("offset") or 0)
+        limit = int(j.get("limit") or 100)
+        end = time.monotonic() + min(float(j.get("timeout") or 0), POLL_CAP)
+        with self.cond:
+            self.updates = [u for u in self.updates if u[0] >= offset]
+            self.polls += 1
+            while not self.updates and not self.released.is_set():
+                left = end - time.monotonic()
+                if left <= 0:
+                    break
+                self.cond.wait(left)
+            self.polls -= 1
+            out = self.updates[:limit]
+            now = time.monotonic()
+            for uid, _ in out:
+                self.handed_at.setdefault(uid, now)
+        return b'{"ok":true,"result":[' + b",".join(b for _, b in out) + \
+            b"]}"
 
     def _discord(self, answer, req, js):
         want = "/api/webhooks/%s/%s" % (self.discord_id, self.discord_token)
@@ -255,6 +386,8 @@ class FakeAPI:
 
     def stop(self):
         self.released.set()
+        with self.cond:
+            self.cond.notify_all()
         self.server.shutdown()
         self.server.server_close()
 
