@@ -954,6 +954,9 @@ void	hub_auth_restore_token(const char *id, const char *hash, int role,
  * revoked it): added, or its revocation taken. */
 void	hub_auth_sync_token(const char *id, const char *hash, int role,
 	    const char *name, double created, int revoked);
+/* An enrollment key as the store holds it now (another hub may have made,
+ * used or revoked it): added, or its revocation and uses taken. */
+void	hub_auth_sync_key(const struct hub_key *k);
 void	hub_auth_restore_key(const char *id, const char *hash, int64_t uses,
 	    int64_t used, double expires, double created, int revoked);
 size_t	hub_auth_token_count(void);

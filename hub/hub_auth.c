@@ -106,8 +106,9 @@ hub_auth_use_key(const char *text, char *why, size_t whylen)
 		return NULL;
 	}
 	k->used++;
-	hub_db_exec("UPDATE enroll_keys SET used = ? WHERE id = ?", "it",
-	    k->used, k->id);
+	/* counted in the store, not set: hubs sharing it add up */
+	hub_db_exec("UPDATE enroll_keys SET used = used + 1 WHERE id = ?", "t",
+	    k->id);
 	return k;
 }
 
@@ -245,6 +246,25 @@ hub_auth_sync_token(const char *id, const char *hash, int role,
 			return;
 		}
 	hub_auth_restore_token(id, hash, role, name, created, revoked);
+}
+
+void
+hub_auth_sync_key(const struct hub_key *from)
+{
+	struct hub_key *k;
+
+	for (k = auth.keys; k != NULL; k = k->next)
+		if (strcmp(k->id, from->id) == 0) {
+			if (from->revoked && !k->revoked)
+				mc_info("enrollment key %s revoked through "
+				    "another hub", k->id);
+			k->revoked |= from->revoked;
+			if (from->used > k->used)
+				k->used = from->used;
+			return;
+		}
+	hub_auth_restore_key(from->id, from->hash, from->uses, from->used,
+	    from->expires, from->created, from->revoked);
 }
 
 void

@@ -8,8 +8,9 @@
  * and, if found, restored into the registry and the hello goes on.  A
  * name not found is remembered for NEG_TTL seconds (NEG_SLOTS names), so
  * a listener with a wrong name cannot make every hello a query.  Tokens
- * are few and small: the table is read again every TOKEN_EVERY seconds
- * and the new ones (and revocations) taken.  On SQLite the same code runs
+ * and enrollment keys are few and small: both tables are read again
+ * every TOKEN_EVERY seconds and the new ones (and revocations, and keys'
+ * uses counted by the other hubs) taken.  On SQLite the same code runs
  * and finds nothing new: one hub owns the file.
  */
 #include <stdlib.h>
@@ -23,7 +24,7 @@
 #define NEG_SLOTS	256
 #define NEG_TTL		10.0	/* seconds a miss is remembered */
 #define TOKEN_EVERY	5.0	/* seconds between reads of the tokens */
-#define TOKENS_MAX	1024	/* rows one read takes */
+#define TOKENS_MAX	1024	/* rows one read takes, of each table */
 
 /* A lookup waits for the store; its connection may close meanwhile. */
 struct find_job {
@@ -149,7 +150,7 @@ hub_db_find_forget(struct hub_conn *c)
 			j->conn = NULL;
 }
 
-/* ---- tokens made on another hub ---- */
+/* ---- tokens and enrollment keys made on another hub ---- */
 
 struct token_row {
 	char	 id[16], hash[65], name[MC_NAME_MAX + 1];
@@ -160,7 +161,33 @@ struct token_row {
 struct token_read {
 	struct token_row	*rows;	/* owned */
 	size_t			 n;
+	struct hub_key		*keys;	/* owned array (next unused) */
+	size_t			 nkeys;
 };
+
+static int
+keys_run(struct hub_sql *db, struct token_read *r)
+{
+	struct hub_sql_stmt *st;
+	struct hub_key *k;
+	int rc;
+
+	if ((rc = hub_sql_prepare(db, "SELECT id, hash, uses, used, expires,"
+	    " created, revoked FROM enroll_keys", &st)) != HUB_SQL_OK)
+		return rc;
+	while ((rc = hub_sql_step(st)) == HUB_SQL_ROW && r->nkeys < TOKENS_MAX) {
+		k = &r->keys[r->nkeys++];
+		mc_strlcpy(k->id, hub_sql_str(st, 0), sizeof(k->id));
+		mc_strlcpy(k->hash, hub_sql_str(st, 1), sizeof(k->hash));
+		k->uses = hub_sql_int64(st, 2);
+		k->used = hub_sql_int64(st, 3);
+		k->expires = hub_sql_double(st, 4);
+		k->created = hub_sql_double(st, 5);
+		k->revoked = (int)hub_sql_int64(st, 6);
+	}
+	hub_sql_finalize(st);
+	return HUB_SQL_OK;
+}
 
 static int
 tokens_run(struct hub_sql *db, void *arg)
@@ -183,7 +210,7 @@ tokens_run(struct hub_sql *db, void *arg)
 		t->revoked = (int)hub_sql_int64(st, 5);
 	}
 	hub_sql_finalize(st);
-	return HUB_SQL_OK;
+	return keys_run(db, r);
 }
 
 static void
@@ -197,8 +224,12 @@ tokens_done(void *arg, int stored)
 		hub_auth_sync_token(r->rows[i].id, r->rows[i].hash,
 		    r->rows[i].role, r->rows[i].name, r->rows[i].created,
 		    r->rows[i].revoked);
+	for (i = 0; stored && i < r->nkeys; i++)
+		hub_auth_sync_key(&r->keys[i]);
 	explicit_bzero(r->rows, TOKENS_MAX * sizeof(*r->rows));
+	explicit_bzero(r->keys, TOKENS_MAX * sizeof(*r->keys));
 	free(r->rows);
+	free(r->keys);
 	free(r);
 }
 
@@ -212,7 +243,9 @@ hub_db_find_cron(double now)
 	fs.token_next = now + TOKEN_EVERY;
 	if ((r = calloc(1, sizeof(*r))) == NULL)	/* owned by tokens_done */
 		return;
-	if ((r->rows = calloc(TOKENS_MAX, sizeof(*r->rows))) == NULL) {
+	if ((r->rows = calloc(TOKENS_MAX, sizeof(*r->rows))) == NULL ||
+	    (r->keys = calloc(TOKENS_MAX, sizeof(*r->keys))) == NULL) {
+		free(r->rows);
 		free(r);
 		return;
 	}

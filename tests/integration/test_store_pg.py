@@ -130,6 +130,24 @@ def test_pg_two_hubs_one_database(t):
     tok = a.create_token("operator", "made-on-a")
     wait_until(lambda: b.request("GET", "/api/agents", token=tok).status ==
                200, 15, "hub A's token accepted by hub B")
+    # an enrollment key made on A enrols through B (B reads the keys
+    # every 5 s), and its single use counts on A too
+    kdoc = a.create_key_doc(uses=1)
+
+    def b_has_key():
+        keys = b.api("GET", "/api/enroll-keys").get("keys", [])
+        return any(k.get("id") == kdoc["id"] for k in keys)
+    wait_until(b_has_key, 15, "hub A's enrollment key known to hub B")
+    t.listener(b, "pg-d", key=kdoc["key"], wait_online=True)
+
+    def used_up_on_a():
+        keys = a.api("GET", "/api/enroll-keys").get("keys", [])
+        return any(k.get("id") == kdoc["id"] and k.get("used") == 1
+                   for k in keys)
+    wait_until(used_up_on_a, 15, "the key's use through B counted on A")
+    used = pg.sql("fleet", "SELECT used FROM enroll_keys WHERE id = '%s'"
+                  % kdoc["id"])
+    check(used == [["1"]], "used in the store: %r" % used)
     # both number events from their own blocks: no id is used twice
     b.create_token("viewer", "made-on-b")
     a.create_key()
@@ -141,7 +159,7 @@ def test_pg_two_hubs_one_database(t):
     check("duplicate key" not in a.log() + b.log(),
           "a hub wrote an id the other had used")
     ids = pg.sql("fleet", "SELECT id FROM agents")
-    check(len(ids) == 1, "agents rows: %r" % ids)
+    check(len(ids) == 2, "agents rows: %r" % ids)
 
 
 def test_pg_bad_store_lines(t):
