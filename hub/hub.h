@@ -497,6 +497,9 @@ struct hub_agent {
 					 * a rule applies */
 	struct hub_ctr_set *ctr;	/* owned by hub_ctr.c; NULL until it
 					 * reports a container */
+	double		 hold_at;	/* monotonic: its hold last written
+					 * to the bus (hub_bus_hold.c); 0 */
+	int		 feed_dirty;	/* in hub_bus_feed.c's next batch */
 	struct hub_agent *hnext;	/* hash chain */
 	struct hub_agent *next, *prev;	/* all agents, in creation order */
 };
@@ -954,6 +957,12 @@ struct hub_cmd {
 	struct mc_sig		*sig;		/* owned: the operator's
 						 * signature; NULL: unsigned */
 	struct hub_cmd_sub	*subs;		/* owned list nodes */
+	char			*fwd;		/* owned: the hub that asked for
+						 * it over the bus, which gets its
+						 * progress (hub_bus_cmd.c); NULL */
+	size_t			 fwd_bytes;	/* of out, forwarded */
+	int			 shadow;	/* runs at another hub: this is
+						 * its copy, fed over the bus */
 	struct hub_cmd		*anext;		/* agent's unfinished list */
 	struct hub_cmd		*hnext;
 	struct hub_cmd		*next, *prev;	/* creation order */
@@ -1007,6 +1016,19 @@ void	hub_cmd_write(struct mc_jw *w, const struct hub_cmd *c,
 	    int with_output);
 /* status, exit, truncated, out_bytes, error: into an open object. */
 void	hub_cmd_write_outcome(struct mc_jw *w, const struct hub_cmd *c);
+/* Wake c's streams (and forward its progress if it came over the bus). */
+void	hub_cmd_notify(struct hub_cmd *c);
+/* Output into c, up to its cap (the caller counts out_bytes). */
+void	hub_cmd_out_add(struct hub_cmd *c, enum mc_stream stream,
+	    const char *data, size_t len);
+/* c ends with st: stored, an event, its agent's next command; a shadow
+ * only wakes its streams. */
+void	hub_cmd_finish(struct hub_cmd *c, enum hub_cmd_status st);
+/* A shadow of command id run at another hub for agent (hub_bus_cmd.c):
+ * NULL when the id is known or memory is full. */
+struct hub_cmd *hub_cmd_shadow_new(const char *agent,
+	    const struct hub_cmd_req *r, const char *id);
+int	hub_cmd_status_parse(const char *s, enum hub_cmd_status *out);
 void	hub_cmd_subscribe(struct hub_cmd *c, struct hub_conn *conn);
 void	hub_cmd_unsubscribe(struct hub_cmd *c, struct hub_conn *conn);
 void	hub_cmd_free_all(void);
@@ -1088,6 +1110,9 @@ struct hub_req {
 	struct hub_conn		*conn;
 	struct hub_http		*http;
 	const struct hub_token	*token;		/* NULL for /healthz */
+	int			 no_route;	/* answer here: the bus was
+						 * asked already, or it came
+						 * over the bus */
 	const char		*params[2];	/* path parameters */
 	char			 pbuf[2][256];
 };
@@ -1166,6 +1191,9 @@ void	hub_ui_agent(struct hub_agent *a, int now);
 void	hub_ui_event(const struct hub_event_rec *e);
 /* A command changed status. */
 void	hub_ui_command(const struct hub_cmd *c);
+/* Queue an encoded message to every signed-in session (the other hubs'
+ * feed, hub_bus_feed.c). */
+void	hub_ui_raw(const char *msg, size_t len);
 /* hub_cron: push batched agents, drop silent and revoked sessions. */
 void	hub_ui_cron(double now);
 
@@ -1491,6 +1519,27 @@ void	hub_bus_health(struct mc_jw *w);
 /* /metrics: maestro_bus_up, maestro_cluster_hubs (with a bus). */
 void	hub_bus_prom(struct mc_buf *b);
 void	hub_bus_free_all(void);
+/* The link thread's answers and messages (from the loop's wake-up). */
+void	hub_bus_drain(void);
+/* hub_bus_hold.c: an agent connected here / left (hub_agent.c). */
+void	hub_bus_hold_attach(struct hub_agent *a);
+void	hub_bus_hold_detach(struct hub_agent *a);
+/* hub_bus_route.c: a command request for an agent not connected here
+ * goes to the hub that holds it: 1 when taken (answered later), 0 to
+ * answer here.  kind is the path's, MC_KIND_COUNT for /command. */
+int	hub_bus_route_command(struct hub_req *r, struct hub_agent *a,
+	    enum mc_kind kind);
+/* hub_bus_cmd.c: a forwarded command changed (hub_cmd.c). */
+void	hub_bus_cmd_changed(struct hub_cmd *c);
+/* hub_bus_feed.c: what the live feed pushes, for the other hubs
+ * (hub_ui.c calls these before its own work). */
+void	hub_bus_feed_agent(struct hub_agent *a, int now);
+void	hub_bus_feed_event(const struct hub_event_rec *e);
+void	hub_bus_feed_command(const struct hub_cmd *c);
+/* The snapshot: a's state as its holder last sent it (1), or 0; then
+ * the agents held elsewhere this hub does not know. */
+int	hub_bus_feed_write_agent(struct mc_jw *w, const struct hub_agent *a);
+void	hub_bus_feed_write_others(struct mc_jw *w);
 
 /* ---- hub_main.c: the one hub ---- */
 

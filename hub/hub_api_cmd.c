@@ -276,23 +276,24 @@ command_body(struct hub_req *r, struct hub_agent *a, enum mc_kind kind)
 	mc_json_free(d);
 }
 
-void
-hub_api_command(struct hub_req *r)
-{
-	struct hub_agent *a = agent_param(r);
-
-	if (a != NULL)
-		command_body(r, a, MC_KIND_COUNT);
-}
-
-/* POST /api/agents/{name}/restart|stop|screenshot: a command by path. */
+/* POST /api/agents/{name}/command, or restart|stop|screenshot (a
+ * command by path): an agent connected to another hub of the cluster is
+ * reached through it (hub_bus_route.c). */
 static void
 api_kind(struct hub_req *r, enum mc_kind kind)
 {
-	struct hub_agent *a = agent_param(r);
+	struct hub_agent *a = hub_agent_find(r->params[0]);
 
-	if (a != NULL)
+	if (hub_bus_route_command(r, a, kind))
+		return;
+	if ((a = agent_param(r)) != NULL)
 		command_body(r, a, kind);
+}
+
+void
+hub_api_command(struct hub_req *r)
+{
+	api_kind(r, MC_KIND_COUNT);
 }
 
 void

@@ -621,6 +621,7 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		hub_db_drain();
 		hub_notify_drain();
 		hub_gitcfg_drain();
+		hub_bus_drain();
 		return 0;
 	default:
 		break;
