@@ -379,17 +379,24 @@ hub_bus_feed_write_others(struct mc_jw *w)
 void
 hub_bus_feed_prom(struct mc_buf *b)
 {
-	hub_prom_family(b, "maestro_bus_feed_published_total", "counter",
-	    "Live feed messages this hub published to the other hubs.");
-	mc_buf_printf(b, "maestro_bus_feed_published_total %llu\n",
-	    (unsigned long long)fd.published);
-	hub_prom_family(b, "maestro_bus_feed_received_total", "counter",
-	    "Live feed messages this hub received from the other hubs.");
-	mc_buf_printf(b, "maestro_bus_feed_received_total %llu\n",
-	    (unsigned long long)fd.received);
-	hub_prom_family(b, "maestro_bus_remote_agents", "gauge", "Agents held "
-	    "by other hubs whose state this hub keeps from their feed.");
-	mc_buf_printf(b, "maestro_bus_remote_agents %zu\n", fd.nremote);
+	static const struct {
+		const char	*name, *type, *help;
+	} fam[] = {
+		{ "maestro_bus_feed_published_total", "counter", "Live feed "
+		    "messages this hub published to the other hubs." },
+		{ "maestro_bus_feed_received_total", "counter", "Live feed "
+		    "messages this hub received from the other hubs." },
+		{ "maestro_bus_remote_agents", "gauge", "Agents held by other "
+		    "hubs whose state this hub keeps from their feed." },
+	};
+	uint64_t v[] = { fd.published, fd.received, fd.nremote };
+	size_t i;
+
+	for (i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		hub_prom_family(b, fam[i].name, fam[i].type, fam[i].help);
+		mc_buf_printf(b, "%s %llu\n", fam[i].name,
+		    (unsigned long long)v[i]);
+	}
 }
 
 void

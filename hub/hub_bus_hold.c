@@ -13,7 +13,8 @@
  * goodbye keeps its hold until the lease ends, with the HEARD of its last
  * sign of life: whoever asks sees how long it has been silent.
  * Renewals walk the agents in a slice per tick sized so the whole list
- * is covered twice per renewal period; the writes go to the link thread,
+ * is covered twice per renewal period (an agent is renewed 10 to 15 s
+ * after its last write: the lease is twice that); the writes go to the link thread,
  * which pipelines them (hub_bus_link.c).  Nothing here waits for Redis.
  */
 #include <stdio.h>
@@ -34,6 +35,7 @@ static struct {
 	int		 was_up;	/* the link stood at the last tick */
 	double		 epoch;		/* monotonic: holds written before
 					 * are due (Redis may have lost them) */
+	double		 last;		/* monotonic: the last walk */
 } hd;
 
 struct lookup {
@@ -94,7 +96,7 @@ void
 hub_bus_hold_cron(double now)
 {
 	struct hub_agent *a = hd.cursor[0] ? hub_agent_find(hd.cursor) : NULL;
-	double tick = hub_cron_period();
+	double tick = hd.last > 0 ? now - hd.last : hub_cron_period();
 	int up = hub_bus_link_up(NULL, 0);
 	size_t slice, i;
 
@@ -103,7 +105,10 @@ hub_bus_hold_cron(double now)
 	if (up && !hd.was_up)
 		hd.epoch = now;
 	hd.was_up = up;
+	hd.last = now;
 
+	/* sized by the time since the last walk, so a slow loop still
+	 * covers every agent twice per renewal period */
 	slice = (size_t)((double)hub_agent_count() * tick /
 	    (HUB_BUS_HOLD_RENEW / 2)) + 64;
 	if (a == NULL)

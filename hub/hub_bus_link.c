@@ -44,21 +44,31 @@
 #define LINK_OUT_MAX	20000	/* results waiting for the loop */
 #define LINK_RETRY	0.5	/* seconds between connection attempts */
 
+/* The first member of a job and of a result: their queues are one kind. */
+struct link_node {
+	struct link_node	*next;
+};
+
+struct link_fifo {
+	struct link_node	*head, *tail;	/* owned */
+	size_t			 n;
+};
+
 struct hub_link_job {
+	struct link_node	 node;	/* first */
 	enum hub_link_op	 op;
 	char			*key;	/* owned */
 	char			*val;	/* owned; may be NULL */
 	size_t			 vlen;
 	hub_link_done_fn	 done;	/* service thread; may be NULL */
 	void			*arg;
-	struct hub_link_job	*next;
 };
 
 struct link_out {
+	struct link_node	 node;	/* first */
 	struct hub_link_res	 res;	/* res.data owned */
 	hub_link_done_fn	 done;	/* NULL: a message received */
 	void			*arg;
-	struct link_out		*next;
 };
 
 static struct {
@@ -67,10 +77,8 @@ static struct {
 	int		 wake[2];	/* pipe: the service thread writes */
 	pthread_mutex_t	 mu;
 	int		 stop;				/* under mu */
-	struct hub_link_job *jobs, *jobs_tail;		/* under mu; owned */
-	size_t		 njobs;				/* under mu */
-	struct link_out	*out, *out_tail;		/* under mu; owned */
-	size_t		 nout;				/* under mu */
+	struct link_fifo jobs;				/* under mu */
+	struct link_fifo out;				/* under mu */
 	uint64_t	 dropped;			/* under mu */
 	int		 up;				/* under mu */
 	char		 err[HUB_BUS_ERR_MAX];		/* under mu */
@@ -81,6 +89,39 @@ static struct {
 } lk = { .mu = PTHREAD_MUTEX_INITIALIZER, .wake = { -1, -1 } };
 
 /* ---- the queues ---- */
+
+static void
+fifo_push(struct link_fifo *q, struct link_node *n)
+{
+	n->next = NULL;
+	if (q->tail != NULL)
+		q->tail->next = n;
+	else
+		q->head = n;
+	q->tail = n;
+	q->n++;
+}
+
+/* The first max nodes (all when max is 0), as a chain the caller owns. */
+static struct link_node *
+fifo_cut(struct link_fifo *q, size_t max)
+{
+	struct link_node *head = q->head, *n = head;
+	size_t k = 1;
+
+	while (n != NULL && n->next != NULL && (max == 0 || k < max)) {
+		n = n->next;
+		k++;
+	}
+	if (n == NULL)
+		return NULL;
+	q->head = n->next;
+	n->next = NULL;
+	if (q->head == NULL)
+		q->tail = NULL;
+	q->n -= k;
+	return head;
+}
 
 static void
 job_free(struct hub_link_job *j)
@@ -99,7 +140,7 @@ out_add_locked(const struct hub_link_res *res, hub_link_done_fn done,
 {
 	struct link_out *o;
 
-	if ((done == NULL && lk.nout >= LINK_OUT_MAX) ||
+	if ((done == NULL && lk.out.n >= LINK_OUT_MAX) ||
 	    (o = calloc(1, sizeof(*o))) == NULL) {
 		lk.dropped++;
 		free(res->data);
@@ -108,12 +149,7 @@ out_add_locked(const struct hub_link_res *res, hub_link_done_fn done,
 	o->res = *res;
 	o->done = done;
 	o->arg = arg;
-	if (lk.out_tail != NULL)
-		lk.out_tail->next = o;
-	else
-		lk.out = o;
-	lk.out_tail = o;
-	lk.nout++;
+	fifo_push(&lk.out, &o->node);
 }
 
 static void
@@ -163,15 +199,9 @@ hub_bus_link_queue(enum hub_link_op op, const char *key, const char *val,
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&lk.mu);
-	full = !lk.running || lk.njobs >= LINK_JOBS_MAX;
-	if (!full) {
-		if (lk.jobs_tail != NULL)
-			lk.jobs_tail->next = j;
-		else
-			lk.jobs = j;
-		lk.jobs_tail = j;
-		lk.njobs++;
-	}
+	full = !lk.running || lk.jobs.n >= LINK_JOBS_MAX;
+	if (!full)
+		fifo_push(&lk.jobs, &j->node);
 	pthread_mutex_unlock(&lk.mu);
 	if (full) {
 		job_free(j);
@@ -188,24 +218,18 @@ hub_bus_link_queue(enum hub_link_op op, const char *key, const char *val,
 static struct hub_link_job *
 jobs_take(void)
 {
-	struct hub_link_job *head, *j;
-	size_t n = 1;
+	struct link_node *head;
 
 	pthread_mutex_lock(&lk.mu);
-	head = j = lk.jobs;
-	while (j != NULL && j->next != NULL && n < LINK_BATCH) {
-		j = j->next;
-		n++;
-	}
-	if (j != NULL) {
-		lk.jobs = j->next;
-		j->next = NULL;
-		if (lk.jobs == NULL)
-			lk.jobs_tail = NULL;
-		lk.njobs -= n;
-	}
+	head = fifo_cut(&lk.jobs, LINK_BATCH);
 	pthread_mutex_unlock(&lk.mu);
-	return head;
+	return (struct hub_link_job *)head;
+}
+
+static struct hub_link_job *
+job_next(const struct hub_link_job *j)
+{
+	return (struct hub_link_job *)j->node.next;
 }
 
 /* ---- the connections ---- */
@@ -396,11 +420,11 @@ batch_run(struct hub_link_job *head)
 	redisReply *rep;
 	int broken = 0;
 
-	for (j = head; j != NULL; j = j->next)
+	for (j = head; j != NULL; j = job_next(j))
 		if (job_append(lk.cmd, j) != REDIS_OK)
 			broken = 1;
 	for (j = head; j != NULL; j = next) {
-		next = j->next;
+		next = job_next(j);
 		rep = NULL;
 		if (!broken && redisGetReply(lk.cmd, (void **)&rep) !=
 		    REDIS_OK)
@@ -442,7 +466,7 @@ jobs_run(void)
 		    lk.err);
 		pthread_mutex_unlock(&lk.mu);
 		for (; head != NULL; head = j) {
-			j = head->next;
+			j = job_next(head);
 			job_fail(head, why);
 		}
 	}
@@ -530,7 +554,7 @@ worker(void *arg)
 			messages_read();
 		jobs_run();
 		pthread_mutex_lock(&lk.mu);
-		have_out = lk.out != NULL;
+		have_out = lk.out.n > 0;
 		pthread_mutex_unlock(&lk.mu);
 		if (have_out)
 			hub_ws_wake();
@@ -565,14 +589,14 @@ hub_bus_link_start(const struct hub_bus_cfg *cfg)
 }
 
 static void
-out_free(struct link_out *o)
+out_free(struct link_node *n)
 {
-	struct link_out *next;
+	struct link_node *next;
 
-	for (; o != NULL; o = next) {
-		next = o->next;
-		free(o->res.data);
-		free(o);
+	for (; n != NULL; n = next) {
+		next = n->next;
+		free(((struct link_out *)n)->res.data);
+		free(n);
 	}
 }
 
@@ -592,13 +616,12 @@ hub_bus_link_stop(void)
 	pthread_join(lk.thread, NULL);
 	pthread_mutex_lock(&lk.mu);
 	lk.running = 0;
-	for (j = lk.jobs; j != NULL; j = next) {
-		next = j->next;
+	for (j = (struct hub_link_job *)fifo_cut(&lk.jobs, 0); j != NULL;
+	    j = next) {
+		next = job_next(j);
 		job_free(j);	/* their callbacks are not owed at exit */
 	}
-	lk.jobs = lk.jobs_tail = NULL;
-	out_free(lk.out);
-	lk.out = lk.out_tail = NULL;
+	out_free(fifo_cut(&lk.out, 0));
 	pthread_mutex_unlock(&lk.mu);
 	close(lk.wake[0]);
 	close(lk.wake[1]);
@@ -608,20 +631,20 @@ hub_bus_link_stop(void)
 void
 hub_bus_link_drain(void)
 {
-	struct link_out *head, *o;
+	struct link_node *head, *n;
+	struct link_out *o;
 	uint64_t dropped;
 
 	pthread_mutex_lock(&lk.mu);
-	head = lk.out;
-	lk.out = lk.out_tail = NULL;
-	lk.nout = 0;
+	head = fifo_cut(&lk.out, 0);
 	dropped = lk.dropped;
 	lk.dropped = 0;
 	pthread_mutex_unlock(&lk.mu);
 	if (dropped > 0)
 		mc_warn("bus: %llu messages dropped (more than %d waiting "
 		    "for the loop)", (unsigned long long)dropped, LINK_OUT_MAX);
-	for (o = head; o != NULL; o = o->next) {
+	for (n = head; n != NULL; n = n->next) {
+		o = (struct link_out *)n;
 		if (o->done != NULL)
 			o->done(o->arg, &o->res);
 		else
