@@ -11,6 +11,8 @@ What is checked:
   (404 / exit 4);
 - the live feed /ws/ui of c: its snapshot holds the agent held by a
   (with "hub": "a"), and a status change at a reaches c's session;
+- a signed command through b: the envelope reaches the listener at a
+  verbatim (it runs; an unsigned one is refused by the listener);
 - Redis killed: b answers 503 bus_unreachable for the remote agent while
   a still runs commands for it; Redis back: routing works again;
 - the round trip of ~200 commands through b against the same at a (p50,
@@ -24,6 +26,7 @@ import time
 
 from cluster_env import Redis, bus_hub
 from mtest import check, quote, tls_client_context, wait_until
+from test_signed_ctl import make_key, signed_listener
 from test_ui_feed import next_where, ui
 
 ROUNDS = 200
@@ -183,3 +186,18 @@ def test_route_bus_down_and_round_trip(t):
                "b to reach pc-1 again once Redis is back")
     r = send(t, c, "pc-1", "echo", "back")
     check(r.rc == 0 and r.out == "back\n", "through c after: %r" % r)
+
+
+def test_route_signed_command(t):
+    redis, a, b, c = three_hubs(t)
+    line = make_key(t, "alice")
+    signed_listener(t, a, "pc-sig", [line])
+    # (an unsigned metrics command reaches a, which the agent refuses)
+    wait_until(lambda: routed(b, "pc-sig"), 10, "b to reach pc-sig at a")
+    # the envelope reaches the listener verbatim: it checks the signature
+    r = t.hubctl(b, "--key", "alice", "send", "pc-sig", "shell", "--",
+                 "printf", "%s|", "it's", "a b")
+    check(r.rc == 0 and r.out == "it's|a b|", "signed through b: %r" % r)
+    r = t.hubctl(c, "send", "pc-sig", "shell", "--", "echo no")
+    check(r.rc == 1 and "unsigned" in r.err, "unsigned through c: %r" % r)
+    redis.kill()
