@@ -968,6 +968,9 @@ struct hub_cmd {
 	struct hub_cmd		*next, *prev;	/* creation order */
 };
 
+/* a command with no result this long after its timeout is lost */
+#define HUB_CMD_LOST_GRACE	30.0
+
 struct hub_chunk {
 	enum mc_stream	stream;
 	size_t		off, len;

@@ -267,6 +267,7 @@ hub_bus_free_all(void)
 	free(bs.cur);
 	bs.cur = NULL;
 	hub_bus_route_free_all();
+	hub_bus_cmd_free_all();
 	hub_bus_feed_free_all();
 }
 
@@ -315,6 +316,7 @@ change_down(const struct hub_bus_change *c)
 	mc_warn("bus: hub %s is down (lease expired; last announcement %s)",
 	    p->name, when);
 	hub_event("hub", "", "ok", "hub_down", detail);
+	hub_bus_cmd_hub_down(p->name);
 	if (!c->alert)
 		return;
 	snprintf(title, sizeof(title), "HUB DOWN: %s", p->name);
@@ -395,6 +397,7 @@ hub_bus_cron(double now)
 	hub_bus_link_drain();
 	hub_bus_hold_cron(now);
 	hub_bus_route_cron(now);
+	hub_bus_cmd_cron(now);
 	hub_bus_feed_cron(now);
 	if (now >= bs.next) {
 		self_fill(&self);

@@ -151,6 +151,11 @@ void	hub_bus_route_free_all(void);
  * sent back) and the asker's (the shadow it feeds). */
 void	hub_bus_cmd_forward(struct hub_cmd *c, const char *to);
 void	hub_bus_cmd_progress(const struct mc_json *o);
+/* hub_bus_cron: forget the shadows that ended (every 10 s). */
+void	hub_bus_cmd_cron(double now);
+void	hub_bus_cmd_free_all(void);
+/* The shadows of commands run by hub name, which went down: lost. */
+void	hub_bus_cmd_hub_down(const char *name);
 /* A shadow of the command in an answer's "cmd" (and "cap"). */
 void	hub_bus_cmd_shadow(const struct mc_json *o);
 

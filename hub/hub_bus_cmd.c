@@ -14,7 +14,10 @@
  * fill, so GET /api/commands/ID, its stream and hubctl send follow it at
  * the asker exactly as a local command.  Messages from one hub arrive in
  * the order it sent them (one connection publishes them all), so the
- * shadow exists before its first progress.  A screenshot's picture is not
+ * shadow exists before its first progress.  A running shadow that hears
+ * nothing for its timeout and twice HUB_CMD_LOST_GRACE is lost (the
+ * holder would have said lost after one); the shadows of a hub that went
+ * down (hub_bus.c) are lost at once, a queued one too.  A screenshot's picture is not
  * carried: it is read at the holder (or from a shared store).
  */
 #include <stdio.h>
@@ -26,6 +29,94 @@
 #include "mc_util.h"
 
 #define CMD_PIECE	(512 * 1024)	/* output bytes per message */
+
+/* An unfinished shadow and the hub that runs it. */
+struct shadow {
+	char		 id[MC_ID_MAX];
+	char		 hub[HUB_BUS_NAME_MAX + 1];
+	struct shadow	*next;
+};
+
+static struct {
+	struct shadow	*head;		/* owned */
+	size_t		 n;
+} sh;
+
+static void
+shadow_add(const char *id, const char *holder)
+{
+	struct shadow *s;
+
+	if (sh.n >= MC_CMDS_LIVE_MAX || (s = calloc(1, sizeof(*s))) == NULL)
+		return;		/* owned by sh */
+	mc_strlcpy(s->id, id, sizeof(s->id));
+	mc_strlcpy(s->hub, holder, sizeof(s->hub));
+	s->next = sh.head;
+	sh.head = s;
+	sh.n++;
+}
+
+/* Forget the shadows that ended (or were evicted). */
+static void
+shadow_prune(void)
+{
+	struct shadow **pp = &sh.head, *s;
+	struct hub_cmd *c;
+
+	while ((s = *pp) != NULL) {
+		c = hub_cmd_find(s->id);
+		if (c != NULL && c->shadow && !hub_cmd_finished(c)) {
+			pp = &s->next;
+			continue;
+		}
+		*pp = s->next;
+		free(s);
+		sh.n--;
+	}
+}
+
+void
+hub_bus_cmd_cron(double now)
+{
+	static double next;
+
+	if (now < next)
+		return;
+	next = now + 10;
+	shadow_prune();
+}
+
+void
+hub_bus_cmd_free_all(void)
+{
+	struct shadow *s, *next;
+
+	for (s = sh.head; s != NULL; s = next) {
+		next = s->next;
+		free(s);
+	}
+	sh.head = NULL;
+	sh.n = 0;
+}
+
+void
+hub_bus_cmd_hub_down(const char *name)
+{
+	struct shadow *s;
+	struct hub_cmd *c;
+
+	for (s = sh.head; s != NULL; s = s->next) {
+		if (strcmp(s->hub, name) != 0 ||
+		    (c = hub_cmd_find(s->id)) == NULL || !c->shadow ||
+		    hub_cmd_finished(c))
+			continue;
+		snprintf(c->error, sizeof(c->error), "hub %s, which ran it for "
+		    "agent '%s', went down: it may or may not have run", name,
+		    c->agent);
+		hub_cmd_finish(c, CMD_LOST);
+	}
+	shadow_prune();
+}
 
 void
 hub_bus_cmd_forward(struct hub_cmd *c, const char *to)
@@ -119,13 +210,14 @@ hub_bus_cmd_shadow(const struct mc_json *rep)
 	const struct mc_json *o = mc_json_get(rep, "cmd");
 	const char *id = mc_json_str(o, "id"), *agent = mc_json_str(o,
 	    "agent"), *type = mc_json_str(o, "type"), *st = mc_json_str(o,
-	    "status");
+	    "status"), *holder = mc_json_str(rep, "hub");
 	struct hub_cmd_req q;
 	struct hub_cmd *c;
 	int64_t cap = MC_OUTPUT_CAP_DEFAULT;
 
 	memset(&q, 0, sizeof(q));
 	if (id == NULL || strlen(id) >= MC_ID_MAX || agent == NULL ||
+	    holder == NULL || !hub_bus_name_valid(holder) ||
 	    strlen(agent) > MC_NAME_MAX || type == NULL ||
 	    mc_kind_parse(type, &q.kind) == -1)
 		return;
@@ -146,6 +238,7 @@ hub_bus_cmd_shadow(const struct mc_json *rep)
 	if (st == NULL || hub_cmd_status_parse(st, &c->status) == -1)
 		c->status = CMD_QUEUED;
 	mc_json_num(o, "created", &c->created);
+	shadow_add(id, holder);
 }
 
 /* The output pieces of a progress message into the shadow. */
@@ -183,6 +276,7 @@ hub_bus_cmd_progress(const struct mc_json *o)
 
 	if (c == NULL || !c->shadow || hub_cmd_finished(c))
 		return;
+	c->deadline = mc_now() + c->timeout + 2 * HUB_CMD_LOST_GRACE;
 	out_read(c, mc_json_get(o, "out"));
 	if (st == NULL || hub_cmd_status_parse(st, &status) == -1) {
 		hub_cmd_notify(c);

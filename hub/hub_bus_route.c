@@ -24,7 +24,8 @@
  * by anyone else (bus_password_file, a private network).
  * Messages are JSON: {"t":"req","rid":N,"from":HUB,"agent":NAME,
  * "kind":"command"|"restart"|"stop"|"screenshot","by":TOKEN-NAME,
- * "body":TEXT}, {"t":"rep","rid":N,"status":S,"body":TEXT,"cmd":{...}},
+ * "body":TEXT}, {"t":"rep","hub":HOLDER,"rid":N,"status":S,"body":TEXT,
+ * "cmd":{...},"cap":N},
  * and hub_bus_cmd.c's {"t":"cmd",...}.  At most ROUTE_PENDING_MAX
  * requests wait for other hubs; past that, 503.
  */
@@ -341,6 +342,7 @@ reply_send(const char *to, int64_t rid, int status, const struct mc_buf *resp,
 	mc_jw_init(&w, &b);
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "t", "rep");
+	mc_jw_str(&w, "hub", hub_bus_self());
 	mc_jw_i64(&w, "rid", rid);
 	mc_jw_i64(&w, "status", status);
 	mc_jw_strn(&w, "body", resp->data ? resp->data : "", resp->len);

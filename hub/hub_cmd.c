@@ -28,8 +28,6 @@
 #include "mc_util.h"
 
 #define CMD_BYTES_MAX	((size_t)512 * 1024 * 1024)
-/* a command with no result this long after its timeout is lost */
-#define CMD_LOST_GRACE	30.0
 /* seconds between stores of a running command's output */
 #define CMD_OUT_SAVE_EVERY 2.0
 #define CMD_BUCKETS	16384
@@ -288,7 +286,7 @@ cmd_send(struct hub_agent *a, struct hub_cmd *c)
 	if (r == -1)
 		return -1;
 	c->status = CMD_SENT;
-	c->deadline = mc_now() + c->timeout + CMD_LOST_GRACE;
+	c->deadline = mc_now() + c->timeout + HUB_CMD_LOST_GRACE;
 	a->running++;
 	return 0;
 }
@@ -363,7 +361,7 @@ hub_cmd_shadow_new(const char *agent, const struct hub_cmd_req *r,
 	if (live.count >= MC_CMDS_LIVE_MAX ||
 	    (c = cmd_new(NULL, agent, r, id)) == NULL)
 		return NULL;
-	c->deadline = mc_now() + c->timeout + 2 * CMD_LOST_GRACE;
+	c->deadline = mc_now() + c->timeout + 2 * HUB_CMD_LOST_GRACE;
 	return c;
 }
 
@@ -433,7 +431,7 @@ hub_cmd_restore(const struct hub_cmd_row *row)
 	if (row->expires > 0)
 		c->expires = now + (row->expires - wall);
 	if (cmd_in_flight(c)) {
-		c->deadline = now + c->timeout + CMD_LOST_GRACE;
+		c->deadline = now + c->timeout + HUB_CMD_LOST_GRACE;
 		a->running++;
 	}
 	/* what it printed before the restart; the rest follows it */
@@ -770,7 +768,7 @@ hub_cmd_expire(double now)
 		} else if (cmd_in_flight(c) && now >= c->deadline) {
 			snprintf(c->error, sizeof(c->error), "no result from "
 			    "agent '%s' within %.0fs after the command's "
-			    "timeout", c->agent, CMD_LOST_GRACE);
+			    "timeout", c->agent, HUB_CMD_LOST_GRACE);
 			mc_warn("command %s on '%s' is lost", c->id, c->agent);
 			hub_cmd_finish(c, CMD_LOST);
 		}

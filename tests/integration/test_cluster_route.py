@@ -15,6 +15,8 @@ What is checked:
   verbatim (it runs; an unsigned one is refused by the listener);
 - Redis killed: b answers 503 bus_unreachable for the remote agent while
   a still runs commands for it; Redis back: routing works again;
+- the hub holding the agent killed mid-command: the command at b ends
+  "lost" once b sees that hub down, saying why;
 - the round trip of ~200 commands through b against the same at a (p50,
   p99 in the test's notes: MAESTRO_VERBOSE=1).
 """
@@ -200,4 +202,22 @@ def test_route_signed_command(t):
     check(r.rc == 0 and r.out == "it's|a b|", "signed through b: %r" % r)
     r = t.hubctl(c, "send", "pc-sig", "shell", "--", "echo no")
     check(r.rc == 1 and "unsigned" in r.err, "unsigned through c: %r" % r)
+    redis.kill()
+
+
+def test_route_holder_killed_mid_command(t):
+    redis = Redis(t).start()
+    a, b = (bus_hub(t, redis, n) for n in "ab")
+    t.listener(a, "pc-1", key=a.create_key(), wait_online=True)
+    wait_until(lambda: routed(b, "pc-1"), 10, "b to reach pc-1 held by a")
+    cid = b.command("pc-1", {"type": "shell", "cmd": "echo started; "
+                             "sleep 60"})
+    wait_until(lambda: b.api("GET", "/api/commands/" + cid)["output"] ==
+               "started\n", 10, "the command's first output at b")
+    a.kill9()
+    doc = wait_until(lambda: (lambda d: d if d["status"] == "lost" else
+                              None)(b.api("GET", "/api/commands/" + cid)),
+                     20, "the command to be lost at b once a is down")
+    check("hub a" in doc["error"] and "went down" in doc["error"],
+          "why it is lost: %r" % doc)
     redis.kill()
