@@ -1539,9 +1539,10 @@ void	hub_bus_cmd_changed(struct hub_cmd *c);
 void	hub_bus_feed_agent(struct hub_agent *a, int now);
 void	hub_bus_feed_event(const struct hub_event_rec *e);
 void	hub_bus_feed_command(const struct hub_cmd *c);
-/* The snapshot: a's state as its holder last sent it (1), or 0; then
- * the agents held elsewhere this hub does not know. */
-int	hub_bus_feed_write_agent(struct mc_jw *w, const struct hub_agent *a);
+/* The snapshot and GET /api/agents: agent name's state as its holder
+ * last sent it (1), or 0; then the agents held elsewhere this hub does
+ * not know. */
+int	hub_bus_feed_write_agent(struct mc_jw *w, const char *name);
 void	hub_bus_feed_write_others(struct mc_jw *w);
 
 /* ---- hub_main.c: the one hub ---- */

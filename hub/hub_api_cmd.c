@@ -27,8 +27,11 @@ hub_api_agents(struct hub_req *r)
 	hub_api_body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
 	mc_jw_arr(&w, "agents");
+	/* in a cluster, those held by other hubs as their feed says */
 	for (a = hub_agent_first(); a != NULL; a = a->next)
-		hub_agent_write(&w, a, 0);
+		if (a->conn != NULL || !hub_bus_feed_write_agent(&w, a->name))
+			hub_agent_write(&w, a, 0);
+	hub_bus_feed_write_others(&w);
 	mc_jw_arr_end(&w);
 	mc_jw_obj_end(&w);
 	hub_api_body_send(r, 200, &b, &w);
@@ -48,11 +51,19 @@ agent_param(struct hub_req *r)
 void
 hub_api_agent(struct hub_req *r)
 {
-	struct hub_agent *a = agent_param(r);
+	struct hub_agent *a = hub_agent_find(r->params[0]);
 	struct mc_buf b;
 	struct mc_jw w;
 
-	if (a == NULL)
+	hub_api_body_begin(&b, &w);
+	/* held by another hub: as its feed last said */
+	if ((a == NULL || a->conn == NULL) &&
+	    hub_bus_feed_write_agent(&w, r->params[0])) {
+		hub_api_body_send(r, 200, &b, &w);
+		return;
+	}
+	mc_buf_free(&b);
+	if ((a = agent_param(r)) == NULL)
 		return;
 	hub_api_body_begin(&b, &w);
 	hub_agent_write(&w, a, 1);

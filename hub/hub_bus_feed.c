@@ -351,11 +351,11 @@ hub_bus_feed_cron(double now)
 /* ---- the snapshot ---- */
 
 int
-hub_bus_feed_write_agent(struct mc_jw *w, const struct hub_agent *a)
+hub_bus_feed_write_agent(struct mc_jw *w, const char *name)
 {
 	const struct remote *r;
 
-	if (fd.nremote == 0 || (r = *remote_slot(a->name)) == NULL ||
+	if (fd.nremote == 0 || (r = *remote_slot(name)) == NULL ||
 	    mc_now() - r->at >= remote_ttl())
 		return 0;
 	mc_jw_raw(w, NULL, r->line, r->len);

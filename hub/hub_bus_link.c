@@ -243,15 +243,19 @@ link_state(int up, const char *err)
 	pthread_mutex_unlock(&lk.mu);
 }
 
+/* why may point into a context freed here: it is copied first. */
 static void
 disconnect(const char *why)
 {
+	char err[HUB_BUS_ERR_MAX];
+
+	mc_strlcpy(err, why, sizeof(err));
 	if (lk.cmd != NULL)
 		redisFree(lk.cmd);
 	if (lk.sub != NULL)
 		redisFree(lk.sub);
 	lk.cmd = lk.sub = NULL;
-	link_state(0, why);
+	link_state(0, err);
 }
 
 /* One connection with AUTH and SELECT done, or NULL with why in err. */

@@ -11,6 +11,7 @@ What is checked:
   (404 / exit 4);
 - the live feed /ws/ui of c: its snapshot holds the agent held by a
   (with "hub": "a"), and a status change at a reaches c's session;
+  GET /api/agents and hubctl agents on b and c list them too;
 - a signed command through b: the envelope reaches the listener at a
   verbatim (it runs; an unsigned one is refused by the listener);
 - Redis killed: b answers 503 bus_unreachable for the remote agent while
@@ -91,6 +92,13 @@ def test_route_command_and_feed(t):
     agents = {x["name"]: x for x in snap["agents"]}
     check(agents["pc-1"]["status"] == "online" and
           agents["pc-1"]["hub"] == "a", "c's snapshot: %r" % agents)
+    # GET /api/agents, /api/agents/NAME and hubctl agents on b: the same
+    check(b.agents()["pc-2"]["hub"] == "a" and
+          b.agent("pc-2")["status"] == "online", "b's agents: %r"
+          % b.agents())
+    r = t.hubctl(c, "agents")
+    check(r.rc == 0 and "pc-1" in r.out and "pc-2" in r.out,
+          "hubctl agents on c: %r" % r)
     next_where(sess, lambda m: m["t"] == "agents" and
                any(x["name"] == "pc-1" for x in m["agents"]), 5,
                "pc-1's metrics from a on c's feed")
