@@ -212,6 +212,7 @@ struct hub_agent;
 struct hub_cmd;
 struct hub_http;
 struct hub_tclient;
+struct hub_token;
 
 struct hub_conn {
 	enum hub_role	 role;
@@ -228,6 +229,8 @@ struct hub_conn {
 	struct hub_http	*http;		/* owned, CONN_HTTP */
 	struct hub_ui	*ui;		/* owned, CONN_UI */
 	struct hub_tclient *tclient;	/* owned, CONN_TERM (hub_term_client.c) */
+	int		 bus;		/* no socket: a terminal client that is
+					 * another hub (hub_bus_term.c) */
 };
 
 /* Headroom kept before every queued message for the WebSocket framing
@@ -847,6 +850,16 @@ void	hub_term_client_receive(struct hub_conn *c, const void *in, size_t len,
 	    int final, int binary);
 /* len bytes of output were written to the client (hub_conn_pop). */
 void	hub_term_client_wrote(struct hub_conn *c, size_t len);
+/* Another hub's client (hub_bus_term.c): open the session o asks for
+ * ("agent", "cols", "rows", "signed" as an auth message) as t, whose
+ * role the other hub checked; t must outlive the connection. */
+void	hub_term_client_bus_open(struct hub_conn *c, const struct hub_token *t,
+	    const struct mc_json *o);
+/* Refuse a client ({"t":"error"}, close 1008); close one after its
+ * queue drained (a relayed session's end, hub_bus_term.c). */
+void	hub_tclient_refuse(struct hub_conn *c, const char *code,
+	    const char *msg);
+void	hub_tclient_close(struct hub_conn *c, int code);
 /* hub_cron: close clients that did not sign in, or whose token was
  * revoked. */
 void	hub_term_cron(double now);
@@ -1532,6 +1545,14 @@ void	hub_bus_hold_detach(struct hub_agent *a);
  * answer here.  kind is the path's, MC_KIND_COUNT for /command. */
 int	hub_bus_route_command(struct hub_req *r, struct hub_agent *a,
 	    enum mc_kind kind);
+/* hub_bus_term.c: a /ws/term client's session on an agent another hub
+ * holds.  route: its id (0: the agent is not elsewhere, or no bus), the
+ * answer coming later; send: its input (binary) or a resize or close
+ * message (text); gone: the client left. */
+uint64_t hub_bus_term_route(struct hub_conn *c, const struct mc_json *o,
+	    const char *user, int cols, int rows);
+void	hub_bus_term_send(uint64_t rid, int binary, const void *p, size_t n);
+void	hub_bus_term_gone(uint64_t rid);
 /* hub_bus_cmd.c: a forwarded command changed (hub_cmd.c). */
 void	hub_bus_cmd_changed(struct hub_cmd *c);
 /* hub_bus_feed.c: what the live feed pushes, for the other hubs

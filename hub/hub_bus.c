@@ -248,8 +248,10 @@ hub_bus_chan_to(char *out, size_t size, const char *name)
 void
 hub_bus_drain(void)
 {
-	if (bs.on)
-		hub_bus_link_drain();
+	if (!bs.on)
+		return;
+	hub_bus_link_drain();
+	hub_bus_term_pump();
 }
 
 void
@@ -268,6 +270,7 @@ hub_bus_free_all(void)
 	bs.cur = NULL;
 	hub_bus_route_free_all();
 	hub_bus_cmd_free_all();
+	hub_bus_term_free_all();
 	hub_bus_feed_free_all();
 }
 
@@ -317,6 +320,7 @@ change_down(const struct hub_bus_change *c)
 	    p->name, when);
 	hub_event("hub", "", "ok", "hub_down", detail);
 	hub_bus_cmd_hub_down(p->name);
+	hub_bus_term_hub_down(p->name);
 	if (!c->alert)
 		return;
 	snprintf(title, sizeof(title), "HUB DOWN: %s", p->name);
@@ -398,6 +402,7 @@ hub_bus_cron(double now)
 	hub_bus_hold_cron(now);
 	hub_bus_route_cron(now);
 	hub_bus_cmd_cron(now);
+	hub_bus_term_cron(now);
 	hub_bus_feed_cron(now);
 	if (now >= bs.next) {
 		self_fill(&self);

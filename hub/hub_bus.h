@@ -159,6 +159,19 @@ void	hub_bus_cmd_hub_down(const char *name);
 /* A shadow of the command in an answer's "cmd" (and "cap"). */
 void	hub_bus_cmd_shadow(const struct mc_json *o);
 
+/* ---- hub_bus_term.c: terminals through another hub ---- */
+
+/* A terminal message on this hub's channel ("topen", "tin", "tclose",
+ * "tout", "tgone"). */
+void	hub_bus_term_on_message(const struct mc_json *o, const char *t);
+/* Send on what the other hubs' sessions' clients were given (the loop's
+ * wake-up and each tick). */
+void	hub_bus_term_pump(void);
+void	hub_bus_term_cron(double now);
+/* Hub name went down: the sessions it ran or relayed end. */
+void	hub_bus_term_hub_down(const char *name);
+void	hub_bus_term_free_all(void);
+
 /* ---- hub_bus_feed.c: the live feed of the whole fleet ---- */
 
 void	hub_bus_feed_on_message(const char *data, size_t len);

@@ -455,5 +455,7 @@ hub_bus_route_on_message(const char *data, size_t len)
 		on_rep(o);
 	else if (strcmp(t, "cmd") == 0)
 		hub_bus_cmd_progress(o);
+	else if (t[0] == 't')
+		hub_bus_term_on_message(o, t);
 	mc_json_free(d);
 }

@@ -16,6 +16,8 @@ What is checked:
   verbatim (it runs; an unsigned one is refused by the listener);
 - Redis killed: b answers 503 bus_unreachable for the remote agent while
   a still runs commands for it; Redis back: routing works again;
+- a terminal (/ws/term) through b and c: the shell at a, its size,
+  a resize, 60,000 lines in order, the exit status, the recording at a;
 - the hub holding the agent killed mid-command: the command at b ends
   "lost" once b sees that hub down, saying why;
 - the round trip of ~200 commands through b against the same at a (p50,
@@ -24,12 +26,14 @@ What is checked:
 
 import http.client
 import json
+import re
 import signal
 import time
 
 from cluster_env import Redis, bus_hub
 from mtest import check, quote, tls_client_context, wait_until
 from test_signed_ctl import make_key, signed_listener
+from test_terminal import Term, line
 from test_ui_feed import next_where, ui
 
 ROUNDS = 200
@@ -228,4 +232,41 @@ def test_route_holder_killed_mid_command(t):
                      20, "the command to be lost at b once a is down")
     check("hub a" in doc["error"] and "went down" in doc["error"],
           "why it is lost: %r" % doc)
+    redis.kill()
+
+
+def test_route_terminal(t):
+    redis, a, b, c = three_hubs(t)
+    t.listener(a, "pc-term", key=a.create_key(), wait_online=True)
+    wait_until(lambda: routed(b, "pc-term"), 10, "b to reach pc-term at a")
+    term = Term(t, b, "pc-term", cols=100, rows=30)
+    opened = term.opened()
+    term.send("stty size; echo routed-$((6*7))\n")
+    term.expect(line(b"30 100"))
+    term.expect(line(b"routed-42"))
+    # a resize goes through too
+    term.ws.send_json({"t": "resize", "cols": 90, "rows": 20})
+    term.send("stty size\n")
+    term.expect(line(b"20 90"))
+    # more output than a window, in order, through c
+    big = Term(t, c, "pc-term")
+    big.opened()
+    big.send("seq 1 60000; echo seq-done\n")
+    m = big.expect(line(b"seq-done"), timeout=30)
+    out = bytes(big.out[:m.start() + 1])
+    nums = re.findall(rb"[\r\n](\d+)\r(?=\n)", out)
+    check([int(x) for x in nums[-60000:]] == list(range(1, 60001)),
+          "seq through c: %d numbers, first %r, around the first: %r"
+          % (len(nums), nums[:3], out[out.find(b"seq-done") + 8:][:80]))
+    big.send("exit 5\n")
+    check(big.end().get("exit") == 5, "exit status through c")
+    # the session is recorded at a, the holder, as b's user
+    sessions = a.api("GET", "/api/sessions")["sessions"]
+    check(any(s["id"] == opened["sid"] for s in sessions),
+          "a's sessions: %r" % sessions)
+    term.ws.send_json({"t": "close"})
+    term.end()
+    # nobody holds it: refused as before
+    m, _ = Term(t, b, "ghost").refused()
+    check(m["code"] == "not_found", "unknown agent: %r" % m)
     redis.kill()
