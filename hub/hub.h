@@ -265,6 +265,7 @@ struct hub_agent;
 struct hub_cmd;
 struct hub_http;
 struct hub_tclient;
+struct hub_token;
 
 struct hub_conn {
 	enum hub_role	 role;
@@ -281,6 +282,8 @@ struct hub_conn {
 	struct hub_http	*http;		/* owned, CONN_HTTP */
 	struct hub_ui	*ui;		/* owned, CONN_UI */
 	struct hub_tclient *tclient;	/* owned, CONN_TERM (hub_term_client.c) */
+	int		 bus;		/* no socket: a terminal client that is
+					 * another hub (hub_bus_term.c) */
 };
 
 /* Headroom kept before every queued message for the WebSocket framing
@@ -550,6 +553,9 @@ struct hub_agent {
 					 * a rule applies */
 	struct hub_ctr_set *ctr;	/* owned by hub_ctr.c; NULL until it
 					 * reports a container */
+	double		 hold_at;	/* monotonic: its hold last written
+					 * to the bus (hub_bus_hold.c); 0 */
+	int		 feed_dirty;	/* in hub_bus_feed.c's next batch */
 	struct hub_agent *hnext;	/* hash chain */
 	struct hub_agent *next, *prev;	/* all agents, in creation order */
 };
@@ -898,6 +904,16 @@ void	hub_term_client_receive(struct hub_conn *c, const void *in, size_t len,
 	    int final, int binary);
 /* len bytes of output were written to the client (hub_conn_pop). */
 void	hub_term_client_wrote(struct hub_conn *c, size_t len);
+/* Another hub's client (hub_bus_term.c): open the session o asks for
+ * ("agent", "cols", "rows", "signed" as an auth message) as t, whose
+ * role the other hub checked; t must outlive the connection. */
+void	hub_term_client_bus_open(struct hub_conn *c, const struct hub_token *t,
+	    const struct mc_json *o);
+/* Refuse a client ({"t":"error"}, close 1008); close one after its
+ * queue drained (a relayed session's end, hub_bus_term.c). */
+void	hub_tclient_refuse(struct hub_conn *c, const char *code,
+	    const char *msg);
+void	hub_tclient_close(struct hub_conn *c, int code);
 /* hub_cron: close clients that did not sign in, or whose token was
  * revoked. */
 void	hub_term_cron(double now);
@@ -1015,10 +1031,19 @@ struct hub_cmd {
 	struct mc_sig		*sig;		/* owned: the operator's
 						 * signature; NULL: unsigned */
 	struct hub_cmd_sub	*subs;		/* owned list nodes */
+	char			*fwd;		/* owned: the hub that asked for
+						 * it over the bus, which gets its
+						 * progress (hub_bus_cmd.c); NULL */
+	size_t			 fwd_bytes;	/* of out, forwarded */
+	int			 shadow;	/* runs at another hub: this is
+						 * its copy, fed over the bus */
 	struct hub_cmd		*anext;		/* agent's unfinished list */
 	struct hub_cmd		*hnext;
 	struct hub_cmd		*next, *prev;	/* creation order */
 };
+
+/* a command with no result this long after its timeout is lost */
+#define HUB_CMD_LOST_GRACE	30.0
 
 struct hub_chunk {
 	enum mc_stream	stream;
@@ -1068,6 +1093,19 @@ void	hub_cmd_write(struct mc_jw *w, const struct hub_cmd *c,
 	    int with_output);
 /* status, exit, truncated, out_bytes, error: into an open object. */
 void	hub_cmd_write_outcome(struct mc_jw *w, const struct hub_cmd *c);
+/* Wake c's streams (and forward its progress if it came over the bus). */
+void	hub_cmd_notify(struct hub_cmd *c);
+/* Output into c, up to its cap (the caller counts out_bytes). */
+void	hub_cmd_out_add(struct hub_cmd *c, enum mc_stream stream,
+	    const char *data, size_t len);
+/* c ends with st: stored, an event, its agent's next command; a shadow
+ * only wakes its streams. */
+void	hub_cmd_finish(struct hub_cmd *c, enum hub_cmd_status st);
+/* A shadow of command id run at another hub for agent (hub_bus_cmd.c):
+ * NULL when the id is known or memory is full. */
+struct hub_cmd *hub_cmd_shadow_new(const char *agent,
+	    const struct hub_cmd_req *r, const char *id);
+int	hub_cmd_status_parse(const char *s, enum hub_cmd_status *out);
 void	hub_cmd_subscribe(struct hub_cmd *c, struct hub_conn *conn);
 void	hub_cmd_unsubscribe(struct hub_cmd *c, struct hub_conn *conn);
 void	hub_cmd_free_all(void);
@@ -1149,6 +1187,9 @@ struct hub_req {
 	struct hub_conn		*conn;
 	struct hub_http		*http;
 	const struct hub_token	*token;		/* NULL for /healthz */
+	int			 no_route;	/* answer here: the bus was
+						 * asked already, or it came
+						 * over the bus */
 	const char		*params[2];	/* path parameters */
 	char			 pbuf[2][256];
 };
@@ -1227,6 +1268,9 @@ void	hub_ui_agent(struct hub_agent *a, int now);
 void	hub_ui_event(const struct hub_event_rec *e);
 /* A command changed status. */
 void	hub_ui_command(const struct hub_cmd *c);
+/* Queue an encoded message to every signed-in session (the other hubs'
+ * feed, hub_bus_feed.c). */
+void	hub_ui_raw(const char *msg, size_t len);
 /* hub_cron: push batched agents, drop silent and revoked sessions. */
 void	hub_ui_cron(double now);
 
@@ -1594,6 +1638,36 @@ void	hub_bus_health(struct mc_jw *w);
 /* /metrics: maestro_bus_up, maestro_cluster_hubs (with a bus). */
 void	hub_bus_prom(struct mc_buf *b);
 void	hub_bus_free_all(void);
+/* The link thread's answers and messages (from the loop's wake-up). */
+void	hub_bus_drain(void);
+/* hub_bus_hold.c: an agent connected here / left (hub_agent.c). */
+void	hub_bus_hold_attach(struct hub_agent *a);
+void	hub_bus_hold_detach(struct hub_agent *a);
+/* hub_bus_route.c: a command request for an agent not connected here
+ * goes to the hub that holds it: 1 when taken (answered later), 0 to
+ * answer here.  kind is the path's, MC_KIND_COUNT for /command. */
+int	hub_bus_route_command(struct hub_req *r, struct hub_agent *a,
+	    enum mc_kind kind);
+/* hub_bus_term.c: a /ws/term client's session on an agent another hub
+ * holds.  route: its id (0: the agent is not elsewhere, or no bus), the
+ * answer coming later; send: its input (binary) or a resize or close
+ * message (text); gone: the client left. */
+uint64_t hub_bus_term_route(struct hub_conn *c, const struct mc_json *o,
+	    const char *user, int cols, int rows);
+void	hub_bus_term_send(uint64_t rid, int binary, const void *p, size_t n);
+void	hub_bus_term_gone(uint64_t rid);
+/* hub_bus_cmd.c: a forwarded command changed (hub_cmd.c). */
+void	hub_bus_cmd_changed(struct hub_cmd *c);
+/* hub_bus_feed.c: what the live feed pushes, for the other hubs
+ * (hub_ui.c calls these before its own work). */
+void	hub_bus_feed_agent(struct hub_agent *a, int now);
+void	hub_bus_feed_event(const struct hub_event_rec *e);
+void	hub_bus_feed_command(const struct hub_cmd *c);
+/* The snapshot and GET /api/agents: agent name's state as its holder
+ * last sent it (1), or 0; then the agents held elsewhere this hub does
+ * not know. */
+int	hub_bus_feed_write_agent(struct mc_jw *w, const char *name);
+void	hub_bus_feed_write_others(struct mc_jw *w);
 
 /* ---- hub_main.c: the one hub ---- */
 

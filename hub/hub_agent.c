@@ -290,6 +290,7 @@ agent_welcome(struct hub_conn *c, struct hub_agent *a,
 
 	agent_bind(c, a);
 	hub_live_seen(a);
+	hub_bus_hold_attach(a);
 	hub_ui_agent(a, 0);
 	mc_info("%s: agent '%s' connected (%s, %s)", c->peer, a->name,
 	    a->hostname, a->version);
@@ -715,6 +716,7 @@ hub_agent_detach(struct hub_conn *c)
 	mc_info("%s: agent '%s' disconnected (status %s)", c->peer, a->name,
 	    hub_status_name(a->status));
 	hub_ui_agent(a, 0);
+	hub_bus_hold_detach(a);
 }
 
 static void

@@ -27,8 +27,11 @@ hub_api_agents(struct hub_req *r)
 	hub_api_body_begin(&b, &w);
 	mc_jw_obj(&w, NULL);
 	mc_jw_arr(&w, "agents");
+	/* in a cluster, those held by other hubs as their feed says */
 	for (a = hub_agent_first(); a != NULL; a = a->next)
-		hub_agent_write(&w, a, 0);
+		if (a->conn != NULL || !hub_bus_feed_write_agent(&w, a->name))
+			hub_agent_write(&w, a, 0);
+	hub_bus_feed_write_others(&w);
 	mc_jw_arr_end(&w);
 	mc_jw_obj_end(&w);
 	hub_api_body_send(r, 200, &b, &w);
@@ -48,11 +51,19 @@ agent_param(struct hub_req *r)
 void
 hub_api_agent(struct hub_req *r)
 {
-	struct hub_agent *a = agent_param(r);
+	struct hub_agent *a = hub_agent_find(r->params[0]);
 	struct mc_buf b;
 	struct mc_jw w;
 
-	if (a == NULL)
+	hub_api_body_begin(&b, &w);
+	/* held by another hub: as its feed last said */
+	if ((a == NULL || a->conn == NULL) &&
+	    hub_bus_feed_write_agent(&w, r->params[0])) {
+		hub_api_body_send(r, 200, &b, &w);
+		return;
+	}
+	mc_buf_free(&b);
+	if ((a = agent_param(r)) == NULL)
 		return;
 	hub_api_body_begin(&b, &w);
 	hub_agent_write(&w, a, 1);
@@ -276,23 +287,24 @@ command_body(struct hub_req *r, struct hub_agent *a, enum mc_kind kind)
 	mc_json_free(d);
 }
 
-void
-hub_api_command(struct hub_req *r)
-{
-	struct hub_agent *a = agent_param(r);
-
-	if (a != NULL)
-		command_body(r, a, MC_KIND_COUNT);
-}
-
-/* POST /api/agents/{name}/restart|stop|screenshot: a command by path. */
+/* POST /api/agents/{name}/command, or restart|stop|screenshot (a
+ * command by path): an agent connected to another hub of the cluster is
+ * reached through it (hub_bus_route.c). */
 static void
 api_kind(struct hub_req *r, enum mc_kind kind)
 {
-	struct hub_agent *a = agent_param(r);
+	struct hub_agent *a = hub_agent_find(r->params[0]);
 
-	if (a != NULL)
+	if (hub_bus_route_command(r, a, kind))
+		return;
+	if ((a = agent_param(r)) != NULL)
 		command_body(r, a, kind);
+}
+
+void
+hub_api_command(struct hub_req *r)
+{
+	api_kind(r, MC_KIND_COUNT);
 }
 
 void

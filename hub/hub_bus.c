@@ -206,6 +206,8 @@ hub_bus_start(void)
 	    strchr(cfg.url.host, ':') ? "[" : "", cfg.url.host,
 	    strchr(cfg.url.host, ':') ? "]" : "", cfg.url.port, cfg.url.db);
 	r = hub_bus_redis_start(&cfg);
+	if (r == 0 && (r = hub_bus_link_start(&cfg)) == -1)
+		hub_bus_redis_stop();
 	explicit_bzero(cfg.password, sizeof(cfg.password));
 	if (r == -1)
 		return -1;
@@ -220,8 +222,45 @@ hub_bus_stop(void)
 {
 	if (!bs.on)
 		return;
+	hub_bus_link_stop();
 	hub_bus_redis_stop();
 	bs.on = 0;
+}
+
+const char *
+hub_bus_self(void)
+{
+	return bs.on ? bs.name : "";
+}
+
+const char *
+hub_bus_self_id(void)
+{
+	return bs.on ? bs.id : "";
+}
+
+void
+hub_bus_chan_to(char *out, size_t size, const char *name)
+{
+	snprintf(out, size, HUB_BUS_CHAN_TO "%s", name);
+}
+
+void
+hub_bus_drain(void)
+{
+	if (!bs.on)
+		return;
+	hub_bus_link_drain();
+	hub_bus_term_pump();
+}
+
+void
+hub_bus_on_message(const struct hub_link_res *m)
+{
+	if (m->feed)
+		hub_bus_feed_on_message(m->data, m->len);
+	else
+		hub_bus_route_on_message(m->data, m->len);
 }
 
 void
@@ -229,6 +268,10 @@ hub_bus_free_all(void)
 {
 	free(bs.cur);
 	bs.cur = NULL;
+	hub_bus_route_free_all();
+	hub_bus_cmd_free_all();
+	hub_bus_term_free_all();
+	hub_bus_feed_free_all();
 }
 
 /* ---- this hub ---- */
@@ -276,6 +319,8 @@ change_down(const struct hub_bus_change *c)
 	mc_warn("bus: hub %s is down (lease expired; last announcement %s)",
 	    p->name, when);
 	hub_event("hub", "", "ok", "hub_down", detail);
+	hub_bus_cmd_hub_down(p->name);
+	hub_bus_term_hub_down(p->name);
 	if (!c->alert)
 		return;
 	snprintf(title, sizeof(title), "HUB DOWN: %s", p->name);
@@ -353,6 +398,12 @@ hub_bus_cron(double now)
 
 	if (!bs.on)
 		return;
+	hub_bus_link_drain();
+	hub_bus_hold_cron(now);
+	hub_bus_route_cron(now);
+	hub_bus_cmd_cron(now);
+	hub_bus_term_cron(now);
+	hub_bus_feed_cron(now);
 	if (now >= bs.next) {
 		self_fill(&self);
 		hub_bus_redis_announce(&self);
@@ -479,4 +530,5 @@ hub_bus_prom(struct mc_buf *b)
 	    "in Redis, this one included, as last read.");
 	mc_buf_printf(b, "maestro_cluster_hubs %d\n", bs.cur != NULL ?
 	    bs.cur->npeers : 0);
+	hub_bus_feed_prom(b);
 }

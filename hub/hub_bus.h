@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "hub.h"
+#include "mc_json.h"
 
 #define HUB_BUS_CHANGES_MAX	64	/* changes carried to the service
 					 * thread between two takes */
@@ -79,5 +80,131 @@ void	hub_bus_redis_stop(void);
 void	hub_bus_redis_announce(const struct hub_bus_peer *self);
 /* Service thread: the newest round, or NULL; the caller owns it. */
 struct hub_bus_round *hub_bus_redis_take(void);
+
+/* ---- hub_bus_link.c: the link thread (messages, agents held) ---- */
+
+#define HUB_BUS_CHAN_TO		"maestro:to:"	/* + a hub's name: its
+						 * messages */
+#define HUB_BUS_CHAN_FEED	"maestro:feed"	/* every hub's live feed */
+#define HUB_BUS_CHAN_MAX	(sizeof(HUB_BUS_CHAN_TO) + HUB_BUS_NAME_MAX)
+#define HUB_BUS_MSG_MAX		(4 * 1024 * 1024)	/* bytes of one
+							 * message */
+
+enum hub_link_op {
+	LINK_HOLD,	/* SET key val PX HUB_BUS_HOLD_LEASE_MS */
+	LINK_UNHOLD,	/* DEL key if its value starts with val */
+	LINK_GET,	/* GET key: data (NULL when none) */
+	LINK_SEND,	/* val to the hub in key's value: data is that value
+			 * (NULL: none), n the receivers, -1 when it is
+			 * this hub */
+	LINK_PUB,	/* PUBLISH key val: n receivers */
+	LINK_MSG	/* (a result only) a message received */
+};
+
+/* A job's answer, or a message received; data is freed after the
+ * callback (copy what is kept). */
+struct hub_link_res {
+	enum hub_link_op op;
+	int		 ok;		/* Redis answered */
+	char		 err[HUB_BUS_ERR_MAX];	/* when not ok */
+	char		*data;		/* NUL-terminated; may be NULL */
+	size_t		 len;
+	long long	 n;
+	int		 feed;		/* a message on HUB_BUS_CHAN_FEED */
+};
+
+typedef void (*hub_link_done_fn)(void *arg, const struct hub_link_res *res);
+
+/* Start and stop the thread (cfg copied). */
+int	hub_bus_link_start(const struct hub_bus_cfg *cfg);
+void	hub_bus_link_stop(void);
+/* Service thread: queue a job (key and val copied; val may be NULL);
+ * done, if not NULL, runs later on the service thread with the answer.
+ * -1 (done never runs) when the queue is full or the thread is not
+ * running. */
+int	hub_bus_link_queue(enum hub_link_op op, const char *key,
+	    const char *val, size_t vlen, hub_link_done_fn done, void *arg);
+/* Service thread (woken by hub_ws_wake(), and each tick): the answers'
+ * callbacks, the messages to hub_bus_on_message(). */
+void	hub_bus_link_drain(void);
+/* 1 while both connections stand; err (may be NULL) the last reason. */
+int	hub_bus_link_up(char *err, size_t errlen);
+
+/* ---- hub_bus.c ---- */
+
+/* This hub's name and run id ("" without a bus). */
+const char *hub_bus_self(void);
+const char *hub_bus_self_id(void);
+/* maestro:to:NAME into out. */
+void	hub_bus_chan_to(char *out, size_t size, const char *name);
+/* A message received (hub_bus_link_drain()): to the feed or the route. */
+void	hub_bus_on_message(const struct hub_link_res *m);
+
+/* ---- hub_bus_route.c: command requests between hubs ---- */
+
+/* A message on maestro:to:THIS-HUB (data is JSON). */
+void	hub_bus_route_on_message(const char *data, size_t len);
+/* hub_bus_cron: requests whose holder did not answer in time. */
+void	hub_bus_route_cron(double now);
+void	hub_bus_route_free_all(void);
+/* hub_bus_cmd.c: the holder's side (a request run here, its progress
+ * sent back) and the asker's (the shadow it feeds). */
+void	hub_bus_cmd_forward(struct hub_cmd *c, const char *to);
+void	hub_bus_cmd_progress(const struct mc_json *o);
+/* hub_bus_cron: forget the shadows that ended (every 10 s). */
+void	hub_bus_cmd_cron(double now);
+void	hub_bus_cmd_free_all(void);
+/* The shadows of commands run by hub name, which went down: lost. */
+void	hub_bus_cmd_hub_down(const char *name);
+/* A shadow of the command in an answer's "cmd" (and "cap"). */
+void	hub_bus_cmd_shadow(const struct mc_json *o);
+
+/* ---- hub_bus_term.c: terminals through another hub ---- */
+
+/* A terminal message on this hub's channel ("topen", "tin", "tclose",
+ * "tout", "tgone"). */
+void	hub_bus_term_on_message(const struct mc_json *o, const char *t);
+/* Send on what the other hubs' sessions' clients were given (the loop's
+ * wake-up and each tick). */
+void	hub_bus_term_pump(void);
+void	hub_bus_term_cron(double now);
+/* Hub name went down: the sessions it ran or relayed end. */
+void	hub_bus_term_hub_down(const char *name);
+void	hub_bus_term_free_all(void);
+
+/* ---- hub_bus_feed.c: the live feed of the whole fleet ---- */
+
+void	hub_bus_feed_on_message(const char *data, size_t len);
+void	hub_bus_feed_cron(double now);
+void	hub_bus_feed_free_all(void);
+/* /metrics: the feed's messages and the agents kept from it. */
+void	hub_bus_feed_prom(struct mc_buf *b);
+
+/* ---- hub_bus_hold.c: which hub holds which agent ---- */
+
+#define HUB_BUS_HOLD_KEY	"maestro:agent:"
+#define HUB_BUS_HOLD_LEASE_MS	30000	/* a hold's life unless renewed */
+#define HUB_BUS_HOLD_RENEW	10.0	/* seconds between renewals */
+
+/* Who holds an agent, as announced (ok set) or why that is unknown. */
+struct hub_bus_holder {
+	int		 found;		/* some hub announces it */
+	char		 hub[HUB_BUS_NAME_MAX + 1];
+	char		 run[HUB_BUS_ID_HEX];	/* that hub's run id */
+	double		 heard;		/* wall clock it was last heard */
+	int		 self;		/* this very run */
+};
+
+typedef void (*hub_bus_hold_fn)(void *arg, int ok, const char *err,
+	    const struct hub_bus_holder *h);
+
+/* Parse a hold's value ("HUB RUN HEARD"): 0 / -1. */
+int	hub_bus_hold_parse(const char *v, struct hub_bus_holder *h);
+/* Ask who holds agent name; fn runs later on the service thread (ok 0
+ * with why in err when the bus could not answer).  -1 when it cannot be
+ * asked now (fn never runs). */
+int	hub_bus_hold_lookup(const char *name, hub_bus_hold_fn fn, void *arg);
+/* hub_bus_cron: renew the holds due (a bounded slice per tick). */
+void	hub_bus_hold_cron(double now);
 
 #endif

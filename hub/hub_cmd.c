@@ -28,8 +28,6 @@
 #include "mc_util.h"
 
 #define CMD_BYTES_MAX	((size_t)512 * 1024 * 1024)
-/* a command with no result this long after its timeout is lost */
-#define CMD_LOST_GRACE	30.0
 /* seconds between stores of a running command's output */
 #define CMD_OUT_SAVE_EVERY 2.0
 #define CMD_BUCKETS	16384
@@ -40,17 +38,6 @@ static struct {
 	size_t		 count;
 	size_t		 bytes;
 } live;
-
-static const char *const status_names[] = {
-	"queued", "sent", "running", "done", "failed", "timeout", "lost",
-	"expired"
-};
-
-const char *
-hub_cmd_status_name(enum hub_cmd_status s)
-{
-	return s <= CMD_EXPIRED ? status_names[s] : "?";
-}
 
 int
 hub_cmd_finished(const struct hub_cmd *c)
@@ -122,6 +109,7 @@ cmd_free(struct hub_cmd *c)
 	free(c->cmd);
 	free(c->rel);
 	free(c->sig);
+	free(c->fwd);
 	free(c);
 }
 
@@ -142,19 +130,26 @@ cmd_evict(size_t want)
 	}
 }
 
-static void
-cmd_notify(struct hub_cmd *c)
+void
+hub_cmd_notify(struct hub_cmd *c)
 {
 	struct hub_cmd_sub *s;
 
 	for (s = c->subs; s != NULL; s = s->next)
 		hub_ws_want_write(s->conn->wsi);
+	if (c->fwd != NULL)
+		hub_bus_cmd_changed(c);
 }
 
+/* A shadow is stored by the hub that runs it. */
 static void
 cmd_save(const struct hub_cmd *c)
 {
-	char *sig = hub_sign_text(c->sig);	/* owned */
+	char *sig;
+
+	if (c->shadow)
+		return;
+	sig = hub_sign_text(c->sig);	/* owned */
 
 	hub_db_exec("INSERT INTO commands(id, agent, kind, cmd, arg,"
 	    " requested_by, created, started, finished, status, exit_code,"
@@ -211,9 +206,11 @@ agent_list_del(struct hub_agent *a, struct hub_cmd *c)
 
 /* ---- creating and sending ---- */
 
-/* A new command with a fresh id, or with id when restoring one. */
+/* A new command with a fresh id, or with id when restoring one; a
+ * shadow (a NULL) is for agent and joins no agent's list. */
 static struct hub_cmd *
-cmd_new(struct hub_agent *a, const struct hub_cmd_req *r, const char *id)
+cmd_new(struct hub_agent *a, const char *agent, const struct hub_cmd_req *r,
+    const char *id)
 {
 	struct hub_cmd *c;
 	size_t i;
@@ -234,7 +231,7 @@ cmd_new(struct hub_agent *a, const struct hub_cmd_req *r, const char *id)
 	}
 	if (r->sig)
 		*c->sig = *r->sig;
-	mc_strlcpy(c->agent, a->name, sizeof(c->agent));
+	mc_strlcpy(c->agent, agent, sizeof(c->agent));
 	c->kind = r->kind;
 	c->prune = r->prune;
 	if (r->rel)
@@ -261,7 +258,10 @@ cmd_new(struct hub_agent *a, const struct hub_cmd_req *r, const char *id)
 		live.head = c;
 	live.tail = c;
 	live.count++;
-	agent_list_add(a, c);
+	if (a != NULL)
+		agent_list_add(a, c);
+	else
+		c->shadow = 1;
 	return c;
 }
 
@@ -295,7 +295,7 @@ cmd_send(struct hub_agent *a, struct hub_cmd *c)
 	if (r == -1)
 		return -1;
 	c->status = CMD_SENT;
-	c->deadline = mc_now() + c->timeout + CMD_LOST_GRACE;
+	c->deadline = mc_now() + c->timeout + HUB_CMD_LOST_GRACE;
 	a->running++;
 	return 0;
 }
@@ -342,7 +342,7 @@ hub_cmd_submit(struct hub_agent *a, const struct hub_cmd_req *r, int *status,
 	}
 	cmd_evict((size_t)r->cap);
 	if (live.count >= MC_CMDS_LIVE_MAX ||
-	    (c = cmd_new(a, r, NULL)) == NULL) {
+	    (c = cmd_new(a, a->name, r, NULL)) == NULL) {
 		*status = 503;
 		snprintf(why, whylen, "%d commands are in flight; try again "
 		    "when some finish", MC_CMDS_LIVE_MAX);
@@ -358,18 +358,20 @@ hub_cmd_submit(struct hub_agent *a, const struct hub_cmd_req *r, int *status,
 	return c;
 }
 
-static int
-status_parse(const char *s, enum hub_cmd_status *out)
+struct hub_cmd *
+hub_cmd_shadow_new(const char *agent, const struct hub_cmd_req *r,
+    const char *id)
 {
-	int i;
+	struct hub_cmd *c;
 
-	for (i = 0; i <= CMD_EXPIRED; i++) {
-		if (strcmp(s, status_names[i]) == 0) {
-			*out = (enum hub_cmd_status)i;
-			return 0;
-		}
-	}
-	return -1;
+	if (hub_cmd_find(id) != NULL)
+		return NULL;
+	cmd_evict((size_t)r->cap);
+	if (live.count >= MC_CMDS_LIVE_MAX ||
+	    (c = cmd_new(NULL, agent, r, id)) == NULL)
+		return NULL;
+	c->deadline = mc_now() + c->timeout + 2 * HUB_CMD_LOST_GRACE;
+	return c;
 }
 
 static int
@@ -426,18 +428,19 @@ hub_cmd_restore(const struct hub_cmd_row *row)
 	r.timeout = row->timeout > 0 ? row->timeout : MC_TIMEOUT_DEFAULT;
 	r.cap = row->cap ? row->cap : MC_OUTPUT_CAP_DEFAULT;
 	r.by = row->by;
-	c = hub_cmd_find(row->id) == NULL ? cmd_new(a, &r, row->id) : NULL;
+	c = hub_cmd_find(row->id) == NULL ? cmd_new(a, a->name, &r, row->id) :
+	    NULL;
 	free(sig);
 	if (c == NULL)
 		return;
-	if (status_parse(row->status, &c->status) == -1)
+	if (hub_cmd_status_parse(row->status, &c->status) == -1)
 		c->status = CMD_QUEUED;
 	c->created = row->created;
 	c->started = row->started;
 	if (row->expires > 0)
 		c->expires = now + (row->expires - wall);
 	if (cmd_in_flight(c)) {
-		c->deadline = now + c->timeout + CMD_LOST_GRACE;
+		c->deadline = now + c->timeout + HUB_CMD_LOST_GRACE;
 		a->running++;
 	}
 	/* what it printed before the restart; the rest follows it */
@@ -464,11 +467,18 @@ cmd_of(const struct hub_agent *a, const char *id)
 	return c;
 }
 
-static void
-cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
+void
+hub_cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
 {
-	struct hub_agent *a = hub_agent_find(c->agent);
+	struct hub_agent *a = c->shadow ? NULL : hub_agent_find(c->agent);
 	char detail[64];
+
+	if (c->shadow) {	/* the hub that runs it did the rest */
+		c->status = st;
+		c->finished = c->finished > 0 ? c->finished : mc_wall();
+		hub_cmd_notify(c);
+		return;
+	}
 
 	if (a != NULL) {
 		if (cmd_in_flight(c) && a->running > 0)
@@ -487,7 +497,7 @@ cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
 	    c->cmd != NULL ? c->cmd : c->arg);
 	hub_prom_command(st);
 	cmd_save(c);
-	cmd_notify(c);
+	hub_cmd_notify(c);
 	hub_ui_command(c);
 	hub_update_on_cmd(c);
 	hub_roll_on_cmd(c);
@@ -517,14 +527,14 @@ hub_cmd_on_hello(struct hub_agent *a, const char *boot,
 			a->running--;
 		} else if (c->kind == MC_KIND_RESTART) {
 			c->exit_code = 0;
-			cmd_finish(c, CMD_DONE);
+			hub_cmd_finish(c, CMD_DONE);
 		} else {
 			snprintf(c->error, sizeof(c->error), "the listener "
 			    "restarted while the command was in flight; it "
 			    "may or may not have run");
 			mc_warn("command %s on '%s' is lost: the listener "
 			    "restarted", c->id, a->name);
-			cmd_finish(c, CMD_LOST);
+			hub_cmd_finish(c, CMD_LOST);
 		}
 	}
 	if (strcmp(a->boot, boot) != 0) {
@@ -546,36 +556,44 @@ hub_cmd_on_started(struct hub_agent *a, const struct mc_started *s)
 	c->started = mc_wall();
 	hub_db_exec("UPDATE commands SET status = 'running', started = ?"
 	    " WHERE id = ?", "dt", c->started, c->id);
-	cmd_notify(c);
+	hub_cmd_notify(c);
 	hub_ui_command(c);
 }
 
 
 void
+hub_cmd_out_add(struct hub_cmd *c, enum mc_stream stream, const char *data,
+    size_t len)
+{
+	size_t room, n, off;
+
+	room = c->out.limit - c->out.len;
+	n = len < room ? len : room;
+	if (n < len)
+		c->truncated = 1;
+	if (n == 0)
+		return;
+	off = c->out.len;
+	if (mc_buf_append(&c->out, data, n) == -1 ||
+	    chunk_add(c, stream, off, n) == -1) {
+		c->truncated = 1;
+		return;
+	}
+	live.bytes += n;
+}
+
+void
 hub_cmd_on_out(struct hub_agent *a, const struct mc_out *o)
 {
 	struct hub_cmd *c = cmd_of(a, o->id);
-	size_t room, n, off;
 
 	if (c == NULL || !cmd_in_flight(c))
 		return;
 	if (c->status == CMD_SENT)
 		c->status = CMD_RUNNING;
 	c->out_bytes += o->len;
-	room = c->out.limit - c->out.len;
-	n = o->len < room ? o->len : room;
-	if (n < o->len)
-		c->truncated = 1;
-	if (n == 0)
-		return;
-	off = c->out.len;
-	if (mc_buf_append(&c->out, o->data, n) == -1 ||
-	    chunk_add(c, o->stream, off, n) == -1) {
-		c->truncated = 1;
-		return;
-	}
-	live.bytes += n;
-	cmd_notify(c);
+	hub_cmd_out_add(c, o->stream, o->data, o->len);
+	hub_cmd_notify(c);
 }
 
 void
@@ -702,7 +720,7 @@ hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
 			mc_strlcpy(c->error, r->error, sizeof(c->error));
 		mc_info("command %s on '%s': %s, exit %d", c->id, c->agent,
 		    mc_outcome_name(r->outcome), r->exit_code);
-		cmd_finish(c, outcome_status(r->outcome));
+		hub_cmd_finish(c, outcome_status(r->outcome));
 	}
 	/* acknowledge once the result is on disk; a resent result is
 	 * acknowledged again and changes nothing */
@@ -720,7 +738,7 @@ agent_gone(const struct hub_cmd *c)
 {
 	const struct hub_agent *a = hub_agent_find(c->agent);
 
-	return a == NULL || a->status == ST_OFFLINE;
+	return !c->shadow && (a == NULL || a->status == ST_OFFLINE);
 }
 
 /* Wake the streams of a quiet command that owe a keep-alive line. */
@@ -750,46 +768,19 @@ hub_cmd_expire(double now)
 			snprintf(c->error, sizeof(c->error), "agent '%s' was "
 			    "not back within the command's queue time",
 			    c->agent);
-			cmd_finish(c, CMD_EXPIRED);
+			hub_cmd_finish(c, CMD_EXPIRED);
 		} else if (c->status == CMD_QUEUED && c->expires == 0 &&
 		    agent_gone(c)) {
 			snprintf(c->error, sizeof(c->error), "agent '%s' went "
 			    "offline before the command could start",
 			    c->agent);
-			cmd_finish(c, CMD_EXPIRED);
+			hub_cmd_finish(c, CMD_EXPIRED);
 		} else if (cmd_in_flight(c) && now >= c->deadline) {
 			snprintf(c->error, sizeof(c->error), "no result from "
 			    "agent '%s' within %.0fs after the command's "
-			    "timeout", c->agent, CMD_LOST_GRACE);
+			    "timeout", c->agent, HUB_CMD_LOST_GRACE);
 			mc_warn("command %s on '%s' is lost", c->id, c->agent);
-			cmd_finish(c, CMD_LOST);
-		}
-	}
-}
-
-void
-hub_cmd_subscribe(struct hub_cmd *c, struct hub_conn *conn)
-{
-	struct hub_cmd_sub *s = calloc(1, sizeof(*s));
-
-	if (s == NULL)
-		return;
-	s->conn = conn;
-	s->next = c->subs;
-	c->subs = s;
-}
-
-void
-hub_cmd_unsubscribe(struct hub_cmd *c, struct hub_conn *conn)
-{
-	struct hub_cmd_sub **pp, *s;
-
-	for (pp = &c->subs; *pp != NULL; pp = &(*pp)->next) {
-		if ((*pp)->conn == conn) {
-			s = *pp;
-			*pp = s->next;
-			free(s);
-			return;
+			hub_cmd_finish(c, CMD_LOST);
 		}
 	}
 }

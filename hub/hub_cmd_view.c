@@ -1,8 +1,11 @@
 /*
  * hub_cmd_view.c - a command in memory as the API and the live feed show
- * it (a command only in the store is written by hub_cmd_read.c).
+ * it (a command only in the store is written by hub_cmd_read.c): its
+ * status's name, its JSON, and the streams that follow its output.
  */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "hub.h"
 
@@ -13,6 +16,31 @@ write_opt_time(struct mc_jw *w, const char *key, double t)
 		mc_jw_dbl(w, key, t);
 	else
 		mc_jw_null(w, key);
+}
+
+static const char *const status_names[] = {
+	"queued", "sent", "running", "done", "failed", "timeout", "lost",
+	"expired"
+};
+
+const char *
+hub_cmd_status_name(enum hub_cmd_status s)
+{
+	return s <= CMD_EXPIRED ? status_names[s] : "?";
+}
+
+int
+hub_cmd_status_parse(const char *s, enum hub_cmd_status *out)
+{
+	int i;
+
+	for (i = 0; i <= CMD_EXPIRED; i++) {
+		if (strcmp(s, status_names[i]) == 0) {
+			*out = (enum hub_cmd_status)i;
+			return 0;
+		}
+	}
+	return -1;
 }
 
 void
@@ -60,4 +88,31 @@ hub_cmd_write(struct mc_jw *w, const struct hub_cmd *c, int with_output)
 	write_opt_time(w, "started", c->started);
 	write_opt_time(w, "finished", c->finished);
 	mc_jw_obj_end(w);
+}
+
+void
+hub_cmd_subscribe(struct hub_cmd *c, struct hub_conn *conn)
+{
+	struct hub_cmd_sub *s = calloc(1, sizeof(*s));
+
+	if (s == NULL)
+		return;
+	s->conn = conn;
+	s->next = c->subs;
+	c->subs = s;
+}
+
+void
+hub_cmd_unsubscribe(struct hub_cmd *c, struct hub_conn *conn)
+{
+	struct hub_cmd_sub **pp, *s;
+
+	for (pp = &c->subs; *pp != NULL; pp = &(*pp)->next) {
+		if ((*pp)->conn == conn) {
+			s = *pp;
+			*pp = s->next;
+			free(s);
+			return;
+		}
+	}
 }

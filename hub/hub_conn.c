@@ -96,7 +96,10 @@ conn_queue(struct hub_conn *c, int binary, const void *head, size_t hlen,
 		c->outq = q;
 	c->outq_tail = q;
 	c->outq_bytes += len;
-	hub_ws_want_write(c->wsi);
+	if (c->bus)
+		hub_ws_wake();	/* hub_bus_term.c sends it on, next turn */
+	else
+		hub_ws_want_write(c->wsi);
 	return 0;
 }
 

@@ -51,6 +51,8 @@ struct hub_tclient {
 						 * NULL before and after */
 	double			 opened;	/* monotonic */
 	int			 paused;	/* not read: the window is full */
+	uint64_t		 rid;		/* its session runs at another
+						 * hub (hub_bus_term.c); 0 */
 	struct hub_tclient	*next, *prev;	/* every client */
 };
 
@@ -72,8 +74,8 @@ send_obj_end(struct hub_conn *c, struct mc_buf *b, struct mc_jw *w)
 }
 
 /* Close once the queue drained; read again so the close completes. */
-static void
-client_close(struct hub_conn *c, int code)
+void
+hub_tclient_close(struct hub_conn *c, int code)
 {
 	hub_tclient_pause(c, 0);
 	c->closing = 1;
@@ -112,7 +114,13 @@ client_fail(struct hub_conn *c, int close_code, const char *code,
 	send_obj_end(c, &b, &w);
 	if (tc != NULL && tc->term != NULL)
 		hub_term_close(tc->term);
-	client_close(c, close_code);
+	hub_tclient_close(c, close_code);
+}
+
+void
+hub_tclient_refuse(struct hub_conn *c, const char *code, const char *msg)
+{
+	client_fail(c, 1008, code, "%s", msg);
 }
 
 void
@@ -158,7 +166,7 @@ hub_tclient_end(struct hub_conn *c, const char *reason, int exit_code,
 		mc_jw_i64(&w, "exit", exit_code);
 	mc_jw_str(&w, "msg", msg);
 	send_obj_end(c, &b, &w);
-	client_close(c, 1000);
+	hub_tclient_close(c, 1000);
 }
 
 void
@@ -204,6 +212,8 @@ hub_term_client_close(struct hub_conn *c)
 		return;
 	if (tc->term != NULL)
 		hub_term_detach(tc->term);
+	if (tc->rid != 0)
+		hub_bus_term_gone(tc->rid);
 	if (tc->prev != NULL)
 		tc->prev->next = tc->next;
 	else
@@ -329,22 +339,19 @@ auth_signed(struct hub_conn *c, const struct mc_json *o, const char *agent,
 	return n;
 }
 
+/* Open the session auth (or a hub's request over the bus) asks for,
+ * as the token t. */
 static void
-on_auth(struct hub_conn *c, const struct mc_json *o)
+auth_open(struct hub_conn *c, const struct mc_json *o,
+    const struct hub_token *t)
 {
 	struct hub_tclient *tc = c->tclient;
 	struct hub_signed *s = NULL;	/* owned: too large for the stack */
-	const struct hub_token *t;
 	struct hub_conn *ac;
 	int cols, rows, n;
 
-	if (tcl.stop_by > 0) {
-		client_fail(c, 1008, "unavailable", "the hub is stopping");
-		return;
-	}
-	if ((t = auth_token(c, o)) == NULL || read_size(c, o, &cols,
-	    &rows) == -1 || (ac = auth_agent(c, mc_json_str(o, "agent"))) ==
-	    NULL)
+	if (read_size(c, o, &cols, &rows) == -1 ||
+	    (ac = auth_agent(c, mc_json_str(o, "agent"))) == NULL)
 		return;
 	if ((s = malloc(sizeof(*s))) == NULL) {
 		client_fail(c, 1011, "unavailable", "out of memory");
@@ -358,6 +365,37 @@ on_auth(struct hub_conn *c, const struct mc_json *o)
 			client_fail(c, 1011, "unavailable", "out of memory");
 	}
 	free(s);
+}
+
+void
+hub_term_client_bus_open(struct hub_conn *c, const struct hub_token *t,
+    const struct mc_json *o)
+{
+	if (c->tclient != NULL && c->tclient->token == NULL)
+		auth_open(c, o, t);
+}
+
+static void
+on_auth(struct hub_conn *c, const struct mc_json *o)
+{
+	struct hub_tclient *tc = c->tclient;
+	const struct hub_token *t;
+	int cols, rows;
+
+	if (tcl.stop_by > 0) {
+		client_fail(c, 1008, "unavailable", "the hub is stopping");
+		return;
+	}
+	if ((t = auth_token(c, o)) == NULL || read_size(c, o, &cols,
+	    &rows) == -1)
+		return;
+	/* an agent connected to another hub: its session runs there */
+	tc->rid = hub_bus_term_route(c, o, t->name, cols, rows);
+	if (tc->rid != 0) {
+		tc->token = t;
+		return;
+	}
+	auth_open(c, o, t);
 }
 
 /* ---- what the client sends ---- */
@@ -394,6 +432,9 @@ on_text(struct hub_conn *c, const char *buf, size_t len)
 	else if (tc->token == NULL)
 		client_fail(c, 1008, "unauthorized", "the first message must be "
 		    "{\"t\":\"auth\",\"token\":...,\"agent\":...}");
+	else if (tc->rid != 0 && (strcmp(t, "resize") == 0 ||
+	    strcmp(t, "close") == 0))
+		hub_bus_term_send(tc->rid, 0, buf, len);
 	else if (strcmp(t, "resize") == 0)
 		on_resize(c, o);
 	else if (strcmp(t, "close") == 0 && tc->term != NULL)
@@ -414,6 +455,8 @@ on_binary(struct hub_conn *c, const void *p, size_t n)
 	if (tc->token == NULL)
 		client_fail(c, 1008, "unauthorized", "the first message must be "
 		    "{\"t\":\"auth\",\"token\":...,\"agent\":...}");
+	else if (tc->rid != 0)
+		hub_bus_term_send(tc->rid, 1, p, n);
 	else if (tc->term != NULL)
 		hub_term_input(tc->term, p, n);
 }

@@ -93,15 +93,21 @@ ui_fail(struct hub_conn *c, const char *code, const char *fmt, ...)
 	hub_ws_want_write(c->wsi);
 }
 
-/* Queue one encoded message to every signed-in session. */
-static void
-broadcast(const struct mc_buf *b)
+void
+hub_ui_raw(const char *msg, size_t len)
 {
 	struct hub_ui *u;
 
 	for (u = ui.head; u != NULL; u = u->next)
 		if (u->token != NULL && !u->conn->closing)
-			hub_conn_send(u->conn, b->data, b->len);
+			hub_conn_send(u->conn, msg, len);
+}
+
+/* Queue one encoded message to every signed-in session. */
+static void
+broadcast(const struct mc_buf *b)
+{
+	hub_ui_raw(b->data, b->len);
 }
 
 /* Start {"t":"T","KEY": and a writer for the one value that follows
@@ -207,8 +213,11 @@ send_snapshot(struct hub_conn *c, const struct hub_token *t)
 	mc_jw_i64(&w, "miss", hub.conf.miss);
 	mc_jw_dbl(&w, "now", mc_wall());
 	mc_jw_arr(&w, "agents");
+	/* an agent held by another hub as that hub last told (the bus) */
 	for (a = hub_agent_first(); a != NULL; a = a->next)
-		hub_agent_write(&w, a, 0);
+		if (a->conn != NULL || !hub_bus_feed_write_agent(&w, a->name))
+			hub_agent_write(&w, a, 0);
+	hub_bus_feed_write_others(&w);
 	mc_jw_arr_end(&w);
 	mc_jw_obj_end(&w);
 	if (mc_jw_done(&w) == 0)
@@ -290,6 +299,7 @@ hub_ui_agent(struct hub_agent *a, int now)
 	struct mc_jw w;
 	size_t cap;
 
+	hub_bus_feed_agent(a, now);
 	if (ui.signed_in == 0)
 		return;
 	if (now) {
@@ -352,6 +362,7 @@ hub_ui_event(const struct hub_event_rec *e)
 	struct mc_buf b;
 	struct mc_jw w;
 
+	hub_bus_feed_event(e);
 	if (ui.signed_in == 0)
 		return;
 	wrap_begin(&b, &w, "event", "event");
@@ -365,6 +376,7 @@ hub_ui_command(const struct hub_cmd *c)
 	struct mc_buf b;
 	struct mc_jw w;
 
+	hub_bus_feed_command(c);
 	if (ui.signed_in == 0)
 		return;
 	wrap_begin(&b, &w, "command", "command");

@@ -622,6 +622,7 @@ hub_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		hub_notify_drain();
 		hub_chat_drain();
 		hub_gitcfg_drain();
+		hub_bus_drain();
 		return 0;
 	default:
 		break;

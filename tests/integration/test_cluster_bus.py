@@ -18,73 +18,17 @@ directory (no persistence) and stopped by PID, and real hubs with
   is refused and never repeated; a hub without a bus lists itself alone.
 """
 
-import os
 import re
-import shutil
-import signal
 import socket
 import time
 
 import fakeapi
+from cluster_env import Redis, bus_hub
 from fakeapi import WEBHOOK
-from mtest import Proc, binary, check, deadline, fail, free_port, skip, \
-    wait_until
+from mtest import Proc, binary, check, deadline, free_port, wait_until
 
 LEASE = 10.0        # HUB_BUS_LEASE_MS
 PERIOD = 2.0        # HUB_BUS_PERIOD
-
-
-class Redis:
-    """A private redis-server on 127.0.0.1:port, no persistence."""
-
-    def __init__(self, t):
-        self.exe = shutil.which("redis-server")
-        if self.exe is None:
-            skip("redis-server is not installed (.dev/deps.sh test)")
-        self.t = t
-        self.port = free_port()
-        self.dir = t.mkdir("redis")
-        self.proc = None
-        self.starts = 0
-
-    @property
-    def url(self):
-        return "redis://127.0.0.1:%d" % self.port
-
-    def start(self):
-        self.starts += 1
-        self.proc = Proc(self.t, "redis-%d" % self.starts, [
-            self.exe, "--port", str(self.port), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--dir", self.dir,
-            "--daemonize", "no"])
-        wait_until(self.ping, 10, "redis-server on port %d" % self.port)
-        return self
-
-    def ping(self):
-        if not self.proc.alive():
-            fail("redis-server exited: %s" % self.proc.stdout_text()[-2000:])
-        try:
-            with socket.create_connection(("127.0.0.1", self.port),
-                                          timeout=1) as s:
-                s.sendall(b"PING\r\n")
-                # a server with requirepass answers -NOAUTH: it is up
-                return s.recv(64).startswith((b"+PONG", b"-NOAUTH"))
-        except OSError:
-            return False
-
-    def kill(self):
-        self.proc.signal(signal.SIGKILL)
-        self.proc.wait(5)
-
-
-def bus_hub(t, redis, name, fake=None, extra=""):
-    text = "bus = %s\nhub_name = %s\n" % (redis.url, name)
-    if fake is not None:
-        text += "webhook_url = %s\n" % fake.webhook_url
-    path = t.write("%s.conf" % name, text + extra, mode=0o600)
-    h = t.hub(name="hub-" + name, extra=["--config", path])
-    h.hub_name = name
-    return h
 
 
 def hubs_doc(h):

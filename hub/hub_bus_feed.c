@@ -1,0 +1,421 @@
+/*
+ * hub_bus_feed.c - the live feed of the whole fleet: every hub publishes
+ * what its /ws/ui feed pushes about the agents it holds on
+ * maestro:feed, and passes what the others publish to its own UI
+ * sessions (the dashboard, hubctl watch).
+ *
+ * Volume decides the shape: 45,000 agents heartbeating every 10 s are
+ * 4,500 changes a second, so nothing is published per heartbeat.  An
+ * agent held here that changed is marked (once) in a list; every
+ * FEED_EVERY seconds the list becomes one message for the whole hub (more
+ * only past FEED_MSG_MAX bytes), sooner (the next tick) when a status
+ * changed, an event was recorded or a command moved, so those reach the
+ * other hubs' sessions within a tick as they reach this hub's.
+ * A message is lines (no line of the hub's JSON holds a newline):
+ *	{"t":"feed","hub":NAME}
+ *	A {agent}	an agent whose status changed
+ *	a {agent}	an agent whose metrics changed
+ *	e {event}	an event about an agent (without "id": each hub
+ *			numbers its own)
+ *	c {command}	a command that changed
+ * each agent and event carrying "hub": NAME.  A receiving hub sends them
+ * on as the messages its feed already has ("agent", "agents", "event",
+ * "command"), and keeps each agent's last line in a bounded map (at most
+ * FEED_REMOTE_MAX, forgotten FEED_REMOTE_TTL seconds after its last
+ * change) so a session's first snapshot includes the agents held
+ * elsewhere.  An agent held here is never taken from the map.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hub_bus.h"
+#include "mc_log.h"
+#include "mc_util.h"
+
+#define FEED_EVERY	1.0	/* seconds between metrics batches */
+#define FEED_MSG_MAX	(1024 * 1024)	/* bytes, before a second message */
+#define FEED_EXTRA_MAX	(256 * 1024)	/* bytes of events and commands
+					 * waiting */
+#define FEED_REMOTE_MAX	200000
+#define FEED_BUCKETS	65536
+#define FEED_SWEEP	512	/* buckets looked at per tick */
+
+/* An agent held by another hub, as its holder last sent it. */
+struct remote {
+	char		 name[MC_NAME_MAX + 1];
+	char		*line;		/* owned: its JSON */
+	size_t		 len;
+	double		 at;		/* monotonic: received */
+	struct remote	*hnext;
+};
+
+static struct {
+	struct hub_agent **dirty;	/* owned array; agents not owned */
+	size_t		 ndirty, cap;
+	int		 urgent;
+	struct mc_buf	 extra;		/* owned: e and c lines */
+	uint64_t	 extra_lost;
+	double		 last;		/* monotonic: the last batch */
+	struct remote	*buckets[FEED_BUCKETS];	/* owned */
+	size_t		 nremote;
+	size_t		 sweep;
+	uint64_t	 published, received;	/* messages */
+} fd;
+
+static double
+remote_ttl(void)
+{
+	return 60.0 + 2.0 * hub.conf.miss * hub.conf.heartbeat;
+}
+
+/* ---- what this hub publishes ---- */
+
+void
+hub_bus_feed_agent(struct hub_agent *a, int now)
+{
+	struct hub_agent **n;
+	size_t cap;
+
+	if (hub_bus_self()[0] == '\0' || (a->conn == NULL && a->hold_at == 0))
+		return;
+	if (now) {
+		fd.urgent = 1;
+		if (a->feed_dirty)
+			a->feed_dirty = 2;
+	}
+	if (a->feed_dirty)
+		return;
+	if (fd.ndirty == fd.cap) {
+		cap = fd.cap ? fd.cap * 2 : 256;
+		if ((n = realloc(fd.dirty, cap * sizeof(*n))) == NULL)
+			return;
+		fd.dirty = n;
+		fd.cap = cap;
+	}
+	fd.dirty[fd.ndirty++] = a;
+	a->feed_dirty = now ? 2 : 1;
+}
+
+/* Start a line "K " in fd.extra; its writer, or -1 when it is full. */
+static int
+extra_begin(char k, struct mc_jw *w)
+{
+	if (fd.extra.limit == 0)
+		mc_buf_init(&fd.extra, FEED_EXTRA_MAX);
+	if (fd.extra.len > FEED_EXTRA_MAX - 4096) {
+		fd.extra_lost++;
+		return -1;
+	}
+	mc_buf_printf(&fd.extra, "%c ", k);
+	mc_jw_init(w, &fd.extra);
+	return 0;
+}
+
+void
+hub_bus_feed_event(const struct hub_event_rec *e)
+{
+	struct mc_jw w;
+
+	if (hub_bus_self()[0] == '\0' || e->agent == NULL ||
+	    e->agent[0] == '\0' || extra_begin('e', &w) == -1)
+		return;
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "hub", hub_bus_self());
+	mc_jw_dbl(&w, "ts", e->ts);
+	mc_jw_str(&w, "type", e->type);
+	mc_jw_str(&w, "agent", e->agent);
+	mc_jw_str(&w, "from", e->from);
+	mc_jw_str(&w, "to", e->to);
+	if (e->detail != NULL && e->detail[0])
+		mc_jw_str(&w, "detail", e->detail);
+	if (e->cmd != NULL && e->cmd[0])
+		mc_jw_str(&w, "cmd", e->cmd);
+	mc_jw_obj_end(&w);
+	mc_buf_puts(&fd.extra, "\n");
+	fd.urgent = 1;
+}
+
+void
+hub_bus_feed_command(const struct hub_cmd *c)
+{
+	struct mc_jw w;
+
+	/* a shadow's holder publishes the command itself */
+	if (hub_bus_self()[0] == '\0' || c->shadow ||
+	    extra_begin('c', &w) == -1)
+		return;
+	hub_cmd_write(&w, c, 0);
+	mc_buf_puts(&fd.extra, "\n");
+	fd.urgent = 1;
+}
+
+/* An agent's line: its JSON with "hub" first. */
+static void
+agent_line(struct mc_buf *b, struct hub_agent *a, struct mc_buf *tmp)
+{
+	struct mc_jw w;
+
+	mc_buf_reset(tmp);
+	mc_jw_init(&w, tmp);
+	hub_agent_write(&w, a, 0);
+	if (mc_jw_done(&w) == -1 || tmp->len < 2)
+		return;
+	mc_buf_printf(b, "%c {\"hub\":\"%s\",", a->feed_dirty == 2 ? 'A' :
+	    'a', hub_bus_self());
+	mc_buf_append(b, tmp->data + 1, tmp->len - 1);
+	mc_buf_puts(b, "\n");
+}
+
+static void
+publish(struct mc_buf *b)
+{
+	if (hub_bus_link_queue(LINK_PUB, HUB_BUS_CHAN_FEED, b->data, b->len,
+	    NULL, NULL) == 0)
+		fd.published++;
+	mc_buf_reset(b);
+	mc_buf_printf(b, "{\"t\":\"feed\",\"hub\":\"%s\"}\n", hub_bus_self());
+}
+
+static void
+flush(void)
+{
+	struct mc_buf b, tmp;
+	size_t i, head;
+
+	mc_buf_init(&b, FEED_MSG_MAX + FEED_EXTRA_MAX + 64 * 1024);
+	mc_buf_init(&tmp, 64 * 1024);
+	mc_buf_printf(&b, "{\"t\":\"feed\",\"hub\":\"%s\"}\n", hub_bus_self());
+	head = b.len;
+	if (fd.extra.len > 0)
+		mc_buf_append(&b, fd.extra.data, fd.extra.len);
+	mc_buf_reset(&fd.extra);
+	for (i = 0; i < fd.ndirty; i++) {
+		agent_line(&b, fd.dirty[i], &tmp);
+		fd.dirty[i]->feed_dirty = 0;
+		if (b.len >= FEED_MSG_MAX)
+			publish(&b);
+	}
+	if (b.len > head)
+		publish(&b);
+	fd.ndirty = 0;
+	fd.urgent = 0;
+	if (fd.extra_lost > 0) {
+		mc_warn("bus: %llu feed events were not published (over %d "
+		    "bytes waiting)", (unsigned long long)fd.extra_lost,
+		    FEED_EXTRA_MAX);
+		fd.extra_lost = 0;
+	}
+	mc_buf_free(&tmp);
+	mc_buf_free(&b);
+}
+
+/* ---- what the others publish ---- */
+
+static struct remote **
+remote_slot(const char *name)
+{
+	struct remote **pp = &fd.buckets[mc_hash_str(name) % FEED_BUCKETS];
+
+	while (*pp != NULL && strcmp((*pp)->name, name) != 0)
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static void
+remote_keep(const char *name, const char *line, size_t len)
+{
+	struct remote **pp = remote_slot(name), *r = *pp;
+	char *copy = malloc(len + 1);	/* owned by the entry */
+
+	if (copy == NULL || (r == NULL && (fd.nremote >= FEED_REMOTE_MAX ||
+	    (r = calloc(1, sizeof(*r))) == NULL))) {
+		free(copy);
+		return;
+	}
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	if (*pp == NULL) {
+		mc_strlcpy(r->name, name, sizeof(r->name));
+		*pp = r;
+		fd.nremote++;
+	}
+	free(r->line);
+	r->line = copy;
+	r->len = len;
+	r->at = mc_now();
+}
+
+/* Forward one line to this hub's sessions as {"t":T,"K":line}. */
+static void
+ui_forward(const char *t, const char *k, const char *line, size_t len)
+{
+	struct mc_buf b;
+
+	mc_buf_init(&b, len + 64);
+	mc_buf_printf(&b, "{\"t\":\"%s\",\"%s\":", t, k);
+	mc_buf_append(&b, line, len);
+	mc_buf_puts(&b, "}");
+	if (b.data != NULL)
+		hub_ui_raw(b.data, b.len);
+	mc_buf_free(&b);
+}
+
+/* An agent line: kept, and forwarded unless this hub holds the agent. */
+static void
+on_agent(char kind, const char *line, size_t len, struct mc_buf *batch)
+{
+	char err[64];
+	struct mc_jdoc *d = mc_json_parse(line, len, err, sizeof(err));
+	const char *name = d ? mc_json_str(mc_json_root(d), "name") : NULL;
+	const struct hub_agent *a;
+
+	if (name == NULL || strlen(name) > MC_NAME_MAX) {
+		mc_json_free(d);
+		return;
+	}
+	a = hub_agent_find(name);
+	if (a == NULL || a->conn == NULL) {
+		remote_keep(name, line, len);
+		if (kind == 'A')
+			ui_forward("agent", "agent", line, len);
+		else if (hub_ui_count() > 0) {
+			mc_buf_puts(batch, batch->len > 0 ? "," : "[");
+			mc_buf_append(batch, line, len);
+		}
+	}
+	mc_json_free(d);
+}
+
+void
+hub_bus_feed_on_message(const char *data, size_t len)
+{
+	const char *p = memchr(data, '\n', len), *end = data + len, *nl;
+	struct mc_buf batch;
+	char hub_tag[HUB_BUS_NAME_MAX + 32];
+
+	/* this hub's own messages come back too */
+	snprintf(hub_tag, sizeof(hub_tag), "\"hub\":\"%s\"}", hub_bus_self());
+	if (p == NULL || memmem(data, (size_t)(p - data), hub_tag,
+	    strlen(hub_tag)) != NULL)
+		return;
+	fd.received++;
+	mc_buf_init(&batch, HUB_BUS_MSG_MAX);
+	for (p++; p + 2 < end; p = nl + 1) {
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			nl = end;
+		if (*p == 'A' || *p == 'a')
+			on_agent(*p, p + 2, (size_t)(nl - p - 2), &batch);
+		else if (*p == 'e')
+			ui_forward("event", "event", p + 2,
+			    (size_t)(nl - p - 2));
+		else if (*p == 'c')
+			ui_forward("command", "command", p + 2,
+			    (size_t)(nl - p - 2));
+	}
+	if (batch.len > 0 && mc_buf_puts(&batch, "]") == 0)
+		ui_forward("agents", "agents", batch.data, batch.len);
+	mc_buf_free(&batch);
+}
+
+void
+hub_bus_feed_cron(double now)
+{
+	struct remote **pp, *r;
+	double ttl = remote_ttl();
+	size_t i;
+
+	if (fd.ndirty > 0 || fd.extra.len > 0) {
+		if (fd.urgent || now - fd.last >= FEED_EVERY) {
+			fd.last = now;
+			flush();
+		}
+	}
+	/* forget agents not heard of for long, a slice per tick */
+	for (i = 0; i < FEED_SWEEP && fd.nremote > 0; i++) {
+		pp = &fd.buckets[fd.sweep];
+		while ((r = *pp) != NULL) {
+			if (now - r->at < ttl) {
+				pp = &r->hnext;
+				continue;
+			}
+			*pp = r->hnext;
+			free(r->line);
+			free(r);
+			fd.nremote--;
+		}
+		fd.sweep = (fd.sweep + 1) % FEED_BUCKETS;
+	}
+}
+
+/* ---- the snapshot ---- */
+
+int
+hub_bus_feed_write_agent(struct mc_jw *w, const char *name)
+{
+	const struct remote *r;
+
+	if (fd.nremote == 0 || (r = *remote_slot(name)) == NULL ||
+	    mc_now() - r->at >= remote_ttl())
+		return 0;
+	mc_jw_raw(w, NULL, r->line, r->len);
+	return 1;
+}
+
+void
+hub_bus_feed_write_others(struct mc_jw *w)
+{
+	const struct remote *r;
+	double now = mc_now(), ttl = remote_ttl();
+	size_t i;
+
+	for (i = 0; i < FEED_BUCKETS && fd.nremote > 0; i++)
+		for (r = fd.buckets[i]; r != NULL; r = r->hnext)
+			if (now - r->at < ttl && hub_agent_find(r->name) ==
+			    NULL)
+				mc_jw_raw(w, NULL, r->line, r->len);
+}
+
+void
+hub_bus_feed_prom(struct mc_buf *b)
+{
+	static const struct {
+		const char	*name, *type, *help;
+	} fam[] = {
+		{ "maestro_bus_feed_published_total", "counter", "Live feed "
+		    "messages this hub published to the other hubs." },
+		{ "maestro_bus_feed_received_total", "counter", "Live feed "
+		    "messages this hub received from the other hubs." },
+		{ "maestro_bus_remote_agents", "gauge", "Agents held by other "
+		    "hubs whose state this hub keeps from their feed." },
+	};
+	uint64_t v[] = { fd.published, fd.received, fd.nremote };
+	size_t i;
+
+	for (i = 0; i < sizeof(fam) / sizeof(fam[0]); i++) {
+		hub_prom_family(b, fam[i].name, fam[i].type, fam[i].help);
+		mc_buf_printf(b, "%s %llu\n", fam[i].name,
+		    (unsigned long long)v[i]);
+	}
+}
+
+void
+hub_bus_feed_free_all(void)
+{
+	struct remote *r, *next;
+	size_t i;
+
+	for (i = 0; i < FEED_BUCKETS; i++) {
+		for (r = fd.buckets[i]; r != NULL; r = next) {
+			next = r->hnext;
+			free(r->line);
+			free(r);
+		}
+		fd.buckets[i] = NULL;
+	}
+	fd.nremote = 0;
+	free(fd.dirty);
+	fd.dirty = NULL;
+	fd.ndirty = fd.cap = 0;
+	mc_buf_free(&fd.extra);
+}
