@@ -556,6 +556,11 @@ struct hub_agent {
 	double		 hold_at;	/* monotonic: its hold last written
 					 * to the bus (hub_bus_hold.c); 0 */
 	int		 feed_dirty;	/* in hub_bus_feed.c's next batch */
+	/* liveness in a cluster (hub_bus_live.c): who has it, as far as
+	 * this hub knows (HUB_HELD_HERE, HUB_HELD_UNKNOWN, or a hub's
+	 * number there), and whether the bus is being asked about it */
+	uint8_t		 held_by;
+	uint8_t		 live_asking;
 	struct hub_agent *hnext;	/* hash chain */
 	struct hub_agent *next, *prev;	/* all agents, in creation order */
 };
@@ -634,6 +639,8 @@ void	hub_hw_write_gpus(struct mc_jw *w, const struct mc_metrics *m);
 #define HUB_FIRST_CONNECTION	"first connection"
 
 const char *hub_status_name(enum hub_status s);
+/* "online" ... into *out: 0, or -1 for no status. */
+int	hub_status_parse(const char *s, enum hub_status *out);
 /* A sign of life arrived (hello or heartbeat). */
 void	hub_live_seen(struct hub_agent *a);
 /* The agent said goodbye. */
@@ -643,9 +650,25 @@ void	hub_live_bye(struct hub_agent *a, const char *reason);
 void	hub_live_tick(double now);
 /* Stopping: every agent's last_seen not saved yet goes to the store. */
 void	hub_live_shutdown(void);
-/* After loading from disk: agents that were up start their clock now. */
 /* Agents whose status is online, kept at every change (as above). */
 size_t	hub_live_online_count(void);
+/* hub_agent.held_by: */
+#define HUB_HELD_HERE		0	/* connected here, or alone */
+#define HUB_HELD_UNKNOWN	255	/* restored in a cluster, not asked */
+/* What the cluster says of an agent this hub found silent for miss x
+ * heartbeat (hub_bus_live.c decides, hub_live.c records). */
+enum hub_live_verdict {
+	LIVE_HELD,		/* another hub has it: not ours to watch */
+	LIVE_CRITICAL,		/* nobody heard it: this hub records it */
+	LIVE_CRITICAL_ELSEWHERE,	/* ... and another hub records it */
+	LIVE_AGAIN		/* ask again after a window from now */
+};
+void	hub_live_verdict(struct hub_agent *a, enum hub_live_verdict v,
+	    const char *detail);
+/* Another hub says the agent it holds has this status: this hub's view
+ * follows, with no event, alert or write (the holder made those). */
+void	hub_live_heard_of(struct hub_agent *a, enum hub_status s);
+/* After loading from disk: agents that were up start their clock now. */
 void	hub_live_restore(struct hub_agent *a, const char *status,
 	    double last_seen);
 /* ---- hub_update.c: rolling container updates ---- */
@@ -1640,6 +1663,10 @@ void	hub_bus_prom(struct mc_buf *b);
 void	hub_bus_free_all(void);
 /* The link thread's answers and messages (from the loop's wake-up). */
 void	hub_bus_drain(void);
+/* hub_bus_live.c: liveness in a cluster.  An agent silent here for the
+ * window: 0 when the bus was asked (its answer decides, through
+ * hub_live_verdict()), -1 to decide here (no bus, or it cannot ask). */
+int	hub_bus_live_ask(struct hub_agent *a);
 /* hub_bus_hold.c: an agent connected here / left (hub_agent.c). */
 void	hub_bus_hold_attach(struct hub_agent *a);
 void	hub_bus_hold_detach(struct hub_agent *a);

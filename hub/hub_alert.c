@@ -312,7 +312,9 @@ hub_alert_down_off(void)
 void
 hub_alert_down_track(struct hub_agent *a)
 {
-	int is = a->status == ST_CRITICAL ||
+	/* in a cluster, only the hub that recorded an agent's critical
+	 * alerts for it again */
+	int is = (a->status == ST_CRITICAL && a->held_by == HUB_HELD_HERE) ||
 	    (a->ctr != NULL && a->ctr->ndown > 0);
 
 	if (is == a->downlisted || down.off)

@@ -321,6 +321,7 @@ change_down(const struct hub_bus_change *c)
 	hub_event("hub", "", "ok", "hub_down", detail);
 	hub_bus_cmd_hub_down(p->name);
 	hub_bus_term_hub_down(p->name);
+	hub_bus_live_hub_down(p->name);
 	if (!c->alert)
 		return;
 	snprintf(title, sizeof(title), "HUB DOWN: %s", p->name);
@@ -439,6 +440,18 @@ hub_bus_cron(double now)
 	bs.cur = r;
 }
 
+int
+hub_bus_peer_up(const char *name, const char *run)
+{
+	int i;
+
+	for (i = 0; bs.cur != NULL && i < bs.cur->npeers; i++)
+		if (strcmp(bs.cur->peers[i].name, name) == 0)
+			return strcmp(bs.cur->peers[i].id, run) == 0 &&
+			    !bs.cur->peers[i].stopping;
+	return 0;
+}
+
 /* ---- what is shown ---- */
 
 static void
@@ -531,4 +544,5 @@ hub_bus_prom(struct mc_buf *b)
 	mc_buf_printf(b, "maestro_cluster_hubs %d\n", bs.cur != NULL ?
 	    bs.cur->npeers : 0);
 	hub_bus_feed_prom(b);
+	hub_bus_live_prom(b);
 }

@@ -98,6 +98,8 @@ enum hub_link_op {
 			 * (NULL: none), n the receivers, -1 when it is
 			 * this hub */
 	LINK_PUB,	/* PUBLISH key val: n receivers */
+	LINK_LOCK,	/* SET key THIS-HUB NX PX val (milliseconds, as
+			 * text): n 1 when this hub took it, else 0 */
 	LINK_MSG	/* (a result only) a message received */
 };
 
@@ -135,6 +137,9 @@ int	hub_bus_link_up(char *err, size_t errlen);
 /* This hub's name and run id ("" without a bus). */
 const char *hub_bus_self(void);
 const char *hub_bus_self_id(void);
+/* 1 when hub name, in its run run, announced itself in the last round
+ * read and has not said goodbye. */
+int	hub_bus_peer_up(const char *name, const char *run);
 /* maestro:to:NAME into out. */
 void	hub_bus_chan_to(char *out, size_t size, const char *name);
 /* A message received (hub_bus_link_drain()): to the feed or the route. */
@@ -179,6 +184,16 @@ void	hub_bus_feed_cron(double now);
 void	hub_bus_feed_free_all(void);
 /* /metrics: the feed's messages and the agents kept from it. */
 void	hub_bus_feed_prom(struct mc_buf *b);
+
+/* ---- hub_bus_live.c: liveness across hubs ---- */
+
+/* Another hub's feed says agent a (known here) has status (may be NULL):
+ * that hub holds it. */
+void	hub_bus_live_heard_of(struct hub_agent *a, const char *hub_name,
+	    const char *status);
+/* Hub name went down: the agents it held are watched here again. */
+void	hub_bus_live_hub_down(const char *name);
+void	hub_bus_live_prom(struct mc_buf *b);
 
 /* ---- hub_bus_hold.c: which hub holds which agent ---- */
 

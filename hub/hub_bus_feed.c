@@ -77,7 +77,10 @@ hub_bus_feed_agent(struct hub_agent *a, int now)
 	struct hub_agent **n;
 	size_t cap;
 
-	if (hub_bus_self()[0] == '\0' || (a->conn == NULL && a->hold_at == 0))
+	/* an agent that dropped from here is still this hub's to speak
+	 * for (its critical) until another hub has it */
+	if (hub_bus_self()[0] == '\0' || (a->conn == NULL && a->hold_at == 0 &&
+	    a->held_by != HUB_HELD_HERE))
 		return;
 	if (now) {
 		fd.urgent = 1;
@@ -268,13 +271,18 @@ on_agent(char kind, const char *line, size_t len, struct mc_buf *batch)
 	char err[64];
 	struct mc_jdoc *d = mc_json_parse(line, len, err, sizeof(err));
 	const char *name = d ? mc_json_str(mc_json_root(d), "name") : NULL;
-	const struct hub_agent *a;
+	const char *from = d ? mc_json_str(mc_json_root(d), "hub") : NULL;
+	struct hub_agent *a;
 
 	if (name == NULL || strlen(name) > MC_NAME_MAX) {
 		mc_json_free(d);
 		return;
 	}
 	a = hub_agent_find(name);
+	/* its holder speaks for it: this hub's liveness follows */
+	if (a != NULL && from != NULL)
+		hub_bus_live_heard_of(a, from, kind == 'A' ?
+		    mc_json_str(mc_json_root(d), "status") : NULL);
 	if (a == NULL || a->conn == NULL) {
 		remote_keep(name, line, len);
 		if (kind == 'A')

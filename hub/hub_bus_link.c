@@ -370,6 +370,9 @@ job_append(redisContext *c, const struct hub_link_job *j)
 	case LINK_PUB:
 		return redisAppendCommand(c, "PUBLISH %s %b", j->key, j->val,
 		    j->vlen);
+	case LINK_LOCK:
+		return redisAppendCommand(c, "SET %s %s NX PX %s", j->key,
+		    lk.cfg.name, j->val);
 	case LINK_MSG:
 		break;
 	}
@@ -411,6 +414,8 @@ job_answer(const struct hub_link_job *j, const redisReply *rep,
 		res->n = rep->element[1]->integer;
 	} else if (rep->type == REDIS_REPLY_INTEGER)
 		res->n = rep->integer;
+	else if (j->op == LINK_LOCK)	/* OK when taken, nil when held */
+		res->n = rep->type == REDIS_REPLY_STATUS;
 	res->ok = 1;
 	return 0;
 }

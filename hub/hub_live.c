@@ -110,8 +110,8 @@ hub_status_name(enum hub_status s)
 	return s <= ST_RESTARTING ? status_names[s] : "?";
 }
 
-static int
-status_parse(const char *s, enum hub_status *out)
+int
+hub_status_parse(const char *s, enum hub_status *out)
 {
 	int i;
 
@@ -237,6 +237,7 @@ hub_live_seen(struct hub_agent *a)
 	a->last_hb = mc_now();
 	a->last_seen = mc_wall();
 	a->heard = 1;
+	a->held_by = HUB_HELD_HERE;
 	watch_tail(a);
 	if (a->status != ST_ONLINE)
 		set_status(a, ST_ONLINE, first ? HUB_FIRST_CONNECTION : "");
@@ -255,6 +256,13 @@ hub_live_shutdown(void)
 	seen_flush();
 }
 
+static const char *
+critical_detail(const struct hub_agent *a)
+{
+	return a->status == ST_RESTARTING ? "did not come back from a restart" :
+	    "";
+}
+
 static void
 check(struct hub_agent *a, double now)
 {
@@ -262,12 +270,74 @@ check(struct hub_agent *a, double now)
 	double quiet = now - a->last_hb, up = now - hub.started;
 	int grace = !a->heard && up < hub.conf.restart_grace;
 
-	/* a restored agent's clock starts with the hub (quiet == up) */
-	if (quiet >= window && up >= window && !grace)
-		set_status(a, ST_CRITICAL, a->status == ST_RESTARTING ?
-		    "did not come back from a restart" : "");
-	else if (quiet > 1.5 * hb && a->status == ST_ONLINE)
+	if (a->live_asking)
+		return;		/* the cluster's answer decides */
+	/* a restored agent's clock starts with the hub (quiet == up); in a
+	 * cluster another hub may have heard it: the bus is asked first */
+	if (quiet >= window && up >= window && !grace) {
+		if (hub_bus_live_ask(a) == 0)
+			return;
+		a->held_by = HUB_HELD_HERE;
+		set_status(a, ST_CRITICAL, critical_detail(a));
+	} else if (quiet > 1.5 * hb && a->status == ST_ONLINE &&
+	    a->held_by == HUB_HELD_HERE &&
+	    (a->conn != NULL || hub.conf.bus[0] == '\0'))
+		/* late is what the agent's own hub sees; in a cluster an
+		 * agent whose connection closed is most likely moving to
+		 * another hub: critical after the window if none has it */
 		set_status(a, ST_LATE, "");
+}
+
+/* A status this hub follows but did not decide: no event, alert or
+ * write (the hub that decided made those). */
+static void
+status_quiet(struct hub_agent *a, enum hub_status to)
+{
+	if (a->status == to)
+		return;
+	nonline += (to == ST_ONLINE) - (a->status == ST_ONLINE);
+	a->status = to;
+	a->since = mc_wall();
+	hub_alert_down_track(a);
+	if (to == ST_CRITICAL || to == ST_OFFLINE)
+		watch_del(a);
+	hub_ui_agent(a, 1);
+}
+
+void
+hub_live_verdict(struct hub_agent *a, enum hub_live_verdict v,
+    const char *detail)
+{
+	a->live_asking = 0;
+	switch (v) {
+	case LIVE_HELD:
+		watch_del(a);
+		if (a->status == ST_LATE)
+			status_quiet(a, ST_ONLINE);
+		break;
+	case LIVE_CRITICAL:
+		a->held_by = HUB_HELD_HERE;	/* its incident is ours */
+		set_status(a, ST_CRITICAL, detail[0] ? detail :
+		    critical_detail(a));
+		break;
+	case LIVE_CRITICAL_ELSEWHERE:
+		status_quiet(a, ST_CRITICAL);
+		break;
+	case LIVE_AGAIN:
+		a->last_hb = mc_now();
+		watch_tail(a);
+		break;
+	}
+}
+
+void
+hub_live_heard_of(struct hub_agent *a, enum hub_status s)
+{
+	if (a->conn != NULL)
+		return;		/* this hub hears it itself */
+	if (s == ST_ONLINE || s == ST_LATE || s == ST_RESTARTING)
+		watch_del(a);	/* its holder watches it */
+	status_quiet(a, s);
 }
 
 void
@@ -296,10 +366,13 @@ hub_live_restore(struct hub_agent *a, const char *status, double last_seen)
 	a->last_seen = last_seen;
 	a->saved_seen = last_seen;
 	a->since = last_seen;
-	if (status_parse(status, &s) == -1)
+	if (hub_status_parse(status, &s) == -1)
 		s = ST_OFFLINE;
 	nonline += (s == ST_ONLINE) - (a->status == ST_ONLINE);
 	a->status = s;
+	/* in a cluster, another hub may hold it (hub_bus_live.c asks) */
+	a->held_by = hub.conf.bus[0] != '\0' ? HUB_HELD_UNKNOWN :
+	    HUB_HELD_HERE;
 	hub_alert_down_track(a);
 	/* the clock of an agent that was up starts with the hub */
 	a->last_hb = hub.started;

@@ -1,0 +1,203 @@
+"""Liveness across hubs (issue 20, item 3): an agent is critical only when
+no hub has heard it for miss x heartbeat, and one hub records it.
+
+Real hubs joined through a private redis-server (cluster_env), sharing one
+certificate, and a real listener.  The hubs stand in for one shared store
+as test_multihub.py does: the agent enrols on hub a, whose data directory
+is then copied to b's, so both know it.  Heartbeat 1 s, miss 3: a 3 s
+window.  What is checked:
+- an agent that moves between two live hubs within the window (its
+  listener killed without a goodbye, a new one started against the other
+  hub) raises nothing on either: the hub it left asks the bus, learns who
+  holds it and stops watching it (maestro_cluster_liveness_total
+  {verdict="held"}); when it then goes silent for good, its holder
+  records it critical once: one status event across both hubs and one
+  CRITICAL alert;
+- its hub killed (SIGKILL) with the agent: the survivor takes over the
+  dead hub's agents once the hub's lease ran out, and records the agent
+  critical once, not before its window after that (one alert);
+- its hub killed while the agent lives: the agent moves and nothing is
+  raised.
+"""
+
+import re
+import shutil
+import signal
+import time
+
+import fakeapi
+from cluster_env import Redis
+from fakeapi import WEBHOOK
+from mtest import check, wait_until
+from test_multihub import multi_listener, shared_cert, welcomed_by
+
+HB, MISS = 1.0, 3
+WINDOW = HB * MISS
+LEASE, PERIOD = 10.0, 2.0       # HUB_BUS_LEASE_MS, HUB_BUS_PERIOD
+
+
+def conf(t, redis, fake, name):
+    return t.write("%s.conf" % name, "bus = %s\nhub_name = %s\n"
+                   "webhook_url = %s\n" % (redis.url, name,
+                                            fake.webhook_url), mode=0o600)
+
+
+def cluster_pair(t, redis, fake, agent):
+    """Hubs a and b on one bus, both knowing agent (a copied store)."""
+    tls = shared_cert(t)
+    a = t.hub(name="hub-a", heartbeat=HB, miss=MISS,
+              extra=tls + ["--config", conf(t, redis, fake, "a")])
+    lst = t.listener(a, agent, key=a.create_key(), wait_online=True)
+    lst.stop()
+    a.stop()
+    b_data = t.path("hubdata-b")
+    shutil.copytree(a.data, b_data)
+    a.start()
+    b = t.hub(name="hub-b", heartbeat=HB, miss=MISS, data=b_data,
+              extra=tls + ["--config", conf(t, redis, fake, "b")])
+    a.hub_name, b.hub_name = "a", "b"
+    return a, b, lst.state_dir
+
+
+def kill(p):
+    p.signal(signal.SIGKILL)
+    p.wait(5)
+
+
+def status_on(h, agent):
+    return h.agents().get(agent, {}).get("status")
+
+
+def criticals(h, agent):
+    return [e for e in h.events() if e.get("type") == "status" and
+            e.get("agent") == agent and e.get("to") == "critical"]
+
+
+def lates(h, agent):
+    return [e for e in h.events() if e.get("type") == "status" and
+            e.get("agent") == agent and e.get("to") == "late"]
+
+
+def critical_alerts(fake, agent):
+    return [m for m in fake.messages(WEBHOOK) if m and
+            m.get("event") == "critical" and m.get("agent") == agent]
+
+
+def liveness(h, verdict):
+    r = h.request("GET", "/metrics")
+    m = re.search(r'^maestro_cluster_liveness_total\{verdict="%s"\} (\d+)$'
+                  % verdict, r.body.decode(), re.M)
+    return int(m.group(1)) if m else 0
+
+
+def wait_known(h, agent, status):
+    wait_until(lambda: status_on(h, agent) == status, 10,
+               "%s %s on hub %s" % (agent, status, h.hub_name))
+
+
+def test_agent_moves_between_live_hubs(t):
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    a, b, sd = cluster_pair(t, redis, fake, "cl-1")
+    p = multi_listener(t, [a], "cl-1", sd, a.fingerprint)
+    wait_known(a, "cl-1", "online")
+    wait_known(b, "cl-1", "online")     # a's feed: a holds it
+
+    # killed without a goodbye, back on b well within the window
+    kill(p)
+    p2 = multi_listener(t, [b], "cl-1", sd, b.fingerprint)
+    wait_until(lambda: welcomed_by(p2, [b]) is b, WINDOW,
+               "cl-1 welcomed by b within the window")
+    wait_until(lambda: liveness(a, "held") >= 1, WINDOW * 3,
+               "hub a to learn that b holds cl-1")
+    end = time.monotonic() + WINDOW * 2
+    while time.monotonic() < end:
+        check(not criticals(a, "cl-1") and not criticals(b, "cl-1"),
+              "the move raised a critical: a %r, b %r"
+              % (criticals(a, "cl-1"), criticals(b, "cl-1")))
+        time.sleep(0.2)
+    check(not lates(a, "cl-1"), "the hub it left recorded it late: %r"
+          % lates(a, "cl-1"))
+    check(status_on(a, "cl-1") == "online", "a shows cl-1 %s"
+          % status_on(a, "cl-1"))
+
+    # silent for good: critical once, from its holder
+    t0 = time.monotonic()
+    kill(p2)
+    wait_until(lambda: criticals(b, "cl-1"), WINDOW * 3,
+               "hub b to record cl-1 critical")
+    took = time.monotonic() - t0
+    check(took >= WINDOW - 0.2, "critical %.2f s after the kill: inside "
+          "the %g s window" % (took, WINDOW))
+    wait_until(lambda: critical_alerts(fake, "cl-1"), 10,
+               "the CRITICAL alert for cl-1")
+    wait_known(a, "cl-1", "critical")   # a follows b's feed
+    time.sleep(WINDOW)                  # a second decision would be in
+    check(len(criticals(b, "cl-1")) == 1 and not criticals(a, "cl-1"),
+          "critical events: a %r, b %r" % (criticals(a, "cl-1"),
+                                          criticals(b, "cl-1")))
+    check(len(critical_alerts(fake, "cl-1")) == 1, "alerts: %r"
+          % critical_alerts(fake, "cl-1"))
+    t.note("cl-1 critical %.2f s after its listener was killed "
+           "(window %g s)" % (took, WINDOW))
+
+
+def test_hub_dies_with_its_agent(t):
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    a, b, sd = cluster_pair(t, redis, fake, "cl-2")
+    p = multi_listener(t, [a], "cl-2", sd, a.fingerprint)
+    wait_known(a, "cl-2", "online")
+    wait_known(b, "cl-2", "online")
+
+    t0 = time.monotonic()
+    a.kill9()
+    kill(p)
+    wait_until(lambda: criticals(b, "cl-2"), LEASE + PERIOD + WINDOW + 8,
+               "hub b to record cl-2 critical after a went down")
+    took = time.monotonic() - t0
+    # b learns a is down when a's lease runs out, then gives the agent
+    # its window from there
+    check(took >= LEASE - PERIOD + WINDOW - 0.5, "critical %.1f s after "
+          "the kill: before a's lease and the window ran out" % took)
+    check(liveness(b, "taken_over") >= 1, "b took nothing over")
+    wait_until(lambda: critical_alerts(fake, "cl-2"), 10,
+               "the CRITICAL alert for cl-2")
+    time.sleep(WINDOW)
+    check(len(criticals(b, "cl-2")) == 1 and
+          len(critical_alerts(fake, "cl-2")) == 1,
+          "one critical: events %r, alerts %r" % (
+              criticals(b, "cl-2"), critical_alerts(fake, "cl-2")))
+    t.note("cl-2 critical on b %.1f s after hub a and cl-2 were killed "
+           "(lease %g s, window %g s)" % (took, LEASE, WINDOW))
+
+
+def test_hub_dies_its_agent_moves(t):
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    a, b, sd = cluster_pair(t, redis, fake, "cl-3")
+    p = multi_listener(t, [a, b], "cl-3", sd, a.fingerprint)
+    first = wait_until(lambda: welcomed_by(p, [a, b]), 15,
+                       "a welcome from either hub")
+    other = b if first is a else a
+    wait_known(first, "cl-3", "online")
+    wait_known(other, "cl-3", "online")
+    off = p.log_size()
+    first.kill9()
+    wait_until(lambda: welcomed_by(p, [a, b], off) is other, WINDOW,
+               "cl-3 welcomed by %s" % other.hub_name)
+    # past the lease, the takeover and a window
+    end = time.monotonic() + LEASE + PERIOD + WINDOW * 2
+    while time.monotonic() < end:
+        check(not criticals(other, "cl-3"), "the move raised a critical: "
+              "%r" % criticals(other, "cl-3"))
+        time.sleep(0.3)
+    check(status_on(other, "cl-3") == "online", "cl-3 is %s"
+          % status_on(other, "cl-3"))
+    check(not critical_alerts(fake, "cl-3"), "alerts: %r"
+          % critical_alerts(fake, "cl-3"))
+
+
+test_agent_moves_between_live_hubs.time_limit = 120
+test_hub_dies_with_its_agent.time_limit = 120
+test_hub_dies_its_agent_moves.time_limit = 120
