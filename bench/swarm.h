@@ -137,6 +137,9 @@ struct sw_agent {
 	uint8_t		 tried;		/* has tried to connect before */
 	uint8_t		 restarted;	/* closed by its bye "restart" */
 	uint8_t		 hub;		/* its hub: an index into s->urls */
+	uint8_t		 hub_step;	/* and its next: + this, mod nurls (its
+					 * own order of the list, as each
+					 * listener shuffles its hubs) */
 	char		 version[MC_VERSION_TEXT_MAX];	/* "": MC_VERSION */
 	char		 cred[MC_SECRET_MAX];	/* "" until enrolled */
 	struct sw_cmd	 cmds[SW_CMD_SLOTS];

@@ -245,6 +245,25 @@ teardown(struct sw *s, int code)
 	sw_cred_close(s);
 	return code;
 }
+/* A random first hub and an order through the rest: a random stride
+ * prime to the count visits every hub once per round (1 when the one
+ * drawn is not). */
+static void
+hubs_order(struct sw *s, struct sw_agent *a)
+{
+	int step = 1, x, y, t;
+
+	a->hub = (uint8_t)((int)sw_rand(s, 0, s->nurls) % s->nurls);
+	if (s->nurls > 2) {
+		step = 1 + (int)sw_rand(s, 0, s->nurls - 1) % (s->nurls - 1);
+		for (x = step, y = s->nurls; y != 0; t = x % y, x = y, y = t)
+			;
+		if (x != 1)
+			step = 1;
+	}
+	a->hub_step = (uint8_t)step;
+}
+
 
 static int
 run(struct sw *s)
@@ -282,8 +301,7 @@ run(struct sw *s)
 	/* the ramp: agent i connects i / ramp seconds from now, to a hub of
 	 * the list taken at random, as listeners spread over a cluster */
 	for (i = 0; i < s->n; i++) {
-		s->agents[i].hub = (uint8_t)((int)sw_rand(s, 0, s->nurls) %
-		    s->nurls);
+		hubs_order(s, &s->agents[i]);
 		sw_timer_set(s, &s->agents[i], i / s->conf.ramp);
 	}
 	/* poll(): one wait per call; libev: runs until the context is gone */

@@ -111,7 +111,7 @@ agent_down(struct sw *s, struct sw_agent *a, const char *why)
 	}
 	a->state = SW_IDLE;
 	if (s->nurls > 1)	/* a cluster: the next hub takes it */
-		a->hub = (uint8_t)((a->hub + 1) % s->nurls);
+		a->hub = (uint8_t)((a->hub + a->hub_step) % s->nurls);
 	if (a->restarted) {
 		/* a listener re-executed after its update connects at once;
 		 * its backoff starts over, as in a new process */
