@@ -255,6 +255,9 @@ int	hub_db_load_state(struct hub_sql *db);
 int	hub_db_ids_load(struct hub_sql *db);
 /* Service thread: the next agent's or event's id (enum hub_sql_seq). */
 int64_t	hub_db_next_id(int seq);
+/* 1 when an id of seq can be handed out within a block the store gave;
+ * 0 (and the next block asked for) when not yet. */
+int	hub_db_id_ready(int seq);
 
 /* ---- hub_conn.c: one peer connection, whatever its role ---- */
 

@@ -217,6 +217,12 @@ agent_enroll(struct hub_conn *c, const struct mc_hello *h, char *cred,
 		    "maximum of %d agents", MC_AGENTS_MAX);
 		return NULL;
 	}
+	if (!hub_db_id_ready(HUB_SEQ_AGENTS)) {
+		/* before the key is used: the listener retries */
+		hub_conn_fail(c, 1013, MC_ERR_UNAVAILABLE, "the store has not "
+		    "given this hub agent ids yet; try again");
+		return NULL;
+	}
 	if (hub_auth_use_key(h->enroll_key, why, sizeof(why)) == NULL) {
 		hub_conn_fail(c, 1008, MC_ERR_ENROLL, "%s", why);
 		return NULL;

@@ -6,11 +6,15 @@
  * ids()).  On SQLite the one block is every id after the largest stored,
  * as before; on PostgreSQL blocks come from sequences, so hubs sharing a
  * database never hand out the same id, and each hub's ids rise.  When half
- * of a block is used, the next is fetched on the writer thread.  If one runs
- * out before the next arrives (the store down for a long time), numbering
- * goes on past its end and says so once: an id that then collides with
- * another hub's loses its row in the store (the insert is refused and
- * logged), not its place in memory.
+ * of a block is used, the next is fetched on the writer thread.  A new
+ * agent waits for a block (hub_db_id_ready(): its enrollment is refused as
+ * "unavailable, try again" until one is there), since an enrollment storm
+ * can use a block up while the fetch waits behind the writes queued before
+ * it.  Events do not wait: if their block runs out (the store down for a
+ * long time; a block is a million events), numbering goes on past its end
+ * and says so once: an id that then collides with another hub's loses its
+ * row in the store (the insert is refused and logged), not its place in
+ * memory.
  */
 #include <stdlib.h>
 
@@ -92,6 +96,17 @@ fetch_next(enum hub_sql_seq seq)
 	j->seq = seq;
 	b->fetching = 1;
 	hub_db_read(fetch_run, fetch_done, j);
+}
+
+int
+hub_db_id_ready(int seq)
+{
+	struct id_block *b = &blocks[seq];
+
+	if (b->next < b->end || b->spare_end > b->spare)
+		return 1;
+	fetch_next((enum hub_sql_seq)seq);
+	return 0;
 }
 
 int64_t
