@@ -181,6 +181,13 @@ void	hub_db_read(hub_db_run_fn run, hub_db_done_fn done, void *arg);
 void	hub_db_drain(void);
 /* A failure of the store (disk full, I/O error, ...), not of a statement. */
 int	hub_db_is_store_error(int rc);
+/* hub_bus.c: 1 when the bus's last round answered and hub name was not
+ * in it (or said goodbye); 0 without a bus or while Redis does not
+ * answer: nobody can tell then. */
+int	hub_bus_hub_gone(const char *name);
+/* 1 when several hubs may share the store (PostgreSQL): commands are then
+ * claimed before they are sent (hub_cmd_adopt.c). */
+int	hub_db_shared(void);
 
 struct hub_db_health {
 	int		 failing;	/* the last commit failed */
@@ -1063,6 +1070,8 @@ struct hub_cmd {
 	size_t			 fwd_bytes;	/* of out, forwarded */
 	int			 shadow;	/* runs at another hub: this is
 						 * its copy, fed over the bus */
+	int			 claiming;	/* its claim is in the store's
+						 * queue (hub_cmd_claim()) */
 	struct hub_cmd		*anext;		/* agent's unfinished list */
 	struct hub_cmd		*hnext;
 	struct hub_cmd		*next, *prev;	/* creation order */
@@ -1146,9 +1155,40 @@ struct hub_cmd_row {
 	size_t		 out_len;
 	uint64_t	 out_bytes;
 };
-void	hub_cmd_restore(const struct hub_cmd_row *r);
 /* Before the store closes: the output of unfinished commands. */
 void	hub_cmd_shutdown(void);
+/* hub_cmd.c's parts that hub_cmd_adopt.c uses. */
+struct hub_cmd *hub_cmd_new(struct hub_agent *a, const char *agent,
+	    const struct hub_cmd_req *r, const char *id);
+int	hub_cmd_in_flight(const struct hub_cmd *c);
+int	hub_cmd_agent_ready(const struct hub_agent *a);
+void	hub_cmd_agent_add(struct hub_agent *a, struct hub_cmd *c);
+void	hub_cmd_agent_del(struct hub_agent *a, struct hub_cmd *c);
+/* Send c now (not stored: the caller records 'sent'): 0 / -1. */
+int	hub_cmd_send(struct hub_agent *a, struct hub_cmd *c);
+/* Forget c's output (a shadow about to take the stored one). */
+void	hub_cmd_out_clear(struct hub_cmd *c);
+
+/* ---- hub_cmd_adopt.c: commands on a store several hubs share ---- */
+
+/* Start-up: an unfinished command from the store rejoins its agent (and a
+ * shadow of it becomes the command itself). */
+void	hub_cmd_restore(const struct hub_cmd_row *r);
+/* Shared store: claim c (queued, agent a) in the store, then send it if
+ * this hub still owns it; a command another hub took over is dropped
+ * here and followed in the store. */
+void	hub_cmd_claim(struct hub_agent *a, struct hub_cmd *c);
+/* Shared store, a listener's hello: take over the unfinished commands of
+ * agent that it still holds (pending) or whose hub is gone, then
+ * done(arg, 1).  0 when started (done runs later), -1 when there is
+ * nothing to ask (done never runs). */
+int	hub_cmd_adopt(const char *agent, const char *const *pending,
+	    int npending, hub_db_done_fn done, void *arg);
+/* Shadow c's runner is gone: follow the command in the store until it
+ * ends there or its deadline passes. */
+void	hub_cmd_follow(struct hub_cmd *c);
+void	hub_cmd_adopt_cron(double now);
+void	hub_cmd_adopt_free_all(void);
 
 /* ---- hub_sign.c: operator signatures the hub relays ---- */
 

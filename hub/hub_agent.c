@@ -342,6 +342,40 @@ enrolled_done(void *arg, int stored)
 	free(j);
 }
 
+/* A returning agent's commands that another hub of the store sent are
+ * taken over before the welcome (hub_cmd_adopt.c): the results the
+ * listener sends again after it then find their command here. */
+static void
+adopted_done(void *arg, int stored)
+{
+	struct welcome_job *j = arg;	/* owned here */
+	struct hub_agent *a = hub_agent_find(j->name);
+	struct hub_conn *c = a != NULL ? a->enrolling : NULL;
+
+	(void)stored;
+	if (c != NULL) {
+		a->enrolling = NULL;
+		agent_welcome(c, a, j);
+	}
+	free(j);
+}
+
+static int
+adopt_first(struct hub_conn *c, struct hub_agent *a, struct welcome_job *j)
+{
+	const char *pending[MC_PENDING_MAX];
+	int i;
+
+	for (i = 0; i < j->npending; i++)
+		pending[i] = j->pending[i];
+	if (hub_cmd_adopt(a->name, pending, j->npending, adopted_done,
+	    j) == -1)
+		return -1;
+	c->agent = a;
+	a->enrolling = c;
+	return 0;
+}
+
 static struct welcome_job *
 welcome_job(const struct mc_hello *h, const char *cred)
 {
@@ -414,6 +448,8 @@ hub_agent_hello_go(struct hub_conn *c, const struct mc_hello *h)
 		return;
 	}
 	if (j->cred[0] == '\0') {
+		if (adopt_first(c, a, j) == 0)
+			return;
 		agent_welcome(c, a, j);
 		free(j);
 		return;

@@ -452,6 +452,19 @@ hub_bus_peer_up(const char *name, const char *run)
 	return 0;
 }
 
+int
+hub_bus_hub_gone(const char *name)
+{
+	int i;
+
+	if (bs.cur == NULL || !bs.cur->ok || bs.cur->more)
+		return 0;
+	for (i = 0; i < bs.cur->npeers; i++)
+		if (strcmp(bs.cur->peers[i].name, name) == 0)
+			return bs.cur->peers[i].stopping;
+	return 1;
+}
+
 /* ---- what is shown ---- */
 
 static void

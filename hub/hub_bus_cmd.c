@@ -17,7 +17,10 @@
  * shadow exists before its first progress.  A running shadow that hears
  * nothing for its timeout and twice HUB_CMD_LOST_GRACE is lost (the
  * holder would have said lost after one); the shadows of a hub that went
- * down (hub_bus.c) are lost at once, a queued one too.  A screenshot's picture is not
+ * down (hub_bus.c) are lost at once, a queued one too, unless the store
+ * is shared: another hub may take the command over, so the shadow
+ * follows its row in the store until it ends or its deadline passes
+ * (hub_cmd_adopt.c).  A screenshot's picture is not
  * carried: it is read at the holder (or from a shared store).
  */
 #include <stdio.h>
@@ -110,6 +113,12 @@ hub_bus_cmd_hub_down(const char *name)
 		    (c = hub_cmd_find(s->id)) == NULL || !c->shadow ||
 		    hub_cmd_finished(c))
 			continue;
+		if (hub_db_shared()) {
+			/* its agent's listener moves to another hub of the
+			 * store, which takes the command over: follow it */
+			hub_cmd_follow(c);
+			continue;
+		}
 		snprintf(c->error, sizeof(c->error), "hub %s, which ran it for "
 		    "agent '%s', went down: it may or may not have run", name,
 		    c->agent);

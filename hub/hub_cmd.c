@@ -45,8 +45,8 @@ hub_cmd_finished(const struct hub_cmd *c)
 	return c->status >= CMD_DONE;
 }
 
-static int
-cmd_in_flight(const struct hub_cmd *c)
+int
+hub_cmd_in_flight(const struct hub_cmd *c)
 {
 	return c->status == CMD_SENT || c->status == CMD_RUNNING;
 }
@@ -141,7 +141,9 @@ hub_cmd_notify(struct hub_cmd *c)
 		hub_bus_cmd_changed(c);
 }
 
-/* A shadow is stored by the hub that runs it. */
+/* A shadow is stored by the hub that runs it.  The row names this hub as
+ * the command's sender; a row another hub took over since
+ * (hub_cmd_adopt.c) is left as that hub writes it. */
 static void
 cmd_save(const struct hub_cmd *c)
 {
@@ -154,8 +156,9 @@ cmd_save(const struct hub_cmd *c)
 	hub_db_exec("INSERT INTO commands(id, agent, kind, cmd, arg,"
 	    " requested_by, created, started, finished, status, exit_code,"
 	    " truncated, out_bytes, output, error, blob, timeout, cap, expires,"
-	    " signed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-	    " ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET agent = excluded.agent,"
+	    " signed, hub) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+	    " ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET"
+	    " agent = excluded.agent,"
 	    " kind = excluded.kind, cmd = excluded.cmd, arg = excluded.arg,"
 	    " requested_by = excluded.requested_by, created = excluded.created,"
 	    " started = excluded.started, finished = excluded.finished,"
@@ -164,8 +167,8 @@ cmd_save(const struct hub_cmd *c)
 	    " output = excluded.output, error = excluded.error,"
 	    " blob = excluded.blob, timeout = excluded.timeout,"
 	    " cap = excluded.cap, expires = excluded.expires,"
-	    " signed = excluded.signed",
-	    "ttttttdddtiiibtbdidt", c->id,
+	    " signed = excluded.signed WHERE commands.hub = excluded.hub",
+	    "ttttttdddtiiibtbdidtt", c->id,
 	    c->agent, mc_kind_name(c->kind), c->cmd, c->arg, c->by,
 	    c->created, c->started, c->finished,
 	    hub_cmd_status_name(c->status), (int64_t)c->exit_code,
@@ -173,14 +176,15 @@ cmd_save(const struct hub_cmd *c)
 	    c->out.data ? c->out.data : "", c->out.len,
 	    c->error[0] ? c->error : NULL, c->blob.data ? c->blob.data : "",
 	    c->blob.len, c->timeout, (int64_t)c->cap,
-	    c->expires > 0 ? mc_wall() + (c->expires - mc_now()) : 0.0, sig);
+	    c->expires > 0 ? mc_wall() + (c->expires - mc_now()) : 0.0, sig,
+	    hub.conf.hub_name);
 	free(sig);
 }
 
 /* ---- the agent's list of unfinished commands ---- */
 
-static void
-agent_list_add(struct hub_agent *a, struct hub_cmd *c)
+void
+hub_cmd_agent_add(struct hub_agent *a, struct hub_cmd *c)
 {
 	struct hub_cmd **pp = &a->cmds;
 
@@ -190,8 +194,8 @@ agent_list_add(struct hub_agent *a, struct hub_cmd *c)
 	c->anext = NULL;
 }
 
-static void
-agent_list_del(struct hub_agent *a, struct hub_cmd *c)
+void
+hub_cmd_agent_del(struct hub_agent *a, struct hub_cmd *c)
 {
 	struct hub_cmd **pp;
 
@@ -208,9 +212,9 @@ agent_list_del(struct hub_agent *a, struct hub_cmd *c)
 
 /* A new command with a fresh id, or with id when restoring one; a
  * shadow (a NULL) is for agent and joins no agent's list. */
-static struct hub_cmd *
-cmd_new(struct hub_agent *a, const char *agent, const struct hub_cmd_req *r,
-    const char *id)
+struct hub_cmd *
+hub_cmd_new(struct hub_agent *a, const char *agent,
+    const struct hub_cmd_req *r, const char *id)
 {
 	struct hub_cmd *c;
 	size_t i;
@@ -259,7 +263,7 @@ cmd_new(struct hub_agent *a, const char *agent, const struct hub_cmd_req *r,
 	live.tail = c;
 	live.count++;
 	if (a != NULL)
-		agent_list_add(a, c);
+		hub_cmd_agent_add(a, c);
 	else
 		c->shadow = 1;
 	return c;
@@ -300,29 +304,43 @@ cmd_send(struct hub_agent *a, struct hub_cmd *c)
 	return 0;
 }
 
-static int
-agent_ready(const struct hub_agent *a)
+int
+hub_cmd_agent_ready(const struct hub_agent *a)
 {
 	return a->conn != NULL && !a->conn->closing &&
 	    a->status != ST_OFFLINE;
 }
 
+int
+hub_cmd_send(struct hub_agent *a, struct hub_cmd *c)
+{
+	if (cmd_send(a, c) == -1)
+		return -1;
+	mc_info("command %s (%s) sent to '%s'", c->id,
+	    mc_kind_name(c->kind), a->name);
+	hub_ui_command(c);
+	return 0;
+}
+
+/* On a shared store a command is sent only once this hub's claim on it
+ * is committed (hub_cmd_claim()), so two hubs never both send it. */
 void
 hub_cmd_dispatch(struct hub_agent *a)
 {
 	struct hub_cmd *c;
 
-	for (c = a->cmds; c != NULL && agent_ready(a) &&
+	for (c = a->cmds; c != NULL && hub_cmd_agent_ready(a) &&
 	    a->running < hub.conf.max_running; c = c->anext) {
-		if (c->status != CMD_QUEUED)
+		if (c->status != CMD_QUEUED || c->claiming)
 			continue;
-		if (cmd_send(a, c) == -1)
+		if (hub_db_shared()) {
+			hub_cmd_claim(a, c);
+			continue;
+		}
+		if (hub_cmd_send(a, c) == -1)
 			return;
-		mc_info("command %s (%s) sent to '%s'", c->id,
-		    mc_kind_name(c->kind), a->name);
 		hub_db_exec("UPDATE commands SET status = 'sent' WHERE id = ?",
 		    "t", c->id);
-		hub_ui_command(c);
 	}
 }
 
@@ -332,7 +350,7 @@ hub_cmd_submit(struct hub_agent *a, const struct hub_cmd_req *r, int *status,
 {
 	struct hub_cmd *c;
 
-	if (!agent_ready(a) && r->queue <= 0) {
+	if (!hub_cmd_agent_ready(a) && r->queue <= 0) {
 		*status = 409;
 		snprintf(why, whylen, "agent '%s' is not %s (status: %s); "
 		    "send with a queue time to run it when it is back",
@@ -342,7 +360,7 @@ hub_cmd_submit(struct hub_agent *a, const struct hub_cmd_req *r, int *status,
 	}
 	cmd_evict((size_t)r->cap);
 	if (live.count >= MC_CMDS_LIVE_MAX ||
-	    (c = cmd_new(a, a->name, r, NULL)) == NULL) {
+	    (c = hub_cmd_new(a, a->name, r, NULL)) == NULL) {
 		*status = 503;
 		snprintf(why, whylen, "%d commands are in flight; try again "
 		    "when some finish", MC_CMDS_LIVE_MAX);
@@ -368,7 +386,7 @@ hub_cmd_shadow_new(const char *agent, const struct hub_cmd_req *r,
 		return NULL;
 	cmd_evict((size_t)r->cap);
 	if (live.count >= MC_CMDS_LIVE_MAX ||
-	    (c = cmd_new(NULL, agent, r, id)) == NULL)
+	    (c = hub_cmd_new(NULL, agent, r, id)) == NULL)
 		return NULL;
 	c->deadline = mc_now() + c->timeout + 2 * HUB_CMD_LOST_GRACE;
 	return c;
@@ -396,59 +414,6 @@ chunk_add(struct hub_cmd *c, enum mc_stream stream, size_t off, size_t len)
 	c->chunks[c->nchunks].off = off;
 	c->chunks[c->nchunks++].len = len;
 	return 0;
-}
-
-/*
- * Start-up: an unfinished command from the store rejoins its agent.  One
- * in flight keeps waiting for its result (the listener may still hold it:
- * its next hello settles it), with a fresh deadline; a queued one keeps
- * its queue time.
- */
-void
-hub_cmd_restore(const struct hub_cmd_row *row)
-{
-	struct hub_agent *a = hub_agent_find(row->agent);
-	double now = mc_now(), wall = mc_wall();
-	struct hub_cmd_req r;
-	struct mc_sig *sig;	/* owned; cmd_new copies it */
-	struct hub_cmd *c;
-
-	memset(&r, 0, sizeof(r));
-	if (a == NULL || mc_kind_parse(row->kind, &r.kind) == -1)
-		return;
-	/* a signature that no longer reads is dropped, and the listener
-	 * decides whether it runs the command without one */
-	sig = hub_sign_parse(row->sig);
-	if (row->sig != NULL && row->sig[0] != '\0' && sig == NULL)
-		mc_warn("command %s: its stored signature does not read; "
-		    "it goes unsigned", row->id);
-	r.sig = sig;
-	r.cmd = row->cmd;
-	r.arg = row->arg;
-	r.timeout = row->timeout > 0 ? row->timeout : MC_TIMEOUT_DEFAULT;
-	r.cap = row->cap ? row->cap : MC_OUTPUT_CAP_DEFAULT;
-	r.by = row->by;
-	c = hub_cmd_find(row->id) == NULL ? cmd_new(a, a->name, &r, row->id) :
-	    NULL;
-	free(sig);
-	if (c == NULL)
-		return;
-	if (hub_cmd_status_parse(row->status, &c->status) == -1)
-		c->status = CMD_QUEUED;
-	c->created = row->created;
-	c->started = row->started;
-	if (row->expires > 0)
-		c->expires = now + (row->expires - wall);
-	if (cmd_in_flight(c)) {
-		c->deadline = now + c->timeout + HUB_CMD_LOST_GRACE;
-		a->running++;
-	}
-	/* what it printed before the restart; the rest follows it */
-	c->out_bytes = row->out_bytes;
-	if (row->out_len > 0 && mc_buf_append(&c->out, row->out,
-	    row->out_len) == 0 && chunk_add(c, MC_STDOUT, 0,
-	    row->out_len) == 0)
-		c->out_saved = row->out_len;
 }
 
 /* ---- what the listener reports ---- */
@@ -481,9 +446,9 @@ hub_cmd_finish(struct hub_cmd *c, enum hub_cmd_status st)
 	}
 
 	if (a != NULL) {
-		if (cmd_in_flight(c) && a->running > 0)
+		if (hub_cmd_in_flight(c) && a->running > 0)
 			a->running--;
-		agent_list_del(a, c);
+		hub_cmd_agent_del(a, c);
 	}
 	c->status = st;
 	c->finished = mc_wall();
@@ -515,7 +480,7 @@ hub_cmd_on_hello(struct hub_agent *a, const char *boot,
 
 	for (c = a->cmds; c != NULL; c = next) {
 		next = c->anext;
-		if (!cmd_in_flight(c))
+		if (!hub_cmd_in_flight(c))
 			continue;
 		for (held = 0, i = 0; i < npending && !held; i++)
 			held = strcmp(pending[i], c->id) == 0;
@@ -583,11 +548,20 @@ hub_cmd_out_add(struct hub_cmd *c, enum mc_stream stream, const char *data,
 }
 
 void
+hub_cmd_out_clear(struct hub_cmd *c)
+{
+	live.bytes -= c->out.len;
+	mc_buf_reset(&c->out);
+	c->nchunks = 0;
+	c->out_saved = 0;
+}
+
+void
 hub_cmd_on_out(struct hub_agent *a, const struct mc_out *o)
 {
 	struct hub_cmd *c = cmd_of(a, o->id);
 
-	if (c == NULL || !cmd_in_flight(c))
+	if (c == NULL || !hub_cmd_in_flight(c))
 		return;
 	if (c->status == CMD_SENT)
 		c->status = CMD_RUNNING;
@@ -601,7 +575,7 @@ hub_cmd_on_blob(struct hub_agent *a, const struct mc_blob *b)
 {
 	struct hub_cmd *c = cmd_of(a, b->id);
 
-	if (c == NULL || !cmd_in_flight(c))
+	if (c == NULL || !hub_cmd_in_flight(c))
 		return;
 	if (b->off == 0 && c->blob.len > 0) {
 		/* the listener starts the file again (a piece was lost with a
@@ -655,7 +629,7 @@ output_gap(struct hub_cmd *c, const struct mc_result *r)
 static void
 output_save(struct hub_cmd *c, double now)
 {
-	if (!cmd_in_flight(c) || c->out.len == c->out_saved ||
+	if (!hub_cmd_in_flight(c) || c->out.len == c->out_saved ||
 	    now - c->out_saved_at < CMD_OUT_SAVE_EVERY)
 		return;
 	c->out_saved = c->out.len;
@@ -710,7 +684,7 @@ hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
 
 	if (c == NULL)
 		return;
-	if (cmd_in_flight(c)) {
+	if (hub_cmd_in_flight(c)) {
 		c->exit_code = r->exit_code;
 		c->truncated |= r->truncated;
 		output_gap(c, r);
@@ -775,7 +749,7 @@ hub_cmd_expire(double now)
 			    "offline before the command could start",
 			    c->agent);
 			hub_cmd_finish(c, CMD_EXPIRED);
-		} else if (cmd_in_flight(c) && now >= c->deadline) {
+		} else if (hub_cmd_in_flight(c) && now >= c->deadline) {
 			snprintf(c->error, sizeof(c->error), "no result from "
 			    "agent '%s' within %.0fs after the command's "
 			    "timeout", c->agent, HUB_CMD_LOST_GRACE);

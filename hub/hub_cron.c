@@ -82,6 +82,7 @@ hub_cron_tick(double now)
 	hub_live_tick(now);
 	hub_alert_tick(now);
 	hub_cmd_expire(now);
+	hub_cmd_adopt_cron(now);
 	hub_update_cron(now);
 	hub_roll_cron(now);
 	hub_admit_cron(now);

@@ -24,7 +24,9 @@
 #include "mc_log.h"
 #include "mc_util.h"
 
-#define JOB_ARGS	16
+/* arguments of one write: commands' row takes 21 (hub_cmd.c); more is a
+ * bug, refused loudly rather than stored as NULLs */
+#define JOB_ARGS	24
 #define STMT_CACHE	48
 /*
  * Jobs held in memory at most: those queued plus those of a batch that
@@ -76,6 +78,7 @@ static struct {
 	size_t		 nqueue;	/* jobs in queue */
 	size_t		 nheld;		/* jobs in held */
 	int		 stop;
+	int		 shared;	/* several hubs may write it */
 	/* the store's health, under mu (hub_db_health()) */
 	int		 failing;
 	char		 reason[128];
@@ -412,7 +415,14 @@ hub_db_open(const char *store, const char *password)
 		return -1;
 	}
 	mc_info("store: %s (%s)", store, dbs.db->ops->name);
+	dbs.shared = strcmp(dbs.db->ops->name, "postgresql") == 0;
 	return 0;
+}
+
+int
+hub_db_shared(void)
+{
+	return dbs.shared;
 }
 
 static int
@@ -505,6 +515,12 @@ hub_db_exec(const char *sql, const char *fmt, ...)
 		goto fail;
 	j->kind = JOB_WRITE;
 	j->sql = sql;
+	if (strlen(fmt) > JOB_ARGS) {
+		mc_err("db: %zu arguments for one write, over %d: %s",
+		    strlen(fmt), JOB_ARGS, sql);
+		free(j);
+		return;
+	}
 	va_start(ap, fmt);
 	for (; *fmt && j->nargs < JOB_ARGS; fmt++) {
 		if (arg_copy(&j->args[j->nargs++], *fmt, &ap) == -1) {

@@ -84,18 +84,44 @@ load_auth(struct hub_sql *db)
 	return 0;
 }
 
-/* Commands that were not finished when the hub stopped: they live on. */
+/* This hub's name on the unfinished commands it sends: on SQLite every
+ * one (the file is this hub's, whatever it was called before), on a
+ * shared store those no hub names yet (rows from before the column). */
+static int
+claim_commands(struct hub_sql *db)
+{
+	struct hub_sql_stmt *st;
+	int rc;
+
+	rc = hub_sql_prepare(db, hub_db_shared() ?
+	    "UPDATE commands SET hub = ? WHERE hub IS NULL AND"
+	    " status IN ('queued', 'sent', 'running')" :
+	    "UPDATE commands SET hub = ? WHERE"
+	    " status IN ('queued', 'sent', 'running')", &st);
+	if (rc != HUB_SQL_OK)
+		return -1;
+	hub_sql_bind_text(st, 1, hub.conf.hub_name);
+	rc = hub_sql_step(st);
+	hub_sql_finalize(st);
+	return rc == HUB_SQL_DONE ? 0 : -1;
+}
+
+/* Commands that were not finished when the hub stopped: they live on.
+ * On a shared store, only this hub's: the others' are theirs to send or
+ * to hand over (hub_cmd_adopt.c). */
 static int
 load_commands(struct hub_sql *db)
 {
 	struct hub_cmd_row r;
 	struct hub_sql_stmt *st;
 
-	if (hub_sql_prepare(db, "SELECT id, agent, kind, cmd, arg,"
-	    " requested_by, created, started, status, timeout, cap, expires,"
-	    " output, out_bytes, signed FROM commands WHERE status IN ('queued', 'sent', 'running')"
+	if (claim_commands(db) == -1 || hub_sql_prepare(db, "SELECT id,"
+	    " agent, kind, cmd, arg, requested_by, created, started, status,"
+	    " timeout, cap, expires, output, out_bytes, signed FROM commands"
+	    " WHERE status IN ('queued', 'sent', 'running') AND hub = ?"
 	    " ORDER BY created", &st) != HUB_SQL_OK)
 		return -1;
+	hub_sql_bind_text(st, 1, hub.conf.hub_name);
 	while (hub_sql_step(st) == HUB_SQL_ROW) {
 		r.id = hub_sql_str(st, 0);
 		r.agent = hub_sql_str(st, 1);

@@ -132,6 +132,7 @@ shutdown_all(void)
 	hub_roll_free_all();
 	hub_release_free_all();
 	hub_cmd_free_all();
+	hub_cmd_adopt_free_all();
 	hub_agent_free_all();
 	hub_auth_free_all();
 	hub_gitcfg_free_all();

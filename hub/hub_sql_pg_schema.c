@@ -84,6 +84,9 @@ static const char *const migrations[] = {
 	"  created_by TEXT, ended DOUBLE PRECISION, end_how TEXT);"
 	"CREATE SEQUENCE agent_ids INCREMENT BY " AGENT_BLOCK ";"
 	"CREATE SEQUENCE event_ids INCREMENT BY " EVENT_BLOCK ";",
+	/* 1 -> 2: the hub that sends a command (hub_cmd_adopt.c); rows from
+	 * before are claimed by the first hub that loads them */
+	"ALTER TABLE commands ADD COLUMN hub TEXT;",
 };
 #define NMIGRATIONS	((int)(sizeof(migrations) / sizeof(migrations[0])))
 

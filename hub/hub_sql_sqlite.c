@@ -48,7 +48,7 @@ static const char schema[] =
 "  TEXT, cmd TEXT, arg TEXT, requested_by TEXT, created REAL, started REAL,"
 "  finished REAL, status TEXT, exit_code INTEGER, truncated INTEGER,"
 "  out_bytes INTEGER, output BLOB, error TEXT, blob BLOB, timeout REAL,"
-"  cap INTEGER, expires REAL, signed TEXT);"
+"  cap INTEGER, expires REAL, signed TEXT, hub TEXT);"
 "CREATE INDEX IF NOT EXISTS commands_agent ON commands(agent, created);"
 /* listener releases (hub_release.c): the files are in DATA/releases/ */
 "CREATE TABLE IF NOT EXISTS releases(version TEXT PRIMARY KEY, sha256 TEXT"
@@ -100,6 +100,9 @@ static const struct {
 	/* an operator's signature, kept for a queued command (hub_sign.c) */
 	{ "SELECT signed FROM commands LIMIT 0",
 	  "ALTER TABLE commands ADD COLUMN signed TEXT" },
+	/* the hub that sends a command (hub_cmd_adopt.c) */
+	{ "SELECT hub FROM commands LIMIT 0",
+	  "ALTER TABLE commands ADD COLUMN hub TEXT" },
 };
 
 #define LITE(d)		(((struct lite *)(void *)(d))->db)
