@@ -4,9 +4,9 @@
  * hub_chat.c the service thread's side (the hand-over both ways, who may
  * use the bot, the audit, the text of answers), hub_chat_cmd.c the
  * commands and the buttons for both front ends, hub_chat_run.c the /run
- * commands waiting for their result; hub_chat_discord.c is Discord's
- * interactions endpoint and hub_chat_discord_send.c the thread that sends
- * Discord's later answers (/run's follow-ups).
+ * commands waiting for their result, hub_chat_send.c the thread that
+ * sends a front end's answers; hub_chat_discord.c is Discord's
+ * interactions endpoint.
  */
 #ifndef HUB_CHAT_H
 #define HUB_CHAT_H
@@ -177,16 +177,23 @@ enum hub_chat_done hub_chat_run(const struct hub_chat_ctx *x,
 /* Forget the /run commands still waiting (the hub stops). */
 void	hub_chat_run_free_all(void);
 
-/* ---- hub_chat_discord_send.c: Discord's sender thread ---- */
+/* ---- hub_chat_send.c: a front end's sender thread ---- */
 
-/* Start and stop it (stopping drops what waits). */
-int	hub_chat_dc_send_start(void);
-void	hub_chat_dc_send_stop(void);
-/* Queue a request for the sender: method and path under discord_api
- * (e.g. "PATCH", "/webhooks/APP/TOKEN/messages/@original"), a JSON body
- * taken (freed on failure); bot: with the bot token.  Any thread. */
-void	hub_chat_dc_call(const char *method, const char *path, char *body,
-	    size_t len, int bot);
+struct hub_chat_sender;
+
+/* Start one (name for the log; a request waiting longer than max_age
+ * seconds is given up): the sender (owned by the caller), or NULL. */
+struct hub_chat_sender *hub_chat_sender_start(const char *name,
+	    double max_age);
+/* Stop it (the transfer in flight is aborted), drop what waits, free. */
+void	hub_chat_sender_stop(struct hub_chat_sender *s);
+/* Queue a request (method, url, a JSON body taken: freed on failure;
+ * what names it in the log).  Any thread. */
+void	hub_chat_sender_put(struct hub_chat_sender *s, const char *method,
+	    const char *what, const char *url, char *body, size_t len);
+
+/* ---- hub_chat_discord.c: Discord's later answers ---- */
+
 /* The later answer of an interaction (app_id, token): its "thinking"
  * message becomes text (markdown, at most 2000 bytes). */
 void	hub_chat_dc_followup(const char *app_id, const char *token,

@@ -26,7 +26,9 @@
  * error after 3 s without one) and nothing is done; the attempt is a
  * "chat" event, rate-limited with Telegram's (hub_chat_stranger()).
  * Everything is answered from memory on the service thread; what goes to
- * Discord later goes through hub_chat_discord_send.c's thread.
+ * Discord later (/run's outcome, as the edit of the "thinking" answer:
+ * PATCH /webhooks/APP_ID/TOKEN/messages/@original under discord_api)
+ * leaves from a sender thread of its own (hub_chat_send.c).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -43,6 +45,7 @@
 #define DC_TEXT_MAX	1990	/* bytes of a message: Discord takes 2000
 				 * characters */
 #define DC_EPHEMERAL	64	/* message flag: only the user sees it */
+#define TOKEN_LIFE	(15 * 60.0)	/* seconds an interaction answers */
 
 enum { IT_PING = 1, IT_COMMAND = 2, IT_COMPONENT = 3 };
 enum { RT_PONG = 1, RT_MESSAGE = 4, RT_DEFERRED = 5, RT_UPDATE = 7 };
@@ -54,6 +57,7 @@ static const char *const option_order[] = { "agent", "target", "tag",
 
 static struct {
 	int		 on;		/* discord_public_key is set */
+	struct hub_chat_sender *out;	/* owned: the follow-ups' sender */
 	unsigned char	 pub[MC_KEY_RAW];
 	unsigned char	 seen[SEEN_MAX][16];	/* signatures' heads */
 	int		 nseen, next;
@@ -155,7 +159,7 @@ hub_chat_dc_start(void)
 	if (c->discord_public_key[0] == '\0')
 		return 0;
 	if (unhex(c->discord_public_key, dc.pub, sizeof(dc.pub)) == -1 ||
-	    hub_chat_dc_send_start() == -1) {
+	    (dc.out = hub_chat_sender_start("discord", TOKEN_LIFE)) == NULL) {
 		mc_err("chat: cannot start Discord's sender thread");
 		return -1;
 	}
@@ -177,8 +181,49 @@ hub_chat_dc_stop(void)
 {
 	if (!dc.on)
 		return;
-	hub_chat_dc_send_stop();
+	hub_chat_sender_stop(dc.out);
+	dc.out = NULL;
 	dc.on = 0;
+}
+
+/* ---- later answers ---- */
+
+void
+hub_chat_dc_followup(const char *app_id, const char *token,
+    const char *text)
+{
+	const char *api = hub.conf.discord_api;
+	char url[sizeof(hub.conf.discord_api) + HUB_CHAT_DC_ID_MAX +
+	    HUB_CHAT_DC_TOKEN_MAX + 64];
+	size_t n = strlen(api), len;
+	struct mc_buf b;
+	struct mc_jw w;
+	char *body;
+
+	if (!dc.on)
+		return;
+	while (n > 0 && api[n - 1] == '/')
+		n--;
+	snprintf(url, sizeof(url), "%.*s/webhooks/%s/%s/messages/@original",
+	    (int)n, api, app_id, token);
+	mc_buf_init(&b, 16 * 1024);
+	mc_jw_init(&w, &b);
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "content", text);
+	mc_jw_obj(&w, "allowed_mentions");
+	mc_jw_arr(&w, "parse");
+	mc_jw_arr_end(&w);
+	mc_jw_obj_end(&w);
+	mc_jw_obj_end(&w);
+	if (mc_jw_done(&w) == -1 || b.data == NULL) {
+		mc_warn("chat: a Discord follow-up was not sent: too large");
+		mc_buf_free(&b);
+	} else {
+		body = mc_buf_take(&b, &len);	/* owned by the sender */
+		hub_chat_sender_put(dc.out, "PATCH", "follow-up", url, body,
+		    len);
+	}
+	explicit_bzero(url, sizeof(url));
 }
 
 /* ---- the signature ---- */
