@@ -363,8 +363,9 @@ who(const struct mc_json *root, struct hub_chat_ctx *x, int64_t *uid)
 
 /* ---- commands and buttons ---- */
 
-/* data.options' values, in option_order, as one line. */
-static void
+/* data.options' values, in option_order, as one line: 0, or -1 when
+ * they do not fit (a command cut short must not run). */
+static int
 options_text(const struct mc_json *opts, char *out, size_t outlen)
 {
 	const struct mc_json *o, *v;
@@ -387,6 +388,7 @@ options_text(const struct mc_json *opts, char *out, size_t outlen)
 				    "%s%s", off ? " " : "", v->type == MC_JSTR ?
 				    v->str : num);
 		}
+	return off < outlen ? 0 : -1;
 }
 
 static void
@@ -402,9 +404,12 @@ command(struct hub_req *r, const struct hub_chat_ctx *x,
 		    "without data.name");
 		return;
 	}
-	options_text(mc_json_get(data, "options"), args, sizeof(args));
 	hub_chat_text_init(&out, CHAT_DISCORD);
-	if (hub_chat_exec(x, name, args, &out) == CHAT_LATER)
+	if (options_text(mc_json_get(data, "options"), args,
+	    sizeof(args)) == -1) {
+		hub_chat_put(&out, "The command is too long.");
+		answer_text(r, &out, DC_EPHEMERAL);
+	} else if (hub_chat_exec(x, name, args, &out) == CHAT_LATER)
 		answer(r, RT_DEFERRED, NULL, 0, 0);
 	else
 		answer_text(r, &out, 0);

@@ -182,6 +182,9 @@ def test_discord_signatures_and_commands(t):
     check("/status" in text and "/ack" not in text, "help: %r" % text)
     text = content(dc.command("run", agent="pc-a", command="echo hi")[0])
     check(text.startswith("/run is off on this hub"), "/run off: %r" % text)
+    ans = dc.command("run", agent="pc-a", command="echo " + "x" * 2000)[0]
+    check(content(ans) == "The command is too long." and
+          ans["data"]["flags"] == 64, "a long /run: %r" % ans)
     # /silence: the same silence hubctl lists, by the Discord user
     text = plain(content(dc.command("silence", target="pc-a",
                                     duration="30m",
