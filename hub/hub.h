@@ -22,7 +22,7 @@
 
 /* ---- hub_conf.c ---- */
 
-/* telegram_allow entries (hub_chat.c) */
+/* telegram_allow and discord_allow entries (hub_chat.c) */
 #define HUB_CHAT_ALLOW_MAX	64
 
 struct hub_conf {
@@ -67,6 +67,13 @@ struct hub_conf {
 	char	telegram_chat_id[128];
 	char	telegram_api[512];		/* https://api.telegram.org */
 	char	discord_webhook_url[1024];	/* secret */
+	/* Discord's bot (hub_chat_discord*.c): the interactions endpoint
+	 * is on with the public key; alerts go through the bot (with
+	 * buttons) with the token and the channel */
+	char	discord_public_key[128];	/* 64 hex digits */
+	char	discord_bot_token[256];		/* secret */
+	char	discord_channel_id[64];
+	char	discord_api[512];	/* https://discord.com/api/v10 */
 	char	webhook_url[1024];		/* secret */
 	char	deadman_url[1024];		/* secret (hub_deadman.c) */
 	double	deadman_every;			/* seconds between its pings */
@@ -83,9 +90,11 @@ struct hub_conf {
 	int	chat_allow_run;		/* /run is allowed (operators) */
 	int	chat_nallow;
 	struct hub_chat_user {
-		int64_t	 id;		/* Telegram user id */
+		int64_t	 id;		/* Telegram or Discord user id */
 		int	 role;		/* ROLE_VIEWER or ROLE_OPERATOR */
 	} chat_allow[HUB_CHAT_ALLOW_MAX];	/* telegram_allow lines */
+	int	dc_nallow;
+	struct hub_chat_user dc_allow[HUB_CHAT_ALLOW_MAX]; /* discord_allow */
 	/* the config repository (hub_gitcfg.c); a change needs a restart */
 	char	config_repo[MC_PATH_MAX];	/* path or URL; "" off */
 	char	config_branch[128];
@@ -1228,6 +1237,10 @@ struct hub_http {
 	char		 auth[256];	/* Authorization header */
 	char		 host[256];	/* Host header */
 	char		 client[64];	/* the client's address (hub_proxy) */
+	/* POST /api/discord/interactions only: Discord's signature headers
+	 * (hub_chat_discord.c) */
+	char		 dc_sig[136];	/* X-Signature-Ed25519 */
+	char		 dc_ts[24];	/* X-Signature-Timestamp */
 	struct mc_buf	 body;		/* owned */
 	int		 body_too_large;
 	int		 status;	/* reply status, 0 until chosen */
@@ -1457,8 +1470,8 @@ void	hub_alert_dur(double secs, char *out, size_t outlen);
 /* "12:00:01 UTC" (today) or "2026-01-02 12:00:01 UTC" */
 void	hub_alert_time(double wall, char *out, size_t outlen);
 
-/* ---- hub_chat*.c: answering alerts from Telegram (commands and the
- * buttons on alerts; what the files share is in hub_chat.h) ---- */
+/* ---- hub_chat*.c: answering alerts from Telegram and Discord (commands
+ * and the buttons on alerts; what the files share is in hub_chat.h) ---- */
 
 /* After hub_notify_start(): the bot's threads when telegram_commands is
  * on (0), -1 if they cannot start. */
@@ -1475,10 +1488,23 @@ int	hub_chat_buttons(void);
  * 1 h, Show) into a Telegram message's open object, when m is a critical
  * or rule alert about one agent and the buttons are on. */
 void	hub_chat_buttons_write(struct mc_jw *w, const struct hub_msg *m);
-/* One telegram_allow value ("ID:ROLE", or a comma list of them) into
- * c->chat_allow: 0, or -1 with the reason in err. */
-int	hub_chat_allow_add(struct hub_conf *c, const char *val, char *err,
-	    size_t errlen);
+/* One telegram_allow or discord_allow value (key: which; "ID:ROLE", or
+ * a comma list of them) into c->chat_allow or c->dc_allow: 0, or -1 with
+ * the reason in err. */
+int	hub_chat_allow_add(struct hub_conf *c, const char *key,
+	    const char *val, char *err, size_t errlen);
+/* hub_chat_discord.c: POST /api/discord/interactions, signed by Discord
+ * (no token): the slash commands and the buttons. */
+void	hub_chat_discord_interaction(struct hub_req *r);
+/* Alerts to Discord go through the bot (discord_public_key,
+ * discord_bot_token and discord_channel_id are set): 1 with the channel's
+ * messages URL and the "Authorization: Bot TOKEN" header (secrets: for
+ * libcurl only), or 0. */
+int	hub_chat_dc_bot(char *url, size_t ulen, char *auth, size_t alen);
+/* "components" with the buttons (Acknowledge, Silence 1 h, Show) into a
+ * Discord message's open object, when m is a critical or rule alert about
+ * one agent and the bot is on. */
+void	hub_chat_dc_buttons_write(struct mc_jw *w, const struct hub_msg *m);
 /* The chat settings together: 0, or -1 with the key at fault in key and
  * the reason in why. */
 int	hub_chat_conf_check(const struct hub_conf *c, char *key,

@@ -381,6 +381,8 @@ static const struct route routes[] = {
 	{ "GET", "/api/tokens", ROLE_ADMIN, hub_api_tokens },
 	{ "DELETE", "/api/tokens/*", ROLE_ADMIN, hub_api_token_revoke },
 	{ "POST", "/api/alerts/test", ROLE_ADMIN, hub_api_alerts_test },
+	/* signed by Discord, not a token (hub_chat_discord.c) */
+	{ "POST", "/api/discord/interactions", 0, hub_chat_discord_interaction },
 	{ "GET", "/api/silences", ROLE_VIEWER, hub_api_silences },
 	{ "POST", "/api/silences", ROLE_OPERATOR, hub_api_silence_create },
 	{ "DELETE", "/api/silences/*", ROLE_OPERATOR, hub_api_silence_clear },

@@ -1,10 +1,13 @@
 /*
- * hub_chat.c - answering alerts from Telegram: the service thread's side.
+ * hub_chat.c - answering alerts from chat: the service thread's side.
  *
  * With telegram_commands = yes the bot's threads (hub_chat_tg.c) read
  * updates by long polling and hand them here whole; this file decides
  * who may use the bot and hands each allowed update to hub_chat_cmd.c,
- * and turns answers into Bot API calls for the sender thread.  Rules:
+ * and turns answers into Bot API calls for the sender thread.  Discord's
+ * interactions come in through hub_chat_discord.c and share the rest:
+ * the allow lists, the stranger events, the audit and the answers' text
+ * (struct hub_chat_text: Telegram HTML or Discord markdown).  Rules:
  *  - only users listed in telegram_allow (USER_ID:ROLE) are answered, and
  *    only in the alert chat (telegram_chat_id) or a private chat with the
  *    bot; a button press is checked against the presser, not the chat.
@@ -13,9 +16,9 @@
  *    of them per STRANGER_WINDOW (the others counted into the next one),
  *    so a stranger cannot flood the event log;
  *  - every action is audited as an API call is: an "audit" event naming
- *    the actor "telegram:USER_ID (@username)";
- *  - the allow list and chat_allow_run change on SIGHUP, at once; polling
- *    itself starts and stops with the hub.
+ *    the actor "telegram:USER_ID (@username)" (or "discord:ID (name)");
+ *  - the allow lists and chat_allow_run change on SIGHUP, at once;
+ *    polling itself starts and stops with the hub.
  * Service thread only, except where a function says otherwise.
  */
 #include <stdarg.h>
@@ -40,46 +43,58 @@ static struct {
 
 /* ---- the settings ---- */
 
+/* One ID:ROLE of key (telegram_allow or discord_allow, whose list is l
+ * with *n entries). */
 static int
-allow_one(struct hub_conf *c, const char *item, char *err, size_t errlen)
+allow_one(const char *key, struct hub_chat_user *l, int *n, const char *item,
+    char *err, size_t errlen)
 {
+	int dc = strcmp(key, "discord_allow") == 0;
 	char id[32];
 	const char *colon = strchr(item, ':');
 	enum hub_role_level role;
 	int64_t uid;
 
 	if (colon == NULL || (size_t)(colon - item) >= sizeof(id)) {
-		snprintf(err, errlen, "telegram_allow: '%.60s' is not "
-		    "USER_ID:ROLE (e.g. 123456789:operator)", item);
+		snprintf(err, errlen, "%s: '%.60s' is not USER_ID:ROLE (e.g. "
+		    "123456789:operator)", key, item);
 		return -1;
 	}
 	memcpy(id, item, (size_t)(colon - item));
 	id[colon - item] = '\0';
-	if (mc_parse_i64(id, 1, ((int64_t)1 << 53) - 1, &uid) == -1) {
-		snprintf(err, errlen, "telegram_allow: '%s' is not a Telegram "
-		    "user id (a number; ask @userinfobot)", id);
+	/* Telegram's ids fit a JSON number exactly, Discord's snowflakes
+	 * (sent as strings) an int64 */
+	if (mc_parse_i64(id, 1, dc ? INT64_MAX : ((int64_t)1 << 53) - 1,
+	    &uid) == -1) {
+		snprintf(err, errlen, "%s: '%s' is not a %s user id (a number; "
+		    "%s)", key, id, dc ? "Discord" : "Telegram", dc ?
+		    "Copy User ID in Discord's developer mode" :
+		    "ask @userinfobot");
 		return -1;
 	}
 	if (hub_role_parse(colon + 1, &role) == -1 || role == ROLE_ADMIN) {
-		snprintf(err, errlen, "telegram_allow: role '%.20s' is not "
-		    "viewer or operator", colon + 1);
+		snprintf(err, errlen, "%s: role '%.20s' is not viewer or "
+		    "operator", key, colon + 1);
 		return -1;
 	}
-	if (c->chat_nallow >= HUB_CHAT_ALLOW_MAX) {
-		snprintf(err, errlen, "telegram_allow: more than %d users",
+	if (*n >= HUB_CHAT_ALLOW_MAX) {
+		snprintf(err, errlen, "%s: more than %d users", key,
 		    HUB_CHAT_ALLOW_MAX);
 		return -1;
 	}
-	c->chat_allow[c->chat_nallow].id = uid;
-	c->chat_allow[c->chat_nallow].role = role;
-	c->chat_nallow++;
+	l[*n].id = uid;
+	l[*n].role = role;
+	++*n;
 	return 0;
 }
 
 int
-hub_chat_allow_add(struct hub_conf *c, const char *val, char *err,
-    size_t errlen)
+hub_chat_allow_add(struct hub_conf *c, const char *key, const char *val,
+    char *err, size_t errlen)
 {
+	int dc = strcmp(key, "discord_allow") == 0;
+	struct hub_chat_user *l = dc ? c->dc_allow : c->chat_allow;
+	int *nl = dc ? &c->dc_nallow : &c->chat_nallow;
 	char item[96];
 	const char *p = val;
 	size_t n;
@@ -87,14 +102,14 @@ hub_chat_allow_add(struct hub_conf *c, const char *val, char *err,
 	while (*p != '\0') {
 		n = strcspn(p, ",");
 		if (n >= sizeof(item)) {
-			snprintf(err, errlen, "telegram_allow: an entry is "
-			    "longer than %zu bytes", sizeof(item) - 1);
+			snprintf(err, errlen, "%s: an entry is longer than %zu "
+			    "bytes", key, sizeof(item) - 1);
 			return -1;
 		}
 		memcpy(item, p, n);
 		item[n] = '\0';
-		if (mc_trim(item)[0] != '\0' &&
-		    allow_one(c, mc_trim(item), err, errlen) == -1)
+		if (mc_trim(item)[0] != '\0' && allow_one(key, l, nl,
+		    mc_trim(item), err, errlen) == -1)
 			return -1;
 		p += n + (p[n] == ',');
 	}
@@ -118,7 +133,7 @@ hub_chat_conf_check(const struct hub_conf *c, char *key, size_t keylen,
 		    "nobody else may use the bot");
 		return -1;
 	}
-	return 0;
+	return hub_chat_dc_conf_check(c, key, keylen, why, whylen);
 }
 
 int
@@ -136,6 +151,8 @@ hub_chat_start(void)
 	char base[2048];
 	size_t n;
 
+	if (hub_chat_dc_start() == -1)
+		return -1;
 	if (!c->telegram_commands)
 		return 0;
 	n = strlen(c->telegram_api);
@@ -160,14 +177,13 @@ hub_chat_start(void)
 void
 hub_chat_stop(void)
 {
+	hub_chat_dc_stop();
+	hub_chat_run_free_all();
 	if (!ch.on)
 		return;
 	hub_chat_tg_stop();
-	hub_chat_run_free_all();
 	ch.on = 0;
 }
-
-/* ---- answers: Bot API calls for the sender ---- */
 
 void
 hub_chat_esc(struct mc_buf *b, const char *s)
@@ -183,6 +199,102 @@ hub_chat_esc(struct mc_buf *b, const char *s)
 			mc_buf_append(b, s, 1);
 	}
 }
+
+/* ---- the text of answers: Telegram HTML or Discord markdown ---- */
+
+#define TEXT_MAX	(16 * 1024)	/* an answer being written */
+
+void
+hub_chat_text_init(struct hub_chat_text *t, enum hub_chat_front f)
+{
+	mc_buf_init(&t->b, TEXT_MAX);
+	t->front = f;
+	t->pre = 0;
+}
+
+const char *
+hub_chat_text_str(const struct hub_chat_text *t)
+{
+	return t->b.data != NULL ? t->b.data : "";
+}
+
+/* Discord markdown: every character that can start formatting, a link, a
+ * mention or a heading is shown literally; in a code block nothing is
+ * markup but the fence, so a backtick there becomes a look-alike. */
+static void
+esc_md(struct mc_buf *b, const char *s, int pre)
+{
+	for (; *s != '\0'; s++) {
+		if (pre && *s == '`')
+			mc_buf_puts(b, "\xcb\x8b");	/* U+02CB */
+		else if (!pre && strchr("\\*_~`|>#[]()<@", *s) != NULL) {
+			mc_buf_append(b, "\\", 1);
+			mc_buf_append(b, s, 1);
+		} else
+			mc_buf_append(b, s, 1);
+	}
+}
+
+void
+hub_chat_put(struct hub_chat_text *t, const char *s)
+{
+	if (t->front == CHAT_DISCORD)
+		esc_md(&t->b, s, t->pre);
+	else
+		hub_chat_esc(&t->b, s);
+}
+
+void
+hub_chat_bold(struct hub_chat_text *t, const char *s)
+{
+	mc_buf_puts(&t->b, t->front == CHAT_DISCORD ? "**" : "<b>");
+	hub_chat_put(t, s);
+	mc_buf_puts(&t->b, t->front == CHAT_DISCORD ? "**" : "</b>");
+}
+
+void
+hub_chat_pre(struct hub_chat_text *t, int on)
+{
+	if (t->front == CHAT_DISCORD)
+		mc_buf_puts(&t->b, on ? "```\n" : "```");
+	else
+		mc_buf_puts(&t->b, on ? "<pre>" : "</pre>");
+	t->pre = on;
+}
+
+void
+hub_chat_printf(struct hub_chat_text *t, const char *fmt, ...)
+{
+	char line[MC_TEXT_MAX];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	mc_buf_puts(&t->b, line);
+}
+
+void
+hub_chat_text_cut(struct hub_chat_text *t, size_t max)
+{
+	size_t n, fences = 0;
+	const char *p;
+
+	if (t->b.data == NULL || t->b.len <= max || max < 16)
+		return;
+	n = max - 16;	/* room for the mark and a closing fence */
+	while (n > 0 && ((unsigned char)t->b.data[n] & 0xc0) == 0x80)
+		n--;
+	t->b.data[n] = '\0';
+	t->b.len = n;
+	for (p = t->b.data; (p = strstr(p, "```")) != NULL; p += 3)
+		fences++;
+	mc_buf_puts(&t->b, "\n...");
+	if (t->front == CHAT_DISCORD && fences % 2 == 1)
+		mc_buf_puts(&t->b, "\n```");
+}
+
+/* ---- answers: Bot API calls for the sender ---- */
 
 /* The body w holds (begun by the caller) to the sender as method. */
 static void
@@ -277,20 +389,20 @@ hub_chat_audit(const struct hub_chat_ctx *x, const char *action,
 	va_end(ap);
 	snprintf(text, sizeof(text), "%s by %s", what, x->actor);
 	mc_info("audit: %s", text);
-	hub_event("audit", agent, "telegram", action, text);
+	hub_event("audit", agent, x->front == CHAT_DISCORD ? "discord" :
+	    "telegram", action, text);
 }
 
 /* ---- who may use the bot ---- */
 
-/* The role of a Telegram user, or 0: not allowed. */
-static int
-user_role(int64_t id)
+int
+hub_chat_role(const struct hub_chat_user *list, int n, int64_t id)
 {
 	int i;
 
-	for (i = 0; i < hub.conf.chat_nallow; i++)
-		if (hub.conf.chat_allow[i].id == id)
-			return hub.conf.chat_allow[i].role;
+	for (i = 0; i < n; i++)
+		if (list[i].id == id)
+			return list[i].role;
 	return 0;
 }
 
@@ -304,12 +416,10 @@ chat_ok(const struct hub_chat_in *in)
 	return in->chat_private || strcmp(id, hub.conf.telegram_chat_id) == 0;
 }
 
-/* No answer; an event, unless strangers made STRANGER_BURST already in
- * this window. */
-static void
-stranger(const struct hub_chat_in *in, const char *why)
+void
+hub_chat_stranger(const char *front, const char *text)
 {
-	char text[MC_TEXT_MAX];
+	char all[MC_TEXT_MAX + 64];
 	double now = mc_now();
 
 	if (now - ch.window >= STRANGER_WINDOW) {
@@ -321,13 +431,69 @@ stranger(const struct hub_chat_in *in, const char *why)
 		return;
 	}
 	ch.events++;
-	snprintf(text, sizeof(text), "Telegram user %lld%s%s (chat %lld) %s; "
-	    "not answered%s", (long long)in->user_id, in->username[0] ? " @" :
-	    "", in->username, (long long)in->chat_id, why, ch.quiet ?
-	    " (and earlier attempts not recorded: too many)" : "");
+	snprintf(all, sizeof(all), "%s%s", text, ch.quiet ? " (and earlier "
+	    "attempts not recorded: too many)" : "");
 	ch.quiet = 0;
-	mc_warn("chat: %s", text);
-	hub_event("chat", "", "telegram", "refused", text);
+	mc_warn("chat: %s", all);
+	hub_event("chat", "", front, "refused", all);
+}
+
+/* No answer; an event, unless strangers made STRANGER_BURST already in
+ * this window. */
+static void
+stranger(const struct hub_chat_in *in, const char *why)
+{
+	char text[MC_TEXT_MAX];
+
+	snprintf(text, sizeof(text), "Telegram user %lld%s%s (chat %lld) %s; "
+	    "not answered", (long long)in->user_id, in->username[0] ? " @" :
+	    "", in->username, (long long)in->chat_id, why);
+	hub_chat_stranger("telegram", text);
+}
+
+/* ---- Telegram's commands and buttons ---- */
+
+void
+hub_chat_command(const struct hub_chat_ctx *x)
+{
+	char text[HUB_CHAT_TEXT_MAX], *p = text, *name;
+	struct hub_chat_text out;
+
+	mc_strlcpy(text, x->in->text, sizeof(text));
+	if (text[0] != '/')
+		return;		/* talk in the group, not for the bot */
+	name = ++p;
+	p += strcspn(p, " \t\n");
+	if (*p != '\0')
+		*p++ = '\0';
+	name[strcspn(name, "@")] = '\0';	/* /status@SomeBot */
+	hub_chat_text_init(&out, CHAT_TELEGRAM);
+	if (hub_chat_exec(x, name, p, &out) == CHAT_ANSWERED)
+		hub_chat_reply(x, hub_chat_text_str(&out));
+	mc_buf_free(&out.b);
+}
+
+void
+hub_chat_button(const struct hub_chat_ctx *x)
+{
+	char notice[MC_TEXT_MAX], line[MC_TEXT_MAX];
+	struct hub_chat_text out;
+
+	hub_chat_text_init(&out, CHAT_TELEGRAM);
+	switch (hub_chat_press(x, x->in->text, notice, sizeof(notice), line,
+	    sizeof(line), &out)) {
+	case PRESS_SHOW:
+		hub_chat_reply(x, hub_chat_text_str(&out));
+		hub_chat_callback_done(x, "", NULL);
+		break;
+	case PRESS_DONE:
+		hub_chat_callback_done(x, notice, line);
+		break;
+	case PRESS_REFUSED:
+		hub_chat_callback_done(x, notice, NULL);
+		break;
+	}
+	mc_buf_free(&out.b);
 }
 
 static void
@@ -337,7 +503,9 @@ handle(const struct hub_chat_in *in)
 
 	memset(&x, 0, sizeof(x));
 	x.in = in;
-	if ((x.role = user_role(in->user_id)) == 0) {
+	x.front = CHAT_TELEGRAM;
+	if ((x.role = hub_chat_role(hub.conf.chat_allow, hub.conf.chat_nallow,
+	    in->user_id)) == 0) {
 		stranger(in, in->kind == CHAT_CALLBACK ? "pressed a button" :
 		    "sent a command");
 		return;

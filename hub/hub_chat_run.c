@@ -1,9 +1,11 @@
 /*
- * hub_chat_run.c - /run AGENT CMD... from Telegram: the command goes
- * through hub_cmd_submit() as the API's does (the same queue, limits,
- * history and events, "by" the Telegram user), and its outcome and the
- * tail of its output come back to the chat it was asked in when it
- * finishes (hub_chat_on_cmd(), from hub_cmd.c).
+ * hub_chat_run.c - /run AGENT CMD... from Telegram or Discord: the command
+ * goes through hub_cmd_submit() as the API's does (the same queue, limits,
+ * history and events, "by" the chat user), and its outcome and the tail
+ * of its output come back to where it was asked when it finishes
+ * (hub_chat_on_cmd(), from hub_cmd.c): Telegram's chat, as an answer to
+ * the /run message, or Discord's interaction, whose "thinking" answer
+ * becomes the outcome (a follow-up through its webhook, hub_chat_dc_*).
  *
  * At most RUN_WAITING commands wait for their answer; past that /run is
  * refused until one finishes.  A waiting entry holds the command's id,
@@ -21,12 +23,18 @@
 #define RUN_WAITING	32
 #define RUN_TIMEOUT	60.0	/* seconds, the API's default */
 #define RUN_CAP		(64 * 1024)	/* output kept by the hub */
-#define RUN_SHOWN	3000	/* output bytes shown in the chat */
+#define RUN_SHOWN	3000	/* output bytes shown in Telegram */
+#define RUN_SHOWN_DC	1500	/* ... in Discord, whose messages are
+				 * 2000 characters at most */
+#define DC_TEXT_MAX	1990	/* bytes of a Discord message */
 
 struct run {
 	char		 id[MC_ID_MAX];		/* the command's */
-	int64_t		 chat_id;
+	enum hub_chat_front front;
+	int64_t		 chat_id;		/* Telegram */
 	int64_t		 message_id;		/* the /run message */
+	char		 app_id[HUB_CHAT_DC_ID_MAX];	/* Discord */
+	char		 token[HUB_CHAT_DC_TOKEN_MAX];	/* secret */
 	struct run	*next;
 };
 
@@ -35,25 +43,29 @@ static struct {
 	int		 n;
 } rn;
 
-void
+static void
+run_free(struct run *r)
+{
+	explicit_bzero(r->token, sizeof(r->token));
+	free(r);
+}
+
+enum hub_chat_done
 hub_chat_run(const struct hub_chat_ctx *x, const char *agent,
-    const char *cmd)
+    const char *cmd, struct hub_chat_text *out)
 {
 	struct hub_agent *a = hub_agent_find(agent);
 	struct hub_cmd_req q;
 	struct hub_cmd *c;
-	struct mc_buf b;
 	struct run *r;
 	char why[256];
 	int status;
 
-	mc_buf_init(&b, 8192);
+	/* owned by rn once the command is submitted */
 	if (rn.n >= RUN_WAITING || (r = calloc(1, sizeof(*r))) == NULL) {
-		mc_buf_printf(&b, "%d commands from the chat are running "
+		hub_chat_printf(out, "%d commands from the chat are running "
 		    "already; wait for one to finish.", RUN_WAITING);
-		hub_chat_reply(x, b.data);
-		mc_buf_free(&b);
-		return;
+		return CHAT_ANSWERED;
 	}
 	memset(&q, 0, sizeof(q));
 	q.kind = MC_KIND_SHELL;
@@ -63,40 +75,48 @@ hub_chat_run(const struct hub_chat_ctx *x, const char *agent,
 	q.by = x->actor;
 	if (a == NULL || (c = hub_cmd_submit(a, &q, &status, why,
 	    sizeof(why))) == NULL) {
-		hub_chat_esc(&b, a == NULL ? "unknown agent" : why);
-		hub_chat_reply(x, b.data);
-		mc_buf_free(&b);
+		hub_chat_put(out, a == NULL ? "unknown agent" : why);
 		free(r);
-		return;
+		return CHAT_ANSWERED;
 	}
 	hub_chat_audit(x, "command", agent, "command %s on %s: %.200s", c->id,
 	    agent, cmd);
 	mc_strlcpy(r->id, c->id, sizeof(r->id));
-	r->chat_id = x->in->chat_id;
-	r->message_id = x->in->message_id;
+	r->front = x->front;
+	if (x->front == CHAT_TELEGRAM) {
+		r->chat_id = x->in->chat_id;
+		r->message_id = x->in->message_id;
+	} else {
+		mc_strlcpy(r->app_id, x->app_id, sizeof(r->app_id));
+		mc_strlcpy(r->token, x->token, sizeof(r->token));
+	}
 	r->next = rn.head;
 	rn.head = r;
 	rn.n++;
-	mc_buf_free(&b);
+	return CHAT_LATER;
 }
 
-/* The tail of the output, escaped, cut at a character boundary. */
+/* The tail of the output (its last shown bytes), escaped, cut at a
+ * character boundary. */
 static void
-output_tail(struct mc_buf *b, const struct hub_cmd *c)
+output_tail(struct hub_chat_text *b, const struct hub_cmd *c, size_t shown)
 {
 	const char *p = c->out.data;
-	size_t len = c->out.len, off = len > RUN_SHOWN ? len - RUN_SHOWN : 0;
+	size_t len = c->out.len, off = len > shown ? len - shown : 0;
 	char *copy;
 
 	while (off < len && ((unsigned char)p[off] & 0xc0) == 0x80)
 		off++;
+	/* a NUL-terminated copy, owned here */
 	if (len == 0 || (copy = malloc(len - off + 1)) == NULL)
 		return;
 	memcpy(copy, p + off, len - off);
 	copy[len - off] = '\0';
-	mc_buf_printf(b, "\n<pre>%s", off > 0 ? "...\n" : "");
-	hub_chat_esc(b, copy);
-	mc_buf_puts(b, "</pre>");
+	hub_chat_printf(b, "\n");
+	hub_chat_pre(b, 1);
+	hub_chat_printf(b, "%s", off > 0 ? "...\n" : "");
+	hub_chat_put(b, copy);
+	hub_chat_pre(b, 0);
 	free(copy);
 }
 
@@ -104,7 +124,7 @@ void
 hub_chat_on_cmd(const struct hub_cmd *c)
 {
 	struct run **pp, *r;
-	struct mc_buf b;
+	struct hub_chat_text b;
 
 	for (pp = &rn.head; (r = *pp) != NULL; pp = &r->next)
 		if (strcmp(r->id, c->id) == 0)
@@ -113,21 +133,28 @@ hub_chat_on_cmd(const struct hub_cmd *c)
 		return;
 	*pp = r->next;
 	rn.n--;
-	mc_buf_init(&b, 16384);
-	hub_chat_esc(&b, c->agent);
+	hub_chat_text_init(&b, r->front);
+	hub_chat_put(&b, c->agent);
 	if (c->status == CMD_DONE)
-		mc_buf_printf(&b, ": exit %d", c->exit_code);
+		hub_chat_printf(&b, ": exit %d", c->exit_code);
 	else
-		mc_buf_printf(&b, ": %s", hub_cmd_status_name(c->status));
+		hub_chat_printf(&b, ": %s", hub_cmd_status_name(c->status));
 	if (c->error[0] != '\0') {
-		mc_buf_puts(&b, " (");
-		hub_chat_esc(&b, c->error);
-		mc_buf_puts(&b, ")");
+		hub_chat_printf(&b, " (");
+		hub_chat_put(&b, c->error);
+		hub_chat_printf(&b, ")");
 	}
-	output_tail(&b, c);
-	hub_chat_send(r->chat_id, r->message_id, b.data ? b.data : "");
-	mc_buf_free(&b);
-	free(r);
+	output_tail(&b, c, r->front == CHAT_DISCORD ? RUN_SHOWN_DC :
+	    RUN_SHOWN);
+	if (r->front == CHAT_DISCORD) {
+		hub_chat_text_cut(&b, DC_TEXT_MAX);
+		hub_chat_dc_followup(r->app_id, r->token,
+		    hub_chat_text_str(&b));
+	} else
+		hub_chat_send(r->chat_id, r->message_id,
+		    hub_chat_text_str(&b));
+	mc_buf_free(&b.b);
+	run_free(r);
 }
 
 void
@@ -137,7 +164,7 @@ hub_chat_run_free_all(void)
 
 	while ((r = rn.head) != NULL) {
 		rn.head = r->next;
-		free(r);
+		run_free(r);
 	}
 	rn.n = 0;
 }

@@ -19,11 +19,10 @@
  *    and other refusals wait 1, 2, 4 ... POLL_BACKOFF_MAX seconds;
  *  - the inbox is bounded: the poller waits for room before reading more
  *    (Telegram keeps what it has not been asked for).
- * The sender sends one call at a time from a bounded queue, with the
- * alert channels' rules for an answer (hub_notify_try(): 429 honoured,
- * 5xx and network errors retried SEND_TRIES times).  Stopping aborts the
- * transfer in flight (libcurl's progress callback).  The base URL holds
- * the bot token: it goes to libcurl only, never to a log.
+ * The sender is hub_chat_send.c's (one call at a time from a bounded
+ * queue, with the alert channels' rules for an answer).  Stopping aborts
+ * the transfer in flight (libcurl's progress callback).  The base URL
+ * holds the bot token: it goes to libcurl only, never to a log.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -42,33 +41,21 @@
 #define RETRY_AFTER_MAX	300.0	/* a longer 429 waits this long */
 #define RESP_MAX	(1024 * 1024)	/* bytes of one getUpdates answer */
 #define INBOX_MAX	256	/* updates read, not yet handed over */
-#define OUTBOX_MAX	256	/* calls waiting for the sender */
-#define SEND_TRIES	3	/* network errors and 5xx, per call */
-#define SEND_LIMITED	5	/* 429 answers honoured, per call */
+#define SEND_AGE_MAX	3600.0	/* seconds an answer may wait to be sent */
 #define CHAT_STALE	600	/* seconds: an older message is not acted on */
 #define ID_MAX		((int64_t)1 << 53)	/* exact in a JSON number */
 
-/* One Bot API call waiting for the sender. */
-struct out {
-	char		 method[32];
-	char		*body;		/* owned */
-	size_t		 len;
-	struct out	*next;
-};
-
 static struct {
 	char		 base[2048];	/* secret: ".../botTOKEN/" */
-	pthread_t	 poller, sender;
-	int		 npoll, nsend;	/* started */
+	pthread_t	 poller;
+	int		 npoll;		/* started */
+	struct hub_chat_sender *out;	/* owned: the answers' sender */
 	pthread_mutex_t	 mu;		/* guards what follows */
 	pthread_cond_t	 cv;		/* on CLOCK_MONOTONIC */
 	int		 stop;
 	struct hub_chat_in *in_head, *in_tail;	/* owned */
 	int		 nin;
-	struct out	*out_head, *out_tail;	/* owned */
-	int		 nout;
 	atomic_int	 stopping;	/* the poll's progress callback */
-	struct hub_notify_chan send;	/* the sender's url and stopping */
 	uint64_t	 skipped;	/* poller: updates skipped */
 } tg = { .mu = PTHREAD_MUTEX_INITIALIZER };
 
@@ -393,107 +380,20 @@ poller_main(void *arg)
 	return NULL;
 }
 
-/* ---- the sender ---- */
-
-static struct out *
-outbox_pop(void)
-{
-	struct out *o = NULL;
-
-	pthread_mutex_lock(&tg.mu);
-	while (tg.out_head == NULL && !tg.stop)
-		pthread_cond_wait(&tg.cv, &tg.mu);
-	if (!tg.stop) {
-		o = tg.out_head;
-		tg.out_head = o->next;
-		if (tg.out_head == NULL)
-			tg.out_tail = NULL;
-		tg.nout--;
-	}
-	pthread_mutex_unlock(&tg.mu);
-	return o;
-}
-
-/* One call, tried until it is sent or retrying cannot help. */
-static void
-send_one(CURL *h, struct out *o)
-{
-	struct hub_notify_job j;
-	char detail[160];
-	int tries = 0, limited = 0;
-	enum hub_notify_verdict v;
-	double wait = 0;
-
-	memset(&j, 0, sizeof(j));
-	j.body = o->body;
-	j.len = o->len;
-	if ((size_t)snprintf(tg.send.url, sizeof(tg.send.url), "%s%s",
-	    tg.base, o->method) >= sizeof(tg.send.url))
-		return;		/* tg.base is shorter: checked at start */
-	for (;;) {
-		v = hub_notify_try(&tg.send, h, &j, &tries, &limited, &wait,
-		    detail, sizeof(detail));
-		if (v == V_SENT)
-			return;
-		if (v == V_FAIL || tries >= SEND_TRIES ||
-		    limited > SEND_LIMITED) {
-			mc_warn("chat: %s failed: %s", o->method, detail);
-			return;
-		}
-		if (hub_notify_sleep(&tg.mu, &tg.cv, &tg.stop, wait) == -1)
-			return;
-	}
-}
-
-static void *
-sender_main(void *arg)
-{
-	struct out *o;
-	CURL *h = curl_easy_init();
-
-	(void)arg;
-	if (h == NULL) {
-		mc_err("chat: cannot set up libcurl; answers are not sent");
-		return NULL;
-	}
-	while ((o = outbox_pop()) != NULL) {
-		send_one(h, o);
-		free(o->body);
-		free(o);
-	}
-	curl_easy_cleanup(h);
-	return NULL;
-}
+/* ---- answers: through the sender ---- */
 
 void
 hub_chat_tg_call(const char *method, char *body, size_t len)
 {
-	struct out *o = calloc(1, sizeof(*o));
+	char url[sizeof(tg.base) + 32];
 
-	if (o == NULL) {
+	if (tg.out == NULL) {
 		free(body);
 		return;
 	}
-	mc_strlcpy(o->method, method, sizeof(o->method));
-	o->body = body;
-	o->len = len;
-	pthread_mutex_lock(&tg.mu);
-	if (tg.nout >= OUTBOX_MAX || tg.stop) {
-		pthread_mutex_unlock(&tg.mu);
-		mc_warn("chat: %s not sent: %d calls wait already", method,
-		    OUTBOX_MAX);
-		free(body);
-		free(o);
-		return;
-	}
-	if (tg.out_tail != NULL)
-		tg.out_tail->next = o;
-	else
-		tg.out_head = o;
-	tg.out_tail = o;
-	tg.nout++;
-	pthread_cond_broadcast(&tg.cv);
-	pthread_mutex_unlock(&tg.mu);
+	snprintf(url, sizeof(url), "%s%s", tg.base, method);
+	hub_chat_sender_put(tg.out, "POST", method, url, body, len);
+	explicit_bzero(url, sizeof(url));
 }
 
 struct hub_chat_in *
@@ -516,18 +416,15 @@ int
 hub_chat_tg_start(const char *base)
 {
 	/* room for the longest method name after it */
-	if (strlen(base) + 32 >= sizeof(tg.send.url) ||
+	if (strlen(base) + 32 >= sizeof(tg.base) ||
 	    mc_strlcpy(tg.base, base, sizeof(tg.base)) == -1)
 		return -1;
 	hub_notify_cond_init(&tg.cv);
 	tg.stop = 0;
 	atomic_store(&tg.stopping, 0);
-	memset(&tg.send, 0, sizeof(tg.send));
-	tg.send.name = "telegram bot";
-	atomic_store(&tg.send.stopping, 0);
-	if (pthread_create(&tg.sender, NULL, sender_main, NULL) != 0)
+	if ((tg.out = hub_chat_sender_start("telegram bot",
+	    SEND_AGE_MAX)) == NULL)
 		return -1;
-	tg.nsend = 1;
 	if (pthread_create(&tg.poller, NULL, poller_main, NULL) != 0)
 		return -1;
 	tg.npoll = 1;
@@ -538,31 +435,22 @@ void
 hub_chat_tg_stop(void)
 {
 	struct hub_chat_in *in;
-	struct out *o;
 
 	pthread_mutex_lock(&tg.mu);
 	tg.stop = 1;
 	atomic_store(&tg.stopping, 1);
-	atomic_store(&tg.send.stopping, 1);
 	pthread_cond_broadcast(&tg.cv);
 	pthread_mutex_unlock(&tg.mu);
 	if (tg.npoll)
 		pthread_join(tg.poller, NULL);
-	if (tg.nsend)
-		pthread_join(tg.sender, NULL);
-	tg.npoll = tg.nsend = 0;
+	tg.npoll = 0;
+	hub_chat_sender_stop(tg.out);
+	tg.out = NULL;
 	while ((in = tg.in_head) != NULL) {
 		tg.in_head = in->next;
 		hub_chat_in_free(in);
 	}
-	while ((o = tg.out_head) != NULL) {
-		tg.out_head = o->next;
-		free(o->body);
-		free(o);
-	}
 	tg.in_tail = NULL;
-	tg.out_tail = NULL;
-	tg.nin = tg.nout = 0;
+	tg.nin = 0;
 	explicit_bzero(tg.base, sizeof(tg.base));
-	explicit_bzero(tg.send.url, sizeof(tg.send.url));
 }

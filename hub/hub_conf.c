@@ -122,6 +122,10 @@ static const struct {
 	ALERT_KEY(telegram_chat_id),
 	ALERT_KEY(telegram_api),
 	ALERT_KEY(discord_webhook_url),
+	ALERT_KEY(discord_public_key),
+	ALERT_KEY(discord_bot_token),
+	ALERT_KEY(discord_channel_id),
+	ALERT_KEY(discord_api),
 	ALERT_KEY(webhook_url),
 	ALERT_KEY(deadman_url),
 };
@@ -197,8 +201,9 @@ conf_extra_key(void *arg, const char *key, const char *val, char *err,
 	}
 	if (strcmp(key, "rule") == 0)
 		return hub_rules_add(x->rules, val, err, errlen);
-	if (strcmp(key, "telegram_allow") == 0)
-		return hub_chat_allow_add(x->c, val, err, errlen);
+	if (strcmp(key, "telegram_allow") == 0 ||
+	    strcmp(key, "discord_allow") == 0)
+		return hub_chat_allow_add(x->c, key, val, err, errlen);
 	if (strcmp(key, "trusted_proxies") == 0) {
 		if (hub_proxy_parse(val, 0, err, errlen) == -1)
 			return -1;
@@ -316,9 +321,9 @@ alert_check(const struct hub_conf *c, const struct mc_origin *o, char *err,
     size_t errlen)
 {
 	const char *urls[] = { "telegram_api", "discord_webhook_url",
-	    "webhook_url", "deadman_url" };
+	    "webhook_url", "deadman_url", "discord_api" };
 	const char *vals[] = { c->telegram_api, c->discord_webhook_url,
-	    c->webhook_url, c->deadman_url };
+	    c->webhook_url, c->deadman_url, c->discord_api };
 	const char *have, *lack;
 	char key[64], why[256];
 	size_t i;
@@ -391,6 +396,8 @@ alert_settings(const struct hub_conf *n)
 	hub.conf.chat_allow_run = n->chat_allow_run;
 	hub.conf.chat_nallow = n->chat_nallow;
 	memcpy(hub.conf.chat_allow, n->chat_allow, sizeof(n->chat_allow));
+	hub.conf.dc_nallow = n->dc_nallow;
+	memcpy(hub.conf.dc_allow, n->dc_allow, sizeof(n->dc_allow));
 }
 
 static void
@@ -440,6 +447,8 @@ conf_defaults(struct hub_conf *c)
 	c->backup_retry_max = 300;
 	mc_strlcpy(c->telegram_api, "https://api.telegram.org",
 	    sizeof(c->telegram_api));
+	mc_strlcpy(c->discord_api, "https://discord.com/api/v10",
+	    sizeof(c->discord_api));
 	if (gethostname(c->hub_name, sizeof(c->hub_name)) != 0 ||
 	    c->hub_name[sizeof(c->hub_name) - 1] != '\0')
 		mc_strlcpy(c->hub_name, "maestro-hub", sizeof(c->hub_name));
@@ -680,7 +689,12 @@ hub_conf_reload(void)
 	mc_strlcpy(n.telegram_api, "https://api.telegram.org",
 	    sizeof(n.telegram_api));
 	n.discord_webhook_url[0] = n.webhook_url[0] = n.deadman_url[0] = '\0';
-	n.chat_nallow = 0;	/* the file gives the list again */
+	n.discord_public_key[0] = n.discord_bot_token[0] = '\0';
+	n.discord_channel_id[0] = '\0';
+	mc_strlcpy(n.discord_api, "https://discord.com/api/v10",
+	    sizeof(n.discord_api));
+	n.chat_nallow = 0;	/* the file gives the lists again */
+	n.dc_nallow = 0;
 	mc_strlcpy(n.tls_cert, tls_configured("tls_cert", hub.conf.tls_cert),
 	    sizeof(n.tls_cert));
 	mc_strlcpy(n.tls_key, tls_configured("tls_key", hub.conf.tls_key),

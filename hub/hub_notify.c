@@ -296,6 +296,7 @@ chans_configure(void)
 {
 	const struct hub_conf *c = &hub.conf;
 	struct hub_notify_chan *ch;
+	char url[sizeof(ch->url)], auth[sizeof(ch->auth)];
 	size_t n;
 
 	if (c->telegram_bot_token[0] != '\0') {
@@ -310,7 +311,14 @@ chans_configure(void)
 		mc_strlcpy(ch->chat_id, c->telegram_chat_id,
 		    sizeof(ch->chat_id));
 	}
-	if (c->discord_webhook_url[0] != '\0') {
+	if (hub_chat_dc_bot(url, sizeof(url), auth, sizeof(auth))) {
+		/* Discord's bot: the same embeds, with buttons, instead of
+		 * the webhook (hub_chat_discord.c) */
+		ch = chan_add(CH_DISCORD, "discord");
+		mc_strlcpy(ch->url, url, sizeof(ch->url));
+		mc_strlcpy(ch->auth, auth, sizeof(ch->auth));
+		explicit_bzero(auth, sizeof(auth));
+	} else if (c->discord_webhook_url[0] != '\0') {
 		ch = chan_add(CH_DISCORD, "discord");
 		mc_strlcpy(ch->url, c->discord_webhook_url, sizeof(ch->url));
 	}

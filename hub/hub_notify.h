@@ -31,6 +31,9 @@ struct hub_notify_chan {
 	enum hub_notify_kind kind;
 	const char	*name;
 	char		 url[2048];	/* secret: for libcurl only */
+	const char	*method;	/* NULL: POST */
+	char		 auth[320];	/* secret: an Authorization header
+					 * line, or "" (Discord's bot) */
 	char		 chat_id[128];	/* telegram */
 	pthread_t	 thread;
 	int		 running;
@@ -81,6 +84,11 @@ struct hub_notify_answer {
 void	hub_notify_post(CURL *h, const char *url, const char *body,
 	    size_t len, long timeout, atomic_int *stopping,
 	    struct hub_notify_answer *a);
+/* The same with another method (NULL: POST) and a header line (NULL:
+ * none), e.g. "Authorization: Bot TOKEN". */
+void	hub_notify_request(CURL *h, const char *method, const char *header,
+	    const char *url, const char *body, size_t len, long timeout,
+	    atomic_int *stopping, struct hub_notify_answer *a);
 /* The retry_after an answer's JSON names (Telegram's in "parameters",
  * Discord's at the top), or -1; its error description, printable ASCII,
  * in desc. */

@@ -74,10 +74,22 @@ void
 hub_notify_post(CURL *h, const char *url, const char *body, size_t len,
     long timeout, atomic_int *stopping, struct hub_notify_answer *a)
 {
+	hub_notify_request(h, NULL, NULL, url, body, len, timeout, stopping,
+	    a);
+}
+
+void
+hub_notify_request(CURL *h, const char *method, const char *header,
+    const char *url, const char *body, size_t len, long timeout,
+    atomic_int *stopping, struct hub_notify_answer *a)
+{
 	struct curl_slist *hdr, *more;
 
+	/* the list is owned here (freed after the transfer) */
 	hdr = curl_slist_append(NULL, "Content-Type: application/json");
 	more = hdr ? curl_slist_append(hdr, "Expect:") : NULL;
+	if (more != NULL && header != NULL)
+		more = curl_slist_append(more, header);
 	if (more == NULL) {
 		curl_slist_free_all(hdr);
 		a->rc = CURLE_OUT_OF_MEMORY;
@@ -85,6 +97,8 @@ hub_notify_post(CURL *h, const char *url, const char *body, size_t len,
 	}
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
+	if (method != NULL && strcmp(method, "POST") != 0)
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, more);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
@@ -163,8 +177,8 @@ hub_notify_try(struct hub_notify_chan *ch, CURL *h,
 	memset(&a, 0, sizeof(a));
 	a.retry_after = -1;
 	mc_buf_init(&a.body, ANSWER_MAX);
-	hub_notify_post(h, ch->url, j->body, j->len, REQUEST_TIMEOUT,
-	    &ch->stopping, &a);
+	hub_notify_request(h, ch->method, ch->auth[0] ? ch->auth : NULL,
+	    ch->url, j->body, j->len, REQUEST_TIMEOUT, &ch->stopping, &a);
 	ra = hub_notify_answer_parse(&a, desc, sizeof(desc));
 	if (ra < 0)
 		ra = a.retry_after;

@@ -108,6 +108,7 @@ render_discord(const struct hub_msg *m, struct mc_jw *w)
 	mc_jw_arr(w, "parse");
 	mc_jw_arr_end(w);
 	mc_jw_obj_end(w);
+	hub_chat_dc_buttons_write(w, m);
 	mc_jw_obj_end(w);
 	mc_buf_free(&t);
 	mc_buf_free(&d);

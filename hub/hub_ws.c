@@ -375,6 +375,19 @@ hub_ws_http_ready(struct hub_conn *c)
 		hub_ws_close_soon(c->wsi);
 }
 
+/* Discord's signature headers (lws keeps headers it does not know by
+ * their lower-case names); "" when missing or too long. */
+static void
+http_discord_headers(struct lws *wsi, struct hub_http *h)
+{
+	if (lws_hdr_custom_copy(wsi, h->dc_sig, sizeof(h->dc_sig),
+	    "x-signature-ed25519:", 20) < 0)
+		h->dc_sig[0] = '\0';
+	if (lws_hdr_custom_copy(wsi, h->dc_ts, sizeof(h->dc_ts),
+	    "x-signature-timestamp:", 22) < 0)
+		h->dc_ts[0] = '\0';
+}
+
 static int
 http_begin(struct lws *wsi, struct hub_conn *c, const char *path)
 {
@@ -409,6 +422,8 @@ http_begin(struct lws *wsi, struct hub_conn *c, const char *path)
 		xff[0] = '\0';
 	hub_proxy_client(c->peer, xff, c->http->client,
 	    sizeof(c->http->client));
+	if (strcmp(path, "/api/discord/interactions") == 0)
+		http_discord_headers(wsi, c->http);
 	if (lws_hdr_copy(wsi, num, sizeof(num),
 	    WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
 	    mc_parse_i64(num, 0, INT64_MAX, &clen) == -1)

@@ -20,6 +20,14 @@ The bot side of the Telegram API, for the hub's commands (telegram_commands):
   POST /bot<TOKEN>/editMessageText  200 {"ok":true,"result":true}
   POST /bot<TOKEN>/answerCallbackQuery
 
+Discord's API for its bot (discord_api = fake.discord_api, "/v10"):
+
+  POST /v10/channels/<ID>/messages  a bot message ("Authorization: Bot
+                                    <TOKEN>"): 200 with the message (its
+                                    "id"); 401 for another token
+  PATCH|POST /v10/webhooks/<APP>/<TOKEN>[/messages/@original]
+                                    an interaction's follow-up: 200
+
 A test queues updates with push_message(), push_callback() or push_raw()
 (any JSON value, to send malformed ones); handed(update_id) is when an
 update first left in an answer.  getUpdates can be scripted like the other
@@ -50,6 +58,8 @@ TELEGRAM, DISCORD, WEBHOOK = "telegram", "discord", "webhook"
 DEADMAN = "deadman"
 UPDATES = "updates"        # getUpdates
 BOTCALL = "botcall"        # editMessageText, answerCallbackQuery
+DCBOT = "dcbot"            # Discord: the bot's channel messages
+DCHOOK = "dchook"          # Discord: interaction follow-ups
 POLL_CAP = 30.0            # a long poll is never held longer
 
 
@@ -116,6 +126,8 @@ class _Handler(BaseHTTPRequestHandler):
         if payload:
             self.wfile.write(payload)
 
+    do_PATCH = do_POST      # Discord edits an interaction's answer
+
     def do_GET(self):  # noqa: N802
         # a push monitor (Healthchecks.io, Uptime Kuma): GET /ping/ID
         if self.path.startswith("/ping/"):
@@ -138,18 +150,21 @@ class FakeAPI:
     def __init__(self, token="123456789:AAtest-SECRET-bot-token",
                  chat_id="-1001234567890", discord_id="1111222233334444",
                  discord_token="disc-SECRET-webhook-token",
-                 hook_secret="hook-SECRET-path"):
+                 hook_secret="hook-SECRET-path",
+                 discord_bot_token="dcbot-SECRET-bot-token"):
         self.token = token
         self.chat_id = chat_id
         self.discord_id = discord_id
         self.discord_token = discord_token
         self.hook_secret = hook_secret
+        self.discord_bot_token = discord_bot_token
         self.requests = []
         self.lock = threading.Lock()
         self.plans = {TELEGRAM: [], DISCORD: [], WEBHOOK: [], UPDATES: [],
-                      BOTCALL: []}
+                      BOTCALL: [], DCBOT: [], DCHOOK: []}
         self.modes = {TELEGRAM: "ok", DISCORD: "ok", WEBHOOK: "ok",
-                      UPDATES: "ok", BOTCALL: "ok"}
+                      UPDATES: "ok", BOTCALL: "ok", DCBOT: "ok",
+                      DCHOOK: "ok"}
         self.released = threading.Event()
         self.message_id = 0
         self.updates = []       # queued (update_id, JSON bytes)
@@ -182,13 +197,17 @@ class FakeAPI:
                                           self.discord_token)
 
     @property
+    def discord_api(self):
+        return self.base + "/v10"
+
+    @property
     def webhook_url(self):
         return "%s/hook/%s" % (self.base, self.hook_secret)
 
     def secrets(self):
         """Strings that must never appear in a log."""
         return [self.token, self.token.split(":", 1)[1], self.discord_token,
-                self.hook_secret]
+                self.hook_secret, self.discord_bot_token]
 
     # -- scripting --
 
@@ -215,6 +234,10 @@ class FakeAPI:
             return DISCORD
         if path.startswith("/hook/"):
             return WEBHOOK
+        if path.startswith("/v10/channels/") and path.endswith("/messages"):
+            return DCBOT
+        if path.startswith("/v10/webhooks/"):
+            return DCHOOK
         return None
 
     def next_answer(self, channel):
@@ -238,6 +261,8 @@ class FakeAPI:
             return self._bot(answer, js)
         if channel == DISCORD:
             return self._discord(answer, req, js)
+        if channel in (DCBOT, DCHOOK):
+            return self._discord_api(channel, answer, req, js)
         if answer == "ok":
             return 200, js, b'{"ok":true}'
         if answer == "500":
@@ -363,6 +388,11 @@ class FakeAPI:
             return 404, js, b'{"message":"Unknown Webhook","code":10015}'
         if answer == "ok":
             return 204, [], b""
+        return self._discord_error(answer, js)
+
+    @staticmethod
+    def _discord_error(answer, js):
+        """A Discord error answer: "500" or ("429", N)."""
         if answer == "500":
             return 500, js, b'{"message":"500: Internal Server Error",' \
                 b'"code":0}'
@@ -370,6 +400,19 @@ class FakeAPI:
         return 429, js + [("Retry-After", str(int(math.ceil(n))))], \
             json.dumps({"message": "You are being rate limited.",
                         "retry_after": n, "global": False}).encode()
+
+    def _discord_api(self, channel, answer, req, js):
+        if channel == DCBOT and req.headers.get("Authorization") != \
+                "Bot " + self.discord_bot_token:
+            return 401, js, b'{"message":"401: Unauthorized","code":0}'
+        if answer == "ok":
+            with self.lock:
+                self.message_id += 1
+                mid = self.message_id
+            req.message_id = mid
+            j = req.json if isinstance(req.json, dict) else {}
+            return 200, js, json.dumps(dict(j, id=str(mid))).encode()
+        return self._discord_error(answer, js)
 
     # -- reading what arrived --
 
