@@ -74,15 +74,31 @@ void
 hub_notify_post(CURL *h, const char *url, const char *body, size_t len,
     long timeout, atomic_int *stopping, struct hub_notify_answer *a)
 {
-	struct curl_slist *hdr, *more;
+	struct curl_slist *hdr;
 
 	hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	more = hdr ? curl_slist_append(hdr, "Expect:") : NULL;
-	if (more == NULL) {
-		curl_slist_free_all(hdr);
+	if (hdr == NULL) {
 		a->rc = CURLE_OUT_OF_MEMORY;
 		return;
 	}
+	hub_notify_post_with(h, url, hdr, body, len, timeout, stopping, a);
+	curl_slist_free_all(hdr);
+}
+
+void
+hub_notify_post_with(CURL *h, const char *url, struct curl_slist *hdr,
+    const char *body, size_t len, long timeout, atomic_int *stopping,
+    struct hub_notify_answer *a)
+{
+	struct curl_slist *more;
+
+	/* no "Expect: 100-continue": one round trip less, and services
+	 * that do not answer it stall the request a second */
+	if ((more = curl_slist_append(NULL, "Expect:")) == NULL) {
+		a->rc = CURLE_OUT_OF_MEMORY;
+		return;
+	}
+	more->next = hdr;
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -103,6 +119,7 @@ hub_notify_post(CURL *h, const char *url, const char *body, size_t len,
 	a->rc = curl_easy_perform(h);
 	if (a->rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
+	more->next = NULL;	/* hdr is the caller's */
 	curl_slist_free_all(more);
 }
 

@@ -84,6 +84,10 @@ static const char *const migrations[] = {
 	"  created_by TEXT, ended DOUBLE PRECISION, end_how TEXT);"
 	"CREATE SEQUENCE agent_ids INCREMENT BY " AGENT_BLOCK ";"
 	"CREATE SEQUENCE event_ids INCREMENT BY " EVENT_BLOCK ";",
+	/* 1 -> 2: Web Push subscriptions (hub_push.c) */
+	"CREATE TABLE push_subs(id TEXT PRIMARY KEY, token TEXT,"
+	"  token_name TEXT, endpoint TEXT, p256dh TEXT, auth TEXT,"
+	"  created DOUBLE PRECISION);",
 };
 #define NMIGRATIONS	((int)(sizeof(migrations) / sizeof(migrations[0])))
 
