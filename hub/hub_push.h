@@ -16,7 +16,7 @@
 #define PUSH_AUTH_LEN		16	/* the subscription's auth secret */
 #define PUSH_ENDPOINT_MAX	1024	/* bytes of an endpoint URL */
 #define PUSH_PAYLOAD_MAX	3000	/* plaintext bytes; a record is 4096 */
-#define PUSH_KEY_B64		88	/* base64url of a point, and its NUL */
+#define PUSH_KEY_B64		92	/* base64 of a point (88), and its NUL */
 #define PUSH_AUTHZ_MAX		1024	/* the Authorization header */
 
 /* One subscription: a browser on one device, for one token. */
