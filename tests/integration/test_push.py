@@ -15,8 +15,9 @@ import signal
 import stat
 import time
 
+import mtest
 import pushserve
-from mtest import check, wait_until
+from mtest import check, fail, wait_until
 
 HB = 0.2
 MISS = 3
@@ -216,3 +217,42 @@ def test_push_subscriptions_are_per_token(t):
     # bob's had its turn
     payload_of(svc, admin_sub, "c", since)
     check(not svc.got("b", since), "a revoked token's device got a push")
+
+
+def test_push_dashboard_control_in_chromium(t):
+    import test_browser
+    test_browser.need_tools()
+    svc = pushserve.start(t)
+    conf = t.write("hub.conf", "push_allow_insecure = yes\n")
+    # plain HTTP on 127.0.0.1: a secure context, where a service worker
+    # may register without a certificate the browser trusts
+    hub = t.hub(tls=False, extra=["--config", conf, "--dashboard",
+                                  os.path.join(mtest.ROOT, "dashboard")])
+    viewer = hub.create_token("viewer", "browser")
+    mine = [subscribe(hub, pushserve.Subscriber(svc.endpoint("m%d" % i)),
+                      token=viewer)["id"] for i in range(2)]
+    other = subscribe(hub, pushserve.Subscriber(svc.endpoint("o")))["id"]
+    r = hub.request("GET", "/sw.js", token=None)
+    check(r.status == 200 and r.headers.get("content-type", "").startswith(
+        "text/javascript"), "GET /sw.js: %d %r" % (r.status, r.headers))
+    cfg = {"url": "http://%s" % hub.hostport, "token": viewer,
+           "chromium": test_browser.CHROMIUM, "mine": mine, "other": other}
+    cfg_path = t.write("push.json", json.dumps(cfg), mode=0o600)
+    r = t.run(["node", os.path.join(mtest.ROOT, "tests", "browser",
+                                    "push.mjs"), cfg_path], timeout=100)
+    try:
+        doc = json.loads(r.out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        fail("push.mjs printed no result (exit %s): %s" % (r.rc, r.err[-2000:]))
+    for line in doc.get("checks", []):
+        t.note(line)
+    check(r.rc == 0 and doc.get("ok"), "the browser test failed: %s\n%s"
+          % (doc.get("error"), "\n".join(doc.get("checks", []))))
+    left = [s["id"] for s in subs(hub)]
+    check(mine[0] not in left and mine[1] in left and other in left,
+          "the revoke reached the hub: %r" % left)
+    print("    browser: subscribe in headless Chromium: %s (posted: %s)"
+          % (doc.get("subscribe"), doc.get("posted")), flush=True)
+
+
+test_push_dashboard_control_in_chromium.time_limit = 120
