@@ -138,6 +138,12 @@ void	hub_conf_prefix(char *out, size_t outlen);
 /* Make DATA/tls/{cert,key}.pem if missing (self-signed, P-256). 0 / -1. */
 int	hub_tls_ensure(const char *dir, char *cert, size_t certlen, char *key,
 	    size_t keylen);
+/* pkey and/or cert (either may be NULL) PEM-encoded into path with mode,
+ * through mc_write_file().  0 / -1 (errno set). */
+struct evp_pkey_st;
+struct x509_st;
+int	hub_tls_write_pem(const char *path, mode_t mode,
+	    struct evp_pkey_st *pkey, struct x509_st *cert);
 /* "sha256:<hex>" of a PEM certificate's DER encoding. 0 / -1. */
 int	hub_tls_fingerprint(const char *certfile, char *out, size_t outlen);
 

@@ -113,24 +113,6 @@ key_read(const char *path)
 	return k;
 }
 
-static int
-key_write(const char *path, EVP_PKEY *k)
-{
-	BIO *bio = BIO_new(BIO_s_mem());
-	char *data;
-	long n;
-	int r = -1;
-
-	if (bio == NULL)
-		return -1;
-	if (PEM_write_bio_PrivateKey(bio, k, NULL, NULL, 0, NULL, NULL)) {
-		n = BIO_get_mem_data(bio, &data);
-		r = mc_write_file(path, data, (size_t)n, 0600);
-	}
-	BIO_free(bio);
-	return r;
-}
-
 int
 hub_push_key_load(const char *datadir)
 {
@@ -146,7 +128,7 @@ hub_push_key_load(const char *datadir)
 			return -1;
 		}
 	} else if ((vk.key = EVP_EC_gen("P-256")) == NULL ||
-	    key_write(path, vk.key) == -1) {
+	    hub_tls_write_pem(path, 0600, vk.key, NULL) == -1) {
 		mc_err("push: cannot make the VAPID key %s: %s", path,
 		    strerror(errno));
 		return -1;
