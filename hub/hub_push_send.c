@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -122,6 +123,23 @@ take_due(double now, double *wait)
 	return j;
 }
 
+/* Under mu: wait until secs pass or cv is signalled (a new job, which
+ * may be due before the one waited for, or the stop). */
+static void
+wait_for(double secs)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += (time_t)secs;
+	ts.tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_cond_timedwait(&ps.cv, &ps.mu, &ts);
+}
+
 /* The next job due, or NULL when the hub stops. */
 static struct hub_push_job *
 next_job(void)
@@ -131,13 +149,10 @@ next_job(void)
 
 	pthread_mutex_lock(&ps.mu);
 	while (!ps.stop && (j = take_due(mc_now(), &wait)) == NULL) {
-		if (wait < 0) {
+		if (wait < 0)
 			pthread_cond_wait(&ps.cv, &ps.mu);
-			continue;
-		}
-		pthread_mutex_unlock(&ps.mu);
-		hub_notify_sleep(&ps.mu, &ps.cv, &ps.stop, wait);
-		pthread_mutex_lock(&ps.mu);
+		else
+			wait_for(wait);
 	}
 	pthread_mutex_unlock(&ps.mu);
 	if (j != NULL && ps.stop) {
