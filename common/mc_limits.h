@@ -79,6 +79,10 @@
 #define MC_ALERT_QUEUE_MAX	256
 /* silences running at once, threshold rules in the hub config */
 #define MC_SILENCES_MAX		1000
+/* Web Push subscriptions (hub_push.c): per token (a few devices each),
+ * and in all */
+#define MC_PUSH_SUBS_PER_TOKEN	10
+#define MC_PUSH_SUBS_MAX	1000
 #define MC_RULES_MAX		64
 /* the longest silence, seconds */
 #define MC_SILENCE_MAX_SECS	(30 * 86400)

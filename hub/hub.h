@@ -84,6 +84,9 @@ struct hub_conf {
 	double	storm_window;		/* how long an alert may wait */
 	double	container_unhealthy_for;	/* a container unhealthy this
 						 * long is down (seconds) */
+	/* Web Push (hub_push*.c); a change needs a restart */
+	char	push_subject[256];	/* VAPID "sub": mailto: or https: */
+	int	push_allow_insecure;	/* http:// endpoints on loopback */
 	/* answering from Telegram (hub_chat*.c): polling starts on restart
 	 * only; the users and chat_allow_run change on SIGHUP */
 	int	telegram_commands;	/* poll getUpdates for commands */
@@ -144,6 +147,12 @@ void	hub_conf_prefix(char *out, size_t outlen);
 /* Make DATA/tls/{cert,key}.pem if missing (self-signed, P-256). 0 / -1. */
 int	hub_tls_ensure(const char *dir, char *cert, size_t certlen, char *key,
 	    size_t keylen);
+/* pkey and/or cert (either may be NULL) PEM-encoded into path with mode,
+ * through mc_write_file().  0 / -1 (errno set). */
+struct evp_pkey_st;
+struct x509_st;
+int	hub_tls_write_pem(const char *path, mode_t mode,
+	    struct evp_pkey_st *pkey, struct x509_st *cert);
 /* "sha256:<hex>" of a PEM certificate's DER encoding. 0 / -1. */
 int	hub_tls_fingerprint(const char *certfile, char *out, size_t outlen);
 
@@ -1551,6 +1560,22 @@ void	hub_notify_drain(void);
 void	hub_notify_test(struct hub_req *r, struct hub_msg *m);
 /* hub_cron: answer test requests whose deadline passed. */
 void	hub_notify_tick(double now);
+
+/* ---- hub_push*.c: Web Push to the dashboard's browsers (what the files
+ * share is in hub_push.h) ---- */
+
+/* From hub_notify_start(): the VAPID key (made at the first start), the
+ * stored subscriptions and the delivery thread.  Without a key Web Push
+ * is off and the hub runs on.  0, or -1 when the thread cannot start. */
+int	hub_push_start(void);
+/* Stop and join the thread; what is still queued is dropped. */
+void	hub_push_stop(void);
+/* After hub_push_stop(): the subscriptions and the key freed. */
+void	hub_push_free_all(void);
+/* Service thread: m queued for every subscription (not a test). */
+void	hub_push_alert(const struct hub_msg *m);
+/* Service thread, on wake-up: record the outcomes of deliveries. */
+void	hub_push_drain(void);
 
 /* ---- hub_rules.c: threshold rules on heartbeat metrics ---- */
 

@@ -383,6 +383,12 @@ static const struct route routes[] = {
 	{ "POST", "/api/alerts/test", ROLE_ADMIN, hub_api_alerts_test },
 	/* signed by Discord, not a token (hub_chat_discord.c) */
 	{ "POST", "/api/discord/interactions", 0, hub_chat_discord_interaction },
+	{ "GET", "/api/push/key", ROLE_VIEWER, hub_api_push_key },
+	{ "GET", "/api/push/subscriptions", ROLE_VIEWER, hub_api_push_list },
+	{ "POST", "/api/push/subscriptions", ROLE_VIEWER,
+	    hub_api_push_subscribe },
+	{ "DELETE", "/api/push/subscriptions/*", ROLE_VIEWER,
+	    hub_api_push_revoke },
 	{ "GET", "/api/silences", ROLE_VIEWER, hub_api_silences },
 	{ "POST", "/api/silences", ROLE_OPERATOR, hub_api_silence_create },
 	{ "DELETE", "/api/silences/*", ROLE_OPERATOR, hub_api_silence_clear },

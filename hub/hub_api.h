@@ -46,6 +46,11 @@ int	hub_api_agents_parse(struct hub_req *r, const struct mc_json *arr,
 void	hub_api_reply_ok(struct hub_req *r);
 
 /* handlers (the route table is in hub_api.c) */
+/* hub_push.c */
+void	hub_api_push_key(struct hub_req *r);
+void	hub_api_push_subscribe(struct hub_req *r);
+void	hub_api_push_list(struct hub_req *r);
+void	hub_api_push_revoke(struct hub_req *r);
 void	hub_api_agent(struct hub_req *r);
 /* hub_alert_ack.c */
 void	hub_api_agent_ack(struct hub_req *r);

@@ -76,6 +76,8 @@ static const struct mc_opt hub_opts[] = {
 	OPT("storm_window", MC_OPT_DUR, storm_window, 0, 10),
 	OPT("container_unhealthy_for", MC_OPT_DUR, container_unhealthy_for, 0,
 	    86400),
+	OPT("push_subject", MC_OPT_STR, push_subject, 0, 0),
+	OPT("push_allow_insecure", MC_OPT_BOOL, push_allow_insecure, 0, 1),
 	OPT("telegram_commands", MC_OPT_BOOL, telegram_commands, 0, 1),
 	OPT("chat_allow_run", MC_OPT_BOOL, chat_allow_run, 0, 1),
 	OPT("config_repo", MC_OPT_STR, config_repo, 0, 0),
@@ -441,6 +443,8 @@ conf_defaults(struct hub_conf *c)
 	c->storm_count = 5;
 	c->storm_window = 0.5;
 	c->container_unhealthy_for = 60;
+	mc_strlcpy(c->push_subject, "mailto:root@localhost",
+	    sizeof(c->push_subject));
 	mc_strlcpy(c->config_branch, "main", sizeof(c->config_branch));
 	c->config_poll = 60;
 	mc_strlcpy(c->backup_branch, "main", sizeof(c->backup_branch));
@@ -657,6 +661,10 @@ restart_only(const struct hub_conf *n, const struct mc_origin *o)
 		restart_note(o, "store_password_file");
 	if (n->telegram_commands != hub.conf.telegram_commands)
 		restart_note(o, "telegram_commands");
+	if (strcmp(n->push_subject, hub.conf.push_subject) != 0)
+		restart_note(o, "push_subject");
+	if (n->push_allow_insecure != hub.conf.push_allow_insecure)
+		restart_note(o, "push_allow_insecure");
 	alert_reload(n, o);
 }
 

@@ -355,7 +355,7 @@ route_chans(struct hub_gitcfg_route *r, char *w, char *err, size_t errlen)
 			*next++ = '\0';
 		if ((bit = hub_notify_chan_bit(c)) == 0) {
 			snprintf(err, errlen, "unknown channel '%.40s' (telegram, "
-			    "discord, webhook)", c);
+			    "discord, webhook, push)", c);
 			return -1;
 		}
 		if (!(have & bit)) {

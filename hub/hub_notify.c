@@ -274,6 +274,7 @@ hub_notify_cleanup(void)
 		nt.tests = t->next;
 		free(t);
 	}
+	hub_push_free_all();
 	if (nt.curl_ok)
 		curl_global_cleanup();
 	nt.curl_ok = 0;
@@ -354,6 +355,8 @@ hub_notify_start(void)
 		mc_err("alerts: a channel setting is too long");
 		return -1;
 	}
+	if (hub_push_start() == -1)
+		return -1;
 	for (i = 0; i < nt.nch; i++) {
 		if (chan_start(&nt.ch[i]) == -1)
 			return -1;
@@ -406,6 +409,7 @@ hub_notify_stop(void)
 
 	for (i = 0; i < nt.nch; i++)
 		chan_stop(&nt.ch[i]);
+	hub_push_stop();
 }
 
 int
@@ -418,7 +422,8 @@ unsigned
 hub_notify_chan_bit(const char *name)
 {
 	static const char *const names[] = { [CH_TELEGRAM] = "telegram",
-	    [CH_DISCORD] = "discord", [CH_WEBHOOK] = "webhook" };
+	    [CH_DISCORD] = "discord", [CH_WEBHOOK] = "webhook",
+	    [CH_PUSH] = "push" };
 	size_t i;
 
 	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -435,7 +440,7 @@ hub_notify_configured(void)
 
 	for (i = 0; i < nt.nch; i++)
 		bits |= 1u << nt.ch[i].kind;
-	return bits;
+	return bits | 1u << CH_PUSH;	/* Web Push is always there */
 }
 
 /* ---- service thread ---- */
@@ -463,6 +468,8 @@ hub_notify_send(const struct hub_msg *m)
 		post_result(i, j, OUT_FAILED, 0, why);
 		hub_notify_job_free(j);
 	}
+	if (to & (1u << CH_PUSH))
+		hub_push_alert(m);
 }
 
 static struct test *
@@ -623,4 +630,5 @@ hub_notify_drain(void)
 			test_result(list);
 		free(list);
 	}
+	hub_push_drain();
 }

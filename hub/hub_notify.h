@@ -15,7 +15,9 @@
 
 #include "hub.h"
 
-enum hub_notify_kind { CH_TELEGRAM, CH_DISCORD, CH_WEBHOOK };
+/* CH_PUSH has no channel here: Web Push (hub_push*.c) has a thread and
+ * a queue of its own, and its bit only routes (alerts.conf). */
+enum hub_notify_kind { CH_TELEGRAM, CH_DISCORD, CH_WEBHOOK, CH_PUSH };
 
 /* One message for one channel. */
 struct hub_notify_job {
@@ -89,6 +91,11 @@ void	hub_notify_post(CURL *h, const char *url, const char *body,
 void	hub_notify_request(CURL *h, const char *method, const char *header,
 	    const char *url, const char *body, size_t len, long timeout,
 	    atomic_int *stopping, struct hub_notify_answer *a);
+/* The same with the request headers hdr (the caller's; Content-Type
+ * among them) instead of JSON's. */
+void	hub_notify_post_with(CURL *h, const char *url, struct curl_slist *hdr,
+	    const char *body, size_t len, long timeout, atomic_int *stopping,
+	    struct hub_notify_answer *a);
 /* The retry_after an answer's JSON names (Telegram's in "parameters",
  * Discord's at the top), or -1; its error description, printable ASCII,
  * in desc. */

@@ -78,6 +78,11 @@ hub_notify_post(CURL *h, const char *url, const char *body, size_t len,
 	    a);
 }
 
+static void	transfer(CURL *h, const char *method, const char *url,
+		    struct curl_slist *hdr, const char *body, size_t len,
+		    long timeout, atomic_int *stopping,
+		    struct hub_notify_answer *a);
+
 void
 hub_notify_request(CURL *h, const char *method, const char *header,
     const char *url, const char *body, size_t len, long timeout,
@@ -87,14 +92,40 @@ hub_notify_request(CURL *h, const char *method, const char *header,
 
 	/* the list is owned here (freed after the transfer) */
 	hdr = curl_slist_append(NULL, "Content-Type: application/json");
-	more = hdr ? curl_slist_append(hdr, "Expect:") : NULL;
-	if (more != NULL && header != NULL)
-		more = curl_slist_append(more, header);
+	more = hdr != NULL && header != NULL ? curl_slist_append(hdr, header) :
+	    hdr;
 	if (more == NULL) {
 		curl_slist_free_all(hdr);
 		a->rc = CURLE_OUT_OF_MEMORY;
 		return;
 	}
+	transfer(h, method, url, hdr, body, len, timeout, stopping, a);
+	curl_slist_free_all(hdr);
+}
+
+void
+hub_notify_post_with(CURL *h, const char *url, struct curl_slist *hdr,
+    const char *body, size_t len, long timeout, atomic_int *stopping,
+    struct hub_notify_answer *a)
+{
+	transfer(h, NULL, url, hdr, body, len, timeout, stopping, a);
+}
+
+/* method NULL: POST; hdr stays the caller's. */
+static void
+transfer(CURL *h, const char *method, const char *url,
+    struct curl_slist *hdr, const char *body, size_t len, long timeout,
+    atomic_int *stopping, struct hub_notify_answer *a)
+{
+	struct curl_slist *more;
+
+	/* no "Expect: 100-continue": one round trip less, and services
+	 * that do not answer it stall the request a second */
+	if ((more = curl_slist_append(NULL, "Expect:")) == NULL) {
+		a->rc = CURLE_OUT_OF_MEMORY;
+		return;
+	}
+	more->next = hdr;
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	if (method != NULL && strcmp(method, "POST") != 0)
@@ -117,6 +148,7 @@ hub_notify_request(CURL *h, const char *method, const char *header,
 	a->rc = curl_easy_perform(h);
 	if (a->rc == CURLE_OK)
 		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &a->status);
+	more->next = NULL;	/* hdr is the caller's */
 	curl_slist_free_all(more);
 }
 

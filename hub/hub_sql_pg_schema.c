@@ -87,6 +87,10 @@ static const char *const migrations[] = {
 	/* 1 -> 2: the hub that sends a command (hub_cmd_adopt.c); rows from
 	 * before are claimed by the first hub that loads them */
 	"ALTER TABLE commands ADD COLUMN hub TEXT;",
+	/* 2 -> 3: Web Push subscriptions (hub_push.c) */
+	"CREATE TABLE push_subs(id TEXT PRIMARY KEY, token TEXT,"
+	"  token_name TEXT, endpoint TEXT, p256dh TEXT, auth TEXT,"
+	"  created DOUBLE PRECISION);",
 };
 #define NMIGRATIONS	((int)(sizeof(migrations) / sizeof(migrations[0])))
 

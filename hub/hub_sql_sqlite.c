@@ -77,7 +77,10 @@ static const char schema[] =
 "CREATE INDEX IF NOT EXISTS alerts_ts ON alerts(ts);"
 "CREATE TABLE IF NOT EXISTS silences(id TEXT PRIMARY KEY, agent TEXT, tag"
 "  TEXT, created REAL, until REAL, reason TEXT, created_by TEXT, ended REAL,"
-"  end_how TEXT);";
+"  end_how TEXT);"
+/* Web Push subscriptions (hub_push.c) */
+"CREATE TABLE IF NOT EXISTS push_subs(id TEXT PRIMARY KEY, token TEXT,"
+"  token_name TEXT, endpoint TEXT, p256dh TEXT, auth TEXT, created REAL);";
 
 /* Columns added to a table after it was first made: a hub.db from an older
  * hub gets them at open (each is looked for first, so this runs once). */

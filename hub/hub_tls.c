@@ -89,9 +89,8 @@ make_cert(EVP_PKEY *pkey)
 	return cert;
 }
 
-/* PEM-encode with the given writer into memory, then mc_write_file(). */
-static int
-write_pem(const char *path, mode_t mode, EVP_PKEY *pkey, X509 *cert)
+int
+hub_tls_write_pem(const char *path, mode_t mode, EVP_PKEY *pkey, X509 *cert)
 {
 	BIO *bio = BIO_new(BIO_s_mem());
 	char *data;
@@ -133,8 +132,8 @@ hub_tls_ensure(const char *dir, char *cert, size_t certlen, char *key,
 		mc_err("cannot make a self-signed certificate (OpenSSL)");
 		goto done;
 	}
-	if (write_pem(key, 0600, pkey, NULL) == -1 ||
-	    write_pem(cert, 0644, NULL, x) == -1) {
+	if (hub_tls_write_pem(key, 0600, pkey, NULL) == -1 ||
+	    hub_tls_write_pem(cert, 0644, NULL, x) == -1) {
 		mc_err("cannot write %s: %s", dir, strerror(errno));
 		goto done;
 	}

@@ -63,6 +63,12 @@ export async function post(path, body) {
   return r.json();
 }
 
+export async function del(path) {
+  const r = await call("DELETE", path);
+  if (!r.ok) throw await fail(r);
+  return r.json();
+}
+
 export function agentPath(name, suffix) {
   return "/api/agents/" + encodeURIComponent(name) + (suffix || "");
 }

@@ -15,6 +15,7 @@ import { Events } from "./events.js";
 import { ContainersView } from "./containers.js";
 import { ReleasesView } from "./releases.js";
 import { ConfigView } from "./config.js";
+import { PushPanel } from "./push.js";
 
 const app = {
   agents: new Map(),
@@ -142,6 +143,7 @@ function signOut(msg) {
   app.agents.clear();
   app.grid.reset([]);
   $("app").hidden = true;
+  $("push-panel").hidden = true;
   $("signin").hidden = false;
   delete document.body.dataset.signedIn;
   $("error").textContent = msg || "";
@@ -163,6 +165,7 @@ function init() {
   app.containers = new ContainersView($("containers-view"));
   app.releases = new ReleasesView($("releases-view"));
   app.config = new ConfigView($("config-view"), app);
+  app.push = new PushPanel();
   api.setUnauthorizedHandler(signOut);
   $("signin").addEventListener("submit", (e) => {
     e.preventDefault();

@@ -149,7 +149,8 @@ def test_node_script_syntax(t):
     for f in ["tests/browser/e2e.mjs", "tests/browser/phone.mjs",
               "tests/browser/polish.mjs", "tests/browser/terminal.mjs",
               "tests/browser/gpu.mjs", "tests/browser/signed.mjs",
-              "tests/browser/containers.mjs"] + \
+              "tests/browser/containers.mjs", "tests/browser/push.mjs",
+              "dashboard/sw.js"] + \
             ["dashboard/js/" + n for n in sorted(os.listdir(js))]:
         p = subprocess.run(["node", "--check", os.path.join(mtest.ROOT, f)],
                            capture_output=True, text=True)
