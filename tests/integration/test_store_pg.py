@@ -18,23 +18,12 @@ import shutil
 
 import pgserve
 from mtest import binary, check, free_port, wait_until
+from test_store import health, metric
 
 
 def pg_hub(t, pg, db, name="hub", data=None, extra=()):
     return t.hub(name=name, data=data, extra=["--store", pg.url(db)] +
                  list(extra))
-
-
-def metric(hub, name):
-    text = hub.request("GET", "/metrics").body.decode()
-    m = re.search(r"^%s (\S+)$" % re.escape(name), text, re.M)
-    check(m, "/metrics has no %s" % name)
-    return float(m.group(1))
-
-
-def health(hub):
-    r = hub.request("GET", "/healthz", token=None, pin=False)
-    return r.status, r.json()
 
 
 def test_pg_hub_keeps_everything(t):
