@@ -107,6 +107,22 @@ def stored(data, ids):
             for r in rows}
 
 
+def empty_wal(data):
+    """Checkpoint hub.db and cut its WAL file to nothing (another process
+    may: SQLite's own locks keep the hub safe).  Phase 1's big results
+    left a WAL of megabytes that small commits could reuse in place on a
+    full disk, so whether they failed was a matter of timing; from an
+    empty WAL the next commit must grow the file."""
+    db = sqlite3.connect(os.path.join(data, "hub.db"), timeout=10)
+    try:
+        busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        db.close()
+    check(busy == 0, "the WAL could not be checkpointed")
+    check(os.path.getsize(os.path.join(data, "hub.db-wal")) == 0,
+          "the WAL is not empty after the checkpoint")
+
+
 def refused_writes(t, hub, key):
     """Writes through the API answer 503 with the reason; a new agent
     cannot enroll (its credential would not survive a restart)."""
@@ -178,6 +194,7 @@ def run_full_disk(t, data):
     # the listener kept its results and sends them again; they are stored
     # once space returns.
     ids2 = start_cmds(hub, 2, "sleep 1.5; echo phase-two")
+    empty_wal(data)
     filler = fill(data)
     wait_until(lambda: degraded(hub), 20, "degraded again")
     results_in(hub, ids2)
