@@ -589,6 +589,9 @@ struct hub_agent {
 	 * number there), and whether the bus is being asked about it */
 	uint8_t		 held_by;
 	uint8_t		 live_asking;
+	/* its status is critical by this hub's decision (set_status), so
+	 * this hub records the recovery when another hub hears it again */
+	uint8_t		 incident_here;
 	struct hub_agent *hnext;	/* hash chain */
 	struct hub_agent *next, *prev;	/* all agents, in creation order */
 };
@@ -693,9 +696,13 @@ enum hub_live_verdict {
 };
 void	hub_live_verdict(struct hub_agent *a, enum hub_live_verdict v,
 	    const char *detail);
-/* Another hub says the agent it holds has this status: this hub's view
- * follows, with no event, alert or write (the holder made those). */
-void	hub_live_heard_of(struct hub_agent *a, enum hub_status s);
+/* Hub hub_name says the agent it holds has status s and, when it has
+ * the agent's connection, heard it at wall time heard (else 0): this
+ * hub's view follows, with no event, alert or write (the holder made
+ * those), except that an incident this hub recorded ends here once the
+ * agent was heard after it began. */
+void	hub_live_heard_of(struct hub_agent *a, const char *hub_name,
+	    enum hub_status s, double heard);
 /* After loading from disk: agents that were up start their clock now. */
 void	hub_live_restore(struct hub_agent *a, const char *status,
 	    double last_seen);
@@ -1785,9 +1792,11 @@ void	hub_bus_feed_agent(struct hub_agent *a, int now);
 void	hub_bus_feed_event(const struct hub_event_rec *e);
 void	hub_bus_feed_command(const struct hub_cmd *c);
 /* The snapshot and GET /api/agents: agent name's state as its holder
- * last sent it (1), or 0; then the agents held elsewhere this hub does
- * not know. */
-int	hub_bus_feed_write_agent(struct mc_jw *w, const char *name);
+ * last sent it (1), or 0 when none did or this hub speaks for it (a, this
+ * hub's record of it or NULL, is connected here or its incident is this
+ * hub's); then the agents held elsewhere this hub does not know. */
+int	hub_bus_feed_write_agent(struct mc_jw *w, const char *name,
+	    const struct hub_agent *a);
 void	hub_bus_feed_write_others(struct mc_jw *w);
 
 /* ---- hub_main.c: the one hub ---- */

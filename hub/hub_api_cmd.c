@@ -29,7 +29,7 @@ hub_api_agents(struct hub_req *r)
 	mc_jw_arr(&w, "agents");
 	/* in a cluster, those held by other hubs as their feed says */
 	for (a = hub_agent_first(); a != NULL; a = a->next)
-		if (a->conn != NULL || !hub_bus_feed_write_agent(&w, a->name))
+		if (!hub_bus_feed_write_agent(&w, a->name, a))
 			hub_agent_write(&w, a, 0);
 	hub_bus_feed_write_others(&w);
 	mc_jw_arr_end(&w);
@@ -57,8 +57,7 @@ hub_api_agent(struct hub_req *r)
 
 	hub_api_body_begin(&b, &w);
 	/* held by another hub: as its feed last said */
-	if ((a == NULL || a->conn == NULL) &&
-	    hub_bus_feed_write_agent(&w, r->params[0])) {
+	if (hub_bus_feed_write_agent(&w, r->params[0], a)) {
 		hub_api_body_send(r, 200, &b, &w);
 		return;
 	}

@@ -187,10 +187,11 @@ void	hub_bus_feed_prom(struct mc_buf *b);
 
 /* ---- hub_bus_live.c: liveness across hubs ---- */
 
-/* Another hub's feed says agent a (known here) has status (may be NULL):
- * that hub holds it. */
+/* Another hub's feed says agent a (known here) has status (may be NULL)
+ * and, when that hub has its connection, was heard at wall time heard
+ * (else 0): that hub holds it. */
 void	hub_bus_live_heard_of(struct hub_agent *a, const char *hub_name,
-	    const char *status);
+	    const char *status, double heard);
 /* Hub name went down: the agents it held are watched here again. */
 void	hub_bus_live_hub_down(const char *name);
 void	hub_bus_live_prom(struct mc_buf *b);

@@ -264,6 +264,25 @@ ui_forward(const char *t, const char *k, const char *line, size_t len)
 	mc_buf_free(&b);
 }
 
+/* What an agent line says of its liveness: a status change ('A') is the
+ * word of the hub that decided it; a metrics line ('a') only when its hub
+ * has the agent's connection (a hub it dropped from may still speak for
+ * it), and then also when that hub last heard it. */
+static void
+live_line(struct hub_agent *a, const char *from, char kind,
+    const struct mc_json *j)
+{
+	int connected = 0;
+	double heard = 0;
+
+	if (mc_json_bool(j, "connected", &connected) == -1)
+		connected = 0;
+	if (connected && mc_json_num(j, "last_seen", &heard) == -1)
+		heard = 0;
+	hub_bus_live_heard_of(a, from, kind == 'A' || connected ?
+	    mc_json_str(j, "status") : NULL, heard);
+}
+
 /* An agent line: kept, and forwarded unless this hub holds the agent. */
 static void
 on_agent(char kind, const char *line, size_t len, struct mc_buf *batch)
@@ -281,8 +300,7 @@ on_agent(char kind, const char *line, size_t len, struct mc_buf *batch)
 	a = hub_agent_find(name);
 	/* its holder speaks for it: this hub's liveness follows */
 	if (a != NULL && from != NULL)
-		hub_bus_live_heard_of(a, from, kind == 'A' ?
-		    mc_json_str(mc_json_root(d), "status") : NULL);
+		live_line(a, from, kind, mc_json_root(d));
 	if (a == NULL || a->conn == NULL) {
 		remote_keep(name, line, len);
 		if (kind == 'A')
@@ -359,10 +377,15 @@ hub_bus_feed_cron(double now)
 /* ---- the snapshot ---- */
 
 int
-hub_bus_feed_write_agent(struct mc_jw *w, const char *name)
+hub_bus_feed_write_agent(struct mc_jw *w, const char *name,
+    const struct hub_agent *a)
 {
 	const struct remote *r;
 
+	/* a hub that went down last said "online" of the agents this hub
+	 * has since found unheard */
+	if (a != NULL && (a->conn != NULL || a->held_by == HUB_HELD_HERE))
+		return 0;
 	if (fd.nremote == 0 || (r = *remote_slot(name)) == NULL ||
 	    mc_now() - r->at >= remote_ttl())
 		return 0;

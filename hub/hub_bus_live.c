@@ -194,7 +194,7 @@ hub_bus_live_ask(struct hub_agent *a)
 
 void
 hub_bus_live_heard_of(struct hub_agent *a, const char *hub_name,
-    const char *status)
+    const char *status, double heard)
 {
 	enum hub_status s;
 
@@ -202,7 +202,7 @@ hub_bus_live_heard_of(struct hub_agent *a, const char *hub_name,
 		return;
 	a->held_by = hub_index(hub_name);
 	if (status != NULL && hub_status_parse(status, &s) == 0)
-		hub_live_heard_of(a, s);
+		hub_live_heard_of(a, hub_name, s, heard);
 }
 
 void

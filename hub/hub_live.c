@@ -27,6 +27,7 @@
  * life (it was never seen, by this hub run or one before) says so in the
  * event's detail: offline -> online there is no return.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -133,6 +134,7 @@ set_status(struct hub_agent *a, enum hub_status to, const char *detail)
 		return;
 	nonline += (to == ST_ONLINE) - (from == ST_ONLINE);
 	a->status = to;
+	a->incident_here = to == ST_CRITICAL;
 	hub_alert_down_track(a);
 	a->since = mc_wall();
 	a->saved_seen = a->last_seen;
@@ -297,6 +299,7 @@ status_quiet(struct hub_agent *a, enum hub_status to)
 		return;
 	nonline += (to == ST_ONLINE) - (a->status == ST_ONLINE);
 	a->status = to;
+	a->incident_here = 0;
 	a->since = mc_wall();
 	hub_alert_down_track(a);
 	if (to == ST_CRITICAL || to == ST_OFFLINE)
@@ -331,13 +334,31 @@ hub_live_verdict(struct hub_agent *a, enum hub_live_verdict v,
 }
 
 void
-hub_live_heard_of(struct hub_agent *a, enum hub_status s)
+hub_live_heard_of(struct hub_agent *a, const char *hub_name,
+    enum hub_status s, double heard)
 {
+	char detail[128];
+
 	if (a->conn != NULL)
 		return;		/* this hub hears it itself */
-	if (s == ST_ONLINE || s == ST_LATE || s == ST_RESTARTING)
-		watch_del(a);	/* its holder watches it */
-	status_quiet(a, s);
+	if (s != ST_ONLINE && s != ST_LATE && s != ST_RESTARTING) {
+		status_quiet(a, s);
+		return;
+	}
+	watch_del(a);		/* its holder watches it */
+	if (a->status != ST_CRITICAL || !a->incident_here) {
+		status_quiet(a, s);
+		return;
+	}
+	/* A hub that froze (SIGSTOP, a stalled VM) comes back with its
+	 * agents still connected and never changed their status, while this
+	 * hub found them unheard and recorded them critical.  The holder's
+	 * word that it is up is not enough (its line may predate its first
+	 * heartbeat since): heard after the incident began, it is over. */
+	if (heard > a->since) {
+		snprintf(detail, sizeof(detail), "heard by hub %s", hub_name);
+		set_status(a, s, detail);
+	}
 }
 
 void

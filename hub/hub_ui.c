@@ -215,7 +215,7 @@ send_snapshot(struct hub_conn *c, const struct hub_token *t)
 	mc_jw_arr(&w, "agents");
 	/* an agent held by another hub as that hub last told (the bus) */
 	for (a = hub_agent_first(); a != NULL; a = a->next)
-		if (a->conn != NULL || !hub_bus_feed_write_agent(&w, a->name))
+		if (!hub_bus_feed_write_agent(&w, a->name, a))
 			hub_agent_write(&w, a, 0);
 	hub_bus_feed_write_others(&w);
 	mc_jw_arr_end(&w);
