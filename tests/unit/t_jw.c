@@ -297,3 +297,60 @@ t_json_writer_fixed(void)
 	CHECK_EQ_INT(mc_jw_done(&w), -1);
 	mc_buf_free(&b);
 }
+
+/* One number written by mc_jw against printf's %.15g; 0 when they differ. */
+static int
+dbl_as_printf(double v)
+{
+	struct mc_buf b;
+	struct mc_jw w;
+	char want[64];
+	int same;
+
+	mc_buf_init(&b, 64);
+	mc_jw_init(&w, &b);
+	mc_jw_dbl(&w, NULL, v);
+	snprintf(want, sizeof(want), "%.15g", v);
+	same = mc_jw_done(&w) == 0 && b.len == strlen(want) &&
+	    memcmp(b.data, want, b.len) == 0;
+	if (!same)
+		fprintf(stderr, "  %.17g: mc_jw '%.*s', printf '%s'\n", v,
+		    (int)b.len, b.data ? b.data : "", want);
+	mc_buf_free(&b);
+	return same;
+}
+
+/* mc_jw writes doubles without printf where it can (a hub writes every
+ * agent's JSON each heartbeat): the text must still be printf's, to the
+ * last digit, also where the scaled product rounds to a tie. */
+void
+t_json_writer_numbers_as_printf(void)
+{
+	static const double edge[] = { 0.0, 1e-4, 9.9999999999999e-5, 0.1,
+	    0.2, 0.5, 1, 9.5, 10, 99.99, 100, 1733500000.123456,
+	    1856748438.32339, 2.55886590239029, 999999999999999.9, 1e15,
+	    123456789012345.6, 0.000123456789012345678 };
+	uint64_t x = 88172645463325252ULL;
+	double v, scale;
+	size_t i;
+	int bad = 0;
+
+	for (i = 0; i < sizeof(edge) / sizeof(edge[0]); i++) {
+		bad += !dbl_as_printf(edge[i]);
+		bad += !dbl_as_printf(-edge[i]);
+		bad += !dbl_as_printf(nextafter(edge[i], 0));
+		bad += !dbl_as_printf(nextafter(edge[i], INFINITY));
+	}
+	/* timestamps, percentages and rates as agents send them, and any
+	 * magnitude from 1e-6 to 1e17 (xorshift: the same every run) */
+	for (i = 0; i < 300000 && bad < 5; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v = (double)(x >> 11) / 9007199254740992.0;
+		scale = pow(10, (double)(x % 24) - 6);
+		bad += !dbl_as_printf(i % 3 == 0 ? 1.7e9 + v * 1e8 :
+		    i % 3 == 1 ? round(v * 10000) / 100 : v * scale);
+	}
+	CHECK_EQ_INT(bad, 0);
+}

@@ -157,6 +157,7 @@ int	unit_json_accepts(const char *s, size_t n);
 	X(json_writer_unbalanced)					\
 	X(json_writer_depth)						\
 	X(json_writer_nonfinite)					\
+	X(json_writer_numbers_as_printf)				\
 	/* t_proto.c */							\
 	X(proto_hello_round_trip)					\
 	X(proto_hello_enroll_round_trip)				\
