@@ -584,6 +584,8 @@ struct hub_agent {
 	double		 hold_at;	/* monotonic: its hold last written
 					 * to the bus (hub_bus_hold.c); 0 */
 	int		 feed_dirty;	/* in hub_bus_feed.c's next batch */
+	double		 feed_full;	/* monotonic: its JSON last on the
+					 * bus; 0 never */
 	/* liveness in a cluster (hub_bus_live.c): who has it, as far as
 	 * this hub knows (HUB_HELD_HERE, HUB_HELD_UNKNOWN, or a hub's
 	 * number there), and whether the bus is being asked about it */

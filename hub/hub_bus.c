@@ -294,6 +294,7 @@ self_fill(struct hub_bus_peer *p)
 	p->seen = mc_wall();
 	p->online = hub_live_online_count();
 	p->agents = hub_agent_connected_count();
+	p->watching = (int64_t)hub_ui_count();
 	hub_db_health(&h);
 	mc_strlcpy(p->store, h.failing ? h.reason : "ok", sizeof(p->store));
 }
@@ -453,6 +454,18 @@ hub_bus_peer_up(const char *name, const char *run)
 }
 
 int
+hub_bus_watched_elsewhere(void)
+{
+	int i;
+
+	for (i = 0; bs.cur != NULL && i < bs.cur->npeers; i++)
+		if (bs.cur->peers[i].watching > 0 &&
+		    strcmp(bs.cur->peers[i].id, bs.id) != 0)
+			return 1;
+	return 0;
+}
+
+int
 hub_bus_hub_gone(const char *name)
 {
 	int i;
@@ -477,6 +490,7 @@ peer_write(struct mc_jw *w, const struct hub_bus_peer *p, int self)
 	mc_jw_dbl(w, "started", p->started);
 	mc_jw_i64(w, "agents", p->agents);
 	mc_jw_i64(w, "online", p->online);
+	mc_jw_i64(w, "watching", p->watching);
 	mc_jw_str(w, "store", p->store);
 	mc_jw_dbl(w, "last_seen", p->seen);
 	mc_jw_bool(w, "stopping", p->stopping);

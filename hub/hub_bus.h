@@ -30,6 +30,7 @@ struct hub_bus_peer {
 	double		 seen;		/* wall clock of the announcement */
 	int64_t		 agents;	/* connected to it */
 	int64_t		 online;
+	int64_t		 watching;	/* its live feed's sessions (/ws/ui) */
 	int		 stopping;	/* said goodbye: it stops cleanly */
 };
 
@@ -140,6 +141,9 @@ const char *hub_bus_self_id(void);
 /* 1 when hub name, in its run run, announced itself in the last round
  * read and has not said goodbye. */
 int	hub_bus_peer_up(const char *name, const char *run);
+/* Whether another hub, as the last round read them, has sessions on its
+ * live feed: then this hub's feed carries every agent's metrics. */
+int	hub_bus_watched_elsewhere(void);
 /* maestro:to:NAME into out. */
 void	hub_bus_chan_to(char *out, size_t size, const char *name);
 /* A message received (hub_bus_link_drain()): to the feed or the route. */

@@ -3,7 +3,8 @@
  * knows them (GET /api/hubs).
  *
  * One row per hub: name (* marks the hub asked), address, agents
- * connected to it, online agents, when it last announced itself, version;
+ * connected to it, online agents, sessions watching its live feed, when
+ * it last announced itself, version;
  * then one line on the bus.  A hub without a bus lists itself alone.
  * Exit 1 when the hub has a bus it cannot reach (the list is then the
  * last one it read), so a script can gate on it.  --json prints the
@@ -15,13 +16,23 @@
 #include "ctl.h"
 #include "mc_util.h"
 
-#define HUBS_COLS	6
+#define HUBS_COLS	7
+
+static void
+count_cell(struct ctl_table *t, const struct mc_json *h, const char *key)
+{
+	char buf[24];
+	int64_t n = 0;
+
+	mc_json_int(h, key, 0, INT64_MAX, &n);
+	snprintf(buf, sizeof(buf), "%lld", (long long)n);
+	ctl_table_add(t, buf);
+}
 
 static void
 hubs_row(struct ctl_table *t, const struct mc_json *h)
 {
 	char buf[128];
-	int64_t n;
 	double ts = 0;
 	int self = 0, stopping = 0;
 
@@ -31,14 +42,9 @@ hubs_row(struct ctl_table *t, const struct mc_json *h)
 	    ctl_jstr(h, "name", "?"), stopping ? " (stopping)" : "");
 	ctl_table_add(t, buf);
 	ctl_table_add(t, ctl_jstr(h, "url", "-"));
-	n = 0;
-	mc_json_int(h, "agents", 0, INT64_MAX, &n);
-	snprintf(buf, sizeof(buf), "%lld", (long long)n);
-	ctl_table_add(t, buf);
-	n = 0;
-	mc_json_int(h, "online", 0, INT64_MAX, &n);
-	snprintf(buf, sizeof(buf), "%lld", (long long)n);
-	ctl_table_add(t, buf);
+	count_cell(t, h, "agents");
+	count_cell(t, h, "online");
+	count_cell(t, h, "watching");
 	mc_json_num(h, "last_seen", &ts);
 	ctl_ago(ts, buf, sizeof(buf));
 	ctl_table_add(t, buf);
@@ -74,7 +80,7 @@ int
 ctl_cmd_hubs(struct ctl *c, int argc, char **argv)
 {
 	static const char *const head[HUBS_COLS] = { "  NAME", "ADDRESS",
-	    "AGENTS", "ONLINE", "LAST SEEN", "VERSION" };
+	    "AGENTS", "ONLINE", "WATCHING", "LAST SEEN", "VERSION" };
 	const struct mc_json *bus = NULL;
 	struct ctl_resp r;
 	struct ctl_args a;

@@ -135,9 +135,9 @@ static const struct ctl_cmd cmds[] = {
 	{ "hubs", NULL, ctl_cmd_hubs, "hubs",
 	  "the hubs of the cluster (bus = redis://... on the hubs): name (*\n"
 	  "      marks the hub asked), address, agents connected to it, online\n"
-	  "      agents, last announcement, version; then the bus's state (exit\n"
-	  "      1 when the hub cannot reach it); a hub without a bus lists\n"
-	  "      itself alone" },
+	  "      agents, live feed sessions, last announcement, version; then\n"
+	  "      the bus's state (exit 1 when the hub cannot reach it); a hub\n"
+	  "      without a bus lists itself alone" },
 	{ "silence", NULL, ctl_cmd_silence,
 	  "silence AGENT|--tag TAG --for DURATION [--reason TEXT]\n"
 	  "silence list\n"

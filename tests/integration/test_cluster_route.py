@@ -103,6 +103,12 @@ def test_route_command_and_feed(t):
     r = t.hubctl(c, "agents")
     check(r.rc == 0 and "pc-1" in r.out and "pc-2" in r.out,
           "hubctl agents on c: %r" % r)
+    # c announces its session, so a sends its agents' metrics every
+    # heartbeat (not only once a minute)
+    def c_watching_at_a():
+        hubs = {x["name"]: x for x in a.api("GET", "/api/hubs")["hubs"]}
+        return hubs.get("c", {}).get("watching", 0) >= 1
+    wait_until(c_watching_at_a, 5, "a to see c's session")
     next_where(sess, lambda m: m["t"] == "agents" and
                any(x["name"] == "pc-1" for x in m["agents"]), 5,
                "pc-1's metrics from a on c's feed")
