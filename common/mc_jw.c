@@ -188,9 +188,9 @@ mc_jw_str(struct mc_jw *w, const char *key, const char *s)
  * what a hub spends writing an agent's JSON (each agent, every heartbeat,
  * for the live feed and the cluster's bus).  Integers are written by hand;
  * a double in the range where %.15g prints no exponent is scaled to 15
- * digits in one exact-power multiplication and rounded, which can differ
- * from printf only in the 15th significant digit of a value that lies
- * within a rounding error of a tie; everything else goes to printf.
+ * digits in one exact-power multiplication and rounded (a product that
+ * rounded onto a tie is settled by fma()), so the text is printf's to the
+ * last digit; everything else goes to printf.
  */
 
 /* v's decimal digits, written backwards from end; returns the start. */
