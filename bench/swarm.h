@@ -78,6 +78,7 @@ struct sw_conf {
 	char	log_level[16];
 	char	timing[16];		/* independent or wheel */
 	int	downloads;		/* listener_update downloads at once */
+	char	start[16];		/* random or first */
 };
 
 enum sw_state {
@@ -208,6 +209,7 @@ struct sw {
 	 * moves to the next when its connection fails or closes */
 	struct mc_url	 urls[SW_HUBS_MAX];
 	int		 nurls;
+	int		 start_first;		/* --start first */
 	char		 path[256];		/* WebSocket path */
 	char		 fp[MC_SHA256_HEX];	/* pinned cert, "" if none */
 	int		 small;			/* --payload small */

@@ -46,6 +46,7 @@ static const struct mc_opt conf_tab[] = {
 	STR("log_level", log_level),
 	STR("timing", timing),
 	NUM("downloads", MC_OPT_INT, downloads, 1, 1000),
+	STR("start", start),
 	{ .key = NULL }
 };
 
@@ -62,6 +63,12 @@ static const char usage_text[] =
 "                       a cluster's hubs: each agent starts at a random\n"
 "                       one and moves to the next when its connection\n"
 "                       fails or closes (as a listener with hub = a, b)\n"
+"  --start random|first where agents connect first: a random hub of\n"
+"                       --hub (default, as listeners spread) or all at\n"
+"                       the first (a fleet gathered on one hub, as after\n"
+"                       the others restarted one at a time); either way\n"
+"                       an agent moves on through the others in a random\n"
+"                       order\n"
 "  --agents N           simulated agents in this process\n"
 "  --enroll-key KEY     enrollment key (POST /api/enroll-keys) for agents\n"
 "                       the creds file has no credential for yet\n"
@@ -110,6 +117,7 @@ conf_defaults(struct sw_conf *c)
 	c->first = 1;
 	mc_strlcpy(c->log_level, "info", sizeof(c->log_level));
 	mc_strlcpy(c->timing, "independent", sizeof(c->timing));
+	mc_strlcpy(c->start, "random", sizeof(c->start));
 	c->downloads = SW_DOWNLOADS;
 }
 
@@ -274,8 +282,9 @@ check_names(struct sw *s, char *err, size_t errlen)
 	return 0;
 }
 
+/* --payload, --log-level, --timing and --start: one of their words. */
 static int
-check_payload(struct sw *s, char *err, size_t errlen)
+check_choices(struct sw *s, char *err, size_t errlen)
 {
 	enum mc_log_level lv;
 
@@ -296,6 +305,12 @@ check_payload(struct sw *s, char *err, size_t errlen)
 		snprintf(err, errlen, "--timing: independent or wheel");
 		return -1;
 	}
+	if (strcmp(s->conf.start, "random") != 0 &&
+	    strcmp(s->conf.start, "first") != 0) {
+		snprintf(err, errlen, "--start: random or first");
+		return -1;
+	}
+	s->start_first = s->conf.start[0] == 'f';
 	return 0;
 }
 
@@ -341,7 +356,7 @@ sw_conf_read(struct sw *s, int argc, char **argv, char *err, size_t errlen)
 	    check_fingerprint(s, err, errlen) == -1 ||
 	    check_sources(s, err, errlen) == -1 ||
 	    check_names(s, err, errlen) == -1 ||
-	    check_payload(s, err, errlen) == -1)
+	    check_choices(s, err, errlen) == -1)
 		return -1;
 	return 0;
 }

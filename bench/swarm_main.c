@@ -245,15 +245,16 @@ teardown(struct sw *s, int code)
 	sw_cred_close(s);
 	return code;
 }
-/* A random first hub and an order through the rest: a random stride
- * prime to the count visits every hub once per round (1 when the one
- * drawn is not). */
+/* A first hub (random, or the first with --start first) and an order
+ * through the rest: a random stride prime to the count visits every hub
+ * once per round (1 when the one drawn is not). */
 static void
 hubs_order(struct sw *s, struct sw_agent *a)
 {
 	int step = 1, x, y, t;
 
-	a->hub = (uint8_t)((int)sw_rand(s, 0, s->nurls) % s->nurls);
+	a->hub = s->start_first ? 0 :
+	    (uint8_t)((int)sw_rand(s, 0, s->nurls) % s->nurls);
 	if (s->nurls > 2) {
 		step = 1 + (int)sw_rand(s, 0, s->nurls - 1) % (s->nurls - 1);
 		for (x = step, y = s->nurls; y != 0; t = x % y, x = y, y = t)
