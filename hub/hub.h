@@ -1770,9 +1770,10 @@ void	hub_bus_drain(void);
  * window: 0 when the bus was asked (its answer decides, through
  * hub_live_verdict()), -1 to decide here (no bus, or it cannot ask). */
 int	hub_bus_live_ask(struct hub_agent *a);
-/* hub_bus_hold.c: an agent connected here / left (hub_agent.c). */
+/* hub_bus_hold.c: an agent connected here / left / beat (hub_agent.c). */
 void	hub_bus_hold_attach(struct hub_agent *a);
 void	hub_bus_hold_detach(struct hub_agent *a);
+void	hub_bus_hold_seen(struct hub_agent *a);
 /* hub_bus_route.c: a command request for an agent not connected here
  * goes to the hub that holds it: 1 when taken (answered later), 0 to
  * answer here.  kind is the path's, MC_KIND_COUNT for /command. */

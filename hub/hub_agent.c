@@ -624,6 +624,7 @@ on_hb(struct hub_conn *c, const struct mc_msg *m)
 	hub.stats.heartbeats++;
 	count_missed(a);
 	hub_live_seen(a);
+	hub_bus_hold_seen(a);
 	if (ok) {
 		hub_rules_on_hb(a, &hb.m);
 		hub_series_sample(a);

@@ -203,8 +203,8 @@ void	hub_bus_live_prom(struct mc_buf *b);
 /* ---- hub_bus_hold.c: which hub holds which agent ---- */
 
 #define HUB_BUS_HOLD_KEY	"maestro:agent:"
-#define HUB_BUS_HOLD_LEASE_MS	30000	/* a hold's life unless renewed */
-#define HUB_BUS_HOLD_RENEW	10.0	/* seconds between renewals */
+#define HUB_BUS_HOLD_LEASE_MS	180000	/* a hold's life unless renewed */
+#define HUB_BUS_HOLD_RENEW	60.0	/* seconds between renewals, at least */
 
 /* Who holds an agent, as announced (ok set) or why that is unknown. */
 struct hub_bus_holder {
@@ -224,7 +224,7 @@ int	hub_bus_hold_parse(const char *v, struct hub_bus_holder *h);
  * with why in err when the bus could not answer).  -1 when it cannot be
  * asked now (fn never runs). */
 int	hub_bus_hold_lookup(const char *name, hub_bus_hold_fn fn, void *arg);
-/* hub_bus_cron: renew the holds due (a bounded slice per tick). */
+/* hub_bus_cron: after the link came back, every hold is due. */
 void	hub_bus_hold_cron(double now);
 
 #endif

@@ -5,17 +5,23 @@
  * maestro:agent:NAME = "HUB RUN HEARD" with a lease of
  * HUB_BUS_HOLD_LEASE_MS: the hub's name, its run id (a restarted hub's
  * old holds are told from its new ones) and the wall clock the agent was
- * last heard.  It is written at once when an agent connects, renewed
- * every HUB_BUS_HOLD_RENEW seconds while it stays (HEARD then says how
- * fresh the agent is, to within the renewal), and deleted when the agent
- * leaves cleanly, only while the value is still this run's (the agent
- * may already be held by another hub).  An agent that drops without a
- * goodbye keeps its hold until the lease ends, with the HEARD of its last
- * sign of life: whoever asks sees how long it has been silent.
- * Renewals walk the agents in a slice per tick sized so the whole list
- * is covered twice per renewal period (an agent is renewed 10 to 15 s
- * after its last write: the lease is twice that); the writes go to the link thread,
- * which pipelines them (hub_bus_link.c).  Nothing here waits for Redis.
+ * last heard.  It is written at once when an agent connects, renewed at
+ * the agent's first heartbeat HUB_BUS_HOLD_RENEW seconds or more after
+ * the last write (HEARD then says how fresh the agent is, to within a
+ * renewal), and deleted when the agent leaves cleanly, only while the
+ * value is still this run's (the agent may already be held by another
+ * hub).  An agent that drops without a goodbye keeps its hold until the
+ * lease ends, with the HEARD of its last write: whoever asks sees that
+ * its holder is up (the holder watches it) or not (HEARD then bounds how
+ * long it has been silent).  The hubs' feed (hub_bus_feed.c) tells every
+ * hub when each agent was heard within a second; the hold only has to
+ * say who holds it, which changes at connect, so it is renewed seldom:
+ * renewing every agent every 10 s by a walk cost a cluster hub about 10 %
+ * of its CPU (the walk, the link queue and hiredis' formatting).
+ * Renewing from the heartbeat needs no walk; after the link comes back
+ * (Redis may have restarted empty) each hold is written again at its
+ * agent's next heartbeat.  The writes go to the link thread, which
+ * pipelines them (hub_bus_link.c).  Nothing here waits for Redis.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,13 +35,10 @@
 #define HOLD_KEY_MAX	(sizeof(HUB_BUS_HOLD_KEY) + MC_NAME_MAX)
 
 static struct {
-	char		 cursor[MC_NAME_MAX + 1];	/* next to renew; ""
-							 * from the first */
 	uint64_t	 refused;	/* writes the link queue refused */
 	int		 was_up;	/* the link stood at the last tick */
 	double		 epoch;		/* monotonic: holds written before
 					 * are due (Redis may have lost them) */
-	double		 last;		/* monotonic: the last walk */
 } hd;
 
 struct lookup {
@@ -93,31 +96,23 @@ hub_bus_hold_detach(struct hub_agent *a)
 }
 
 void
+hub_bus_hold_seen(struct hub_agent *a)
+{
+	if (a->conn != NULL && (a->last_hb - a->hold_at >= HUB_BUS_HOLD_RENEW ||
+	    a->hold_at < hd.epoch) && hub_bus_self()[0] != '\0')
+		hold_write(a, a->last_hb);
+}
+
+void
 hub_bus_hold_cron(double now)
 {
-	struct hub_agent *a = hd.cursor[0] ? hub_agent_find(hd.cursor) : NULL;
-	double tick = hd.last > 0 ? now - hd.last : hub_cron_period();
 	int up = hub_bus_link_up(NULL, 0);
-	size_t slice, i;
 
 	/* a new connection: Redis may have restarted empty, so every hold
-	 * is written again within this walk */
+	 * is written again at its agent's next heartbeat */
 	if (up && !hd.was_up)
 		hd.epoch = now;
 	hd.was_up = up;
-	hd.last = now;
-
-	/* sized by the time since the last walk, so a slow loop still
-	 * covers every agent twice per renewal period */
-	slice = (size_t)((double)hub_agent_count() * tick /
-	    (HUB_BUS_HOLD_RENEW / 2)) + 64;
-	if (a == NULL)
-		a = hub_agent_first();
-	for (i = 0; a != NULL && i < slice; i++, a = a->next)
-		if (a->conn != NULL && (now - a->hold_at >=
-		    HUB_BUS_HOLD_RENEW || a->hold_at < hd.epoch))
-			hold_write(a, now);
-	mc_strlcpy(hd.cursor, a != NULL ? a->name : "", sizeof(hd.cursor));
 }
 
 /* ---- who holds an agent ---- */
