@@ -141,6 +141,7 @@ struct sw_agent {
 	uint8_t		 hub_step;	/* and its next: + this, mod nurls (its
 					 * own order of the list, as each
 					 * listener shuffles its hubs) */
+	uint8_t		 welcomed;	/* welcomed once, by any hub */
 	char		 version[MC_VERSION_TEXT_MAX];	/* "": MC_VERSION */
 	char		 cred[MC_SECRET_MAX];	/* "" until enrolled */
 	struct sw_cmd	 cmds[SW_CMD_SLOTS];

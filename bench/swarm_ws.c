@@ -110,7 +110,9 @@ agent_down(struct sw *s, struct sw_agent *a, const char *why)
 		return;
 	}
 	a->state = SW_IDLE;
-	if (s->nurls > 1)	/* a cluster: the next hub takes it */
+	/* a cluster: the next hub takes it (--start first: once the
+	 * first hub has welcomed it, so the fleet gathers there) */
+	if (s->nurls > 1 && (a->welcomed || !s->start_first))
 		a->hub = (uint8_t)((a->hub + a->hub_step) % s->nurls);
 	if (a->restarted) {
 		/* a listener re-executed after its update connects at once;
@@ -496,6 +498,7 @@ on_welcome(struct sw *s, struct sw_agent *a, const struct mc_msg *m)
 	explicit_bzero(w.cred, sizeof(w.cred));
 	a->state = SW_READY;
 	a->backoff = 1;
+	a->welcomed = 1;
 	s->st.connected++;
 	s->hb_every = w.hb >= SW_HB_MIN ? w.hb : SW_HB_MIN;
 	if (s->leaving) {
