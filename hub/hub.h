@@ -1287,6 +1287,8 @@ struct hub_req {
 	int			 no_route;	/* answer here: the bus was
 						 * asked already, or it came
 						 * over the bus */
+	struct hub_fan		*fan;		/* a fan-out across hubs
+						 * (hub_bus_fan.c), or NULL */
 	const char		*params[2];	/* path parameters */
 	char			 pbuf[2][256];
 };
@@ -1787,6 +1789,19 @@ uint64_t hub_bus_term_route(struct hub_conn *c, const struct mc_json *o,
 	    const char *user, int cols, int rows);
 void	hub_bus_term_send(uint64_t rid, int binary, const void *p, size_t n);
 void	hub_bus_term_gone(uint64_t rid);
+/* hub_bus_fan.c: a fan-out in a cluster (hub_api_cmd.c).  begin: the
+ * asker's part, whose answer is written through hub_bus_fan_writer()
+ * (NULL: no other hub to ask, or r came over the bus: answer alone);
+ * here: whether this hub answers for agent a (else another hub holds
+ * it); accepted: a command a runner's part accepted; send: defer r and
+ * ask the other hubs (f is theirs then); drop: after a 400. */
+struct hub_fan;
+struct hub_fan *hub_bus_fan_begin(struct hub_req *r);
+struct mc_jw *hub_bus_fan_writer(struct hub_fan *f);
+int	hub_bus_fan_here(struct hub_fan *f, const struct hub_agent *a);
+void	hub_bus_fan_accepted(struct hub_fan *f, const struct hub_cmd *c);
+void	hub_bus_fan_send(struct hub_req *r, struct hub_fan *f);
+void	hub_bus_fan_drop(struct hub_fan *f);
 /* hub_bus_cmd.c: a forwarded command changed (hub_cmd.c). */
 void	hub_bus_cmd_changed(struct hub_cmd *c);
 /* hub_bus_feed.c: what the live feed pushes, for the other hubs

@@ -409,7 +409,8 @@ target_match(const struct hub_agent *a, const char *tag, int all)
 }
 
 static void
-fanout_one(struct mc_jw *w, struct hub_agent *a, const struct hub_cmd_req *q)
+fanout_one(struct mc_jw *w, struct hub_agent *a, const struct hub_cmd_req *q,
+    struct hub_fan *fan)
 {
 	char why[256];
 	struct hub_cmd *c;
@@ -424,6 +425,7 @@ fanout_one(struct mc_jw *w, struct hub_agent *a, const struct hub_cmd_req *q)
 	} else if ((c = hub_cmd_submit(a, q, &status, why, sizeof(why))) !=
 	    NULL) {
 		mc_jw_str(w, "id", c->id);
+		hub_bus_fan_accepted(fan, c);
 	} else {
 		mc_jw_null(w, "id");
 		mc_jw_str(w, "status", hub_status_name(a->status));
@@ -491,7 +493,9 @@ fanout_signed_req(struct hub_req *r, const struct mc_json *o,
 	return signed_req_parse(r, o, a->name, s, q);
 }
 
-/* Submit to every targeted agent: a signed fan-out when arr is set. */
+/* Submit to every targeted agent this hub answers for (in a cluster,
+ * those another hub holds are its to answer, hub_bus_fan.c) into the
+ * open array of w: a signed fan-out when arr is set. */
 static int
 fanout_run(struct hub_req *r, const struct mc_json *o,
     const struct mc_json *arr, const char *tag, int all, struct mc_jw *w)
@@ -511,18 +515,14 @@ fanout_run(struct hub_req *r, const struct mc_json *o,
 		goto done;
 	} else if (fanout_signed_check(r, o, arr, s, names) == -1)
 		goto done;
-	mc_jw_obj(w, NULL);
-	mc_jw_arr(w, "commands");
 	for (a = hub_agent_first(); a != NULL && n != -1; a = a->next) {
-		if (!target_match(a, tag, all))
+		if (!target_match(a, tag, all) || !hub_bus_fan_here(r->fan, a))
 			continue;
 		if (arr != NULL)
 			n = fanout_signed_req(r, o, arr, names, a, s, &q);
 		if (n != -1)
-			fanout_one(w, a, n == 1 ? NULL : &q);
+			fanout_one(w, a, n == 1 ? NULL : &q, r->fan);
 	}
-	mc_jw_arr_end(w);
-	mc_jw_obj_end(w);
 	ret = n == -1 ? -1 : 0;
 done:
 	free(names);
@@ -536,10 +536,11 @@ void
 hub_api_fanout(struct hub_req *r)
 {
 	const struct mc_json *o, *t, *sig;
+	struct hub_fan *fan;
 	struct mc_jdoc *d;
 	const char *tag;
 	struct mc_buf b;
-	struct mc_jw w;
+	struct mc_jw lw, *w = &lw;
 	int all = 0;
 
 	if ((d = hub_api_body_json(r)) == NULL)
@@ -561,11 +562,26 @@ hub_api_fanout(struct hub_req *r)
 		mc_json_free(d);
 		return;
 	}
-	hub_api_body_begin(&b, &w);
-	if (fanout_run(r, o, sig, tag, all, &w) == 0)
-		hub_api_body_send(r, 202, &b, &w);
+	/* in a cluster the other hubs' parts are added as they come */
+	if ((fan = hub_bus_fan_begin(r)) != NULL)
+		w = hub_bus_fan_writer(fan);
 	else
-		mc_buf_free(&b);
+		hub_api_body_begin(&b, w);
+	mc_jw_obj(w, NULL);
+	mc_jw_arr(w, "commands");
+	if (fanout_run(r, o, sig, tag, all, w) == -1) {
+		if (fan != NULL) {
+			hub_bus_fan_drop(fan);
+			r->fan = NULL;
+		} else
+			mc_buf_free(&b);
+	} else if (fan != NULL)
+		hub_bus_fan_send(r, fan);
+	else {
+		mc_jw_arr_end(w);
+		mc_jw_obj_end(w);
+		hub_api_body_send(r, 202, &b, w);
+	}
 	mc_json_free(d);
 }
 

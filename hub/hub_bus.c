@@ -269,6 +269,7 @@ hub_bus_free_all(void)
 	free(bs.cur);
 	bs.cur = NULL;
 	hub_bus_route_free_all();
+	hub_bus_fan_free_all();
 	hub_bus_cmd_free_all();
 	hub_bus_term_free_all();
 	hub_bus_feed_free_all();
@@ -403,6 +404,7 @@ hub_bus_cron(double now)
 	hub_bus_link_drain();
 	hub_bus_hold_cron(now);
 	hub_bus_route_cron(now);
+	hub_bus_fan_cron(now);
 	hub_bus_cmd_cron(now);
 	hub_bus_term_cron(now);
 	hub_bus_feed_cron(now);
@@ -448,9 +450,23 @@ hub_bus_peer_up(const char *name, const char *run)
 
 	for (i = 0; bs.cur != NULL && i < bs.cur->npeers; i++)
 		if (strcmp(bs.cur->peers[i].name, name) == 0)
-			return strcmp(bs.cur->peers[i].id, run) == 0 &&
+			return (run == NULL ||
+			    strcmp(bs.cur->peers[i].id, run) == 0) &&
 			    !bs.cur->peers[i].stopping;
 	return 0;
+}
+
+int
+hub_bus_others_up(char (*names)[HUB_BUS_NAME_MAX + 1], int max)
+{
+	int i, n = 0;
+
+	for (i = 0; bs.cur != NULL && i < bs.cur->npeers && n < max; i++)
+		if (!bs.cur->peers[i].stopping &&
+		    strcmp(bs.cur->peers[i].name, bs.name) != 0)
+			mc_strlcpy(names[n++], bs.cur->peers[i].name,
+			    sizeof(names[0]));
+	return n;
 }
 
 int

@@ -138,9 +138,12 @@ int	hub_bus_link_up(char *err, size_t errlen);
 /* This hub's name and run id ("" without a bus). */
 const char *hub_bus_self(void);
 const char *hub_bus_self_id(void);
-/* 1 when hub name, in its run run, announced itself in the last round
- * read and has not said goodbye. */
+/* 1 when hub name, in its run run (NULL: any), announced itself in the
+ * last round read and has not said goodbye. */
 int	hub_bus_peer_up(const char *name, const char *run);
+/* The names of the other hubs that are up, as the last round read them,
+ * into names (max): how many. */
+int	hub_bus_others_up(char (*names)[HUB_BUS_NAME_MAX + 1], int max);
 /* Whether another hub, as the last round read them, has sessions on its
  * live feed: then this hub's feed carries every agent's metrics. */
 int	hub_bus_watched_elsewhere(void);
@@ -165,8 +168,36 @@ void	hub_bus_cmd_cron(double now);
 void	hub_bus_cmd_free_all(void);
 /* The shadows of commands run by hub name, which went down: lost. */
 void	hub_bus_cmd_hub_down(const char *name);
-/* A shadow of the command in an answer's "cmd" (and "cap"). */
-void	hub_bus_cmd_shadow(const struct mc_json *o);
+/* A shadow of command o (as hub_cmd_write() wrote it) run by holder,
+ * keeping cap bytes of output. */
+void	hub_bus_cmd_shadow(const struct mc_json *o, const char *holder,
+	    uint64_t cap);
+/* An answer's "cap", or the default output cap. */
+uint64_t hub_bus_cap(const struct mc_json *o);
+
+/* A request that came over the bus, as the local handlers take it: the
+ * caller's token name with the operator role (checked at the asker), no
+ * routing.  bc must not move while r is used. */
+struct hub_bus_call {
+	struct hub_conn	 conn;
+	struct hub_http	*h;		/* owned */
+	struct hub_token tok;
+	struct hub_req	 r;
+};
+/* POST path (for logs) with body (a JSON string's text): 0 / -1. */
+int	hub_bus_call_init(struct hub_bus_call *bc, const char *from,
+	    const char *by, const char *path, const struct mc_json *body);
+void	hub_bus_call_free(struct hub_bus_call *bc);
+
+/* ---- hub_bus_fan.c: a fan-out across the hubs ---- */
+
+/* The messages "fan" (run it for the agents connected here) and
+ * "fanrep" (another hub's part of this hub's fan-out). */
+void	hub_bus_fan_on_req(const struct mc_json *o);
+void	hub_bus_fan_on_rep(const struct mc_json *o);
+/* hub_bus_cron: fan-outs whose hubs did not all answer in time. */
+void	hub_bus_fan_cron(double now);
+void	hub_bus_fan_free_all(void);
 
 /* ---- hub_bus_term.c: terminals through another hub ---- */
 
@@ -196,6 +227,8 @@ void	hub_bus_feed_prom(struct mc_buf *b);
  * (else 0): that hub holds it. */
 void	hub_bus_live_heard_of(struct hub_agent *a, const char *hub_name,
 	    const char *status, double heard);
+/* The name of hub_agent.held_by's hub, or NULL (here, unknown). */
+const char *hub_bus_live_hub(uint8_t idx);
 /* Hub name went down: the agents it held are watched here again. */
 void	hub_bus_live_hub_down(const char *name);
 void	hub_bus_live_prom(struct mc_buf *b);

@@ -213,16 +213,24 @@ hub_bus_cmd_changed(struct hub_cmd *c)
 
 /* ---- the asker's shadow ---- */
 
-void
-hub_bus_cmd_shadow(const struct mc_json *rep)
+uint64_t
+hub_bus_cap(const struct mc_json *o)
 {
-	const struct mc_json *o = mc_json_get(rep, "cmd");
+	int64_t cap = MC_OUTPUT_CAP_DEFAULT;
+
+	mc_json_int(o, "cap", 0, MC_OUTPUT_CAP_MAX, &cap);
+	return (uint64_t)cap;
+}
+
+void
+hub_bus_cmd_shadow(const struct mc_json *o, const char *holder,
+    uint64_t cap)
+{
 	const char *id = mc_json_str(o, "id"), *agent = mc_json_str(o,
 	    "agent"), *type = mc_json_str(o, "type"), *st = mc_json_str(o,
-	    "status"), *holder = mc_json_str(rep, "hub");
+	    "status");
 	struct hub_cmd_req q;
 	struct hub_cmd *c;
-	int64_t cap = MC_OUTPUT_CAP_DEFAULT;
 
 	memset(&q, 0, sizeof(q));
 	if (id == NULL || strlen(id) >= MC_ID_MAX || agent == NULL ||
@@ -230,8 +238,7 @@ hub_bus_cmd_shadow(const struct mc_json *rep)
 	    strlen(agent) > MC_NAME_MAX || type == NULL ||
 	    mc_kind_parse(type, &q.kind) == -1)
 		return;
-	mc_json_int(rep, "cap", 0, MC_OUTPUT_CAP_MAX, &cap);
-	q.cap = (uint64_t)cap;
+	q.cap = cap;
 	q.cmd = mc_json_str(o, "cmd");
 	if (q.kind == MC_KIND_CONTAINER_UPDATE)
 		q.cmd = mc_json_str(o, "image");

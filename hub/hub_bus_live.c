@@ -73,6 +73,15 @@ hub_index(const char *name)
 	return (uint8_t)++lv.nhubs;
 }
 
+const char *
+hub_bus_live_hub(uint8_t idx)
+{
+	if (idx == HUB_HELD_HERE || idx == HUB_HELD_UNKNOWN ||
+	    idx > lv.nhubs)
+		return NULL;
+	return lv.hubs[idx - 1];
+}
+
 /* The agent, if it is still silent and still asked about; else NULL (and
  * the question is dropped). */
 static struct hub_agent *

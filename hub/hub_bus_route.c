@@ -278,7 +278,8 @@ on_rep(const struct mc_json *o)
 	    (p = pending_take((uint64_t)rid)) == NULL)
 		return;
 	if (mc_json_get(o, "cmd") != NULL)
-		hub_bus_cmd_shadow(o);
+		hub_bus_cmd_shadow(mc_json_get(o, "cmd"), mc_json_str(o, "hub"),
+		    hub_bus_cap(o));
 	if ((c = hub_http_resume(p->ticket)) != NULL) {
 		memset(&r, 0, sizeof(r));
 		r.conn = c;
@@ -383,6 +384,38 @@ accepted(int status, const struct mc_buf *resp)
 	return c;
 }
 
+int
+hub_bus_call_init(struct hub_bus_call *bc, const char *from, const char *by,
+    const char *path, const struct mc_json *body)
+{
+	memset(bc, 0, sizeof(*bc));
+	if ((bc->h = calloc(1, sizeof(*bc->h))) == NULL)
+		return -1;
+	snprintf(bc->conn.peer, sizeof(bc->conn.peer), "hub %s", from);
+	mc_strlcpy(bc->h->method, "POST", sizeof(bc->h->method));
+	snprintf(bc->h->path, sizeof(bc->h->path), "%s (bus)", path);
+	mc_buf_init(&bc->h->body, MC_FANOUT_BODY_MAX);
+	mc_buf_append(&bc->h->body, body->str, body->len);
+	mc_buf_init(&bc->h->resp, ROUTE_REP_MAX);
+	mc_strlcpy(bc->tok.id, "bus", sizeof(bc->tok.id));
+	mc_strlcpy(bc->tok.name, by, sizeof(bc->tok.name));
+	bc->tok.role = ROLE_OPERATOR;	/* checked at the asker */
+	bc->r.conn = &bc->conn;
+	bc->r.http = bc->h;
+	bc->r.token = &bc->tok;
+	bc->r.no_route = 1;
+	return 0;
+}
+
+void
+hub_bus_call_free(struct hub_bus_call *bc)
+{
+	mc_buf_free(&bc->h->body);
+	mc_buf_free(&bc->h->resp);
+	free(bc->h);
+	bc->h = NULL;
+}
+
 /* Run a request that came over the bus through the local handler. */
 static void
 on_req(const struct mc_json *o)
@@ -391,10 +424,8 @@ on_req(const struct mc_json *o)
 	    "agent"), *kind = mc_json_str(o, "kind"), *by = mc_json_str(o,
 	    "by");
 	const struct mc_json *body = mc_json_get(o, "body");
-	struct hub_conn conn;
-	struct hub_http *h;		/* owned */
-	struct hub_token tok;
-	struct hub_req r;
+	char path[MC_NAME_MAX + 64];
+	struct hub_bus_call bc;
 	struct hub_cmd *c;
 	enum mc_kind k = MC_KIND_COUNT;
 	int64_t rid;
@@ -404,38 +435,22 @@ on_req(const struct mc_json *o)
 	    body == NULL || body->type != MC_JSTR ||
 	    body->len > MC_BODY_MAX ||
 	    mc_json_int(o, "rid", 0, INT64_MAX, &rid) == -1 ||
-	    (strcmp(kind, "command") != 0 && mc_kind_parse(kind, &k) == -1) ||
-	    (h = calloc(1, sizeof(*h))) == NULL)
+	    (strcmp(kind, "command") != 0 && mc_kind_parse(kind, &k) == -1))
 		return;
-	memset(&conn, 0, sizeof(conn));
-	snprintf(conn.peer, sizeof(conn.peer), "hub %s", from);
-	mc_strlcpy(h->method, "POST", sizeof(h->method));
-	snprintf(h->path, sizeof(h->path), "/api/agents/%s/%s (bus)", agent,
-	    kind);
-	mc_buf_init(&h->body, MC_BODY_MAX);
-	mc_buf_append(&h->body, body->str, body->len);
-	mc_buf_init(&h->resp, ROUTE_REP_MAX);
-	memset(&tok, 0, sizeof(tok));
-	mc_strlcpy(tok.id, "bus", sizeof(tok.id));
-	mc_strlcpy(tok.name, by, sizeof(tok.name));
-	tok.role = ROLE_OPERATOR;	/* checked at the asker */
-	memset(&r, 0, sizeof(r));
-	r.conn = &conn;
-	r.http = h;
-	r.token = &tok;
-	r.no_route = 1;
-	mc_strlcpy(r.pbuf[0], agent, sizeof(r.pbuf[0]));
-	r.params[0] = r.pbuf[0];
-	handler_run(&r, k);
-	c = accepted(h->status, &h->resp);
+	snprintf(path, sizeof(path), "/api/agents/%s/%s", agent, kind);
+	if (hub_bus_call_init(&bc, from, by, path, body) == -1)
+		return;
+	mc_strlcpy(bc.r.pbuf[0], agent, sizeof(bc.r.pbuf[0]));
+	bc.r.params[0] = bc.r.pbuf[0];
+	handler_run(&bc.r, k);
+	c = accepted(bc.h->status, &bc.h->resp);
 	if (c != NULL)
 		hub_bus_cmd_forward(c, from);
-	reply_send(from, rid, h->status ? h->status : 500, &h->resp, c);
+	reply_send(from, rid, bc.h->status ? bc.h->status : 500, &bc.h->resp,
+	    c);
 	if (c != NULL)
 		hub_bus_cmd_changed(c);
-	mc_buf_free(&h->body);
-	mc_buf_free(&h->resp);
-	free(h);
+	hub_bus_call_free(&bc);
 }
 
 void
@@ -455,6 +470,10 @@ hub_bus_route_on_message(const char *data, size_t len)
 		on_rep(o);
 	else if (strcmp(t, "cmd") == 0)
 		hub_bus_cmd_progress(o);
+	else if (strcmp(t, "fan") == 0)
+		hub_bus_fan_on_req(o);
+	else if (strcmp(t, "fanrep") == 0)
+		hub_bus_fan_on_rep(o);
 	else if (t[0] == 't')
 		hub_bus_term_on_message(o, t);
 	mc_json_free(d);
