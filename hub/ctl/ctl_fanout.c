@@ -260,13 +260,40 @@ target_init(struct ctl_fan *fan, struct ctl_fan_target *t,
 		    t->error);
 }
 
+/* In a cluster: count, and say, which hubs did not take part (their
+ * agents are missing unless the hub asked knew them): the fan-out then
+ * fails, as it did not reach every agent. */
+static void
+hubs_missing(struct ctl_fan *fan, const struct mc_json *hubs)
+{
+	const struct mc_json *h;
+	char name[MC_NAME_MAX + 1], why[MC_TEXT_MAX];
+	int ok;
+
+	if (hubs == NULL || hubs->type != MC_JARR)
+		return;
+	for (h = hubs->child; h != NULL; h = h->next) {
+		if (mc_json_bool(h, "ok", &ok) == 0 && ok)
+			continue;
+		fan->hubs_missing++;
+		if (fan->c->o.json)
+			continue;
+		ctl_safe(ctl_jstr(h, "name", "?"), name, sizeof(name));
+		ctl_safe(ctl_jstr(h, "error", "no answer"), why, sizeof(why));
+		fprintf(stderr, "hubctl: hub %s %s: the agents it holds are "
+		    "not in this fan-out\n", name, why);
+	}
+}
+
 static int
 take_targets(struct ctl_fan *fan, const struct ctl_resp *r)
 {
 	const struct mc_json *list = NULL, *e;
 
-	if (r->doc != NULL)
+	if (r->doc != NULL) {
 		list = mc_json_get(mc_json_root(r->doc), "commands");
+		hubs_missing(fan, mc_json_get(mc_json_root(r->doc), "hubs"));
+	}
 	if (list == NULL || list->type != MC_JARR) {
 		fprintf(stderr, "hubctl: the hub's answer has no command "
 		    "list\n");
@@ -376,7 +403,8 @@ report(struct ctl_fan *fan)
 		    "be queued or running (see `hubctl history`)\n");
 		return CTL_EXIT_HUB;
 	}
-	return bad == 0 ? CTL_EXIT_OK : CTL_EXIT_FAIL;
+	return bad == 0 && fan->hubs_missing == 0 ? CTL_EXIT_OK :
+	    CTL_EXIT_FAIL;
 }
 
 int

@@ -38,6 +38,8 @@ struct ctl_fan {
 	size_t			 n;
 	int			 records;	/* fetch every final record */
 	int			 hub_lost;	/* so outcomes are unknown */
+	int			 hubs_missing;	/* a cluster's hubs that did
+						 * not take part */
 	int			 json_more;	/* --json: a record printed */
 	struct ctl_table	 docker;	/* docker_ps: every row */
 	char			 said[CTL_WHY_MAX];	/* not said again */
