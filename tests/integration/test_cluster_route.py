@@ -31,6 +31,7 @@ import signal
 import time
 
 from cluster_env import Redis, bus_hub
+from test_cluster_bus import wait_sees
 from mtest import check, quote, tls_client_context, wait_until
 from test_signed_ctl import make_key, signed_listener
 from test_terminal import Term, line
@@ -208,6 +209,67 @@ def test_route_bus_down_and_round_trip(t):
     check(r.rc == 0 and r.out == "back\n", "through c after: %r" % r)
 
 
+def test_route_fanout(t):
+    redis, a, b, c = three_hubs(t)
+    t.listener(a, "pc-1", key=a.create_key(), tags=["lab"],
+               wait_online=True)
+    t.listener(b, "pc-2", key=b.create_key(), tags=["lab"],
+               wait_online=True)
+    t.listener(a, "pc-3", key=a.create_key(), tags=["prod"],
+               wait_online=True)
+    wait_sees([c], ["a", "b", "c"], 10, "c to see a and b")
+    wait_until(lambda: routed(c, "pc-1") and routed(c, "pc-2"), 10,
+               "c to reach pc-1 at a and pc-2 at b")
+
+    # through c, which holds none of them: each holder runs its part
+    r = t.hubctl(c, "send", "--tag", "lab", "shell", "--", "echo", "fanned")
+    check(r.rc == 0 and sorted(r.out.splitlines()) ==
+          ["pc-1: fanned", "pc-2: fanned"] and
+          re.search(r"^summary: 2 ok$", r.err, re.M),
+          "hubctl send --tag lab through c: %r" % r)
+    doc = c.api("POST", "/api/commands", {"target": {"all": True},
+                                          "type": "shell", "cmd": "echo all"},
+                expect=202)
+    got = sorted((e["agent"], bool(e.get("id"))) for e in doc["commands"])
+    check(got == [("pc-1", True), ("pc-2", True), ("pc-3", True)],
+          "the fan-out's entries at c: %r" % doc)
+    check(sorted((h["name"], h["ok"]) for h in doc["hubs"]) ==
+          [("a", True), ("b", True)], "the hubs that took part: %r" % doc)
+    for e in doc["commands"]:
+        cmd = c.wait_command(e["id"])
+        check(cmd["status"] == "done" and cmd["output"] == "all\n" and
+              cmd["agent"] == e["agent"], "%s's command followed at c: %r"
+              % (e["agent"], cmd))
+        holder = b if e["agent"] == "pc-2" else a
+        check(holder.wait_command(e["id"])["output"] == "all\n",
+              "%s's command at its holder" % e["agent"])
+
+    # b frozen: c answers without b's part once its time is up, names b,
+    # and b, woken, runs nothing behind the operator's back
+    ran = len(b.api("GET", "/api/commands?agent=pc-2")["commands"])
+    b.proc.signal(signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        r = t.hubctl(c, "send", "--tag", "lab", "shell", "--", "echo",
+                     "again")
+        took = time.monotonic() - t0
+    finally:
+        b.proc.signal(signal.SIGCONT)
+    check(r.rc == 1 and r.out == "pc-1: again\n" and
+          "hub b did not answer within 5 s" in r.err and
+          "not in this fan-out" in r.err,
+          "hubctl send --tag lab with b frozen: %r" % r)
+    check(4.5 < took < 15, "c answered without b after %.1f s" % took)
+    wait_until(lambda: "not run here" in b.log(), 15,
+               "b to drop the fan-out it got too late")
+    check(len(b.api("GET", "/api/commands?agent=pc-2")["commands"]) == ran,
+          "b ran the late fan-out")
+    redis.kill()
+
+
+test_route_fanout.time_limit = 90
+
+
 def test_route_signed_command(t):
     redis, a, b, c = three_hubs(t)
     line = make_key(t, "alice")
@@ -220,6 +282,11 @@ def test_route_signed_command(t):
     check(r.rc == 0 and r.out == "it's|a b|", "signed through b: %r" % r)
     r = t.hubctl(c, "send", "pc-sig", "shell", "--", "echo no")
     check(r.rc == 1 and "unsigned" in r.err, "unsigned through c: %r" % r)
+    # a signed fan-out through b: a runs its agent's envelope
+    r = t.hubctl(b, "--key", "alice", "send", "--all", "shell", "--",
+                 "echo", "signed-fan")
+    check(r.rc == 0 and r.out == "pc-sig: signed-fan\n",
+          "signed fan-out through b: %r" % r)
     redis.kill()
 
 
