@@ -584,6 +584,8 @@ struct hub_agent {
 	double		 hold_at;	/* monotonic: its hold last written
 					 * to the bus (hub_bus_hold.c); 0 */
 	int		 feed_dirty;	/* in hub_bus_feed.c's next batch */
+	double		 feed_at;	/* monotonic: its last line on the
+					 * bus (hub_bus_feed.c); 0 never */
 	double		 feed_full;	/* monotonic: its JSON last on the
 					 * bus; 0 never */
 	/* liveness in a cluster (hub_bus_live.c): who has it, as far as
@@ -1790,13 +1792,14 @@ uint64_t hub_bus_term_route(struct hub_conn *c, const struct mc_json *o,
 void	hub_bus_term_send(uint64_t rid, int binary, const void *p, size_t n);
 void	hub_bus_term_gone(uint64_t rid);
 /* hub_bus_fan.c: a fan-out in a cluster (hub_api_cmd.c).  begin: the
- * asker's part, whose answer is written through hub_bus_fan_writer()
- * (NULL: no other hub to ask, or r came over the bus: answer alone);
+ * asker's part in *fp, whose answer is written through
+ * hub_bus_fan_writer() (NULL: no other hub to ask, or r came over the
+ * bus: answer alone), or -1 after answering 503;
  * here: whether this hub answers for agent a (else another hub holds
  * it); accepted: a command a runner's part accepted; send: defer r and
  * ask the other hubs (f is theirs then); drop: after a 400. */
 struct hub_fan;
-struct hub_fan *hub_bus_fan_begin(struct hub_req *r);
+int	hub_bus_fan_begin(struct hub_req *r, struct hub_fan **fp);
 struct mc_jw *hub_bus_fan_writer(struct hub_fan *f);
 int	hub_bus_fan_here(struct hub_fan *f, const struct hub_agent *a);
 void	hub_bus_fan_accepted(struct hub_fan *f, const struct hub_cmd *c);
@@ -1825,6 +1828,7 @@ struct hub_stats {
 	uint64_t	refused;	/* peers refused and closed */
 	uint64_t	hb_bad;		/* heartbeats with a bad metric */
 	uint64_t	acks;	/* results acknowledged (after their commit) */
+	uint64_t	results_unknown;	/* for commands not known here */
 	uint64_t	hb_missed;	/* heartbeats that did not come */
 };
 

@@ -27,7 +27,12 @@
  * sessions on its live feed (its presence says how many), else once a
  * FEED_FULL_EVERY, so that GET /api/agents elsewhere stays roughly
  * current: writing every agent's JSON every heartbeat for nobody was
- * another 10 %.  A receiving hub sends them
+ * another 10 %.  Then a metrics line carries only the head, and an agent
+ * whose status did not change is sent at most every half window (miss x
+ * heartbeat / 2): every second heartbeat by default, so the other hubs
+ * hear of each of its agents twice per window, as their liveness needs
+ * (hub_bus_live.c asks the bus anyway before deciding), at half the
+ * lines to write and to read.  A receiving hub sends them
  * on as the messages its feed already has ("agent", "agents", "event",
  * "command"), and keeps each agent's last line in a bounded map (at most
  * FEED_REMOTE_MAX, forgotten FEED_REMOTE_TTL seconds after its last
@@ -72,6 +77,13 @@ static struct {
 	size_t		 sweep;
 	uint64_t	 published, received;	/* messages */
 } fd;
+
+/* Seconds between two head-only lines of an agent whose status stays. */
+static double
+head_every(void)
+{
+	return hub.conf.miss * hub.conf.heartbeat / 2;
+}
 
 static double
 remote_ttl(void)
@@ -218,8 +230,13 @@ flush(void)
 		a = fd.dirty[i];
 		full = watched || a->feed_dirty == 2 ||
 		    now - a->feed_full >= FEED_FULL_EVERY || a->feed_full == 0;
+		if (!full && now - a->feed_at < head_every()) {
+			a->feed_dirty = 0;
+			continue;
+		}
 		if (full)
 			a->feed_full = now;
+		a->feed_at = now;
 		agent_line(&b, a, full, &tmp);
 		a->feed_dirty = 0;
 		if (b.len >= FEED_MSG_MAX)
