@@ -676,14 +676,38 @@ ack_done(void *arg, int stored)
 	free(j);
 }
 
+/* Acknowledge agent's result id once everything queued for the store
+ * before it is written. */
+static void
+ack_later(const char *agent, const char *id)
+{
+	struct ack_job *j = calloc(1, sizeof(*j));	/* freed by ack_done */
+
+	if (j == NULL)
+		return;
+	mc_strlcpy(j->agent, agent, sizeof(j->agent));
+	mc_strlcpy(j->id, id, sizeof(j->id));
+	hub_db_call(NULL, ack_done, j);
+}
+
 void
 hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
 {
 	struct hub_cmd *c = cmd_of(conn->agent, r->id);
-	struct ack_job *j;
 
-	if (c == NULL)
+	/* A result for a command not known here: it ended before (a hub
+	 * killed after storing it but before its ack, a command this hub
+	 * no longer keeps in memory) or it was never stored.  Nobody can
+	 * take it any more; unacknowledged, the listener would keep it,
+	 * and send it at every reconnect, for good. */
+	if (c == NULL) {
+		mc_info("agent '%s': result for command %s, which this hub "
+		    "does not run; acknowledged so the agent forgets it",
+		    conn->agent->name, r->id);
+		hub.stats.results_unknown++;
+		ack_later(conn->agent->name, r->id);
 		return;
+	}
 	if (hub_cmd_in_flight(c)) {
 		c->exit_code = r->exit_code;
 		c->truncated |= r->truncated;
@@ -698,11 +722,7 @@ hub_cmd_on_result(struct hub_conn *conn, const struct mc_result *r)
 	}
 	/* acknowledge once the result is on disk; a resent result is
 	 * acknowledged again and changes nothing */
-	if ((j = calloc(1, sizeof(*j))) == NULL)
-		return;
-	mc_strlcpy(j->agent, c->agent, sizeof(j->agent));
-	mc_strlcpy(j->id, c->id, sizeof(j->id));
-	hub_db_call(NULL, ack_done, j);
+	ack_later(c->agent, c->id);
 }
 
 /* A command waiting only for a free slot gives up when its agent leaves

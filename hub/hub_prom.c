@@ -237,6 +237,10 @@ write_counters(struct mc_buf *b)
 	one(b, "maestro_results_acked_total", "counter",
 	    "Command results acknowledged to listeners, each after its "
 	    "commit.", (long long)hub.stats.acks);
+	one(b, "maestro_results_unknown_total", "counter",
+	    "Results for commands this hub does not run (ended before, or "
+	    "never stored), acknowledged so the listener forgets them.",
+	    (long long)hub.stats.results_unknown);
 	hub_prom_family(b, "maestro_commands_total", "counter",
 	    "Commands finished since the hub started, by outcome.");
 	for (i = 0; i < sizeof(outcomes) / sizeof(outcomes[0]); i++)

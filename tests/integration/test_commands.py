@@ -17,7 +17,9 @@ import time
 
 from docker_env import Dockerd
 from mtest import check, deadline, fail, procs_with_cmdline, wait_until
+from test_admission import metric
 from test_liveness import parent_of
+from test_release_hub import FakeAgent
 from xvfb_env import Xvfb, png_decode
 
 X_VARS = ("DISPLAY", "XAUTHORITY", "WAYLAND_DISPLAY")
@@ -344,6 +346,32 @@ def test_cut_connection_result_delivered_once(t):
     again = hub.api("GET", "/api/commands/" + cid)
     check(again.get("output") == out and again.get("status") == "done",
           "the record changed after the end: %r" % again)
+
+
+def test_result_for_an_unknown_command_is_acknowledged(t):
+    """A listener holding a result for a command the hub does not run (a
+    hub killed after storing it but before its ack; one that no longer
+    keeps it) is told to forget it, once the store is written; a known
+    command's result still is acknowledged as before."""
+    hub = t.hub()
+    ag = FakeAgent(t, hub, "pc-held", "1.0.0")
+    for cid in ("c-00112233aabbccdd", "c-8899aabbccddeeff"):
+        ag.result(cid, "done")
+        end = time.monotonic() + deadline(5)
+        got = None
+        while got is None and time.monotonic() < end:
+            m = ag.ws.recv_json(max(0.1, end - time.monotonic()))
+            if m.get("t") == "ack":
+                got = m
+        check(got == {"t": "ack", "id": cid},
+              "the hub's answer to a result for unknown %s: %r" % (cid, got))
+    check(metric(hub, "maestro_results_unknown_total") == 2,
+          "maestro_results_unknown_total after two unknown results")
+    check("result for command c-00112233aabbccdd, which this hub does not "
+          "run" in hub.log(), "the hub does not say it:\n%s"
+          % hub.log()[-2000:])
+    check(not hub.api("GET", "/api/commands?agent=pc-held")["commands"],
+          "an unknown result was recorded as a command")
 
 
 # ---- restart keeps the identity ----
