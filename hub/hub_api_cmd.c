@@ -563,7 +563,11 @@ hub_api_fanout(struct hub_req *r)
 		return;
 	}
 	/* in a cluster the other hubs' parts are added as they come */
-	if ((fan = hub_bus_fan_begin(r)) != NULL)
+	if (hub_bus_fan_begin(r, &fan) == -1) {
+		mc_json_free(d);
+		return;
+	}
+	if (fan != NULL)
 		w = hub_bus_fan_writer(fan);
 	else
 		hub_api_body_begin(&b, w);

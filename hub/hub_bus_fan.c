@@ -86,30 +86,32 @@ fan_free(struct hub_fan *f)
 
 /* ---- the asker ---- */
 
-struct hub_fan *
-hub_bus_fan_begin(struct hub_req *r)
+int
+hub_bus_fan_begin(struct hub_req *r, struct hub_fan **fp)
 {
 	struct hub_fan *f;
-	int n;
 
+	*fp = NULL;
 	if (r->no_route || hub_bus_self()[0] == '\0')
-		return NULL;
-	if ((f = calloc(1, sizeof(*f))) == NULL)	/* owned by fs once
-							 * sent */
-		return NULL;
-	n = hub_bus_others_up(f->hubs, HUB_BUS_HUBS_MAX);
-	if (n == 0 || fs.n >= FAN_PENDING_MAX) {
-		if (n > 0)
-			mc_warn("bus: %d fan-outs wait for other hubs: this "
-			    "one reaches the agents held here only",
-			    FAN_PENDING_MAX);
-		free(f);
-		return NULL;
+		return 0;
+	if (fs.n >= FAN_PENDING_MAX) {
+		hub_http_error(r, 503, "unavailable", "%d fan-outs wait for "
+		    "other hubs; try again", FAN_PENDING_MAX);
+		r->http->retry_after = 1;
+		return -1;
 	}
-	f->nhubs = n;
+	if ((f = calloc(1, sizeof(*f))) == NULL) {	/* owned by fs once
+							 * sent */
+		hub_http_error(r, 503, "unavailable", "out of memory");
+		return -1;
+	}
+	if ((f->nhubs = hub_bus_others_up(f->hubs, HUB_BUS_HUBS_MAX)) == 0) {
+		free(f);
+		return 0;
+	}
 	hub_api_body_begin(&f->b, &f->w);
-	r->fan = f;
-	return f;
+	r->fan = *fp = f;
+	return 0;
 }
 
 struct mc_jw *
@@ -311,10 +313,11 @@ hub_bus_fan_send(struct hub_req *r, struct hub_fan *f)
 			snprintf(f->why[i], sizeof(f->why[i]), "was not asked: "
 			    "the request is over the bus's %d MiB",
 			    HUB_BUS_MSG_MAX >> 20);
-		else if (hub_bus_link_queue(LINK_PUB, chan, b.data, b.len,
-		    NULL, NULL) == -1)
+		else if (!hub_bus_link_up(NULL, 0) ||
+		    hub_bus_link_queue(LINK_PUB, chan, b.data, b.len, NULL,
+		    NULL) == -1)
 			snprintf(f->why[i], sizeof(f->why[i]), "was not asked: "
-			    "the bus's queue is full");
+			    "the bus is unreachable or its queue is full");
 		else {
 			snprintf(f->why[i], sizeof(f->why[i]), "did not answer "
 			    "within %.0f s (and will not run it later)",
