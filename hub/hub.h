@@ -255,6 +255,13 @@ struct hub_conn;
 int	hub_db_find_agent(struct hub_conn *c, const struct mc_hello *h);
 /* c closes: a pending lookup forgets it. */
 void	hub_db_find_forget(struct hub_conn *c);
+/* Shared store: an agent another hub's feed names is unknown here; look
+ * it up and, found, keep it like the others (watched, so that a survivor
+ * records it critical if it dies with its hub).  Nothing when a lookup
+ * for it waits, too many wait, or it was not found lately. */
+void	hub_db_find_learn(const char *name);
+/* Agents learnt that way since the start. */
+uint64_t hub_db_find_learnt(void);
 /* hub_cron: tokens made or revoked on other hubs, read every 5 s. */
 void	hub_db_find_cron(double now);
 
@@ -593,9 +600,10 @@ struct hub_agent {
 	 * number there), and whether the bus is being asked about it */
 	uint8_t		 held_by;
 	uint8_t		 live_asking;
-	/* its status is critical by this hub's decision (set_status), so
-	 * this hub records the recovery when another hub hears it again */
-	uint8_t		 incident_here;
+	/* while critical: which hub recorded the incident, as held_by
+	 * (HUB_HELD_HERE: this one; HUB_HELD_UNKNOWN: restored, or not
+	 * told yet); that hub records its end (hub_live.c) */
+	uint8_t		 incident_by;
 	struct hub_agent *hnext;	/* hash chain */
 	struct hub_agent *next, *prev;	/* all agents, in creation order */
 };
@@ -703,13 +711,19 @@ void	hub_live_verdict(struct hub_agent *a, enum hub_live_verdict v,
 /* Hub hub_name says the agent it holds has status s and, when it has
  * the agent's connection, heard it at wall time heard (else 0): this
  * hub's view follows, with no event, alert or write (the holder made
- * those), except that an incident this hub recorded ends here once the
- * agent was heard after it began. */
+ * those), except that a critical agent heard after its incident began
+ * ends the incident (recorded once, see hub_live.c). */
 void	hub_live_heard_of(struct hub_agent *a, const char *hub_name,
 	    enum hub_status s, double heard);
-/* After loading from disk: agents that were up start their clock now. */
+/* This hub took the bus's lock for the end of an incident it did not
+ * record (hub_bus_live_recover()): record it (the agent's status here
+ * changed already).  began: when the incident began, as known here. */
+void	hub_live_recovered(struct hub_agent *a, enum hub_status to,
+	    const char *detail, double began);
+/* After loading from disk: agents that were up start their clock now.
+ * since: when the status began (0 when not stored: last_seen). */
 void	hub_live_restore(struct hub_agent *a, const char *status,
-	    double last_seen);
+	    double last_seen, double since);
 /* ---- hub_update.c: rolling container updates ---- */
 
 #define HUB_UPDATE_TIMEOUT	300	/* seconds a container_update may
@@ -1438,6 +1452,10 @@ void	hub_alert_shutdown(void);
 /* hub_live.c: an agent's status changed (service thread). */
 void	hub_alert_status(struct hub_agent *a, enum hub_status from,
 	    enum hub_status to, const char *detail);
+/* hub_live.c: this hub records the end of an incident that another hub
+ * (gone, or restarted) recorded and alerted: its recovery is due.  began:
+ * when the incident began, as far as this hub knows. */
+void	hub_alert_adopt(struct hub_agent *a, double began);
 /* hub_rules.c: rule number rule (its text in rule_text) started (fired 1)
  * or stopped (0) holding on a; text says so in words. */
 void	hub_alert_rule(struct hub_agent *a, int rule, const char *rule_text,
@@ -1774,6 +1792,14 @@ void	hub_bus_drain(void);
  * window: 0 when the bus was asked (its answer decides, through
  * hub_live_verdict()), -1 to decide here (no bus, or it cannot ask). */
 int	hub_bus_live_ask(struct hub_agent *a);
+/* A critical agent is back (its status here is to already); by is the
+ * hub that recorded the incident (hub_agent.incident_by), began when it
+ * began.  Nothing when that hub is up (it records the end); else the
+ * hub that takes maestro:alert:recovered:NAME does, through
+ * hub_live_recovered() (this one when the bus cannot answer: twice
+ * rather than never). */
+void	hub_bus_live_recover(struct hub_agent *a, uint8_t by,
+	    enum hub_status to, const char *detail, double began);
 /* hub_bus_hold.c: an agent connected here / left / beat (hub_agent.c). */
 void	hub_bus_hold_attach(struct hub_agent *a);
 void	hub_bus_hold_detach(struct hub_agent *a);

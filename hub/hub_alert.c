@@ -223,6 +223,17 @@ hub_alert_status(struct hub_agent *a, enum hub_status from,
 		on_back(a, detail);
 }
 
+void
+hub_alert_adopt(struct hub_agent *a, double began)
+{
+	struct hub_alert_state *st = state_get(a);
+
+	if (st == NULL || st->alerted)
+		return;
+	st->alerted = 1;
+	st->down_seen = began;
+}
+
 static void
 settled(struct hub_agent *a)
 {

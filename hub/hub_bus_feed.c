@@ -388,6 +388,8 @@ on_agent(const char *from, char kind, const char *p, const char *end,
 	if ((a = hub_agent_find(h.name)) != NULL)
 		hub_bus_live_heard_of(a, from, kind == 'A' || h.connected ?
 		    h.status : NULL, h.connected ? h.heard : 0);
+	else
+		hub_db_find_learn(h.name);	/* enrolled elsewhere */
 	if (a != NULL && a->conn != NULL)
 		return;
 	if (h.json == NULL) {

@@ -7,7 +7,12 @@
  * it is refused, its row is looked up in the store on the writer thread
  * and, if found, restored into the registry and the hello goes on.  A
  * name not found is remembered for NEG_TTL seconds (NEG_SLOTS names), so
- * a listener with a wrong name cannot make every hello a query.  Tokens
+ * a listener with a wrong name cannot make every hello a query.  The
+ * same lookup serves an agent that another hub's live feed names and this
+ * hub does not know (hub_db_find_learn()): restored, it is watched here
+ * like the others, so that if it dies together with its hub a survivor
+ * records it critical (without it nobody would); at most LEARN_MAX such
+ * lookups wait at once, one per name.  Tokens
  * and enrollment keys are few and small: both tables are read again
  * every TOKEN_EVERY seconds and the new ones (and revocations, and keys'
  * uses counted by the other hubs) taken.  On SQLite the same code runs
@@ -25,21 +30,26 @@
 #define NEG_TTL		10.0	/* seconds a miss is remembered */
 #define TOKEN_EVERY	5.0	/* seconds between reads of the tokens */
 #define TOKENS_MAX	1024	/* rows one read takes, of each table */
+#define LEARN_MAX	64	/* lookups for agents the feed named */
 
 /* A lookup waits for the store; its connection may close meanwhile. */
 struct find_job {
 	struct hub_conn	*conn;		/* not owned; NULL once it closed */
+	int		 learn;		/* for the feed: no connection */
 	struct mc_hello	 hello;		/* owned copy; wiped at the end */
 	int		 found;
 	int64_t		 id;
 	char		 cred_hash[MC_SHA256_HEX];
 	char		 status[16];
 	double		 last_seen;
+	double		 since;
 	struct find_job	*next;
 };
 
 static struct {
 	struct find_job	*pending;	/* not owned: each by its callback */
+	int		 learning;	/* of them, hub_db_find_learn()'s */
+	uint64_t	 learnt;
 	struct { uint32_t h; double until; } neg[NEG_SLOTS];
 	double		 token_next;	/* monotonic */
 	int		 token_reading;
@@ -73,7 +83,8 @@ find_run(struct hub_sql *db, void *arg)
 	int rc;
 
 	if ((rc = hub_sql_prepare(db, "SELECT id, cred_hash, status,"
-	    " last_seen FROM agents WHERE name = ?", &st)) != HUB_SQL_OK)
+	    " last_seen, since FROM agents WHERE name = ?", &st)) !=
+	    HUB_SQL_OK)
 		return rc;
 	hub_sql_bind_text(st, 1, j->hello.name);
 	if ((rc = hub_sql_step(st)) == HUB_SQL_ROW) {
@@ -83,6 +94,7 @@ find_run(struct hub_sql *db, void *arg)
 		    sizeof(j->cred_hash));
 		mc_strlcpy(j->status, hub_sql_str(st, 2), sizeof(j->status));
 		j->last_seen = hub_sql_double(st, 3);
+		j->since = hub_sql_double(st, 4);
 	}
 	hub_sql_finalize(st);
 	return rc == HUB_SQL_ROW || rc == HUB_SQL_DONE ? HUB_SQL_OK : rc;
@@ -100,6 +112,29 @@ unlink_job(struct find_job *j)
 		}
 }
 
+/* An agent named by another hub's feed, found in the store: from now on
+ * it is known here (hub_live_restore() starts watching it; the bus says
+ * who holds it). */
+static void
+learnt(struct find_job *j, int stored)
+{
+	struct hub_agent *a;
+
+	fs.learning--;
+	if (!stored || !j->found) {
+		if (stored)
+			neg_add(j->hello.name, mc_now());
+		return;
+	}
+	if (hub_agent_find(j->hello.name) != NULL || (a = hub_agent_restore(
+	    j->id, j->hello.name, j->cred_hash)) == NULL)
+		return;
+	hub_live_restore(a, j->status, j->last_seen, j->since);
+	fs.learnt++;
+	mc_info("agent '%s' (enrolled through another hub) found in the "
+	    "store; watched here too", a->name);
+}
+
 static void
 find_done(void *arg, int stored)
 {
@@ -107,12 +142,15 @@ find_done(void *arg, int stored)
 	struct hub_agent *a;
 
 	unlink_job(j);
-	if (j->conn != NULL) {
+	if (j->learn)
+		learnt(j, stored);
+	else if (j->conn != NULL) {
 		if (stored && j->found &&
 		    hub_agent_find(j->hello.name) == NULL &&
 		    (a = hub_agent_restore(j->id, j->hello.name,
 		    j->cred_hash)) != NULL) {
-			hub_live_restore(a, j->status, j->last_seen);
+			hub_live_restore(a, j->status, j->last_seen,
+			    j->since);
 			mc_info("%s: agent '%s' found in the store (enrolled "
 			    "through another hub)", j->conn->peer,
 			    j->hello.name);
@@ -138,6 +176,33 @@ hub_db_find_agent(struct hub_conn *c, const struct mc_hello *h)
 	fs.pending = j;
 	hub_db_read(find_run, find_done, j);
 	return 0;
+}
+
+void
+hub_db_find_learn(const char *name)
+{
+	struct find_job *j;
+
+	if (!hub_db_shared() || fs.learning >= LEARN_MAX ||
+	    neg_hit(name, mc_now()))
+		return;
+	for (j = fs.pending; j != NULL; j = j->next)
+		if (strcmp(j->hello.name, name) == 0)
+			return;		/* asked already */
+	if ((j = calloc(1, sizeof(*j))) == NULL)	/* owned by find_done */
+		return;
+	j->learn = 1;
+	mc_strlcpy(j->hello.name, name, sizeof(j->hello.name));
+	j->next = fs.pending;
+	fs.pending = j;
+	fs.learning++;
+	hub_db_read(find_run, find_done, j);
+}
+
+uint64_t
+hub_db_find_learnt(void)
+{
+	return fs.learnt;
 }
 
 void

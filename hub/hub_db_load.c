@@ -36,7 +36,8 @@ load_agents(struct hub_sql *db)
 
 	if (hub_sql_prepare(db, "SELECT id, name, cred_hash, hostname,"
 	    " os, kernel, arch, version, cpus, mem_total, tags, status,"
-	    " last_seen, boot FROM agents ORDER BY id", &st) != HUB_SQL_OK)
+	    " last_seen, boot, since FROM agents ORDER BY id", &st) !=
+	    HUB_SQL_OK)
 		return -1;
 	while (hub_sql_step(st) == HUB_SQL_ROW) {
 		a = hub_agent_restore(hub_sql_int64(st, 0),
@@ -53,7 +54,7 @@ load_agents(struct hub_sql *db)
 		load_tags(a, hub_sql_str(st, 10));
 		mc_strlcpy(a->boot, hub_sql_str(st, 13), sizeof(a->boot));
 		hub_live_restore(a, hub_sql_str(st, 11),
-		    hub_sql_double(st, 12));
+		    hub_sql_double(st, 12), hub_sql_double(st, 14));
 	}
 	hub_sql_finalize(st);
 	return 0;

@@ -125,21 +125,28 @@ hub_status_parse(const char *s, enum hub_status *out)
 	return -1;
 }
 
+/* The status in memory, the watch list and the views. */
 static void
-set_status(struct hub_agent *a, enum hub_status to, const char *detail)
+status_move(struct hub_agent *a, enum hub_status to)
 {
-	enum hub_status from = a->status;
-
-	if (from == to)
-		return;
-	nonline += (to == ST_ONLINE) - (from == ST_ONLINE);
+	nonline += (to == ST_ONLINE) - (a->status == ST_ONLINE);
 	a->status = to;
-	a->incident_here = to == ST_CRITICAL;
-	hub_alert_down_track(a);
+	a->incident_by = HUB_HELD_UNKNOWN;
 	a->since = mc_wall();
-	a->saved_seen = a->last_seen;
+	hub_alert_down_track(a);
 	if (to == ST_CRITICAL || to == ST_OFFLINE)
 		watch_del(a);	/* only a heartbeat brings it back */
+	hub_ui_agent(a, 1);
+}
+
+/* What a change this hub decided leaves: the log, an event, the store's
+ * row and the alerts.  The status is a->status already. */
+static void
+status_record(struct hub_agent *a, enum hub_status from, const char *detail)
+{
+	enum hub_status to = a->status;
+
+	a->saved_seen = a->last_seen;
 	if (to == ST_CRITICAL)
 		mc_warn("agent '%s': %s -> critical (no heartbeat for %.1fs)",
 		    a->name, hub_status_name(from), mc_now() - a->last_hb);
@@ -147,13 +154,66 @@ set_status(struct hub_agent *a, enum hub_status to, const char *detail)
 		mc_info("agent '%s': %s -> %s%s%s", a->name,
 		    hub_status_name(from), hub_status_name(to),
 		    detail[0] ? ": " : "", detail);
-	hub_ui_agent(a, 1);
 	hub_event("status", a->name, hub_status_name(from),
 	    hub_status_name(to), detail);
 	hub_db_exec("UPDATE agents SET status = ?, since = ?, last_seen = ?"
 	    " WHERE id = ?", "tddi", hub_status_name(to), a->since,
 	    a->last_seen, a->id);
 	hub_alert_status(a, from, to, detail);
+}
+
+static void
+set_status(struct hub_agent *a, enum hub_status to, const char *detail)
+{
+	enum hub_status from = a->status;
+
+	if (from == to)
+		return;
+	status_move(a, to);
+	if (to == ST_CRITICAL)
+		a->incident_by = HUB_HELD_HERE;
+	status_record(a, from, detail);
+}
+
+/* A status this hub follows but did not decide: no event, alert or
+ * write (the hub that decided made those). */
+static void
+status_quiet(struct hub_agent *a, enum hub_status to)
+{
+	if (a->status != to)
+		status_move(a, to);
+}
+
+/*
+ * A critical agent is back: heard here, or by another hub after its
+ * incident began.  In a cluster every hub that follows the agent sees
+ * that, and the end is recorded once: by the hub that recorded the
+ * incident while it still runs (it hears of the agent on the feed as
+ * this hub did), else (that hub is gone, restarted, or not known here)
+ * by the hub that takes the bus's lock for it (hub_bus_live.c).
+ */
+static void
+incident_end(struct hub_agent *a, enum hub_status to, const char *detail)
+{
+	uint8_t by = a->incident_by;
+	double began = a->since;
+
+	if (hub.conf.bus[0] == '\0' || by == HUB_HELD_HERE) {
+		set_status(a, to, detail);
+		return;
+	}
+	status_quiet(a, to);
+	hub_bus_live_recover(a, by, to, detail, began);
+}
+
+void
+hub_live_recovered(struct hub_agent *a, enum hub_status to,
+    const char *detail, double began)
+{
+	if (a->status != to)
+		return;		/* changed meanwhile: that change is recorded */
+	hub_alert_adopt(a, began);
+	status_record(a, ST_CRITICAL, detail);
 }
 
 /* Add the agent to this tick's last_seen writes. */
@@ -241,7 +301,9 @@ hub_live_seen(struct hub_agent *a)
 	a->heard = 1;
 	a->held_by = HUB_HELD_HERE;
 	watch_tail(a);
-	if (a->status != ST_ONLINE)
+	if (a->status == ST_CRITICAL)
+		incident_end(a, ST_ONLINE, "");
+	else if (a->status != ST_ONLINE)
 		set_status(a, ST_ONLINE, first ? HUB_FIRST_CONNECTION : "");
 	else if (a->last_seen - a->saved_seen >= SEEN_SAVE_EVERY)
 		seen_add(a);
@@ -290,23 +352,6 @@ check(struct hub_agent *a, double now)
 		set_status(a, ST_LATE, "");
 }
 
-/* A status this hub follows but did not decide: no event, alert or
- * write (the hub that decided made those). */
-static void
-status_quiet(struct hub_agent *a, enum hub_status to)
-{
-	if (a->status == to)
-		return;
-	nonline += (to == ST_ONLINE) - (a->status == ST_ONLINE);
-	a->status = to;
-	a->incident_here = 0;
-	a->since = mc_wall();
-	hub_alert_down_track(a);
-	if (to == ST_CRITICAL || to == ST_OFFLINE)
-		watch_del(a);
-	hub_ui_agent(a, 1);
-}
-
 void
 hub_live_verdict(struct hub_agent *a, enum hub_live_verdict v,
     const char *detail)
@@ -343,21 +388,24 @@ hub_live_heard_of(struct hub_agent *a, const char *hub_name,
 		return;		/* this hub hears it itself */
 	if (s != ST_ONLINE && s != ST_LATE && s != ST_RESTARTING) {
 		status_quiet(a, s);
+		if (s == ST_CRITICAL && a->incident_by == HUB_HELD_UNKNOWN)
+			a->incident_by = a->held_by;	/* its hub's word */
 		return;
 	}
 	watch_del(a);		/* its holder watches it */
-	if (a->status != ST_CRITICAL || !a->incident_here) {
+	if (a->status != ST_CRITICAL) {
 		status_quiet(a, s);
 		return;
 	}
-	/* A hub that froze (SIGSTOP, a stalled VM) comes back with its
-	 * agents still connected and never changed their status, while this
-	 * hub found them unheard and recorded them critical.  The holder's
-	 * word that it is up is not enough (its line may predate its first
-	 * heartbeat since): heard after the incident began, it is over. */
+	/* The agent came back on another hub, or a hub that froze (SIGSTOP,
+	 * a stalled VM) runs again with its agents still connected, never
+	 * having changed their status, while the cluster found them unheard
+	 * and recorded them critical.  The holder's word that it is up is
+	 * not enough (its line may predate its first heartbeat since): heard
+	 * after the incident began, it is over. */
 	if (heard > a->since) {
 		snprintf(detail, sizeof(detail), "heard by hub %s", hub_name);
-		set_status(a, s, detail);
+		incident_end(a, s, detail);
 	}
 }
 
@@ -380,17 +428,19 @@ hub_live_tick(double now)
 }
 
 void
-hub_live_restore(struct hub_agent *a, const char *status, double last_seen)
+hub_live_restore(struct hub_agent *a, const char *status, double last_seen,
+    double since)
 {
 	enum hub_status s;
 
 	a->last_seen = last_seen;
 	a->saved_seen = last_seen;
-	a->since = last_seen;
+	a->since = since > 0 ? since : last_seen;
 	if (hub_status_parse(status, &s) == -1)
 		s = ST_OFFLINE;
 	nonline += (s == ST_ONLINE) - (a->status == ST_ONLINE);
 	a->status = s;
+	a->incident_by = HUB_HELD_UNKNOWN;	/* its recorder may be gone */
 	/* in a cluster, another hub may hold it (hub_bus_live.c asks) */
 	a->held_by = hub.conf.bus[0] != '\0' ? HUB_HELD_UNKNOWN :
 	    HUB_HELD_HERE;

@@ -24,15 +24,26 @@ window.  What is checked:
   records the hub down and the agent critical once; when the hub resumes
   (SIGCONT) with the agent still connected, the survivor that recorded
   the incident records its end once, heard through the other hub, and the
-  frozen hub raises nothing of its own.
+  frozen hub raises nothing of its own;
+- the end of an incident is recorded once across hubs: the agent back on
+  the hub that did not record it (the recorder records it, heard through
+  the other); the recorder restarted meanwhile (it records it from what
+  it stored, RECOVERED alert included); the recorder killed (the hub the
+  agent came back to records it, after the bus's lock, and alerts it);
+- on a shared store (a private PostgreSQL), an agent enrolled through one
+  hub after the other started, and only ever connected to the first, is
+  learnt by the other from the feed and recorded critical there when it
+  dies together with its hub.
 """
 
+import os
 import re
 import shutil
 import signal
 import time
 
 import fakeapi
+import pgserve
 from cluster_env import Redis
 from fakeapi import WEBHOOK
 from mtest import check, wait_until
@@ -268,3 +279,154 @@ test_agent_moves_between_live_hubs.time_limit = 120
 test_hub_dies_with_its_agent.time_limit = 120
 test_hub_dies_its_agent_moves.time_limit = 120
 test_frozen_hub_and_back.time_limit = 120
+
+
+def test_back_at_another_hub(t):
+    """Critical on a (its holder), back on b: one recovery, one alert."""
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    a, b, sd = cluster_pair(t, redis, fake, "cl-5")
+    p = multi_listener(t, [a], "cl-5", sd, a.fingerprint)
+    wait_known(a, "cl-5", "online")
+    wait_known(b, "cl-5", "online")
+    kill(p)
+    wait_until(lambda: criticals(a, "cl-5"), WINDOW * 3,
+               "hub a to record cl-5 critical")
+    wait_known(b, "cl-5", "critical")
+    wait_until(lambda: critical_alerts(fake, "cl-5"), 10,
+               "the CRITICAL alert for cl-5")
+
+    multi_listener(t, [b], "cl-5", sd, b.fingerprint)
+    wait_known(b, "cl-5", "online")
+    wait_known(a, "cl-5", "online")
+    wait_until(lambda: bus_alerts(fake, "recovered"), 10,
+               "the RECOVERED alert for cl-5")
+    time.sleep(WINDOW)                  # a second record would be in
+    rec = recoveries(a, "cl-5") + recoveries(b, "cl-5")
+    check(len(rec) == 1, "recoveries: a %r, b %r"
+          % (recoveries(a, "cl-5"), recoveries(b, "cl-5")))
+    check(len(bus_alerts(fake, "recovered")) == 1, "RECOVERED alerts: %r"
+          % bus_alerts(fake, "recovered"))
+
+
+def incident_ends(h, recorded):
+    r = h.request("GET", "/metrics")
+    m = re.search(r'^maestro_cluster_incident_ends_total\{recorded="%s"\} '
+                  r'(\d+)$' % recorded, r.body.decode(), re.M)
+    return int(m.group(1)) if m else 0
+
+
+def test_recorder_restarted(t):
+    """The hub that recorded the incident restarts before it ends: it
+    records the end once, RECOVERED included, from what it stored."""
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    a, b, sd = cluster_pair(t, redis, fake, "cl-6")
+    multi_listener(t, [a], "cl-6", sd, a.fingerprint)
+    wait_known(a, "cl-6", "online")
+    wait_known(b, "cl-6", "online")
+    a.proc.signal(signal.SIGSTOP)
+    wait_until(lambda: criticals(b, "cl-6"), LEASE + PERIOD + WINDOW + 8,
+               "hub b to record cl-6 critical while a is frozen")
+    wait_until(lambda: critical_alerts(fake, "cl-6"), 10,
+               "the CRITICAL alert for cl-6")
+
+    b.stop()                            # its memory of the incident goes
+    b.start()
+    check(status_on(b, "cl-6") == "critical", "after its restart b shows "
+          "cl-6 %s" % status_on(b, "cl-6"))
+    a.proc.signal(signal.SIGCONT)
+    wait_until(lambda: status_on(b, "cl-6") == "online", PERIOD + 10,
+               "b to hear cl-6 again through a")
+    wait_until(lambda: bus_alerts(fake, "recovered"), 10,
+               "the RECOVERED alert for cl-6")
+    time.sleep(WINDOW)                  # a second record would be in
+    rec = recoveries(b, "cl-6")
+    check(len(rec) == 1 and "heard by hub a" in rec[0].get("detail", "")
+          and not recoveries(a, "cl-6"),
+          "the end of the incident: a %r, b %r"
+          % (recoveries(a, "cl-6"), rec))
+    check(len(bus_alerts(fake, "recovered")) == 1, "RECOVERED alerts: %r"
+          % bus_alerts(fake, "recovered"))
+    check(incident_ends(b, "here") == 1, "b's incident_ends{here}: %d"
+          % incident_ends(b, "here"))
+
+
+def test_recorder_gone(t):
+    """The hub that recorded the incident is killed; the agent comes back
+    on the survivor: the survivor records the end and alerts it."""
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    a, b, sd = cluster_pair(t, redis, fake, "cl-7")
+    p = multi_listener(t, [a], "cl-7", sd, a.fingerprint)
+    wait_known(a, "cl-7", "online")
+    wait_known(b, "cl-7", "online")
+    kill(p)
+    wait_until(lambda: criticals(a, "cl-7"), WINDOW * 3,
+               "hub a to record cl-7 critical")
+    wait_known(b, "cl-7", "critical")
+    wait_until(lambda: critical_alerts(fake, "cl-7"), 10,
+               "the CRITICAL alert for cl-7")
+    a.kill9()
+    wait_until(lambda: bus_alerts(fake, "hub_down"), LEASE + PERIOD + 10,
+               "HUB DOWN: a")
+
+    multi_listener(t, [b], "cl-7", sd, b.fingerprint)
+    wait_known(b, "cl-7", "online")
+    wait_until(lambda: bus_alerts(fake, "recovered"), 10,
+               "the RECOVERED alert for cl-7")
+    rec = recoveries(b, "cl-7")
+    check(len(rec) == 1, "b's recoveries: %r" % rec)
+    check(incident_ends(b, "here") == 1, "b's incident_ends{here}: %d"
+          % incident_ends(b, "here"))
+
+
+def learnt(h):
+    r = h.request("GET", "/metrics")
+    m = re.search(r'^maestro_cluster_agents_learnt_total (\d+)$',
+                  r.body.decode(), re.M)
+    return int(m.group(1)) if m else 0
+
+
+def test_enrolled_elsewhere_dies_with_its_hub(t):
+    """Shared store: an agent enrolled through a after b started, only
+    ever connected to a, dies together with a: b records it critical."""
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    pg = pgserve.start(t)
+    pg.createdb("fleet")
+    tls = shared_cert(t)
+
+    def hub(name, data=None):
+        h = t.hub(name="hub-" + name, heartbeat=HB, miss=MISS, data=data,
+                  extra=tls + ["--config", conf(t, redis, fake, name),
+                               "--store", pg.url("fleet")])
+        h.hub_name = name
+        return h
+
+    a = hub("a")
+    data = t.mkdir("hubdata-b")
+    # one admin token for the cluster: the store knows its hash
+    shutil.copy(os.path.join(a.data, "admin.token"), data)
+    b = hub("b", data)
+    lst = t.listener(a, "cl-8", key=a.create_key(), wait_online=True)
+    wait_until(lambda: learnt(b) == 1, 10, "b to learn cl-8 from a's feed")
+    check("agent 'cl-8' (enrolled through another hub) found in the store"
+          in b.log(), "b's log does not say it learnt cl-8")
+    wait_known(b, "cl-8", "online")
+
+    t0 = time.monotonic()
+    a.kill9()
+    kill(lst)
+    wait_until(lambda: criticals(b, "cl-8"), LEASE + PERIOD + WINDOW + 8,
+               "hub b to record cl-8 critical after a went down")
+    t.note("cl-8 critical on b %.1f s after a and cl-8 were killed"
+           % (time.monotonic() - t0))
+    wait_until(lambda: critical_alerts(fake, "cl-8"), 10,
+               "the CRITICAL alert for cl-8")
+
+
+test_back_at_another_hub.time_limit = 120
+test_enrolled_elsewhere_dies_with_its_hub.time_limit = 120
+test_recorder_restarted.time_limit = 120
+test_recorder_gone.time_limit = 120
