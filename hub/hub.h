@@ -1115,6 +1115,8 @@ struct hub_cmd {
 						 * its copy, fed over the bus */
 	int			 claiming;	/* its claim is in the store's
 						 * queue (hub_cmd_claim()) */
+	int			 asking;	/* past its deadline, its row is
+						 * read (hub_cmd_overdue()) */
 	struct hub_cmd		*anext;		/* agent's unfinished list */
 	struct hub_cmd		*hnext;
 	struct hub_cmd		*next, *prev;	/* creation order */
@@ -1209,6 +1211,8 @@ void	hub_cmd_agent_add(struct hub_agent *a, struct hub_cmd *c);
 void	hub_cmd_agent_del(struct hub_agent *a, struct hub_cmd *c);
 /* Send c now (not stored: the caller records 'sent'): 0 / -1. */
 int	hub_cmd_send(struct hub_agent *a, struct hub_cmd *c);
+/* No result from c's agent within the grace after its timeout. */
+void	hub_cmd_lost(struct hub_cmd *c);
 /* Forget c's output (a shadow about to take the stored one). */
 void	hub_cmd_out_clear(struct hub_cmd *c);
 
@@ -1230,6 +1234,10 @@ int	hub_cmd_adopt(const char *agent, const char *const *pending,
 /* Shadow c's runner is gone: follow the command in the store until it
  * ends there or its deadline passes. */
 void	hub_cmd_follow(struct hub_cmd *c);
+/* c is in flight past its deadline: lost (hub_cmd_lost()); on a shared
+ * store only once its row says no other hub took it over (its listener
+ * moved there while this hub ran): then it is followed in the store. */
+void	hub_cmd_overdue(struct hub_cmd *c);
 void	hub_cmd_adopt_cron(double now);
 void	hub_cmd_adopt_free_all(void);
 

@@ -769,14 +769,19 @@ hub_cmd_expire(double now)
 			    "offline before the command could start",
 			    c->agent);
 			hub_cmd_finish(c, CMD_EXPIRED);
-		} else if (hub_cmd_in_flight(c) && now >= c->deadline) {
-			snprintf(c->error, sizeof(c->error), "no result from "
-			    "agent '%s' within %.0fs after the command's "
-			    "timeout", c->agent, HUB_CMD_LOST_GRACE);
-			mc_warn("command %s on '%s' is lost", c->id, c->agent);
-			hub_cmd_finish(c, CMD_LOST);
-		}
+		} else if (hub_cmd_in_flight(c) && now >= c->deadline)
+			hub_cmd_overdue(c);
 	}
+}
+
+void
+hub_cmd_lost(struct hub_cmd *c)
+{
+	snprintf(c->error, sizeof(c->error), "no result from agent '%s' "
+	    "within %.0fs after the command's timeout", c->agent,
+	    HUB_CMD_LOST_GRACE);
+	mc_warn("command %s on '%s' is lost", c->id, c->agent);
+	hub_cmd_finish(c, CMD_LOST);
 }
 
 void

@@ -27,7 +27,11 @@
  *  - a shadow (a command asked for through the bus, hub_bus_cmd.c) whose
  *    runner went down is followed in the store: its row is read every
  *    FOLLOW_EVERY seconds until it ends there (its adopter finished it)
- *    or its deadline passes (lost).
+ *    or its deadline passes (lost);
+ *  - a command with no result by its deadline is lost only once its row
+ *    still names this hub: its listener may have moved to another hub
+ *    while this one ran (a network blip), and that hub took it over at
+ *    the hello; then this hub follows it in the store like a shadow.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -602,6 +606,85 @@ follow_prune(double now)
 		}
 		fw.f[i] = fw.f[--fw.n];
 	}
+}
+
+/* ---- past the deadline: lost here, or taken over ---- */
+
+struct owner_job {
+	char	 id[MC_ID_MAX];
+	char	 hub[sizeof(hub.conf.hub_name)];	/* the row's; "" */
+};
+
+/* Writer thread. */
+static int
+owner_run(struct hub_sql *db, void *arg)
+{
+	struct owner_job *j = arg;
+	struct hub_sql_stmt *st;
+	int rc;
+
+	if ((rc = hub_sql_prepare(db, "SELECT hub FROM commands WHERE id = ?",
+	    &st)) != HUB_SQL_OK)
+		return rc;
+	hub_sql_bind_text(st, 1, j->id);
+	if ((rc = hub_sql_step(st)) == HUB_SQL_ROW)
+		mc_strlcpy(j->hub, hub_sql_str(st, 0), sizeof(j->hub));
+	hub_sql_finalize(st);
+	return rc == HUB_SQL_ROW || rc == HUB_SQL_DONE ? HUB_SQL_OK : rc;
+}
+
+static void
+owner_done(void *arg, int stored)
+{
+	struct owner_job *j = arg;	/* owned here */
+	struct hub_cmd *c = hub_cmd_find(j->id);
+	struct hub_agent *a;
+
+	if (c == NULL || !c->asking || hub_cmd_finished(c)) {
+		if (c != NULL)
+			c->asking = 0;
+		free(j);
+		return;
+	}
+	c->asking = 0;
+	/* a store that does not answer cannot say: lost, as on one hub */
+	if (!stored || j->hub[0] == '\0' ||
+	    strcmp(j->hub, hub.conf.hub_name) == 0) {
+		hub_cmd_lost(c);
+		free(j);
+		return;
+	}
+	mc_info("command %s for '%s' was taken over by hub %s (its listener "
+	    "moved there); followed in the store", c->id, c->agent, j->hub);
+	if ((a = hub_agent_find(c->agent)) != NULL) {
+		if (a->running > 0)
+			a->running--;
+		hub_cmd_agent_del(a, c);
+	}
+	c->shadow = 1;
+	hub_cmd_follow(c);
+	free(j);
+}
+
+void
+hub_cmd_overdue(struct hub_cmd *c)
+{
+	struct owner_job *j;
+
+	if (c->shadow || !hub_db_shared()) {
+		hub_cmd_lost(c);
+		return;
+	}
+	if (c->asking)
+		return;
+	if ((j = calloc(1, sizeof(*j))) == NULL) {	/* owned by
+							 * owner_done */
+		hub_cmd_lost(c);
+		return;
+	}
+	mc_strlcpy(j->id, c->id, sizeof(j->id));
+	c->asking = 1;
+	hub_db_read(owner_run, owner_done, j);
 }
 
 void

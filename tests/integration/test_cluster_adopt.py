@@ -16,16 +16,25 @@ What is checked:
   each command ran once (one line in its file);
 - the killed hub started again on the same store while a command runs
   at the survivor: it neither sends nor loses it (its log never names
-  it) and the command ends done.
+  it) and the command ends done;
+- a listener that moves mid-command while its hub keeps running (its
+  connection cut by a TCP gate the test controls, as a network blip
+  would): the other hub takes the command over at the hello and stores
+  its result; the first hub, at the command's deadline, finds in the
+  store that it was taken over and shows the stored result, not "lost".
 """
 
 import os
 import re
+import select
 import shutil
+import socket
+import threading
+import time
 
 import pgserve
 from cluster_env import Redis
-from mtest import Proc, binary, check, wait_until
+from mtest import Proc, binary, check, free_port, wait_until
 from test_multihub import RECONNECT_MIN, shared_cert, welcomed_by
 
 
@@ -147,3 +156,135 @@ def test_adopt_after_kill9(t):
         check(stored(pg, cid)[0][0] == "done", "%s changed after the "
               "restart: %r" % (cid, stored(pg, cid)))
     redis.kill()
+
+
+class Gate:
+    """A TCP forwarder on 127.0.0.1 to a hub's port.  Open, it accepts and
+    copies bytes both ways; shut, it drops every connection it carries and
+    refuses new ones: the network between a listener and a hub that keeps
+    running, broken.  TLS goes through untouched."""
+
+    def __init__(self, target_port):
+        self.target = ("127.0.0.1", target_port)
+        self.port = free_port()
+        self.lsock = None
+        self.conns = []
+        self.lock = threading.Lock()
+
+    @property
+    def ws_url(self):
+        return "wss://127.0.0.1:%d" % self.port
+
+    def open(self):
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", self.port))
+        self.lsock.listen(8)
+        threading.Thread(target=self._accept, args=(self.lsock,),
+                         daemon=True).start()
+        return self
+
+    def _accept(self, lsock):
+        while True:
+            try:
+                c, _ = lsock.accept()
+            except OSError:
+                return                  # shut
+            try:
+                u = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                c.close()
+                continue
+            with self.lock:
+                self.conns += [c, u]
+            threading.Thread(target=self._pump, args=(c, u),
+                             daemon=True).start()
+
+    @staticmethod
+    def _pump(a, b):
+        peer = {a: b, b: a}
+        try:
+            while True:
+                ready, _, _ = select.select([a, b], [], [], 1.0)
+                for s in ready:
+                    data = s.recv(65536)
+                    if not data:
+                        return
+                    peer[s].sendall(data)
+        except OSError:
+            return
+        finally:
+            a.close()
+            b.close()
+
+    def shut(self):
+        if self.lsock is not None:
+            self.lsock.close()
+            self.lsock = None
+        with self.lock:
+            for s in self.conns:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                s.close()
+            self.conns = []
+
+    def close(self):                    # at the test's cleanup
+        self.shut()
+
+
+def test_listener_moves_while_its_hub_runs(t):
+    pg = pgserve.start(t)
+    pg.createdb("fleet")
+    redis = Redis(t).start()
+    tls = shared_cert(t)
+    a = cluster_hub(t, pg, redis, "a", tls)
+    data = t.mkdir("hubdata-b")
+    shutil.copy(os.path.join(a.data, "admin.token"), data)
+    b = cluster_hub(t, pg, redis, "b", tls, data=data)
+    first = t.listener(a, "pc-2", key=a.create_key(), wait_online=True)
+    first.stop()
+
+    # both hubs behind gates; b's shut until the command runs, so the
+    # listener starts at a
+    ga, gb = Gate(a.port).open(), Gate(b.port)
+    t.sockets += [ga, gb]
+    lst = listener(t, [ga, gb], "pc-2", first.state_dir, a.fingerprint)
+    wait_until(lambda: a.agents().get("pc-2", {}).get("status") ==
+               "online", 15, "pc-2 online at a")
+    mark = t.path("ran-moved")
+    timeout = 6
+    cid = a.command("pc-2", {"type": "shell", "cmd": long_cmd(mark),
+                             "timeout": timeout})
+    sent = time.monotonic()
+    wait_until(lambda: (stored(pg, cid) or [[""]])[0][0] == "running",
+               10, "command %s running" % cid)
+    off = lst.log_size()
+    gb.open()
+    ga.shut()
+    wait_until(lambda: "welcomed us" in lst.log_since(off), 15,
+               "pc-2 welcomed by b")
+    doc = b.wait_command(cid, timeout=20)
+    check(doc["status"] == "done" and doc["output"] == "start\ndone\n",
+          "command %s at b: %r" % (cid, doc))
+    check(stored(pg, cid) == [["done", "start|done|", "b"]],
+          "command %s in the store: %r" % (cid, stored(pg, cid)))
+
+    # a's deadline: the timeout and 30 s of grace after it was sent
+    doc = a.wait_command(cid, timeout=timeout + 30 + 15 -
+                         (time.monotonic() - sent))
+    check(doc["status"] == "done" and doc["output"] == "start\ndone\n",
+          "command %s at a after its deadline: %r" % (cid, doc))
+    wait_until(lambda: re.search(r"command %s for 'pc-2' was taken over "
+                                 r"by hub b" % cid, a.log()), 5,
+               "a's log to say b took %s over" % cid)
+    check("command %s on 'pc-2' is lost" % cid not in a.log(),
+          "a recorded %s lost" % cid)
+    check(stored(pg, cid)[0][0] == "done", "the row changed: %r"
+          % stored(pg, cid))
+    check(lines(mark) == 1, "the command ran %d times" % lines(mark))
+    redis.kill()
+
+
+test_listener_moves_while_its_hub_runs.time_limit = 150
