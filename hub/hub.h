@@ -626,9 +626,12 @@ void	hub_agent_detach(struct hub_conn *c);
 /* A decoded hello, version checked: log in or enroll (hub_db_find.c
  * calls it again once a lookup in the store is done). */
 void	hub_agent_hello_go(struct hub_conn *c, const struct mc_hello *h);
+int	hub_agent_has_tag(const struct hub_agent *a, const char *tag);
+/* hub_agent_view.c: a heartbeat's metrics kept (packed) with the gauges
+ * the views show: 0, or -1 out of memory (the previous ones stay). */
+int	hub_agent_metrics_keep(struct hub_agent *a, const struct mc_metrics *m);
 /* The agent's last heartbeat, unpacked into *m.  -1 when it sent none. */
 int	hub_agent_metrics(const struct hub_agent *a, struct mc_metrics *m);
-int	hub_agent_has_tag(const struct hub_agent *a, const char *tag);
 /* Write the agent's public view as a JSON object. */
 void	hub_agent_write(struct mc_jw *w, const struct hub_agent *a,
 	    int with_metrics);
