@@ -1114,6 +1114,7 @@ struct hub_cmd {
 						 * it over the bus, which gets its
 						 * progress (hub_bus_cmd.c); NULL */
 	size_t			 fwd_bytes;	/* of out, forwarded */
+	size_t			 fwd_blob;	/* of blob, forwarded */
 	int			 shadow;	/* runs at another hub: this is
 						 * its copy, fed over the bus */
 	int			 claiming;	/* its claim is in the store's
@@ -1164,6 +1165,10 @@ void	hub_cmd_on_started(struct hub_agent *a, const struct mc_started *s);
 void	hub_cmd_on_out(struct hub_agent *a, const struct mc_out *o);
 void	hub_cmd_on_result(struct hub_conn *c, const struct mc_result *r);
 void	hub_cmd_on_blob(struct hub_agent *a, const struct mc_blob *b);
+/* A piece of c's file (a screenshot) at off: appended in order, else
+ * the file is dropped and c's error says so. */
+void	hub_cmd_blob_add(struct hub_cmd *c, uint64_t off, const void *data,
+	    size_t len);
 /* Commands whose deadline passed become lost, queued ones whose queue
  * time passed become expired (hub_cron). */
 void	hub_cmd_expire(double now);

@@ -9,7 +9,6 @@
  * agent only by a good hello, and every later message acts on that agent
  * alone, so an agent can never act as another.
  */
-#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

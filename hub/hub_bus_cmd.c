@@ -8,7 +8,10 @@
  * "status":...,"exit":...,"truncated":...,"out_bytes":...,"error":...,
  * "started":...,"finished":...,"out":[[STREAM,BASE64],...]}, the output
  * past what was sent, base64 so every byte arrives as it was, in pieces
- * of at most CMD_PIECE bytes.  The mark goes with the last message.
+ * of at most CMD_PIECE bytes.  A screenshot's picture follows once the
+ * command ended, in pieces of CMD_PIECE ("png":[OFFSET,BASE64], one per
+ * message), before the message with the outcome, so the asker serves it
+ * as the holder does.  The mark goes with the last message.
  * The asker holds a shadow (hub_cmd_shadow_new(): in memory only, never
  * stored, no event: the holder stores and records it) that the messages
  * fill, so GET /api/commands/ID, its stream and hubctl send follow it at
@@ -20,8 +23,7 @@
  * down (hub_bus.c) are lost at once, a queued one too, unless the store
  * is shared: another hub may take the command over, so the shadow
  * follows its row in the store until it ends or its deadline passes
- * (hub_cmd_adopt.c).  A screenshot's picture is not
- * carried: it is read at the holder (or from a shared store).
+ * (hub_cmd_adopt.c).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,6 +135,7 @@ hub_bus_cmd_forward(struct hub_cmd *c, const char *to)
 	free(c->fwd);
 	c->fwd = strdup(to);	/* owned by c */
 	c->fwd_bytes = 0;
+	c->fwd_blob = 0;
 }
 
 /* The chunks' bytes from c->fwd_bytes on, at most CMD_PIECE of them. */
@@ -164,9 +167,36 @@ out_write(struct mc_jw *w, struct hub_cmd *c, struct mc_buf *tmp)
 	mc_jw_arr_end(w);
 }
 
-/* One progress message; 1 when output is left for another. */
+/* The picture's bytes from c->fwd_blob on, at most CMD_PIECE of them. */
+static void
+png_write(struct mc_jw *w, struct hub_cmd *c, struct mc_buf *tmp)
+{
+	size_t n = c->blob.len - c->fwd_blob;
+
+	if (n > CMD_PIECE)
+		n = CMD_PIECE;
+	mc_buf_reset(tmp);
+	if (mc_b64_encode(tmp, c->blob.data + c->fwd_blob, n) == -1)
+		return;
+	mc_jw_arr(w, "png");
+	mc_jw_u64(w, NULL, c->fwd_blob);
+	mc_jw_strn(w, NULL, tmp->data, tmp->len);
+	mc_jw_arr_end(w);
+	c->fwd_blob += n;
+}
+
+/* Output, then (once it ended) the picture, are left for another
+ * message. */
 static int
-progress_send(struct hub_cmd *c, int last)
+progress_left(const struct hub_cmd *c)
+{
+	return c->fwd_bytes < c->out.len ||
+	    (hub_cmd_finished(c) && c->fwd_blob < c->blob.len);
+}
+
+/* One progress message; 1 when more is left for another. */
+static int
+progress_send(struct hub_cmd *c)
 {
 	char chan[HUB_BUS_CHAN_MAX];
 	struct mc_buf b, tmp;
@@ -178,8 +208,12 @@ progress_send(struct hub_cmd *c, int last)
 	mc_jw_obj(&w, NULL);
 	mc_jw_str(&w, "t", "cmd");
 	mc_jw_str(&w, "id", c->id);
-	out_write(&w, c, &tmp);
-	if (last || c->fwd_bytes == c->out.len) {
+	if (c->fwd_bytes < c->out.len || !hub_cmd_finished(c) ||
+	    c->fwd_blob == c->blob.len)
+		out_write(&w, c, &tmp);
+	else
+		png_write(&w, c, &tmp);
+	if (!progress_left(c)) {
 		hub_cmd_write_outcome(&w, c);
 		mc_jw_dbl(&w, "started", c->started);
 		mc_jw_dbl(&w, "finished", c->finished);
@@ -192,7 +226,7 @@ progress_send(struct hub_cmd *c, int last)
 		    c->id, c->fwd);
 	mc_buf_free(&tmp);
 	mc_buf_free(&b);
-	return c->fwd_bytes < c->out.len;
+	return progress_left(c);
 }
 
 void
@@ -203,7 +237,7 @@ hub_bus_cmd_changed(struct hub_cmd *c)
 	if (c->fwd == NULL)
 		return;
 	do
-		more = progress_send(c, 0);
+		more = progress_send(c);
 	while (more);
 	if (hub_cmd_finished(c)) {
 		free(c->fwd);
@@ -281,6 +315,24 @@ out_read(struct hub_cmd *c, const struct mc_json *arr)
 	free(buf);
 }
 
+/* A piece of the picture into the shadow. */
+static void
+png_read(struct hub_cmd *c, const struct mc_json *arr)
+{
+	const struct mc_json *off = arr != NULL && arr->type == MC_JARR ?
+	    arr->child : NULL, *d = off != NULL ? off->next : NULL;
+	char *buf;	/* owned */
+	long n;
+
+	if (off == NULL || off->type != MC_JNUM || off->num < 0 ||
+	    d == NULL || d->type != MC_JSTR ||
+	    (buf = malloc(CMD_PIECE + 4)) == NULL)
+		return;
+	if ((n = mc_b64_decode(d->str, d->len, buf, CMD_PIECE + 4)) >= 0)
+		hub_cmd_blob_add(c, (uint64_t)off->num, buf, (size_t)n);
+	free(buf);
+}
+
 void
 hub_bus_cmd_progress(const struct mc_json *o)
 {
@@ -294,6 +346,7 @@ hub_bus_cmd_progress(const struct mc_json *o)
 		return;
 	c->deadline = mc_now() + c->timeout + 2 * HUB_CMD_LOST_GRACE;
 	out_read(c, mc_json_get(o, "out"));
+	png_read(c, mc_json_get(o, "png"));
 	if (st == NULL || hub_cmd_status_parse(st, &status) == -1) {
 		hub_cmd_notify(c);
 		return;

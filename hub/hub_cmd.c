@@ -575,26 +575,31 @@ hub_cmd_on_blob(struct hub_agent *a, const struct mc_blob *b)
 {
 	struct hub_cmd *c = cmd_of(a, b->id);
 
-	if (c == NULL || !hub_cmd_in_flight(c))
-		return;
-	if (b->off == 0 && c->blob.len > 0) {
+	if (c != NULL && hub_cmd_in_flight(c))
+		hub_cmd_blob_add(c, b->off, b->data, b->len);
+}
+
+void
+hub_cmd_blob_add(struct hub_cmd *c, uint64_t off, const void *data,
+    size_t len)
+{
+	if (off == 0 && c->blob.len > 0) {
 		/* the listener starts the file again (a piece was lost with a
 		 * connection): forget what came before */
 		live.bytes -= c->blob.len;
 		mc_buf_reset(&c->blob);
 	}
-	if (b->off != c->blob.len || mc_buf_append(&c->blob, b->data,
-	    b->len) == -1) {
+	if (off != c->blob.len || mc_buf_append(&c->blob, data, len) == -1) {
 		mc_warn("command %s: file piece at %llu out of order or over "
 		    "%d bytes; dropping the file", c->id,
-		    (unsigned long long)b->off, MC_BLOB_MAX);
+		    (unsigned long long)off, MC_BLOB_MAX);
 		live.bytes -= c->blob.len;
 		mc_buf_free(&c->blob);
 		mc_strlcpy(c->error, "the file did not arrive whole",
 		    sizeof(c->error));
 		return;
 	}
-	live.bytes += b->len;
+	live.bytes += len;
 }
 
 static enum hub_cmd_status

@@ -20,6 +20,9 @@ What is checked:
   a resize, 60,000 lines in order, the exit status, the recording at a;
 - the hub holding the agent killed mid-command: the command at b ends
   "lost" once b sees that hub down, saying why;
+- a screenshot through b of an agent at a (a real Xvfb): hubctl's file,
+  the record and GET /api/commands/ID/png at b hold the picture the
+  listener took, byte for byte as a has it;
 - the round trip of ~200 commands through b against the same at a (p50,
   p99 in the test's notes: MAESTRO_VERBOSE=1).
 """
@@ -34,8 +37,10 @@ from cluster_env import Redis, bus_hub
 from test_cluster_bus import wait_sees
 from mtest import check, quote, tls_client_context, wait_until
 from test_signed_ctl import make_key, signed_listener
+from test_commands import X_VARS, conf_listener
 from test_terminal import Term, line
 from test_ui_feed import next_where, ui
+from xvfb_env import Xvfb, png_decode
 
 ROUNDS = 200
 
@@ -305,6 +310,43 @@ def test_route_holder_killed_mid_command(t):
                      20, "the command to be lost at b once a is down")
     check("hub a" in doc["error"] and "went down" in doc["error"],
           "why it is lost: %r" % doc)
+    redis.kill()
+
+
+def test_route_screenshot(t):
+    x = Xvfb(t, "320x200x24").start()
+    x.run("xsetroot", "-solid", "#3366cc")
+    redis = Redis(t).start()
+    a, b = (bus_hub(t, redis, n) for n in "ab")
+    bare = {k: v for k, v in t.env.items() if k not in X_VARS}
+    conf_listener(t, a, "pc-shot", a.create_key(), env=x.env(bare))
+    wait_until(lambda: routed(b, "pc-shot"), 10, "b to reach pc-shot at a")
+    out = t.path("shot.png")
+    r = t.hubctl(b, "send", "pc-shot", "screenshot", "-o", out)
+    check(r.rc == 0, "hubctl send pc-shot screenshot -o through b: %r" % r)
+    with open(out, "rb") as f:
+        data = f.read()
+    w, h, rows = png_decode(data)
+    check((w, h) == (320, 200) and rows[0][:3] == b"\x33\x66\xcc",
+          "hubctl's file through b: %dx%d, first pixel %r"
+          % (w, h, rows[0][:3]))
+
+    cid = b.api("POST", "/api/agents/pc-shot/screenshot", {},
+                expect=202)["id"]
+    doc = b.wait_command(cid, 20)
+    at_a = a.request("GET", "/api/commands/%s/png" % cid)
+    at_b = b.request("GET", "/api/commands/%s/png" % cid)
+    check(doc["status"] == "done" and at_a.status == 200 and
+          doc.get("png") == "/api/commands/%s/png" % cid and
+          doc.get("png_bytes") == len(at_a.body),
+          "the record at b: %r (the picture at a: HTTP %d, %d bytes)"
+          % (doc, at_a.status, len(at_a.body)))
+    ctype = {k.lower(): v for k, v in at_b.headers.items()}.get(
+        "content-type")
+    check(at_b.status == 200 and at_b.body == at_a.body and
+          ctype == "image/png", "GET .../png at b: HTTP %d, %d bytes, %r, "
+          "the same as at a: %s" % (at_b.status, len(at_b.body), ctype,
+                                    at_b.body == at_a.body))
     redis.kill()
 
 
