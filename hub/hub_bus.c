@@ -39,6 +39,9 @@ static struct {
 	struct hub_bus_round	*cur;		/* owned: the newest round */
 	int			 was_ok;	/* -1 before the first round */
 	int			 conflict;	/* another run has our name */
+	/* runs of hubs whose liveness settings differ, told once each */
+	char			 told[HUB_BUS_HUBS_MAX][HUB_BUS_ID_HEX];
+	int			 ntold;		/* next slot (a ring) */
 } bs = { .was_ok = -1 };
 
 static void	self_fill(struct hub_bus_peer *p);
@@ -296,6 +299,8 @@ self_fill(struct hub_bus_peer *p)
 	p->online = hub_live_online_count();
 	p->agents = hub_agent_connected_count();
 	p->watching = (int64_t)hub_ui_count();
+	p->heartbeat = hub.conf.heartbeat;
+	p->miss = hub.conf.miss;
 	hub_db_health(&h);
 	mc_strlcpy(p->store, h.failing ? h.reason : "ok", sizeof(p->store));
 }
@@ -392,6 +397,38 @@ name_conflict(const struct hub_bus_round *r)
 	bs.conflict = found;
 }
 
+/* Every hub of a cluster must time liveness alike: a hub with a longer
+ * window than the others' finds their agents silent too early when they
+ * fail over to it, one with a shorter window calls the agents of a dead
+ * hub critical before the others would.  Said once per run of a hub
+ * that differs (an older hub announces no settings). */
+static void
+timing_check(const struct hub_bus_round *r)
+{
+	const struct hub_bus_peer *p;
+	int i, j;
+
+	for (i = 0; i < r->npeers; i++) {
+		p = &r->peers[i];
+		if (p->heartbeat <= 0 || (p->heartbeat == hub.conf.heartbeat &&
+		    p->miss == hub.conf.miss) || strcmp(p->id, bs.id) == 0)
+			continue;
+		for (j = 0; j < HUB_BUS_HUBS_MAX; j++)
+			if (strcmp(bs.told[j], p->id) == 0)
+				break;
+		if (j < HUB_BUS_HUBS_MAX)
+			continue;
+		mc_warn("bus: hub %s uses heartbeat %g s and miss %lld, this "
+		    "hub heartbeat %g s and miss %d: give every hub of a "
+		    "cluster the same two settings, or agents that move "
+		    "between them are judged by different windows", p->name,
+		    p->heartbeat, (long long)p->miss, hub.conf.heartbeat,
+		    hub.conf.miss);
+		mc_strlcpy(bs.told[bs.ntold], p->id, sizeof(bs.told[0]));
+		bs.ntold = (bs.ntold + 1) % HUB_BUS_HUBS_MAX;
+	}
+}
+
 void
 hub_bus_cron(double now)
 {
@@ -417,8 +454,10 @@ hub_bus_cron(double now)
 	if (r == NULL)
 		return;
 	bus_state(r);
-	if (r->ok)
+	if (r->ok) {
 		name_conflict(r);
+		timing_check(r);
+	}
 	for (i = 0; i < r->nchanges; i++) {
 		if (r->changes[i].kind == BUS_DOWN)
 			change_down(&r->changes[i]);
@@ -507,6 +546,10 @@ peer_write(struct mc_jw *w, const struct hub_bus_peer *p, int self)
 	mc_jw_i64(w, "agents", p->agents);
 	mc_jw_i64(w, "online", p->online);
 	mc_jw_i64(w, "watching", p->watching);
+	if (p->heartbeat > 0) {
+		mc_jw_dbl(w, "heartbeat", p->heartbeat);
+		mc_jw_i64(w, "miss", p->miss);
+	}
 	mc_jw_str(w, "store", p->store);
 	mc_jw_dbl(w, "last_seen", p->seen);
 	mc_jw_bool(w, "stopping", p->stopping);

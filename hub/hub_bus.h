@@ -31,6 +31,8 @@ struct hub_bus_peer {
 	int64_t		 agents;	/* connected to it */
 	int64_t		 online;
 	int64_t		 watching;	/* its live feed's sessions (/ws/ui) */
+	double		 heartbeat;	/* its liveness settings; 0: not */
+	int64_t		 miss;		/* announced (an older hub) */
 	int		 stopping;	/* said goodbye: it stops cleanly */
 };
 

@@ -174,6 +174,8 @@ announce(const struct hub_bus_peer *p, char *err, size_t errlen)
 	mc_jw_i64(&w, "agents", p->agents);
 	mc_jw_i64(&w, "online", p->online);
 	mc_jw_i64(&w, "watching", p->watching);
+	mc_jw_dbl(&w, "heartbeat", p->heartbeat);
+	mc_jw_i64(&w, "miss", p->miss);
 	mc_jw_str(&w, "store", p->store);
 	mc_jw_bool(&w, "stopping", p->stopping);
 	mc_jw_obj_end(&w);
@@ -276,6 +278,8 @@ peer_parse(const char *key, const char *text, size_t len,
 		mc_json_int(o, "agents", 0, INT64_MAX, &p->agents);
 		mc_json_int(o, "online", 0, INT64_MAX, &p->online);
 		mc_json_int(o, "watching", 0, INT64_MAX, &p->watching);
+		mc_json_num(o, "heartbeat", &p->heartbeat);
+		mc_json_int(o, "miss", 0, INT64_MAX, &p->miss);
 		mc_json_bool(o, "stopping", &p->stopping);
 		r = 0;
 	}

@@ -207,6 +207,32 @@ def test_redis_down_and_back(t):
 test_redis_down_and_back.time_limit = 120
 
 
+def test_different_liveness_settings_are_told(t):
+    """Hubs of a cluster must share heartbeat and miss: each shows the
+    others' in /api/hubs, and one that differs is named in a warning,
+    once per run of that hub."""
+    redis = Redis(t).start()
+    a = bus_hub(t, redis, "a")
+    path = t.write("b.conf", "bus = %s\nhub_name = b\n" % redis.url,
+                   mode=0o600)
+    b = t.hub(name="hub-b", heartbeat=a.heartbeat * 2, miss=4,
+              extra=["--config", path])
+    b.hub_name = "b"
+    wait_sees([a, b], ["a", "b"], 10, "a and b to list each other")
+    want = "bus: hub b uses heartbeat %g s and miss 4, this hub heartbeat " \
+        "%g s and miss %d" % (a.heartbeat * 2, a.heartbeat, a.miss)
+    wait_until(lambda: want in a.log(), 10, "a's warning about b")
+    wait_until(lambda: "bus: hub a uses heartbeat %g s" % a.heartbeat in
+               b.log(), 10, "b's warning about a")
+    time.sleep(3)                       # a round every 2 s: no repeat
+    check(a.log().count("bus: hub b uses") == 1, "told %d times"
+          % a.log().count("bus: hub b uses"))
+    seen = {x["name"]: (x.get("heartbeat"), x.get("miss"))
+            for x in hubs_doc(a)["hubs"]}
+    check(seen == {"a": (a.heartbeat, a.miss), "b": (a.heartbeat * 2, 4)},
+          "/api/hubs at a: %r" % seen)
+
+
 def test_bad_bus_lines_and_a_hub_alone(t):
     cases = [
         ("bus = redis://:hunter2@127.0.0.1:6379",
