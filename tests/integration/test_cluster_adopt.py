@@ -75,19 +75,23 @@ def lines(path):
         return len(f.read().splitlines())
 
 
-def test_adopt_after_kill9(t):
+def pg_cluster(t, names):
+    """A private PostgreSQL and Redis, and one hub per name on both."""
     pg = pgserve.start(t)
     pg.createdb("fleet")
     redis = Redis(t).start()
     tls = shared_cert(t)
-    a = cluster_hub(t, pg, redis, "a", tls)
-    hubs = [a]
-    for n in "bc":
+    hubs = [cluster_hub(t, pg, redis, names[0], tls)]
+    for n in names[1:]:
         data = t.mkdir("hubdata-" + n)
         # one admin token for the cluster: the store knows its hash
-        shutil.copy(os.path.join(a.data, "admin.token"), data)
+        shutil.copy(os.path.join(hubs[0].data, "admin.token"), data)
         hubs.append(cluster_hub(t, pg, redis, n, tls, data=data))
-    b, c = hubs[1], hubs[2]
+    return pg, redis, hubs
+
+
+def test_adopt_after_kill9(t):
+    pg, redis, (a, b, c) = pg_cluster(t, "abc")
 
     # enrolled through a, then given both a and b
     first = t.listener(a, "pc-1", key=a.create_key(), wait_online=True)
@@ -235,14 +239,7 @@ class Gate:
 
 
 def test_listener_moves_while_its_hub_runs(t):
-    pg = pgserve.start(t)
-    pg.createdb("fleet")
-    redis = Redis(t).start()
-    tls = shared_cert(t)
-    a = cluster_hub(t, pg, redis, "a", tls)
-    data = t.mkdir("hubdata-b")
-    shutil.copy(os.path.join(a.data, "admin.token"), data)
-    b = cluster_hub(t, pg, redis, "b", tls, data=data)
+    pg, redis, (a, b) = pg_cluster(t, "ab")
     first = t.listener(a, "pc-2", key=a.create_key(), wait_online=True)
     first.stop()
 

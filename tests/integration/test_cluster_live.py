@@ -281,21 +281,27 @@ test_hub_dies_its_agent_moves.time_limit = 120
 test_frozen_hub_and_back.time_limit = 120
 
 
-def test_back_at_another_hub(t):
-    """Critical on a (its holder), back on b: one recovery, one alert."""
+def critical_at_a(t, agent):
+    """Hubs a and b; agent held by a, killed: a records it critical (and
+    alerts), b follows.  (fake, a, b, the agent's state directory)"""
     fake = fakeapi.start(t)
     redis = Redis(t).start()
-    a, b, sd = cluster_pair(t, redis, fake, "cl-5")
-    p = multi_listener(t, [a], "cl-5", sd, a.fingerprint)
-    wait_known(a, "cl-5", "online")
-    wait_known(b, "cl-5", "online")
+    a, b, sd = cluster_pair(t, redis, fake, agent)
+    p = multi_listener(t, [a], agent, sd, a.fingerprint)
+    wait_known(a, agent, "online")
+    wait_known(b, agent, "online")
     kill(p)
-    wait_until(lambda: criticals(a, "cl-5"), WINDOW * 3,
-               "hub a to record cl-5 critical")
-    wait_known(b, "cl-5", "critical")
-    wait_until(lambda: critical_alerts(fake, "cl-5"), 10,
-               "the CRITICAL alert for cl-5")
+    wait_until(lambda: criticals(a, agent), WINDOW * 3,
+               "hub a to record %s critical" % agent)
+    wait_known(b, agent, "critical")
+    wait_until(lambda: critical_alerts(fake, agent), 10,
+               "the CRITICAL alert for %s" % agent)
+    return fake, a, b, sd
 
+
+def test_back_at_another_hub(t):
+    """Critical on a (its holder), back on b: one recovery, one alert."""
+    fake, a, b, sd = critical_at_a(t, "cl-5")
     multi_listener(t, [b], "cl-5", sd, b.fingerprint)
     wait_known(b, "cl-5", "online")
     wait_known(a, "cl-5", "online")
@@ -355,18 +361,7 @@ def test_recorder_restarted(t):
 def test_recorder_gone(t):
     """The hub that recorded the incident is killed; the agent comes back
     on the survivor: the survivor records the end and alerts it."""
-    fake = fakeapi.start(t)
-    redis = Redis(t).start()
-    a, b, sd = cluster_pair(t, redis, fake, "cl-7")
-    p = multi_listener(t, [a], "cl-7", sd, a.fingerprint)
-    wait_known(a, "cl-7", "online")
-    wait_known(b, "cl-7", "online")
-    kill(p)
-    wait_until(lambda: criticals(a, "cl-7"), WINDOW * 3,
-               "hub a to record cl-7 critical")
-    wait_known(b, "cl-7", "critical")
-    wait_until(lambda: critical_alerts(fake, "cl-7"), 10,
-               "the CRITICAL alert for cl-7")
+    fake, a, b, sd = critical_at_a(t, "cl-7")
     a.kill9()
     wait_until(lambda: bus_alerts(fake, "hub_down"), LEASE + PERIOD + 10,
                "HUB DOWN: a")
