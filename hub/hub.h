@@ -718,9 +718,9 @@ void	hub_live_verdict(struct hub_agent *a, enum hub_live_verdict v,
  * ends the incident (recorded once, see hub_live.c). */
 void	hub_live_heard_of(struct hub_agent *a, const char *hub_name,
 	    enum hub_status s, double heard);
-/* This hub took the bus's lock for the end of an incident it did not
- * record (hub_bus_live_recover()): record it (the agent's status here
- * changed already).  began: when the incident began, as known here. */
+/* This hub records the end of an incident it did not record in this run
+ * (hub_bus_end()); the agent's status here changed already.  began: when
+ * the incident began, as known here. */
 void	hub_live_recovered(struct hub_agent *a, enum hub_status to,
 	    const char *detail, double began);
 /* After loading from disk: agents that were up start their clock now.
@@ -1808,14 +1808,13 @@ void	hub_bus_drain(void);
  * window: 0 when the bus was asked (its answer decides, through
  * hub_live_verdict()), -1 to decide here (no bus, or it cannot ask). */
 int	hub_bus_live_ask(struct hub_agent *a);
-/* A critical agent is back (its status here is to already); by is the
- * hub that recorded the incident (hub_agent.incident_by), began when it
- * began.  Nothing when that hub is up (it records the end); else the
- * hub that takes maestro:alert:recovered:NAME does, through
- * hub_live_recovered() (this one when the bus cannot answer: twice
- * rather than never). */
-void	hub_bus_live_recover(struct hub_agent *a, uint8_t by,
-	    enum hub_status to, const char *detail, double began);
+/* hub_bus_end.c: a critical agent is back (its status here is to
+ * already); by is the hub that recorded the incident
+ * (hub_agent.incident_by), began when it began.  Nothing when that hub
+ * is up (it records the end); else the end is recorded once in the
+ * cluster, through hub_live_recovered() where it is. */
+void	hub_bus_end(struct hub_agent *a, uint8_t by, enum hub_status to,
+	    const char *detail, double began);
 /* hub_bus_hold.c: an agent connected here / left / beat (hub_agent.c). */
 void	hub_bus_hold_attach(struct hub_agent *a);
 void	hub_bus_hold_detach(struct hub_agent *a);

@@ -276,6 +276,7 @@ hub_bus_free_all(void)
 	hub_bus_cmd_free_all();
 	hub_bus_term_free_all();
 	hub_bus_feed_free_all();
+	hub_bus_end_free_all();
 }
 
 /* ---- this hub ---- */
@@ -445,6 +446,7 @@ hub_bus_cron(double now)
 	hub_bus_cmd_cron(now);
 	hub_bus_term_cron(now);
 	hub_bus_feed_cron(now);
+	hub_bus_end_cron(now);
 	if (now >= bs.next) {
 		self_fill(&self);
 		hub_bus_redis_announce(&self);
@@ -480,6 +482,12 @@ hub_bus_cron(double now)
 	}
 	free(bs.cur);
 	bs.cur = r;
+}
+
+int
+hub_bus_peers_known(void)
+{
+	return bs.cur != NULL;
 }
 
 int
@@ -631,4 +639,5 @@ hub_bus_prom(struct mc_buf *b)
 	    bs.cur->npeers : 0);
 	hub_bus_feed_prom(b);
 	hub_bus_live_prom(b);
+	hub_bus_end_prom(b);
 }

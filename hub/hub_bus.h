@@ -103,6 +103,7 @@ enum hub_link_op {
 	LINK_PUB,	/* PUBLISH key val: n receivers */
 	LINK_LOCK,	/* SET key THIS-HUB NX PX val (milliseconds, as
 			 * text): n 1 when this hub took it, else 0 */
+	LINK_MARK,	/* SET key THIS-HUB PX val */
 	LINK_MSG	/* (a result only) a message received */
 };
 
@@ -143,6 +144,8 @@ const char *hub_bus_self_id(void);
 /* 1 when hub name, in its run run (NULL: any), announced itself in the
  * last round read and has not said goodbye. */
 int	hub_bus_peer_up(const char *name, const char *run);
+/* 1 once a round has listed the hubs (before it, none is known up). */
+int	hub_bus_peers_known(void);
 /* The names of the other hubs that are up, as the last round read them,
  * into names (max): how many. */
 int	hub_bus_others_up(char (*names)[HUB_BUS_NAME_MAX + 1], int max);
@@ -234,6 +237,15 @@ const char *hub_bus_live_hub(uint8_t idx);
 /* Hub name went down: the agents it held are watched here again. */
 void	hub_bus_live_hub_down(const char *name);
 void	hub_bus_live_prom(struct mc_buf *b);
+
+/* ---- hub_bus_end.c: an incident's end, recorded once ---- */
+
+/* This hub recorded a's critical: maestro:incident:NAME says so. */
+void	hub_bus_end_mark(const struct hub_agent *a);
+/* Ends waiting for Redis, asked again (every second). */
+void	hub_bus_end_cron(double now);
+void	hub_bus_end_free_all(void);
+void	hub_bus_end_prom(struct mc_buf *b);
 
 /* ---- hub_bus_hold.c: which hub holds which agent ---- */
 

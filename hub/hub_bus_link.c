@@ -387,6 +387,9 @@ job_append(redisContext *c, const struct hub_link_job *j)
 	case LINK_LOCK:
 		return redisAppendCommand(c, "SET %s %s NX PX %s", j->key,
 		    lk.cfg.name, j->val);
+	case LINK_MARK:
+		return redisAppendCommand(c, "SET %s %s PX %s", j->key,
+		    lk.cfg.name, j->val);
 	case LINK_MSG:
 		break;
 	}

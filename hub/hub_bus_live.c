@@ -18,11 +18,7 @@
  *    hub that takes maestro:alert:critical:NAME (SET NX, for one window)
  *    records it — event, store, alert — and the others only follow, so
  *    one incident is one alert however many hubs watched the agent.
- *    Its end is recorded once too: by that hub, which hears on the feed
- *    of the hub that has the agent again; when that hub is gone,
- *    restarted (its memory of the incident went with it) or not known
- *    here, by the hub that takes maestro:alert:recovered:NAME (SET NX,
- *    for one window), which also sends the RECOVERED alert;
+ *    Its end is recorded once too (hub_bus_end.c);
  * A bus that cannot answer leaves the decision to this hub: twice rather
  * than never.
  * When a hub goes down (its lease ran out), each survivor watches again
@@ -43,20 +39,10 @@
 
 #define LOCK_KEY	"maestro:alert:critical:"
 #define LOCK_KEY_MAX	(sizeof(LOCK_KEY) + MC_NAME_MAX)
-#define END_KEY		"maestro:alert:recovered:"
-#define END_KEY_MAX	(sizeof(END_KEY) + MC_NAME_MAX)
 
 /* An agent asked about, by name: it may be gone when the answer comes. */
 struct ask {
 	char		 name[MC_NAME_MAX + 1];
-};
-
-/* An incident's end, waiting for the lock that says who records it. */
-struct end {
-	char		 name[MC_NAME_MAX + 1];
-	enum hub_status	 to;
-	double		 began;
-	char		 detail[128];
 };
 
 static struct {
@@ -64,7 +50,6 @@ static struct {
 	int		 nhubs;
 	uint64_t	 held, critical, elsewhere, again, unanswered;
 	uint64_t	 taken_over;
-	uint64_t	 ends_here, ends_elsewhere;
 } lv;
 
 static double
@@ -123,6 +108,7 @@ decide(struct hub_agent *a, enum hub_live_verdict v)
 		break;
 	case LIVE_CRITICAL:
 		lv.critical++;
+		hub_bus_end_mark(a);
 		break;
 	case LIVE_CRITICAL_ELSEWHERE:
 		lv.elsewhere++;
@@ -230,52 +216,6 @@ hub_bus_live_heard_of(struct hub_agent *a, const char *hub_name,
 		hub_live_heard_of(a, hub_name, s, heard);
 }
 
-static void
-end_locked(void *arg, const struct hub_link_res *res)
-{
-	struct end *e = arg;
-	struct hub_agent *a = hub_agent_find(e->name);
-
-	if (a != NULL && (!res->ok || res->n == 1)) {
-		lv.ends_here++;
-		hub_live_recovered(a, e->to, e->detail, e->began);
-	} else if (a != NULL)
-		lv.ends_elsewhere++;
-	free(e);
-}
-
-void
-hub_bus_live_recover(struct hub_agent *a, uint8_t by, enum hub_status to,
-    const char *detail, double began)
-{
-	const char *recorder = hub_bus_live_hub(by);
-	char key[END_KEY_MAX], ms[32];
-	struct end *e;
-	int n;
-
-	if (recorder != NULL && hub_bus_peer_up(recorder, NULL))
-		return;		/* the hub that recorded it records its end */
-	if ((e = malloc(sizeof(*e))) == NULL) {	/* owned by the lock's
-						 * answer, freed there */
-		lv.ends_here++;
-		hub_live_recovered(a, to, detail, began);
-		return;
-	}
-	mc_strlcpy(e->name, a->name, sizeof(e->name));
-	e->to = to;
-	e->began = began;
-	mc_strlcpy(e->detail, detail, sizeof(e->detail));
-	/* one window: a new incident of the agent cannot end sooner */
-	snprintf(key, sizeof(key), END_KEY "%s", a->name);
-	n = snprintf(ms, sizeof(ms), "%lld", (long long)(window() * 1000));
-	if (hub_bus_link_queue(LINK_LOCK, key, ms, (size_t)n, end_locked,
-	    e) == -1) {
-		lv.ends_here++;
-		hub_live_recovered(a, to, detail, began);
-		free(e);
-	}
-}
-
 void
 hub_bus_live_hub_down(const char *name)
 {
@@ -319,14 +259,6 @@ hub_bus_live_prom(struct mc_buf *b)
 	    "\"taken_over\"} %llu\n", (unsigned long long)lv.taken_over);
 	mc_buf_printf(b, "maestro_cluster_liveness_total{verdict="
 	    "\"unanswered\"} %llu\n", (unsigned long long)lv.unanswered);
-	hub_prom_family(b, "maestro_cluster_incident_ends_total", "counter",
-	    "Ends of incidents whose recording hub was gone, restarted or "
-	    "unknown here, by who recorded them: this hub (it took the "
-	    "lock, or the bus did not answer) or another.");
-	mc_buf_printf(b, "maestro_cluster_incident_ends_total{recorded="
-	    "\"here\"} %llu\n", (unsigned long long)lv.ends_here);
-	mc_buf_printf(b, "maestro_cluster_incident_ends_total{recorded="
-	    "\"elsewhere\"} %llu\n", (unsigned long long)lv.ends_elsewhere);
 	hub_prom_family(b, "maestro_cluster_agents_learnt_total", "counter",
 	    "Agents enrolled through another hub after this one started, "
 	    "found in the shared store when the live feed named them.");

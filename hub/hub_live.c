@@ -190,7 +190,7 @@ status_quiet(struct hub_agent *a, enum hub_status to)
  * that, and the end is recorded once: by the hub that recorded the
  * incident while it still runs (it hears of the agent on the feed as
  * this hub did), else (that hub is gone, restarted, or not known here)
- * by the hub that takes the bus's lock for it (hub_bus_live.c).
+ * once, as hub_bus_end.c decides.
  */
 static void
 incident_end(struct hub_agent *a, enum hub_status to, const char *detail)
@@ -203,7 +203,7 @@ incident_end(struct hub_agent *a, enum hub_status to, const char *detail)
 		return;
 	}
 	status_quiet(a, to);
-	hub_bus_live_recover(a, by, to, detail, began);
+	hub_bus_end(a, by, to, detail, began);
 }
 
 void

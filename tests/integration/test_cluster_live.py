@@ -30,6 +30,9 @@ window.  What is checked:
   the other); the recorder restarted meanwhile (it records it from what
   it stored, RECOVERED alert included); the recorder killed (the hub the
   agent came back to records it, after the bus's lock, and alerts it);
+  the hub that only followed it restarted before the agent comes back
+  there (it reads who recorded it in Redis, maestro:incident:NAME, and
+  leaves the end to that hub);
 - on a shared store (a private PostgreSQL), an agent enrolled through one
   hub after the other started, and only ever connected to the first, is
   learnt by the other from the feed and recorded critical there when it
@@ -358,6 +361,39 @@ def test_recorder_restarted(t):
           % incident_ends(b, "here"))
 
 
+def test_follower_restarted(t):
+    """Shared store: the hub that only followed the incident restarts (it
+    no longer knows who recorded it), then the agent comes back on it:
+    the recorder, still up, records the end, once."""
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    a, start_b = pg_pair(t, fake, redis)
+    lst = t.listener(a, "cl-9", key=a.create_key(), wait_online=True)
+    b = start_b()
+    wait_known(b, "cl-9", "online")
+    kill(lst)
+    wait_until(lambda: criticals(a, "cl-9"), WINDOW * 3,
+               "hub a to record cl-9 critical")
+    wait_known(b, "cl-9", "critical")
+    b.stop()
+    b.start()
+    check(status_on(b, "cl-9") == "critical", "after its restart b shows "
+          "cl-9 %s" % status_on(b, "cl-9"))
+    multi_listener(t, [b], "cl-9", lst.state_dir, b.fingerprint)
+    wait_known(b, "cl-9", "online")
+    wait_known(a, "cl-9", "online")
+    wait_until(lambda: bus_alerts(fake, "recovered"), 10,
+               "the RECOVERED alert for cl-9")
+    time.sleep(WINDOW)                  # a second record would be in
+    rec = recoveries(a, "cl-9")         # one store: both hubs' events
+    check(len(rec) == 1 and rec[0].get("detail") == "heard by hub b",
+          "recoveries: %r" % rec)
+    check(len(bus_alerts(fake, "recovered")) == 1 and
+          incident_ends(b, "elsewhere") == 1,
+          "RECOVERED alerts %r; b's incident_ends{elsewhere} %d"
+          % (bus_alerts(fake, "recovered"), incident_ends(b, "elsewhere")))
+
+
 def test_recorder_gone(t):
     """The hub that recorded the incident is killed; the agent comes back
     on the survivor: the survivor records the end and alerts it."""
@@ -383,11 +419,9 @@ def learnt(h):
     return int(m.group(1)) if m else 0
 
 
-def test_enrolled_elsewhere_dies_with_its_hub(t):
-    """Shared store: an agent enrolled through a after b started, only
-    ever connected to a, dies together with a: b records it critical."""
-    fake = fakeapi.start(t)
-    redis = Redis(t).start()
+def pg_pair(t, fake, redis):
+    """Hub a on a private PostgreSQL and the bus; and a function that
+    starts hub b on both (when the test wants it)."""
     pg = pgserve.start(t)
     pg.createdb("fleet")
     tls = shared_cert(t)
@@ -400,10 +434,22 @@ def test_enrolled_elsewhere_dies_with_its_hub(t):
         return h
 
     a = hub("a")
-    data = t.mkdir("hubdata-b")
-    # one admin token for the cluster: the store knows its hash
-    shutil.copy(os.path.join(a.data, "admin.token"), data)
-    b = hub("b", data)
+
+    def start_b():
+        data = t.mkdir("hubdata-b")
+        # one admin token for the cluster: the store knows its hash
+        shutil.copy(os.path.join(a.data, "admin.token"), data)
+        return hub("b", data)
+    return a, start_b
+
+
+def test_enrolled_elsewhere_dies_with_its_hub(t):
+    """Shared store: an agent enrolled through a after b started, only
+    ever connected to a, dies together with a: b records it critical."""
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    a, start_b = pg_pair(t, fake, redis)
+    b = start_b()
     lst = t.listener(a, "cl-8", key=a.create_key(), wait_online=True)
     wait_until(lambda: learnt(b) == 1, 10, "b to learn cl-8 from a's feed")
     check("agent 'cl-8' (enrolled through another hub) found in the store"
@@ -425,3 +471,4 @@ test_back_at_another_hub.time_limit = 120
 test_enrolled_elsewhere_dies_with_its_hub.time_limit = 120
 test_recorder_restarted.time_limit = 120
 test_recorder_gone.time_limit = 120
+test_follower_restarted.time_limit = 120
