@@ -14,7 +14,7 @@
 // nothing sticks out of the screen (phone.mjs).  Prints one JSON
 // line; exit status 0 when every check passed.
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launch, signIn } from "./common.mjs";
 import { recordCspViolations } from "./terminal.mjs";
 import { fits, wordsWhole, WIDTH, HEIGHT } from "./phone.mjs";
 
@@ -36,20 +36,13 @@ const inForce = (page, id, ms) => until(page, (c) => {
   return !!e && e.dataset.commit === c;
 }, id, ms);
 
-async function signIn(page, url, token) {
-  await page.goto(url + "/");
-  await page.fill("#token", token);
-  await page.click("#signin button[type=submit]");
-  await page.waitForSelector("body[data-signed-in]", { timeout: 10000 });
+async function openConfig(page, url, token) {
+  await signIn(page, url, token);
   await page.goto(url + "/#/config");
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: cfg.chromium || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-      "--disable-background-networking"],
-  });
+  const browser = await launch(cfg);
   const problems = [];
   try {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 },
@@ -58,7 +51,7 @@ async function main() {
     const page = await ctx.newPage();
     page.on("pageerror", (e) => problems.push("page error: " + e.message));
     page.on("dialog", (d) => { problems.push("dialog: " + d.message()); d.dismiss(); });
-    await signIn(page, cfg.url, cfg.token);
+    await openConfig(page, cfg.url, cfg.token);
 
     check(await inForce(page, cfg.a, 10000), "commit a is shown in force");
     const head = await page.textContent("#cfg-applied");
@@ -106,7 +99,7 @@ async function main() {
       ignoreHTTPSErrors: true });
     const phone = await phoneCtx.newPage();
     phone.on("pageerror", (e) => problems.push("page error (phone): " + e.message));
-    await signIn(phone, cfg.url, cfg.token);
+    await openConfig(phone, cfg.url, cfg.token);
     check(await inForce(phone, cfg.a, 10000), "phone: the page shows the commit in force");
     await phone.waitForSelector("#cfg-diff .d-add", { timeout: 10000 });
     await fits(phone, t, "the config page");
@@ -115,7 +108,7 @@ async function main() {
 
     const plain = await ctx.newPage();
     plain.on("pageerror", (e) => problems.push("page error (plain hub): " + e.message));
-    await signIn(plain, cfg.plain_url, cfg.plain_token);
+    await openConfig(plain, cfg.plain_url, cfg.plain_token);
     check(await until(plain, () => {
       const e = document.getElementById("cfg-off");
       return !!e && e.textContent.includes("config_repo") && e.textContent.includes("docs/config.md");

@@ -13,7 +13,7 @@
 // docker_ps button hidden).  Prints one JSON line; exit status 0 when every
 // check passed.
 import { readFileSync, writeFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launch, signIn } from "./common.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const result = { checks: [] };
@@ -40,21 +40,14 @@ async function rowsWhen(page, sel, pred, what) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: cfg.chromium || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-      "--disable-background-networking"],
-  });
+  const browser = await launch(cfg);
   const problems = [];
   try {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 },
       ignoreHTTPSErrors: true });
     const page = await ctx.newPage();
     page.on("pageerror", (e) => problems.push("page error: " + e.message));
-    await page.goto(cfg.url + "/");
-    await page.fill("#token", cfg.token);
-    await page.click("#signin button[type=submit]");
-    await page.waitForSelector("body[data-signed-in]", { timeout: 10000 });
+    await signIn(page, cfg.url, cfg.token);
 
     await page.click("nav a[data-view=containers-view]");
     let got = await rowsWhen(page, "#containers", (r) => r.length === 2, "the fleet's two containers");

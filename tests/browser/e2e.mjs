@@ -21,7 +21,7 @@
 // Chromium is Debian's (/usr/bin/chromium), driven by playwright-core from
 // npm; no browser is downloaded.
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launch, signIn as signInAt } from "./common.mjs";
 import * as phone from "./phone.mjs";
 import * as polish from "./polish.mjs";
 import * as terminal from "./terminal.mjs";
@@ -58,10 +58,7 @@ async function waitCardStatus(page, name, status, ms) {
 }
 
 async function signIn(page) {
-  await page.goto(cfg.url + "/");
-  await page.fill("#token", cfg.token);
-  await page.click("#signin button[type=submit]");
-  await page.waitForSelector("body[data-signed-in]", { timeout: 10000 });
+  await signInAt(page, cfg.url, cfg.token);
   for (const n of cfg.agents) await waitCardStatus(page, n, "online", 15000);
   check(true, "signed in; every agent's card is online");
   check(!page.url().includes(cfg.token), "the token is not in the URL");
@@ -244,11 +241,7 @@ async function stopListener(page) {
 const t = { cfg, check, note, openAgent, problems };
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: cfg.chromium || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-      "--disable-background-networking"],
-  });
+  const browser = await launch(cfg);
   const dialogs = [];
   try {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 },

@@ -11,7 +11,7 @@
 // agent's page (its GPU and temperature charts, drawn).  Prints one JSON
 // line; exit status 0 when every check passed.
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launch, signIn } from "./common.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
 const result = { checks: [] };
@@ -36,21 +36,14 @@ function cardHw(name) {
 }
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: cfg.chromium || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-      "--disable-background-networking"],
-  });
+  const browser = await launch(cfg);
   const problems = [];
   try {
     const ctx = await browser.newContext({ viewport: { width: 1280, height: 860 },
       ignoreHTTPSErrors: true });
     const page = await ctx.newPage();
     page.on("pageerror", (e) => problems.push("page error: " + e.message));
-    await page.goto(cfg.url + "/");
-    await page.fill("#token", cfg.token);
-    await page.click("#signin button[type=submit]");
-    await page.waitForSelector("body[data-signed-in]", { timeout: 10000 });
+    await signIn(page, cfg.url, cfg.token);
     const want = { gpu: cfg.gpu_util + "%", temps: "GPU " + cfg.gpu_temp + "°C · CPU " + cfg.cpu_temp + "°C" };
     // the feed brings the figures; poll until they show or time runs out
     for (const end = Date.now() + 10000; Date.now() < end;) {

@@ -14,7 +14,7 @@
 // or the browser's refusal shown) is reported, not required.  No CSP
 // violation.  Prints one JSON line; exit status 0 when every check passed.
 import { readFileSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launch, signIn } from "./common.mjs";
 import { recordCspViolations } from "./terminal.mjs";
 
 const cfg = JSON.parse(readFileSync(process.argv[2], "utf8"));
@@ -32,11 +32,7 @@ async function until(page, fn, arg, ms) {
 const listed = (page) => page.$$eval("#push-list li", (ls) => ls.map((l) => l.dataset.id).sort());
 
 async function main() {
-  const browser = await chromium.launch({
-    executablePath: cfg.chromium || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-      "--disable-background-networking"],
-  });
+  const browser = await launch(cfg);
   const problems = [];
   const seen = [];
   try {
@@ -46,10 +42,7 @@ async function main() {
     const page = await ctx.newPage();
     page.on("pageerror", (e) => problems.push("page error: " + e.message));
     page.on("request", (r) => seen.push(r.method() + " " + new URL(r.url()).pathname));
-    await page.goto(cfg.url + "/");
-    await page.fill("#token", cfg.token);
-    await page.click("#signin button[type=submit]");
-    await page.waitForSelector("body[data-signed-in]", { timeout: 10000 });
+    await signIn(page, cfg.url, cfg.token);
     await page.click("#push-toggle");
     check(await until(page, () => document.getElementById("push-state").textContent.length > 0, null, 10000),
       "the panel says this device's state");

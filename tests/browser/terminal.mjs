@@ -13,6 +13,7 @@
 // viewer token gets an explanation and no session; so does an agent that
 // went away, and a session open when it goes says so.
 import { fits, WIDTH, HEIGHT } from "./phone.mjs";
+import { signIn } from "./common.mjs";
 
 // Installed with addInitScript before any page script runs.
 export function recordCspViolations() {
@@ -198,10 +199,7 @@ export async function viewer(browser, t) {
     page.on("console", (m) => { if (m.type() === "error") t.problems.push("viewer console: " + m.text()); });
     const sockets = [];
     page.on("websocket", (ws) => sockets.push(ws.url()));
-    await page.goto(t.cfg.url + "/");
-    await page.fill("#token", t.cfg.viewer_token);
-    await page.click("#signin button[type=submit]");
-    await page.waitForSelector("body[data-signed-in]", { timeout: 10000 });
+    await signIn(page, t.cfg.url, t.cfg.viewer_token);
     await t.openAgent(page, t.cfg.shell);
     await page.click("#tab-terminal");
     await page.waitForSelector("#sessions tr[data-id]", { timeout: 10000 });

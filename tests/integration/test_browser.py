@@ -150,6 +150,7 @@ def test_node_script_syntax(t):
               "tests/browser/polish.mjs", "tests/browser/terminal.mjs",
               "tests/browser/gpu.mjs", "tests/browser/signed.mjs",
               "tests/browser/containers.mjs", "tests/browser/push.mjs",
+              "tests/browser/config.mjs", "tests/browser/common.mjs",
               "dashboard/sw.js"] + \
             ["dashboard/js/" + n for n in sorted(os.listdir(js))]:
         p = subprocess.run(["node", "--check", os.path.join(mtest.ROOT, f)],
