@@ -232,6 +232,11 @@ void	hub_bus_feed_prom(struct mc_buf *b);
  * (else 0): that hub holds it. */
 void	hub_bus_live_heard_of(struct hub_agent *a, const char *hub_name,
 	    const char *status, double heard);
+/* SET PREFIX+AGENT THIS-HUB NX for one window (miss x heartbeat):
+ * done(arg, res), res->n 1 when this hub took it.  -1 (done never runs)
+ * when it cannot be queued. */
+int	hub_bus_live_lock(const char *prefix, const char *agent,
+	    hub_link_done_fn done, void *arg);
 /* The name of hub_agent.held_by's hub, or NULL (here, unknown). */
 const char *hub_bus_live_hub(uint8_t idx);
 /* Hub name went down: the agents it held are watched here again. */

@@ -32,7 +32,7 @@
 
 #define END_KEY		"maestro:alert:recovered:"
 #define MARK_KEY	"maestro:incident:"
-#define KEY_MAX		(sizeof(END_KEY) + MC_NAME_MAX)
+#define KEY_MAX		(sizeof(MARK_KEY) + MC_NAME_MAX)
 #define MARK_MS		"604800000"	/* a week */
 #define END_WAIT	30.0	/* seconds an end waits for Redis */
 #define ENDS_MAX	4096	/* ends waiting for Redis */
@@ -54,12 +54,6 @@ static struct {
 	double		 next;		/* monotonic: the next retry */
 	uint64_t	 here, elsewhere;
 } en;
-
-static double
-window(void)
-{
-	return hub.conf.miss * hub.conf.heartbeat;
-}
 
 void
 hub_bus_end_mark(const struct hub_agent *a)
@@ -121,17 +115,12 @@ locked(void *arg, const struct hub_link_res *res)
 	}
 }
 
-/* Whoever takes the end's lock records it.  Takes e. */
+/* Whoever takes the end's lock records it (one window: a new incident
+ * of the agent cannot end sooner).  Takes e. */
 static void
 lock(struct hub_agent *a, struct end *e)
 {
-	char key[KEY_MAX], ms[32];
-	int n;
-
-	snprintf(key, sizeof(key), END_KEY "%s", a->name);
-	n = snprintf(ms, sizeof(ms), "%lld", (long long)(window() * 1000));
-	if (hub_bus_link_queue(LINK_LOCK, key, ms, (size_t)n, locked, e) ==
-	    -1)
+	if (hub_bus_live_lock(END_KEY, a->name, locked, e) == -1)
 		wait_bus(a, e);
 }
 

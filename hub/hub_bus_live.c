@@ -38,7 +38,7 @@
 #include "mc_util.h"
 
 #define LOCK_KEY	"maestro:alert:critical:"
-#define LOCK_KEY_MAX	(sizeof(LOCK_KEY) + MC_NAME_MAX)
+#define LOCK_PREFIX_MAX	64	/* bytes of a lock's key before the name */
 
 /* An agent asked about, by name: it may be gone when the answer comes. */
 struct ask {
@@ -136,17 +136,23 @@ locked(void *arg, const struct hub_link_res *res)
 	free(q);
 }
 
+int
+hub_bus_live_lock(const char *prefix, const char *agent,
+    hub_link_done_fn done, void *arg)
+{
+	char key[LOCK_PREFIX_MAX + MC_NAME_MAX + 1], ms[32];
+	int n;
+
+	snprintf(key, sizeof(key), "%s%s", prefix, agent);
+	n = snprintf(ms, sizeof(ms), "%lld", (long long)(window() * 1000));
+	return hub_bus_link_queue(LINK_LOCK, key, ms, (size_t)n, done, arg);
+}
+
 /* Nobody else has it: whoever takes the incident's lock records it. */
 static void
 lock(struct hub_agent *a, struct ask *q)
 {
-	char key[LOCK_KEY_MAX], ms[32];
-	int n;
-
-	snprintf(key, sizeof(key), LOCK_KEY "%s", a->name);
-	n = snprintf(ms, sizeof(ms), "%lld", (long long)(window() * 1000));
-	if (hub_bus_link_queue(LINK_LOCK, key, ms, (size_t)n, locked, q) ==
-	    -1) {
+	if (hub_bus_live_lock(LOCK_KEY, a->name, locked, q) == -1) {
 		lv.unanswered++;
 		decide(a, LIVE_CRITICAL);
 		free(q);
