@@ -617,12 +617,15 @@ outcome_status(enum mc_outcome o)
  * result until the ack.  The hub stores the output of a running command
  * every CMD_OUT_SAVE_EVERY seconds and when it stops, so a restart loses
  * at most those last seconds of it (a kill -9), and the result's count
- * of bytes says how many: say so rather than show a silent hole.
+ * of bytes says how many: say so rather than show a silent hole.  A
+ * truncated command's count includes what the listener never sent (over
+ * the cap, or past a full queue): the flag says that, not a hole.
  */
 static void
 output_gap(struct hub_cmd *c, const struct mc_result *r)
 {
-	if (r->out_bytes <= c->out_bytes || c->error[0] != '\0')
+	if (r->truncated || r->out_bytes <= c->out_bytes ||
+	    c->error[0] != '\0')
 		return;
 	snprintf(c->error, sizeof(c->error), "%llu of its %llu output bytes "
 	    "were lost: the hub stopped before it could store them",
