@@ -1,6 +1,8 @@
 """A private redis-server and hubs joined to it by bus = redis://, for the
-cluster tests (test_cluster_bus.py, test_cluster_route.py)."""
+cluster tests (test_cluster_bus.py, test_cluster_route.py); pg_hub() puts one
+on a private PostgreSQL too (test_cluster_adopt.py, test_cluster_live.py)."""
 
+import os
 import shutil
 import signal
 import socket
@@ -57,5 +59,22 @@ def bus_hub(t, redis, name, fake=None, extra=""):
         text += "webhook_url = %s\n" % fake.webhook_url
     path = t.write("%s.conf" % name, text + extra, mode=0o600)
     h = t.hub(name="hub-" + name, extra=["--config", path])
+    h.hub_name = name
+    return h
+
+
+def pg_hub(t, pg, redis, name, tls, first=None, conf="", **kw):
+    """A hub on the private PostgreSQL pg's database "fleet" and the bus,
+    loading the cluster's certificate (tls: shared_cert()'s flags); conf
+    is more of its config file, kw goes to t.hub().  A hub after the first
+    gets the first's admin token (the store knows its hash)."""
+    data = None
+    if first is not None:
+        data = t.mkdir("hubdata-" + name)
+        shutil.copy(os.path.join(first.data, "admin.token"), data)
+    path = t.write("%s.conf" % name, "bus = %s\nhub_name = %s\n%s"
+                   % (redis.url, name, conf), mode=0o600)
+    h = t.hub(name="hub-" + name, data=data, extra=tls + [
+        "--config", path, "--store", pg.url("fleet")], **kw)
     h.hub_name = name
     return h

@@ -27,24 +27,14 @@ What is checked:
 import os
 import re
 import select
-import shutil
 import socket
 import threading
 import time
 
 import pgserve
-from cluster_env import Redis
+from cluster_env import Redis, pg_hub
 from mtest import Proc, binary, check, free_port, wait_until
 from test_multihub import RECONNECT_MIN, shared_cert, welcomed_by
-
-
-def cluster_hub(t, pg, redis, name, tls, data=None):
-    conf = t.write("%s.conf" % name, "bus = %s\nhub_name = %s\n"
-                   % (redis.url, name), mode=0o600)
-    h = t.hub(name="hub-" + name, data=data, extra=[
-        "--config", conf, "--store", pg.url("fleet")] + tls)
-    h.hub_name = name
-    return h
 
 
 def listener(t, hubs, name, state_dir, fingerprint):
@@ -81,12 +71,8 @@ def pg_cluster(t, names):
     pg.createdb("fleet")
     redis = Redis(t).start()
     tls = shared_cert(t)
-    hubs = [cluster_hub(t, pg, redis, names[0], tls)]
-    for n in names[1:]:
-        data = t.mkdir("hubdata-" + n)
-        # one admin token for the cluster: the store knows its hash
-        shutil.copy(os.path.join(hubs[0].data, "admin.token"), data)
-        hubs.append(cluster_hub(t, pg, redis, n, tls, data=data))
+    hubs = [pg_hub(t, pg, redis, names[0], tls)]
+    hubs += [pg_hub(t, pg, redis, n, tls, first=hubs[0]) for n in names[1:]]
     return pg, redis, hubs
 
 

@@ -39,7 +39,6 @@ window.  What is checked:
   dies together with its hub.
 """
 
-import os
 import re
 import shutil
 import signal
@@ -47,7 +46,7 @@ import time
 
 import fakeapi
 import pgserve
-from cluster_env import Redis
+from cluster_env import Redis, pg_hub
 from fakeapi import WEBHOOK
 from mtest import check, wait_until
 from test_multihub import multi_listener, shared_cert, welcomed_by
@@ -425,22 +424,10 @@ def pg_pair(t, fake, redis):
     pg = pgserve.start(t)
     pg.createdb("fleet")
     tls = shared_cert(t)
-
-    def hub(name, data=None):
-        h = t.hub(name="hub-" + name, heartbeat=HB, miss=MISS, data=data,
-                  extra=tls + ["--config", conf(t, redis, fake, name),
-                               "--store", pg.url("fleet")])
-        h.hub_name = name
-        return h
-
-    a = hub("a")
-
-    def start_b():
-        data = t.mkdir("hubdata-b")
-        # one admin token for the cluster: the store knows its hash
-        shutil.copy(os.path.join(a.data, "admin.token"), data)
-        return hub("b", data)
-    return a, start_b
+    hook = "webhook_url = %s\n" % fake.webhook_url
+    a = pg_hub(t, pg, redis, "a", tls, conf=hook, heartbeat=HB, miss=MISS)
+    return a, lambda: pg_hub(t, pg, redis, "b", tls, first=a, conf=hook,
+                             heartbeat=HB, miss=MISS)
 
 
 def test_enrolled_elsewhere_dies_with_its_hub(t):
