@@ -537,6 +537,8 @@ mc_welcome_encode(struct mc_buf *b, const struct mc_welcome *w)
 	mc_jw_dbl(&j, "hb", w->hb);
 	if (w->cred[0])
 		mc_jw_str(&j, "cred", w->cred);
+	if (w->out_at)
+		mc_jw_bool(&j, "out_at", 1);
 	return mc_msg_end(&j);
 }
 
@@ -556,6 +558,9 @@ mc_welcome_decode(const struct mc_msg *m, struct mc_welcome *w, char *err,
 	    errlen) == -1)
 		return -1;
 	w->v = (int)v;
+	/* absent (an older hub) or not true: output is only appended */
+	if (mc_json_bool(m->root, "out_at", &w->out_at) == -1)
+		w->out_at = 0;
 	return 0;
 }
 

@@ -133,6 +133,10 @@ struct mc_welcome {
 	char		name[MC_NAME_MAX + 1];
 	double		hb;			/* heartbeat interval, seconds */
 	char		cred[MC_SECRET_MAX];	/* set only on enrollment */
+	/* "out_at": the hub places output by its "at", so the listener may
+	 * send again what it wrote before this connection (a repeat is
+	 * skipped there, not shown twice) */
+	int		out_at;
 };
 
 struct mc_fs {
@@ -251,6 +255,10 @@ struct mc_out {
 	enum mc_stream	stream;
 	const char	*data;	/* decode: points into the message; encode: in */
 	size_t		len;
+	/* "at": where data starts in the command's output (the bytes sent
+	 * before it); has_at 0 from a listener that does not number them */
+	int		has_at;
+	uint64_t	at;
 };
 
 struct mc_result {

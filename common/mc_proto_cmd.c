@@ -162,6 +162,8 @@ mc_out_encode(struct mc_buf *b, const struct mc_out *o)
 	mc_jw_str(&w, "id", o->id);
 	mc_jw_str(&w, "stream", o->stream == MC_STDERR ? "stderr" : "stdout");
 	mc_jw_strn(&w, "data", o->data, o->len);
+	if (o->has_at)
+		mc_jw_u64(&w, "at", o->at);
 	return mc_msg_end(&w);
 }
 
@@ -189,7 +191,8 @@ mc_out_decode(const struct mc_msg *m, struct mc_out *o, char *err,
 	}
 	o->data = d->str;
 	o->len = d->len;
-	return 0;
+	o->has_at = mc_json_get(m->root, "at") != NULL;
+	return mc_field_u64(m->root, "at", &o->at, err, errlen);
 }
 
 /* ---- result ---- */

@@ -1096,6 +1096,7 @@ struct hub_cmd {
 	int			 exit_code;	/* -1 unknown */
 	int			 truncated;
 	uint64_t		 out_bytes;
+	uint64_t		 out_lost;	/* holes in what arrived */
 	struct mc_buf		 out;		/* owned: output up to cap */
 	size_t			 out_saved;	/* of it, in the store */
 	double			 out_saved_at;	/* monotonic */

@@ -304,6 +304,7 @@ agent_welcome(struct hub_conn *c, struct hub_agent *a,
 	w.v = MC_PROTO_VERSION;
 	mc_strlcpy(w.name, a->name, sizeof(w.name));
 	w.hb = hub.conf.heartbeat;
+	w.out_at = 1;
 	mc_strlcpy(w.cred, j->cred, sizeof(w.cred));
 	mc_buf_init(&b, 4096);
 	if (mc_welcome_encode(&b, &w) == 0)

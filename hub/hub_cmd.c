@@ -556,17 +556,44 @@ hub_cmd_out_clear(struct hub_cmd *c)
 	c->out_saved = 0;
 }
 
+/*
+ * How many of o's bytes this hub already has.  A listener numbers its
+ * chunks ("at": the bytes it sent before) and after a reconnect sends
+ * again the last ones it wrote (lst_tail.c), because a hub restarted
+ * from its store, or the one that took the command over, has only what
+ * was stored, and bytes in flight die with a connection.  What is here
+ * is skipped; a hole (what neither the store nor the listener's tail
+ * kept) is counted, and the result says so (output_gap).
+ */
+static size_t
+out_have(struct hub_cmd *c, const struct mc_out *o)
+{
+	if (!o->has_at || o->at == c->out_bytes)
+		return 0;
+	if (o->at > c->out_bytes) {
+		c->out_lost += o->at - c->out_bytes;
+		c->out_bytes = o->at;
+		return 0;
+	}
+	return c->out_bytes - o->at < o->len ?
+	    (size_t)(c->out_bytes - o->at) : o->len;
+}
+
 void
 hub_cmd_on_out(struct hub_agent *a, const struct mc_out *o)
 {
 	struct hub_cmd *c = cmd_of(a, o->id);
+	size_t have;
 
 	if (c == NULL || !hub_cmd_in_flight(c))
 		return;
+	have = out_have(c, o);
+	if (have == o->len)
+		return;			/* a repeat */
 	if (c->status == CMD_SENT)
 		c->status = CMD_RUNNING;
-	c->out_bytes += o->len;
-	hub_cmd_out_add(c, o->stream, o->data, o->len);
+	c->out_bytes += o->len - have;
+	hub_cmd_out_add(c, o->stream, o->data + have, o->len - have);
 	hub_cmd_notify(c);
 }
 
@@ -613,24 +640,30 @@ outcome_status(enum mc_outcome o)
 }
 
 /*
- * Output streams to the hub as it comes and the listener keeps only the
- * result until the ack.  The hub stores the output of a running command
- * every CMD_OUT_SAVE_EVERY seconds and when it stops, so a restart loses
- * at most those last seconds of it (a kill -9), and the result's count
- * of bytes says how many: say so rather than show a silent hole.  A
- * truncated command's count includes what the listener never sent (over
- * the cap, or past a full queue): the flag says that, not a hole.
+ * Output streams to the hub as it comes.  The hub stores the output of a
+ * running command every CMD_OUT_SAVE_EVERY seconds and when it stops; a
+ * listener keeps the last output it wrote until the result's ack and
+ * sends it again after a reconnect (out_have), so a restart (a kill -9)
+ * or a takeover loses only what is older than that tail and newer than
+ * the store.  Holes found on the way, and the result's count of bytes
+ * against what arrived, say how many: say so rather than show a silent
+ * hole.  A truncated command's count includes what the listener never
+ * sent (over the cap, or past a full queue): the flag says that, not a
+ * hole.
  */
 static void
 output_gap(struct hub_cmd *c, const struct mc_result *r)
 {
-	if (r->truncated || r->out_bytes <= c->out_bytes ||
-	    c->error[0] != '\0')
+	uint64_t lost = c->out_lost;
+
+	if (!r->truncated && r->out_bytes > c->out_bytes)
+		lost += r->out_bytes - c->out_bytes;
+	if (lost == 0 || c->error[0] != '\0')
 		return;
 	snprintf(c->error, sizeof(c->error), "%llu of its %llu output bytes "
 	    "were lost: the hub stopped before it could store them",
-	    (unsigned long long)(r->out_bytes - c->out_bytes),
-	    (unsigned long long)r->out_bytes);
+	    (unsigned long long)lost, (unsigned long long)
+	    (r->out_bytes > c->out_bytes ? r->out_bytes : c->out_bytes));
 }
 
 /* A running command's output so far goes to the store now and then. */

@@ -70,6 +70,11 @@
 #define LST_FILE_QUEUE		(1024 * 1024)
 /* bytes of files held waiting to be sent, over every command */
 #define LST_FILES_MAX		MC_BLOB_MAX
+/* output messages already written, kept per command until its result's
+ * ack to be written again after a reconnect (lst_tail.c): the newest
+ * LST_TAIL_MAX bytes of a command's, LST_TAILS_MAX over every command */
+#define LST_TAIL_MAX		(64 * 1024)
+#define LST_TAILS_MAX		(1024 * 1024)
 /* a child function's error text kept from its stderr */
 #define LST_ERRTEXT_MAX		(MC_TEXT_MAX - 1)
 /* supplementary groups of a run_as user */
@@ -199,6 +204,8 @@ enum lst_qclass {
 struct lst_qmsg {
 	struct lst_qmsg	*next;
 	enum lst_qclass	 cls;
+	int		 out;		/* output of command id: kept once
+					 * written (lst_tail.c) */
 	char		 id[MC_ID_MAX];	/* LST_Q_RESULT: its command */
 	size_t		 len;
 	unsigned char	 buf[];	/* LWS_PRE bytes of headroom, then len */
@@ -294,6 +301,13 @@ struct lst_job {
 	lws_sorted_usec_list_t sul_timeout;
 };
 
+/* An output message written to the hub, as written ("at" in it). */
+struct lst_kept {
+	struct lst_kept	*next;
+	size_t		 len;
+	char		 msg[];
+};
+
 /* Where a held command is; see lst_hold.c. */
 enum lst_hstate {
 	LST_H_FREE,
@@ -313,6 +327,10 @@ struct lst_held {
 	char		*file;		/* owned while LST_H_FILE */
 	size_t		 flen, foff;	/* size, bytes queued so far */
 	char		 mime[32];
+	struct lst_kept	*kept;		/* owned: output written, oldest
+					 * first (lst_tail.c) */
+	struct lst_kept	*kept_last;
+	size_t		 kept_bytes;
 };
 
 /*
@@ -333,6 +351,7 @@ struct lst_hold {
 	struct lst_held	 h[LST_HOLD_MAX];
 	uint64_t	 next_age;
 	size_t		 file_bytes;	/* held in files */
+	size_t		 kept_bytes;	/* held in every kept tail */
 	int		 nseen, seen_at;	/* ring of the last ids */
 	char		 seen[LST_SEEN_MAX][MC_ID_MAX];
 };
@@ -623,10 +642,13 @@ void	lst_mem_trim(void);
 void	lst_queue_init(struct lst_queue *q);
 void	lst_queue_free(struct lst_queue *q);
 /* Copy len bytes into a new message of class cls at the tail (or the
- * head for LST_Q_HELLO and LST_Q_HB), tagged with id (may be NULL).  0,
- * or -1 when the bound or memory says no. */
-int	lst_queue_push(struct lst_queue *q, enum lst_qclass cls,
+ * head for LST_Q_HELLO and LST_Q_HB), tagged with id (may be NULL).  The
+ * message (the queue owns it), or NULL when the bound or memory says
+ * no. */
+struct lst_qmsg *lst_queue_push(struct lst_queue *q, enum lst_qclass cls,
 	    const char *id, const void *data, size_t len);
+/* Move every message of front, in order, ahead of q's. */
+void	lst_queue_prepend(struct lst_queue *q, struct lst_queue *front);
 /* The oldest message, or NULL.  The queue still owns it. */
 struct lst_qmsg *lst_queue_peek(const struct lst_queue *q);
 /* Free the oldest message. */
@@ -651,6 +673,9 @@ int	lst_ws_send(struct lst *l, enum lst_qclass cls);
  * write.  0, or -1 when the queue refused it. */
 int	lst_ws_push(struct lst *l, enum lst_qclass cls, const char *id,
 	    const void *data, size_t len);
+/* lst_ws_send() for an output message of command id ("at" in it), kept
+ * once written (lst_tail.c). */
+int	lst_ws_send_out(struct lst *l, enum lst_qclass cls, const char *id);
 /* Say goodbye with reason, then leave the loop with exit status code
  * once it is written (or after LST_BYE_WAIT, or at once if offline). */
 void	lst_ws_leave(struct lst *l, const char *reason, int code);
@@ -682,6 +707,19 @@ void	lst_hold_welcome(struct lst *l);
 void	lst_hold_pump(struct lst *l);
 /* Put the boot id and the held command ids into a hello. */
 void	lst_hold_pending(struct lst *l, struct mc_hello *h);
+/* An output message of id was written: keep it with its command. */
+void	lst_hold_written(struct lst *l, const char *id, const void *msg,
+	    size_t len);
+
+/* lst_tail.c */
+/* Keep a copy of msg, an output message of e written to the hub. */
+void	lst_tail_keep(struct lst_hold *h, struct lst_held *e,
+	    const void *msg, size_t len);
+/* Forget e's kept messages. */
+void	lst_tail_clear(struct lst_hold *h, struct lst_held *e);
+/* Welcomed by a hub that places output by "at": queue every kept
+ * message again ahead of everything queued. */
+void	lst_tail_replay(struct lst *l);
 
 /* lst_metrics.c */
 /* Start libstatgrab and take the first CPU reading. 0 or -1 (logged). */
@@ -847,7 +885,7 @@ void	lst_cmd_fail(struct lst *l, const char *id, const char *why);
 void	lst_cmd_started(struct lst *l, const char *id, pid_t pid);
 /* Queue at most cap bytes of data as stdout "out" messages of at most
  * MC_OUT_CHUNK bytes, as control messages (never refused for output's
- * bound).  0 or -1. */
+ * bound).  The command's whole output: "at" counts from 0.  0 or -1. */
 int	lst_cmd_output(struct lst *l, const char *id, const void *data,
 	    size_t len, uint64_t cap);
 

@@ -179,11 +179,13 @@ lst_cmd_output(struct lst *l, const char *id, const void *data, size_t len,
 	memset(&o, 0, sizeof(o));
 	mc_strlcpy(o.id, id, sizeof(o.id));
 	o.stream = MC_STDOUT;
+	o.has_at = 1;
 	for (off = 0; off < len; off += o.len) {
 		o.data = (const char *)data + off;
 		o.len = len - off < MC_OUT_CHUNK ? len - off : MC_OUT_CHUNK;
+		o.at = off;
 		if (mc_out_encode(lst_ws_buf(l), &o) == -1 ||
-		    lst_ws_send(l, LST_Q_CTRL) == -1)
+		    lst_ws_send_out(l, LST_Q_CTRL, id) == -1)
 			return -1;
 	}
 	return 0;

@@ -309,8 +309,10 @@ job_output(struct lst_job *j, enum mc_stream stream, const void *data,
 	o.stream = stream;
 	o.data = data;
 	o.len = n;
+	o.has_at = 1;
+	o.at = j->sent_bytes;
 	if (mc_out_encode(lst_ws_buf(j->l), &o) == -1 ||
-	    lst_ws_send(j->l, LST_Q_OUT) == -1) {
+	    lst_ws_send_out(j->l, LST_Q_OUT, j->id) == -1) {
 		mc_warn("command %s: send queue full; dropping the rest of its "
 		    "output", j->id);
 		j->truncated = 1;

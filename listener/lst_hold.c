@@ -45,6 +45,7 @@ held_clear(struct lst_hold *h, struct lst_held *e)
 {
 	if (e->file != NULL)
 		h->file_bytes -= e->flen;
+	lst_tail_clear(h, e);
 	free(e->file);
 	free(e->result);
 	memset(e, 0, sizeof(*e));
@@ -353,4 +354,14 @@ lst_hold_pending(struct lst *l, struct mc_hello *h)
 		if (l->hold.h[i].state != LST_H_FREE)
 			mc_strlcpy(h->pending[h->npending++], l->hold.h[i].id,
 			    MC_ID_MAX);
+}
+
+void
+lst_hold_written(struct lst *l, const char *id, const void *msg, size_t len)
+{
+	struct lst_held *e = held_find(&l->hold, id);
+
+	/* none: output of a command held no more (its result forgotten) */
+	if (e != NULL)
+		lst_tail_keep(&l->hold, e, msg, len);
 }

@@ -44,7 +44,7 @@ queue_limit(enum lst_qclass cls)
 	return (size_t)MC_PEER_QUEUE_MAX + LST_QUEUE_RESERVE;
 }
 
-int
+struct lst_qmsg *
 lst_queue_push(struct lst_queue *q, enum lst_qclass cls, const char *id,
     const void *data, size_t len)
 {
@@ -52,12 +52,13 @@ lst_queue_push(struct lst_queue *q, enum lst_qclass cls, const char *id,
 	struct lst_qmsg *m;
 
 	if (q->bytes > limit || len > limit - q->bytes)
-		return -1;
+		return NULL;
 	m = malloc(sizeof(*m) + LWS_PRE + len);
 	if (m == NULL)
-		return -1;
+		return NULL;
 	m->next = NULL;
 	m->cls = cls;
+	m->out = 0;
 	m->id[0] = '\0';
 	if (id != NULL)
 		mc_strlcpy(m->id, id, sizeof(m->id));
@@ -77,7 +78,21 @@ lst_queue_push(struct lst_queue *q, enum lst_qclass cls, const char *id,
 	}
 	q->bytes += len;
 	q->nhb += cls == LST_Q_HB;
-	return 0;
+	return m;
+}
+
+void
+lst_queue_prepend(struct lst_queue *q, struct lst_queue *front)
+{
+	if (front->head == NULL)
+		return;
+	front->tail->next = q->head;
+	q->head = front->head;
+	if (q->tail == NULL)
+		q->tail = front->tail;
+	q->bytes += front->bytes;
+	q->nhb += front->nhb;
+	lst_queue_init(front);
 }
 
 struct lst_qmsg *

@@ -214,15 +214,35 @@ lst_ws_send(struct lst *l, enum lst_qclass cls)
 	return lst_ws_push(l, cls, NULL, l->scratch.data, l->scratch.len);
 }
 
+/* A message of class cls was queued: write when the connection may. */
+static void
+want_write(struct lst *l, enum lst_qclass cls)
+{
+	if (!l->done && l->wsi != NULL &&
+	    (l->conn == LST_READY || cls == LST_Q_HELLO))
+		lws_callback_on_writable(l->wsi);
+}
+
 int
 lst_ws_push(struct lst *l, enum lst_qclass cls, const char *id,
     const void *data, size_t len)
 {
-	if (lst_queue_push(&l->q, cls, id, data, len) == -1)
+	if (lst_queue_push(&l->q, cls, id, data, len) == NULL)
 		return -1;
-	if (!l->done && l->wsi != NULL &&
-	    (l->conn == LST_READY || cls == LST_Q_HELLO))
-		lws_callback_on_writable(l->wsi);
+	want_write(l, cls);
+	return 0;
+}
+
+int
+lst_ws_send_out(struct lst *l, enum lst_qclass cls, const char *id)
+{
+	struct lst_qmsg *m = lst_queue_push(&l->q, cls, id, l->scratch.data,
+	    l->scratch.len);
+
+	if (m == NULL)
+		return -1;
+	m->out = 1;
+	want_write(l, cls);
 	return 0;
 }
 
@@ -347,12 +367,15 @@ on_welcome(struct lst *l, const struct mc_msg *m)
 	    lst_hubs_name(&l->hubs), w.name, w.hb);
 	/* the first heartbeat goes now so the hub has metrics at once, and
 	 * every container (a new connection may be a new hub);
-	 * then the queue (output of commands that ran while offline) and
-	 * the results an earlier connection wrote but the hub never
-	 * acknowledged */
+	 * then the output earlier connections wrote that the hub may not
+	 * have (ahead of the rest, as it came first), the queue (output of
+	 * commands that ran while offline) and the results an earlier
+	 * connection wrote but the hub never acknowledged */
 	lst_rollback_welcomed(l);
 	lst_ctr_hb_full(l);
 	hb_cb(&l->sul_hb);
+	if (w.out_at)
+		lst_tail_replay(l);
 	lst_hold_welcome(l);
 	if (lst_queue_peek(&l->q) != NULL && l->wsi != NULL)
 		lws_callback_on_writable(l->wsi);
@@ -543,6 +566,29 @@ ws_receive(struct lst *l, struct lws *wsi, const void *in, size_t len)
 	return lst_ws_handle(l, l->rx.data, l->rx.len);
 }
 
+/*
+ * lws masks a client's frame in place: write a copy, so that the queued
+ * message stays whole when the write fails (it goes out on the next
+ * connection) and an output message is kept as it was sent
+ * (lst_tail.c).  0, or -1.
+ */
+static int
+write_msg(struct lws *wsi, const struct lst_qmsg *m)
+{
+	unsigned char *copy = malloc(LWS_PRE + m->len);	/* freed here: lws
+							 * copies what it
+							 * cannot send now */
+	int n;
+
+	if (copy == NULL)
+		return -1;
+	memcpy(copy + LWS_PRE, m->buf + LWS_PRE, m->len);
+	n = lws_write(wsi, copy + LWS_PRE, m->len, m->cls == LST_Q_TDATA ?
+	    LWS_WRITE_BINARY : LWS_WRITE_TEXT);
+	free(copy);
+	return n < (int)m->len ? -1 : 0;
+}
+
 static int
 ws_writeable(struct lst *l, struct lws *wsi)
 {
@@ -552,13 +598,14 @@ ws_writeable(struct lst *l, struct lws *wsi)
 
 	if (m == NULL || (m->cls != LST_Q_HELLO && l->conn != LST_READY))
 		return 0;
-	if (lws_write(wsi, m->buf + LWS_PRE, m->len, m->cls == LST_Q_TDATA ?
-	    LWS_WRITE_BINARY : LWS_WRITE_TEXT) < (int)m->len) {
+	if (write_msg(wsi, m) == -1) {
 		snprintf(l->why, sizeof(l->why), "write to hub failed");
 		return -1;
 	}
 	cls = m->cls;
 	mc_strlcpy(id, m->id, sizeof(id));
+	if (m->out)
+		lst_hold_written(l, id, m->buf + LWS_PRE, m->len);
 	lst_queue_pop(&l->q);
 	if (cls == LST_Q_RESULT)
 		lst_hold_sent(l, id);

@@ -109,6 +109,13 @@ def _ephemeral_range():
         return 32768, 60999
 
 
+def sh_wait_for(path):
+    """A sh command that waits for path to exist (at most 15 s): a test
+    lets a command go on by creating it."""
+    return ("i=0; while [ ! -e %s ] && [ $i -lt 300 ]; do sleep 0.05; "
+            "i=$((i+1)); done" % path)
+
+
 def free_port():
     """A port on 127.0.0.1 that can be bound now, chosen at random below
     the kernel's ephemeral range: the clients of a test (listeners, hubctl)

@@ -21,7 +21,10 @@ What is checked:
   connection cut by a TCP gate the test controls, as a network blip
   would): the other hub takes the command over at the hello and stores
   its result; the first hub, at the command's deadline, finds in the
-  store that it was taken over and shows the stored result, not "lost".
+  store that it was taken over and shows the stored result, not "lost";
+- output the holder read but had not stored when it was killed (its
+  stores are 2 s apart) reaches the survivor: the listener writes the
+  output it kept again after the welcome, the survivor fills the hole.
 """
 
 import os
@@ -33,7 +36,7 @@ import time
 
 import pgserve
 from cluster_env import Redis, pg_hub
-from mtest import Proc, binary, check, free_port, wait_until
+from mtest import Proc, binary, check, free_port, sh_wait_for, wait_until
 from test_multihub import RECONNECT_MIN, shared_cert, welcomed_by
 
 
@@ -145,6 +148,47 @@ def test_adopt_after_kill9(t):
     for cid in (direct, routed):
         check(stored(pg, cid)[0][0] == "done", "%s changed after the "
               "restart: %r" % (cid, stored(pg, cid)))
+    redis.kill()
+
+
+def test_output_not_stored_reaches_the_survivor(t):
+    # what the holder read after its last store of the running command's
+    # output (every 2 s) dies with it; the listener writes its tail again
+    # to the survivor, which fills the hole from it
+    pg, redis, (a, b) = pg_cluster(t, "ab")
+    first = t.listener(a, "pc-3", key=a.create_key(), wait_online=True)
+    first.stop()
+    lst = listener(t, [a, b], "pc-3", first.state_dir, a.fingerprint)
+    wait_until(lambda: welcomed_by(lst, [a, b]), 15, "pc-3 welcomed")
+    holder = welcomed_by(lst, [a, b])
+    survivor = b if holder is a else a
+    wait_until(lambda: holder.agents().get("pc-3", {}).get("status") ==
+               "online", 10, "pc-3 online at its holder")
+    go, go2 = t.path("go"), t.path("go2")
+    cid = holder.command("pc-3", {"type": "shell", "timeout": 60, "cmd":
+                                  "echo one; %s; echo two; %s; echo three"
+                                  % (sh_wait_for(go), sh_wait_for(go2))})
+    # just stored: the next store is 2 s away
+    wait_until(lambda: (stored(pg, cid) or [["", ""]])[0][1] == "one|", 10,
+               "the first line in the store")
+    open(go, "w").close()
+    wait_until(lambda: holder.api("GET", "/api/commands/" + cid)
+               .get("output") == "one\ntwo\n", 10,
+               "the second line at the holder")
+    off = lst.log_size()
+    holder.kill9()
+    check(stored(pg, cid)[0][1] == "one|", "the holder stored %r before "
+          "the kill: no hole to fill" % stored(pg, cid))
+    wait_until(lambda: welcomed_by(lst, [survivor], off) is survivor, 15,
+               "pc-3 welcomed by the survivor")
+    open(go2, "w").close()
+    doc = survivor.wait_command(cid, timeout=30)
+    check(doc["status"] == "done" and doc["output"] == "one\ntwo\nthree\n"
+          and not doc.get("error"), "command %s at the survivor: %r"
+          % (cid, doc))
+    check(stored(pg, cid) == [["done", "one|two|three|",
+                               survivor.hub_name]],
+          "command %s in the store: %r" % (cid, stored(pg, cid)))
     redis.kill()
 
 

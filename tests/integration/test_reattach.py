@@ -5,7 +5,7 @@ import json
 import os
 import sqlite3
 
-from mtest import Proc, check, wait_until
+from mtest import Proc, check, sh_wait_for, wait_until
 
 
 def restart_hub(hub):
@@ -65,6 +65,42 @@ def test_running_output_is_stored_before_a_kill9(t):
     doc = hub.api("GET", "/api/commands/%s" % cid)
     check(doc.get("output") == "one\ntwo\n" and not doc.get("error"),
           "the stored command: %r" % doc)
+
+
+def test_output_not_stored_before_a_kill9_is_sent_again(t):
+    # The hub stores a running command's output every 2 s: what it read
+    # after its last store dies with a kill -9.  The listener keeps the
+    # output it wrote until the result's ack and writes it again to the
+    # restarted hub, which fills the hole and skips what it has.
+    hub = t.hub(heartbeat=0.5)
+    (lst,) = t.enrolled(hub, ["pc-tail"])
+    go, go2 = t.path("go"), t.path("go2")
+    cid = hub.command("pc-tail", {"type": "shell", "timeout": 60, "cmd":
+                                  "echo one; %s; echo two; %s; echo three"
+                                  % (sh_wait_for(go), sh_wait_for(go2))})
+    # just stored: the next store is 2 s away
+    wait_until(lambda: stored_output(hub, cid) == b"one\n", 10,
+               "the first line in hub.db")
+    open(go, "w").close()
+    wait_until(lambda: hub.api("GET", "/api/commands/" + cid)
+               .get("output") == "one\ntwo\n", 10, "the second line at the hub")
+    hub.kill9()
+    check(stored_output(hub, cid) == b"one\n", "the hub stored %r before "
+          "the kill: no hole to fill" % stored_output(hub, cid))
+    off = len(lst.stderr_text())
+    hub.start()
+    wait_until(lambda: "welcomed us" in lst.stderr_text()[off:], 15,
+               "the listener back at the restarted hub")
+    open(go2, "w").close()
+    doc = hub.wait_command(cid, 30)
+    check(doc.get("status") == "done" and
+          doc.get("output") == "one\ntwo\nthree\n" and not doc.get("error"),
+          "after the kill -9: %r" % doc)
+    check(stored_output(hub, cid) == b"one\ntwo\nthree\n",
+          "stored: %r" % stored_output(hub, cid))
+    check("writing again the last" in lst.stderr_text()[off:],
+          "the listener did not say it wrote its output again:\n%s"
+          % lst.stderr_text()[off:])
 
 
 def test_fanout_follows_its_commands_across_a_hub_restart(t):

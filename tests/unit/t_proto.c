@@ -342,6 +342,7 @@ t_proto_welcome_round_trip(void)
 		w.hb = hbs[i];
 		if (i % 2 == 0)
 			mc_strlcpy(w.cred, "a1b2.c3d4e5", sizeof(w.cred));
+		w.out_at = i % 2;
 		mc_buf_reset(&b);
 		REQUIRE(mc_welcome_encode(&b, &w) == 0);
 		REQUIRE(reparse(&b, MC_TO_AGENT, MC_MSG_WELCOME, &m) == 0);
@@ -352,6 +353,7 @@ t_proto_welcome_round_trip(void)
 		CHECK_MSG(d.hb == w.hb, "hb %.17g came back as %.17g", w.hb,
 		    d.hb);
 		CHECK_EQ_STR(d.cred, w.cred);
+		CHECK_EQ_INT(d.out_at, w.out_at);
 		/* no cred on the wire when there is none */
 		CHECK(i % 2 == 0 || strstr(b.data, "cred") == NULL);
 		mc_msg_free(&m);
@@ -572,8 +574,9 @@ t_proto_started_round_trip(void)
 	mc_buf_free(&b);
 }
 
+/* at: where the chunk starts, or -1 for none (an older listener) */
 static void
-out_round_trip(enum mc_stream st, const char *data, size_t n)
+out_round_trip(enum mc_stream st, const char *data, size_t n, int64_t at)
 {
 	struct mc_out o, d;
 	struct mc_buf b;
@@ -585,6 +588,8 @@ out_round_trip(enum mc_stream st, const char *data, size_t n)
 	o.stream = st;
 	o.data = data;
 	o.len = n;
+	o.has_at = at >= 0;
+	o.at = at >= 0 ? (uint64_t)at : 0;
 	mc_buf_init(&b, MC_MSG_MAX);
 	REQUIRE(mc_out_encode(&b, &o) == 0);
 	REQUIRE(reparse(&b, MC_TO_HUB, MC_MSG_OUT, &m) == 0);
@@ -593,6 +598,9 @@ out_round_trip(enum mc_stream st, const char *data, size_t n)
 	CHECK_EQ_STR(d.id, o.id);
 	CHECK_EQ_INT(d.stream, st);
 	CHECK_EQ_MEM(d.data, d.len, data, n);
+	CHECK_EQ_INT(d.has_at, o.has_at);
+	CHECK_MSG(d.at == o.at, "at %llu came back as %llu",
+	    (unsigned long long)o.at, (unsigned long long)d.at);
 	mc_msg_free(&m);
 	mc_buf_free(&b);
 }
@@ -603,12 +611,12 @@ t_proto_out_round_trip(void)
 	static const char text[] = "line 1\n\x01\x1f \"q\" \\ \xc3\xa9\0tail\r\n";
 	char *big;
 
-	out_round_trip(MC_STDOUT, text, sizeof(text) - 1);
-	out_round_trip(MC_STDERR, "warning\n", 8);
-	out_round_trip(MC_STDOUT, "", 0);
+	out_round_trip(MC_STDOUT, text, sizeof(text) - 1, 0);
+	out_round_trip(MC_STDERR, "warning\n", 8, -1);
+	out_round_trip(MC_STDOUT, "", 0, 16777216);
 	/* a full chunk of the worst case for escaping still fits */
 	big = rep('\x01', MC_OUT_CHUNK);
-	out_round_trip(MC_STDERR, big, MC_OUT_CHUNK);
+	out_round_trip(MC_STDERR, big, MC_OUT_CHUNK, 123456789);
 	free(big);
 }
 
@@ -1224,6 +1232,13 @@ t_proto_out_rejects(void)
 	    "\"stream\":\"\",\"data\":\"x\"}");
 	CHECK_DECODE_FAILS(MC_TO_HUB, "{\"t\":\"out\",\"id\":\"\","
 	    "\"stream\":\"stdout\",\"data\":\"x\"}");
+	/* "at" is a place in the output: a whole number from 0 */
+	CHECK_DECODE_FAILS(MC_TO_HUB, "{\"t\":\"out\",\"id\":\"c\","
+	    "\"stream\":\"stdout\",\"data\":\"x\",\"at\":-1}");
+	CHECK_DECODE_FAILS(MC_TO_HUB, "{\"t\":\"out\",\"id\":\"c\","
+	    "\"stream\":\"stdout\",\"data\":\"x\",\"at\":\"12\"}");
+	CHECK_DECODE_FAILS(MC_TO_HUB, "{\"t\":\"out\",\"id\":\"c\","
+	    "\"stream\":\"stdout\",\"data\":\"x\",\"at\":1.5}");
 	/* a chunk far over MC_OUT_CHUNK that still fits in one message */
 	mc_buf_init(&b, MC_MSG_MAX);
 	mc_buf_puts(&b, "{\"t\":\"out\",\"id\":\"c\",\"stream\":\"stdout\","
