@@ -1224,6 +1224,9 @@ int	hub_cmd_send(struct hub_agent *a, struct hub_cmd *c);
 void	hub_cmd_lost(struct hub_cmd *c);
 /* Forget c's output (a shadow about to take the stored one). */
 void	hub_cmd_out_clear(struct hub_cmd *c);
+/* The live commands' output and files grew by delta bytes (or shrank):
+ * hub_cmd_report.c tells the table that bounds them. */
+void	hub_cmd_bytes(ptrdiff_t delta);
 
 /* ---- hub_cmd_adopt.c: commands on a store several hubs share ---- */
 
