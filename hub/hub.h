@@ -1679,6 +1679,23 @@ int	hub_silence_any_covers(const struct hub_silence *list,
 	    const struct hub_agent *a);
 /* hub_cron: end the silences whose time is up. */
 void	hub_silence_expire(double wall);
+/* A silence as a store shared with other hubs has it. */
+struct hub_silence_row {
+	char		 id[16];
+	char		 agent[MC_NAME_MAX + 1];
+	char		 tag[MC_TAG_MAX + 1];
+	double		 created, until;	/* wall clock */
+	char		 reason[MC_TEXT_MAX];
+	char		 by[MC_NAME_MAX + 1];
+	char		 hub[64];		/* who made it; "" unknown */
+	int		 ended;
+};
+/* The store's silences, read now (rows, n of them, borrowed): take those
+ * another hub made, end here those ended through another hub. */
+void	hub_silence_sync(const struct hub_silence_row *rows, int n);
+/* hub_silence_sync.c: on a shared store, read its silences every few
+ * seconds (hub_cron). */
+void	hub_silence_sync_cron(double now);
 /* {"silences":[...]}, running ones, oldest first; or one silence. */
 void	hub_silence_write(struct mc_jw *w);
 void	hub_silence_write_one(struct mc_jw *w, const struct hub_silence *s);

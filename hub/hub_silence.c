@@ -14,6 +14,20 @@
  * repository is their record) and is marked "git"; a new commit replaces
  * exactly those, keeping the ones it gives again unchanged, and never
  * touches a silence made through the API.
+ *
+ * On a store several hubs share, a silence made through any hub's API is
+ * in force on all of them, since the hub that records an agent's
+ * incident is the one that mutes it.  Each row names the hub that made
+ * it; every few seconds each hub reads the silences (hub_silence_sync.c,
+ * hub_silence_sync()): one it does not have is taken quietly (its maker
+ * told its start), one ended through another hub (cleared there) ends
+ * here quietly, and what it muted here is alerted now, as for one ending
+ * here.  When its time is up every hub ends it, and only its maker tells
+ * the channels (a maker that is down tells when it is back: its start-up
+ * read finds the silence still open).  A silence cleared here is told
+ * here, whoever made it.  The ids of the last GONE_MAX silences ended
+ * here are remembered, so that a read from before the end was stored does
+ * not bring one back.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +39,8 @@
 #include "mc_log.h"
 #include "mc_util.h"
 
+#define GONE_MAX	256	/* ids of silences ended here, remembered */
+
 struct hub_silence {
 	char		 id[16];		/* "s-<hex>" */
 	char		 agent[MC_NAME_MAX + 1];	/* or "" */
@@ -34,13 +50,42 @@ struct hub_silence {
 	int		 git;		/* from the config repository */
 	char		 reason[MC_TEXT_MAX];
 	char		 by[MC_NAME_MAX + 1];
+	char		 hub[64];		/* the hub that made it */
 	struct hub_silence *next;
 };
 
 static struct {
 	struct hub_silence *head;	/* owned: running, oldest first */
 	int		    n;
+	char		    gone[GONE_MAX][16];	/* a ring of ended ids */
+	int		    gone_at;
+	int		    full_told;
 } sl;
+
+/* Made here (or one hub owns the store): this hub tells its end. */
+static int
+mine(const struct hub_silence *s)
+{
+	return !hub_db_shared() || strcmp(s->hub, hub.conf.hub_name) == 0;
+}
+
+static void
+gone_add(const char *id)
+{
+	mc_strlcpy(sl.gone[sl.gone_at], id, sizeof(sl.gone[0]));
+	sl.gone_at = (sl.gone_at + 1) % GONE_MAX;
+}
+
+static int
+gone_has(const char *id)
+{
+	int i;
+
+	for (i = 0; i < GONE_MAX; i++)
+		if (strcmp(sl.gone[i], id) == 0)
+			return 1;
+	return 0;
+}
 
 /* "pc-gpu" or "tag gpu", for events and messages. */
 static void
@@ -130,10 +175,12 @@ hub_silence_add(const char *agent, const char *tag, double secs,
 	s->until = s->created + secs;
 	mc_strlcpy(s->reason, reason ? reason : "", sizeof(s->reason));
 	mc_strlcpy(s->by, by ? by : "", sizeof(s->by));
+	mc_strlcpy(s->hub, hub.conf.hub_name, sizeof(s->hub));
 	link_silence(s);
 	hub_db_exec("INSERT INTO silences(id, agent, tag, created, until,"
-	    " reason, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)", "tttddtt",
-	    s->id, s->agent, s->tag, s->created, s->until, s->reason, s->by);
+	    " reason, created_by, hub) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	    "tttddttt", s->id, s->agent, s->tag, s->created, s->until,
+	    s->reason, s->by, s->hub);
 	target(s, who, sizeof(who));
 	target_words(s, words, sizeof(words));
 	hub_alert_dur(secs, dur, sizeof(dur));
@@ -169,6 +216,20 @@ planned_end(struct hub_silence *s, const char *who, const char *words,
 	free(s);
 }
 
+/* End s (unlinked by the caller) without a word: another hub tells.  It
+ * goes on *ended for ended_flush(), which alerts what it muted here. */
+static void
+silence_quiet(struct hub_silence *s, const char *how,
+    struct hub_silence **ended)
+{
+	sl.n--;
+	gone_add(s->id);
+	mc_info("silence %s (made through hub %s) %s", s->id,
+	    s->hub[0] ? s->hub : "unknown", how);
+	s->next = *ended;
+	*ended = s;
+}
+
 /* End s (unlinked by the caller): record and tell.  A silence that was
  * muting goes on *ended for ended_flush(); a planned one is freed. */
 static void
@@ -179,7 +240,12 @@ silence_end(struct hub_silence *s, const char *how, const char *by,
 	char text[MC_TEXT_MAX * 3], title[MC_NAME_MAX + 48];
 	double now = mc_wall();
 
+	if (by == NULL && !mine(s)) {
+		silence_quiet(s, "ended; its hub tells", ended);
+		return;
+	}
 	sl.n--;
+	gone_add(s->id);
 	target(s, who, sizeof(who));
 	target_words(s, words, sizeof(words));
 	if (s->start > now) {
@@ -306,6 +372,7 @@ git_add(const struct hub_silence_plan *p, const char *commit)
 	s->git = 1;
 	mc_strlcpy(s->reason, p->reason, sizeof(s->reason));
 	snprintf(s->by, sizeof(s->by), "git %.12s", commit);
+	mc_strlcpy(s->hub, hub.conf.hub_name, sizeof(s->hub));
 	link_silence(s);
 	target(s, who, sizeof(who));
 	hub_alert_time(s->start, from, sizeof(from));
@@ -360,6 +427,8 @@ hub_silence_write_one(struct mc_jw *w, const struct hub_silence *s)
 	mc_jw_str(w, "source", s->git ? "git" : "api");
 	mc_jw_str(w, "reason", s->reason);
 	mc_jw_str(w, "by", s->by);
+	if (s->hub[0] != '\0')
+		mc_jw_str(w, "hub", s->hub);
 	mc_jw_obj_end(w);
 }
 
@@ -406,6 +475,69 @@ hub_silence_free_all(void)
 	sl.n = 0;
 }
 
+/* ---- a store shared with other hubs ---- */
+
+static struct hub_silence **
+find_link(const char *id)
+{
+	struct hub_silence **pp;
+
+	for (pp = &sl.head; *pp != NULL; pp = &(*pp)->next)
+		if (!(*pp)->git && strcmp((*pp)->id, id) == 0)
+			return pp;
+	return NULL;
+}
+
+/* A silence another hub made: in force here from now, without a word. */
+static void
+learn(const struct hub_silence_row *r)
+{
+	struct hub_silence *s;
+
+	if (sl.n >= MC_SILENCES_MAX) {
+		if (!sl.full_told++)
+			mc_warn("silences: %d running; silence %s made "
+			    "through hub %s is not in force here",
+			    MC_SILENCES_MAX, r->id, r->hub);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return;
+	mc_strlcpy(s->id, r->id, sizeof(s->id));
+	mc_strlcpy(s->agent, r->agent, sizeof(s->agent));
+	mc_strlcpy(s->tag, r->tag, sizeof(s->tag));
+	s->created = s->start = r->created;
+	s->until = r->until;
+	mc_strlcpy(s->reason, r->reason, sizeof(s->reason));
+	mc_strlcpy(s->by, r->by, sizeof(s->by));
+	mc_strlcpy(s->hub, r->hub, sizeof(s->hub));
+	link_silence(s);
+	mc_info("silence %s on %s%s, made through hub %s, is in force here "
+	    "too", s->id, s->agent[0] ? "" : "tag ", s->agent[0] ? s->agent :
+	    s->tag, s->hub[0] ? s->hub : "unknown");
+}
+
+void
+hub_silence_sync(const struct hub_silence_row *rows, int n)
+{
+	struct hub_silence **pp, *s, *ended = NULL;
+	double now = mc_wall();
+	int i;
+
+	for (i = 0; i < n; i++) {
+		pp = find_link(rows[i].id);
+		if (rows[i].ended && pp != NULL) {
+			s = *pp;
+			*pp = s->next;
+			silence_quiet(s, "was ended through another hub",
+			    &ended);
+		} else if (!rows[i].ended && pp == NULL &&
+		    rows[i].until > now && !gone_has(rows[i].id))
+			learn(&rows[i]);
+	}
+	ended_flush(ended);
+}
+
 /* ---- start: the table, and the silences still running ---- */
 
 struct load {
@@ -421,7 +553,7 @@ load_run(struct hub_sql *db, void *arg)
 	struct hub_sql_stmt *st;
 
 	if (hub_sql_prepare(db, "SELECT id, agent, tag, created, until,"
-	    " reason, created_by FROM silences WHERE ended IS NULL"
+	    " reason, created_by, hub FROM silences WHERE ended IS NULL"
 	    " ORDER BY created", &st) != HUB_SQL_OK)
 		return HUB_SQL_OK;
 	while (hub_sql_step(st) == HUB_SQL_ROW) {
@@ -435,6 +567,7 @@ load_run(struct hub_sql *db, void *arg)
 		s->until = hub_sql_double(st, 4);
 		mc_strlcpy(s->reason, hub_sql_str(st, 5), sizeof(s->reason));
 		mc_strlcpy(s->by, hub_sql_str(st, 6), sizeof(s->by));
+		mc_strlcpy(s->hub, hub_sql_str(st, 7), sizeof(s->hub));
 		*tail = s;
 		tail = &s->next;
 	}

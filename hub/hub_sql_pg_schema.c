@@ -91,6 +91,10 @@ static const char *const migrations[] = {
 	"CREATE TABLE push_subs(id TEXT PRIMARY KEY, token TEXT,"
 	"  token_name TEXT, endpoint TEXT, p256dh TEXT, auth TEXT,"
 	"  created DOUBLE PRECISION);",
+	/* 3 -> 4: the hub that made a silence (hub_silence.c), which tells
+	 * its end; rows from before have none: every hub takes them as
+	 * another's */
+	"ALTER TABLE silences ADD COLUMN hub TEXT;",
 };
 #define NMIGRATIONS	((int)(sizeof(migrations) / sizeof(migrations[0])))
 

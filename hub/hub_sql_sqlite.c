@@ -77,7 +77,7 @@ static const char schema[] =
 "CREATE INDEX IF NOT EXISTS alerts_ts ON alerts(ts);"
 "CREATE TABLE IF NOT EXISTS silences(id TEXT PRIMARY KEY, agent TEXT, tag"
 "  TEXT, created REAL, until REAL, reason TEXT, created_by TEXT, ended REAL,"
-"  end_how TEXT);"
+"  end_how TEXT, hub TEXT);"
 /* Web Push subscriptions (hub_push.c) */
 "CREATE TABLE IF NOT EXISTS push_subs(id TEXT PRIMARY KEY, token TEXT,"
 "  token_name TEXT, endpoint TEXT, p256dh TEXT, auth TEXT, created REAL);";
@@ -106,6 +106,9 @@ static const struct {
 	/* the hub that sends a command (hub_cmd_adopt.c) */
 	{ "SELECT hub FROM commands LIMIT 0",
 	  "ALTER TABLE commands ADD COLUMN hub TEXT" },
+	/* the hub that made a silence (hub_silence.c) */
+	{ "SELECT hub FROM silences LIMIT 0",
+	  "ALTER TABLE silences ADD COLUMN hub TEXT" },
 };
 
 #define LITE(d)		(((struct lite *)(void *)(d))->db)

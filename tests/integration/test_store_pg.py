@@ -43,7 +43,7 @@ def test_pg_hub_keeps_everything(t):
     wait_until(lambda: pg.sql("fleet", q) == [["done", "stored-in-pg"]], 10,
                "the result in pg")
     check(pg.sql("fleet", "SELECT max(version) FROM schema_version") ==
-          [["3"]], "schema version")
+          [["4"]], "schema version")
     r = hub.request("GET", "/api/backup")
     check(r.status == 501 and "pg_dump" in r.json().get("error", ""),
           "GET /api/backup on pg: %r" % r)
