@@ -1627,6 +1627,9 @@ void	hub_push_free_all(void);
 void	hub_push_alert(const struct hub_msg *m);
 /* Service thread, on wake-up: record the outcomes of deliveries. */
 void	hub_push_drain(void);
+/* hub_cron: on a shared store, take the subscriptions made or removed
+ * through other hubs (every few seconds). */
+void	hub_push_sync_cron(double now);
 
 /* ---- hub_rules.c: threshold rules on heartbeat metrics ---- */
 

@@ -26,6 +26,7 @@
 
 #include "hub_api.h"
 #include "hub_bus.h"
+#include "hub_push.h"
 #include "mc_log.h"
 #include "mc_util.h"
 
@@ -302,6 +303,7 @@ self_fill(struct hub_bus_peer *p)
 	p->watching = (int64_t)hub_ui_count();
 	p->heartbeat = hub.conf.heartbeat;
 	p->miss = hub.conf.miss;
+	mc_strlcpy(p->push_key, hub_push_key_b64(), sizeof(p->push_key));
 	hub_db_health(&h);
 	mc_strlcpy(p->store, h.failing ? h.reason : "ok", sizeof(p->store));
 }
@@ -398,33 +400,66 @@ name_conflict(const struct hub_bus_round *r)
 	bs.conflict = found;
 }
 
-/* Every hub of a cluster must time liveness alike: a hub with a longer
- * window than the others' finds their agents silent too early when they
- * fail over to it, one with a shorter window calls the agents of a dead
- * hub critical before the others would.  Said once per run of a hub
- * that differs (an older hub announces no settings). */
-static void
-timing_check(const struct hub_bus_round *r)
+/*
+ * What every hub of a cluster must have alike, checked against each
+ * other hub's announcement (an older hub announces neither):
+ *  - liveness timing: a hub with a longer window than the others' finds
+ *    their agents silent too early when they fail over to it, one with a
+ *    shorter window calls the agents of a dead hub critical before the
+ *    others would;
+ *  - the Web Push key (DATA/vapid.pem): a push service takes only the
+ *    key a browser subscribed with, so a browser subscribed through one
+ *    hub would get nothing from the hub that records an incident.
+ * Said once per run of a hub that differs.
+ */
+static int
+timing_differs(const struct hub_bus_peer *p)
 {
-	const struct hub_bus_peer *p;
-	int i, j;
+	return p->heartbeat > 0 && (p->heartbeat != hub.conf.heartbeat ||
+	    p->miss != hub.conf.miss);
+}
 
-	for (i = 0; i < r->npeers; i++) {
-		p = &r->peers[i];
-		if (p->heartbeat <= 0 || (p->heartbeat == hub.conf.heartbeat &&
-		    p->miss == hub.conf.miss) || strcmp(p->id, bs.id) == 0)
-			continue;
-		for (j = 0; j < HUB_BUS_HUBS_MAX; j++)
-			if (strcmp(bs.told[j], p->id) == 0)
-				break;
-		if (j < HUB_BUS_HUBS_MAX)
-			continue;
+static int
+push_key_differs(const struct hub_bus_peer *p)
+{
+	return p->push_key[0] != '\0' && hub_push_key_b64()[0] != '\0' &&
+	    strcmp(p->push_key, hub_push_key_b64()) != 0;
+}
+
+static void
+settings_warn(const struct hub_bus_peer *p)
+{
+	if (timing_differs(p))
 		mc_warn("bus: hub %s uses heartbeat %g s and miss %lld, this "
 		    "hub heartbeat %g s and miss %d: give every hub of a "
 		    "cluster the same two settings, or agents that move "
 		    "between them are judged by different windows", p->name,
 		    p->heartbeat, (long long)p->miss, hub.conf.heartbeat,
 		    hub.conf.miss);
+	if (push_key_differs(p))
+		mc_warn("bus: hub %s has another Web Push key than this hub: "
+		    "copy one hub's DATA/vapid.pem to every hub of a cluster "
+		    "(and restart them), or a browser subscribed through one "
+		    "hub gets no push from the others", p->name);
+}
+
+static void
+settings_check(const struct hub_bus_round *r)
+{
+	const struct hub_bus_peer *p;
+	int i, j;
+
+	for (i = 0; i < r->npeers; i++) {
+		p = &r->peers[i];
+		if (strcmp(p->id, bs.id) == 0 ||
+		    (!timing_differs(p) && !push_key_differs(p)))
+			continue;
+		for (j = 0; j < HUB_BUS_HUBS_MAX; j++)
+			if (strcmp(bs.told[j], p->id) == 0)
+				break;
+		if (j < HUB_BUS_HUBS_MAX)
+			continue;
+		settings_warn(p);
 		mc_strlcpy(bs.told[bs.ntold], p->id, sizeof(bs.told[0]));
 		bs.ntold = (bs.ntold + 1) % HUB_BUS_HUBS_MAX;
 	}
@@ -458,7 +493,7 @@ hub_bus_cron(double now)
 	bus_state(r);
 	if (r->ok) {
 		name_conflict(r);
-		timing_check(r);
+		settings_check(r);
 	}
 	for (i = 0; i < r->nchanges; i++) {
 		if (r->changes[i].kind == BUS_DOWN)

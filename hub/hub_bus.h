@@ -33,6 +33,7 @@ struct hub_bus_peer {
 	int64_t		 watching;	/* its live feed's sessions (/ws/ui) */
 	double		 heartbeat;	/* its liveness settings; 0: not */
 	int64_t		 miss;		/* announced (an older hub) */
+	char		 push_key[96];	/* its Web Push public key; "" */
 	int		 stopping;	/* said goodbye: it stops cleanly */
 };
 

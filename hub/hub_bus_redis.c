@@ -176,6 +176,8 @@ announce(const struct hub_bus_peer *p, char *err, size_t errlen)
 	mc_jw_i64(&w, "watching", p->watching);
 	mc_jw_dbl(&w, "heartbeat", p->heartbeat);
 	mc_jw_i64(&w, "miss", p->miss);
+	if (p->push_key[0] != '\0')
+		mc_jw_str(&w, "push_key", p->push_key);
 	mc_jw_str(&w, "store", p->store);
 	mc_jw_bool(&w, "stopping", p->stopping);
 	mc_jw_obj_end(&w);
@@ -273,6 +275,7 @@ peer_parse(const char *key, const char *text, size_t len,
 		str_field(o, "url", p->url, sizeof(p->url));
 		str_field(o, "version", p->version, sizeof(p->version));
 		str_field(o, "store", p->store, sizeof(p->store));
+		str_field(o, "push_key", p->push_key, sizeof(p->push_key));
 		mc_json_num(o, "started", &p->started);
 		mc_json_num(o, "ts", &p->seen);
 		mc_json_int(o, "agents", 0, INT64_MAX, &p->agents);

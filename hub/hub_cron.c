@@ -97,6 +97,7 @@ hub_cron_tick(double now)
 	hub_db_watch();
 	hub_db_find_cron(now);
 	hub_silence_sync_cron(now);
+	hub_push_sync_cron(now);
 	watchdog(now);
 	if (hub.reload) {
 		hub.reload = 0;

@@ -13,6 +13,17 @@
  *
  * The endpoint is a capability URL (whoever has it can push to the
  * device): it is never logged nor listed whole, only its origin.
+ *
+ * On a store several hubs share, a browser subscribes through one hub and
+ * its alerts come from whichever hub records the incident: each hub reads
+ * the subscriptions again every SYNC_EVERY seconds, takes those made
+ * through another hub, and drops one it saw stored before that is no
+ * longer there (revoked, or gone, through another hub).  One made here is
+ * never dropped before a read has seen it stored (its insert may still be
+ * queued), and the ids of the last GONE_MAX removed here are remembered,
+ * so that a read from before the delete was stored does not bring one
+ * back.  The hubs must share DATA/vapid.pem: a push service takes only
+ * the key the browser subscribed with (hub_bus.c warns of a difference).
  */
 #include <ctype.h>
 #include <stdio.h>
@@ -26,6 +37,8 @@
 #include "mc_util.h"
 
 #define BODY_MAX	1500	/* bytes of an alert's text in a payload */
+#define SYNC_EVERY	5.0	/* seconds between reads of a shared store */
+#define GONE_MAX	64	/* ids removed here, remembered */
 
 static const char *const out_names[] = { "sent", "retried", "failed",
     "gone" };
@@ -34,6 +47,11 @@ static struct {
 	struct hub_push_sub *head;	/* owned list, newest first */
 	int		 n;
 	int		 on;		/* the key is loaded */
+	unsigned	 reads;		/* of a shared store, done */
+	double		 sync_next;	/* monotonic */
+	int		 syncing;
+	char		 gone[GONE_MAX][MC_ID_MAX];	/* a ring */
+	int		 gone_at;
 } pu;
 
 /* ---- the list ---- */
@@ -80,6 +98,8 @@ sub_unlink(struct hub_push_sub *s)
 		if (*pp == s) {
 			*pp = s->next;
 			pu.n--;
+			mc_strlcpy(pu.gone[pu.gone_at], s->id, MC_ID_MAX);
+			pu.gone_at = (pu.gone_at + 1) % GONE_MAX;
 			free(s);
 			return;
 		}
@@ -479,20 +499,28 @@ hub_push_drain(void)
 	hub_push_send_drain(record);
 }
 
-/* ---- start and stop ---- */
+/* ---- start, a shared store's news, and stop ---- */
 
-/* Writer thread: the stored subscriptions, oldest first. */
+/* A read of the stored subscriptions, oldest first, into head. */
+struct subs_read {
+	struct hub_push_sub	*head;	/* owned list */
+	int			 whole;	/* every row was read */
+};
+
+/* Writer thread. */
 static int
 load_run(struct hub_sql *db, void *arg)
 {
-	struct hub_push_sub *s, **tail = arg;
+	struct subs_read *r = arg;
+	struct hub_push_sub *s, **tail = &r->head;
 	struct hub_sql_stmt *st;
+	int rc;
 
 	if (hub_sql_prepare(db, "SELECT id, token, token_name, endpoint,"
 	    " p256dh, auth, created FROM push_subs ORDER BY created",
 	    &st) != HUB_SQL_OK)
 		return HUB_SQL_OK;
-	while (hub_sql_step(st) == HUB_SQL_ROW) {
+	while ((rc = hub_sql_step(st)) == HUB_SQL_ROW) {
 		if ((s = calloc(1, sizeof(*s))) == NULL)
 			break;
 		mc_strlcpy(s->id, hub_sql_str(st, 0), sizeof(s->id));
@@ -511,19 +539,33 @@ load_run(struct hub_sql *db, void *arg)
 		*tail = s;
 		tail = &s->next;
 	}
+	r->whole = rc == HUB_SQL_DONE;
 	hub_sql_finalize(st);
 	return HUB_SQL_OK;
+}
+
+static void
+read_free(struct subs_read *r)
+{
+	struct hub_push_sub *s;
+
+	while ((s = r->head) != NULL) {
+		r->head = s->next;
+		free(s);
+	}
+	free(r);
 }
 
 /* Service thread. */
 static void
 load_done(void *arg, int stored)
 {
-	struct hub_push_sub **head = arg, *s;
+	struct subs_read *r = arg;
+	struct hub_push_sub *s;
 
 	(void)stored;	/* a read: it ran */
-	while ((s = *head) != NULL) {
-		*head = s->next;
+	while ((s = r->head) != NULL) {
+		r->head = s->next;
 		s->next = NULL;
 		if (pu.n >= MC_PUSH_SUBS_MAX || sub_find(s->id) != NULL) {
 			free(s);
@@ -536,13 +578,77 @@ load_done(void *arg, int stored)
 	if (pu.n > 0)
 		mc_info("push: %d Web Push subscription%s", pu.n,
 		    pu.n > 1 ? "s" : "");
-	free(head);
+	read_free(r);
+}
+
+static int
+gone_has(const char *id)
+{
+	int i;
+
+	for (i = 0; i < GONE_MAX; i++)
+		if (strcmp(pu.gone[i], id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Service thread: the store's subscriptions now.  Only a whole read
+ * says which are gone. */
+static void
+sync_done(void *arg, int stored)
+{
+	struct subs_read *r = arg;
+	struct hub_push_sub *s, *next, *had;
+	unsigned seen = ++pu.reads;
+
+	(void)stored;	/* a read: it ran */
+	pu.syncing = 0;
+	while ((s = r->head) != NULL) {
+		r->head = s->next;
+		if ((had = sub_find(s->id)) != NULL)
+			had->seen = seen;
+		if (had != NULL || gone_has(s->id) ||
+		    pu.n >= MC_PUSH_SUBS_MAX) {
+			free(s);
+			continue;
+		}
+		s->seen = seen;
+		s->next = pu.head;
+		pu.head = s;
+		pu.n++;
+		mc_info("push: subscription %s of %s, made through another "
+		    "hub, is served here too", s->id, s->name);
+	}
+	for (s = pu.head; r->whole && s != NULL; s = next) {
+		next = s->next;
+		if (s->seen != 0 && s->seen != seen) {
+			mc_info("push: subscription %s of %s was removed "
+			    "through another hub", s->id, s->name);
+			sub_unlink(s);
+		}
+	}
+	free(r);
+}
+
+void
+hub_push_sync_cron(double now)
+{
+	struct subs_read *r;
+
+	if (!pu.on || !hub_db_shared() || pu.syncing || now < pu.sync_next)
+		return;
+	pu.sync_next = now + SYNC_EVERY;
+	/* owned by sync_done() */
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return;
+	pu.syncing = 1;
+	hub_db_read(load_run, sync_done, r);
 }
 
 int
 hub_push_start(void)
 {
-	struct hub_push_sub **head;
+	struct subs_read *r;
 
 	if (hub_push_key_load(hub.conf.data) == -1) {
 		mc_warn("push: Web Push is off");
@@ -551,12 +657,12 @@ hub_push_start(void)
 	if (hub_push_send_start() == -1)
 		return -1;
 	pu.on = 1;
-	/* owned: the list head, freed by load_done() */
-	if ((head = calloc(1, sizeof(*head))) == NULL) {
+	/* owned by load_done() */
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		mc_err("push: out of memory at start");
 		return 0;
 	}
-	hub_db_read(load_run, load_done, head);
+	hub_db_read(load_run, load_done, r);
 	return 0;
 }
 

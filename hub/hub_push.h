@@ -28,6 +28,8 @@ struct hub_push_sub {
 	uint8_t		 p256dh[PUSH_POINT_LEN];
 	uint8_t		 auth[PUSH_AUTH_LEN];
 	double		 created;		/* wall clock */
+	unsigned	 seen;		/* the last read of a shared store
+					 * that found it; 0 none yet */
 	struct hub_push_sub *next;
 };
 

@@ -67,11 +67,13 @@ def pg_hub(t, pg, redis, name, tls, first=None, conf="", **kw):
     """A hub on the private PostgreSQL pg's database "fleet" and the bus,
     loading the cluster's certificate (tls: shared_cert()'s flags); conf
     is more of its config file, kw goes to t.hub().  A hub after the first
-    gets the first's admin token (the store knows its hash)."""
+    gets the first's admin token (the store knows its hash) and Web Push
+    key, as docs/operations.md says to copy them."""
     data = None
     if first is not None:
         data = t.mkdir("hubdata-" + name)
-        shutil.copy(os.path.join(first.data, "admin.token"), data)
+        for f in ("admin.token", "vapid.pem"):
+            shutil.copy(os.path.join(first.data, f), data)
     path = t.write("%s.conf" % name, "bus = %s\nhub_name = %s\n%s"
                    % (redis.url, name, conf), mode=0o600)
     h = t.hub(name="hub-" + name, data=data, extra=tls + [

@@ -1,9 +1,10 @@
-"""Silences on a cluster (issue 20): a silence made through one hub is in
-force on every hub of the shared store.
+"""Alerts on a cluster (issue 20): what one hub of a shared store is told
+about alerting holds on every hub, since the hub that records an incident
+is the one that alerts it.
 
 A private PostgreSQL and Redis, hubs a and b on both (heartbeat 1 s, miss
-3), a fake webhook both send to, and a real listener at b.  What is
-checked:
+3; b given a's admin token and DATA/vapid.pem), a fake webhook both send
+to, and a real listener at b.  What is checked, for silences:
 - a silence made through a is listed by b within a read (5 s), naming a
   as its hub; one SILENCED notice goes out (from a);
 - the agent killed: whichever hub records it critical mutes the alert
@@ -12,16 +13,27 @@ checked:
   ENDED notice and one "still CRITICAL" alert, and a no longer lists it;
 - a silence whose time runs out on both hubs is told ended once (by the
   hub that made it).
+For Web Push (a local push service, pushserve.py, and its subscriber):
+- a subscription made through a is served by b within a read (5 s); the
+  agent killed, one push reaches the browser, whichever hub records the
+  incident, signed with the key it subscribed with; the hubs, sharing
+  vapid.pem, do not warn of different keys;
+- revoked through b, a drops it within a read;
+- hubs with different keys (each its own vapid.pem) warn of it.
 """
 
+import json
 import time
 
 import fakeapi
-from cluster_env import Redis
+import pgserve
+import pushserve
+from cluster_env import Redis, bus_hub, pg_hub
 from fakeapi import WEBHOOK
 from mtest import check, wait_until
 from test_alerts import stays, wait_msgs
-from test_cluster_live import kill, pg_pair, wait_known
+from test_cluster_live import HB, MISS, kill, pg_pair, wait_known
+from test_multihub import shared_cert
 
 
 def silence_ids(h):
@@ -85,3 +97,65 @@ def test_a_silence_holds_on_every_hub(t):
     check(events_of(fake, since) == ["silence", "silence_end"],
           "second silence: %r" % events_of(fake, since))
     redis.kill()
+
+
+PUSH_CONF = ("push_allow_insecure = yes\n"
+             "push_subject = mailto:ops@example.com\n")
+
+
+def push_subs(h):
+    return [s["id"] for s in
+            h.api("GET", "/api/push/subscriptions")["subscriptions"]]
+
+
+def test_a_push_subscription_reaches_every_hub(t):
+    svc = pushserve.start(t)
+    redis = Redis(t).start()
+    pg = pgserve.start(t)
+    pg.createdb("fleet")
+    tls = shared_cert(t)
+    a = pg_hub(t, pg, redis, "a", tls, conf=PUSH_CONF, heartbeat=HB,
+               miss=MISS)
+    b = pg_hub(t, pg, redis, "b", tls, first=a, conf=PUSH_CONF,
+               heartbeat=HB, miss=MISS)
+    key = a.api("GET", "/api/push/key")["key"]
+    check(b.api("GET", "/api/push/key")["key"] == key, "b's key is not a's")
+    lst = t.listener(b, "cp-1", key=b.create_key(), wait_online=True)
+    wait_known(a, "cp-1", "online")
+
+    sub = pushserve.Subscriber(svc.endpoint("phone"))
+    pid = a.api("POST", "/api/push/subscriptions", sub.json(),
+                expect=201)["id"]
+    wait_until(lambda: push_subs(b) == [pid], 10,
+               "b to serve the subscription made through a")
+    since = time.monotonic()
+    kill(lst)
+    reqs = wait_until(lambda: svc.got("phone", since), 15,
+                      "the push of cp-1's incident")
+    p = json.loads(sub.decrypt(reqs[0].body))
+    check(p["title"] == "CRITICAL: cp-1", "payload: %r" % p)
+    pushserve.vapid_check(reqs[0].headers, key, svc.origin)
+    end = time.monotonic() + 2.0        # a second one would come by then
+    while time.monotonic() < end:
+        check(len(svc.got("phone", since)) == 1, "pushes: %d"
+              % len(svc.got("phone", since)))
+        time.sleep(0.05)
+    for h in (a, b):
+        check("another Web Push key" not in h.log(),
+              "hub %s warned of keys it shares" % h.hub_name)
+
+    r = b.request("DELETE", "/api/push/subscriptions/" + pid)
+    check(r.status == 200, "revoke through b: %r" % r)
+    wait_until(lambda: push_subs(a) == [], 10,
+               "a to drop the subscription revoked through b")
+    redis.kill()
+
+
+def test_different_push_keys_are_told(t):
+    redis = Redis(t).start()
+    a, b = bus_hub(t, redis, "a"), bus_hub(t, redis, "b")
+    for h, other in ((a, "b"), (b, "a")):
+        wait_until(lambda h=h, other=other: "bus: hub %s has another Web "
+                   "Push key than this hub" % other in h.log(), 15,
+                   "%s's warning about %s's key" % (h.hub_name, other))
+
