@@ -1540,6 +1540,10 @@ int	hub_chat_start(void);
 void	hub_chat_stop(void);
 /* Service thread, on wake-up: act on the updates the bot thread read. */
 void	hub_chat_drain(void);
+/* Whether this hub polls Telegram: a cluster's hubs share one bot, and
+ * the Bot API answers one getUpdates at a time (409 to the others), so
+ * the hub holding the bus's lease polls (hub_bus.c).  Any thread. */
+void	hub_chat_tg_lead(int lead);
 /* A command finished (hub_cmd.c): a /run waiting for it is answered. */
 void	hub_chat_on_cmd(const struct hub_cmd *c);
 /* Alerts sent to Telegram carry buttons: telegram_commands is on. */

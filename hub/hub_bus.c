@@ -196,6 +196,8 @@ hub_bus_start(void)
 	    sizeof(cfg.password)) == -1)
 		return -1;
 	mc_strlcpy(cfg.name, hub.conf.hub_name, sizeof(cfg.name));
+	cfg.lead_telegram = hub.conf.telegram_commands &&
+	    hub.conf.telegram_bot_token[0] != '\0';
 	if (mc_random_hex(cfg.id, (HUB_BUS_ID_HEX - 1) / 2) == -1) {
 		explicit_bzero(cfg.password, sizeof(cfg.password));
 		mc_err("bus: no random bytes for this hub's instance id");
@@ -306,6 +308,19 @@ self_fill(struct hub_bus_peer *p)
 	mc_strlcpy(p->push_key, hub_push_key_b64(), sizeof(p->push_key));
 	hub_db_health(&h);
 	mc_strlcpy(p->store, h.failing ? h.reason : "ok", sizeof(p->store));
+}
+
+/* The Telegram poller's lease as the round found it.  No answer: the
+ * holder keeps polling, and once a lease passed without one every hub
+ * polls (twice rather than never: Telegram sorts them out with 409s). */
+static void
+lead(const struct hub_bus_round *r)
+{
+	if (r->lead >= 0)
+		hub_chat_tg_lead(r->lead);
+	else if (!r->ok && r->failing_since > 0 && mc_wall() -
+	    r->failing_since > HUB_BUS_TG_LEASE_MS / 1000.0)
+		hub_chat_tg_lead(1);
 }
 
 /* ---- changes ---- */
@@ -491,6 +506,7 @@ hub_bus_cron(double now)
 	if (r == NULL)
 		return;
 	bus_state(r);
+	lead(r);
 	if (r->ok) {
 		name_conflict(r);
 		settings_check(r);

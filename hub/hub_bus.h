@@ -63,6 +63,9 @@ struct hub_bus_round {
 	int			 nchanges;
 	struct hub_bus_change	 changes[HUB_BUS_CHANGES_MAX];
 	uint64_t		 lost;		/* changes dropped: full */
+	int			 lead;		/* the Telegram poller's lease:
+						 * 1 held here, 0 elsewhere, -1
+						 * not asked or no answer */
 };
 
 /* How the thread reaches Redis and who this hub is (copied at start). */
@@ -71,7 +74,12 @@ struct hub_bus_cfg {
 	char			 password[256];	/* secret; "" none */
 	char			 name[HUB_BUS_NAME_MAX + 1];
 	char			 id[HUB_BUS_ID_HEX];
+	int			 lead_telegram;	/* ask for the lease */
 };
+
+/* The Telegram poller's lease (hub_chat_tg.c): maestro:lease:telegram,
+ * the holder's name, renewed every round. */
+#define HUB_BUS_TG_LEASE_MS	10000
 
 /* ---- hub_bus_redis.c: the bus thread ---- */
 

@@ -19,6 +19,9 @@
  *    concerned, which every hub sees alike, so each run of a hub is
  *    alerted once).  A lock that could not be asked alerts: twice
  *    rather than never.
+ *  - with the Telegram bot's commands on, the poller's lease: taken
+ *    (SET PX) when nobody holds it, renewed (PEXPIRE) by its holder, in
+ *    one script so that two hubs never both take it; given back at stop.
  * The round goes to the service thread whole (hub_bus_redis_take()).
  * Redis unreachable: the round says why, the connection is made again
  * after a backoff (0.5 s doubling to 5 s); the list of hubs known stays,
@@ -49,6 +52,19 @@
 #define BACKOFF_MIN	0.5
 #define BACKOFF_MAX	5.0
 #define ANNOUNCE_MAX	2048	/* bytes of one announcement */
+#define LEASE_TG_KEY	"maestro:lease:telegram"
+
+/* KEYS[1] held by ARGV[1] for ARGV[2] ms: 1, or 0 when another holds it */
+static const char lease_take[] =
+    "local v = redis.call('GET', KEYS[1]) "
+    "if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) "
+    "return 1 end "
+    "if v then return 0 end "
+    "redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1";
+/* KEYS[1] given back by ARGV[1] (if it holds it) */
+static const char lease_give[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then "
+    "return redis.call('DEL', KEYS[1]) end return 0";
 
 /* A hub that went, remembered to tell when it is back. */
 struct gone {
@@ -479,6 +495,26 @@ locks(struct hub_bus_round *r, int *broken)
 	}
 }
 
+/* The Telegram poller's lease: 1 held here, 0 by another hub, -1 no
+ * answer (*broken set). */
+static int
+lease(int *broken)
+{
+	redisReply *rep;
+	int held = -1;
+
+	if (*broken)
+		return -1;
+	rep = redisCommand(br.c, "EVAL %s 1 %s %s %d", lease_take, LEASE_TG_KEY,
+	    br.cfg.name, HUB_BUS_TG_LEASE_MS);
+	if (rep != NULL && rep->type == REDIS_REPLY_INTEGER)
+		held = rep->integer == 1;
+	else
+		*broken = 1;
+	freeReplyObject(rep);
+	return held;
+}
+
 /* ---- rounds ---- */
 
 static struct hub_bus_round *
@@ -490,6 +526,7 @@ round_run(void)
 
 	if (r == NULL)
 		return NULL;
+	r->lead = -1;
 	pthread_mutex_lock(&br.mu);
 	self = br.self;
 	have_self = br.have_self;
@@ -509,6 +546,7 @@ round_run(void)
 	br.failing_since = 0;
 	diff(r);
 	locks(r, &broken);
+	r->lead = br.cfg.lead_telegram ? lease(&broken) : -1;
 	if (broken)
 		disconnect();
 	return r;
@@ -575,6 +613,9 @@ goodbye(void)
 	self.stopping = 1;
 	if (announce(&self, err, sizeof(err)) == -1)
 		mc_warn("bus: no goodbye: %s", err);
+	if (br.cfg.lead_telegram && br.c != NULL)
+		freeReplyObject(redisCommand(br.c, "EVAL %s 1 %s %s",
+		    lease_give, LEASE_TG_KEY, br.cfg.name));
 }
 
 static void *

@@ -20,7 +20,12 @@
  *  - the inbox is bounded: the poller waits for room before reading more
  *    (Telegram keeps what it has not been asked for).
  * The sender is hub_chat_send.c's (one call at a time from a bounded
- * queue, with the alert channels' rules for an answer).  Stopping aborts
+ * queue, with the alert channels' rules for an answer).
+ * In a cluster (a bus) every hub has the bot, but Telegram hands each
+ * update to one getUpdates and answers a second one at the same time
+ * with 409: only the hub holding the bus's lease polls
+ * (hub_chat_tg_lead()); the others wait, and take over within a lease
+ * when it dies.  Without a bus the hub polls.  Stopping aborts
  * the transfer in flight (libcurl's progress callback).  The base URL
  * holds the bot token: it goes to libcurl only, never to a log.
  */
@@ -56,8 +61,9 @@ static struct {
 	struct hub_chat_in *in_head, *in_tail;	/* owned */
 	int		 nin;
 	atomic_int	 stopping;	/* the poll's progress callback */
+	atomic_int	 lead;		/* this hub polls */
 	uint64_t	 skipped;	/* poller: updates skipped */
-} tg = { .mu = PTHREAD_MUTEX_INITIALIZER };
+} tg = { .mu = PTHREAD_MUTEX_INITIALIZER, .lead = 1 };
 
 void
 hub_chat_in_free(struct hub_chat_in *in)
@@ -368,6 +374,12 @@ poller_main(void *arg)
 		return NULL;
 	}
 	while (!atomic_load(&tg.stopping)) {
+		if (!atomic_load(&tg.lead)) {
+			if (hub_notify_sleep(&tg.mu, &tg.cv, &tg.stop,
+			    1.0) == -1)
+				break;
+			continue;
+		}
 		poll_once(h, offset, limit, &a);
 		wait = a.rc == CURLE_ABORTED_BY_CALLBACK ? 0 :
 		    poll_judge(&a, &offset, &limit, &fails);
@@ -378,6 +390,19 @@ poller_main(void *arg)
 	}
 	curl_easy_cleanup(h);
 	return NULL;
+}
+
+void
+hub_chat_tg_lead(int lead)
+{
+	if (atomic_exchange(&tg.lead, lead) == lead)
+		return;
+	mc_info("chat: %s", lead ? "this hub polls Telegram now (it holds "
+	    "the cluster's lease)" : "another hub of the cluster polls "
+	    "Telegram");
+	pthread_mutex_lock(&tg.mu);
+	pthread_cond_broadcast(&tg.cv);
+	pthread_mutex_unlock(&tg.mu);
 }
 
 /* ---- answers: through the sender ---- */
@@ -422,6 +447,8 @@ hub_chat_tg_start(const char *base)
 	hub_notify_cond_init(&tg.cv);
 	tg.stop = 0;
 	atomic_store(&tg.stopping, 0);
+	/* in a cluster, not before the bus says this hub holds the lease */
+	atomic_store(&tg.lead, hub.conf.bus[0] == '\0');
 	if ((tg.out = hub_chat_sender_start("telegram bot",
 	    SEND_AGE_MAX)) == NULL)
 		return -1;

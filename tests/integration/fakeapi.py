@@ -31,7 +31,9 @@ Discord's API for its bot (discord_api = fake.discord_api, "/v10"):
 A test queues updates with push_message(), push_callback() or push_raw()
 (any JSON value, to send malformed ones); handed(update_id) is when an
 update first left in an answer.  getUpdates can be scripted like the other
-channels (plan(UPDATES, ...)): "ok", ("429", N), "500", or "notjson".
+channels (plan(UPDATES, ...)): "ok", ("429", N), "500", or "notjson".  As
+Telegram does, a getUpdates that arrives while another is held ends the
+held one with 409 Conflict (counted in conflicts): one bot, one poller.
 
 Every request is recorded with its arrival time (wall clock, to compare
 with the hub's event timestamps, and monotonic), its path, headers and
@@ -103,8 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
         req.answer = answer if isinstance(answer, str) else answer[0]
         fake.record(req)
         if channel == UPDATES and answer == "ok":
-            payload = fake.long_poll(req)
-            self.send_response(200)
+            status, payload = fake.long_poll(req)
+            self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
             self.end_headers()
@@ -171,6 +173,8 @@ class FakeAPI:
         self.next_update = 1000
         self.handed_at = {}     # update_id: monotonic, first answer
         self.polls = 0          # getUpdates requests held now
+        self.poll_gen = 0       # getUpdates requests begun
+        self.conflicts = 0      # held ones ended by a newer one (409)
         self.cond = threading.Condition(self.lock)
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
         self.server.daemon_threads = True
@@ -360,27 +364,38 @@ class FakeAPI:
             return self.handed_at.get(update_id)
 
     def long_poll(self, req):
-        """The queued updates from the request's offset on, waiting up to
-        its timeout (at most POLL_CAP) for one."""
+        """(status, body): the queued updates from the request's offset on,
+        waiting up to its timeout (at most POLL_CAP) for one; 409 when a
+        newer getUpdates came meanwhile."""
         j = req.json if isinstance(req.json, dict) else {}
         offset = int(j.get("offset") or 0)
         limit = int(j.get("limit") or 100)
         end = time.monotonic() + min(float(j.get("timeout") or 0), POLL_CAP)
         with self.cond:
             self.updates = [u for u in self.updates if u[0] >= offset]
+            self.poll_gen += 1
+            gen = self.poll_gen
+            self.cond.notify_all()      # a held one ends: 409
             self.polls += 1
             while not self.updates and not self.released.is_set():
                 left = end - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self.poll_gen != gen:
                     break
                 self.cond.wait(left)
             self.polls -= 1
+            if self.poll_gen != gen:
+                self.conflicts += 1
+                return 409, json.dumps({
+                    "ok": False, "error_code": 409,
+                    "description": "Conflict: terminated by other "
+                    "getUpdates request; make sure that only one bot "
+                    "instance is running"}).encode()
             out = self.updates[:limit]
             now = time.monotonic()
             for uid, _ in out:
                 self.handed_at.setdefault(uid, now)
-        return b'{"ok":true,"result":[' + b",".join(b for _, b in out) + \
-            b"]}"
+        return 200, b'{"ok":true,"result":[' + \
+            b",".join(b for _, b in out) + b"]}"
 
     def _discord(self, answer, req, js):
         want = "/api/webhooks/%s/%s" % (self.discord_id, self.discord_token)

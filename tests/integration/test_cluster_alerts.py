@@ -20,6 +20,11 @@ For Web Push (a local push service, pushserve.py, and its subscriber):
   vapid.pem, do not warn of different keys;
 - revoked through b, a drops it within a read;
 - hubs with different keys (each its own vapid.pem) warn of it.
+For the Telegram bot's commands (the fake Bot API answers a getUpdates
+that meets a newer one with 409, as Telegram does):
+- of two hubs on one bus with the same bot, one polls (the bus's lease)
+  and the other waits: no 409 while both run, a command is answered;
+- the poller killed, the other takes over within a lease and answers.
 """
 
 import json
@@ -32,6 +37,7 @@ from cluster_env import Redis, bus_hub, pg_hub
 from fakeapi import WEBHOOK
 from mtest import check, wait_until
 from test_alerts import stays, wait_msgs
+from test_chat_telegram import ask, chat_conf
 from test_cluster_live import HB, MISS, kill, pg_pair, wait_known
 from test_multihub import shared_cert
 
@@ -159,3 +165,33 @@ def test_different_push_keys_are_told(t):
                    "Push key than this hub" % other in h.log(), 15,
                    "%s's warning about %s's key" % (h.hub_name, other))
 
+
+POLLS = "this hub polls Telegram now"
+
+
+def test_one_hub_polls_telegram(t):
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    a = bus_hub(t, redis, "a", extra=chat_conf(fake))
+    b = bus_hub(t, redis, "b", extra=chat_conf(fake))
+    poller = wait_until(lambda: [h for h in (a, b) if POLLS in h.log()],
+                        15, "a hub to take the Telegram lease")
+    check(len(poller) == 1, "both hubs poll")
+    poller = poller[0]
+    other = b if poller is a else a
+    wait_until(lambda: fake.polls == 1, 10, "the poller's getUpdates")
+    conflicts = fake.conflicts
+    end = time.monotonic() + 4.0        # two bus rounds and more
+    while time.monotonic() < end:
+        check(fake.polls <= 1 and fake.conflicts == conflicts,
+              "%d getUpdates held, %d ended by 409" %
+              (fake.polls, fake.conflicts - conflicts))
+        time.sleep(0.05)
+    check(POLLS not in other.log(), "%s polls too" % other.hub_name)
+    check("/status" in ask(fake, "/help"), "the answer to /help")
+
+    poller.kill9()
+    wait_until(lambda: POLLS in other.log(), 20,
+               "%s to take the lease over" % other.hub_name)
+    check("/status" in ask(fake, "/help"), "no answer after the takeover")
+    redis.kill()
