@@ -1582,6 +1582,10 @@ int	hub_chat_conf_check(const struct hub_conf *c, char *key,
  * or already acknowledged: *already set). */
 int	hub_alert_ack(struct hub_agent *a, const char *by, int *already,
 	    char *why, size_t whylen);
+/* The same, given through hub from (the live feed): taken quietly (that
+ * hub recorded the event) when a's incident is open here too. */
+void	hub_alert_ack_elsewhere(struct hub_agent *a, const char *by,
+	    double at, const char *from);
 /* "incident": {...} into a's open object, when one is open. */
 void	hub_alert_write_incident(struct mc_jw *w, const struct hub_agent *a);
 /* Who acknowledged a's open incident, or NULL. */
@@ -1881,6 +1885,9 @@ void	hub_bus_cmd_changed(struct hub_cmd *c);
 void	hub_bus_feed_agent(struct hub_agent *a, int now);
 void	hub_bus_feed_event(const struct hub_event_rec *e);
 void	hub_bus_feed_command(const struct hub_cmd *c);
+/* a's incident was acknowledged here by by (at: wall clock). */
+void	hub_bus_feed_ack(const struct hub_agent *a, const char *by,
+	    double at);
 /* The snapshot and GET /api/agents: agent name's state as its holder
  * last sent it (1), or 0 when none did or this hub speaks for it (a, this
  * hub's record of it or NULL, is connected here or its incident is this

@@ -9,7 +9,10 @@
  * critical onset or a rule firing later is a new incident
  * (hub_alert_ack_end()).  It lives in the agent's alert state, in memory
  * (a restarted hub has no acknowledgements; the event log keeps who gave
- * them), and shows as the agent's "incident" in the API.  Service thread
+ * them), and shows as the agent's "incident" in the API.  In a cluster
+ * the hub that recorded the incident is the one that would alert it
+ * again, and any hub may be asked: an acknowledgement goes to the other
+ * hubs on the live feed (hub_bus_feed_ack()), which take it quietly.  Service thread
  * only; the same for hubctl ack (POST /api/agents/NAME/ack) and the chat's
  * /ack and Acknowledge button (hub_chat_cmd.c).
  */
@@ -98,7 +101,23 @@ hub_alert_ack(struct hub_agent *a, const char *by, int *already, char *why,
 	    by);
 	mc_info("ack: %s", text);
 	hub_event("ack", a->name, "open", "acknowledged", text);
+	hub_bus_feed_ack(a, by, st->acked_at);
 	return 0;
+}
+
+void
+hub_alert_ack_elsewhere(struct hub_agent *a, const char *by, double at,
+    const char *from)
+{
+	if (!incident_open(a) || hub_alert_acked(a->alert))
+		return;
+	if (a->alert == NULL && (a->alert = calloc(1,
+	    sizeof(*a->alert))) == NULL)
+		return;
+	mc_strlcpy(a->alert->acked_by, by, sizeof(a->alert->acked_by));
+	a->alert->acked_at = at;
+	mc_info("ack: the incident of %s was acknowledged by %s through hub "
+	    "%s", a->name, by, from);
 }
 
 void

@@ -18,6 +18,9 @@
  *	e {event}	an event about an agent (without "id": each hub
  *			numbers its own)
  *	c {command}	a command that changed
+ *	k {"agent","by","at"}	an agent's incident acknowledged here: the
+ *			others take it (the hub that recorded the
+ *			incident is the one that would alert it again)
  * each agent and event carrying "hub": NAME.  An agent line's head says
  * what liveness needs (CONN 1 when the sender has the connection, HEARD
  * the wall time it last heard the agent, in milliseconds), so that a
@@ -156,6 +159,22 @@ hub_bus_feed_event(const struct hub_event_rec *e)
 		mc_jw_str(&w, "detail", e->detail);
 	if (e->cmd != NULL && e->cmd[0])
 		mc_jw_str(&w, "cmd", e->cmd);
+	mc_jw_obj_end(&w);
+	mc_buf_puts(&fd.extra, "\n");
+	fd.urgent = 1;
+}
+
+void
+hub_bus_feed_ack(const struct hub_agent *a, const char *by, double at)
+{
+	struct mc_jw w;
+
+	if (hub_bus_self()[0] == '\0' || extra_begin('k', &w) == -1)
+		return;
+	mc_jw_obj(&w, NULL);
+	mc_jw_str(&w, "agent", a->name);
+	mc_jw_str(&w, "by", by);
+	mc_jw_dbl(&w, "at", at);
 	mc_jw_obj_end(&w);
 	mc_buf_puts(&fd.extra, "\n");
 	fd.urgent = 1;
@@ -405,6 +424,24 @@ on_agent(const char *from, char kind, const char *p, const char *end,
 	}
 }
 
+/* An acknowledgement given through hub from. */
+static void
+on_ack(const char *from, const char *p, const char *end)
+{
+	char err[64];
+	struct mc_jdoc *d = mc_json_parse(p, (size_t)(end - p), err,
+	    sizeof(err));
+	const struct mc_json *o = d ? mc_json_root(d) : NULL;
+	const char *name = o ? mc_json_str(o, "agent") : NULL;
+	const char *by = o ? mc_json_str(o, "by") : NULL;
+	struct hub_agent *a = name ? hub_agent_find(name) : NULL;
+	double at;
+
+	if (a != NULL && by != NULL && mc_json_num(o, "at", &at) == 0)
+		hub_alert_ack_elsewhere(a, by, at, from);
+	mc_json_free(d);
+}
+
 /* The sending hub's name from the message's first line; 0 when it is a
  * hub other than this one. */
 static int
@@ -448,6 +485,8 @@ hub_bus_feed_on_message(const char *data, size_t len)
 		else if (*p == 'c')
 			ui_forward("command", "command", p + 2,
 			    (size_t)(nl - p - 2));
+		else if (*p == 'k')
+			on_ack(from, p + 2, nl);
 	}
 	if (batch.len > 0 && mc_buf_puts(&batch, "]") == 0)
 		ui_forward("agents", "agents", batch.data, batch.len);

@@ -12,7 +12,10 @@ to, and a real listener at b.  What is checked, for silences:
 - the silence cleared through b (which did not make it): one SILENCE
   ENDED notice and one "still CRITICAL" alert, and a no longer lists it;
 - a silence whose time runs out on both hubs is told ended once (by the
-  hub that made it).
+  hub that made it);
+- an incident acknowledged through a shows acknowledged on b too, and
+  when the silence that muted it is cleared it is not alerted again,
+  whichever hub recorded it.
 For Web Push (a local push service, pushserve.py, and its subscriber):
 - a subscription made through a is served by b within a read (5 s); the
   agent killed, one push reaches the browser, whichever hub records the
@@ -102,6 +105,38 @@ def test_a_silence_holds_on_every_hub(t):
     stays(fake, since, 2, 2.0, "after the second silence's end")
     check(events_of(fake, since) == ["silence", "silence_end"],
           "second silence: %r" % events_of(fake, since))
+    redis.kill()
+
+
+def acked_by(h, agent):
+    return ((h.agent(agent) or {}).get("incident") or {}).get("acked_by")
+
+
+def test_an_ack_holds_on_every_hub(t):
+    fake = fakeapi.start(t)
+    redis = Redis(t).start()
+    a, start_b = pg_pair(t, fake, redis)
+    b = start_b()
+    lst = t.listener(b, "ck-1", key=b.create_key(), wait_online=True)
+    wait_known(a, "ck-1", "online")
+    since = time.monotonic()
+    sid = a.api("POST", "/api/silences", {"agent": "ck-1", "for": "10m"},
+                expect=201)["id"]
+    wait_until(lambda: silence_ids(b) == [sid], 10,
+               "b to list the silence made through a")
+    kill(lst)
+    wait_known(a, "ck-1", "critical")
+    wait_known(b, "ck-1", "critical")
+    doc = a.api("POST", "/api/agents/ck-1/ack", {})
+    check(doc["incident"]["acked_by"] == "admin", "ack: %r" % doc)
+    wait_until(lambda: acked_by(b, "ck-1") == "admin", 10,
+               "b to show the acknowledgement given through a")
+    r = a.request("DELETE", "/api/silences/" + sid)
+    check(r.status == 200, "clear: %r" % r)
+    msgs = wait_msgs(fake, WEBHOOK, 2, since, 10, "the silence's notices")
+    check([m["event"] for m in msgs] == ["silence", "silence_end"],
+          "messages: %r" % msgs)
+    stays(fake, since, 2, 3.0, "an acknowledged incident alerted again")
     redis.kill()
 
 
