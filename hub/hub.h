@@ -1690,6 +1690,15 @@ int	hub_silence_any_covers(const struct hub_silence *list,
 	    const struct hub_agent *a);
 /* hub_cron: end the silences whose time is up. */
 void	hub_silence_expire(double wall);
+/* hub_idring.c: the ids of the last things removed here. */
+#define HUB_IDRING_MAX	256
+struct hub_idring {
+	char		 ids[HUB_IDRING_MAX][MC_ID_MAX];
+	int		 at;
+};
+void	hub_idring_add(struct hub_idring *r, const char *id);
+int	hub_idring_has(const struct hub_idring *r, const char *id);
+
 /* A silence as a store shared with other hubs has it. */
 struct hub_silence_row {
 	char		 id[16];

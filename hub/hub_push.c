@@ -20,9 +20,9 @@
  * through another hub, and drops one it saw stored before that is no
  * longer there (revoked, or gone, through another hub).  One made here is
  * never dropped before a read has seen it stored (its insert may still be
- * queued), and the ids of the last GONE_MAX removed here are remembered,
- * so that a read from before the delete was stored does not bring one
- * back.  The hubs must share DATA/vapid.pem: a push service takes only
+ * queued), and the ids of those removed here are remembered
+ * (hub_idring.c), so that a read from before the delete was stored does
+ * not bring one back.  The hubs must share DATA/vapid.pem: a push service takes only
  * the key the browser subscribed with (hub_bus.c warns of a difference).
  */
 #include <ctype.h>
@@ -38,7 +38,6 @@
 
 #define BODY_MAX	1500	/* bytes of an alert's text in a payload */
 #define SYNC_EVERY	5.0	/* seconds between reads of a shared store */
-#define GONE_MAX	64	/* ids removed here, remembered */
 
 static const char *const out_names[] = { "sent", "retried", "failed",
     "gone" };
@@ -50,8 +49,7 @@ static struct {
 	unsigned	 reads;		/* of a shared store, done */
 	double		 sync_next;	/* monotonic */
 	int		 syncing;
-	char		 gone[GONE_MAX][MC_ID_MAX];	/* a ring */
-	int		 gone_at;
+	struct hub_idring gone;		/* removed here */
 } pu;
 
 /* ---- the list ---- */
@@ -98,8 +96,7 @@ sub_unlink(struct hub_push_sub *s)
 		if (*pp == s) {
 			*pp = s->next;
 			pu.n--;
-			mc_strlcpy(pu.gone[pu.gone_at], s->id, MC_ID_MAX);
-			pu.gone_at = (pu.gone_at + 1) % GONE_MAX;
+			hub_idring_add(&pu.gone, s->id);
 			free(s);
 			return;
 		}
@@ -581,17 +578,6 @@ load_done(void *arg, int stored)
 	read_free(r);
 }
 
-static int
-gone_has(const char *id)
-{
-	int i;
-
-	for (i = 0; i < GONE_MAX; i++)
-		if (strcmp(pu.gone[i], id) == 0)
-			return 1;
-	return 0;
-}
-
 /* Service thread: the store's subscriptions now.  Only a whole read
  * says which are gone. */
 static void
@@ -607,7 +593,7 @@ sync_done(void *arg, int stored)
 		r->head = s->next;
 		if ((had = sub_find(s->id)) != NULL)
 			had->seen = seen;
-		if (had != NULL || gone_has(s->id) ||
+		if (had != NULL || hub_idring_has(&pu.gone, s->id) ||
 		    pu.n >= MC_PUSH_SUBS_MAX) {
 			free(s);
 			continue;

@@ -25,9 +25,9 @@
  * here.  When its time is up every hub ends it, and only its maker tells
  * the channels (a maker that is down tells when it is back: its start-up
  * read finds the silence still open).  A silence cleared here is told
- * here, whoever made it.  The ids of the last GONE_MAX silences ended
- * here are remembered, so that a read from before the end was stored does
- * not bring one back.
+ * here, whoever made it.  The ids of the silences ended here are
+ * remembered (hub_idring.c), so that a read from before the end was
+ * stored does not bring one back.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,8 +38,6 @@
 #include "hub_sql.h"
 #include "mc_log.h"
 #include "mc_util.h"
-
-#define GONE_MAX	256	/* ids of silences ended here, remembered */
 
 struct hub_silence {
 	char		 id[16];		/* "s-<hex>" */
@@ -57,8 +55,7 @@ struct hub_silence {
 static struct {
 	struct hub_silence *head;	/* owned: running, oldest first */
 	int		    n;
-	char		    gone[GONE_MAX][16];	/* a ring of ended ids */
-	int		    gone_at;
+	struct hub_idring   gone;		/* ended here */
 	int		    full_told;
 } sl;
 
@@ -69,23 +66,6 @@ mine(const struct hub_silence *s)
 	return !hub_db_shared() || strcmp(s->hub, hub.conf.hub_name) == 0;
 }
 
-static void
-gone_add(const char *id)
-{
-	mc_strlcpy(sl.gone[sl.gone_at], id, sizeof(sl.gone[0]));
-	sl.gone_at = (sl.gone_at + 1) % GONE_MAX;
-}
-
-static int
-gone_has(const char *id)
-{
-	int i;
-
-	for (i = 0; i < GONE_MAX; i++)
-		if (strcmp(sl.gone[i], id) == 0)
-			return 1;
-	return 0;
-}
 
 /* "pc-gpu" or "tag gpu", for events and messages. */
 static void
@@ -223,7 +203,7 @@ silence_quiet(struct hub_silence *s, const char *how,
     struct hub_silence **ended)
 {
 	sl.n--;
-	gone_add(s->id);
+	hub_idring_add(&sl.gone, s->id);
 	mc_info("silence %s (made through hub %s) %s", s->id,
 	    s->hub[0] ? s->hub : "unknown", how);
 	s->next = *ended;
@@ -245,7 +225,7 @@ silence_end(struct hub_silence *s, const char *how, const char *by,
 		return;
 	}
 	sl.n--;
-	gone_add(s->id);
+	hub_idring_add(&sl.gone, s->id);
 	target(s, who, sizeof(who));
 	target_words(s, words, sizeof(words));
 	if (s->start > now) {
@@ -532,7 +512,7 @@ hub_silence_sync(const struct hub_silence_row *rows, int n)
 			silence_quiet(s, "was ended through another hub",
 			    &ended);
 		} else if (!rows[i].ended && pp == NULL &&
-		    rows[i].until > now && !gone_has(rows[i].id))
+		    rows[i].until > now && !hub_idring_has(&sl.gone, rows[i].id))
 			learn(&rows[i]);
 	}
 	ended_flush(ended);

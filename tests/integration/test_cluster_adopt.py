@@ -79,18 +79,23 @@ def pg_cluster(t, names):
     return pg, redis, hubs
 
 
+def given_both(t, a, b, name):
+    """An agent enrolled through a, then run with both a and b: (its
+    listener, the hub it picked, the other)."""
+    first = t.listener(a, name, key=a.create_key(), wait_online=True)
+    first.stop()
+    lst = listener(t, [a, b], name, first.state_dir, a.fingerprint)
+    wait_until(lambda: welcomed_by(lst, [a, b]), 15, name + " welcomed")
+    holder = welcomed_by(lst, [a, b])
+    wait_until(lambda: holder.agents().get(name, {}).get("status") ==
+               "online", 10, name + " online at its holder")
+    return lst, holder, b if holder is a else a
+
+
 def test_adopt_after_kill9(t):
     pg, redis, (a, b, c) = pg_cluster(t, "abc")
 
-    # enrolled through a, then given both a and b
-    first = t.listener(a, "pc-1", key=a.create_key(), wait_online=True)
-    first.stop()
-    lst = listener(t, [a, b], "pc-1", first.state_dir, a.fingerprint)
-    wait_until(lambda: welcomed_by(lst, [a, b]), 15, "pc-1 welcomed")
-    holder = welcomed_by(lst, [a, b])
-    survivor = b if holder is a else a
-    wait_until(lambda: holder.agents().get("pc-1", {}).get("status") ==
-               "online", 10, "pc-1 online at its holder")
+    lst, holder, survivor = given_both(t, a, b, "pc-1")
     wait_until(lambda: c.request("POST", "/api/agents/pc-1/command",
                                  {"type": "metrics"}).status == 202, 15,
                "c to reach pc-1 through the bus")
@@ -156,14 +161,7 @@ def test_output_not_stored_reaches_the_survivor(t):
     # output (every 2 s) dies with it; the listener writes its tail again
     # to the survivor, which fills the hole from it
     pg, redis, (a, b) = pg_cluster(t, "ab")
-    first = t.listener(a, "pc-3", key=a.create_key(), wait_online=True)
-    first.stop()
-    lst = listener(t, [a, b], "pc-3", first.state_dir, a.fingerprint)
-    wait_until(lambda: welcomed_by(lst, [a, b]), 15, "pc-3 welcomed")
-    holder = welcomed_by(lst, [a, b])
-    survivor = b if holder is a else a
-    wait_until(lambda: holder.agents().get("pc-3", {}).get("status") ==
-               "online", 10, "pc-3 online at its holder")
+    lst, holder, survivor = given_both(t, a, b, "pc-3")
     go, go2 = t.path("go"), t.path("go2")
     cid = holder.command("pc-3", {"type": "shell", "timeout": 60, "cmd":
                                   "echo one; %s; echo two; %s; echo three"

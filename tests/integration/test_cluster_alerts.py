@@ -53,13 +53,21 @@ def events_of(fake, since):
     return [m.get("event") for m in fake.messages(WEBHOOK, since)]
 
 
-def test_a_silence_holds_on_every_hub(t):
+def pair_with_agent(t, name):
+    """Hubs a and b on a private PostgreSQL and Redis, alerting to a fake
+    webhook, and a listener at b known online to a: (fake, redis, a, b,
+    the listener)."""
     fake = fakeapi.start(t)
     redis = Redis(t).start()
     a, start_b = pg_pair(t, fake, redis)
     b = start_b()
-    lst = t.listener(b, "cs-1", key=b.create_key(), wait_online=True)
-    wait_known(a, "cs-1", "online")
+    lst = t.listener(b, name, key=b.create_key(), wait_online=True)
+    wait_known(a, name, "online")
+    return fake, redis, a, b, lst
+
+
+def test_a_silence_holds_on_every_hub(t):
+    fake, redis, a, b, lst = pair_with_agent(t, "cs-1")
 
     since = time.monotonic()
     sid = a.api("POST", "/api/silences", {"agent": "cs-1", "for": "10m",
@@ -113,12 +121,7 @@ def acked_by(h, agent):
 
 
 def test_an_ack_holds_on_every_hub(t):
-    fake = fakeapi.start(t)
-    redis = Redis(t).start()
-    a, start_b = pg_pair(t, fake, redis)
-    b = start_b()
-    lst = t.listener(b, "ck-1", key=b.create_key(), wait_online=True)
-    wait_known(a, "ck-1", "online")
+    fake, redis, a, b, lst = pair_with_agent(t, "ck-1")
     since = time.monotonic()
     sid = a.api("POST", "/api/silences", {"agent": "ck-1", "for": "10m"},
                 expect=201)["id"]

@@ -191,8 +191,9 @@ def run_full_disk(t, data):
           "a token made after recovery does not work")
 
     # phase 2: a restart during the fault.  The hub comes up degraded;
-    # the listener kept its results and sends them again; they are stored
-    # once space returns.
+    # the listener kept its results, and the output it wrote, and sends
+    # them again; they are stored once space returns, output included
+    # (before 2026-12-07 the output died with the hub: "lost" in error).
     ids2 = start_cmds(hub, 2, "sleep 1.5; echo phase-two")
     empty_wal(data)
     filler = fill(data)
@@ -213,9 +214,10 @@ def run_full_disk(t, data):
                "two acks after the restarted hub's store recovered")
     rows = stored(data, ids2)
     for c in ids2:
-        status, code, _, err = rows.get(c, (None, None, "", ""))
-        check(status == "done" and code == 0 and "lost" in err,
-              "stored %s: %s exit %s error %r" % (c, status, code, err))
+        status, code, out, err = rows.get(c, (None, None, "", ""))
+        check(status == "done" and code == 0 and out == "phase-two\n" and
+              not err, "stored %s: %s exit %s output %r error %r"
+              % (c, status, code, out, err))
     events = sqlite3.connect(os.path.join(data, "hub.db")).execute(
         "SELECT count(*) FROM events WHERE type = 'hub' AND to_status ="
         " 'store_failing'").fetchone()[0]
