@@ -66,7 +66,6 @@ mine(const struct hub_silence *s)
 	return !hub_db_shared() || strcmp(s->hub, hub.conf.hub_name) == 0;
 }
 
-
 /* "pc-gpu" or "tag gpu", for events and messages. */
 static void
 target(const struct hub_silence *s, char *out, size_t outlen)
