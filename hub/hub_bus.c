@@ -43,6 +43,7 @@ static struct {
 	/* runs of hubs whose liveness settings differ, told once each */
 	char			 told[HUB_BUS_HUBS_MAX][HUB_BUS_ID_HEX];
 	int			 ntold;		/* next slot (a ring) */
+	int			 lead_telegram;	/* asks for the poller's lease */
 } bs = { .was_ok = -1 };
 
 static void	self_fill(struct hub_bus_peer *p);
@@ -196,7 +197,7 @@ hub_bus_start(void)
 	    sizeof(cfg.password)) == -1)
 		return -1;
 	mc_strlcpy(cfg.name, hub.conf.hub_name, sizeof(cfg.name));
-	cfg.lead_telegram = hub.conf.telegram_commands &&
+	cfg.lead_telegram = bs.lead_telegram = hub.conf.telegram_commands &&
 	    hub.conf.telegram_bot_token[0] != '\0';
 	if (mc_random_hex(cfg.id, (HUB_BUS_ID_HEX - 1) / 2) == -1) {
 		explicit_bzero(cfg.password, sizeof(cfg.password));
@@ -316,6 +317,8 @@ self_fill(struct hub_bus_peer *p)
 static void
 lead(const struct hub_bus_round *r)
 {
+	if (!bs.lead_telegram)
+		return;
 	if (r->lead >= 0)
 		hub_chat_tg_lead(r->lead);
 	else if (!r->ok && r->failing_since > 0 && mc_wall() -

@@ -496,7 +496,7 @@ hub_push_drain(void)
 	hub_push_send_drain(record);
 }
 
-/* ---- start, a shared store's news, and stop ---- */
+/* ---- the stored subscriptions: at start, a shared store's news ---- */
 
 /* A read of the stored subscriptions, oldest first, into head. */
 struct subs_read {
@@ -541,47 +541,14 @@ load_run(struct hub_sql *db, void *arg)
 	return HUB_SQL_OK;
 }
 
+/*
+ * Service thread: the stored subscriptions now, at start and (on a
+ * shared store) every SYNC_EVERY seconds.  Those not here are taken;
+ * one seen stored by an earlier read and missing from this one was
+ * removed through another hub (only a whole read says so).
+ */
 static void
-read_free(struct subs_read *r)
-{
-	struct hub_push_sub *s;
-
-	while ((s = r->head) != NULL) {
-		r->head = s->next;
-		free(s);
-	}
-	free(r);
-}
-
-/* Service thread. */
-static void
-load_done(void *arg, int stored)
-{
-	struct subs_read *r = arg;
-	struct hub_push_sub *s;
-
-	(void)stored;	/* a read: it ran */
-	while ((s = r->head) != NULL) {
-		r->head = s->next;
-		s->next = NULL;
-		if (pu.n >= MC_PUSH_SUBS_MAX || sub_find(s->id) != NULL) {
-			free(s);
-			continue;
-		}
-		s->next = pu.head;
-		pu.head = s;
-		pu.n++;
-	}
-	if (pu.n > 0)
-		mc_info("push: %d Web Push subscription%s", pu.n,
-		    pu.n > 1 ? "s" : "");
-	read_free(r);
-}
-
-/* Service thread: the store's subscriptions now.  Only a whole read
- * says which are gone. */
-static void
-sync_done(void *arg, int stored)
+read_done(void *arg, int stored)
 {
 	struct subs_read *r = arg;
 	struct hub_push_sub *s, *next, *had;
@@ -602,9 +569,13 @@ sync_done(void *arg, int stored)
 		s->next = pu.head;
 		pu.head = s;
 		pu.n++;
-		mc_info("push: subscription %s of %s, made through another "
-		    "hub, is served here too", s->id, s->name);
+		if (seen > 1)
+			mc_info("push: subscription %s of %s, made through "
+			    "another hub, is served here too", s->id, s->name);
 	}
+	if (seen == 1 && pu.n > 0)
+		mc_info("push: %d Web Push subscription%s", pu.n,
+		    pu.n > 1 ? "s" : "");
 	for (s = pu.head; r->whole && s != NULL; s = next) {
 		next = s->next;
 		if (s->seen != 0 && s->seen != seen) {
@@ -616,26 +587,36 @@ sync_done(void *arg, int stored)
 	free(r);
 }
 
+/* Read the stored subscriptions (one read at a time). */
+static void
+read_start(void)
+{
+	struct subs_read *r = calloc(1, sizeof(*r));	/* owned by
+							 * read_done() */
+
+	if (r == NULL) {
+		mc_err("push: out of memory for a read of the "
+		    "subscriptions");
+		return;
+	}
+	pu.syncing = 1;
+	hub_db_read(load_run, read_done, r);
+}
+
 void
 hub_push_sync_cron(double now)
 {
-	struct subs_read *r;
-
 	if (!pu.on || !hub_db_shared() || pu.syncing || now < pu.sync_next)
 		return;
 	pu.sync_next = now + SYNC_EVERY;
-	/* owned by sync_done() */
-	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return;
-	pu.syncing = 1;
-	hub_db_read(load_run, sync_done, r);
+	read_start();
 }
+
+/* ---- start and stop ---- */
 
 int
 hub_push_start(void)
 {
-	struct subs_read *r;
-
 	if (hub_push_key_load(hub.conf.data) == -1) {
 		mc_warn("push: Web Push is off");
 		return 0;	/* the other channels need not wait for it */
@@ -643,12 +624,7 @@ hub_push_start(void)
 	if (hub_push_send_start() == -1)
 		return -1;
 	pu.on = 1;
-	/* owned by load_done() */
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		mc_err("push: out of memory at start");
-		return 0;
-	}
-	hub_db_read(load_run, load_done, r);
+	read_start();
 	return 0;
 }
 
